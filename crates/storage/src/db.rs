@@ -288,9 +288,8 @@ impl Db {
         if stats.expired > 0 {
             self.map.shrink_if_needed();
         }
-        if ttl_n > 0 {
+        if let Some(avg) = ttl_sum.checked_div(ttl_n) {
             // Redis's running average: each round weighs 2%.
-            let avg = ttl_sum / ttl_n;
             self.avg_ttl = if self.avg_ttl == 0 {
                 avg
             } else {

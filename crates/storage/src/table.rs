@@ -50,21 +50,12 @@ const MIN_SIZE: usize = 4;
 const EMPTY_VISITS: usize = 10;
 
 /// A chained hash table of keys to entries with incremental rehashing and a stable SCAN cursor.
+#[derive(Default)]
 pub struct Table {
     arr: [Arr; 2],
     /// Next bucket of `arr[0]` to move into `arr[1]`; `None` when not rehashing.
     rehash_idx: Option<usize>,
     hasher: RandomState,
-}
-
-impl Default for Table {
-    fn default() -> Self {
-        Table {
-            arr: [Arr::default(), Arr::default()],
-            rehash_idx: None,
-            hasher: RandomState::default(),
-        }
-    }
 }
 
 impl Table {
@@ -299,7 +290,7 @@ impl Table {
     /// Removes every key.
     pub fn clear(&mut self) {
         *self = Table {
-            hasher: self.hasher.clone(),
+            hasher: self.hasher,
             ..Table::default()
         };
     }
