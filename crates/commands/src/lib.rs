@@ -15,6 +15,7 @@ pub mod ctx;
 pub mod generic;
 pub mod glob;
 pub mod list;
+pub mod longdouble;
 pub mod registry;
 pub mod server;
 pub mod set;
