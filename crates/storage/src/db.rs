@@ -62,6 +62,7 @@ impl Db {
     /// Sets the time that expiry checks compare against, in Unix milliseconds.
     pub fn set_now(&mut self, now_ms: u64) {
         self.now = now_ms;
+        self.map.set_clock((now_ms / 1000) as u32);
     }
 
     /// The time of the batch being executed, in Unix milliseconds.
@@ -74,7 +75,7 @@ impl Db {
         if self.expires == 0 {
             return false;
         }
-        let expired = match self.map.get_stepping(key) {
+        let expired = match self.map.get(key) {
             Some(e) => e.expire_at != 0 && e.expire_at <= self.now,
             None => false,
         };
@@ -107,6 +108,13 @@ impl Db {
     /// The live value at `key`, mutable.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
         self.entry_mut(key).map(|e| &mut e.value)
+    }
+
+    /// Seconds since `key` was last read or written (OBJECT IDLETIME), without counting this
+    /// as an access; `None` if it does not exist.
+    pub fn idle_secs(&mut self, key: &[u8]) -> Option<u64> {
+        self.expire_if_needed(key);
+        self.map.idle_secs(key).map(u64::from)
     }
 
     /// Counts a keyspace hit or miss for INFO, as Redis does for read lookups.

@@ -23,6 +23,8 @@ struct Node {
     key: Box<[u8]>,
     entry: Entry,
     next: Option<Box<Node>>,
+    /// The LRU clock (seconds) when the key was last accessed, for OBJECT IDLETIME.
+    lru: u32,
 }
 
 /// One bucket array; `buckets.len()` is 0 or a power of two.
@@ -56,6 +58,8 @@ pub struct Table {
     /// Next bucket of `arr[0]` to move into `arr[1]`; `None` when not rehashing.
     rehash_idx: Option<usize>,
     hasher: RandomState,
+    /// The LRU clock in seconds that accesses stamp keys with.
+    clock: u32,
 }
 
 impl Table {
@@ -236,19 +240,39 @@ impl Table {
     /// The entry at `key`, after one incremental rehash step.
     pub fn get_stepping(&mut self, key: &[u8]) -> Option<&Entry> {
         self.step();
-        self.get(key)
+        let clock = self.clock;
+        self.find_mut(key).map(|n| {
+            n.lru = clock;
+            &n.entry
+        })
     }
 
-    /// The entry at `key`, mutable.
+    /// The entry at `key`, mutable, stamping it as accessed.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
         self.step();
-        self.find_mut(key).map(|n| &mut n.entry)
+        let clock = self.clock;
+        self.find_mut(key).map(|n| {
+            n.lru = clock;
+            &mut n.entry
+        })
+    }
+
+    /// Sets the LRU clock (seconds) that accesses stamp keys with.
+    pub fn set_clock(&mut self, secs: u32) {
+        self.clock = secs;
+    }
+
+    /// Seconds since `key` was last accessed, without counting this as an access.
+    pub fn idle_secs(&self, key: &[u8]) -> Option<u32> {
+        self.find(key).map(|n| self.clock.wrapping_sub(n.lru))
     }
 
     /// Stores `entry` at `key`; returns the entry it replaced.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         self.step();
+        let clock = self.clock;
         if let Some(n) = self.find_mut(key) {
+            n.lru = clock;
             return Some(std::mem::replace(&mut n.entry, entry));
         }
         self.grow_if_needed();
@@ -260,6 +284,7 @@ impl Table {
             key: key.into(),
             entry,
             next,
+            lru: clock,
         }));
         a.used += 1;
         None
@@ -291,6 +316,7 @@ impl Table {
     pub fn clear(&mut self) {
         *self = Table {
             hasher: self.hasher,
+            clock: self.clock,
             ..Table::default()
         };
     }
