@@ -137,7 +137,7 @@ def parse_args():
     p.add_argument(
         "--bin",
         default=os.environ.get("RUSTIS_BIN"),
-        help="use this rustis binary instead of running cargo build --release"
+        help="use this rustis binary instead of running cargo build --release -p rustis"
         " (env RUSTIS_BIN)",
     )
     p.add_argument("--url", help="with --server external: redis://HOST:PORT/0")
@@ -287,7 +287,8 @@ class Server:
             if server.wait_ready():
                 log(f"{args.server} (pid {proc.pid}) is up on 127.0.0.1:{port}")
                 return server
-            server.stop()
+            server.stop(keep_workdir=True)
+        shutil.rmtree(workdir, ignore_errors=True)
         sys.exit(f"error: {args.server} did not start; see {log_path}")
 
     def wait_ready(self, limit=30.0):
@@ -312,7 +313,7 @@ class Server:
             log(f"warning: {self.name} exited with {self.proc.returncode} during the run")
             sys.stderr.write(tail(self.log_path))
 
-    def stop(self):
+    def stop(self, keep_workdir=False):
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -320,7 +321,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if not keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def build_rustis():
@@ -329,8 +331,10 @@ def build_rustis():
             "error: no Cargo.toml at the repo root, so no rustis to build;"
             " use --server redis, or --bin PATH"
         )
-    log("cargo build --release")
-    run(["cargo", "build", "--release", "--quiet"], cwd=REPO)
+    # The root package only holds integration tests, so a plain
+    # `cargo build --release` would not build the server: name its package.
+    log("cargo build --release -p rustis")
+    run(["cargo", "build", "--release", "-p", "rustis", "--quiet"], cwd=REPO)
     binary = REPO / "target" / "release" / "rustis"
     if not binary.exists():
         sys.exit(f"error: cargo build did not produce {binary}")
