@@ -99,14 +99,23 @@ def main():
 
     deadline = time.monotonic() + args.budget
     regressions = 0
+    crashes = []
     totals = Counter()
     try:
         for protocol in protocols:
+            if server and not server.alive():
+                # The server died in the previous run: that is reported as a
+                # failure, and the next protocol gets a fresh server.
+                server.stop()
+                server = Server.start(args, restart=True)
+                url = f"redis://127.0.0.1:{server.port}/0"
             outcomes = run_pytest(python, src, url, protocol, files, args, deadline)
             totals.update(summarize(outcomes, files, protocol))
             regressions += compare(outcomes, files, protocol, args)
-            if server:
-                server.check_alive()
+            if server and not server.alive():
+                crashes.append(f"RESP{protocol}: exit {server.proc.returncode}")
+                log(f"{args.server} exited with {server.proc.returncode} during the run:")
+                sys.stderr.write(tail(server.log_path))
     finally:
         if server:
             server.stop()
@@ -115,12 +124,15 @@ def main():
     print(f"\nredis-py compat against {args.server} took {elapsed:.0f}s")
     if regressions:
         print(f"FAIL: {regressions} listed tests did not pass (REGRESSIONS above)")
+    if crashes:
+        print(f"FAIL: {args.server} died during the run ({'; '.join(crashes)});"
+              f" its log: {server.log_path.relative_to(REPO)}")
     # The last line has the plain form CI reads: "N passed, M failed, K skipped".
     print(
         f"total: {totals['passed']} passed, {totals['failed']} failed, "
         f"{totals['skipped']} skipped"
     )
-    return 1 if regressions else 0
+    return 1 if regressions or crashes else 0
 
 
 def parse_args():
@@ -255,7 +267,7 @@ class Server:
         self.workdir = workdir
 
     @classmethod
-    def start(cls, args):
+    def start(cls, args, restart=False):
         CACHE.mkdir(parents=True, exist_ok=True)
         workdir = tempfile.mkdtemp(prefix=f"{args.server}-", dir=CACHE)
         if args.server == "rustis":
@@ -278,7 +290,8 @@ class Server:
         log_path = CACHE / f"server-{args.server}.log"
         for _attempt in range(3):
             port = free_port()
-            with open(log_path, "wb") as out:
+            # A restart appends, keeping the log of the server that died.
+            with open(log_path, "ab" if restart else "wb") as out:
                 proc = subprocess.Popen(
                     argv(port), stdout=out, stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL, cwd=workdir,
@@ -308,10 +321,8 @@ class Server:
         log(f"{self.name} did not answer PING within {limit:.0f}s")
         return False
 
-    def check_alive(self):
-        if self.proc.poll() is not None:
-            log(f"warning: {self.name} exited with {self.proc.returncode} during the run")
-            sys.stderr.write(tail(self.log_path))
+    def alive(self):
+        return self.proc.poll() is None
 
     def stop(self, keep_workdir=False):
         if self.proc.poll() is None:
