@@ -94,7 +94,9 @@ def main():
     else:
         server = Server.start(args)
         url = f"redis://127.0.0.1:{server.port}/0"
-    args.version = server_version(url)
+    host_port = url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[2]
+    host, _, port = host_port.rpartition(":")
+    args.version = server_info(int(port), host).get("redis_version", "unknown")
     log(f"{args.server} reports redis_version {args.version}")
 
     deadline = time.monotonic() + args.budget
@@ -271,7 +273,9 @@ class Server:
         CACHE.mkdir(parents=True, exist_ok=True)
         workdir = tempfile.mkdtemp(prefix=f"{args.server}-", dir=CACHE)
         if args.server == "rustis":
-            binary = Path(args.bin) if args.bin else build_rustis()
+            if not args.bin:
+                args.bin = str(build_rustis())  # once, even if restarted
+            binary = Path(args.bin)
             argv = lambda port: [  # noqa: E731
                 str(binary), "--port", str(port), "--bind", "127.0.0.1",
                 "--threads", str(args.threads),
@@ -288,10 +292,10 @@ class Server:
                 "--enable-debug-command", "local", "--dir", workdir,
             ]
         log_path = CACHE / f"server-{args.server}.log"
-        for _attempt in range(3):
+        for attempt in range(3):
             port = free_port()
-            # A restart appends, keeping the log of the server that died.
-            with open(log_path, "ab" if restart else "wb") as out:
+            # A retry or restart appends, keeping the log of the one before.
+            with open(log_path, "ab" if restart or attempt else "wb") as out:
                 proc = subprocess.Popen(
                     argv(port), stdout=out, stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL, cwd=workdir,
@@ -313,10 +317,14 @@ class Server:
                 sys.stderr.write(tail(self.log_path))
                 return False
             if ping(self.port):
-                # Another process could have taken the port between our check
-                # and the server's bind; then ours has exited or is exiting.
-                time.sleep(0.05)
-                return self.proc.poll() is None
+                # Another process could have taken the port between
+                # free_port() and the server's bind: where INFO names the
+                # process, make sure it is ours.
+                pid = server_info(self.port).get("process_id")
+                if pid is not None and pid != str(self.proc.pid):
+                    log(f"port {self.port} is served by pid {pid}, not ours")
+                    return False
+                return True
             time.sleep(0.05)
         log(f"{self.name} did not answer PING within {limit:.0f}s")
         return False
@@ -359,27 +367,31 @@ def free_port():
         return s.getsockname()[1]
 
 
-def server_version(url):
-    """The redis_version a server reports in INFO server, or "unknown"."""
-    host_port = url.split("://", 1)[1].split("/", 1)[0]
-    host, _, port = host_port.rpartition(":")
+def server_info(port, host="127.0.0.1"):
+    """The fields of INFO server as a dict; empty if the server has no INFO."""
+    data = b""
     try:
-        with socket.create_connection((host, int(port)), timeout=5) as s:
+        with socket.create_connection((host, port), timeout=5) as s:
             s.sendall(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
-            data = b""
-            while b"redis_version:" not in data or not data.endswith(b"\r\n"):
+            # One bulk (RESP2) or verbatim (RESP3) string, or an error line.
+            while len(data) < 1 << 20:
                 chunk = s.recv(65536)
                 if not chunk:
                     break
                 data += chunk
-                if len(data) > 1 << 20:
+                header, _, body = data.partition(b"\r\n")
+                if header[:1] not in (b"$", b"="):
+                    break
+                if len(body) >= int(header[1:]) + 2:
                     break
     except (OSError, ValueError):
-        return "unknown"
-    for line in data.decode(errors="replace").splitlines():
-        if line.startswith("redis_version:"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+        return {}
+    info = {}
+    for line in data.decode(errors="replace").splitlines()[1:]:
+        key, sep, value = line.partition(":")
+        if sep:
+            info[key.strip()] = value.strip()
+    return info
 
 
 def ping(port):
