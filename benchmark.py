@@ -1082,8 +1082,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f"{machine['Memory GB']} GB; commit {commit}; redis {machine['Redis Version']}; "
         f"rustis --threads {cfg.threads}")
 
+    # Ctrl-C must stop the servers even when the shell started this script
+    # with SIGINT ignored (background jobs); a SIGHUP that nohup ignores
+    # stays ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_on_signal)
-    signal.signal(signal.SIGHUP, _raise_on_signal)
+    if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, _raise_on_signal)
     atexit.register(_stop_all_servers)
     try:
         rounds = run_suite(cfg, redis_server, bench_bin, rustis_bin)
