@@ -815,8 +815,25 @@ def build_rustis() -> Path:
     return binary
 
 
+_STATUS_SHOWN = False
+
+
 def log(msg: str) -> None:
+    global _STATUS_SHOWN
+    if _STATUS_SHOWN:  # Replace the transient status line.
+        sys.stderr.write("\r\033[K")
+        _STATUS_SHOWN = False
     print(msg, file=sys.stderr, flush=True)
+
+
+def status(msg: str) -> None:
+    """A transient line saying what runs now, replaced by the next log()
+    line; only on a terminal, so logs stay clean."""
+    global _STATUS_SHOWN
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K" + msg)
+        sys.stderr.flush()
+        _STATUS_SHOWN = True
 
 
 # ---------------------------------------------------------------------------
@@ -849,7 +866,7 @@ def run_workload_once(
     if workload.is_memory:
         empty_kb = server.status_kb("VmRSS")
         cpu0 = server.cpu_seconds()
-        log(f"{progress} loading {workload.memory_keys:,} keys")
+        status(f"{progress} loading {workload.memory_keys:,} keys ...")
         elapsed = load_distinct_keys(
             server.port, workload.memory_keys, workload.key_size, workload.value_size
         )
@@ -873,6 +890,7 @@ def run_workload_once(
 
     functional_check(server.port, workload.tests)
     for test in workload.tests:
+        status(f"{progress} {test.upper()} running ...")
         cpu0 = server.cpu_seconds()
         figures, _argv = run_redis_benchmark(
             bench_bin, server.port, test, workload.requests, workload.args, timeout
@@ -1025,6 +1043,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    # Tables use a few non-ASCII characters; never die on a non-UTF-8 locale.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     argv = list(sys.argv[1:] if argv is None else argv)
     menu_choice: Optional[Tuple[List[str], Optional[str]]] = None
     if not argv and sys.stdin.isatty() and sys.stdout.isatty():

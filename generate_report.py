@@ -339,6 +339,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    # Tables use a few non-ASCII characters; never die on a non-UTF-8 locale.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     argv = list(sys.argv[1:] if argv is None else argv)
     interactive = not argv and sys.stdin.isatty() and sys.stdout.isatty()
     args = parse_args(argv)
