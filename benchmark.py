@@ -674,38 +674,44 @@ def run_redis_benchmark(
     return table[name], argv
 
 
-def functional_check(port: int, tests: Sequence[str]) -> None:
-    """Check that the server gives correct replies to the commands that the
-    workload will time. redis-benchmark does not look at reply contents, so
-    a server answering nil to every GET would otherwise look fast.
-    Everything it writes is removed again."""
-    k = "__bench_check__"
-    with RespClient(port) as c:
-        expectations: List[Tuple[Tuple[str, ...], object]] = [(("PING",), "PONG")]
-        wanted = set(tests)
-        if wanted & {"set", "get"}:
-            expectations += [
-                (("SET", k + ":s", "v1"), "OK"),
-                (("GET", k + ":s"), b"v1"),
-                (("DEL", k + ":s"), 1),
-            ]
-        if wanted & {"lpush", "lpop"}:
-            expectations += [
-                (("LPUSH", k + ":l", "a", "b"), 2),
-                (("LPOP", k + ":l"), b"b"),
-                (("LPOP", k + ":l"), b"a"),
-                (("LPOP", k + ":l"), None),
-            ]
-        if wanted & {"sadd", "spop"}:
-            expectations += [
-                (("SADD", k + ":z", "m"), 1),
-                (("SPOP", k + ":z"), b"m"),
-                (("SPOP", k + ":z"), None),
-            ]
-        for cmd, expected in expectations:
-            got = c.call(*cmd)
-            if got != expected:
-                raise BenchError(f"{' '.join(cmd)} replied {got!r}, expected {expected!r}")
+def functional_checks(test: str) -> List[Tuple[Tuple[str, ...], object]]:
+    """(command, expected reply) pairs that show the server implements the
+    command a redis-benchmark test times; they use their own keys."""
+    s, l, z = "__bench_check__:s", "__bench_check__:l", "__bench_check__:z"
+    checks: Dict[str, List[Tuple[Tuple[str, ...], object]]] = {
+        "ping_inline": [(("PING",), "PONG")],
+        "ping_mbulk": [(("PING",), "PONG")],
+        "set": [(("SET", s, "v1"), "OK"), (("GET", s), b"v1"), (("DEL", s), 1)],
+        "get": [(("SET", s, "v2"), "OK"), (("GET", s), b"v2"), (("DEL", s), 1),
+                (("GET", s), None)],
+        "lpush": [(("LPUSH", l, "a", "b"), 2), (("DEL", l), 1)],
+        "lpop": [(("LPUSH", l, "a", "b"), 2), (("LPOP", l), b"b"), (("LPOP", l), b"a"),
+                 (("LPOP", l), None)],
+        "sadd": [(("SADD", z, "m"), 1), (("SADD", z, "m"), 0), (("DEL", z), 1)],
+        "spop": [(("SADD", z, "m"), 1), (("SPOP", z), b"m"), (("SPOP", z), None)],
+    }
+    return checks.get(test, [(("PING",), "PONG")])
+
+
+def functional_check(port: int, test: str) -> None:
+    """Check that the server gives correct replies to the command that a
+    redis-benchmark test will time. redis-benchmark does not look at reply
+    contents, so a server answering nil to every GET would otherwise look
+    fast. The check's keys are removed again, even when it fails."""
+    checks = functional_checks(test)
+    keys = sorted({cmd[1] for cmd, _ in checks if len(cmd) > 1})
+    with RespClient(port) as c:  # One connection: a failure leaves nothing open.
+        try:
+            for cmd, expected in checks:
+                got = c.call(*cmd)
+                if got != expected:
+                    raise BenchError(f"{' '.join(cmd)} replied {got!r}, expected {expected!r}")
+        finally:
+            if keys:
+                try:
+                    c.call("DEL", *keys)
+                except (OSError, BenchError, ValueError):
+                    pass
 
 
 def load_distinct_keys(port: int, n_keys: int, key_size: int, value_size: int,
@@ -858,11 +864,13 @@ class RunConfig:
 
 def run_workload_once(
     workload: Workload, target: str, server: Server, bench_bin: str, timeout: float,
-    progress: str, results: List[Measurement],
+    progress: str, results: List[Measurement], failures: List[str],
 ) -> None:
     """Run every command of the workload against a freshly started server,
     appending to ``results`` as each command finishes (so that a later
-    failure keeps the figures already taken)."""
+    failure keeps the figures already taken). A command that the server gets
+    wrong is recorded in ``failures`` and skipped, so one missing command
+    does not hide the figures of the others; a server that dies raises."""
     if workload.is_memory:
         empty_kb = server.status_kb("VmRSS")
         cpu0 = server.cpu_seconds()
@@ -888,16 +896,23 @@ def run_workload_once(
             f"{m.bytes_per_key:.1f} bytes/key, RSS {loaded_kb / 1024:.1f} MB")
         return
 
-    functional_check(server.port, workload.tests)
     for test in workload.tests:
         status(f"{progress} {test.upper()} running ...")
-        cpu0 = server.cpu_seconds()
-        figures, _argv = run_redis_benchmark(
-            bench_bin, server.port, test, workload.requests, workload.args, timeout
-        )
-        cpu1 = server.cpu_seconds()
+        try:
+            functional_check(server.port, test)
+            cpu0 = server.cpu_seconds()
+            figures, _argv = run_redis_benchmark(
+                bench_bin, server.port, test, workload.requests, workload.args, timeout
+            )
+            cpu1 = server.cpu_seconds()
+        except (BenchError, OSError, ValueError) as e:
+            if not server.alive():
+                raise BenchError(f"{target} exited during {test.upper()}: {e}") from e
+            failures.append(f"{progress} {test.upper()}: {e}")
+            log(f"{progress} {test.upper()} FAILED: {e}")
+            continue
         if not server.alive():
-            raise BenchError(f"{target} exited during {test}")
+            raise BenchError(f"{target} exited during {test.upper()}")
         m = Measurement(
             workload.name, target, test.upper(),
             rps=figures.get("rps"),
@@ -942,9 +957,13 @@ def run_suite(cfg: RunConfig, redis_server: Optional[str], bench_bin: Optional[s
                 try:
                     server.start()
                     run_workload_once(
-                        workload, target, server, bench_bin or "", cfg.timeout, progress, rounds
+                        workload, target, server, bench_bin or "", cfg.timeout, progress,
+                        rounds, cfg.failures,
                     )
-                except BenchError as e:
+                except (BenchError, OSError, ValueError) as e:
+                    # OSError: the server closed, hung up or vanished from
+                    # /proc; ValueError: it sent a malformed reply. Either
+                    # ends this measurement, not the run.
                     msg = f"{workload.name} round {rnd} {target}: {e}"
                     cfg.failures.append(msg)
                     log(f"{progress} FAILED: {e} (server log: {server.log_path})")

@@ -365,6 +365,11 @@ class FakeServer:
         if name == b"GET":
             v = self.data.get(cmd[1])
             return b"$-1\r\n" if v is None else b"$%d\r\n%s\r\n" % (len(v), v)
+        if name == b"DEL":
+            return b":%d\r\n" % sum(self.data.pop(k, None) is not None for k in cmd[1:])
+        if name == b"LPUSH":  # Wrong on purpose: claims one element only.
+            self.data[cmd[1]] = b"list"
+            return b":1\r\n"
         if name == b"DBSIZE":
             return b":%d\r\n" % len(self.data)
         return b"-ERR unknown command\r\n"
@@ -553,3 +558,44 @@ def test_first_12_columns_are_the_originals():
     assert bm.CSV_COLUMNS[:12] == [
         "Timestamp", "Git Hash", "Note", "Target", "Threads", "Test Name", "Command", "RPS",
         "Latency (p50)", "Latency (p99)", "CPU us/op", "RSS MB"]
+
+
+def test_run_suite_alternates_targets_and_survives_a_failing_one(tmp_path):
+    """The whole orchestration with stand-ins: a 'redis' that cannot start,
+    a 'rustis' that answers PING, and a redis-benchmark that prints a table."""
+    good = _script(tmp_path / "good-server", FAKE_SERVER_SCRIPT)
+    crash = _script(tmp_path / "crash-server", "import sys\nsys.exit(3)\n")
+    calls = tmp_path / "calls.txt"
+    bench = _script(tmp_path / "redis-benchmark", f"""\
+        import sys
+        test = sys.argv[sys.argv.index("-t") + 1].upper()
+        with open({str(calls)!r}, "a") as f:
+            f.write(test + "\\n")
+        print('"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"')
+        print(f'"{{test}}","1000.00","0.1","0.1","0.200","0.3","0.400","0.5"')
+        """)
+    cfg = bm.RunConfig(tests=["sanity"], targets=["redis", "rustis"], threads=2, repeat=2,
+                       label="t", csv_path=tmp_path / "x.csv", save=False)
+    rounds = bm.run_suite(cfg, crash, bench, Path(good))
+    assert len(cfg.failures) == 2 and all("redis" in f for f in cfg.failures)
+    assert [(m.target, m.command) for m in rounds] == [("rustis", "PING_INLINE"), ("rustis", "PING_MBULK")] * 2
+    assert all(m.rps == 1000.0 and m.p50_ms == 0.2 and m.p99_ms == 0.4 for m in rounds)
+    assert calls.read_text().split() == ["PING_INLINE", "PING_MBULK"] * 2
+    assert not bm._LIVE_SERVERS
+
+
+def test_every_timed_command_has_a_functional_check():
+    for w in bm.WORKLOADS:
+        for test in w.tests:
+            commands = {cmd[0] for cmd, _ in bm.functional_checks(test)}
+            assert test.split("_")[0].upper() in commands, test
+
+
+def test_functional_check_passes_and_fails_without_leaving_keys(fake_server):
+    bm.functional_check(fake_server.port, "get")
+    bm.functional_check(fake_server.port, "ping_mbulk")
+    with pytest.raises(bm.BenchError, match="LPUSH __bench_check__:l a b replied 1, expected 2"):
+        bm.functional_check(fake_server.port, "lpush")
+    with pytest.raises(bm.BenchError, match="unknown command"):
+        bm.functional_check(fake_server.port, "spop")
+    assert fake_server.data == {}
