@@ -313,11 +313,14 @@ def format_ratio_table(rows: Sequence[Tuple[str, str, Dict[str, Optional[float]]
     return "\n".join(lines)
 
 
+def num(value: Optional[float], digits: int) -> str:
+    """A figure for people: thousands separators, or a dash if missing."""
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
 def format_results_table(medians: Sequence[Measurement]) -> str:
     """Markdown table of the median figures of every target."""
-
-    def cell(value: Optional[float], digits: int) -> str:
-        return "–" if value is None else f"{value:,.{digits}f}"
+    cell = num
 
     lines = [
         "| Test Name | Target | Cmd | RPS | p50 (ms) | p99 (ms) | CPU us/op | RSS MB | Bytes/key |",
@@ -669,8 +672,8 @@ def run_redis_benchmark(
     except ValueError as e:
         raise BenchError(f"redis-benchmark -t {test}: {e}") from e
     name = test.upper()
-    if name not in table:
-        raise BenchError(f"redis-benchmark -t {test} printed no {name} row")
+    if name not in table or "rps" not in table[name]:
+        raise BenchError(f"redis-benchmark -t {test} printed no {name} row with rps")
     return table[name], argv
 
 
@@ -892,8 +895,8 @@ def run_workload_once(
             bytes_per_key=(loaded_kb - empty_kb) * 1024 / workload.memory_keys,
         )
         results.append(m)
-        log(f"{progress} SET {m.rps:,.0f} keys/s (Python loader), "
-            f"{m.bytes_per_key:.1f} bytes/key, RSS {loaded_kb / 1024:.1f} MB")
+        log(f"{progress} SET {num(m.rps, 0)} keys/s (Python loader), "
+            f"{num(m.bytes_per_key, 1)} bytes/key, RSS {loaded_kb / 1024:.1f} MB")
         return
 
     for test in workload.tests:
@@ -922,8 +925,9 @@ def run_workload_once(
             rss_mb=server.status_kb("VmHWM") / 1024,
         )
         results.append(m)
-        log(f"{progress} {m.command:<11} {m.rps:>12,.0f} rps  p50 {m.p50_ms:.3f} ms  "
-            f"p99 {m.p99_ms:.3f} ms  {m.cpu_us_per_op:.2f} us/op  RSS {m.rss_mb:.1f} MB")
+        log(f"{progress} {m.command:<11} {num(m.rps, 0):>12} rps  p50 {num(m.p50_ms, 3)} ms  "
+            f"p99 {num(m.p99_ms, 3)} ms  {num(m.cpu_us_per_op, 2)} us/op  "
+            f"RSS {num(m.rss_mb, 1)} MB")
 
 
 def run_suite(cfg: RunConfig, redis_server: Optional[str], bench_bin: Optional[str],
