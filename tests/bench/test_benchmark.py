@@ -45,6 +45,13 @@ def test_parse_benchmark_csv_skips_warnings_and_bad_lines():
     assert list(bm.parse_benchmark_csv(text)) == ["LPUSH", "LPOP"]
 
 
+def test_parse_benchmark_csv_drops_infinite_rates():
+    text = REDIS_BENCHMARK_CSV.replace('"90909.09","0.317"', '"inf","0.317"')
+    table = bm.parse_benchmark_csv(text)
+    assert "rps" not in table["LPUSH"]
+    assert table["LPUSH"]["p50_latency_ms"] == pytest.approx(0.287)
+
+
 def test_parse_benchmark_csv_upper_cases_test_names():
     text = REDIS_BENCHMARK_CSV.replace('"LPUSH"', '"lpush"')
     assert "LPUSH" in bm.parse_benchmark_csv(text)
