@@ -1,0 +1,26 @@
+//! Redis commands for Rustis, one module per command group, and the command table.
+//!
+//! Each command has three parts in its family's module: **parse** (arguments to a typed
+//! request, pure), **op** (`op_<name>`, runs on the shard that owns the key, returns data or an
+//! `OpError`, no I/O) and **reply** (encodes the result into an [`Out`]). Arity, unknown-command
+//! and routing checks are done once, by dispatch in the runtime, from each command's spec row.
+//!
+//! This crate must not do I/O or know about threads: cross-shard work is described by a
+//! command's [`registry::Run`] kind and carried out by the runtime.
+#![warn(missing_docs)]
+
+pub mod args;
+pub mod connection;
+pub mod ctx;
+pub mod generic;
+pub mod glob;
+pub mod list;
+pub mod registry;
+pub mod server;
+pub mod set;
+pub mod string;
+pub mod txn;
+
+pub use ctx::ShardCtx;
+pub use registry::{CommandSpec, ConnCmd, Registry, Run};
+pub use rustis_resp::Out;

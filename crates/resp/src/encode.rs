@@ -1,0 +1,240 @@
+//! Reply encoder: writes RESP2 or RESP3 straight into a connection's output buffer.
+//!
+//! Commands call these methods instead of building a reply tree, so a reply costs no allocation
+//! beyond the output buffer itself. Where RESP2 and RESP3 differ (null, maps, sets, doubles,
+//! booleans, push) the encoder picks the form for the connection's protocol.
+
+use bytes::{BufMut, BytesMut};
+
+/// An output buffer together with the protocol version of the connection it is for.
+pub struct Out {
+    /// The encoded bytes.
+    pub buf: BytesMut,
+    /// Whether the connection speaks RESP3 (`HELLO 3`).
+    pub resp3: bool,
+}
+
+impl Out {
+    /// An empty RESP2 buffer.
+    pub fn new(resp3: bool) -> Self {
+        Out {
+            buf: BytesMut::new(),
+            resp3,
+        }
+    }
+
+    fn line(&mut self, prefix: u8, body: &[u8]) {
+        self.buf.reserve(body.len() + 3);
+        self.buf.put_u8(prefix);
+        self.buf.put_slice(body);
+        self.buf.put_slice(b"\r\n");
+    }
+
+    fn len_line(&mut self, prefix: u8, n: i64) {
+        let mut b = itoa::Buffer::new();
+        self.line(prefix, b.format(n).as_bytes());
+    }
+
+    /// `+OK`.
+    pub fn ok(&mut self) {
+        self.buf.put_slice(b"+OK\r\n");
+    }
+
+    /// A simple string, `+text`.
+    pub fn simple(&mut self, s: &str) {
+        self.line(b'+', s.as_bytes());
+    }
+
+    /// An error line. `msg` is the whole message including its code, e.g. `ERR syntax error`.
+    /// CR and LF inside it are turned into spaces, as Redis does, so the reply stays one line.
+    pub fn error(&mut self, msg: &str) {
+        if msg.contains(['\r', '\n']) {
+            let clean = msg.replace(['\r', '\n'], " ");
+            self.line(b'-', clean.as_bytes());
+        } else {
+            self.line(b'-', msg.as_bytes());
+        }
+    }
+
+    /// An integer, `:n`.
+    pub fn int(&mut self, n: i64) {
+        self.len_line(b':', n);
+    }
+
+    /// A bulk string.
+    pub fn bulk(&mut self, data: &[u8]) {
+        self.buf.reserve(data.len() + 16);
+        self.len_line(b'$', data.len() as i64);
+        self.buf.put_slice(data);
+        self.buf.put_slice(b"\r\n");
+    }
+
+    /// A bulk string holding the decimal form of `n`.
+    pub fn bulk_int(&mut self, n: i64) {
+        let mut b = itoa::Buffer::new();
+        self.bulk(b.format(n).as_bytes());
+    }
+
+    /// The null reply: `$-1` in RESP2, `_` in RESP3.
+    pub fn null(&mut self) {
+        if self.resp3 {
+            self.buf.put_slice(b"_\r\n");
+        } else {
+            self.buf.put_slice(b"$-1\r\n");
+        }
+    }
+
+    /// The null array: `*-1` in RESP2, `_` in RESP3.
+    pub fn null_array(&mut self) {
+        if self.resp3 {
+            self.buf.put_slice(b"_\r\n");
+        } else {
+            self.buf.put_slice(b"*-1\r\n");
+        }
+    }
+
+    /// An array header of `n` elements.
+    pub fn array(&mut self, n: usize) {
+        self.len_line(b'*', n as i64);
+    }
+
+    /// A map header of `n` pairs: `%n` in RESP3, an array of `2n` in RESP2.
+    pub fn map(&mut self, n: usize) {
+        if self.resp3 {
+            self.len_line(b'%', n as i64);
+        } else {
+            self.len_line(b'*', 2 * n as i64);
+        }
+    }
+
+    /// A set header: `~n` in RESP3, an array in RESP2.
+    pub fn set(&mut self, n: usize) {
+        self.len_line(if self.resp3 { b'~' } else { b'*' }, n as i64);
+    }
+
+    /// A push header (pub/sub messages): `>n` in RESP3, an array in RESP2.
+    pub fn push(&mut self, n: usize) {
+        self.len_line(if self.resp3 { b'>' } else { b'*' }, n as i64);
+    }
+
+    /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
+    pub fn bool(&mut self, b: bool) {
+        if self.resp3 {
+            self.buf.put_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+        } else {
+            self.int(b as i64);
+        }
+    }
+
+    /// A double as Redis 7.0 sends it: `%.17g` text, in a bulk string (RESP2) or `,` (RESP3).
+    pub fn double(&mut self, d: f64) {
+        let text = fmt_double(d);
+        if self.resp3 {
+            self.line(b',', text.as_bytes());
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
+    /// A verbatim string (`=len\r\ntxt:...` in RESP3, a bulk string in RESP2).
+    pub fn verbatim(&mut self, text: &[u8]) {
+        if self.resp3 {
+            self.len_line(b'=', text.len() as i64 + 4);
+            self.buf.put_slice(b"txt:");
+            self.buf.put_slice(text);
+            self.buf.put_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
+    /// Appends bytes that are already encoded.
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.buf.put_slice(bytes);
+    }
+}
+
+/// Formats a double as C's `printf("%.17g")` does, with `inf`/`-inf` spelled as Redis does and
+/// `nan` for not-a-number.
+pub fn fmt_double(d: f64) -> String {
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if d.is_nan() {
+        return "nan".into();
+    }
+    fmt_g(d, 17)
+}
+
+/// C's `%.<precision>g` for a finite double.
+pub fn fmt_g(d: f64, precision: usize) -> String {
+    if d == 0.0 {
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let p = precision.max(1);
+    // The exponent %e would print decides between the fixed and the exponent form.
+    let e_form = format!("{:.*e}", p - 1, d);
+    let (mantissa, exp) = e_form.split_once('e').unwrap_or((&e_form, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= p as i32 {
+        let m = strip_zeros(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{m}e{sign}{:02}", exp.abs())
+    } else {
+        let decimals = (p as i32 - 1 - exp).max(0) as usize;
+        strip_zeros(&format!("{:.*}", decimals, d)).to_string()
+    }
+}
+
+fn strip_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_and_collections_follow_the_protocol() {
+        let mut o2 = Out::new(false);
+        o2.null();
+        o2.map(1);
+        o2.bool(true);
+        o2.double(1.5);
+        assert_eq!(&o2.buf[..], b"$-1\r\n*2\r\n:1\r\n$3\r\n1.5\r\n");
+        let mut o3 = Out::new(true);
+        o3.null();
+        o3.map(1);
+        o3.bool(true);
+        o3.double(1.5);
+        assert_eq!(&o3.buf[..], b"_\r\n%1\r\n#t\r\n,1.5\r\n");
+    }
+
+    #[test]
+    fn doubles_print_like_printf_17g() {
+        assert_eq!(fmt_double(1.1), "1.1000000000000001");
+        assert_eq!(fmt_double(3.0), "3");
+        assert_eq!(fmt_double(-0.5), "-0.5");
+        assert_eq!(fmt_double(1e20), "1e+20");
+        assert_eq!(fmt_double(123456789012345678.0), "1.2345678901234568e+17");
+        assert_eq!(fmt_double(0.0001), "0.0001");
+        assert_eq!(fmt_double(0.00001), "1.0000000000000001e-05");
+        assert_eq!(fmt_double(f64::INFINITY), "inf");
+        assert_eq!(fmt_double(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn errors_stay_on_one_line() {
+        let mut o = Out::new(false);
+        o.error("ERR bad\r\nthing");
+        assert_eq!(&o.buf[..], b"-ERR bad  thing\r\n");
+    }
+}

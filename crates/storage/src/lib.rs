@@ -1,0 +1,22 @@
+//! The shard-local keyspace: databases (`Db`), values (`Value`) and their encodings, expiry.
+//!
+//! Everything here is synchronous and owned by one thread. It never sees sockets, other shards
+//! or the runtime; the runtime hands each shard's `Shard` to exactly one thread.
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod db;
+pub mod list;
+pub mod set;
+pub mod shard;
+pub mod string;
+pub mod value;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use db::{Db, Entry};
+pub use rustis_resp::errors::OpError;
+pub use shard::{Shard, ShardConfig};
+pub use value::Value;
+
+/// The index of a database (`SELECT n`).
+pub type DbIndex = usize;

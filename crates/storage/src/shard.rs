@@ -1,0 +1,93 @@
+//! `Shard`: one thread's share of every database, plus what commands on it need (time,
+//! randomness, the encoding limits from the config).
+
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+
+use crate::{Db, DbIndex};
+
+/// Settings that change how data is stored, copied into each shard so a shard never reads
+/// shared state. `CONFIG SET` sends a new copy to every shard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardConfig {
+    /// `proto-max-bulk-len`: the largest string a command may build.
+    pub proto_max_bulk_len: usize,
+    /// `set-max-intset-entries`.
+    pub set_max_intset_entries: usize,
+    /// `list-max-listpack-size`.
+    pub list_max_listpack_size: i64,
+    /// `hash-max-listpack-entries`.
+    pub hash_max_listpack_entries: usize,
+    /// `hash-max-listpack-value`.
+    pub hash_max_listpack_value: usize,
+    /// `zset-max-listpack-entries`.
+    pub zset_max_listpack_entries: usize,
+    /// `zset-max-listpack-value`.
+    pub zset_max_listpack_value: usize,
+    /// `set-max-listpack-entries`.
+    pub set_max_listpack_entries: usize,
+    /// `set-max-listpack-value`.
+    pub set_max_listpack_value: usize,
+}
+
+impl Default for ShardConfig {
+    fn default() -> Self {
+        ShardConfig {
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            set_max_intset_entries: 512,
+            list_max_listpack_size: -2,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+        }
+    }
+}
+
+/// One thread's share of the keyspace. Owned by that thread alone; never shared.
+pub struct Shard {
+    /// This shard's number, `0..n_shards`.
+    pub id: usize,
+    /// How many shards the server has.
+    pub n_shards: usize,
+    /// One `Db` per database index.
+    pub dbs: Vec<Db>,
+    /// Randomness for SPOP, SRANDMEMBER, RANDOMKEY and the like.
+    pub rng: SmallRng,
+    /// Encoding limits and other settings.
+    pub config: ShardConfig,
+    now: u64,
+}
+
+impl Shard {
+    /// A shard with `n_dbs` empty databases.
+    pub fn new(id: usize, n_shards: usize, n_dbs: usize) -> Self {
+        Shard {
+            id,
+            n_shards,
+            dbs: (0..n_dbs).map(|_| Db::new()).collect(),
+            rng: SmallRng::from_entropy(),
+            config: ShardConfig::default(),
+            now: 0,
+        }
+    }
+
+    /// Sets the clock reading that the next commands see.
+    pub fn set_now(&mut self, now_ms: u64) {
+        self.now = now_ms;
+    }
+
+    /// The clock reading of the batch being executed.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Database `idx`, with its clock set to this batch's time.
+    pub fn db(&mut self, idx: DbIndex) -> &mut Db {
+        let db = &mut self.dbs[idx];
+        db.set_now(self.now);
+        db
+    }
+}
