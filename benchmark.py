@@ -81,6 +81,8 @@ MACHINE_COLUMNS = [
     "Scale",
 ]
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")  # Units of utime/stime in /proc/PID/stat.
+
 TARGETS = ("redis", "rustis")  # Also the order in which a round runs them.
 
 INSTALL_HINT = (
@@ -243,6 +245,21 @@ def parse_proc_status_kb(status_text: str, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     raise ValueError(f"{key} not found in /proc status")
+
+
+# CPU time comes in clock ticks (10 ms at the usual 100 Hz); below this many
+# ticks the quantisation error passes 10% and the figure is left out.
+MIN_CPU_TICKS = 10
+
+
+def cpu_us_per_op(cpu0: float, cpu1: float, requests: int,
+                  clk_tck: int, min_ticks: int = MIN_CPU_TICKS) -> Optional[float]:
+    """Server CPU microseconds per request, or None when the CPU time spent
+    is too few clock ticks to be a measurement rather than rounding."""
+    spent = cpu1 - cpu0
+    if requests <= 0 or spent * clk_tck < min_ticks - 1e-9:
+        return None
+    return spent * 1e6 / requests
 
 
 def median_or_none(values: Iterable[Optional[float]]) -> Optional[float]:
@@ -622,7 +639,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         with open(f"/proc/{self.pid}/stat") as f:
-            return parse_proc_stat_cpu(f.read(), os.sysconf("SC_CLK_TCK"))
+            return parse_proc_stat_cpu(f.read(), CLK_TCK)
 
     def status_kb(self, key: str) -> int:
         with open(f"/proc/{self.pid}/status") as f:
@@ -814,8 +831,10 @@ def rustis_binary() -> Path:
 
 
 def build_rustis() -> Path:
-    """Run ``cargo build --release``: cargo itself decides whether the binary
-    is missing or stale, and does nothing when it is up to date."""
+    """Run ``cargo build --release -p rustis``: cargo itself decides whether
+    the binary is missing or stale, and does nothing when it is up to date.
+    ``-p rustis`` because the workspace root is a package of its own (the
+    integration tests), so a bare ``cargo build`` would not build the server."""
     binary = rustis_binary()
     cargo = shutil.which("cargo")
     if cargo is None:
@@ -823,8 +842,8 @@ def build_rustis() -> Path:
             log(f"cargo not found; using the existing {binary} (it may be stale)")
             return binary
         raise SystemExit(f"error: {binary} is missing and cargo is not installed to build it")
-    log("building rustis: cargo build --release")
-    result = subprocess.run([cargo, "build", "--release"], cwd=REPO_ROOT)
+    log("building rustis: cargo build --release -p rustis")
+    result = subprocess.run([cargo, "build", "--release", "-p", "rustis"], cwd=REPO_ROOT)
     if result.returncode != 0 or not binary.exists():
         raise SystemExit(f"error: cargo build --release failed; {binary} not available")
     return binary
@@ -896,7 +915,7 @@ def run_workload_once(
         m = Measurement(
             workload.name, target, "SET",
             rps=workload.memory_keys / elapsed if elapsed > 0 else None,
-            cpu_us_per_op=(cpu1 - cpu0) * 1e6 / workload.memory_keys,
+            cpu_us_per_op=cpu_us_per_op(cpu0, cpu1, workload.memory_keys, CLK_TCK),
             rss_mb=server.status_kb("VmHWM") / 1024,
             bytes_per_key=(loaded_kb - empty_kb) * 1024 / workload.memory_keys,
         )
@@ -927,7 +946,7 @@ def run_workload_once(
             rps=figures.get("rps"),
             p50_ms=figures.get("p50_latency_ms"),
             p99_ms=figures.get("p99_latency_ms"),
-            cpu_us_per_op=(cpu1 - cpu0) * 1e6 / workload.requests,
+            cpu_us_per_op=cpu_us_per_op(cpu0, cpu1, workload.requests, CLK_TCK),
             rss_mb=server.status_kb("VmHWM") / 1024,
         )
         results.append(m)

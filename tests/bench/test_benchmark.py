@@ -90,6 +90,15 @@ def test_parse_proc_stat_cpu_of_this_process():
         assert bm.parse_proc_stat_cpu(f.read(), os.sysconf("SC_CLK_TCK")) >= 0
 
 
+def test_cpu_us_per_op():
+    assert bm.cpu_us_per_op(1.0, 2.5, 300_000, 100) == pytest.approx(5.0)
+    # 10 ticks is enough, 9 is rounding noise.
+    assert bm.cpu_us_per_op(0.0, 0.10, 1000, 100) == pytest.approx(100.0)
+    assert bm.cpu_us_per_op(0.0, 0.09, 1000, 100) is None
+    assert bm.cpu_us_per_op(0.0, 0.0, 1000, 100) is None
+    assert bm.cpu_us_per_op(0.0, 1.0, 0, 100) is None
+
+
 def test_parse_proc_status_kb():
     text = "Name:\tredis-server\nVmPeak:\t 1000 kB\nVmHWM:\t   12800 kB\nVmRSS:\t    9000 kB\n"
     assert bm.parse_proc_status_kb(text, "VmHWM") == 12800
