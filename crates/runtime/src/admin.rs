@@ -688,16 +688,16 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
                 }
                 seen.push(name.clone());
                 if let Err(e) = cfg.set(&name, &value, false) {
-                    let why = match &e {
-                        ConfigError::Unknown(_) => {
-                            "Unknown option or number of arguments for CONFIG SET".to_string()
-                        }
-                        other => other.to_string(),
+                    return match &e {
+                        ConfigError::Unknown(_) => out.error(&format!(
+                            "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                            String::from_utf8_lossy(&pair[0])
+                        )),
+                        other => out.error(&format!(
+                            "ERR CONFIG SET failed (possibly related to argument '{}') - {other}",
+                            e.param()
+                        )),
                     };
-                    return out.error(&format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{}') - {why}",
-                        e.param()
-                    ));
                 }
             }
             let shard_cfg = cfg.shard_config();

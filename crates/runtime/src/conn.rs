@@ -56,6 +56,7 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
     let mut rbuf = BytesMut::new();
     let mut out = Out::new(false);
     let mut cmds = Vec::new();
+    let mut pending = dispatch::Pending::new(w.n);
     let mut stream = stream;
     'conn: loop {
         tokio::select! {
@@ -75,7 +76,7 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
         }
         let parsed = parser.parse_batch(&mut rbuf, &mut cmds);
         if !cmds.is_empty() {
-            dispatch::run(&w, &mut sess, &mut cmds, &mut out).await;
+            dispatch::run(&w, &mut sess, &mut pending, &mut cmds, &mut out).await;
             let mut i = info.borrow_mut();
             i.last_active = Instant::now();
             i.last_cmd = sess.last_cmd;

@@ -37,8 +37,9 @@ enum Seg {
     Remote(usize, usize),
 }
 
-/// Commands waiting to be sent to other shards, and where their replies go.
-struct Pending {
+/// Commands waiting to be sent to other shards, and where their replies go. A connection keeps
+/// one for its life so that a read costs no allocation here.
+pub(crate) struct Pending {
     batches: Vec<Vec<Item>>,
     segs: Vec<Seg>,
     /// Where the output stood when the first command was deferred; replies after it are
@@ -47,7 +48,7 @@ struct Pending {
 }
 
 impl Pending {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Pending {
             batches: (0..n).map(|_| Vec::new()).collect(),
             segs: Vec::new(),
@@ -152,10 +153,10 @@ fn route(w: &Worker, spec: &CommandSpec, args: &[Bytes]) -> Result<Target, Strin
 pub(crate) async fn run(
     w: &Rc<Worker>,
     sess: &mut Session,
+    pending: &mut Pending,
     cmds: &mut Vec<Vec<Bytes>>,
     out: &mut Out,
 ) {
-    let mut pending = Pending::new(w.n);
     w.tick_clock();
     let mut executed = 0u64;
     for args in cmds.drain(..) {
