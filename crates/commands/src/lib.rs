@@ -15,6 +15,7 @@ pub mod connection;
 pub mod ctx;
 pub mod generic;
 pub mod glob;
+pub mod hll;
 pub mod list;
 pub mod longdouble;
 pub mod registry;

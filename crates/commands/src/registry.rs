@@ -289,6 +289,7 @@ impl Registry {
         crate::generic::register(&mut r);
         crate::string::register(&mut r);
         crate::bitmap::register(&mut r);
+        crate::hll::register(&mut r);
         crate::list::register(&mut r);
         crate::set::register(&mut r);
         r

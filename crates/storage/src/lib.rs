@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod db;
 pub mod expire;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod shard;
