@@ -10,14 +10,47 @@ use crate::{Db, OpError};
 pub enum StrValue {
     /// A string that is the canonical decimal form of an `i64` (Redis's `int` encoding).
     Int(i64),
-    /// A string of at most [`EMBSTR_MAX`] bytes, stored exactly sized (`embstr`).
-    Emb(Box<[u8]>),
+    /// A string of at most [`EMBSTR_MAX`] bytes, stored inline in the value (`embstr`): no
+    /// separate heap allocation.
+    Emb(EmbStr),
     /// Any other bytes, in a buffer that may grow in place (`raw`).
     Raw(Vec<u8>),
 }
 
 /// Redis's limit for `embstr`: strings up to 44 bytes are embedded in their object header.
 pub const EMBSTR_MAX: usize = 44;
+
+/// A short string kept inline. It fits in the space `Value` has anyway (its largest variant is
+/// bigger), so it costs no extra memory and saves an allocation per key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmbStr {
+    len: u8,
+    buf: [u8; EMBSTR_MAX],
+}
+
+impl From<&[u8]> for EmbStr {
+    /// Copies at most [`EMBSTR_MAX`] bytes; callers check the length first.
+    fn from(b: &[u8]) -> Self {
+        debug_assert!(b.len() <= EMBSTR_MAX);
+        let n = b.len().min(EMBSTR_MAX);
+        let mut buf = [0u8; EMBSTR_MAX];
+        buf[..n].copy_from_slice(&b[..n]);
+        EmbStr { len: n as u8, buf }
+    }
+}
+
+impl std::ops::Deref for EmbStr {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for EmbStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
 
 impl StrValue {
     /// Stores `bytes`, as an integer when they are one in canonical form (as Redis does for

@@ -18,9 +18,45 @@ use rand::Rng;
 
 use crate::db::Entry;
 
+/// A key's bytes: inline when short (most keys), so a key costs one allocation (its node)
+/// instead of two.
+enum KeyBuf {
+    Inline { len: u8, buf: [u8; KEY_INLINE_MAX] },
+    Heap(Box<[u8]>),
+}
+
+/// Keys up to this long live inside their node. 22 keeps `KeyBuf` at 24 bytes, which leaves
+/// the node in the same allocator size class as with a boxed key.
+const KEY_INLINE_MAX: usize = 22;
+
+impl KeyBuf {
+    fn new(key: &[u8]) -> KeyBuf {
+        if key.len() <= KEY_INLINE_MAX {
+            let mut buf = [0u8; KEY_INLINE_MAX];
+            buf[..key.len()].copy_from_slice(key);
+            KeyBuf::Inline {
+                len: key.len() as u8,
+                buf,
+            }
+        } else {
+            KeyBuf::Heap(key.into())
+        }
+    }
+}
+
+impl std::ops::Deref for KeyBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyBuf::Inline { len, buf } => &buf[..*len as usize],
+            KeyBuf::Heap(b) => b,
+        }
+    }
+}
+
 /// One stored key.
 struct Node {
-    key: Box<[u8]>,
+    key: KeyBuf,
     entry: Entry,
     next: Option<Box<Node>>,
     /// The LRU clock (seconds) when the key was last accessed, for OBJECT IDLETIME.
@@ -281,7 +317,7 @@ impl Table {
         let a = &mut self.arr[t];
         let next = a.buckets[b].take();
         a.buckets[b] = Some(Box::new(Node {
-            key: key.into(),
+            key: KeyBuf::new(key),
             entry,
             next,
             lru: clock,
@@ -554,6 +590,23 @@ mod tests {
         for i in 0..100 {
             assert!(seen.contains(format!("k{i}").as_bytes()), "missed k{i}");
         }
+    }
+
+    #[test]
+    fn nodes_stay_small() {
+        // A node must not outgrow the 112-byte allocator class with today's `Value`.
+        assert!(
+            std::mem::size_of::<Node>() <= 112,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
+        assert_eq!(std::mem::size_of::<KeyBuf>(), 24);
+        let long = [b'x'; 40];
+        let mut t = Table::new();
+        t.insert(&long, e(1));
+        t.insert(b"short", e(2));
+        assert_eq!(t.get(&long), Some(&e(1)));
+        assert_eq!(t.iter().map(|(k, _)| k.len()).sum::<usize>(), 45);
     }
 
     #[test]
