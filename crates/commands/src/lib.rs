@@ -21,6 +21,7 @@ pub mod longdouble;
 pub mod registry;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod txn;
 

@@ -290,6 +290,7 @@ impl Registry {
         crate::string::register(&mut r);
         crate::bitmap::register(&mut r);
         crate::hll::register(&mut r);
+        crate::sort::register(&mut r);
         crate::list::register(&mut r);
         crate::set::register(&mut r);
         r
