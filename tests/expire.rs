@@ -189,3 +189,24 @@ fn info_counts_hits_misses_and_avg_ttl() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn object_idletime_counts_from_the_last_access() {
+    for threads in [1, 4] {
+        let clock = ManualClock::new(T0);
+        let server = TestServer::start_with_clock(threads, clock.clone());
+        let mut raw = server.raw();
+        raw.cmd(&["set", "a", "1"]);
+        raw.cmd(&["set", "b", "1"]);
+        clock.advance(5_000);
+        assert_eq!(raw.cmd(&["object", "idletime", "a"]), b":5\r\n");
+        // OBJECT itself does not count as an access.
+        assert_eq!(raw.cmd(&["object", "idletime", "a"]), b":5\r\n");
+        raw.cmd(&["get", "a"]);
+        assert_eq!(raw.cmd(&["object", "idletime", "a"]), b":0\r\n");
+        assert_eq!(raw.cmd(&["touch", "b", "nosuch"]), b":1\r\n");
+        assert_eq!(raw.cmd(&["object", "idletime", "b"]), b":0\r\n");
+        clock.advance(2_000);
+        assert_eq!(raw.cmd(&["object", "idletime", "b"]), b":2\r\n");
+    }
+}

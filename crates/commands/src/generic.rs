@@ -269,7 +269,7 @@ static UNLINK: MultiKeyOps = MultiKeyOps {
 
 /// TOUCH key [key ...]
 static TOUCH: MultiKeyOps = MultiKeyOps {
-    per_shard: |ctx, args, pos| Box::new(op_exists(ctx, pos.iter().map(|&i| &args[i][..]))),
+    per_shard: |ctx, args, pos| Box::new(op_touch(ctx, pos.iter().map(|&i| &args[i][..]))),
     merge: merge_sum,
 };
 
@@ -341,7 +341,19 @@ pub mod lazyfree {
 /// Counts existing keys; a key named twice counts twice.
 pub fn op_exists<'k>(ctx: &mut ShardCtx, keys: impl Iterator<Item = &'k [u8]>) -> i64 {
     let db = ctx.db();
-    keys.filter(|k| db.contains(k)).count() as i64
+    let mut n = 0;
+    for k in keys {
+        let hit = db.contains(k);
+        db.count_lookup(hit);
+        n += hit as i64;
+    }
+    n
+}
+
+/// Counts existing keys and marks them as accessed (OBJECT IDLETIME restarts from 0).
+pub fn op_touch<'k>(ctx: &mut ShardCtx, keys: impl Iterator<Item = &'k [u8]>) -> i64 {
+    let db = ctx.db();
+    keys.filter(|k| db.entry(k).is_some()).count() as i64
 }
 
 fn merge_sum(_args: &[Bytes], parts: Vec<(Vec<usize>, Partial)>, out: &mut Out) {
@@ -355,7 +367,10 @@ fn merge_sum(_args: &[Bytes], parts: Vec<(Vec<usize>, Partial)>, out: &mut Out) 
 
 /// TYPE key
 fn cmd_type(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get(&args[1]) {
+    let db = ctx.db();
+    let hit = db.contains(&args[1]);
+    db.count_lookup(hit);
+    match db.peek(&args[1]).map(|e| &e.value) {
         Some(v) => out.simple(v.type_name()),
         None => out.simple("none"),
     }
@@ -553,7 +568,9 @@ fn cmd_pexpireat(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 pub fn op_ttl(ctx: &mut ShardCtx, key: &[u8], ms: bool, absolute: bool) -> i64 {
     let db = ctx.db();
     let now = db.now() as i64;
-    let Some(e) = db.entry(key) else {
+    let hit = db.contains(key);
+    db.count_lookup(hit);
+    let Some(e) = db.peek(key) else {
         return -2;
     };
     let Some(at) = e.expire() else {
@@ -1016,7 +1033,7 @@ fn cmd_object(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     let Some(idle) = db.idle_secs(&args[2]) else {
         return out.null();
     };
-    let Some(e) = db.entry(&args[2]) else {
+    let Some(e) = db.peek(&args[2]) else {
         return out.null();
     };
     match lower.as_str() {

@@ -110,6 +110,12 @@ impl Db {
         self.entry_mut(key).map(|e| &mut e.value)
     }
 
+    /// The live entry at `key`, without counting as an access (Redis's `LOOKUP_NOTOUCH`).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        self.expire_if_needed(key);
+        self.map.get(key)
+    }
+
     /// Seconds since `key` was last read or written (OBJECT IDLETIME), without counting this
     /// as an access; `None` if it does not exist.
     pub fn idle_secs(&mut self, key: &[u8]) -> Option<u64> {
