@@ -210,3 +210,18 @@ fn object_idletime_counts_from_the_last_access() {
         assert_eq!(raw.cmd(&["object", "idletime", "b"]), b":2\r\n");
     }
 }
+
+#[test]
+fn time_reads_the_server_clock() {
+    let clock = ManualClock::new(T0 + 250);
+    let server = TestServer::start_with_clock(2, clock.clone());
+    let mut raw = server.raw();
+    assert_eq!(
+        raw.cmd(&["time"]),
+        b"*2\r\n$10\r\n1700000000\r\n$6\r\n250000\r\n"
+    );
+    assert_eq!(
+        raw.cmd(&["time", "x"]),
+        b"-ERR wrong number of arguments for 'time' command\r\n"
+    );
+}

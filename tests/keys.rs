@@ -79,6 +79,28 @@ fn scan_walks_every_shard_and_filters() {
 }
 
 #[test]
+fn a_small_keyspace_comes_back_in_one_scan_call() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut raw = server.raw();
+        for k in ["a", "b", "c"] {
+            raw.cmd(&["set", k, "1"]);
+        }
+        let (cursor, keys) = parse_scan(&raw.cmd(&["scan", "0"]));
+        assert_eq!(cursor, "0", "threads={threads}");
+        let keys: HashSet<String> = keys.into_iter().collect();
+        assert_eq!(keys.len(), 3);
+        // COUNT bounds a call (roughly, as in Redis): the walk then resumes where it stopped.
+        for i in 0..100 {
+            raw.cmd(&["set", &format!("k{i}"), "1"]);
+        }
+        let (cursor, keys) = parse_scan(&raw.cmd(&["scan", "0", "count", "5"]));
+        assert_ne!(cursor, "0");
+        assert!(keys.len() < 103);
+    }
+}
+
+#[test]
 fn scan_returns_every_key_present_for_the_whole_scan_while_the_keyspace_grows() {
     for threads in [1, 4] {
         let server = TestServer::start(threads);

@@ -235,6 +235,13 @@ pub fn register(r: &mut Registry) {
             ),
     );
     r.add(
+        CommandSpec::new("time", 1, LOADING | STALE | FAST, Run::Shard(cmd_time)).doc(
+            "server",
+            "2.6.0",
+            "Returns the server time.",
+        ),
+    );
+    r.add(
         CommandSpec::new("wait", 3, 0, Run::Shard(cmd_wait)).doc(
             "generic",
             "3.0.0",
@@ -928,61 +935,61 @@ pub fn op_scan(ctx: &mut ShardCtx, pos: u64, a: &ScanArgs) -> (u64, Vec<Vec<u8>>
     (cursor, keys)
 }
 
-/// One shard's answer to a SCAN call.
-enum ScanPart {
-    /// The shard the cursor names: the next position in its table and the keys found.
-    Walked((u64, Vec<Vec<u8>>)),
-    /// Any other shard: how many keys it holds.
-    Size(usize),
-}
+/// One shard's part of a SCAN call: the next position in its table (0: walked to the end)
+/// and the keys found, or `None` for a shard before the one the cursor names.
+type ScanPart = Option<(u64, Vec<Vec<u8>>)>;
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 ///
 /// The cursor walks the shards in order: its low [`SCAN_SHARD_BITS`] bits name the shard, the
 /// rest is that shard's table cursor (Redis's reverse-binary bucket cursor, which keeps the
-/// guarantee while the table grows). Every shard receives the call, but only the one the cursor
-/// names does any work.
+/// guarantee while the table grows). The shard the cursor names continues its walk; every later
+/// shard walks from its start too, so that when a shard finishes with room left under COUNT the
+/// reply goes on with the next shards, as one Redis table would (a small keyspace comes back
+/// whole with cursor 0). The merge keeps the parts it uses, in shard order.
 static SCAN: FanoutOps = FanoutOps {
     per_shard: |ctx, args| {
         let Ok(a) = parse_scan(args, 1) else {
-            return Box::new(ScanPart::Size(0));
+            return Box::new(None::<(u64, Vec<Vec<u8>>)>);
         };
         let shard = (a.cursor & ((1 << SCAN_SHARD_BITS) - 1)) as usize;
-        if shard != ctx.shard.id {
-            // Other shards only say whether they hold keys, so the cursor can skip empty ones.
-            let n = ctx.db().len();
-            return Box::new(ScanPart::Size(n));
-        }
-        Box::new(ScanPart::Walked(op_scan(
-            ctx,
-            a.cursor >> SCAN_SHARD_BITS,
-            &a,
-        )))
+        let id = ctx.shard.id;
+        let part: ScanPart = match id.cmp(&shard) {
+            std::cmp::Ordering::Less => None,
+            std::cmp::Ordering::Equal => Some(op_scan(ctx, a.cursor >> SCAN_SHARD_BITS, &a)),
+            std::cmp::Ordering::Greater => Some(op_scan(ctx, 0, &a)),
+        };
+        Box::new(part)
     },
     merge: |args, parts, out| {
-        let cursor = parse_cursor(&args[1]).unwrap_or(0);
-        let shard = cursor & ((1 << SCAN_SHARD_BITS) - 1);
+        let (cursor, count) = match parse_scan(args, 1) {
+            Ok(a) => (a.cursor, a.count),
+            Err(e) => return out.error(&e),
+        };
+        let first = (cursor & ((1 << SCAN_SHARD_BITS) - 1)) as usize;
         let parts: Vec<ScanPart> = parts
             .into_iter()
-            .filter_map(|p| p.downcast::<ScanPart>().ok())
-            .map(|b| *b)
+            .map(|p| p.downcast::<ScanPart>().map(|b| *b).unwrap_or(None))
             .collect();
-        let mut next = 0;
-        let mut keys = Vec::new();
-        for p in &parts {
-            if let ScanPart::Walked((pos, k)) = p {
-                keys = k.clone();
-                next = if *pos != 0 {
-                    (pos << SCAN_SHARD_BITS) | shard
-                } else {
-                    // On to the next shard that holds keys, or done.
-                    parts
-                        .iter()
-                        .enumerate()
-                        .skip(shard as usize + 1)
-                        .find(|(_, q)| matches!(q, ScanPart::Size(n) if *n > 0))
-                        .map_or(0, |(i, _)| i as u64)
-                };
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut next = 0u64;
+        let mut s = first;
+        while s < parts.len() {
+            let Some((pos, k)) = &parts[s] else {
+                break;
+            };
+            keys.extend(k.iter().cloned());
+            if *pos != 0 {
+                next = (pos << SCAN_SHARD_BITS) | s as u64;
+                break;
+            }
+            s += 1;
+            if keys.len() >= count {
+                // Resume at the next shard that has anything left to give.
+                next = (s..parts.len())
+                    .find(|&t| !matches!(&parts[t], Some((0, k)) if k.is_empty()))
+                    .map_or(0, |t| t as u64);
+                break;
             }
         }
         out.array(2);
@@ -1067,4 +1074,13 @@ fn cmd_wait(_ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         Ok(t) if t < 0 => out.error("ERR timeout is negative"),
         Ok(_) => out.int(0),
     }
+}
+
+/// TIME: the server clock, as Unix seconds and microseconds. It reads the same clock as
+/// expiry (so tests with a manual clock see one time), at millisecond precision.
+fn cmd_time(ctx: &mut ShardCtx, _args: &[Bytes], out: &mut Out) {
+    let ms = ctx.shard.now();
+    out.array(2);
+    out.bulk((ms / 1000).to_string().as_bytes());
+    out.bulk(((ms % 1000) * 1000).to_string().as_bytes());
 }
