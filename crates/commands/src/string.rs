@@ -905,6 +905,63 @@ static MSET: MultiKeyOps = MultiKeyOps {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustis_storage::Shard;
+
+    fn shard() -> Shard {
+        let mut s = Shard::new(0, 1, 2);
+        s.set_now(1_000_000);
+        s
+    }
+
+    #[test]
+    fn ops_on_a_bare_shard() {
+        let mut sh = shard();
+        let mut ctx = ShardCtx::new(&mut sh, 0);
+        assert_eq!(op_incrby(&mut ctx, b"n", 5), Ok(5));
+        assert_eq!(op_incrby(&mut ctx, b"n", i64::MAX), Err(OpError::Overflow));
+        assert_eq!(op_append(&mut ctx, b"n", b"0"), Ok(2));
+        assert_eq!(op_incrby(&mut ctx, b"n", 1), Ok(51));
+        assert_eq!(op_setrange(&mut ctx, b"s", 3, b"ab"), Ok(5));
+        assert_eq!(
+            op_get(&mut ctx, b"s"),
+            Ok(Some(StrValue::Raw(b"\0\0\0ab".to_vec())))
+        );
+        assert_eq!(
+            op_setrange(&mut ctx, b"s", -1, b"x"),
+            Err(OpError::OffsetOutOfRange)
+        );
+        assert_eq!(op_setrange(&mut ctx, b"none", 10, b""), Ok(0));
+        assert_eq!(op_incrbyfloat(&mut ctx, b"f", b"0.1"), Ok(b"0.1".to_vec()));
+        assert_eq!(op_incrbyfloat(&mut ctx, b"f", b"0.2"), Ok(b"0.3".to_vec()));
+        assert_eq!(op_incrbyfloat(&mut ctx, b"s", b"1"), Err(OpError::NotFloat));
+        let ex = GetExExpiry::At(1_000_500);
+        assert_eq!(
+            op_getex(&mut ctx, b"f", ex),
+            Ok(Some(StrValue::from_bytes(b"0.3")))
+        );
+        assert_eq!(
+            ctx.db().entry(b"f").and_then(|e| e.expire()),
+            Some(1_000_500)
+        );
+        assert_eq!(
+            op_getdel(&mut ctx, b"f"),
+            Ok(Some(StrValue::from_bytes(b"0.3")))
+        );
+        assert_eq!(op_getdel(&mut ctx, b"f"), Ok(None));
+    }
+
+    #[test]
+    fn lcs_ranges_follow_redis() {
+        let (lcs, ranges) = op_lcs(b"ohmytext", b"mynewtext");
+        assert_eq!(lcs, b"mytext");
+        assert_eq!(ranges, vec![((4, 7), (5, 8)), ((2, 3), (0, 1))]);
+        assert_eq!(getrange_bounds(0, -1, 5), Some((0, 4)));
+        assert_eq!(getrange_bounds(-1, -5, 5), None);
+        assert_eq!(getrange_bounds(1, 100, 5), Some((1, 4)));
+        assert_eq!(expire_arg_ms(1, true, true, 10), Some(1010));
+        assert_eq!(expire_arg_ms(0, true, true, 10), None);
+        assert_eq!(expire_arg_ms(i64::MAX / 1000 + 1, false, true, 0), None);
+    }
 
     fn a(v: &[&str]) -> Vec<Bytes> {
         v.iter().map(|s| Bytes::from(s.to_string())).collect()
