@@ -168,7 +168,10 @@ fn cmd_getbit(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     let Some(pos) = parse_bit_offset(&args[2], false, 1, max) else {
         return out.error(BIT_OFFSET_ERR);
     };
-    match ctx.db().get_str(&args[1]) {
+    let db = ctx.db();
+    let hit = db.contains(&args[1]);
+    db.count_lookup(hit);
+    match db.get_str(&args[1]) {
         Ok(None) => out.int(0),
         Ok(Some(s)) => {
             let mut scratch = itoa_buf::Buffer::new();
@@ -225,6 +228,8 @@ fn parse_unit(arg: &[u8]) -> Result<bool, OpError> {
 /// BITCOUNT key [start end [BYTE | BIT]]
 fn cmd_bitcount(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     let db = ctx.db();
+    let hit = db.contains(&args[1]);
+    db.count_lookup(hit);
     // Redis 7.0 looks the key up before it reads the range: a missing key is 0 whatever follows.
     let s = match db.get_str(&args[1]) {
         Ok(None) => return out.int(0),
@@ -267,6 +272,8 @@ fn cmd_bitpos(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         Err(e) => return out.error(e.message()),
     };
     let db = ctx.db();
+    let hit = db.contains(&args[1]);
+    db.count_lookup(hit);
     let s = match db.get_str(&args[1]) {
         Ok(None) => return out.int(if bit == 1 { -1 } else { 0 }),
         Ok(Some(s)) => s,

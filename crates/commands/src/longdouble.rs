@@ -5,8 +5,8 @@
 //! with `%.17Lf`, trimming trailing zeros. A 64-bit significand is what makes `0.1 + 0.2` print
 //! as `0.3` there, so an `f64` cannot reproduce it. This module parses decimal text with
 //! correct rounding to a 64-bit significand, adds with round-half-even, and formats exactly,
-//! using a small big-integer helper. Not supported (and rejected as "not a valid float"):
-//! C99 hexadecimal floats (`0x1p3`), which `strtold` would accept.
+//! using a small big-integer helper. C99 hexadecimal floats (`0x1.8p3`) are read too, as
+//! `strtold` reads them.
 
 /// Lowest exponent of the last significand bit (the smallest denormal is 2^-16445).
 const MIN_LSB_EXP: i64 = -16445;
@@ -60,6 +60,9 @@ impl LongDouble {
         };
         if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
             return Some(LongDouble::Inf { neg });
+        }
+        if body.len() > 2 && body[0] == b'0' && (body[1] == b'x' || body[1] == b'X') {
+            return parse_hex(neg, &body[2..]);
         }
         let mut digits = Big::zero();
         let mut n_digits = 0i64; // significant digits taken into `digits`
@@ -297,6 +300,74 @@ impl LongDouble {
     }
 }
 
+/// Reads the part of a hexadecimal float after `0x`: hex digits with an optional point, then
+/// an optional binary exponent `p[+-]digits`.
+fn parse_hex(neg: bool, s: &[u8]) -> Option<LongDouble> {
+    let mut digits = Big::zero();
+    let mut shift: i64 = 0;
+    let mut any = false;
+    let mut i = 0;
+    let mut seen_point = false;
+    while i < s.len() {
+        let c = s[i];
+        if c == b'.' && !seen_point {
+            seen_point = true;
+        } else if let Some(d) = (c as char).to_digit(16) {
+            any = true;
+            // Digits beyond what can matter only decide rounding: keep them all, they are few.
+            digits.mul_add(16, d);
+            if seen_point {
+                shift -= 4;
+            }
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if !any {
+        return None;
+    }
+    if i < s.len() && (s[i] == b'p' || s[i] == b'P') {
+        let mut j = i + 1;
+        let eneg = match s.get(j) {
+            Some(b'-') => {
+                j += 1;
+                true
+            }
+            Some(b'+') => {
+                j += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = j;
+        let mut e: i64 = 0;
+        while j < s.len() && s[j].is_ascii_digit() {
+            e = (e * 10 + (s[j] - b'0') as i64).min(1_000_000);
+            j += 1;
+        }
+        if j == start {
+            return None;
+        }
+        shift += if eneg { -e } else { e };
+        i = j;
+    }
+    if i != s.len() {
+        return None;
+    }
+    if digits.is_zero() {
+        return Some(LongDouble::Finite {
+            neg,
+            mant: 0,
+            exp: 0,
+        });
+    }
+    match round_big(&digits, false, shift) {
+        Rounded::Value(mant, exp) if mant != 0 => Some(LongDouble::Finite { neg, mant, exp }),
+        _ => None,
+    }
+}
+
 enum Rounded {
     Value(u64, i32),
     Overflow,
@@ -521,5 +592,15 @@ mod tests {
         assert_eq!(incr("-0", "0"), "0");
         assert_eq!(incr(".5", "5."), "5.5");
         assert_eq!(incr("-1.5", "0.25"), "-1.25");
+        // Hexadecimal floats, as strtold reads them (checked against redis-server 7.0.15).
+        assert_eq!(incr("0", "0x10"), "16");
+        assert_eq!(incr("0", "0X1.8P1"), "3");
+        assert_eq!(incr("0", "0x.8"), "0.5");
+        assert_eq!(incr("0", "-0x10"), "-16");
+        assert_eq!(incr("0", "0x1P-2"), "0.25");
+        assert_eq!(incr("0", "0x1.fffffffffffffffffffp0"), "2");
+        assert!(LongDouble::parse(b"0x").is_none());
+        assert!(LongDouble::parse(b"0x1p").is_none());
+        assert!(LongDouble::parse(b"0xg").is_none());
     }
 }

@@ -486,7 +486,10 @@ fn cmd_append(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// STRLEN key
 fn cmd_strlen(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_str(&args[1]) {
+    let db = ctx.db();
+    let hit = db.contains(&args[1]);
+    db.count_lookup(hit);
+    match db.get_str(&args[1]) {
         Ok(v) => out.int(v.map_or(0, |s| s.len()) as i64),
         Err(e) => out.error(e.message()),
     }
@@ -522,7 +525,10 @@ fn cmd_getrange(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         (Ok(s), Ok(e)) => (s, e),
         (Err(e), _) | (_, Err(e)) => return out.error(e.message()),
     };
-    match ctx.db().get_str(&args[1]) {
+    let db = ctx.db();
+    let hit = db.contains(&args[1]);
+    db.count_lookup(hit);
+    match db.get_str(&args[1]) {
         Err(e) => out.error(e.message()),
         Ok(None) => out.bulk(b""),
         Ok(Some(v)) => {
