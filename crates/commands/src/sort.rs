@@ -172,7 +172,11 @@ pub fn op_sort(mut items: Vec<Vec<u8>>, o: &SortOpts) -> Result<Vec<Vec<u8>>, St
         None => (0, len - 1),
         Some((off, cnt)) => {
             let mut start = off.max(0);
-            let mut end = if cnt < 0 { len - 1 } else { start + cnt - 1 };
+            let mut end = if cnt < 0 {
+                len - 1
+            } else {
+                start.saturating_add(cnt) - 1
+            };
             if start >= len {
                 start = len - 1;
                 end = len - 2;
@@ -287,6 +291,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(op_sort(v(&["1", "2"]), &o), Ok(vec![]));
+        let o = SortOpts {
+            limit: Some((1, i64::MAX)),
+            ..Default::default()
+        };
+        assert_eq!(op_sort(v(&["1", "2"]), &o), Ok(v(&["2"])));
         assert_eq!(parse_weight(b" 1.5"), Some(1.5));
         assert_eq!(parse_weight(b""), Some(0.0));
         assert_eq!(parse_weight(b"1 "), None);
