@@ -214,6 +214,36 @@ fn object_help_and_idletime() {
 }
 
 #[test]
+fn flush_async_empties_at_once_and_frees_in_the_background() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut raw = server.raw();
+        let mut batch = Vec::new();
+        for i in 0..5000 {
+            batch.extend(rustis_tests::encode(&[
+                b"set",
+                format!("k{i}").as_bytes(),
+                b"v",
+            ]));
+        }
+        raw.send(&batch);
+        for _ in 0..5000 {
+            raw.read_reply();
+        }
+        raw.cmd(&["select", "1"]);
+        raw.cmd(&["set", "x", "1"]);
+        assert_eq!(raw.cmd(&["flushdb", "async"]), b"+OK\r\n");
+        assert_eq!(raw.cmd(&["dbsize"]), b":0\r\n");
+        raw.cmd(&["select", "0"]);
+        assert_eq!(raw.cmd(&["dbsize"]), b":5000\r\n");
+        assert_eq!(raw.cmd(&["flushall", "ASYNC"]), b"+OK\r\n");
+        assert_eq!(raw.cmd(&["dbsize"]), b":0\r\n");
+        assert_eq!(raw.cmd(&["set", "k1", "v"]), b"+OK\r\n");
+        assert_eq!(raw.cmd(&["keys", "*"]), b"*1\r\n$2\r\nk1\r\n");
+    }
+}
+
+#[test]
 fn unlink_frees_large_values() {
     for threads in [1, 4] {
         let server = TestServer::start(threads);

@@ -305,14 +305,17 @@ pub mod lazyfree {
     /// `LAZYFREE_THRESHOLD`).
     pub const THRESHOLD: usize = 64;
 
-    // The sender is behind a mutex only because `Sender` was not `Sync` in older Rust; it is
-    // taken once per large value, never on the common path.
-    static FREER: OnceLock<Option<Mutex<Sender<Value>>>> = OnceLock::new();
+    /// Anything the background thread can drop.
+    type Garbage = Box<dyn Send>;
 
-    fn freer() -> Option<&'static Mutex<Sender<Value>>> {
+    // The sender is behind a mutex so the static is `Sync` whatever `Sender` is; it is taken
+    // once per large value, never on the common path.
+    static FREER: OnceLock<Option<Mutex<Sender<Garbage>>>> = OnceLock::new();
+
+    fn freer() -> Option<&'static Mutex<Sender<Garbage>>> {
         FREER
             .get_or_init(|| {
-                let (tx, rx) = channel::<Value>();
+                let (tx, rx) = channel::<Garbage>();
                 std::thread::Builder::new()
                     .name("rustis-lazyfree".into())
                     .spawn(move || while rx.recv().is_ok() {})
@@ -320,6 +323,16 @@ pub mod lazyfree {
                 Some(Mutex::new(tx))
             })
             .as_ref()
+    }
+
+    /// Drops `g` on the background thread (or here if it is not running).
+    pub fn drop_later(g: Garbage) {
+        if let Some(m) = freer() {
+            if let Ok(tx) = m.lock() {
+                // If the thread is gone, the value comes back in the error and drops here.
+                let _ = tx.send(g);
+            }
+        }
     }
 
     /// The number of allocations freeing `v` costs, roughly.
@@ -336,14 +349,8 @@ pub mod lazyfree {
 
     /// Drops `v`, in the background when it is large.
     pub fn drop_value(v: Value) {
-        if effort(&v) <= THRESHOLD {
-            return;
-        }
-        if let Some(m) = freer() {
-            if let Ok(tx) = m.lock() {
-                // If the thread is gone, the value comes back in the error and drops here.
-                let _ = tx.send(v);
-            }
+        if effort(&v) > THRESHOLD {
+            drop_later(Box::new(v));
         }
     }
 }
@@ -406,10 +413,20 @@ fn flush_args(args: &[Bytes]) -> Result<(), String> {
     }
 }
 
+/// Whether a FLUSHDB/FLUSHALL asked for ASYNC: the old keys are then freed by the lazy free
+/// thread, off the shard.
+fn flush_async(args: &[Bytes]) -> bool {
+    args.len() == 2 && eq_ic(&args[1], "async")
+}
+
 /// FLUSHDB [ASYNC|SYNC]
 static FLUSHDB: FanoutOps = FanoutOps {
-    per_shard: |ctx, _| {
-        ctx.db().clear();
+    per_shard: |ctx, args| {
+        if flush_async(args) {
+            lazyfree::drop_later(Box::new(ctx.db().take_all()));
+        } else {
+            ctx.db().clear();
+        }
         Box::new(())
     },
     merge: |_, _, out| out.ok(),
@@ -417,9 +434,14 @@ static FLUSHDB: FanoutOps = FanoutOps {
 
 /// FLUSHALL [ASYNC|SYNC]
 static FLUSHALL: FanoutOps = FanoutOps {
-    per_shard: |ctx, _| {
+    per_shard: |ctx, args| {
+        let lazy = flush_async(args);
         for db in &mut ctx.shard.dbs {
-            db.clear();
+            if lazy {
+                lazyfree::drop_later(Box::new(db.take_all()));
+            } else {
+                db.clear();
+            }
         }
         Box::new(())
     },

@@ -211,6 +211,18 @@ impl Db {
         self.expires
     }
 
+    /// Removes every key and hands back the old table, so that the caller can free it
+    /// elsewhere (FLUSHDB ASYNC).
+    pub fn take_all(&mut self) -> Table {
+        let mut fresh = Table::new();
+        fresh.set_clock((self.now / 1000) as u32);
+        let old = std::mem::replace(&mut self.map, fresh);
+        self.expires = 0;
+        self.expire_cursor = 0;
+        self.avg_ttl = 0;
+        old
+    }
+
     /// Removes every key.
     pub fn clear(&mut self) {
         self.map.clear();
