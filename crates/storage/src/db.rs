@@ -264,15 +264,14 @@ impl Db {
 
     /// A random live key (RANDOMKEY), deleting expired keys it lands on.
     pub fn random_key(&mut self, rng: &mut impl Rng) -> Option<Vec<u8>> {
-        // Bounded so that a table of nothing but expired keys cannot loop for long; Redis also
-        // gives up after a while in that case.
-        for _ in 0..100 {
+        // Every round either returns or deletes an expired key, so this ends (with `None` once
+        // only expired keys were left), as Redis's `dbRandomKey` does.
+        loop {
             let key = self.map.random_key(rng)?.to_vec();
             if !self.expire_if_needed(&key) {
                 return Some(key);
             }
         }
-        None
     }
 
     /// One round of Redis's active expiry on this database: walks the table from where the
@@ -363,6 +362,22 @@ mod tests {
         assert_eq!(db.expires_count(), 0);
         assert_eq!(db.expired_keys, 1);
         assert_eq!(db.len(), 1);
+    }
+
+    #[test]
+    fn random_key_skips_and_deletes_expired_keys() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(9);
+        let mut db = Db::new();
+        db.set_now(1000);
+        for i in 0..500 {
+            db.insert(format!("e{i}").as_bytes(), s("x"), Some(1001));
+        }
+        db.insert(b"live", s("1"), None);
+        db.set_now(2000);
+        assert_eq!(db.random_key(&mut rng), Some(b"live".to_vec()));
+        db.remove(b"live");
+        assert_eq!(db.random_key(&mut rng), None);
     }
 
     #[test]
