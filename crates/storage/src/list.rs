@@ -52,6 +52,85 @@ impl ListValue {
         self.items.get(idx).map(|b| &b[..])
     }
 
+    /// The element at `idx` from the head, mutable access for `LSET`: replaces it; false if
+    /// `idx` is out of range.
+    pub fn set(&mut self, idx: usize, v: &[u8]) -> bool {
+        match self.items.get_mut(idx) {
+            Some(slot) => {
+                *slot = v.into();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Inserts `v` so that it ends up at `idx` (`idx == len` appends).
+    pub fn insert(&mut self, idx: usize, v: &[u8]) {
+        self.items.insert(idx, v.into());
+    }
+
+    /// Every element from the head.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator + '_ {
+        self.items.iter().map(|b| &b[..])
+    }
+
+    /// Keeps only the elements `start..=end` (already clamped); `None` empties the list.
+    pub fn trim(&mut self, range: Option<(usize, usize)>) {
+        match range {
+            None => self.items.clear(),
+            Some((start, end)) => {
+                self.items.truncate(end + 1);
+                self.items.drain(..start);
+            }
+        }
+    }
+
+    /// Removes elements equal to `v`: the first `count` from the head when `count > 0`, the
+    /// first `-count` from the tail when `count < 0`, all of them when `count == 0`. Returns how
+    /// many were removed. One pass over the list.
+    pub fn remove_matching(&mut self, v: &[u8], count: i64) -> usize {
+        let limit = if count == 0 {
+            usize::MAX
+        } else {
+            usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
+        };
+        let before = self.items.len();
+        if count >= 0 {
+            let mut removed = 0;
+            self.items.retain(|e| {
+                if removed < limit && &e[..] == v {
+                    removed += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        } else {
+            // The positions to drop, found from the tail, then dropped in one forward pass.
+            let mut doomed: Vec<usize> = self
+                .items
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|(_, e)| &e[..] == v)
+                .map(|(i, _)| i)
+                .take(limit)
+                .collect();
+            doomed.reverse();
+            let mut next = doomed.iter().peekable();
+            let mut idx = 0;
+            self.items.retain(|_| {
+                let drop = next.peek() == Some(&&idx);
+                if drop {
+                    next.next();
+                }
+                idx += 1;
+                !drop
+            });
+        }
+        before - self.items.len()
+    }
+
     /// Elements from `start` to `end` inclusive, already clamped by the caller.
     pub fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &[u8]> + '_ {
         self.items.range(start..=end).map(|b| &b[..])
@@ -125,5 +204,49 @@ mod tests {
         assert_eq!(clamp_range(2, 1, 3), None);
         assert_eq!(clamp_range(-1, -1, 3), Some((2, 2)));
         assert_eq!(clamp_range(0, 0, 0), None);
+    }
+
+    fn list(items: &[&str]) -> ListValue {
+        let mut l = ListValue::new();
+        for i in items {
+            l.push_back(i.as_bytes());
+        }
+        l
+    }
+
+    fn items(l: &ListValue) -> Vec<String> {
+        l.iter()
+            .map(|e| String::from_utf8_lossy(e).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn remove_matching_counts_from_either_end() {
+        let mut l = list(&["a", "b", "a", "c", "a"]);
+        assert_eq!(l.remove_matching(b"a", 1), 1);
+        assert_eq!(items(&l), ["b", "a", "c", "a"]);
+        assert_eq!(l.remove_matching(b"a", -1), 1);
+        assert_eq!(items(&l), ["b", "a", "c"]);
+        let mut l = list(&["a", "b", "a", "c", "a"]);
+        assert_eq!(l.remove_matching(b"a", -2), 2);
+        assert_eq!(items(&l), ["a", "b", "c"]);
+        let mut l = list(&["a", "b", "a"]);
+        assert_eq!(l.remove_matching(b"a", 0), 2);
+        assert_eq!(items(&l), ["b"]);
+        assert_eq!(l.remove_matching(b"z", i64::MIN), 0);
+    }
+
+    #[test]
+    fn trim_set_and_insert() {
+        let mut l = list(&["a", "b", "c", "d"]);
+        l.trim(clamp_range(1, -2, 4));
+        assert_eq!(items(&l), ["b", "c"]);
+        assert!(l.set(1, b"x"));
+        assert!(!l.set(2, b"x"));
+        l.insert(0, b"h");
+        l.insert(3, b"t");
+        assert_eq!(items(&l), ["h", "b", "x", "t"]);
+        l.trim(None);
+        assert!(l.is_empty());
     }
 }
