@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod blocking;
 pub mod connection;
 pub mod ctx;
 pub mod generic;

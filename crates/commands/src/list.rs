@@ -3,7 +3,9 @@
 //!
 //! Single-key commands run on the shard that owns the key. LMOVE, RPOPLPUSH and LMPOP touch
 //! several keys that may live on different shards, so they are written against [`Keys`] and
-//! run atomically wherever their keys are. The blocking forms live in `blocking_list`.
+//! run atomically wherever their keys are. The blocking forms (BLPOP, BRPOP, BLMOVE,
+//! BRPOPLPUSH, BLMPOP) give the runtime their [`BlockingOps`]; their `run` is the non-blocking
+//! form that MULTI uses.
 
 use bytes::Bytes;
 use rustis_resp::errors::{MUST_BE_POSITIVE, SYNTAX};
@@ -12,6 +14,7 @@ use rustis_storage::list::{clamp_range, ListValue};
 use rustis_storage::{Entry, OpError, Value};
 
 use crate::args::{eq_ic, parse_i64};
+use crate::blocking::{check_timeout_at, timeout_at, BlockingOps, Serve, ServeCtx};
 use crate::ctx::ShardCtx;
 use crate::registry::{flags::*, CommandSpec, Registry, Run};
 use crate::txn::Keys;
@@ -138,6 +141,42 @@ pub fn register(r: &mut Registry) {
         CommandSpec::new("lmpop", -4, WRITE, Run::Txn(cmd_lmpop))
             .movable_keys(lmpop_keys)
             .doc("list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+    );
+    let blocking = WRITE | NOSCRIPT | BLOCKING;
+    r.add(
+        CommandSpec::new("blpop", -3, blocking, Run::Txn(cmd_blpop))
+            .keys(1, -2, 1)
+            .precheck(|a| check_timeout_at(a, -1))
+            .blocking(&BLPOP)
+            .doc("list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    );
+    r.add(
+        CommandSpec::new("brpop", -3, blocking, Run::Txn(cmd_brpop))
+            .keys(1, -2, 1)
+            .precheck(|a| check_timeout_at(a, -1))
+            .blocking(&BRPOP)
+            .doc("list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    );
+    r.add(
+        CommandSpec::new("blmove", 6, blocking | DENYOOM, Run::Txn(cmd_blmove))
+            .keys(1, 2, 1)
+            .precheck(check_blmove)
+            .blocking(&BLMOVE)
+            .doc("list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+    );
+    r.add(
+        CommandSpec::new("brpoplpush", 4, blocking | DENYOOM, Run::Txn(cmd_brpoplpush))
+            .keys(1, 2, 1)
+            .precheck(|a| check_timeout_at(a, -1))
+            .blocking(&BLMOVE)
+            .doc("list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+    );
+    r.add(
+        CommandSpec::new("blmpop", -5, blocking, Run::Txn(cmd_blmpop))
+            .movable_keys(blmpop_keys)
+            .precheck(|a| check_timeout_at(a, 1))
+            .blocking(&BLMPOP)
+            .doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
     );
 }
 
@@ -762,6 +801,247 @@ pub fn reply_mpop(keys: &dyn Keys, out: &mut Out, r: Result<Option<MpopHit>, OpE
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
 fn cmd_lmpop(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
     let parsed = match parse_mpop(args, 1) {
+        Ok(p) => p,
+        Err(e) => return out.error(e),
+    };
+    let r = op_mpop(keys, parsed.end, parsed.count);
+    reply_mpop(keys, out, r)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocking forms.
+
+/// BLPOP key [key ...] timeout
+static BLPOP: BlockingOps = BlockingOps {
+    wait_keys: |a| (1..a.len() - 1).collect(),
+    timeout_ms: |a| timeout_at(a, -1),
+    serve: |sc, a, pos, out| serve_pop(sc, a, pos, End::Left, None, out),
+    timeout_reply: Out::null_array,
+};
+
+/// BRPOP key [key ...] timeout
+static BRPOP: BlockingOps = BlockingOps {
+    wait_keys: |a| (1..a.len() - 1).collect(),
+    timeout_ms: |a| timeout_at(a, -1),
+    serve: |sc, a, pos, out| serve_pop(sc, a, pos, End::Right, None, out),
+    timeout_reply: Out::null_array,
+};
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+static BLMPOP: BlockingOps = BlockingOps {
+    wait_keys: |a| parse_mpop(a, 2).map(|p| p.keys).unwrap_or_default(),
+    timeout_ms: |a| timeout_at(a, 1),
+    serve: |sc, a, pos, out| match parse_mpop(a, 2) {
+        Ok(p) => serve_pop(sc, a, pos, p.end, Some(p.count), out),
+        Err(_) => Serve::NotReady,
+    },
+    timeout_reply: Out::null_array,
+};
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout, and BRPOPLPUSH source destination
+/// timeout.
+static BLMOVE: BlockingOps = BlockingOps {
+    wait_keys: |_| vec![1],
+    timeout_ms: |a| timeout_at(a, -1),
+    serve: serve_lmove,
+    timeout_reply: Out::null,
+};
+
+/// The ends of a BLMOVE or BRPOPLPUSH.
+fn lmove_ends(args: &[Bytes]) -> (End, End) {
+    if args.len() == 6 {
+        (
+            End::parse(&args[3]).unwrap_or(End::Left),
+            End::parse(&args[4]).unwrap_or(End::Left),
+        )
+    } else {
+        (End::Right, End::Left)
+    }
+}
+
+fn check_blmove(args: &[Bytes]) -> Result<(), String> {
+    End::parse(&args[3]).map_err(|e| e.message().to_string())?;
+    End::parse(&args[4]).map_err(|e| e.message().to_string())?;
+    check_timeout_at(args, -1)
+}
+
+fn blmpop_keys(args: &[Bytes]) -> Result<Vec<usize>, String> {
+    parse_mpop(args, 2).map(|a| a.keys).map_err(str::to_string)
+}
+
+/// Serves a BLPOP/BRPOP (`count == None`: replies `[key, element]`) or a BLMPOP (`[key,
+/// [elements]]`) from the list at argument `pos`.
+fn serve_pop(
+    sc: &mut ServeCtx,
+    args: &[Bytes],
+    pos: usize,
+    end: End,
+    count: Option<usize>,
+    out: &mut Out,
+) -> Serve {
+    let key = &args[pos];
+    match sc.ctx.db().get_list(key) {
+        Ok(Some(l)) if !l.is_empty() => {}
+        Err(e) if sc.immediate => {
+            if !sc.claim() {
+                return Serve::Lost;
+            }
+            out.error(e.message());
+            return Serve::Done;
+        }
+        _ => return Serve::NotReady,
+    }
+    if !sc.claim() {
+        return Serve::Lost;
+    }
+    let popped = match op_pop(&mut sc.ctx, key, end, count.unwrap_or(1)) {
+        Ok(Some(p)) => p,
+        _ => Vec::new(),
+    };
+    out.array(2);
+    out.bulk(key);
+    match count {
+        None => out.bulk(popped.first().map_or(&b""[..], |v| &v[..])),
+        Some(_) => {
+            out.array(popped.len());
+            for v in &popped {
+                out.bulk(v);
+            }
+        }
+    }
+    Serve::Done
+}
+
+/// Serves a BLMOVE or BRPOPLPUSH from its source. When the destination lives here it is one
+/// atomic LMOVE (a destination of the wrong type unblocks the client with the error, as in
+/// Redis). When it lives on another shard, the element is popped here and the client finishes
+/// with [`BLMOVE_FINISH`], which pushes it (or puts it back if the destination has the wrong
+/// type) atomically over both keys.
+fn serve_lmove(sc: &mut ServeCtx, args: &[Bytes], pos: usize, out: &mut Out) -> Serve {
+    let (src, dst) = (&args[pos], &args[2]);
+    let (from, to) = lmove_ends(args);
+    match sc.ctx.db().get_list(src) {
+        Ok(Some(l)) if !l.is_empty() => {}
+        Err(e) if sc.immediate => {
+            if !sc.claim() {
+                return Serve::Lost;
+            }
+            out.error(e.message());
+            return Serve::Done;
+        }
+        _ => return Serve::NotReady,
+    }
+    if !sc.claim() {
+        return Serve::Lost;
+    }
+    if sc.is_local(dst) {
+        let db = sc.ctx.db;
+        let mut keys = crate::txn::LocalKeys::new(sc.ctx.shard, db, vec![src.clone(), dst.clone()]);
+        reply_lmove(out, op_lmove(&mut keys, from, to));
+        return Serve::Done;
+    }
+    let Ok(Some(mut popped)) = op_pop(&mut sc.ctx, src, from, 1) else {
+        return Serve::NotReady;
+    };
+    let Some(v) = popped.pop() else {
+        return Serve::NotReady;
+    };
+    let end_name = |e: End| Bytes::from_static(if e == End::Left { b"left" } else { b"right" });
+    Serve::Forward {
+        spec: &BLMOVE_FINISH,
+        args: vec![
+            Bytes::from_static(b"blmove-finish"),
+            src.clone(),
+            dst.clone(),
+            end_name(from),
+            end_name(to),
+            Bytes::from(v.into_vec()),
+        ],
+    }
+}
+
+/// The second half of a BLMOVE served across shards (internal, not in the command table):
+/// `blmove-finish source destination from to element`.
+pub static BLMOVE_FINISH: CommandSpec = CommandSpec::new(
+    "blmove-finish",
+    6,
+    WRITE | DENYOOM,
+    Run::Txn(cmd_blmove_finish),
+)
+.keys(1, 2, 1);
+
+fn cmd_blmove_finish(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
+    let (from, to) = lmove_ends(args);
+    let v = &args[5];
+    let (i, end) = match txn_list(keys, 1) {
+        Ok(_) => (1, to),
+        // The destination changed type while the element was in flight: put it back where it
+        // came from, as Redis leaves the source untouched in that case.
+        Err(_) => (0, from),
+    };
+    match txn_list_mut(keys, i) {
+        Some(l) => push(l, end, v),
+        None => {
+            if txn_list(keys, i).is_err() {
+                // The source changed type too; the element has nowhere to go.
+                return out.error(OpError::WrongType.message());
+            }
+            let mut l = ListValue::new();
+            push(&mut l, end, v);
+            keys.put(
+                i,
+                Entry {
+                    value: Value::List(l),
+                    expire_at: 0,
+                },
+            );
+        }
+    }
+    if i == 1 {
+        out.bulk(v);
+    } else {
+        out.error(OpError::WrongType.message());
+    }
+}
+
+fn reply_pop_one(keys: &dyn Keys, out: &mut Out, r: Result<Option<MpopHit>, OpError>) {
+    match r {
+        Err(e) => out.error(e.message()),
+        Ok(Some((i, popped))) if !popped.is_empty() => {
+            out.array(2);
+            out.bulk(keys.key(i));
+            out.bulk(&popped[0]);
+        }
+        Ok(_) => out.null_array(),
+    }
+}
+
+/// BLPOP key [key ...] timeout, when it cannot block (MULTI): pops or replies as a timeout.
+fn cmd_blpop(keys: &mut dyn Keys, _args: &[Bytes], out: &mut Out) {
+    let r = op_mpop(keys, End::Left, 1);
+    reply_pop_one(keys, out, r)
+}
+
+/// BRPOP key [key ...] timeout, when it cannot block.
+fn cmd_brpop(keys: &mut dyn Keys, _args: &[Bytes], out: &mut Out) {
+    let r = op_mpop(keys, End::Right, 1);
+    reply_pop_one(keys, out, r)
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout, when it cannot block.
+fn cmd_blmove(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
+    let (from, to) = lmove_ends(args);
+    reply_lmove(out, op_lmove(keys, from, to))
+}
+
+/// BRPOPLPUSH source destination timeout, when it cannot block.
+fn cmd_brpoplpush(keys: &mut dyn Keys, _args: &[Bytes], out: &mut Out) {
+    reply_lmove(out, op_lmove(keys, End::Right, End::Left))
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count], when it cannot block.
+fn cmd_blmpop(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
+    let parsed = match parse_mpop(args, 2) {
         Ok(p) => p,
         Err(e) => return out.error(e),
     };

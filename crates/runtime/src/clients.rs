@@ -22,6 +22,8 @@ pub(crate) struct ClientInfo {
     pub last_cmd: &'static str,
     /// Woken to close the connection (CLIENT KILL).
     pub kill: Rc<Notify>,
+    /// The command it is blocked in, if any (CLIENT UNBLOCK).
+    pub blocked: Option<std::sync::Arc<crate::blocking::Waiter>>,
 }
 
 impl ClientInfo {

@@ -41,6 +41,7 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
         resp: 2,
         last_cmd: "NULL",
         kill: kill.clone(),
+        blocked: None,
     }));
     w.clients.borrow_mut().add(info.clone());
     let mut sess = Session {
@@ -75,7 +76,7 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
         }
         let parsed = parser.parse_batch(&mut rbuf, &mut cmds);
         if !cmds.is_empty() {
-            dispatch::run(&w, &mut sess, &mut cmds, &mut out).await;
+            dispatch::run(&w, &mut sess, &mut cmds, &mut out, Some(&stream)).await;
             let mut i = info.borrow_mut();
             i.last_active = Instant::now();
             i.last_cmd = sess.last_cmd;

@@ -154,6 +154,7 @@ pub(crate) async fn run(
     sess: &mut Session,
     cmds: &mut Vec<Vec<Bytes>>,
     out: &mut Out,
+    peer: Option<&tokio::net::TcpStream>,
 ) {
     let mut pending = Pending::new(w.n);
     w.tick_clock();
@@ -181,6 +182,12 @@ pub(crate) async fn run(
                 pending.wrote_local(start, out);
                 continue;
             }
+        }
+        if let Some(ops) = spec.blocking {
+            pending.flush(w, out).await;
+            crate::blocking::block(w, sess, spec, ops, args, out, peer).await;
+            w.tick_clock();
+            continue;
         }
         match &spec.run {
             Run::Conn(cmd) => {
@@ -285,7 +292,7 @@ async fn multi_key(
     (ops.merge)(&args, parts, out);
 }
 
-async fn txn(
+pub(crate) async fn txn(
     w: &Worker,
     db: DbIndex,
     f: TxnFn,

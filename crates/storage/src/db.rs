@@ -38,6 +38,8 @@ pub struct Db {
     pub hits: u64,
     /// Lookups that did not (`keyspace_misses`).
     pub misses: u64,
+    /// Keys that clients are blocked on, and those that received a value (BLPOP and friends).
+    pub blocked: crate::blocking::BlockedKeys,
 }
 
 impl Db {
@@ -114,6 +116,7 @@ impl Db {
     /// Stores `value` at `key`, replacing what was there, with the expiry `expire_at` (`None`:
     /// no expiry).
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
+        self.blocked.signal(key);
         let expire_at = expire_at.unwrap_or(0);
         if expire_at != 0 {
             self.expires += 1;

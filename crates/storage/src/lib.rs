@@ -4,6 +4,7 @@
 //! or the runtime; the runtime hands each shard's `Shard` to exactly one thread.
 #![warn(missing_docs)]
 
+pub mod blocking;
 pub mod clock;
 pub mod db;
 pub mod list;
