@@ -1162,6 +1162,20 @@ mod tests {
         assert_eq!(op_lmove(&mut k, End::Left, End::Left), Ok(None));
         assert_eq!(items(&mut shard, "m"), ["a", "b"]);
         assert!(!shard.db(0).contains(b"l"));
+        // Rotating a one-element list keeps the key, and so its TTL.
+        shard.set_now(1000);
+        rpush(&mut shard, "t", &["x"]);
+        assert!(shard.db(0).set_expire(b"t", Some(5000)));
+        let mut k = LocalKeys::new(&mut shard, 0, b(&["t", "t"]));
+        assert_eq!(
+            op_lmove(&mut k, End::Left, End::Right),
+            Ok(Some(b"x"[..].into()))
+        );
+        assert_eq!(shard.db(0).entry(b"t").map(|e| e.expire_at), Some(5000));
+        assert_eq!(
+            shard.db(0).get(b"t").map(|v| v.encoding()),
+            Some("quicklist")
+        );
     }
 
     #[test]

@@ -257,16 +257,20 @@ pub fn op_spop(
         return Ok(None);
     };
     let len = set.len();
-    let mut popped = Vec::with_capacity(count.min(len));
+    if count >= len {
+        // The whole set, in its own order (by value for an intset), as Redis replies.
+        let all = set.iter().map(Box::from).collect();
+        db.remove(key);
+        return Ok(Some(all));
+    }
+    let mut popped = Vec::with_capacity(count);
     while popped.len() < count {
         match set.pop_random(&mut shard.rng) {
             Some(m) => popped.push(m),
             None => break,
         }
     }
-    if set.is_empty() {
-        db.remove(key);
-    } else if count < len && (len - count) * SPOP_MOVE_STRATEGY_MUL <= count {
+    if (len - count) * SPOP_MOVE_STRATEGY_MUL <= count {
         set.reencode(max);
     }
     Ok(Some(popped))
