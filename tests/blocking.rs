@@ -393,3 +393,22 @@ fn the_server_stops_with_clients_still_blocked() {
         assert_eq!(a.read_to_close(), b"");
     }
 }
+
+#[test]
+fn client_kill_ends_a_blocked_client() {
+    each(|s| {
+        let mut a = s.raw();
+        let id = String::from_utf8_lossy(&a.cmd(&["CLIENT", "ID"]))
+            .trim_start_matches(':')
+            .trim()
+            .to_string();
+        send(&mut a, &["BLPOP", "k", "0"]);
+        wait_blocked(s, 1);
+        let mut b = s.raw();
+        check(&mut b, &["CLIENT", "KILL", "ID", &id], b":1\r\n");
+        assert_eq!(a.read_to_close(), b"");
+        wait_blocked(s, 0);
+        check(&mut b, &["RPUSH", "k", "x"], b":1\r\n");
+        check(&mut b, &["LLEN", "k"], b":1\r\n");
+    });
+}

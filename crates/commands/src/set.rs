@@ -10,6 +10,7 @@ use rand::Rng;
 use rustis_resp::errors::{MUST_BE_POSITIVE, SYNTAX};
 use rustis_resp::Out;
 use rustis_storage::set::SetValue;
+use rustis_storage::string::parse_canonical_i64;
 use rustis_storage::{Entry, OpError, Value};
 
 use crate::args::{eq_ic, parse_i64};
@@ -600,78 +601,86 @@ pub fn op_setop(
     op: SetOp,
     limit: usize,
 ) -> Result<Vec<Box<[u8]>>, OpError> {
+    // Every key is type-checked before anything is computed, as Redis does. The sets are then
+    // read one at a time (a `Keys` view lends one entry at a time) and never copied whole:
+    // only the members that can be in the result are.
+    let mut sizes = Vec::with_capacity(keys.len() - from);
     for i in from..keys.len() {
-        txn_set(keys, i)?;
+        sizes.push(txn_set(keys, i)?.map(|s| s.len()));
     }
-    let mut sets: Vec<Option<SetValue>> = Vec::with_capacity(keys.len() - from);
-    for i in from..keys.len() {
-        // Sets are cloned out of the `Keys` view only here, where several must be read at
-        // once; the borrow of one entry would otherwise block reading the next.
-        sets.push(txn_set(keys, i)?.cloned());
-    }
-    Ok(setop(&sets, op, limit))
-}
-
-/// The pure part of [`op_setop`]: `sets[i] == None` is an empty set.
-fn setop(sets: &[Option<SetValue>], op: SetOp, limit: usize) -> Vec<Box<[u8]>> {
+    let mut found: Vec<Box<[u8]>> = Vec::new();
     match op {
         SetOp::Inter => {
-            if sets.iter().any(|s| s.is_none()) {
-                return Vec::new();
+            if sizes.iter().any(|s| s.is_none()) {
+                return Ok(found);
             }
-            let mut sets: Vec<&SetValue> = sets.iter().flatten().collect();
-            // Walk the smallest set, as Redis does.
-            sets.sort_by_key(|s| s.len());
-            let Some((first, rest)) = sets.split_first() else {
-                return Vec::new();
-            };
-            let mut found = Vec::new();
-            for m in first.iter() {
-                if rest.iter().all(|s| s.contains(m)) {
-                    found.push(Box::from(m));
-                    if limit != 0 && found.len() >= limit {
-                        break;
+            // Start from the smallest set, as Redis does, and keep what every other set has.
+            let smallest = (from..keys.len())
+                .min_by_key(|&i| sizes[i - from])
+                .unwrap_or(from);
+            if let Some(s) = txn_set(keys, smallest)? {
+                found = s.iter().map(Box::from).collect();
+            }
+            for i in (from..keys.len()).filter(|&i| i != smallest) {
+                if let Some(s) = txn_set(keys, i)? {
+                    found.retain(|m| s.contains(m));
+                }
+            }
+            if limit != 0 {
+                found.truncate(limit);
+            }
+        }
+        SetOp::Union => {
+            let mut seen: hashbrown::HashSet<Box<[u8]>> = hashbrown::HashSet::new();
+            for i in from..keys.len() {
+                if let Some(s) = txn_set(keys, i)? {
+                    for m in s.iter() {
+                        if !seen.contains(m) {
+                            seen.insert(Box::from(m));
+                            found.push(Box::from(m));
+                        }
                     }
                 }
             }
-            found
-        }
-        SetOp::Union => {
-            let mut seen = hashbrown::HashSet::new();
-            let mut found = Vec::new();
-            for m in sets.iter().flatten().flat_map(|s| s.iter()) {
-                if seen.insert(m) {
-                    found.push(Box::from(m));
-                }
-            }
-            found
         }
         SetOp::Diff => {
-            let Some(Some(first)) = sets.first() else {
-                return Vec::new();
-            };
-            first
-                .iter()
-                .filter(|m| sets[1..].iter().flatten().all(|s| !s.contains(m)))
-                .map(Box::from)
-                .collect()
+            if let Some(first) = txn_set(keys, from)? {
+                found = first.iter().map(Box::from).collect();
+            }
+            for i in from + 1..keys.len() {
+                if found.is_empty() {
+                    break;
+                }
+                if let Some(s) = txn_set(keys, i)? {
+                    found.retain(|m| !s.contains(m));
+                }
+            }
         }
+    }
+    Ok(found)
+}
+
+/// Writes a set-algebra result in the order Redis's result set would list it: by value when it
+/// would be an intset (few members, all integers), else as computed.
+fn reply_members(out: &mut Out, mut members: Vec<Box<[u8]>>, max_intset_entries: usize) {
+    if members.len() <= max_intset_entries {
+        let ints: Option<Vec<i64>> = members.iter().map(|m| parse_canonical_i64(m)).collect();
+        if let Some(ints) = ints {
+            let mut pairs: Vec<(i64, Box<[u8]>)> = ints.into_iter().zip(members).collect();
+            pairs.sort_unstable_by_key(|(v, _)| *v);
+            members = pairs.into_iter().map(|(_, m)| m).collect();
+        }
+    }
+    out.set(members.len());
+    for m in &members {
+        out.bulk(m);
     }
 }
 
 fn reply_setop(keys: &mut dyn Keys, op: SetOp, out: &mut Out) {
     match op_setop(keys, 0, op, 0) {
         Err(e) => out.error(e.message()),
-        Ok(members) => {
-            // The reply lists the members in the order Redis's result set would: by value when
-            // the result would be an intset.
-            let max = keys.config().set_max_intset_entries;
-            let set = SetValue::from_members(members.iter().map(|m| &m[..]), max);
-            out.set(set.len());
-            for m in set.iter() {
-                out.bulk(m);
-            }
-        }
+        Ok(members) => reply_members(out, members, keys.config().set_max_intset_entries),
     }
 }
 

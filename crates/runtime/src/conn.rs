@@ -132,9 +132,15 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
         let parsed = parser.parse_batch(&mut rbuf, &mut cmds);
         let mut affinity = Affinity::NoKeys;
         if !cmds.is_empty() {
-            affinity =
-                dispatch::run(&w, &mut sess, &mut pending, &mut cmds, &mut out, Some(&stream))
-                    .await;
+            affinity = dispatch::run(
+                &w,
+                &mut sess,
+                &mut pending,
+                &mut cmds,
+                &mut out,
+                Some(&stream),
+            )
+            .await;
             let mut i = info.borrow_mut();
             i.last_active = Instant::now();
             i.last_cmd = sess.last_cmd;
