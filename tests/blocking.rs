@@ -216,23 +216,23 @@ fn lmove_from_another_shard_serves_the_waiter() {
     each(|s| {
         let mut a = s.raw();
         let mut b = s.raw();
-        // "src" and "dst" live on different shards with four threads.
-        send(&mut a, &["BLPOP", "dst", "0"]);
+        // "source" and "target" live on different shards with four threads.
+        send(&mut a, &["BLPOP", "target", "0"]);
         wait_blocked(s, 1);
-        check(&mut b, &["RPUSH", "src", "x"], b":1\r\n");
+        check(&mut b, &["RPUSH", "source", "x"], b":1\r\n");
         check(
             &mut b,
-            &["LMOVE", "src", "dst", "LEFT", "RIGHT"],
+            &["LMOVE", "source", "target", "LEFT", "RIGHT"],
             b"$1\r\nx\r\n",
         );
-        reply(&mut a, &arr2("dst", "x"));
-        check(&mut b, &["EXISTS", "src", "dst"], b":0\r\n");
+        reply(&mut a, &arr2("target", "x"));
+        check(&mut b, &["EXISTS", "source", "target"], b":0\r\n");
         // RPOPLPUSH too.
-        send(&mut a, &["BRPOP", "dst", "0"]);
+        send(&mut a, &["BRPOP", "target", "0"]);
         wait_blocked(s, 1);
-        check(&mut b, &["RPUSH", "src", "y"], b":1\r\n");
-        check(&mut b, &["RPOPLPUSH", "src", "dst"], b"$1\r\ny\r\n");
-        reply(&mut a, &arr2("dst", "y"));
+        check(&mut b, &["RPUSH", "source", "y"], b":1\r\n");
+        check(&mut b, &["RPOPLPUSH", "source", "target"], b"$1\r\ny\r\n");
+        reply(&mut a, &arr2("target", "y"));
     });
 }
 
@@ -241,23 +241,34 @@ fn blmove_serves_and_pushes_across_shards() {
     each(|s| {
         let mut a = s.raw();
         let mut b = s.raw();
-        send(&mut a, &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]);
+        send(
+            &mut a,
+            &["BLMOVE", "source", "target", "LEFT", "RIGHT", "0"],
+        );
         wait_blocked(s, 1);
-        check(&mut b, &["RPUSH", "src", "x", "y"], b":2\r\n");
+        check(&mut b, &["RPUSH", "source", "x", "y"], b":2\r\n");
         reply(&mut a, b"$1\r\nx\r\n");
-        check(&mut b, &["LRANGE", "dst", "0", "-1"], b"*1\r\n$1\r\nx\r\n");
-        check(&mut b, &["LRANGE", "src", "0", "-1"], b"*1\r\n$1\r\ny\r\n");
+        check(
+            &mut b,
+            &["LRANGE", "target", "0", "-1"],
+            b"*1\r\n$1\r\nx\r\n",
+        );
+        check(
+            &mut b,
+            &["LRANGE", "source", "0", "-1"],
+            b"*1\r\n$1\r\ny\r\n",
+        );
         // A chain: BLMOVE into a key another client waits on serves that client too.
-        check(&mut b, &["DEL", "src", "dst"], b":2\r\n");
+        check(&mut b, &["DEL", "source", "target"], b":2\r\n");
         let mut c = s.raw();
-        send(&mut a, &["BRPOPLPUSH", "src", "dst", "0"]);
+        send(&mut a, &["BRPOPLPUSH", "source", "target", "0"]);
         wait_blocked(s, 1);
-        send(&mut c, &["BLPOP", "dst", "0"]);
+        send(&mut c, &["BLPOP", "target", "0"]);
         wait_blocked(s, 2);
-        check(&mut b, &["RPUSH", "src", "z"], b":1\r\n");
+        check(&mut b, &["RPUSH", "source", "z"], b":1\r\n");
         reply(&mut a, b"$1\r\nz\r\n");
-        reply(&mut c, &arr2("dst", "z"));
-        check(&mut b, &["EXISTS", "src", "dst"], b":0\r\n");
+        reply(&mut c, &arr2("target", "z"));
+        check(&mut b, &["EXISTS", "source", "target"], b":0\r\n");
     });
 }
 
@@ -266,16 +277,23 @@ fn blmove_to_a_destination_of_the_wrong_type_fails_and_keeps_the_element() {
     each(|s| {
         let mut a = s.raw();
         let mut b = s.raw();
-        send(&mut a, &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]);
-        wait_blocked(s, 1);
-        check(&mut b, &["SET", "dst", "str"], b"+OK\r\n");
-        check(&mut b, &["RPUSH", "src", "x"], b":1\r\n");
-        reply(
-            &mut a,
-            b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
-        );
-        check(&mut b, &["LRANGE", "src", "0", "-1"], b"*1\r\n$1\r\nx\r\n");
-        wait_blocked(s, 0);
+        // Across shards (with four threads), then on one shard (a shared hash tag).
+        for (src, dst) in [("source", "target"), ("{t}source", "{t}target")] {
+            send(&mut a, &["BLMOVE", src, dst, "LEFT", "RIGHT", "0"]);
+            wait_blocked(s, 1);
+            check(&mut b, &["SET", dst, "str"], b"+OK\r\n");
+            check(&mut b, &["RPUSH", src, "x", "y"], b":2\r\n");
+            reply(
+                &mut a,
+                b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+            );
+            check(
+                &mut b,
+                &["LRANGE", src, "0", "-1"],
+                b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n",
+            );
+            wait_blocked(s, 0);
+        }
     });
 }
 
