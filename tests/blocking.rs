@@ -62,6 +62,12 @@ fn a_push_wakes_the_blocked_client() {
         let mut b = s.raw();
         send(&mut a, &["BLPOP", "k", "0"]);
         wait_blocked(s, 1);
+        let list = String::from_utf8_lossy(&b.cmd(&["CLIENT", "LIST"])).to_string();
+        assert!(
+            list.lines()
+                .any(|l| l.contains(" flags=b ") && l.contains(" cmd=blpop ")),
+            "{list}"
+        );
         check(&mut b, &["RPUSH", "k", "x"], b":1\r\n");
         reply(&mut a, &arr2("k", "x"));
         wait_blocked(s, 0);

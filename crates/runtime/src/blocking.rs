@@ -339,7 +339,11 @@ pub(crate) async fn block(
         Ok(o) => Some(o),
         Err(_) => {
             w.shared.blocked_clients.fetch_add(1, Ordering::Relaxed);
-            sess.info.borrow_mut().blocked = Some(waiter.clone());
+            {
+                let mut info = sess.info.borrow_mut();
+                info.blocked = Some(waiter.clone());
+                info.last_cmd = spec.name;
+            }
             let kill = sess.info.borrow().kill.clone();
             let o = tokio::select! {
                 o = rx.recv() => o,
