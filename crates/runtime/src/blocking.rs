@@ -292,10 +292,31 @@ pub(crate) async fn block(
     out: &mut Out,
     peer: Option<&TcpStream>,
 ) {
-    if let Err(e) = spec.key_positions(&args) {
-        return out.error(&e);
-    }
+    let all_keys = match spec.key_positions(&args) {
+        Ok(k) => k,
+        Err(e) => return out.error(&e),
+    };
     let positions = (ops.wait_keys)(&args);
+    // A command that also writes a key it does not wait on, on another shard (BLMOVE with its
+    // destination elsewhere), would be served in two steps by a shard (see `Serve::Forward`).
+    // When data is already there, run its non-blocking form instead, as one transaction over
+    // all its keys; block only if that found nothing.
+    if let (Run::Txn(f), Some(&first)) = (&spec.run, positions.first()) {
+        let home = shard_of(&args[first], w.n);
+        let spans = all_keys
+            .iter()
+            .any(|p| !positions.contains(p) && shard_of(&args[*p], w.n) != home);
+        if spans {
+            let mut now = Out::new(out.resp3);
+            dispatch::txn(w, sess.db, *f, spec, args.clone(), &mut now).await;
+            let mut nothing = Out::new(out.resp3);
+            (ops.timeout_reply)(&mut nothing);
+            if now.buf != nothing.buf {
+                out.buf.extend_from_slice(&now.buf);
+                return;
+            }
+        }
+    }
     let timeout = (ops.timeout_ms)(&args);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let waiter = Arc::new(Waiter {
