@@ -436,3 +436,79 @@ fn client_kill_ends_a_blocked_client() {
         check(&mut b, &["LLEN", "k"], b":1\r\n");
     });
 }
+
+#[test]
+fn concurrent_pushes_to_two_shards_serve_each_client_once() {
+    each(|s| {
+        const N: usize = 20;
+        // "source" and "target" live on different shards with four threads: every client is
+        // registered on both, and the two shards race to claim it.
+        let waiters: Vec<_> = (0..N)
+            .map(|_| {
+                let mut c = s.raw();
+                std::thread::spawn(move || {
+                    String::from_utf8_lossy(&c.cmd(&["BLPOP", "source", "target", "0"])).to_string()
+                })
+            })
+            .collect();
+        wait_blocked(s, N);
+        let pushers: Vec<_> = ["source", "target"]
+            .into_iter()
+            .map(|k| {
+                let mut c = s.raw();
+                std::thread::spawn(move || {
+                    for i in 0..N / 2 {
+                        c.cmd(&["RPUSH", k, &format!("{k}{i}")]);
+                    }
+                })
+            })
+            .collect();
+        for p in pushers {
+            p.join().unwrap();
+        }
+        let mut got: Vec<String> = waiters.into_iter().map(|h| h.join().unwrap()).collect();
+        got.sort();
+        got.dedup();
+        assert_eq!(got.len(), N, "each element went to exactly one client");
+        wait_blocked(s, 0);
+        let mut c = s.raw();
+        check(&mut c, &["EXISTS", "source", "target"], b":0\r\n");
+    });
+}
+
+#[test]
+fn timeouts_racing_with_pushes_lose_no_element() {
+    each(|s| {
+        const N: usize = 30;
+        let waiters: Vec<_> = (0..N)
+            .map(|i| {
+                let mut c = s.raw();
+                std::thread::spawn(move || {
+                    // Timeouts from 10 to 68 ms, racing with the pushes below.
+                    let t = format!("0.{:03}", 10 + 2 * i);
+                    c.cmd(&["BLPOP", "k", "other", &t])
+                })
+            })
+            .collect();
+        let mut p = s.raw();
+        for i in 0..N {
+            p.cmd(&["RPUSH", "k", &format!("v{i}")]);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let mut delivered = Vec::new();
+        for h in waiters {
+            let r = h.join().unwrap();
+            if r != b"*-1\r\n" {
+                delivered.push(String::from_utf8_lossy(&r).to_string());
+            }
+        }
+        wait_blocked(s, 0);
+        let left = String::from_utf8_lossy(&p.cmd(&["LLEN", "k"])).to_string();
+        let left: usize = left.trim_start_matches(':').trim().parse().unwrap();
+        let n = delivered.len();
+        delivered.sort();
+        delivered.dedup();
+        assert_eq!(delivered.len(), n, "no element delivered twice");
+        assert_eq!(n + left, N, "every element delivered or still in the list");
+    });
+}
