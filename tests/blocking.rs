@@ -136,9 +136,9 @@ fn timeouts_have_sub_second_precision() {
         check(
             &mut a,
             &["BLMOVE", "k", "j", "LEFT", "LEFT", "0.05"],
-            b"$-1\r\n",
+            b"*-1\r\n",
         );
-        check(&mut a, &["BRPOPLPUSH", "k", "j", "0.05"], b"$-1\r\n");
+        check(&mut a, &["BRPOPLPUSH", "k", "j", "0.05"], b"*-1\r\n");
         check(
             &mut a,
             &["BLMPOP", "0.05", "2", "k", "j", "LEFT"],

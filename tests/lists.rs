@@ -127,6 +127,9 @@ fn list_commands_reply_like_redis() {
             (&["lpos", "e", "c", "rank"], b"-ERR syntax error\r\n"),
             (&["lpos", "e", "c", "foo", "1"], b"-ERR syntax error\r\n"),
             (&["lpos", "e", "c", "rank", "x"], b"-ERR value is not an integer or out of range\r\n"),
+            (&["lpos", "e", "c", "MAXLEN", "x"], b"-ERR MAXLEN can't be negative\r\n"),
+            (&["lpos", "e", "c", "COUNT", "x"], b"-ERR COUNT can't be negative\r\n"),
+            (&["lpos", "e", "c", "foo", "x"], b"-ERR syntax error\r\n"),
             // LMOVE and RPOPLPUSH
             (&["rpush", "f", "1", "2", "3"], b":3\r\n"),
             (&["lmove", "f", "g", "left", "right"], b"$1\r\n1\r\n"),
@@ -209,6 +212,10 @@ fn list_commands_reply_like_redis() {
             (&["blmpop", "0", "0", "j", "left"], b"-ERR numkeys should be greater than 0\r\n"),
             (&["blmpop", "0", "1", "j", "left", "count", "0"], b"-ERR count should be greater than 0\r\n"),
             (&["blmpop", "0", "2", "j", "left"], b"-ERR syntax error\r\n"),
+            (&["blmpop", "x", "2", "a", "c", "middle", "COUNT", "-2"], b"-ERR syntax error\r\n"),
+            (&["blmpop", "x", "2", "a", "c", "LEFT", "COUNT", "x"], b"-ERR count should be greater than 0\r\n"),
+            (&["blmpop", "x", "2", "a", "c", "LEFT"], b"-ERR timeout is not a float or out of range\r\n"),
+            (&["blmpop", "0", "x", "a", "c", "LEFT"], b"-ERR numkeys should be greater than 0\r\n"),
             (&["blpop", "j"], b"-ERR wrong number of arguments for 'blpop' command\r\n"),
             // Arity
             (&["lpush", "a"], b"-ERR wrong number of arguments for 'lpush' command\r\n"),

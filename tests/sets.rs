@@ -143,6 +143,7 @@ fn set_commands_reply_like_redis() {
             (&["smove", "m1", "str", "1"], b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
             (&["smove", "str", "m1", "1"], b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
             (&["smove", "m1", "str", "9"], b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+            (&["smove", "nokey", "str", "9"], b":0\r\n"),
             (&["sinter", "s2", "nokey", "str"], b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
             (&["sinter", "str", "nokey"], b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
             (&["sunion", "nokey", "str"], b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),

@@ -174,7 +174,7 @@ pub fn register(r: &mut Registry) {
     r.add(
         CommandSpec::new("blmpop", -5, blocking, Run::Txn(cmd_blmpop))
             .movable_keys(blmpop_keys)
-            .precheck(|a| check_timeout_at(a, 1))
+            .precheck(check_blmpop)
             .blocking(&BLMPOP)
             .doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
     );
@@ -521,23 +521,24 @@ pub fn parse_lpos(args: &[Bytes]) -> Result<LposArgs, &'static str> {
         if i + 1 >= args.len() {
             return Err(SYNTAX);
         }
-        let opt = &args[i];
-        let v = parse_i64(&args[i + 1]).map_err(|e| e.message())?;
+        let (opt, arg) = (&args[i], &args[i + 1]);
         if eq_ic(opt, "rank") {
+            let v = parse_i64(arg).map_err(|e| e.message())?;
             if v == 0 {
                 return Err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
             }
             parsed.rank = v;
         } else if eq_ic(opt, "count") {
-            if v < 0 {
-                return Err("ERR COUNT can't be negative");
+            // A count or maxlen that is not a number gets the same error as a negative one.
+            match parse_i64(arg) {
+                Ok(v) if v >= 0 => parsed.count = Some(usize::try_from(v).unwrap_or(usize::MAX)),
+                _ => return Err("ERR COUNT can't be negative"),
             }
-            parsed.count = Some(usize::try_from(v).unwrap_or(usize::MAX));
         } else if eq_ic(opt, "maxlen") {
-            if v < 0 {
-                return Err("ERR MAXLEN can't be negative");
+            match parse_i64(arg) {
+                Ok(v) if v >= 0 => parsed.maxlen = usize::try_from(v).unwrap_or(usize::MAX),
+                _ => return Err("ERR MAXLEN can't be negative"),
             }
-            parsed.maxlen = usize::try_from(v).unwrap_or(usize::MAX);
         } else {
             return Err(SYNTAX);
         }
@@ -844,7 +845,9 @@ static BLMOVE: BlockingOps = BlockingOps {
     wait_keys: |_| vec![1],
     timeout_ms: |a| timeout_at(a, -1),
     serve: serve_lmove,
-    timeout_reply: Out::null,
+    // Redis 7.0 times out every list wait with a null array, BLMOVE included (its
+    // non-blocking form, in MULTI, replies a null bulk).
+    timeout_reply: Out::null_array,
 };
 
 /// The ends of a BLMOVE or BRPOPLPUSH.
@@ -863,6 +866,12 @@ fn check_blmove(args: &[Bytes]) -> Result<(), String> {
     End::parse(&args[3]).map_err(|e| e.message().to_string())?;
     End::parse(&args[4]).map_err(|e| e.message().to_string())?;
     check_timeout_at(args, -1)
+}
+
+/// BLMPOP parses its keys, end and count before its timeout.
+fn check_blmpop(args: &[Bytes]) -> Result<(), String> {
+    parse_mpop(args, 2).map_err(str::to_string)?;
+    check_timeout_at(args, 1)
 }
 
 fn blmpop_keys(args: &[Bytes]) -> Result<Vec<usize>, String> {

@@ -531,14 +531,12 @@ fn txn_set(keys: &mut dyn Keys, i: usize) -> Result<Option<&SetValue>, OpError> 
 }
 
 /// Moves `member` from the set at position 0 to the set at position 1; true if it was in the
-/// source. Both keys are type-checked first, as Redis does.
+/// source. Both keys are type-checked first when the source exists, as Redis does.
 pub fn op_smove(keys: &mut dyn Keys, member: &[u8]) -> Result<bool, OpError> {
     let max = keys.config().set_max_intset_entries;
+    // As in Redis, a missing source answers 0 before the destination's type is looked at.
     let in_src = match txn_set(keys, 0)? {
-        None => {
-            txn_set(keys, 1)?;
-            return Ok(false);
-        }
+        None => return Ok(false),
         Some(src) => src.contains(member),
     };
     txn_set(keys, 1)?;

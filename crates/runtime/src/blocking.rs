@@ -309,9 +309,8 @@ pub(crate) async fn block(
         if spans {
             let mut now = Out::new(out.resp3);
             dispatch::txn(w, sess.db, *f, spec, args.clone(), &mut now).await;
-            let mut nothing = Out::new(out.resp3);
-            (ops.timeout_reply)(&mut nothing);
-            if now.buf != nothing.buf {
+            // The non-blocking forms reply a null (bulk or array) when there is nothing.
+            if !matches!(&now.buf[..], b"$-1\r\n" | b"*-1\r\n" | b"_\r\n") {
                 out.buf.extend_from_slice(&now.buf);
                 return;
             }
