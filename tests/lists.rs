@@ -299,3 +299,229 @@ fn lmpop_takes_the_first_nonempty_key_across_shards() {
         check(&mut c, &["EXISTS", "b", "c"], b":0\r\n");
     });
 }
+
+/// A parsed reply, enough to compare set replies whatever their order.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
+enum Reply {
+    Line(Vec<u8>),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Reply>>),
+}
+
+fn parse_reply(b: &[u8]) -> (Reply, usize) {
+    let end = b.windows(2).position(|w| w == b"\r\n").unwrap_or(b.len());
+    let n = || -> i64 {
+        std::str::from_utf8(&b[1..end])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(-1)
+    };
+    match b.first() {
+        Some(b'$') if n() >= 0 => {
+            let len = n() as usize;
+            let start = end + 2;
+            (
+                Reply::Bulk(Some(b[start..start + len].to_vec())),
+                start + len + 2,
+            )
+        }
+        Some(b'$') => (Reply::Bulk(None), end + 2),
+        Some(b'*' | b'~') if n() >= 0 => {
+            let mut pos = end + 2;
+            let mut items = Vec::new();
+            for _ in 0..n() {
+                let (r, used) = parse_reply(&b[pos..]);
+                items.push(r);
+                pos += used;
+            }
+            (Reply::Array(Some(items)), pos)
+        }
+        Some(b'*') => (Reply::Array(None), end + 2),
+        _ => (Reply::Line(b[..end].to_vec()), end + 2),
+    }
+}
+
+/// Sorts what a set reply holds: Redis's hash tables and ours order members differently.
+fn normalize(cmd: &str, r: Reply) -> Reply {
+    match (cmd, r) {
+        ("smembers" | "sinter" | "sunion" | "sdiff", Reply::Array(Some(mut v))) => {
+            v.sort();
+            Reply::Array(Some(v))
+        }
+        ("sscan", Reply::Array(Some(mut v))) if v.len() == 2 => {
+            if let Reply::Array(Some(m)) = &mut v[1] {
+                m.sort();
+            }
+            Reply::Array(Some(v))
+        }
+        (_, r) => r,
+    }
+}
+
+/// Random list and set commands (with every kind of bad argument) sent to Rustis and to a real
+/// redis-server, replies compared. Runs only when `RUSTIS_DIFF_REDIS` names a redis-server to
+/// compare with (e.g. `127.0.0.1:7777`, which it flushes); `RUSTIS_DIFF_SEED` and
+/// `RUSTIS_DIFF_N` pick the sequence.
+#[test]
+fn differential_against_redis() {
+    use rand::{Rng, SeedableRng};
+    let Ok(addr) = std::env::var("RUSTIS_DIFF_REDIS") else {
+        eprintln!("RUSTIS_DIFF_REDIS is not set: differential run skipped");
+        return;
+    };
+    let seed: u64 = std::env::var("RUSTIS_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let n: usize = std::env::var("RUSTIS_DIFF_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let s = TestServer::start(4);
+    let mut ours = s.raw();
+    let mut theirs = RawConn::connect(addr.parse().expect("RUSTIS_DIFF_REDIS is host:port"));
+    theirs.cmd(&["FLUSHALL"]);
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    const KEYS: &[&str] = &["a", "b", "c", "d", "str"];
+    const VALS: &[&str] = &["1", "2", "3", "x", "y", "-1", "10"];
+    const ENDS: &[&str] = &["LEFT", "RIGHT", "left", "middle"];
+    const NUMS: &[&str] = &["0", "1", "-1", "2", "-2", "3", "x", "100", "-100"];
+    const CMDS: &[&str] = &[
+        "lpush",
+        "rpush",
+        "lpushx",
+        "rpushx",
+        "lpop",
+        "rpop",
+        "llen",
+        "lindex",
+        "lset",
+        "linsert",
+        "lrange",
+        "lrem",
+        "ltrim",
+        "lpos",
+        "lmove",
+        "rpoplpush",
+        "lmpop",
+        "sadd",
+        "srem",
+        "sismember",
+        "smismember",
+        "scard",
+        "smembers",
+        "smove",
+        "sinter",
+        "sunion",
+        "sdiff",
+        "sinterstore",
+        "sunionstore",
+        "sdiffstore",
+        "sintercard",
+        "sscan",
+        "del",
+        "set",
+        "blpop",
+        "brpop",
+        "blmove",
+        "blmpop",
+    ];
+    for _ in 0..n {
+        let mut pick = |v: &[&'static str]| v[rng.gen_range(0..v.len())];
+        let c = pick(CMDS);
+        let mut a: Vec<&str> = vec![c];
+        let k = KEYS[rng.gen_range(0..KEYS.len())];
+        match c {
+            "lpush" | "rpush" | "lpushx" | "rpushx" | "sadd" | "srem" | "smismember" => {
+                a.push(k);
+                for _ in 0..rng.gen_range(1..4) {
+                    a.push(VALS[rng.gen_range(0..VALS.len())]);
+                }
+            }
+            "lpop" | "rpop" => {
+                a.push(k);
+                if rng.gen_bool(0.5) {
+                    a.push(NUMS[rng.gen_range(0..NUMS.len())]);
+                }
+            }
+            "llen" | "scard" | "smembers" | "del" => a.push(k),
+            "lindex" | "lrange" | "ltrim" | "lrem" | "lset" => {
+                a.push(k);
+                a.push(NUMS[rng.gen_range(0..NUMS.len())]);
+                a.push(if c == "lrange" || c == "ltrim" {
+                    NUMS[rng.gen_range(0..NUMS.len())]
+                } else {
+                    VALS[rng.gen_range(0..VALS.len())]
+                });
+                if c == "lindex" {
+                    a.pop();
+                }
+            }
+            "linsert" => {
+                a.extend([k, ["BEFORE", "after", "x"][rng.gen_range(0..3)]]);
+                a.push(VALS[rng.gen_range(0..VALS.len())]);
+                a.push(VALS[rng.gen_range(0..VALS.len())]);
+            }
+            "lpos" => {
+                a.extend([k, VALS[rng.gen_range(0..VALS.len())]]);
+                for _ in 0..rng.gen_range(0..3) {
+                    a.push(["RANK", "COUNT", "MAXLEN", "foo"][rng.gen_range(0..4)]);
+                    a.push(NUMS[rng.gen_range(0..NUMS.len())]);
+                }
+            }
+            "lmove" | "blmove" => {
+                a.extend([k, KEYS[rng.gen_range(0..KEYS.len())]]);
+                a.push(ENDS[rng.gen_range(0..ENDS.len())]);
+                a.push(ENDS[rng.gen_range(0..ENDS.len())]);
+                if c == "blmove" {
+                    a.push(["0.01", "x"][rng.gen_range(0..2)]);
+                }
+            }
+            "rpoplpush" | "smove" => {
+                a.extend([k, KEYS[rng.gen_range(0..KEYS.len())]]);
+                if c == "smove" {
+                    a.push(VALS[rng.gen_range(0..VALS.len())]);
+                }
+            }
+            "lmpop" | "sintercard" | "blmpop" => {
+                if c == "blmpop" {
+                    a.push(["0.01", "x"][rng.gen_range(0..2)]);
+                }
+                a.push(["0", "1", "2", "3", "x"][rng.gen_range(0..5)]);
+                for _ in 0..rng.gen_range(1..4) {
+                    a.push(KEYS[rng.gen_range(0..KEYS.len())]);
+                }
+                if c != "sintercard" {
+                    a.push(ENDS[rng.gen_range(0..ENDS.len())]);
+                }
+                if rng.gen_bool(0.4) {
+                    a.push(["COUNT", "LIMIT"][rng.gen_range(0..2)]);
+                    a.push(NUMS[rng.gen_range(0..NUMS.len())]);
+                }
+            }
+            "sismember" => a.extend([k, VALS[rng.gen_range(0..VALS.len())]]),
+            "sinter" | "sunion" | "sdiff" | "sinterstore" | "sunionstore" | "sdiffstore" => {
+                for _ in 0..rng.gen_range(1..4) {
+                    a.push(KEYS[rng.gen_range(0..KEYS.len())]);
+                }
+            }
+            "sscan" => {
+                a.extend([k, ["0", "x"][rng.gen_range(0..2)]]);
+                if rng.gen_bool(0.3) {
+                    a.extend(["MATCH", "1*"]);
+                }
+            }
+            "set" => a.extend(["str", VALS[rng.gen_range(0..VALS.len())]]),
+            _ => {
+                // blpop, brpop
+                for _ in 0..rng.gen_range(1..3) {
+                    a.push(KEYS[rng.gen_range(0..KEYS.len())]);
+                }
+                a.push(["0.01", "x", "-1"][rng.gen_range(0..3)]);
+            }
+        }
+        let want = normalize(c, parse_reply(&theirs.cmd(&a)).0);
+        let got = normalize(c, parse_reply(&ours.cmd(&a)).0);
+        assert_eq!(got, want, "reply to {a:?} (seed {seed})");
+    }
+}
