@@ -525,3 +525,24 @@ fn differential_against_redis() {
         assert_eq!(got, want, "reply to {a:?} (seed {seed})");
     }
 }
+
+#[test]
+fn list_encoding_and_ttls_follow_redis() {
+    // Lists are always quicklists in Redis 7.0; pops and rotations keep the TTL.
+    each(|s| {
+        let mut c = s.raw();
+        let cases: &[(&[&str], &[u8])] = &[
+            (&["rpush", "l", "a"], b":1\r\n"),
+            (&["object", "encoding", "l"], b"$9\r\nquicklist\r\n"),
+            (&["rpush", "tl", "a"], b":1\r\n"),
+            (&["expire", "tl", "100"], b":1\r\n"),
+            (&["lmove", "tl", "tl", "left", "right"], b"$1\r\na\r\n"),
+            (&["ttl", "tl"], b":100\r\n"),
+            (&["rpush", "tl2", "a", "b"], b":2\r\n"),
+            (&["expire", "tl2", "100"], b":1\r\n"),
+            (&["lpop", "tl2"], b"$1\r\na\r\n"),
+            (&["ttl", "tl2"], b":100\r\n"),
+        ];
+        run(&mut c, cases);
+    });
+}

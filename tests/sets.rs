@@ -328,3 +328,47 @@ fn sscan_visits_every_member_of_a_big_set() {
         );
     });
 }
+
+#[test]
+fn set_encodings_and_ttls_follow_redis() {
+    // intset while every member is a canonical integer and there are at most set-max-intset-entries; a set never goes back except when rebuilt (STORE forms, SMOVE into a new key); STORE forms drop the TTL.
+    each(|s| {
+        let mut c = s.raw();
+        let cases: &[(&[&str], &[u8])] = &[
+            (&["sadd", "s", "1", "2", "3"], b":3\r\n"),
+            (&["object", "encoding", "s"], b"$6\r\nintset\r\n"),
+            (&["sadd", "s", "a"], b":1\r\n"),
+            (&["object", "encoding", "s"], b"$9\r\nhashtable\r\n"),
+            (&["srem", "s", "a"], b":1\r\n"),
+            (&["object", "encoding", "s"], b"$9\r\nhashtable\r\n"),
+            (&["sadd", "t", "01"], b":1\r\n"),
+            (&["object", "encoding", "t"], b"$9\r\nhashtable\r\n"),
+            (
+                &["config", "set", "set-max-intset-entries", "3"],
+                b"+OK\r\n",
+            ),
+            (&["sadd", "u", "1", "2", "3"], b":3\r\n"),
+            (&["object", "encoding", "u"], b"$6\r\nintset\r\n"),
+            (&["sadd", "u", "4"], b":1\r\n"),
+            (&["object", "encoding", "u"], b"$9\r\nhashtable\r\n"),
+            (&["srem", "u", "4"], b":1\r\n"),
+            (&["object", "encoding", "u"], b"$9\r\nhashtable\r\n"),
+            (&["sinterstore", "v", "u", "u"], b":3\r\n"),
+            (&["object", "encoding", "v"], b"$6\r\nintset\r\n"),
+            (&["sunionstore", "w", "s", "t"], b":4\r\n"),
+            (&["object", "encoding", "w"], b"$9\r\nhashtable\r\n"),
+            (
+                &["config", "set", "set-max-intset-entries", "512"],
+                b"+OK\r\n",
+            ),
+            (&["sadd", "q", "1", "x"], b":2\r\n"),
+            (&["smove", "q", "r", "1"], b":1\r\n"),
+            (&["object", "encoding", "r"], b"$6\r\nintset\r\n"),
+            (&["sadd", "ts", "1"], b":1\r\n"),
+            (&["expire", "ts", "100"], b":1\r\n"),
+            (&["sunionstore", "ts", "ts"], b":1\r\n"),
+            (&["ttl", "ts"], b":-1\r\n"),
+        ];
+        run(&mut c, cases);
+    });
+}

@@ -16,7 +16,9 @@ use crate::{Db, OpError};
 /// `SMEMBERS` returns a small integer set in, match Redis.
 #[derive(Debug, Clone)]
 pub struct SetValue {
-    members: IndexSet<Box<[u8]>, RandomState>,
+    /// Boxed so that a set adds nothing to the size of `Value`, which every key's table node
+    /// holds inline.
+    members: Box<IndexSet<Box<[u8]>, RandomState>>,
     /// While true every member is a canonical integer, `members` is sorted by value and there
     /// are at most `set-max-intset-entries` of them.
     intset: bool,
@@ -25,7 +27,7 @@ pub struct SetValue {
 impl Default for SetValue {
     fn default() -> Self {
         SetValue {
-            members: IndexSet::default(),
+            members: Box::default(),
             intset: true,
         }
     }
