@@ -10,6 +10,7 @@
 use bytes::Bytes;
 use rustis_resp::errors::{MUST_BE_POSITIVE, SYNTAX};
 use rustis_resp::Out;
+use rustis_storage::elem::Elem;
 use rustis_storage::list::{clamp_range, ListValue};
 use rustis_storage::{Entry, OpError, Value};
 
@@ -209,7 +210,7 @@ fn push(list: &mut ListValue, end: End, v: &[u8]) {
     }
 }
 
-fn pop(list: &mut ListValue, end: End) -> Option<Box<[u8]>> {
+fn pop(list: &mut ListValue, end: End) -> Option<Elem> {
     match end {
         End::Left => list.pop_front(),
         End::Right => list.pop_back(),
@@ -273,7 +274,7 @@ pub fn op_pop(
     key: &[u8],
     end: End,
     count: usize,
-) -> Result<Option<Vec<Box<[u8]>>>, OpError> {
+) -> Result<Option<Vec<Elem>>, OpError> {
     let db = ctx.db();
     let Some(list) = db.get_list_mut(key)? else {
         return Ok(None);
@@ -658,7 +659,7 @@ fn txn_list_mut(keys: &mut dyn Keys, i: usize) -> Option<&mut ListValue> {
 /// returns the element, `None` if the source is missing. As in Redis, the destination's type is
 /// only checked when there is something to move, and a list moved onto itself rotates without
 /// losing its TTL.
-pub fn op_lmove(keys: &mut dyn Keys, from: End, to: End) -> Result<Option<Box<[u8]>>, OpError> {
+pub fn op_lmove(keys: &mut dyn Keys, from: End, to: End) -> Result<Option<Elem>, OpError> {
     if txn_list(keys, 0)?.is_none() {
         return Ok(None);
     }
@@ -686,7 +687,7 @@ pub fn op_lmove(keys: &mut dyn Keys, from: End, to: End) -> Result<Option<Box<[u
     Ok(Some(v))
 }
 
-fn reply_lmove(out: &mut Out, r: Result<Option<Box<[u8]>>, OpError>) {
+fn reply_lmove(out: &mut Out, r: Result<Option<Elem>, OpError>) {
     match r {
         Ok(Some(v)) => out.bulk(&v),
         Ok(None) => out.null(),
@@ -756,7 +757,7 @@ fn lmpop_keys(args: &[Bytes]) -> Result<Vec<usize>, String> {
 }
 
 /// What LMPOP found: the key position popped from and the elements.
-pub type MpopHit = (usize, Vec<Box<[u8]>>);
+pub type MpopHit = (usize, Vec<Elem>);
 
 /// Pops up to `count` elements from the first non-empty list among the keys, in key order;
 /// returns its key position and the elements. A key of another type before it is an error.
@@ -964,7 +965,7 @@ fn serve_lmove(sc: &mut ServeCtx, args: &[Bytes], pos: usize, out: &mut Out) -> 
             dst.clone(),
             end_name(from),
             end_name(to),
-            Bytes::from(v.into_vec()),
+            Bytes::copy_from_slice(&v),
         ],
     }
 }

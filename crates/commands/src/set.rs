@@ -9,6 +9,7 @@ use bytes::Bytes;
 use rand::Rng;
 use rustis_resp::errors::{MUST_BE_POSITIVE, SYNTAX};
 use rustis_resp::Out;
+use rustis_storage::elem::Elem;
 use rustis_storage::set::SetValue;
 use rustis_storage::string::parse_canonical_i64;
 use rustis_storage::{Entry, OpError, Value};
@@ -244,11 +245,7 @@ fn cmd_scard(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 const SPOP_MOVE_STRATEGY_MUL: usize = 5;
 
 /// Pops up to `count` random members in O(count); `None` if the key does not exist.
-pub fn op_spop(
-    ctx: &mut ShardCtx,
-    key: &[u8],
-    count: usize,
-) -> Result<Option<Vec<Box<[u8]>>>, OpError> {
+pub fn op_spop(ctx: &mut ShardCtx, key: &[u8], count: usize) -> Result<Option<Vec<Elem>>, OpError> {
     let shard = &mut *ctx.shard;
     let now = shard.now();
     let max = shard.config.set_max_intset_entries;
@@ -260,7 +257,7 @@ pub fn op_spop(
     let len = set.len();
     if count >= len {
         // The whole set, in its own order (by value for an intset), as Redis replies.
-        let all = set.iter().map(Box::from).collect();
+        let all = set.iter().map(Elem::from).collect();
         db.remove(key);
         return Ok(Some(all));
     }
@@ -312,11 +309,7 @@ fn cmd_spop(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// Random members of the set at `key`, in O(count): `count` distinct ones (or all of them) for
 /// a positive count, `-count` drawn with repeats for a negative one.
-pub fn op_srandmember(
-    ctx: &mut ShardCtx,
-    key: &[u8],
-    count: i64,
-) -> Result<Vec<Box<[u8]>>, OpError> {
+pub fn op_srandmember(ctx: &mut ShardCtx, key: &[u8], count: i64) -> Result<Vec<Elem>, OpError> {
     let shard = &mut *ctx.shard;
     let now = shard.now();
     let db = &mut shard.dbs[ctx.db];
@@ -329,12 +322,12 @@ pub fn op_srandmember(
     if count < 0 {
         let n = count.unsigned_abs() as usize;
         return Ok((0..n)
-            .filter_map(|_| set.random(rng).map(Box::from))
+            .filter_map(|_| set.random(rng).map(Elem::from))
             .collect());
     }
     let n = count as usize;
     if n >= len {
-        return Ok(set.iter().map(Box::from).collect());
+        return Ok(set.iter().map(Elem::from).collect());
     }
     // A partial Fisher-Yates shuffle over positions, touching only the `n` positions it picks:
     // `swapped` remembers the positions whose content moved.
@@ -346,7 +339,7 @@ pub fn op_srandmember(
         let at_i = *swapped.get(&i).unwrap_or(&i);
         swapped.insert(j, at_i);
         if let Some(m) = set.get_index(at_j) {
-            picked.push(Box::from(m));
+            picked.push(Elem::from(m));
         }
     }
     Ok(picked)
@@ -460,7 +453,7 @@ pub fn parse_sscan(args: &[Bytes]) -> Result<ScanArgs, &'static str> {
 }
 
 /// One SSCAN reply: the next cursor and the members found.
-pub type ScanPage = (u64, Vec<Box<[u8]>>);
+pub type ScanPage = (u64, Vec<Elem>);
 
 /// One SSCAN step: the next cursor and the members found.
 ///
@@ -479,7 +472,7 @@ pub fn op_sscan(ctx: &mut ShardCtx, key: &[u8], scan: &ScanArgs) -> Result<ScanP
             .is_none_or(|p| glob_match(p, m, false))
     };
     if set.encoding() == "intset" {
-        return Ok((0, set.iter().filter(|m| keep(m)).map(Box::from).collect()));
+        return Ok((0, set.iter().filter(|m| keep(m)).map(Elem::from).collect()));
     }
     let len = set.len();
     let top = match scan.cursor {
@@ -491,7 +484,7 @@ pub fn op_sscan(ctx: &mut ShardCtx, key: &[u8], scan: &ScanArgs) -> Result<ScanP
         .rev()
         .filter_map(|i| set.get_index(i))
         .filter(|m| keep(m))
-        .map(Box::from)
+        .map(Elem::from)
         .collect();
     Ok((bottom as u64, found))
 }
@@ -598,7 +591,7 @@ pub fn op_setop(
     from: usize,
     op: SetOp,
     limit: usize,
-) -> Result<Vec<Box<[u8]>>, OpError> {
+) -> Result<Vec<Elem>, OpError> {
     // Every key is type-checked before anything is computed, as Redis does. The sets are then
     // read one at a time (a `Keys` view lends one entry at a time) and never copied whole:
     // only the members that can be in the result are.
@@ -606,7 +599,7 @@ pub fn op_setop(
     for i in from..keys.len() {
         sizes.push(txn_set(keys, i)?.map(|s| s.len()));
     }
-    let mut found: Vec<Box<[u8]>> = Vec::new();
+    let mut found: Vec<Elem> = Vec::new();
     match op {
         SetOp::Inter => {
             if sizes.iter().any(|s| s.is_none()) {
@@ -617,7 +610,7 @@ pub fn op_setop(
                 .min_by_key(|&i| sizes[i - from])
                 .unwrap_or(from);
             if let Some(s) = txn_set(keys, smallest)? {
-                found = s.iter().map(Box::from).collect();
+                found = s.iter().map(Elem::from).collect();
             }
             for i in (from..keys.len()).filter(|&i| i != smallest) {
                 if let Some(s) = txn_set(keys, i)? {
@@ -629,13 +622,13 @@ pub fn op_setop(
             }
         }
         SetOp::Union => {
-            let mut seen: hashbrown::HashSet<Box<[u8]>> = hashbrown::HashSet::new();
+            let mut seen: hashbrown::HashSet<Elem> = hashbrown::HashSet::new();
             for i in from..keys.len() {
                 if let Some(s) = txn_set(keys, i)? {
                     for m in s.iter() {
                         if !seen.contains(m) {
-                            seen.insert(Box::from(m));
-                            found.push(Box::from(m));
+                            seen.insert(Elem::from(m));
+                            found.push(Elem::from(m));
                         }
                     }
                 }
@@ -643,7 +636,7 @@ pub fn op_setop(
         }
         SetOp::Diff => {
             if let Some(first) = txn_set(keys, from)? {
-                found = first.iter().map(Box::from).collect();
+                found = first.iter().map(Elem::from).collect();
             }
             for i in from + 1..keys.len() {
                 if found.is_empty() {
@@ -660,11 +653,11 @@ pub fn op_setop(
 
 /// Writes a set-algebra result in the order Redis's result set would list it: by value when it
 /// would be an intset (few members, all integers), else as computed.
-fn reply_members(out: &mut Out, mut members: Vec<Box<[u8]>>, max_intset_entries: usize) {
+fn reply_members(out: &mut Out, mut members: Vec<Elem>, max_intset_entries: usize) {
     if members.len() <= max_intset_entries {
         let ints: Option<Vec<i64>> = members.iter().map(|m| parse_canonical_i64(m)).collect();
         if let Some(ints) = ints {
-            let mut pairs: Vec<(i64, Box<[u8]>)> = ints.into_iter().zip(members).collect();
+            let mut pairs: Vec<(i64, Elem)> = ints.into_iter().zip(members).collect();
             pairs.sort_unstable_by_key(|(v, _)| *v);
             members = pairs.into_iter().map(|(_, m)| m).collect();
         }
@@ -809,7 +802,7 @@ mod tests {
         op_sadd(&mut ShardCtx::new(shard, 0), key.as_bytes(), &b(members)).unwrap();
     }
 
-    fn sorted(v: Vec<Box<[u8]>>) -> Vec<String> {
+    fn sorted(v: Vec<Elem>) -> Vec<String> {
         let mut v: Vec<String> = v
             .into_iter()
             .map(|m| String::from_utf8_lossy(&m).into_owned())

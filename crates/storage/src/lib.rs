@@ -7,6 +7,7 @@
 pub mod blocking;
 pub mod clock;
 pub mod db;
+pub mod elem;
 pub mod expire;
 pub mod hll;
 pub mod list;

@@ -2,13 +2,14 @@
 
 use std::collections::VecDeque;
 
+use crate::elem::Elem;
 use crate::value::Value;
 use crate::{Db, OpError};
 
 /// A list value. Never empty while stored: a list that loses its last element is deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListValue {
-    items: VecDeque<Box<[u8]>>,
+    items: VecDeque<Elem>,
 }
 
 impl ListValue {
@@ -29,21 +30,21 @@ impl ListValue {
 
     /// Adds an element at the head.
     pub fn push_front(&mut self, v: &[u8]) {
-        self.items.push_front(v.into());
+        self.items.push_front(Elem::new(v));
     }
 
     /// Adds an element at the tail.
     pub fn push_back(&mut self, v: &[u8]) {
-        self.items.push_back(v.into());
+        self.items.push_back(Elem::new(v));
     }
 
     /// Removes the head element.
-    pub fn pop_front(&mut self) -> Option<Box<[u8]>> {
+    pub fn pop_front(&mut self) -> Option<Elem> {
         self.items.pop_front()
     }
 
     /// Removes the tail element.
-    pub fn pop_back(&mut self) -> Option<Box<[u8]>> {
+    pub fn pop_back(&mut self) -> Option<Elem> {
         self.items.pop_back()
     }
 
@@ -57,7 +58,7 @@ impl ListValue {
     pub fn set(&mut self, idx: usize, v: &[u8]) -> bool {
         match self.items.get_mut(idx) {
             Some(slot) => {
-                *slot = v.into();
+                *slot = Elem::new(v);
                 true
             }
             None => false,
@@ -66,7 +67,7 @@ impl ListValue {
 
     /// Inserts `v` so that it ends up at `idx` (`idx == len` appends).
     pub fn insert(&mut self, idx: usize, v: &[u8]) {
-        self.items.insert(idx, v.into());
+        self.items.insert(idx, Elem::new(v));
     }
 
     /// Every element from the head.

@@ -4,6 +4,7 @@ use foldhash::fast::RandomState;
 use indexmap::IndexSet;
 use rand::Rng;
 
+use crate::elem::Elem;
 use crate::string::parse_canonical_i64;
 use crate::value::Value;
 use crate::{Db, OpError};
@@ -18,7 +19,7 @@ use crate::{Db, OpError};
 pub struct SetValue {
     /// Boxed so that a set adds nothing to the size of `Value`, which every key's table node
     /// holds inline.
-    members: Box<IndexSet<Box<[u8]>, RandomState>>,
+    members: Box<IndexSet<Elem, RandomState>>,
     /// While true every member is a canonical integer, `members` is sorted by value and there
     /// are at most `set-max-intset-entries` of them.
     intset: bool,
@@ -82,7 +83,7 @@ impl SetValue {
                 match pos {
                     Ok(_) => return false,
                     Err(_) if self.members.len() >= max_intset_entries => self.intset = false,
-                    Err(pos) => return self.members.shift_insert(pos, m.into()),
+                    Err(pos) => return self.members.shift_insert(pos, Elem::new(m)),
                 }
             } else {
                 self.intset = false;
@@ -91,7 +92,7 @@ impl SetValue {
         if self.members.contains(m) {
             return false;
         }
-        self.members.insert(m.into())
+        self.members.insert(Elem::new(m))
     }
 
     /// Removes a member; true if it was there.
@@ -120,7 +121,7 @@ impl SetValue {
 
     /// Removes and returns a uniformly random member, in O(1) (O(n) for an intset, which holds
     /// at most `set-max-intset-entries` members).
-    pub fn pop_random(&mut self, rng: &mut impl Rng) -> Option<Box<[u8]>> {
+    pub fn pop_random(&mut self, rng: &mut impl Rng) -> Option<Elem> {
         if self.members.is_empty() {
             return None;
         }
