@@ -372,3 +372,51 @@ fn set_encodings_and_ttls_follow_redis() {
         run(&mut c, cases);
     });
 }
+
+#[test]
+fn read_lookups_count_keyspace_hits_and_misses_like_redis() {
+    each(|s| {
+        let mut c = s.raw();
+        c.cmd(&["RPUSH", "l", "a", "b"]);
+        c.cmd(&["SADD", "s", "1", "x"]);
+        c.cmd(&["SET", "str", "v"]);
+        check(&mut c, &["CONFIG", "RESETSTAT"], b"+OK\r\n");
+        let cmds: &[&[&str]] = &[
+            &["LLEN", "l"],
+            &["LLEN", "no"],
+            &["LINDEX", "l", "0"],
+            &["LINDEX", "no", "0"],
+            &["LRANGE", "l", "0", "-1"],
+            &["LRANGE", "no", "0", "1"],
+            &["LPOS", "l", "a"],
+            &["LPOS", "no", "a"],
+            &["LINDEX", "str", "0"],
+            &["SCARD", "s"],
+            &["SCARD", "no"],
+            &["SISMEMBER", "s", "1"],
+            &["SISMEMBER", "no", "1"],
+            &["SMISMEMBER", "s", "1", "2"],
+            &["SMEMBERS", "s"],
+            &["SMEMBERS", "no"],
+            &["SRANDMEMBER", "s"],
+            &["SRANDMEMBER", "no"],
+            &["SRANDMEMBER", "s", "2"],
+            &["SRANDMEMBER", "no", "-2"],
+            &["SSCAN", "s", "0"],
+            &["SSCAN", "no", "0"],
+            &["SCARD", "str"],
+            // Writes do not count.
+            &["LPUSH", "l", "z"],
+            &["LPOP", "l"],
+            &["SADD", "s", "q"],
+            &["SPOP", "no"],
+        ];
+        for args in cmds {
+            c.cmd(args);
+        }
+        let info = String::from_utf8_lossy(&c.cmd(&["INFO", "stats"])).to_string();
+        // What redis-server 7.0.15 reports after the same commands.
+        assert!(info.contains("keyspace_hits:13\r\n"), "{info}");
+        assert!(info.contains("keyspace_misses:10\r\n"), "{info}");
+    });
+}

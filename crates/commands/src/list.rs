@@ -343,12 +343,10 @@ fn cmd_rpop(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// LLEN key
 fn cmd_llen(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    reply_int(
-        out,
-        ctx.db()
-            .get_list(&args[1])
-            .map(|l| l.map_or(0, |l| l.len() as i64)),
-    )
+    let db = ctx.db();
+    let len = db.get_list(&args[1]).map(|l| l.map(|l| l.len() as i64));
+    db.count_lookup(!matches!(len, Ok(None)));
+    reply_int(out, len.map(|l| l.unwrap_or(0)))
 }
 
 /// Turns a Redis index (negative counts from the tail) into a position, if it is in range.
@@ -363,19 +361,28 @@ fn position(index: i64, len: usize) -> Option<usize> {
 
 /// LINDEX key index
 fn cmd_lindex(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    let list = match ctx.db().get_list(&args[1]) {
-        Err(e) => return out.error(e.message()),
-        Ok(None) => return out.null(),
-        Ok(Some(l)) => l,
+    let db = ctx.db();
+    let hit = match db.get_list(&args[1]) {
+        Err(e) => {
+            out.error(e.message());
+            true
+        }
+        Ok(None) => {
+            out.null();
+            false
+        }
+        Ok(Some(list)) => {
+            match parse_i64(&args[2]) {
+                Err(e) => out.error(e.message()),
+                Ok(index) => match position(index, list.len()).and_then(|p| list.get(p)) {
+                    Some(v) => out.bulk(v),
+                    None => out.null(),
+                },
+            }
+            true
+        }
     };
-    let index = match parse_i64(&args[2]) {
-        Ok(i) => i,
-        Err(e) => return out.error(e.message()),
-    };
-    match position(index, list.len()).and_then(|p| list.get(p)) {
-        Some(v) => out.bulk(v),
-        None => out.null(),
-    }
+    db.count_lookup(hit);
 }
 
 /// Replaces the element at `index` of an existing list.
@@ -437,19 +444,30 @@ fn cmd_lrange(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         (Ok(a), Ok(b)) => (a, b),
         _ => return out.error(OpError::NotInteger.message()),
     };
-    match ctx.db().get_list(&args[1]) {
-        Err(e) => out.error(e.message()),
-        Ok(None) => out.array(0),
-        Ok(Some(list)) => match clamp_range(start, stop, list.len()) {
-            None => out.array(0),
-            Some((s, e)) => {
-                out.array(e - s + 1);
-                for item in list.range(s, e) {
-                    out.bulk(item);
+    let db = ctx.db();
+    let hit = match db.get_list(&args[1]) {
+        Err(e) => {
+            out.error(e.message());
+            true
+        }
+        Ok(None) => {
+            out.array(0);
+            false
+        }
+        Ok(Some(list)) => {
+            match clamp_range(start, stop, list.len()) {
+                None => out.array(0),
+                Some((s, e)) => {
+                    out.array(e - s + 1);
+                    for item in list.range(s, e) {
+                        out.bulk(item);
+                    }
                 }
             }
-        },
-    }
+            true
+        }
+    };
+    db.count_lookup(hit);
 }
 
 /// Removes `count` occurrences of `v` (see [`ListValue::remove_matching`]); deletes the list if
@@ -610,7 +628,9 @@ fn cmd_lpos(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         Ok(o) => o,
         Err(e) => return out.error(e),
     };
-    match op_lpos(ctx, &args[1], &args[2], &opts) {
+    let r = op_lpos(ctx, &args[1], &args[2], &opts);
+    ctx.db().count_lookup(!matches!(r, Ok(None)));
+    match r {
         Err(e) => out.error(e.message()),
         Ok(found) => {
             let found = found.unwrap_or_default();

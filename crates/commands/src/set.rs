@@ -199,16 +199,21 @@ fn cmd_srem(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     }
 }
 
-/// Which of `members` belong to the set at `key`.
+/// Which of `members` belong to the set at `key`. Counts a keyspace hit or miss, as Redis's
+/// read lookups do (and so do the other read-only set ops below).
 pub fn op_smismember(
     ctx: &mut ShardCtx,
     key: &[u8],
     members: &[Bytes],
 ) -> Result<Vec<bool>, OpError> {
-    Ok(match ctx.db().get_set(key)? {
-        None => vec![false; members.len()],
-        Some(set) => members.iter().map(|m| set.contains(m)).collect(),
-    })
+    let db = ctx.db();
+    let (hit, found) = match db.get_set(key) {
+        Err(e) => (true, Err(e)),
+        Ok(None) => (false, Ok(vec![false; members.len()])),
+        Ok(Some(set)) => (true, Ok(members.iter().map(|m| set.contains(m)).collect())),
+    };
+    db.count_lookup(hit);
+    found
 }
 
 /// SISMEMBER key member
@@ -234,8 +239,11 @@ fn cmd_smismember(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// SCARD key
 fn cmd_scard(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_set(&args[1]) {
-        Ok(s) => out.int(s.map_or(0, |s| s.len()) as i64),
+    let db = ctx.db();
+    let len = db.get_set(&args[1]).map(|s| s.map(|s| s.len() as i64));
+    db.count_lookup(!matches!(len, Ok(None)));
+    match len {
+        Ok(n) => out.int(n.unwrap_or(0)),
         Err(e) => out.error(e.message()),
     }
 }
@@ -314,20 +322,28 @@ pub fn op_srandmember(ctx: &mut ShardCtx, key: &[u8], count: i64) -> Result<Vec<
     let now = shard.now();
     let db = &mut shard.dbs[ctx.db];
     db.set_now(now);
-    let Some(set) = db.get_set(key)? else {
-        return Ok(Vec::new());
+    let (hit, picked) = match db.get_set(key) {
+        Err(e) => (true, Err(e)),
+        Ok(None) => (false, Ok(Vec::new())),
+        Ok(Some(set)) => (true, Ok(pick_random(set, &mut shard.rng, count))),
     };
-    let rng = &mut shard.rng;
+    db.count_lookup(hit);
+    picked
+}
+
+/// SRANDMEMBER's choice from a set: `count` distinct members (all if fewer) for a positive
+/// count, `-count` with repeats for a negative one.
+fn pick_random(set: &SetValue, rng: &mut impl Rng, count: i64) -> Vec<Elem> {
     let len = set.len();
     if count < 0 {
         let n = count.unsigned_abs() as usize;
-        return Ok((0..n)
+        return (0..n)
             .filter_map(|_| set.random(rng).map(Elem::from))
-            .collect());
+            .collect();
     }
     let n = count as usize;
     if n >= len {
-        return Ok(set.iter().map(Elem::from).collect());
+        return set.iter().map(Elem::from).collect();
     }
     // A partial Fisher-Yates shuffle over positions, touching only the `n` positions it picks:
     // `swapped` remembers the positions whose content moved.
@@ -342,7 +358,7 @@ pub fn op_srandmember(ctx: &mut ShardCtx, key: &[u8], count: i64) -> Result<Vec<
             picked.push(Elem::from(m));
         }
     }
-    Ok(picked)
+    picked
 }
 
 /// SRANDMEMBER key [count]
@@ -355,14 +371,24 @@ fn cmd_srandmember(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         let now = shard.now();
         let db = &mut shard.dbs[ctx.db];
         db.set_now(now);
-        return match db.get_set(&args[1]) {
-            Err(e) => out.error(e.message()),
-            Ok(None) => out.null(),
-            Ok(Some(set)) => match set.random(&mut shard.rng) {
-                Some(m) => out.bulk(m),
-                None => out.null(),
-            },
+        let hit = match db.get_set(&args[1]) {
+            Err(e) => {
+                out.error(e.message());
+                true
+            }
+            Ok(None) => {
+                out.null();
+                false
+            }
+            Ok(Some(set)) => {
+                match set.random(&mut shard.rng) {
+                    Some(m) => out.bulk(m),
+                    None => out.null(),
+                }
+                true
+            }
         };
+        return db.count_lookup(hit);
     };
     let count = match parse_i64(c) {
         Ok(i64::MIN) => return out.error(SRANDMEMBER_RANGE),
@@ -382,16 +408,25 @@ fn cmd_srandmember(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// SMEMBERS key
 fn cmd_smembers(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_set(&args[1]) {
-        Err(e) => out.error(e.message()),
-        Ok(None) => out.set(0),
+    let db = ctx.db();
+    let hit = match db.get_set(&args[1]) {
+        Err(e) => {
+            out.error(e.message());
+            true
+        }
+        Ok(None) => {
+            out.set(0);
+            false
+        }
         Ok(Some(set)) => {
             out.set(set.len());
             for m in set.iter() {
                 out.bulk(m);
             }
+            true
         }
-    }
+    };
+    db.count_lookup(hit);
 }
 
 /// The options of SSCAN.
@@ -495,7 +530,11 @@ fn cmd_sscan(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         Ok(s) => s,
         Err(e) => return out.error(e),
     };
-    match op_sscan(ctx, &args[1], &scan) {
+    let page = op_sscan(ctx, &args[1], &scan);
+    // Only an empty last page can come from a missing key; only then look again to tell.
+    let hit = !matches!(&page, Ok((0, f)) if f.is_empty()) || ctx.db().contains(&args[1]);
+    ctx.db().count_lookup(hit);
+    match page {
         Err(e) => out.error(e.message()),
         Ok((cursor, found)) => {
             out.array(2);
