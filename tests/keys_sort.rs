@@ -20,20 +20,106 @@ fn sort_matches_redis_reply_for_reply() {
 }
 
 #[test]
-fn issue_5_sort_patterns_naming_other_keys_are_refused() {
-    // FIXME(issue 5): Redis looks up `BY weight_*` and `GET data_*` keys; those keys are only
-    // known after the elements are read and may live on any shard, which a Txn cannot reach.
-    // Rustis refuses them with Redis's cluster-mode errors. Redis (standalone) sorts here.
-    let server = TestServer::start(1);
+fn sort_by_and_get_patterns_match_redis_reply_for_reply() {
+    // The pattern keys (w_1, d_2, ...) spread over the shards: on 4 threads SORT reads keys
+    // it could not declare from other shards, and STORE writes to yet another.
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut raw = server.raw();
+        for (args, want) in PATTERN_CASES {
+            let got = raw.cmd(args);
+            assert_eq!(show(&got), show(want), "threads={threads} command={args:?}");
+        }
+    }
+}
+
+#[test]
+fn sort_patterns_see_earlier_pipelined_writes_and_not_later_ones() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut raw = server.raw();
+        raw.cmd(&["rpush", "l", "1", "2", "3"]);
+        // One write: the SET before SORT lands first, the SET after it does not show.
+        let mut req = Vec::new();
+        for args in [
+            &["set", "w_2", "-1"][..],
+            &["sort", "l", "by", "w_*", "get", "#", "get", "w_*"][..],
+            &["set", "w_2", "9"][..],
+            &["sort_ro", "l", "by", "w_*", "get", "w_*"][..],
+        ] {
+            req.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+            for a in args {
+                req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+            }
+        }
+        raw.send(&req);
+        let replies: Vec<String> = (0..4).map(|_| show(&raw.read_reply())).collect();
+        assert_eq!(
+            replies,
+            [
+                "+OK\r\n",
+                "*6\r\n$1\r\n2\r\n$2\r\n-1\r\n$1\r\n1\r\n$-1\r\n$1\r\n3\r\n$-1\r\n",
+                "+OK\r\n",
+                "*3\r\n$-1\r\n$-1\r\n$1\r\n9\r\n",
+            ],
+            "threads={threads}"
+        );
+    }
+}
+
+#[test]
+fn sort_patterns_read_whole_cross_shard_writes() {
+    // While one client MSETs the weights of every element (an atomic write over several
+    // shards), SORT ... GET w_* must see all old or all new values, never a mix.
+    let server = TestServer::start(4);
     let mut raw = server.raw();
-    raw.cmd(&["rpush", "l", "2", "1"]);
+    raw.cmd(&["rpush", "l", "a", "b", "c", "d", "e", "f"]);
+    let addr = server.addr;
+    let writer = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://{addr}"))
+            .and_then(|c| c.get_connection())
+            .expect("connect");
+        for i in 0..300 {
+            let v = i.to_string();
+            let pairs: Vec<(String, &str)> = ["a", "b", "c", "d", "e", "f"]
+                .iter()
+                .map(|e| (format!("w_{e}"), v.as_str()))
+                .collect();
+            let _: () = redis::cmd("MSET").arg(&pairs).query(&mut c).expect("mset");
+        }
+    });
+    for _ in 0..300 {
+        let got = raw.cmd(&["sort", "l", "by", "nosort", "get", "w_*"]);
+        let text = show(&got);
+        // Each value: its payload line, or `$-1` for nil (before the first MSET).
+        let values: Vec<&str> = text
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.is_empty() && (*l == "$-1" || !l.starts_with('$')))
+            .collect();
+        assert_eq!(values.len(), 6, "{text:?}");
+        assert!(
+            values.iter().all(|v| *v == values[0]),
+            "mixed read: {text:?}"
+        );
+    }
+    writer.join().expect("writer");
+}
+
+#[test]
+fn sort_patterns_on_one_shard_by_hash_tag() {
+    // Keys sharing a hash tag share a shard: SORT runs there without another round.
+    let server = TestServer::start(4);
+    let mut raw = server.raw();
+    raw.cmd(&["rpush", "{u}l", "1", "2"]);
+    raw.cmd(&["mset", "{u}w_1", "2", "{u}w_2", "1", "{u}d_1", "x"]);
     assert_eq!(
-        raw.cmd(&["sort", "l", "by", "w_*"]),
-        b"-ERR BY option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots.\r\n"
+        show(&raw.cmd(&["sort", "{u}l", "by", "{u}w_*", "get", "{u}d_*", "store", "{u}dst"])),
+        ":2\r\n"
     );
     assert_eq!(
-        raw.cmd(&["sort", "l", "get", "d_*"]),
-        b"-ERR GET option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots.\r\n"
+        show(&raw.cmd(&["lrange", "{u}dst", "0", "-1"])),
+        "*2\r\n$0\r\n\r\n$1\r\nx\r\n"
     );
 }
 
@@ -82,4 +168,227 @@ pub const SORT_CASES: &[(&[&str], &[u8])] = &[
     (&["sort", "ws"], b"*3\r\n$0\r\n\r\n$1\r\n1\r\n$2\r\n 2\r\n"),
     (&["rpush", "eq", "1", "01", "1.0"], b":3\r\n"),
     (&["sort", "eq"], b"*3\r\n$2\r\n01\r\n$1\r\n1\r\n$3\r\n1.0\r\n"),
+];
+
+/// Recorded from redis-server 7.0.15: SORT with BY and GET patterns naming other keys.
+pub const PATTERN_CASES: &[(&[&str], &[u8])] = &[
+    (&["flushall"], b"+OK\r\n"),
+    (&["rpush", "l", "3", "1", "2"], b":3\r\n"),
+    (&["mset", "w_1", "30", "w_2", "10", "w_3", "20"], b"+OK\r\n"),
+    (
+        &["sort", "l", "by", "w_*"],
+        b"*3\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n1\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "desc"],
+        b"*3\r\n$1\r\n1\r\n$1\r\n3\r\n$1\r\n2\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "get", "#"],
+        b"*3\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n1\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "get", "d_*"],
+        b"*3\r\n$-1\r\n$-1\r\n$-1\r\n",
+    ),
+    (&["mset", "d_1", "one", "d_2", "two"], b"+OK\r\n"),
+    (
+        &["sort", "l", "by", "w_*", "get", "d_*", "get", "#"],
+        b"*6\r\n$3\r\ntwo\r\n$1\r\n2\r\n$-1\r\n$1\r\n3\r\n$3\r\none\r\n$1\r\n1\r\n",
+    ),
+    (
+        &[
+            "sort", "l", "by", "w_*", "get", "#", "get", "d_*", "limit", "1", "1",
+        ],
+        b"*2\r\n$1\r\n3\r\n$-1\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "limit", "1", "5", "get", "d_*"],
+        b"*2\r\n$-1\r\n$3\r\none\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "get", "d_*", "store", "dst"],
+        b":3\r\n",
+    ),
+    (
+        &["lrange", "dst", "0", "-1"],
+        b"*3\r\n$3\r\ntwo\r\n$0\r\n\r\n$3\r\none\r\n",
+    ),
+    (
+        &["sort", "l", "get", "d_*", "get", "#", "store", "dst"],
+        b":6\r\n",
+    ),
+    (
+        &["lrange", "dst", "0", "-1"],
+        b"*6\r\n$3\r\none\r\n$1\r\n1\r\n$3\r\ntwo\r\n$1\r\n2\r\n$0\r\n\r\n$1\r\n3\r\n",
+    ),
+    (
+        &["sort", "l", "by", "missing_*"],
+        b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+    ),
+    (
+        &["sort", "l", "by", "missing_*", "desc"],
+        b"*3\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "alpha"],
+        b"*3\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n1\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "alpha", "desc", "limit", "0", "2"],
+        b"*2\r\n$1\r\n1\r\n$1\r\n3\r\n",
+    ),
+    (&["set", "w_2", "abc"], b"+OK\r\n"),
+    (
+        &["sort", "l", "by", "w_*"],
+        b"-ERR One or more scores can't be converted into double\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "alpha"],
+        b"*3\r\n$1\r\n3\r\n$1\r\n1\r\n$1\r\n2\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "alpha", "get", "d_*"],
+        b"*3\r\n$-1\r\n$3\r\none\r\n$3\r\ntwo\r\n",
+    ),
+    (
+        &["sort", "l", "by", "nosort", "get", "d_*"],
+        b"*3\r\n$-1\r\n$3\r\none\r\n$3\r\ntwo\r\n",
+    ),
+    (
+        &[
+            "sort", "l", "by", "nosort", "desc", "limit", "0", "2", "get", "d_*", "get", "#",
+        ],
+        b"*4\r\n$3\r\ntwo\r\n$1\r\n2\r\n$3\r\none\r\n$1\r\n1\r\n",
+    ),
+    (
+        &["sort", "l", "by", "w_*", "by", "nosort"],
+        b"*3\r\n$1\r\n3\r\n$1\r\n1\r\n$1\r\n2\r\n",
+    ),
+    (
+        &["sort", "l", "by", "nosort", "by", "w_*"],
+        b"*3\r\n$1\r\n3\r\n$1\r\n1\r\n$1\r\n2\r\n",
+    ),
+    (
+        &["sort", "l", "get", "d_*->f"],
+        b"*3\r\n$-1\r\n$-1\r\n$-1\r\n",
+    ),
+    (
+        &["sort", "l", "get", "d_*->"],
+        b"*3\r\n$-1\r\n$-1\r\n$-1\r\n",
+    ),
+    (&["set", "d_1->", "arrow"], b"+OK\r\n"),
+    (
+        &["sort", "l", "get", "d_*->"],
+        b"*3\r\n$5\r\narrow\r\n$-1\r\n$-1\r\n",
+    ),
+    (&["sort", "l", "get", "d_"], b"*3\r\n$-1\r\n$-1\r\n$-1\r\n"),
+    (&["sort", "l", "get", "#x"], b"*3\r\n$-1\r\n$-1\r\n$-1\r\n"),
+    (
+        &["sort", "l", "by", "w_*->f", "get", "#"],
+        b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+    ),
+    (&["rpush", "t", "c", "a", "b"], b":3\r\n"),
+    (
+        &["sort", "t", "by", "nokey_*", "alpha"],
+        b"*3\r\n$1\r\nc\r\n$1\r\na\r\n$1\r\nb\r\n",
+    ),
+    (
+        &["sort", "t", "by", "nokey_*", "alpha", "desc"],
+        b"*3\r\n$1\r\nc\r\n$1\r\na\r\n$1\r\nb\r\n",
+    ),
+    (
+        &["sort", "t", "by", "nokey_*", "alpha", "limit", "0", "3"],
+        b"*3\r\n$1\r\nc\r\n$1\r\na\r\n$1\r\nb\r\n",
+    ),
+    (&["mset", "w_a", "2", "w_b", "1", "w_c", "2"], b"+OK\r\n"),
+    (
+        &["sort", "t", "by", "w_*"],
+        b"*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nc\r\n",
+    ),
+    (
+        &["sort", "t", "by", "w_*", "desc"],
+        b"*3\r\n$1\r\nc\r\n$1\r\na\r\n$1\r\nb\r\n",
+    ),
+    (
+        &["sort", "t", "by", "w_*", "get", "w_*"],
+        b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n2\r\n",
+    ),
+    (&["rpush", "wl", "1", "2"], b":2\r\n"),
+    (
+        &["sort", "t", "by", "wl", "get", "w_*"],
+        b"*3\r\n$1\r\n2\r\n$1\r\n2\r\n$1\r\n1\r\n",
+    ),
+    (&["mset", "w_a", "0x10"], b"+OK\r\n"),
+    (
+        &["sort", "t", "by", "w_*"],
+        b"*3\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\na\r\n",
+    ),
+    (&["set", "w_2", "10"], b"+OK\r\n"),
+    (&["sadd", "s", "3", "1", "2"], b":3\r\n"),
+    (&["set", "w_3", "0"], b"+OK\r\n"),
+    (
+        &["sort", "s", "by", "w_*"],
+        b"*3\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n",
+    ),
+    (
+        &["sort", "s", "by", "w_*", "get", "d_*"],
+        b"*3\r\n$-1\r\n$3\r\ntwo\r\n$3\r\none\r\n",
+    ),
+    (
+        &["sort", "s", "by", "nosort", "desc"],
+        b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+    ),
+    (
+        &["sort", "s", "by", "nosort", "get", "d_*", "store", "dst"],
+        b":3\r\n",
+    ),
+    (
+        &["lrange", "dst", "0", "-1"],
+        b"*3\r\n$3\r\none\r\n$3\r\ntwo\r\n$0\r\n\r\n",
+    ),
+    (
+        &["sort", "s", "get", "d_*", "get", "w_*", "store", "dst"],
+        b":6\r\n",
+    ),
+    (
+        &["lrange", "dst", "0", "-1"],
+        b"*6\r\n$3\r\none\r\n$2\r\n30\r\n$3\r\ntwo\r\n$2\r\n10\r\n$0\r\n\r\n$1\r\n0\r\n",
+    ),
+    (
+        &[
+            "sort_ro", "l", "by", "w_*", "alpha", "get", "d_*", "get", "#",
+        ],
+        b"*6\r\n$-1\r\n$1\r\n3\r\n$3\r\ntwo\r\n$1\r\n2\r\n$3\r\none\r\n$1\r\n1\r\n",
+    ),
+    (
+        &["sort_ro", "l", "get", "d_*", "limit", "0", "1"],
+        b"*1\r\n$3\r\none\r\n",
+    ),
+    (
+        &["sort_ro", "s", "by", "w_*", "get", "#"],
+        b"*3\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n",
+    ),
+    (&["sort", "l", "by", "w_*", "store", "dst"], b":3\r\n"),
+    (&["exists", "dst"], b":1\r\n"),
+    (
+        &["sort", "l", "by", "w_*", "limit", "5", "5", "store", "dst"],
+        b":0\r\n",
+    ),
+    (&["exists", "dst"], b":0\r\n"),
+    (&["sort", "nokey", "by", "w_*", "get", "d_*"], b"*0\r\n"),
+    (
+        &["sort", "l", "by", "w_*", "limit", "0", "0", "get", "d_*"],
+        b"*0\r\n",
+    ),
+    (&["mset", "w_a", "1e999"], b"+OK\r\n"),
+    (
+        &["sort", "t", "by", "w_*"],
+        b"-ERR One or more scores can't be converted into double\r\n",
+    ),
+    (&["set", "w_a", "2"], b"+OK\r\n"),
+    (
+        &["sort", "t", "by", "w_*", "get", "#", "get", "w_*"],
+        b"*6\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n2\r\n",
+    ),
 ];

@@ -1,9 +1,10 @@
-//! SORT and SORT_RO: sort the elements of a list or set, with LIMIT, ASC/DESC, ALPHA, GET #,
-//! BY with a constant pattern (no sorting) and STORE, across shards.
+//! SORT and SORT_RO: sort the elements of a list or set, with LIMIT, ASC/DESC, ALPHA, BY and
+//! GET patterns (`weight_*`, `data_*->field`, `#`) and STORE, across shards.
 //!
-//! Patterns that name other keys (`BY weight_*`, `GET data_*`) are refused with Redis's own
-//! cluster-mode errors: those keys are only known once the elements are read, and a command
-//! here sees only the keys declared before it runs (see the issue 5 report).
+//! The keys a pattern names are known only once the elements are read, so SORT cannot declare
+//! them: it reads them with [`Keys::get_extra`]. When one of them is out of the view's reach
+//! (another shard's, or locked), SORT stops before writing anything and the runtime runs it
+//! again with those keys locked and fetched (docs/transactions.md, "Undeclared keys").
 
 use bytes::Bytes;
 use rustis_resp::errors::SYNTAX;
@@ -13,30 +14,39 @@ use rustis_storage::{Entry, OpError, Value};
 
 use crate::args::{eq_ic, parse_i64};
 use crate::registry::{flags::*, CommandSpec, Registry, Run};
-use crate::txn::Keys;
+use crate::txn::{Extra, Keys, UNDECLARED_KEYS};
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
     r.add(
-        CommandSpec::new("sort", -2, WRITE | DENYOOM, Run::Txn(txn_sort))
-            .movable_keys(sort_keys)
-            .doc(
-                "generic",
-                "1.0.0",
-                "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
-            ),
+        CommandSpec::new(
+            "sort",
+            -2,
+            WRITE | DENYOOM | UNDECLARED_KEYS,
+            Run::Txn(txn_sort),
+        )
+        .movable_keys(sort_keys)
+        .doc(
+            "generic",
+            "1.0.0",
+            "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
+        ),
     );
     r.add(
-        CommandSpec::new("sort_ro", -2, READONLY, Run::Txn(txn_sort_ro))
-            .keys(1, 1, 1)
-            .doc(
-                "generic",
-                "7.0.0",
-                "Returns the sorted elements of a list, a set, or a sorted set.",
-            ),
+        CommandSpec::new(
+            "sort_ro",
+            -2,
+            READONLY | UNDECLARED_KEYS,
+            Run::Txn(txn_sort_ro),
+        )
+        .keys(1, 1, 1)
+        .doc(
+            "generic",
+            "7.0.0",
+            "Returns the sorted elements of a list, a set, or a sorted set.",
+        ),
     );
 }
-
 /// A parsed SORT.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SortOpts {
@@ -46,18 +56,18 @@ pub struct SortOpts {
     pub alpha: bool,
     /// `LIMIT offset count`.
     pub limit: Option<(i64, i64)>,
-    /// `BY` with a pattern that has no `*` (or `nosort`): keep the native order.
+    /// Some `BY` had a pattern without `*` (e.g. `nosort`): keep the native order. Like Redis,
+    /// a later `BY weight_*` does not undo it.
     pub dont_sort: bool,
-    /// How many `GET #` there are (0: reply with the elements themselves).
-    pub gets: usize,
+    /// Argument position of the last `BY` pattern.
+    pub by: Option<usize>,
+    /// Argument positions of the `GET` patterns, in order (none: reply with the elements).
+    pub gets: Vec<usize>,
     /// Argument position of the `STORE` key.
     pub store: Option<usize>,
 }
 
-const BY_DENIED: &str =
-    "ERR BY option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots.";
-const GET_DENIED: &str =
-    "ERR GET option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots.";
+const SCORE_ERR: &str = "ERR One or more scores can't be converted into double";
 
 /// Parses SORT's options; `read_only` is SORT_RO (no STORE). The error is the full reply text.
 pub fn parse_sort(args: &[Bytes], read_only: bool) -> Result<SortOpts, String> {
@@ -81,16 +91,13 @@ pub fn parse_sort(args: &[Bytes], read_only: bool) -> Result<SortOpts, String> {
             o.store = Some(i + 1);
             i += 1;
         } else if eq_ic(a, "by") && left >= 1 {
-            if args[i + 1].contains(&b'*') {
-                return Err(BY_DENIED.into());
+            o.by = Some(i + 1);
+            if !c_str(&args[i + 1]).contains(&b'*') {
+                o.dont_sort = true;
             }
-            o.dont_sort = true;
             i += 1;
         } else if eq_ic(a, "get") && left >= 1 {
-            if &args[i + 1][..] != b"#" {
-                return Err(GET_DENIED.into());
-            }
-            o.gets += 1;
+            o.gets.push(i + 1);
             i += 1;
         } else {
             return Err(SYNTAX.into());
@@ -125,76 +132,255 @@ fn sort_keys(args: &[Bytes]) -> Result<Vec<usize>, String> {
     Ok(keys)
 }
 
-/// Parses an element as a sort weight the way `strtod` reads it: leading spaces allowed,
-/// nothing after the number, no NaN, and an empty string reads as 0.
-pub fn parse_weight(b: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(b).ok()?.trim_start();
-    if s.is_empty() {
-        return Some(0.0);
+/// The part of `b` that C string functions see: up to the first NUL byte. Redis reads patterns
+/// and weights with `strchr`/`strtod`, so a NUL ends them.
+fn c_str(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(n) => &b[..n],
+        None => b,
     }
-    let v: f64 = match s.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        t if t.contains("inf") || t.contains("nan") => return None,
-        _ => s.parse().ok()?,
-    };
-    (!v.is_nan()).then_some(v)
 }
 
-/// Sorts `items` under `o`; the error is the full reply text.
-pub fn op_sort(mut items: Vec<Vec<u8>>, o: &SortOpts) -> Result<Vec<Vec<u8>>, String> {
-    if !o.dont_sort {
-        if o.alpha {
-            items.sort();
-        } else {
-            let mut weighted = Vec::with_capacity(items.len());
-            for it in items {
-                let w = parse_weight(&it).ok_or_else(|| {
-                    "ERR One or more scores can't be converted into double".to_string()
-                })?;
-                weighted.push((w, it));
-            }
-            // Equal weights fall back to comparing the bytes, as Redis does, so the order is
-            // deterministic.
-            weighted.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-            items = weighted.into_iter().map(|(_, it)| it).collect();
-        }
-        if o.desc {
-            items.reverse();
-        }
-    } else if o.desc {
-        // Without sorting, DESC walks the native order backwards (Redis reads a list from its
-        // tail).
-        items.reverse();
+/// What a pattern names for one element.
+#[derive(Debug, PartialEq)]
+pub enum PatternTarget<'p> {
+    /// `#`: the element itself.
+    Itself,
+    /// A pattern without `*`: nothing (GET replies nil).
+    Nothing,
+    /// The key `prefix element postfix`, and with `->field`, that field of the hash there.
+    Key(Vec<u8>, Option<&'p [u8]>),
+}
+
+/// Resolves `pat` for element `elem` as Redis does: the first `*` is replaced by the element,
+/// and a `->` after it with something behind it names a hash field.
+pub fn pattern_target<'p>(pat: &'p [u8], elem: &[u8]) -> PatternTarget<'p> {
+    let c = c_str(pat);
+    if c == b"#" {
+        return PatternTarget::Itself;
     }
-    let len = items.len() as i64;
-    let (start, end) = match o.limit {
-        None => (0, len - 1),
-        Some((off, cnt)) => {
-            let mut start = off.max(0);
-            let mut end = if cnt < 0 {
-                len - 1
-            } else {
-                start.saturating_add(cnt) - 1
-            };
-            if start >= len {
-                start = len - 1;
-                end = len - 2;
-            }
-            if end >= len {
-                end = len - 1;
-            }
-            (start, end)
-        }
+    let Some(star) = c.iter().position(|&b| b == b'*') else {
+        return PatternTarget::Nothing;
     };
-    if end < start || len == 0 {
-        return Ok(Vec::new());
+    let arrow = c[star + 1..]
+        .windows(2)
+        .position(|w| w == b"->")
+        .map(|i| star + 1 + i)
+        .filter(|&f| f + 2 < c.len());
+    let (key_end, field) = match arrow {
+        Some(f) => (f, Some(&pat[f + 2..])),
+        None => (pat.len(), None),
+    };
+    let mut key = Vec::with_capacity(key_end - 1 + elem.len());
+    key.extend_from_slice(&pat[..star]);
+    key.extend_from_slice(elem);
+    key.extend_from_slice(&pat[star + 1..key_end]);
+    PatternTarget::Key(key, field)
+}
+
+/// The value `pat` names for `elem` (a string, or a hash field), or `None` when there is none
+/// or it cannot be seen yet ([`Keys::missing`] then says so).
+fn lookup(keys: &mut dyn Keys, db: usize, pat: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
+    let (key, field) = match pattern_target(pat, elem) {
+        PatternTarget::Itself => return Some(elem.to_vec()),
+        PatternTarget::Nothing => return None,
+        PatternTarget::Key(key, field) => (key, field),
+    };
+    let Extra::Found(e) = keys.get_extra(db, &key) else {
+        return None;
+    };
+    match (&e.value, field) {
+        (Value::Str(s), None) => Some(s.to_vec()),
+        // FIXME(issue 5): `->field` reads the field of a hash once hashes are in `Value`; until
+        // then no key is a hash, and Redis gives nil for a key of another type.
+        _ => None,
     }
-    Ok(items
-        .into_iter()
-        .skip(start as usize)
-        .take((end - start + 1) as usize)
-        .collect())
+}
+
+/// Parses a sort weight the way Redis's `strtod` check does: leading white space allowed,
+/// nothing after the number, hexadecimal and `inf` accepted, NaN and out-of-range values
+/// (overflow, or underflow to a subnormal or zero) refused, and an empty string reads as 0.
+pub fn parse_weight(b: &[u8]) -> Option<f64> {
+    let b = c_str(b);
+    if b.is_empty() {
+        return Some(0.0);
+    }
+    let t = match b.iter().position(|c| !matches!(c, b' ' | b'\t'..=b'\r')) {
+        Some(i) => &b[i..],
+        None => return None,
+    };
+    let (neg, r) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let lower = r.to_ascii_lowercase();
+    let v = if lower == b"inf" || lower == b"infinity" {
+        f64::INFINITY
+    } else if lower.starts_with(b"0x") {
+        parse_hex(&r[2..])?
+    } else {
+        parse_dec(r)?
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// A decimal float with nothing around it: digits, an optional fraction, an optional exponent.
+fn parse_dec(r: &[u8]) -> Option<f64> {
+    let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+    let int = digits(r);
+    let mut i = int;
+    let mut frac = 0;
+    if r.get(i) == Some(&b'.') {
+        frac = digits(&r[i + 1..]);
+        i += 1 + frac;
+    }
+    if int + frac == 0 {
+        return None;
+    }
+    if matches!(r.get(i), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(r.get(i + 1), Some(b'+' | b'-')));
+        let exp = digits(&r[(i + 1 + sign).min(r.len())..]);
+        if exp == 0 {
+            return None;
+        }
+        i += 1 + sign + exp;
+    }
+    if i != r.len() {
+        return None;
+    }
+    let v: f64 = std::str::from_utf8(r).ok()?.parse().ok()?;
+    let mantissa = &r[..r
+        .iter()
+        .position(|c| matches!(c, b'e' | b'E'))
+        .unwrap_or(r.len())];
+    in_range(v, mantissa.iter().any(|c| (b'1'..=b'9').contains(c)))
+}
+
+/// The part of a hexadecimal float after `0x`: hex digits, an optional fraction, an optional
+/// binary exponent `p`.
+fn parse_hex(r: &[u8]) -> Option<f64> {
+    let mut v = 0f64;
+    let mut i = 0;
+    let mut n_digits = 0;
+    let mut scale = 0i64;
+    let mut seen_point = false;
+    while i < r.len() {
+        let c = r[i];
+        if c == b'.' && !seen_point {
+            seen_point = true;
+        } else if let Some(d) = (c as char).to_digit(16) {
+            v = v * 16.0 + d as f64;
+            n_digits += 1;
+            if seen_point {
+                scale -= 4;
+            }
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if n_digits == 0 {
+        return None;
+    }
+    if matches!(r.get(i), Some(b'p' | b'P')) {
+        let sign = usize::from(matches!(r.get(i + 1), Some(b'+' | b'-')));
+        let rest = &r[(i + 1 + sign).min(r.len())..];
+        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        let e: i64 = std::str::from_utf8(&rest[..n])
+            .ok()?
+            .parse()
+            .unwrap_or(i64::MAX / 4);
+        scale += if r[i + 1] == b'-' { -e } else { e };
+        i += 1 + sign + n;
+    }
+    if i != r.len() {
+        return None;
+    }
+    let nonzero = v != 0.0;
+    let v = v * 2f64.powi(scale.clamp(-2200, 2200) as i32);
+    in_range(v, nonzero)
+}
+
+/// Refuses what `strtod` reports as ERANGE: overflow, and a nonzero number that lands on a
+/// subnormal or zero.
+fn in_range(v: f64, nonzero: bool) -> Option<f64> {
+    if v.is_infinite() || (nonzero && v.abs() < f64::MIN_POSITIVE) {
+        return None;
+    }
+    Some(v)
+}
+
+/// One element being sorted, with what it sorts by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sortable {
+    /// The element.
+    pub elem: Vec<u8>,
+    /// Its numeric weight (0 when a BY key is missing).
+    pub score: f64,
+    /// With ALPHA and BY: the value it sorts by, `None` when missing (sorts first).
+    pub by_value: Option<Vec<u8>>,
+}
+
+impl Sortable {
+    fn new(elem: Vec<u8>) -> Self {
+        Sortable {
+            elem,
+            score: 0.0,
+            by_value: None,
+        }
+    }
+}
+
+/// Redis's first and last output positions for `len` elements under `LIMIT` (end < start: none).
+pub fn limit_range(len: i64, limit: Option<(i64, i64)>) -> (i64, i64) {
+    let (off, cnt) = limit.unwrap_or((0, -1));
+    let mut start = off.max(0);
+    let mut end = if cnt < 0 {
+        len - 1
+    } else {
+        start.saturating_add(cnt) - 1
+    };
+    if start >= len {
+        start = len - 1;
+        end = len - 2;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    (start, end)
+}
+
+/// Sorts `v` as Redis's `sortCompare` orders it. The sort is stable, as glibc's `qsort` (a merge
+/// sort) is, so elements that compare equal (ALPHA BY with equal or missing values) keep their
+/// order, in DESC too.
+pub fn op_sort(v: &mut [Sortable], alpha: bool, by: bool, desc: bool) {
+    v.sort_by(|a, b| {
+        let c = if !alpha {
+            // Equal weights fall back to comparing the bytes, so the order is deterministic.
+            a.score
+                .partial_cmp(&b.score)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.elem.cmp(&b.elem))
+        } else if by {
+            match (&a.by_value, &b.by_value) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, Some(_)) => std::cmp::Ordering::Less,
+                (Some(_), None) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => x.cmp(y),
+            }
+        } else {
+            a.elem.cmp(&b.elem)
+        };
+        if desc {
+            c.reverse()
+        } else {
+            c
+        }
+    });
 }
 
 fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: bool) {
@@ -202,38 +388,129 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
         Ok(o) => o,
         Err(e) => return out.error(&e),
     };
-    let items: Vec<Vec<u8>> = match keys.get(0).map(|e| &e.value) {
-        None => Vec::new(),
-        Some(Value::List(l)) => (0..l.len())
-            .filter_map(|i| l.get(i).map(|b| b.to_vec()))
-            .collect(),
+    let db = keys.db_of(0);
+    let (mut v, len, is_list) = match keys.get(0).map(|e| &e.value) {
+        None => (Vec::new(), 0, true),
+        Some(Value::List(l)) => {
+            let len = l.len() as i64;
+            let (start, end) = limit_range(len, o.limit);
+            let v = if o.dont_sort {
+                // Without sorting, only the range is read, from the tail with DESC.
+                let n = if end >= start { end - start + 1 } else { 0 } as usize;
+                if o.desc {
+                    l.iter()
+                        .rev()
+                        .skip(start.max(0) as usize)
+                        .take(n)
+                        .map(|b| b.to_vec())
+                        .collect()
+                } else {
+                    l.iter()
+                        .skip(start.max(0) as usize)
+                        .take(n)
+                        .map(|b| b.to_vec())
+                        .collect()
+                }
+            } else {
+                l.iter().map(|b| b.to_vec()).collect()
+            };
+            (v, len, true)
+        }
         Some(Value::Set(s)) => {
-            // A set has no order of its own: with STORE, Redis sorts it anyway so that what
-            // is stored is deterministic.
+            // A set has no order of its own: with STORE, Redis sorts it anyway (by the elements)
+            // so that what is stored is deterministic.
             if o.dont_sort && o.store.is_some() {
                 o.dont_sort = false;
                 o.alpha = true;
+                o.by = None;
             }
-            s.iter().map(|b| b.to_vec()).collect()
+            (
+                s.iter().map(|b| b.to_vec()).collect(),
+                s.len() as i64,
+                false,
+            )
         }
         // FIXME(issue 5): sorted sets sort too once their type is in `Value`.
         Some(_) => return out.error(OpError::WrongType.message()),
     };
-    let sorted = match op_sort(items, &o) {
-        Ok(s) => s,
-        Err(e) => return out.error(&e),
+    let (mut start, mut end) = limit_range(len, o.limit);
+    if is_list && o.dont_sort && end >= start {
+        // The list branch above already cut the range out.
+        end -= start;
+        start = 0;
+    }
+    let mut items: Vec<Sortable> = v.drain(..).map(Sortable::new).collect();
+    if !o.dont_sort {
+        let by = o.by.map(|p| &args[p][..]);
+        let mut bad_score = false;
+        for it in &mut items {
+            let by_value = match by {
+                Some(pat) => match lookup(keys, db, pat, &it.elem) {
+                    Some(b) => Some(b),
+                    None => continue,
+                },
+                None => None,
+            };
+            if o.alpha {
+                it.by_value = by_value;
+            } else {
+                match parse_weight(by_value.as_deref().unwrap_or(&it.elem)) {
+                    Some(w) => it.score = w,
+                    None => bad_score = true,
+                }
+            }
+        }
+        if keys.missing() {
+            // Ask for the GET keys of every element now rather than in one more round, unless
+            // LIMIT keeps the output small.
+            if o.limit.is_none() {
+                for it in &items {
+                    for &g in &o.gets {
+                        lookup(keys, db, &args[g], &it.elem);
+                    }
+                }
+            }
+            return;
+        }
+        if bad_score {
+            return out.error(SCORE_ERR);
+        }
+        op_sort(&mut items, o.alpha, by.is_some(), o.desc);
+    }
+    let range: &[Sortable] = if end >= start {
+        &items[start as usize..=end as usize]
+    } else {
+        &[]
     };
-    let per = o.gets.max(1);
+    // Every GET is looked up before anything is written, so a missing key stops it cleanly.
+    let mut got: Vec<Option<Vec<u8>>> = Vec::with_capacity(range.len() * o.gets.len());
+    for it in range {
+        for &g in &o.gets {
+            got.push(lookup(keys, db, &args[g], &it.elem));
+        }
+    }
+    if keys.missing() {
+        return;
+    }
+    let n = if o.gets.is_empty() {
+        range.len()
+    } else {
+        got.len()
+    };
     if o.store.is_some() {
         // The destination is key position 1 (see `sort_keys`).
-        let n = sorted.len() * per;
         if n == 0 {
             keys.delete(1);
         } else {
             let mut l = ListValue::new();
-            for it in &sorted {
-                for _ in 0..per {
-                    l.push_back(it);
+            if o.gets.is_empty() {
+                for it in range {
+                    l.push_back(&it.elem);
+                }
+            } else {
+                // A list cannot hold nil: a missing value is stored as an empty string.
+                for g in &got {
+                    l.push_back(g.as_deref().unwrap_or(b""));
                 }
             }
             keys.put(
@@ -246,10 +523,17 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
         }
         return out.int(n as i64);
     }
-    out.array(sorted.len() * per);
-    for it in &sorted {
-        for _ in 0..per {
-            out.bulk(it);
+    out.array(n);
+    if o.gets.is_empty() {
+        for it in range {
+            out.bulk(&it.elem);
+        }
+    } else {
+        for g in &got {
+            match g {
+                Some(b) => out.bulk(b),
+                None => out.null(),
+            }
         }
     }
 }
@@ -269,36 +553,80 @@ fn txn_sort_ro(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::txn::LocalKeys;
+    use rustis_storage::string::StrValue;
+    use rustis_storage::Shard;
 
-    fn v(items: &[&str]) -> Vec<Vec<u8>> {
-        items.iter().map(|s| s.as_bytes().to_vec()).collect()
+    fn sorted(items: &[&str], alpha: bool, desc: bool) -> Vec<String> {
+        let mut v: Vec<Sortable> = items
+            .iter()
+            .map(|s| {
+                let mut it = Sortable::new(s.as_bytes().to_vec());
+                it.score = parse_weight(s.as_bytes()).unwrap_or(0.0);
+                it
+            })
+            .collect();
+        op_sort(&mut v, alpha, false, desc);
+        v.into_iter()
+            .map(|s| String::from_utf8(s.elem).unwrap_or_default())
+            .collect()
     }
 
     #[test]
     fn numeric_alpha_limit() {
-        let o = SortOpts::default();
-        assert_eq!(op_sort(v(&["3", "1", "2"]), &o), Ok(v(&["1", "2", "3"])));
-        assert!(op_sort(v(&["a"]), &o).is_err());
-        let o = SortOpts {
-            alpha: true,
-            desc: true,
-            limit: Some((1, 1)),
-            ..Default::default()
-        };
-        assert_eq!(op_sort(v(&["a", "c", "b"]), &o), Ok(v(&["b"])));
-        let o = SortOpts {
-            limit: Some((5, 2)),
-            ..Default::default()
-        };
-        assert_eq!(op_sort(v(&["1", "2"]), &o), Ok(vec![]));
-        let o = SortOpts {
-            limit: Some((1, i64::MAX)),
-            ..Default::default()
-        };
-        assert_eq!(op_sort(v(&["1", "2"]), &o), Ok(v(&["2"])));
+        assert_eq!(sorted(&["3", "1", "2"], false, false), ["1", "2", "3"]);
+        assert_eq!(sorted(&["a", "c", "b"], true, true), ["c", "b", "a"]);
+        // Equal weights (-0 and 0 included) fall back to the bytes.
+        assert_eq!(
+            sorted(&["1.0", "01", "-0", "0"], false, false),
+            ["-0", "0", "01", "1.0"]
+        );
+        assert_eq!(limit_range(2, Some((5, 2))), (1, 0));
+        assert_eq!(limit_range(2, Some((1, i64::MAX))), (1, 1));
+        assert_eq!(limit_range(6, Some((-1, 2))), (0, 1));
+        assert_eq!(limit_range(0, None), (-1, -2));
+    }
+
+    #[test]
+    fn weights_parse_like_strtod() {
         assert_eq!(parse_weight(b" 1.5"), Some(1.5));
         assert_eq!(parse_weight(b""), Some(0.0));
         assert_eq!(parse_weight(b"1 "), None);
+        assert_eq!(parse_weight(b" "), None);
+        assert_eq!(parse_weight(b"0x10"), Some(16.0));
+        assert_eq!(parse_weight(b"0x1p3"), Some(8.0));
+        assert_eq!(parse_weight(b"-0x.8"), Some(-0.5));
+        assert_eq!(parse_weight(b"5."), Some(5.0));
+        assert_eq!(parse_weight(b".5"), Some(0.5));
+        assert_eq!(parse_weight(b"+5e1"), Some(50.0));
+        assert_eq!(parse_weight(b"-INFINITY"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_weight(b"1e999"), None);
+        assert_eq!(parse_weight(b"1e-400"), None);
+        assert_eq!(parse_weight(b"1e-310"), None);
+        assert_eq!(parse_weight(b"0e-400"), Some(0.0));
+        assert_eq!(parse_weight(b"nan"), None);
+        assert_eq!(parse_weight(b"infx"), None);
+        assert_eq!(parse_weight(b"1e"), None);
+        assert_eq!(parse_weight(b"."), None);
+        assert_eq!(parse_weight(b"0x"), None);
+        assert_eq!(parse_weight(b"7\0junk"), Some(7.0));
+    }
+
+    #[test]
+    fn patterns_resolve_like_redis() {
+        use PatternTarget::*;
+        assert_eq!(pattern_target(b"#", b"x"), Itself);
+        assert_eq!(pattern_target(b"nosort", b"x"), Nothing);
+        assert_eq!(pattern_target(b"w_*", b"1"), Key(b"w_1".to_vec(), None));
+        assert_eq!(pattern_target(b"a*b*", b"1"), Key(b"a1b*".to_vec(), None));
+        assert_eq!(
+            pattern_target(b"h_*->f->g", b"1"),
+            Key(b"h_1".to_vec(), Some(&b"f->g"[..]))
+        );
+        // An arrow with nothing behind it, or before the star, is part of the key name.
+        assert_eq!(pattern_target(b"h_*->", b"1"), Key(b"h_1->".to_vec(), None));
+        assert_eq!(pattern_target(b"a->*", b"1"), Key(b"a->1".to_vec(), None));
+        assert_eq!(pattern_target(b"a\0*", b"1"), Nothing);
     }
 
     #[test]
@@ -308,5 +636,39 @@ mod tests {
             .map(|s| Bytes::from(*s))
             .collect();
         assert_eq!(sort_keys(&a), Ok(vec![1, 8]));
+    }
+
+    fn args(a: &[&str]) -> Vec<Bytes> {
+        a.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn a_key_on_another_shard_stops_sort_before_it_replies() {
+        // Shard 0 of 2: find a weight key that lives on shard 1.
+        let mut shard = Shard::new(0, 2, 1);
+        let mut l = ListValue::new();
+        for e in ["1", "2", "3", "4"] {
+            l.push_back(e.as_bytes());
+        }
+        shard.db(0).insert(b"{t}l", Value::List(l), None);
+        for e in ["1", "2", "3", "4"] {
+            let k = format!("w_{e}");
+            shard
+                .db(0)
+                .insert(k.as_bytes(), Value::Str(StrValue::from_bytes(b"5")), None);
+        }
+        let a = args(&["SORT", "{t}l", "BY", "w_*"]);
+        let mut out = Out::new(false);
+        let mut view = LocalKeys::new(&mut shard, 0, vec![a[1].clone()]);
+        txn_sort(&mut view, &a, &mut out);
+        let remote: Vec<&str> = ["w_1", "w_2", "w_3", "w_4"]
+            .into_iter()
+            .filter(|k| rustis_storage::slot::shard_of(k.as_bytes(), 2) != 0)
+            .collect();
+        assert!(!remote.is_empty());
+        assert_eq!(view.needed().len(), remote.len());
+        assert!(out.buf.is_empty());
     }
 }

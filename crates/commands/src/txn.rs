@@ -4,10 +4,40 @@
 //! one shard it runs there on [`LocalKeys`], straight on the database. When they span shards,
 //! the runtime locks them, copies their entries out of their shards ([`fetch`]) into
 //! [`FetchedKeys`], runs the command on the copies, and sends back what changed ([`apply`]).
+//!
+//! A command may also read keys it could not declare, because their names come from the data
+//! (SORT's `BY weight_*` / `GET data_*`, later Lua scripts): [`Keys::get_extra`]. When the view
+//! cannot see such a key it answers [`Extra::Unavailable`] and records it in [`Keys::needed`];
+//! the command then stops before changing anything or writing a reply, and the runtime runs it
+//! again on the cross-shard path with those keys locked and fetched (docs/transactions.md).
 
 use bytes::Bytes;
 use rand::rngs::SmallRng;
+use rustis_storage::slot::shard_of;
 use rustis_storage::{Db, Entry, Shard, ShardConfig};
+
+/// A spec flag that COMMAND INFO does not show: the command may read keys it does not declare
+/// ([`Keys::get_extra`]). Dispatch sends such a command to another shard only as the last of a
+/// batch, so that if it has to run again with more keys, no later command of the pipeline has
+/// run before it.
+pub const UNDECLARED_KEYS: u32 = 1 << 31;
+
+/// What [`Keys::get_extra`] finds at a key the command did not declare.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Extra<'a> {
+    /// The key holds this entry.
+    Found(&'a Entry),
+    /// The key does not exist.
+    Absent,
+    /// This view cannot see the key (it lives on another shard, or another transaction holds
+    /// it locked). It has been added to [`Keys::needed`]: the command must stop before it
+    /// changes anything or writes a reply, and the runtime runs it again with the key fetched.
+    Unavailable,
+}
+
+/// Tells [`LocalKeys`] which undeclared keys it must not read although they live on its shard
+/// (the runtime passes "locked by another transaction").
+pub type HiddenFn<'a> = &'a dyn Fn(usize, &[u8]) -> bool;
 
 /// A command's keys, addressed by their position in the command's key list.
 pub trait Keys {
@@ -35,6 +65,15 @@ pub trait Keys {
     fn rng(&mut self) -> &mut SmallRng;
     /// Encoding limits.
     fn config(&self) -> &ShardConfig;
+    /// Reads key `key` of database `db`, which the command did not declare. Read-only: a
+    /// command never changes an undeclared key.
+    fn get_extra(&mut self, db: usize, key: &[u8]) -> Extra<'_>;
+    /// The undeclared keys this run asked for and could not see, as `(db, key)` (may repeat).
+    fn needed(&self) -> &[(usize, Bytes)];
+    /// Whether some undeclared key was unavailable: the command must stop without a reply.
+    fn missing(&self) -> bool {
+        !self.needed().is_empty()
+    }
 }
 
 /// Keys that all live on the shard the command runs on.
@@ -43,19 +82,38 @@ pub struct LocalKeys<'a> {
     /// The database of each key (most commands: all the selected one).
     dbs: Vec<usize>,
     keys: Vec<Bytes>,
+    hidden: Option<HiddenFn<'a>>,
+    needed: Vec<(usize, Bytes)>,
 }
 
 impl<'a> LocalKeys<'a> {
     /// The keys `keys` of database `db` of `shard`.
     pub fn new(shard: &'a mut Shard, db: usize, keys: Vec<Bytes>) -> Self {
         let dbs = vec![db; keys.len()];
-        LocalKeys { shard, dbs, keys }
+        Self::with_dbs(shard, dbs, keys)
     }
 
     /// The keys `keys` of `shard`, key `i` in database `dbs[i]` (COPY ... DB n).
     pub fn with_dbs(shard: &'a mut Shard, dbs: Vec<usize>, keys: Vec<Bytes>) -> Self {
         debug_assert_eq!(dbs.len(), keys.len());
-        LocalKeys { shard, dbs, keys }
+        LocalKeys {
+            shard,
+            dbs,
+            keys,
+            hidden: None,
+            needed: Vec::new(),
+        }
+    }
+
+    /// Treats the undeclared keys for which `hidden` is true as unavailable.
+    pub fn hiding(mut self, hidden: HiddenFn<'a>) -> Self {
+        self.hidden = Some(hidden);
+        self
+    }
+
+    /// Consumes the view, giving back the undeclared keys it could not see.
+    pub fn into_needed(self) -> Vec<(usize, Bytes)> {
+        self.needed
     }
 
     fn db(&mut self, i: usize) -> &mut Db {
@@ -99,6 +157,25 @@ impl Keys for LocalKeys<'_> {
     fn config(&self) -> &ShardConfig {
         &self.shard.config
     }
+    fn get_extra(&mut self, db: usize, key: &[u8]) -> Extra<'_> {
+        let shard = &*self.shard;
+        if db >= shard.dbs.len() {
+            return Extra::Absent;
+        }
+        let visible =
+            shard_of(key, shard.n_shards) == shard.id && !self.hidden.is_some_and(|h| h(db, key));
+        if !visible {
+            self.needed.push((db, Bytes::copy_from_slice(key)));
+            return Extra::Unavailable;
+        }
+        match self.shard.db(db).entry(key) {
+            Some(e) => Extra::Found(e),
+            None => Extra::Absent,
+        }
+    }
+    fn needed(&self) -> &[(usize, Bytes)] {
+        &self.needed
+    }
 }
 
 /// Copies of keys that live on several shards, taken while they are locked.
@@ -110,6 +187,9 @@ pub struct FetchedKeys {
     slot_of: Vec<usize>,
     entries: Vec<Option<Entry>>,
     dirty: Vec<bool>,
+    /// Undeclared keys fetched for [`Keys::get_extra`]: name -> (db, slot in `entries`).
+    extra: hashbrown::HashMap<Bytes, Vec<(usize, usize)>>,
+    needed: Vec<(usize, Bytes)>,
     now: u64,
     rng: SmallRng,
     config: ShardConfig,
@@ -135,10 +215,26 @@ impl FetchedKeys {
             slot_of,
             entries,
             dirty,
+            extra: hashbrown::HashMap::new(),
+            needed: Vec::new(),
             now,
             rng,
             config,
         }
+    }
+
+    /// Makes the undeclared keys `extra`, given as `(db, key, slot in entries)`, readable
+    /// through [`Keys::get_extra`].
+    pub fn with_extra(mut self, extra: Vec<(usize, Bytes, usize)>) -> Self {
+        for (db, key, slot) in extra {
+            self.extra.entry(key).or_default().push((db, slot));
+        }
+        self
+    }
+
+    /// The undeclared keys this run asked for and could not see.
+    pub fn take_needed(&mut self) -> Vec<(usize, Bytes)> {
+        std::mem::take(&mut self.needed)
     }
 
     /// What changed, per distinct key slot: `Some(entry)` to store, `None` to delete.
@@ -187,6 +283,30 @@ impl Keys for FetchedKeys {
     }
     fn config(&self) -> &ShardConfig {
         &self.config
+    }
+    fn get_extra(&mut self, db: usize, key: &[u8]) -> Extra<'_> {
+        // A declared key is read through its own slot, so the command sees its own changes.
+        let declared = (0..self.keys.len())
+            .find(|&i| self.dbs[i] == db && self.keys[i] == key)
+            .map(|i| self.slot_of[i]);
+        let slot = declared.or_else(|| {
+            self.extra
+                .get(key)
+                .and_then(|v| v.iter().find(|(d, _)| *d == db).map(|(_, s)| *s))
+        });
+        match slot {
+            Some(s) => match &self.entries[s] {
+                Some(e) => Extra::Found(e),
+                None => Extra::Absent,
+            },
+            None => {
+                self.needed.push((db, Bytes::copy_from_slice(key)));
+                Extra::Unavailable
+            }
+        }
+    }
+    fn needed(&self) -> &[(usize, Bytes)] {
+        &self.needed
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use bytes::{Bytes, BytesMut};
 use rand::SeedableRng;
 use rustis_commands::registry::{FanoutOps, MultiKeyOps, Partial, Run, TxnFn};
-use rustis_commands::txn::{apply, fetch, FetchedKeys};
+use rustis_commands::txn::{apply, fetch, FetchedKeys, UNDECLARED_KEYS};
 use rustis_commands::{CommandSpec, Out, Registry, ShardCtx};
 use rustis_resp::errors::{unknown_command, wrong_args};
 use rustis_storage::{DbIndex, Entry};
@@ -23,7 +23,7 @@ use rustis_storage::{DbIndex, Entry};
 use crate::admin;
 use crate::routing::shard_of;
 use crate::session::Session;
-use crate::worker::{BatchReply, Item, Worker};
+use crate::worker::{BatchReply, Item, NeededKeys, Worker};
 
 /// The command table, built once.
 pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -96,6 +96,14 @@ impl Pending {
         for (s, rx) in waits {
             replies[s] = rx.await.ok();
         }
+        // ---- Undeclared keys: commands a shard could not finish alone. ----
+        let mut retry: Vec<(usize, usize, Item, NeededKeys)> = Vec::new();
+        for (s, r) in replies.iter_mut().enumerate() {
+            if let Some(r) = r {
+                retry.extend(r.retry.drain(..).map(|(i, it, need)| (s, i, it, need)));
+            }
+        }
+        // ---- End of undeclared keys. ----
         let tail = out.buf.split_off(base);
         for seg in self.segs.drain(..) {
             match seg {
@@ -104,6 +112,16 @@ impl Pending {
                     Some(r) => {
                         let start = if i == 0 { 0 } else { r.ends[i - 1] };
                         out.buf.extend_from_slice(&r.buf[start..r.ends[i]]);
+                        if let Some(k) = retry.iter().position(|(rs, ri, ..)| *rs == s && *ri == i)
+                        {
+                            // Dispatch made it the last command sent (see `UNDECLARED_KEYS`), so
+                            // everything before it in the pipeline has run, and nothing after.
+                            let (_, _, it, need) = retry.swap_remove(k);
+                            if let Run::Txn(f) = it.spec.run {
+                                txn_extra(w, it.db, f, it.spec, it.args, need, out).await;
+                                w.tick_clock();
+                            }
+                        }
                     }
                     None => out.error(SHUTTING_DOWN),
                 },
@@ -236,8 +254,19 @@ pub(crate) async fn run(
                         affinity.saw(s);
                     }
                     if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
-                        w.exec(spec, sess.db, &args, out);
-                        pending.wrote_local(start, out);
+                        match w.exec(spec, sess.db, &args, out) {
+                            None => pending.wrote_local(start, out),
+                            // ---- Undeclared keys: it wrote nothing; finish what came before
+                            // it, then run it again with those keys locked and fetched. ----
+                            Some(need) => {
+                                affinity = Affinity::Mixed;
+                                pending.flush(w, out).await;
+                                if let Run::Txn(f) = spec.run {
+                                    txn_extra(w, sess.db, f, spec, args, need, out).await;
+                                }
+                                w.tick_clock();
+                            }
+                        }
                     } else {
                         pending.defer(
                             s,
@@ -248,6 +277,9 @@ pub(crate) async fn run(
                             },
                             out,
                         );
+                        if spec.flags & UNDECLARED_KEYS != 0 {
+                            pending.flush(w, out).await;
+                        }
                     }
                 }
                 Ok(Target::Many(groups)) => {
@@ -328,6 +360,27 @@ pub(crate) async fn txn(
     args: Vec<Bytes>,
     out: &mut Out,
 ) {
+    txn_extra(w, db, f, spec, args, Vec::new(), out).await;
+}
+
+/// How many times a command may ask for still more undeclared keys before it gives up.
+const MAX_ROUNDS: usize = 8;
+
+const TOO_MANY_ROUNDS: &str =
+    "ERR the keys this command reads kept changing while it ran; try again";
+
+/// Runs a `Txn` command across shards with its declared keys and the undeclared keys `extra`
+/// locked and fetched. If the run asks for more undeclared keys, it wrote nothing: every lock is
+/// released and it runs again with those keys too, at most [`MAX_ROUNDS`] times.
+async fn txn_extra(
+    w: &Worker,
+    db: DbIndex,
+    f: TxnFn,
+    spec: &CommandSpec,
+    args: Vec<Bytes>,
+    mut extra: NeededKeys,
+    out: &mut Out,
+) {
     let pos = match spec.key_positions(&args) {
         Ok(p) => p,
         Err(e) => return out.error(&e),
@@ -350,74 +403,128 @@ pub(crate) async fn txn(
             }
         }
     }
-    // Distinct keys grouped by shard, remembering each key's index in `unique`.
-    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-    for (i, (_, k)) in unique.iter().enumerate() {
-        let s = shard_of(k, w.n);
-        match groups.iter_mut().find(|(g, _)| *g == s) {
-            Some((_, v)) => v.push(i),
-            None => groups.push((s, vec![i])),
+    let declared = unique.len();
+    for _ in 0..MAX_ROUNDS {
+        if extra.iter().any(|(d, _)| *d >= w.shared.n_dbs) {
+            return out.error(rustis_storage::OpError::DbIndexOutOfRange.message());
         }
-    }
-    groups.sort_by_key(|(s, _)| *s);
-    let key_groups: Vec<(usize, Vec<(DbIndex, Bytes)>)> = groups
-        .iter()
-        .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
-        .collect();
-    let tx = w.new_tx();
-    if !lock_all(w, tx, &key_groups).await {
-        return out.error(SHUTTING_DOWN);
-    }
-    let mut entries: Vec<Option<Entry>> = vec![None; unique.len()];
-    let mut waits = Vec::new();
-    for ((s, idx), (_, ks)) in groups.iter().zip(key_groups.iter()) {
-        let ks = ks.clone();
-        let f = Box::new(move |wk: &Worker| -> Partial {
-            let now = wk.shared.clock.now_ms();
-            let mut shard = wk.shard.borrow_mut();
-            shard.set_now(now);
-            Box::new(fetch(&mut shard, &ks))
-        });
-        waits.push((idx.clone(), w.send_call(*s, Some(tx), false, f)));
-    }
-    for (idx, rx) in waits {
-        let Ok(part) = rx.await else {
-            return out.error(SHUTTING_DOWN);
-        };
-        if let Ok(got) = part.downcast::<Vec<Option<Entry>>>() {
-            for (i, e) in idx.into_iter().zip(*got) {
-                entries[i] = e;
+        let mut unique = unique.clone();
+        let mut extra_slots: Vec<(DbIndex, Bytes, usize)> = Vec::new();
+        if !extra.is_empty() {
+            let mut seen: hashbrown::HashMap<(DbIndex, Bytes), usize> = unique
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.clone(), i))
+                .collect();
+            for k in &extra {
+                let slot = *seen.entry(k.clone()).or_insert_with(|| {
+                    unique.push(k.clone());
+                    unique.len() - 1
+                });
+                if slot >= declared {
+                    extra_slots.push((k.0, k.1.clone(), slot));
+                }
+            }
+            extra_slots.sort_by_key(|e| e.2);
+            extra_slots.dedup_by_key(|e| e.2);
+        }
+        // Distinct keys grouped by shard, remembering each key's index in `unique`.
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, (_, k)) in unique.iter().enumerate() {
+            let s = shard_of(k, w.n);
+            match groups.iter_mut().find(|(g, _)| *g == s) {
+                Some((_, v)) => v.push(i),
+                None => groups.push((s, vec![i])),
             }
         }
-    }
-    let (rng, config, now) = {
-        let mut shard = w.shard.borrow_mut();
-        let rng = rand::rngs::SmallRng::from_rng(&mut shard.rng)
-            .unwrap_or_else(|_| rand::rngs::SmallRng::seed_from_u64(0));
-        (rng, shard.config.clone(), w.shared.clock.now_ms())
-    };
-    let mut view = FetchedKeys::new(keys, dbs, slot_of, entries, now, rng, config);
-    f(&mut view, &args, out);
-    let writes = view.into_writes();
-    let mut waits = Vec::new();
-    for (s, idx) in groups {
-        let mine: Vec<(DbIndex, Bytes, Option<Entry>)> = writes
+        groups.sort_by_key(|(s, _)| *s);
+        let key_groups: Vec<(usize, Vec<(DbIndex, Bytes)>)> = groups
             .iter()
-            .filter(|(i, _)| idx.contains(i))
-            .map(|(i, e)| (unique[*i].0, unique[*i].1.clone(), e.clone()))
+            .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
             .collect();
-        let f = Box::new(move |wk: &Worker| -> Partial {
-            if !mine.is_empty() {
+        let tx = w.new_tx();
+        if !lock_all(w, tx, &key_groups).await {
+            return out.error(SHUTTING_DOWN);
+        }
+        let mut entries: Vec<Option<Entry>> = vec![None; unique.len()];
+        let mut waits = Vec::new();
+        for ((s, idx), (_, ks)) in groups.iter().zip(key_groups.iter()) {
+            let ks = ks.clone();
+            let f = Box::new(move |wk: &Worker| -> Partial {
+                let now = wk.shared.clock.now_ms();
                 let mut shard = wk.shard.borrow_mut();
-                apply(&mut shard, mine);
+                shard.set_now(now);
+                Box::new(fetch(&mut shard, &ks))
+            });
+            waits.push((idx.clone(), w.send_call(*s, Some(tx), false, f)));
+        }
+        for (idx, rx) in waits {
+            let Ok(part) = rx.await else {
+                return out.error(SHUTTING_DOWN);
+            };
+            if let Ok(got) = part.downcast::<Vec<Option<Entry>>>() {
+                for (i, e) in idx.into_iter().zip(*got) {
+                    entries[i] = e;
+                }
             }
-            Box::new(())
-        });
-        waits.push(w.send_call(s, Some(tx), true, f));
+        }
+        let (rng, config, now) = {
+            let mut shard = w.shard.borrow_mut();
+            let rng = rand::rngs::SmallRng::from_rng(&mut shard.rng)
+                .unwrap_or_else(|_| rand::rngs::SmallRng::seed_from_u64(0));
+            (rng, shard.config.clone(), w.shared.clock.now_ms())
+        };
+        let mut view = FetchedKeys::new(
+            keys.clone(),
+            dbs.clone(),
+            slot_of.clone(),
+            entries,
+            now,
+            rng,
+            config,
+        )
+        .with_extra(extra_slots);
+        let start = out.buf.len();
+        f(&mut view, &args, out);
+        let more = view.take_needed();
+        if !more.is_empty() {
+            // It stopped before changing anything: drop what it wrote, unlock, and go again
+            // with the keys it asked for.
+            out.buf.truncate(start);
+            let mut waits = Vec::new();
+            for (s, _) in &groups {
+                let f = Box::new(|_: &Worker| -> Partial { Box::new(()) });
+                waits.push(w.send_call(*s, Some(tx), true, f));
+            }
+            for rx in waits {
+                let _ = rx.await;
+            }
+            extra.extend(more);
+            continue;
+        }
+        let writes = view.into_writes();
+        let mut waits = Vec::new();
+        for (s, idx) in groups {
+            let mine: Vec<(DbIndex, Bytes, Option<Entry>)> = writes
+                .iter()
+                .filter(|(i, _)| idx.contains(i))
+                .map(|(i, e)| (unique[*i].0, unique[*i].1.clone(), e.clone()))
+                .collect();
+            let f = Box::new(move |wk: &Worker| -> Partial {
+                if !mine.is_empty() {
+                    let mut shard = wk.shard.borrow_mut();
+                    apply(&mut shard, mine);
+                }
+                Box::new(())
+            });
+            waits.push(w.send_call(s, Some(tx), true, f));
+        }
+        for rx in waits {
+            let _ = rx.await;
+        }
+        return;
     }
-    for rx in waits {
-        let _ = rx.await;
-    }
+    out.error(TOO_MANY_ROUNDS);
 }
 
 async fn fanout(w: &Worker, db: DbIndex, ops: &'static FanoutOps, args: &[Bytes], out: &mut Out) {

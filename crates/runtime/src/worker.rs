@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use rustis_commands::registry::{Partial, Run};
-use rustis_commands::txn::LocalKeys;
+use rustis_commands::txn::{HiddenFn, Keys, LocalKeys};
 use rustis_commands::{CommandSpec, Out, ShardCtx};
 use rustis_storage::{DbIndex, Shard};
 use tokio::sync::{mpsc, oneshot};
@@ -35,7 +35,15 @@ pub(crate) struct Item {
 pub(crate) struct BatchReply {
     pub buf: BytesMut,
     pub ends: Vec<usize>,
+    // ---- Undeclared keys (SORT BY/GET patterns): see docs/transactions.md. ----
+    /// Commands of the batch that asked for keys this shard could not give them (index in the
+    /// batch, the command, the keys): they wrote no reply, and the coordinator runs them again
+    /// on the cross-shard path.
+    pub retry: Vec<(usize, Item, NeededKeys)>,
 }
+
+/// Undeclared keys a command asked for, as `(db, key)`.
+pub(crate) type NeededKeys = Vec<(DbIndex, Bytes)>;
 
 /// A transaction's identity: the coordinating thread in the top bits, a counter below.
 pub(crate) type TxId = u64;
@@ -192,11 +200,35 @@ impl Worker {
         locks.keys_free(pos.iter().map(|&i| (db, &args[i])), None)
     }
 
-    /// Runs one command on this shard, writing its reply.
-    pub fn exec(&self, spec: &CommandSpec, db: DbIndex, args: &[Bytes], out: &mut Out) {
+    /// Runs one command on this shard, writing its reply. If instead it asked for keys it did
+    /// not declare and this shard cannot give them, it wrote nothing and they are returned.
+    pub fn exec(
+        &self,
+        spec: &CommandSpec,
+        db: DbIndex,
+        args: &[Bytes],
+        out: &mut Out,
+    ) -> Option<NeededKeys> {
         let mut shard = self.shard.borrow_mut();
-        exec_on(&mut shard, spec, db, args, out);
+        let need = self.exec_here(&mut shard, spec, db, args, out);
         self.serve_ready_on(&mut shard);
+        need
+    }
+
+    /// [`exec_on`], hiding from the command the undeclared keys a transaction holds locked.
+    fn exec_here(
+        &self,
+        shard: &mut Shard,
+        spec: &CommandSpec,
+        db: DbIndex,
+        args: &[Bytes],
+        out: &mut Out,
+    ) -> Option<NeededKeys> {
+        let locks = self.locks.borrow();
+        let hidden = |d: DbIndex, k: &[u8]| {
+            !locks.held.is_empty() && locks.held.contains_key(&(d, Bytes::copy_from_slice(k)))
+        };
+        exec_on(shard, spec, db, args, out, &hidden)
     }
 
     /// Whether a transaction holds `key` of database `db` locked here.
@@ -205,17 +237,25 @@ impl Worker {
         !locks.held.is_empty() && locks.held.contains_key(&(db, Bytes::copy_from_slice(key)))
     }
 
-    fn run_batch(&self, items: &[Item], resp3: bool) -> BatchReply {
+    fn run_batch(&self, items: Vec<Item>, resp3: bool) -> BatchReply {
         self.tick_clock();
         let mut out = Out::new(resp3);
         let mut ends = Vec::with_capacity(items.len());
+        let mut retry = Vec::new();
         let mut shard = self.shard.borrow_mut();
-        for it in items {
-            exec_on(&mut shard, it.spec, it.db, &it.args, &mut out);
+        for (i, it) in items.into_iter().enumerate() {
+            let need = self.exec_here(&mut shard, it.spec, it.db, &it.args, &mut out);
             self.serve_ready_on(&mut shard);
             ends.push(out.buf.len());
+            if let Some(need) = need {
+                retry.push((i, it, need));
+            }
         }
-        BatchReply { buf: out.buf, ends }
+        BatchReply {
+            buf: out.buf,
+            ends,
+            retry,
+        }
     }
 
     /// Runs a batch now if it may, else queues it; the reply comes on the returned receiver.
@@ -231,7 +271,7 @@ impl Worker {
             locks.queue.is_empty() && locks.items_free(&items)
         };
         if runnable {
-            let r = self.run_batch(&items, resp3);
+            let r = self.run_batch(items, resp3);
             let _ = reply.send(r);
         } else {
             self.locks.borrow_mut().queue.push_back(Queued::Batch {
@@ -283,7 +323,7 @@ impl Worker {
                     resp3,
                     reply,
                 }) => {
-                    let r = self.run_batch(&items, resp3);
+                    let r = self.run_batch(items, resp3);
                     let _ = reply.send(r);
                 }
                 Some(Queued::Lock { tx, keys, reply }) => {
@@ -405,13 +445,17 @@ impl Worker {
 }
 
 /// Runs one command on `shard`: the single place where a spec's `Run` kind meets a shard.
+///
+/// A `Txn` command that asks for undeclared keys this shard cannot give it (another shard's,
+/// or `hidden` ones) writes nothing, and the keys it needs are returned.
 pub(crate) fn exec_on(
     shard: &mut Shard,
     spec: &CommandSpec,
     db: DbIndex,
     args: &[Bytes],
     out: &mut Out,
-) {
+    hidden: HiddenFn<'_>,
+) -> Option<NeededKeys> {
     match &spec.run {
         Run::Shard(f) => f(&mut ShardCtx::new(shard, db), args, out),
         Run::MultiKey(ops) => match spec.key_positions(args) {
@@ -436,8 +480,14 @@ pub(crate) fn exec_on(
             match dbs {
                 Ok((dbs, pos)) => {
                     let keys = pos.iter().map(|&i| args[i].clone()).collect();
-                    let mut view = LocalKeys::with_dbs(shard, dbs, keys);
+                    let mut view = LocalKeys::with_dbs(shard, dbs, keys).hiding(hidden);
+                    let start = out.buf.len();
                     f(&mut view, args, out);
+                    if view.missing() {
+                        // The command stopped before changing anything; drop what it wrote.
+                        out.buf.truncate(start);
+                        return Some(view.into_needed());
+                    }
                 }
                 Err(e) => out.error(&e),
             }
@@ -451,6 +501,7 @@ pub(crate) fn exec_on(
             out.error("ERR internal routing error");
         }
     }
+    None
 }
 
 /// The receiving end of one mesh queue: runs every message another thread sends here.

@@ -13,6 +13,7 @@ pub mod hll;
 pub mod list;
 pub mod set;
 pub mod shard;
+pub mod slot;
 pub mod string;
 pub mod table;
 pub mod value;
