@@ -6,11 +6,13 @@
 
 pub mod clock;
 pub mod db;
+pub mod hash;
 pub mod list;
 pub mod set;
 pub mod shard;
 pub mod string;
 pub mod value;
+pub mod zset;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Db, Entry};
