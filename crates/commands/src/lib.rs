@@ -14,6 +14,8 @@ pub mod connection;
 pub mod ctx;
 pub mod generic;
 pub mod glob;
+pub mod hash;
+pub mod ldouble;
 pub mod list;
 pub mod registry;
 pub mod server;

@@ -284,6 +284,7 @@ impl Registry {
         crate::string::register(&mut r);
         crate::list::register(&mut r);
         crate::set::register(&mut r);
+        crate::hash::register(&mut r);
         r
     }
 
