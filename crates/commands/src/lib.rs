@@ -22,6 +22,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod txn;
+pub mod zset;
 
 pub use ctx::ShardCtx;
 pub use registry::{CommandSpec, ConnCmd, Registry, Run};

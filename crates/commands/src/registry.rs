@@ -285,6 +285,7 @@ impl Registry {
         crate::list::register(&mut r);
         crate::set::register(&mut r);
         crate::hash::register(&mut r);
+        crate::zset::register(&mut r);
         r
     }
 

@@ -142,6 +142,8 @@ impl ZSetValue {
     /// to the skiplist encoding when the set outgrows `limits`.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: ZSetLimits) -> Option<f64> {
         if let ZSetValue::Pack(v) = self {
+            // Redis's listpack keeps scores as text, where -0 reads back as 0.
+            let score = if score == 0.0 { 0.0 } else { score };
             if let Some(i) = v.iter().position(|(_, m)| &m[..] == member) {
                 let old = v[i].0;
                 if old != score {
