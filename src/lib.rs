@@ -1,1 +1,196 @@
-//! Test helpers.
+//! The harness of the over-TCP integration tests in `tests/`: starts a real Rustis server
+//! in-process on a free loopback port and talks to it with the `redis` crate or raw bytes.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustis_runtime::{Config, ServerHandle, ServerOptions};
+pub use rustis_storage::ManualClock;
+
+/// A server for one test; it stops when dropped.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The clock it reads (a wall clock unless started with [`TestServer::start_with_clock`]).
+    pub clock: Option<ManualClock>,
+    handle: Option<ServerHandle>,
+}
+
+impl TestServer {
+    /// Starts a server with `threads` threads on 127.0.0.1 and a free port.
+    pub fn start(threads: usize) -> TestServer {
+        Self::start_opts(threads, None, Config::default())
+    }
+
+    /// Starts a server whose expiry clock the test moves by hand.
+    pub fn start_with_clock(threads: usize, clock: ManualClock) -> TestServer {
+        Self::start_opts(threads, Some(clock), Config::default())
+    }
+
+    /// Starts a server with a given configuration (its port and bind are overridden).
+    pub fn start_opts(
+        threads: usize,
+        clock: Option<ManualClock>,
+        mut config: Config,
+    ) -> TestServer {
+        config.set("port", "0", true).expect("port");
+        config.set("bind", "127.0.0.1", true).expect("bind");
+        let mut opts = ServerOptions {
+            config,
+            threads,
+            ..Default::default()
+        };
+        if let Some(c) = &clock {
+            opts.clock = Arc::new(c.clone());
+        }
+        let handle = rustis_runtime::start(opts).expect("server starts");
+        TestServer {
+            addr: handle.addr(),
+            clock,
+            handle: Some(handle),
+        }
+    }
+
+    /// A `redis` crate connection.
+    pub fn client(&self) -> redis::Connection {
+        let client = redis::Client::open(format!("redis://{}/", self.addr)).expect("client");
+        client.get_connection().expect("connect")
+    }
+
+    /// A raw connection for exact-bytes checks.
+    pub fn raw(&self) -> RawConn {
+        RawConn::connect(self.addr)
+    }
+
+    /// Stops the server and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown();
+            h.wait();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Encodes a command as a RESP multibulk.
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+/// A plain TCP connection that sends bytes and reads whole RESP replies.
+pub struct RawConn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawConn {
+    /// Connects to `addr`.
+    pub fn connect(addr: SocketAddr) -> RawConn {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        RawConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends one command and returns its reply's exact bytes.
+    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send(&encode(&a));
+        self.read_reply()
+    }
+
+    /// Sends one command given as bytes and returns its reply's exact bytes.
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send(&encode(args));
+        self.read_reply()
+    }
+
+    /// Reads one complete RESP2/RESP3 reply and returns its bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(n) = reply_len(&self.buf) {
+                return self.buf.drain(..n).collect();
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk).expect("read");
+            assert!(
+                n > 0,
+                "connection closed while waiting for a reply; got so far: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Reads until the server closes the connection; returns everything read.
+    pub fn read_to_close(&mut self) -> Vec<u8> {
+        let mut all = std::mem::take(&mut self.buf);
+        let mut chunk = [0u8; 65536];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return all,
+                Ok(n) => all.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!("read failed before close: {e}"),
+            }
+        }
+    }
+}
+
+/// The length of the first complete reply in `buf`, if it is complete.
+pub fn reply_len(buf: &[u8]) -> Option<usize> {
+    let line_end = buf.windows(2).position(|w| w == b"\r\n")?;
+    let line = &buf[1..line_end];
+    let after = line_end + 2;
+    let num = || std::str::from_utf8(line).ok()?.parse::<i64>().ok();
+    match buf.first()? {
+        b'+' | b'-' | b':' | b',' | b'#' | b'_' | b'(' => Some(after),
+        b'$' | b'=' | b'!' => {
+            let n = num()?;
+            if n < 0 {
+                return Some(after);
+            }
+            let end = after + n as usize + 2;
+            (buf.len() >= end).then_some(end)
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let n = num()?;
+            if n < 0 {
+                return Some(after);
+            }
+            let count = if matches!(buf[0], b'%' | b'|') {
+                n * 2
+            } else {
+                n
+            };
+            let mut pos = after;
+            for _ in 0..count {
+                pos += reply_len(&buf[pos..])?;
+            }
+            Some(pos)
+        }
+        _ => None,
+    }
+}

@@ -115,7 +115,11 @@ pub fn op_pop(
 
 fn pop_command(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out, end: End) {
     if args.len() > 3 {
-        return out.error(rustis_resp::errors::SYNTAX);
+        return out.error(&rustis_resp::errors::wrong_args(if end == End::Left {
+            "lpop"
+        } else {
+            "rpop"
+        }));
     }
     let count = match args.get(2) {
         None => None,

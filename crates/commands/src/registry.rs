@@ -25,13 +25,19 @@ pub type ShardFn = fn(&mut ShardCtx, &[Bytes], &mut Out);
 /// live on one shard or several. Dispatch locks the keys first, so it is atomic.
 pub type TxnFn = fn(&mut dyn Keys, &[Bytes], &mut Out);
 
+/// Builds a split command's reply from each shard's key positions and part.
+pub type MergeFn = fn(&[Bytes], Vec<(Vec<usize>, Partial)>, &mut Out);
+
+/// An argument check run before routing; `Err` holds the whole error text.
+pub type PrecheckFn = fn(&[Bytes]) -> Result<(), String>;
+
 /// A command whose keys are split by shard: each shard runs `per_shard` on the key positions
 /// it owns, and `merge` builds the reply from the parts (in the order the positions came).
 pub struct MultiKeyOps {
     /// Runs on one shard with the argument positions of the keys it owns.
     pub per_shard: fn(&mut ShardCtx, &[Bytes], &[usize]) -> Partial,
     /// Builds the reply from each shard's key positions and part.
-    pub merge: fn(&[Bytes], Vec<(Vec<usize>, Partial)>, &mut Out),
+    pub merge: MergeFn,
 }
 
 /// A command that runs on every shard (DBSIZE, FLUSHDB, KEYS): each part, then one merge.
@@ -166,7 +172,7 @@ pub struct CommandSpec {
     pub since: &'static str,
     /// Checks beyond arity that must pass before the command is routed (MSET's even count).
     /// Returns the full error text.
-    pub precheck: Option<fn(&[Bytes]) -> Result<(), String>>,
+    pub precheck: Option<PrecheckFn>,
     /// How it runs.
     pub run: Run,
 }
@@ -206,7 +212,7 @@ impl CommandSpec {
     }
 
     /// Sets a check that runs before routing.
-    pub const fn precheck(mut self, f: fn(&[Bytes]) -> Result<(), String>) -> Self {
+    pub const fn precheck(mut self, f: PrecheckFn) -> Self {
         self.precheck = Some(f);
         self
     }

@@ -259,7 +259,7 @@ static MGET: MultiKeyOps = MultiKeyOps {
 };
 
 fn even_pairs_mset(args: &[Bytes]) -> Result<(), String> {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(wrong_args("mset"));
     }
     Ok(())

@@ -1,1 +1,36 @@
-//! Runtime.
+//! The thread-per-core runtime of Rustis: per-core threads each running one event loop and
+//! owning one shard, SO_REUSEPORT listeners, the connection loop, dispatch, the cross-shard
+//! mesh and the key locks that make multi-shard commands atomic.
+#![warn(missing_docs)]
+
+mod admin;
+mod clients;
+pub mod config;
+mod conn;
+mod dispatch;
+pub mod routing;
+mod server;
+mod session;
+mod shared;
+mod worker;
+
+pub use admin::REDIS_VERSION;
+pub use config::{Config, ConfigError};
+pub use server::{start, ServerHandle, ServerOptions};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A bind address is not an IP address.
+    #[error("invalid bind address '{0}'")]
+    Bind(String),
+    /// Binding or listening failed.
+    #[error("could not listen on {0}: {1}")]
+    Listen(std::net::SocketAddr, std::io::Error),
+    /// A thread could not be started.
+    #[error("could not start a thread: {0}")]
+    Thread(std::io::Error),
+    /// An event loop could not be started.
+    #[error("could not start an event loop: {0}")]
+    Runtime(String),
+}

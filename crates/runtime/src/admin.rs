@@ -1,0 +1,768 @@
+//! Connection and server commands (`Run::Conn`): PING, ECHO, QUIT, HELLO, SELECT, CLIENT,
+//! COMMAND, INFO, CONFIG, SHUTDOWN, RESET. They touch the session or every thread, so the
+//! runtime carries them out; their spec rows live with the other commands.
+
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use rustis_commands::args::{eq_ic, parse_i64};
+use rustis_commands::server::{reply_command_docs, reply_command_info};
+use rustis_commands::{ConnCmd, Out};
+use rustis_resp::errors::{unknown_subcommand, wrong_args, SYNTAX};
+use rustis_storage::OpError;
+
+use crate::config::ConfigError;
+use crate::dispatch::{on_every_thread, REGISTRY};
+use crate::session::Session;
+use crate::worker::Worker;
+
+/// The Redis version Rustis reports, so that clients enable the features they check for.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Whether a connection command must wait for the commands before it to finish (it changes
+/// how later replies are encoded, or reads state they may change).
+pub(crate) fn is_barrier(cmd: ConnCmd) -> bool {
+    !matches!(cmd, ConnCmd::Ping | ConnCmd::Echo | ConnCmd::Select)
+}
+
+/// Runs a connection command.
+pub(crate) async fn run(
+    w: &Rc<Worker>,
+    sess: &mut Session,
+    cmd: ConnCmd,
+    args: &[Bytes],
+    out: &mut Out,
+) {
+    match cmd {
+        ConnCmd::Ping => match args.len() {
+            1 => out.simple("PONG"),
+            2 => out.bulk(&args[1]),
+            _ => out.error(&wrong_args("ping")),
+        },
+        ConnCmd::Echo => out.bulk(&args[1]),
+        ConnCmd::Quit => {
+            out.ok();
+            sess.closing = true;
+        }
+        ConnCmd::Hello => hello(w, sess, args, out),
+        ConnCmd::Select => select(w, sess, args, out),
+        ConnCmd::Reset => {
+            sess.db = 0;
+            out.resp3 = false;
+            {
+                let mut info = sess.info.borrow_mut();
+                info.db = 0;
+                info.resp = 2;
+                info.name.clear();
+            }
+            out.simple("RESET");
+        }
+        ConnCmd::Client => client(w, sess, args, out).await,
+        ConnCmd::Command => command(args, out),
+        ConnCmd::Info => info(w, args, out).await,
+        ConnCmd::Config => config(w, args, out).await,
+        ConnCmd::Shutdown => shutdown(w, sess, args, out),
+    }
+}
+
+fn select(w: &Worker, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+    let Ok(idx) = parse_i64(&args[1]) else {
+        return out.error(OpError::NotInteger.message());
+    };
+    if idx < 0 || idx as usize >= w.shared.n_dbs {
+        return out.error(OpError::DbIndexOutOfRange.message());
+    }
+    sess.db = idx as usize;
+    sess.info.borrow_mut().db = sess.db;
+    out.ok();
+}
+
+/// Whether a client name is acceptable: no spaces, newlines or other special characters.
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+fn hello(w: &Worker, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+    let mut proto = None;
+    let mut i = 1;
+    if args.len() > 1 {
+        match parse_i64(&args[1]) {
+            Ok(v) => proto = Some(v),
+            Err(_) => return out.error("ERR Protocol version is not an integer or out of range"),
+        }
+        i = 2;
+    }
+    let mut name = None;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if eq_ic(&args[i], "auth") && more >= 2 {
+            let user = &args[i + 1];
+            let pass = &args[i + 2];
+            let required = w
+                .shared
+                .config()
+                .get("requirepass")
+                .unwrap_or("")
+                .to_string();
+            let ok = &user[..] == b"default"
+                && (required.is_empty() || pass[..] == *required.as_bytes());
+            if !ok {
+                return out.error("WRONGPASS invalid username-password pair or user is disabled.");
+            }
+            i += 3;
+        } else if eq_ic(&args[i], "setname") && more >= 1 {
+            name = Some(args[i + 1].clone());
+            i += 2;
+        } else {
+            return out.error(&format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[i])
+            ));
+        }
+    }
+    if let Some(p) = proto {
+        if !(2..=3).contains(&p) {
+            return out.error("NOPROTO unsupported protocol version");
+        }
+    }
+    if let Some(n) = &name {
+        if !valid_name(n) {
+            return out.error(BAD_NAME);
+        }
+    }
+    if let Some(p) = proto {
+        out.resp3 = p == 3;
+        sess.info.borrow_mut().resp = p as u8;
+    }
+    if let Some(n) = name {
+        sess.info.borrow_mut().name = n.to_vec();
+    }
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(if out.resp3 { 3 } else { 2 });
+    out.bulk(b"id");
+    out.int(sess.id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+}
+
+/// CLIENT ID|SETNAME|GETNAME|LIST|INFO|SETINFO|KILL|NO-EVICT|NO-TOUCH|HELP
+async fn client(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let argc = args.len();
+    let arity_err = |out: &mut Out| out.error(&wrong_args(&format!("client|{sub}")));
+    match sub.as_str() {
+        "id" if argc == 2 => out.int(sess.id as i64),
+        "getname" if argc == 2 => {
+            let info = sess.info.borrow();
+            if info.name.is_empty() {
+                out.null();
+            } else {
+                out.bulk(&info.name);
+            }
+        }
+        "setname" if argc == 3 => {
+            if !valid_name(&args[2]) {
+                return out.error(BAD_NAME);
+            }
+            sess.info.borrow_mut().name = args[2].to_vec();
+            out.ok();
+        }
+        "setinfo" if argc == 4 => {
+            let value = &args[3];
+            if !valid_name(value) && !value.is_empty() {
+                return out.error("ERR lib-name and lib-ver cannot contain spaces, newlines or special characters.");
+            }
+            let mut info = sess.info.borrow_mut();
+            if eq_ic(&args[2], "lib-name") {
+                info.lib_name = value.to_vec();
+            } else if eq_ic(&args[2], "lib-ver") {
+                info.lib_ver = value.to_vec();
+            } else {
+                drop(info);
+                return out.error(&format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(&args[2])));
+            }
+            out.ok();
+        }
+        "info" if argc == 2 => {
+            let mut line = sess.info.borrow().line();
+            line.push('\n');
+            out.verbatim(line.as_bytes());
+        }
+        "list" => {
+            // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]
+            let mut ids: Option<Vec<u64>> = None;
+            let mut i = 2;
+            while i < argc {
+                if eq_ic(&args[i], "type") && i + 1 < argc {
+                    let t = String::from_utf8_lossy(&args[i + 1]).to_ascii_lowercase();
+                    if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
+                        return out.error(&format!("ERR Unknown client type '{t}'"));
+                    }
+                    if t != "normal" {
+                        ids = Some(Vec::new());
+                    }
+                    i += 2;
+                } else if eq_ic(&args[i], "id") && i + 1 < argc {
+                    let mut v = Vec::new();
+                    for a in &args[i + 1..] {
+                        match parse_i64(a) {
+                            Ok(n) if n > 0 => v.push(n as u64),
+                            _ => return out.error("ERR Invalid client ID"),
+                        }
+                    }
+                    ids = Some(v);
+                    i = argc;
+                } else {
+                    return out.error(SYNTAX);
+                }
+            }
+            sess.info.borrow_mut().last_cmd = "client|list";
+            let Some(per_thread) = on_every_thread(w, |wk| {
+                wk.clients.borrow().list.iter().map(|c| (c.borrow().id, c.borrow().line())).collect::<Vec<_>>()
+            })
+            .await
+            else {
+                return out.error("ERR server is shutting down");
+            };
+            let mut all: Vec<(u64, String)> = per_thread.into_iter().flatten().collect();
+            all.sort_by_key(|(id, _)| *id);
+            let mut text = String::new();
+            for (id, line) in all {
+                if ids.as_ref().is_none_or(|v| v.contains(&id)) {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+            out.verbatim(text.as_bytes());
+        }
+        "kill" if argc >= 3 => client_kill(w, sess, args, out).await,
+        "no-evict" | "no-touch" if argc == 3 => {
+            if eq_ic(&args[2], "on") || eq_ic(&args[2], "off") {
+                out.ok();
+            } else {
+                out.error(SYNTAX);
+            }
+        }
+        "help" if argc == 2 => help(
+            out,
+            "CLIENT",
+            &[
+                "GETNAME",
+                "    Return the name of the current connection.",
+                "ID",
+                "    Return the ID of the current connection.",
+                "INFO",
+                "    Return information about the current client connection.",
+                "KILL <ip:port>",
+                "    Kill connection made from <ip:port>.",
+                "KILL <option> <value> [<option> <value> [...]]",
+                "    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>, SKIPME (YES|NO).",
+                "LIST [options ...]",
+                "    Return information about client connections. Options: TYPE (NORMAL|MASTER|REPLICA|PUBSUB), ID id [id ...].",
+                "SETNAME <name>",
+                "    Assign the name <name> to the current connection.",
+                "SETINFO <option> <value>",
+                "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+            ],
+        ),
+        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch" | "help" => arity_err(out),
+        _ => out.error(&unknown_subcommand(&args[1], "client")),
+    }
+}
+
+/// CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]
+async fn client_kill(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+    #[derive(Clone, Default)]
+    struct Filter {
+        id: Option<u64>,
+        addr: Option<String>,
+        laddr: Option<String>,
+        skip: Option<u64>,
+    }
+    let legacy = args.len() == 3;
+    let mut f = Filter {
+        skip: Some(sess.id),
+        ..Default::default()
+    };
+    if legacy {
+        f.addr = Some(String::from_utf8_lossy(&args[2]).into_owned());
+        f.skip = None;
+    } else {
+        let mut i = 2;
+        while i < args.len() {
+            if i + 1 >= args.len() {
+                return out.error(SYNTAX);
+            }
+            let v = String::from_utf8_lossy(&args[i + 1]).into_owned();
+            if eq_ic(&args[i], "id") {
+                match v.parse::<u64>() {
+                    Ok(n) if n > 0 => f.id = Some(n),
+                    _ => return out.error("ERR client-id should be greater than 0"),
+                }
+            } else if eq_ic(&args[i], "addr") {
+                f.addr = Some(v);
+            } else if eq_ic(&args[i], "laddr") {
+                f.laddr = Some(v);
+            } else if eq_ic(&args[i], "skipme") {
+                match v.to_ascii_lowercase().as_str() {
+                    "yes" => f.skip = Some(sess.id),
+                    "no" => f.skip = None,
+                    _ => return out.error(SYNTAX),
+                }
+            } else if eq_ic(&args[i], "type")
+                || eq_ic(&args[i], "user")
+                || eq_ic(&args[i], "maxage")
+            {
+                // Only normal clients of the default user exist; these filters match them all.
+                let lower = v.to_ascii_lowercase();
+                if eq_ic(&args[i], "type") && lower != "normal" {
+                    f.id = Some(0);
+                }
+            } else {
+                return out.error(SYNTAX);
+            }
+            i += 2;
+        }
+    }
+    // The filter crosses threads by value; each thread kills its own matching clients.
+    let mut killed = 0i64;
+    for s in 0..w.n {
+        let filt = (f.id, f.addr.clone(), f.laddr.clone(), f.skip);
+        let call = Box::new(
+            move |wk: &crate::worker::Worker| -> rustis_commands::registry::Partial {
+                let mut n = 0i64;
+                for c in wk.clients.borrow().list.iter() {
+                    let c = c.borrow();
+                    let m = filt.0.is_none_or(|id| id == c.id)
+                        && filt.1.as_ref().is_none_or(|a| *a == c.addr.to_string())
+                        && filt.2.as_ref().is_none_or(|a| *a == c.laddr.to_string())
+                        && filt.3 != Some(c.id);
+                    if m {
+                        c.kill.notify_one();
+                        n += 1;
+                    }
+                }
+                Box::new(n)
+            },
+        );
+        if let Ok(p) = w.send_call(s, None, false, call).await {
+            if let Ok(n) = p.downcast::<i64>() {
+                killed += *n;
+            }
+        }
+    }
+    if legacy {
+        // The legacy form also kills the caller itself when its own address was given.
+        if killed == 0 {
+            if sess.info.borrow().addr.to_string() == f.addr.clone().unwrap_or_default() {
+                sess.closing = true;
+                return out.ok();
+            }
+            return out.error("ERR No such client");
+        }
+        out.ok();
+    } else {
+        out.int(killed);
+    }
+}
+
+fn help(out: &mut Out, cmd: &str, lines: &[&str]) {
+    out.array(lines.len() + 3);
+    out.simple(&format!(
+        "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
+    for l in lines {
+        out.simple(l);
+    }
+    out.simple("HELP");
+    out.simple("    Print this help.");
+}
+
+/// COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | LIST | GETKEYS cmd args... | HELP]
+fn command(args: &[Bytes], out: &mut Out) {
+    if args.len() == 1 {
+        out.array(REGISTRY.len());
+        for spec in REGISTRY.iter() {
+            reply_command_info(out, spec);
+        }
+        return;
+    }
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "count" if args.len() == 2 => out.int(REGISTRY.len() as i64),
+        "list" => {
+            out.array(REGISTRY.len());
+            for spec in REGISTRY.iter() {
+                out.bulk(spec.name.as_bytes());
+            }
+        }
+        "info" => {
+            if args.len() == 2 {
+                out.array(REGISTRY.len());
+                for spec in REGISTRY.iter() {
+                    reply_command_info(out, spec);
+                }
+                return;
+            }
+            out.array(args.len() - 2);
+            for name in &args[2..] {
+                match REGISTRY.lookup(name) {
+                    Some(spec) => reply_command_info(out, spec),
+                    None => out.null_array(),
+                }
+            }
+        }
+        "docs" => {
+            let specs: Vec<_> = if args.len() == 2 {
+                REGISTRY.iter().collect()
+            } else {
+                args[2..]
+                    .iter()
+                    .filter_map(|n| REGISTRY.lookup(n))
+                    .collect()
+            };
+            out.map(specs.len());
+            for spec in specs {
+                reply_command_docs(out, spec);
+            }
+        }
+        "getkeys" if args.len() >= 3 => {
+            let Some(spec) = REGISTRY.lookup(&args[2]) else {
+                return out.error("ERR Invalid command specified");
+            };
+            let cmd_args = &args[2..];
+            if !spec.arity_ok(cmd_args.len()) {
+                return out.error("ERR Invalid number of arguments specified for command");
+            }
+            match spec.key_positions(cmd_args) {
+                Ok(pos) if !pos.is_empty() => {
+                    out.array(pos.len());
+                    for p in pos {
+                        out.bulk(&cmd_args[p]);
+                    }
+                }
+                Ok(_) => out.error("ERR The command has no key arguments"),
+                Err(e) => out.error(&e),
+            }
+        }
+        "help" if args.len() == 2 => help(
+            out,
+            "COMMAND",
+            &[
+                "(no subcommand)",
+                "    Return details about all Redis commands.",
+                "COUNT",
+                "    Return the total number of commands in this Redis server.",
+                "LIST",
+                "    Return a list of all commands in this Redis server.",
+                "INFO [<command-name> ...]",
+                "    Return details about multiple Redis commands.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple Redis commands.",
+                "GETKEYS <full-command>",
+                "    Return the keys from a full Redis command.",
+            ],
+        ),
+        "count" | "getkeys" | "help" => out.error(&wrong_args(&format!("command|{sub}"))),
+        _ => out.error(&unknown_subcommand(&args[1], "command")),
+    }
+}
+
+/// What one thread contributes to INFO.
+struct ThreadStats {
+    keys: Vec<(usize, usize)>,
+    expired: u64,
+    hits: u64,
+    misses: u64,
+    clients: usize,
+    commands: u64,
+}
+
+/// INFO [section ...]
+async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
+    let wanted: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let all = wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|s| s == "all" || s == "everything" || s == "default");
+    let show = |s: &str| all || wanted.iter().any(|x| x == s);
+    let Some(stats) = on_every_thread(w, |wk| {
+        let shard = wk.shard.borrow();
+        ThreadStats {
+            keys: shard
+                .dbs
+                .iter()
+                .map(|d| (d.len(), d.expires_count()))
+                .collect(),
+            expired: shard.dbs.iter().map(|d| d.expired_keys).sum(),
+            hits: shard.dbs.iter().map(|d| d.hits).sum(),
+            misses: shard.dbs.iter().map(|d| d.misses).sum(),
+            clients: wk.clients.borrow().list.len(),
+            commands: wk.commands.get(),
+        }
+    })
+    .await
+    else {
+        return out.error("ERR server is shutting down");
+    };
+    let sh = &w.shared;
+    let mut s = String::new();
+    let uptime = sh.started.elapsed().as_secs();
+    if show("server") {
+        let _ = write!(
+            s,
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nrustis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:rustis\r\nconfig_file:{}\r\nio_threads_active:0\r\nthreads:{}\r\n\r\n",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            std::process::id(),
+            sh.run_id,
+            sh.port,
+            sh.clock.now_ms() * 1000,
+            uptime / 86400,
+            sh.config().get("hz").unwrap_or("10"),
+            sh.config_file.clone().unwrap_or_default(),
+            sh.n_threads,
+        );
+    }
+    if show("clients") {
+        let clients: usize = stats.iter().map(|t| t.clients).sum();
+        let _ = write!(
+            s,
+            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\r\n",
+            sh.config().get("maxclients").unwrap_or("10000"),
+        );
+    }
+    if show("memory") {
+        let rss = rss_bytes();
+        let used = sh.allocated.map(|f| f()).unwrap_or(rss);
+        let _ = write!(
+            s,
+            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nmaxmemory:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:jemalloc\r\n\r\n",
+            human(used),
+            human(rss),
+            sh.config().get("maxmemory").unwrap_or("0"),
+            sh.config().get("maxmemory-policy").unwrap_or("noeviction"),
+            if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+        );
+    }
+    if show("persistence") {
+        s.push_str("# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n\r\n");
+    }
+    if show("stats") {
+        let commands: u64 = stats.iter().map(|t| t.commands).sum();
+        let _ = write!(
+            s,
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\n\r\n",
+            sh.total_connections.load(std::sync::atomic::Ordering::Relaxed),
+            sh.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
+            stats.iter().map(|t| t.expired).sum::<u64>(),
+            stats.iter().map(|t| t.hits).sum::<u64>(),
+            stats.iter().map(|t| t.misses).sum::<u64>(),
+        );
+    }
+    if show("replication") {
+        s.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_repl_offset:0\r\n\r\n");
+    }
+    if show("cpu") {
+        let (user, sys) = cpu_seconds();
+        let _ = write!(
+            s,
+            "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n\r\n"
+        );
+    }
+    if show("cluster") {
+        s.push_str("# Cluster\r\ncluster_enabled:0\r\n\r\n");
+    }
+    if show("keyspace") {
+        s.push_str("# Keyspace\r\n");
+        for db in 0..sh.n_dbs {
+            let keys: usize = stats.iter().map(|t| t.keys[db].0).sum();
+            let expires: usize = stats.iter().map(|t| t.keys[db].1).sum();
+            if keys > 0 {
+                let _ = write!(s, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+            }
+        }
+        s.push_str("\r\n");
+    }
+    // Redis ends the text without the last blank line.
+    while s.ends_with("\r\n\r\n") {
+        s.truncate(s.len() - 2);
+    }
+    out.verbatim(s.as_bytes());
+}
+
+fn human(n: usize) -> String {
+    let f = n as f64;
+    if f >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}G", f / (1024.0 * 1024.0 * 1024.0))
+    } else if f >= 1024.0 * 1024.0 {
+        format!("{:.2}M", f / (1024.0 * 1024.0))
+    } else if f >= 1024.0 {
+        format!("{:.2}K", f / 1024.0)
+    } else {
+        format!("{n}B")
+    }
+}
+
+/// The process's resident set size, from /proc.
+pub(crate) fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<usize>().ok())
+        })
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+fn cpu_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = 100.0;
+    let user = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    let sys = f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    (user, sys)
+}
+
+/// CONFIG GET pattern [pattern ...] | SET name value [name value ...] | RESETSTAT | REWRITE | HELP
+async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "get" if args.len() >= 3 => {
+            let cfg = w.shared.config();
+            let mut found: Vec<(&str, String)> = Vec::new();
+            for p in &args[2..] {
+                for (name, value) in cfg.matching(&String::from_utf8_lossy(p)) {
+                    if !found.iter().any(|(n, _)| *n == name) {
+                        found.push((name, value.to_string()));
+                    }
+                }
+            }
+            out.map(found.len());
+            for (n, v) in found {
+                out.bulk(n.as_bytes());
+                out.bulk(v.as_bytes());
+            }
+        }
+        "set" if args.len() >= 4 && args.len().is_multiple_of(2) => {
+            let mut cfg = w.shared.config().clone();
+            let mut seen: Vec<String> = Vec::new();
+            for pair in args[2..].chunks(2) {
+                let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+                let value = String::from_utf8_lossy(&pair[1]).into_owned();
+                if seen.contains(&name) {
+                    return out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"));
+                }
+                seen.push(name.clone());
+                if let Err(e) = cfg.set(&name, &value, false) {
+                    return match &e {
+                        ConfigError::Unknown(_) => out.error(&format!(
+                            "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                            String::from_utf8_lossy(&pair[0])
+                        )),
+                        other => out.error(&format!(
+                            "ERR CONFIG SET failed (possibly related to argument '{}') - {other}",
+                            e.param()
+                        )),
+                    };
+                }
+            }
+            let shard_cfg = cfg.shard_config();
+            *w.shared.config_mut() = cfg;
+            // Every shard gets its own copy of the settings it uses.
+            for s in 0..w.n {
+                let c = shard_cfg.clone();
+                let call = Box::new(move |wk: &Worker| -> rustis_commands::registry::Partial {
+                    wk.shard.borrow_mut().config = c;
+                    Box::new(())
+                });
+                let _ = w.send_call(s, None, false, call).await;
+            }
+            out.ok();
+        }
+        "resetstat" if args.len() == 2 => {
+            for s in 0..w.n {
+                let call = Box::new(|wk: &Worker| -> rustis_commands::registry::Partial {
+                    for db in wk.shard.borrow_mut().dbs.iter_mut() {
+                        db.hits = 0;
+                        db.misses = 0;
+                        db.expired_keys = 0;
+                    }
+                    wk.commands.set(0);
+                    Box::new(())
+                });
+                let _ = w.send_call(s, None, false, call).await;
+            }
+            out.ok();
+        }
+        "rewrite" if args.len() == 2 => match &w.shared.config_file {
+            None => out.error("ERR The server is running without a config file"),
+            Some(_) => out.error("ERR Rewriting config file: Operation not supported"),
+        },
+        "help" if args.len() == 2 => help(
+            out,
+            "CONFIG",
+            &[
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "REWRITE",
+                "    Rewrite the configuration file.",
+            ],
+        ),
+        "get" | "set" | "resetstat" | "rewrite" | "help" => {
+            out.error(&wrong_args(&format!("config|{sub}")))
+        }
+        _ => out.error(&unknown_subcommand(&args[1], "config")),
+    }
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
+fn shutdown(w: &Worker, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+    let mut abort = false;
+    for a in &args[1..] {
+        if eq_ic(a, "abort") {
+            abort = true;
+        } else if !(eq_ic(a, "nosave") || eq_ic(a, "save") || eq_ic(a, "now") || eq_ic(a, "force"))
+        {
+            return out.error(SYNTAX);
+        }
+    }
+    if abort {
+        if args.len() > 2 {
+            return out.error(SYNTAX);
+        }
+        return out.error("ERR No shutdown in progress.");
+    }
+    // Nothing is persisted yet, so there is nothing to save: stop every thread. Like Redis, the
+    // connection closes without a reply.
+    tracing::warn!("User requested shutdown...");
+    sess.closing = true;
+    w.shared.request_shutdown();
+}

@@ -1,0 +1,425 @@
+//! Dispatch: runs the commands parsed from one read of one connection, in order.
+//!
+//! Each command is checked once here (unknown command, arity, precheck) and routed by its spec:
+//! a command whose keys live on this thread's shard runs inline; one whose keys live on another
+//! shard joins that shard's batch, and each batch travels as one message when the run reaches a
+//! barrier or its end (pipeline squashing). Replies are put back in request order. Commands that
+//! span shards or need every shard are barriers: what came before them is finished first.
+//!
+//! **Architecture Invariant.** With one thread nothing here allocates per command or crosses a
+//! thread: every command takes the inline path.
+
+use std::rc::Rc;
+use std::sync::LazyLock;
+
+use bytes::{Bytes, BytesMut};
+use rand::SeedableRng;
+use rustis_commands::registry::{FanoutOps, MultiKeyOps, Partial, Run, TxnFn};
+use rustis_commands::txn::{apply, fetch, FetchedKeys};
+use rustis_commands::{CommandSpec, Out, Registry, ShardCtx};
+use rustis_resp::errors::{unknown_command, wrong_args};
+use rustis_storage::{DbIndex, Entry};
+
+use crate::admin;
+use crate::routing::shard_of;
+use crate::session::Session;
+use crate::worker::{BatchReply, Item, Worker};
+
+/// The command table, built once.
+pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+
+const SHUTTING_DOWN: &str = "ERR server is shutting down";
+
+enum Seg {
+    /// Bytes `start..end` of the output written after `base`.
+    Local(usize, usize),
+    /// Reply `idx` of the batch sent to shard `shard`.
+    Remote(usize, usize),
+}
+
+/// Commands waiting to be sent to other shards, and where their replies go.
+struct Pending {
+    batches: Vec<Vec<Item>>,
+    segs: Vec<Seg>,
+    /// Where the output stood when the first command was deferred; replies after it are
+    /// reassembled in order at the flush.
+    base: Option<usize>,
+}
+
+impl Pending {
+    fn new(n: usize) -> Self {
+        Pending {
+            batches: (0..n).map(|_| Vec::new()).collect(),
+            segs: Vec::new(),
+            base: None,
+        }
+    }
+
+    fn has(&self, s: usize) -> bool {
+        !self.batches[s].is_empty()
+    }
+
+    fn defer(&mut self, s: usize, item: Item, out: &Out) {
+        if self.base.is_none() {
+            self.base = Some(out.buf.len());
+        }
+        self.segs.push(Seg::Remote(s, self.batches[s].len()));
+        self.batches[s].push(item);
+    }
+
+    /// Records that `start..` of the output was written by a local command.
+    fn wrote_local(&mut self, start: usize, out: &Out) {
+        if self.base.is_some() && out.buf.len() > start {
+            if let Some(Seg::Local(_, end)) = self.segs.last_mut() {
+                if *end == start {
+                    *end = out.buf.len();
+                    return;
+                }
+            }
+            self.segs.push(Seg::Local(start, out.buf.len()));
+        }
+    }
+
+    /// Sends every batch, waits for the replies and writes all deferred output in order.
+    async fn flush(&mut self, w: &Worker, out: &mut Out) {
+        let Some(base) = self.base.take() else {
+            return;
+        };
+        let mut waits = Vec::new();
+        for (s, batch) in self.batches.iter_mut().enumerate() {
+            if !batch.is_empty() {
+                waits.push((s, w.send_batch(s, std::mem::take(batch), out.resp3)));
+            }
+        }
+        let mut replies: Vec<Option<BatchReply>> = (0..self.batches.len()).map(|_| None).collect();
+        for (s, rx) in waits {
+            replies[s] = rx.await.ok();
+        }
+        let tail = out.buf.split_off(base);
+        for seg in self.segs.drain(..) {
+            match seg {
+                Seg::Local(a, b) => out.buf.extend_from_slice(&tail[a - base..b - base]),
+                Seg::Remote(s, i) => match &replies[s] {
+                    Some(r) => {
+                        let start = if i == 0 { 0 } else { r.ends[i - 1] };
+                        out.buf.extend_from_slice(&r.buf[start..r.ends[i]]);
+                    }
+                    None => out.error(SHUTTING_DOWN),
+                },
+            }
+        }
+    }
+}
+
+/// Where a data command runs.
+enum Target {
+    One(usize),
+    /// Key positions grouped by shard, in ascending shard order.
+    Many(Vec<(usize, Vec<usize>)>),
+}
+
+fn route(w: &Worker, spec: &CommandSpec, args: &[Bytes]) -> Result<Target, String> {
+    if let Run::Shard(_) = spec.run {
+        if spec.first_key <= 0 || w.n == 1 {
+            return Ok(Target::One(w.id));
+        }
+        let k = spec.first_key as usize;
+        return Ok(Target::One(
+            args.get(k).map_or(w.id, |key| shard_of(key, w.n)),
+        ));
+    }
+    let pos = spec.key_positions(args)?;
+    if w.n == 1 || pos.is_empty() {
+        return Ok(Target::One(w.id));
+    }
+    let first = shard_of(&args[pos[0]], w.n);
+    if pos.iter().all(|&p| shard_of(&args[p], w.n) == first) {
+        return Ok(Target::One(first));
+    }
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for p in pos {
+        let s = shard_of(&args[p], w.n);
+        match groups.iter_mut().find(|(g, _)| *g == s) {
+            Some((_, v)) => v.push(p),
+            None => groups.push((s, vec![p])),
+        }
+    }
+    groups.sort_by_key(|(s, _)| *s);
+    Ok(Target::Many(groups))
+}
+
+/// Runs `cmds` for the connection `sess`, writing every reply into `out` in request order.
+pub(crate) async fn run(
+    w: &Rc<Worker>,
+    sess: &mut Session,
+    cmds: &mut Vec<Vec<Bytes>>,
+    out: &mut Out,
+) {
+    let mut pending = Pending::new(w.n);
+    w.tick_clock();
+    let mut executed = 0u64;
+    for args in cmds.drain(..) {
+        if sess.closing {
+            break;
+        }
+        executed += 1;
+        let start = out.buf.len();
+        let Some(spec) = REGISTRY.lookup(&args[0]) else {
+            out.error(&unknown_command(&args[0], &args[1..]));
+            pending.wrote_local(start, out);
+            continue;
+        };
+        sess.last_cmd = spec.name;
+        if !spec.arity_ok(args.len()) {
+            out.error(&wrong_args(spec.name));
+            pending.wrote_local(start, out);
+            continue;
+        }
+        if let Some(check) = spec.precheck {
+            if let Err(e) = check(&args) {
+                out.error(&e);
+                pending.wrote_local(start, out);
+                continue;
+            }
+        }
+        match &spec.run {
+            Run::Conn(cmd) => {
+                if admin::is_barrier(*cmd) {
+                    pending.flush(w, out).await;
+                }
+                let start = out.buf.len();
+                admin::run(w, sess, *cmd, &args, out).await;
+                pending.wrote_local(start, out);
+            }
+            Run::Fanout(ops) => {
+                pending.flush(w, out).await;
+                fanout(w, sess.db, ops, &args, out).await;
+            }
+            Run::Shard(_) | Run::MultiKey(_) | Run::Txn(_) => match route(w, spec, &args) {
+                Err(e) => {
+                    out.error(&e);
+                    pending.wrote_local(start, out);
+                }
+                Ok(Target::One(s)) => {
+                    if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
+                        w.exec(spec, sess.db, &args, out);
+                        pending.wrote_local(start, out);
+                    } else {
+                        pending.defer(
+                            s,
+                            Item {
+                                spec,
+                                db: sess.db,
+                                args,
+                            },
+                            out,
+                        );
+                    }
+                }
+                Ok(Target::Many(groups)) => {
+                    pending.flush(w, out).await;
+                    match &spec.run {
+                        Run::MultiKey(ops) => multi_key(w, sess.db, ops, args, groups, out).await,
+                        Run::Txn(f) => txn(w, sess.db, *f, spec, args, out).await,
+                        _ => out.error("ERR internal routing error"),
+                    }
+                    // Time moved while we waited on other shards.
+                    w.tick_clock();
+                }
+            },
+        }
+    }
+    pending.flush(w, out).await;
+    w.commands.set(w.commands.get() + executed);
+}
+
+/// Locks the keys of a cross-shard command on each shard, in ascending shard order (the order
+/// that makes waiting cycles impossible).
+async fn lock_all(w: &Worker, tx: u64, db: DbIndex, groups: &[(usize, Vec<Bytes>)]) -> bool {
+    for (s, keys) in groups {
+        let keys = keys.iter().map(|k| (db, k.clone())).collect();
+        if w.send_lock(*s, tx, keys).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+async fn multi_key(
+    w: &Worker,
+    db: DbIndex,
+    ops: &'static MultiKeyOps,
+    args: Vec<Bytes>,
+    groups: Vec<(usize, Vec<usize>)>,
+    out: &mut Out,
+) {
+    let tx = w.new_tx();
+    let key_groups: Vec<(usize, Vec<Bytes>)> = groups
+        .iter()
+        .map(|(s, pos)| (*s, pos.iter().map(|&p| args[p].clone()).collect()))
+        .collect();
+    if !lock_all(w, tx, db, &key_groups).await {
+        return out.error(SHUTTING_DOWN);
+    }
+    let args = Rc::new(args);
+    let mut waits = Vec::new();
+    for (s, pos) in groups {
+        // The closure runs on another thread, so it takes its own copy of the arguments.
+        let a: Vec<Bytes> = (*args).clone();
+        let p = pos.clone();
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            let now = wk.shared.clock.now_ms();
+            let mut shard = wk.shard.borrow_mut();
+            shard.set_now(now);
+            (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p)
+        });
+        waits.push((pos, w.send_call(s, Some(tx), true, f)));
+    }
+    let mut parts = Vec::with_capacity(waits.len());
+    for (pos, rx) in waits {
+        match rx.await {
+            Ok(p) => parts.push((pos, p)),
+            Err(_) => return out.error(SHUTTING_DOWN),
+        }
+    }
+    (ops.merge)(&args, parts, out);
+}
+
+async fn txn(
+    w: &Worker,
+    db: DbIndex,
+    f: TxnFn,
+    spec: &CommandSpec,
+    args: Vec<Bytes>,
+    out: &mut Out,
+) {
+    let pos = match spec.key_positions(&args) {
+        Ok(p) => p,
+        Err(e) => return out.error(&e),
+    };
+    let keys: Vec<Bytes> = pos.iter().map(|&p| args[p].clone()).collect();
+    let mut unique: Vec<Bytes> = Vec::new();
+    for k in &keys {
+        if !unique.contains(k) {
+            unique.push(k.clone());
+        }
+    }
+    // Distinct keys grouped by shard, remembering each key's index in `unique`.
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, k) in unique.iter().enumerate() {
+        let s = shard_of(k, w.n);
+        match groups.iter_mut().find(|(g, _)| *g == s) {
+            Some((_, v)) => v.push(i),
+            None => groups.push((s, vec![i])),
+        }
+    }
+    groups.sort_by_key(|(s, _)| *s);
+    let key_groups: Vec<(usize, Vec<Bytes>)> = groups
+        .iter()
+        .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
+        .collect();
+    let tx = w.new_tx();
+    if !lock_all(w, tx, db, &key_groups).await {
+        return out.error(SHUTTING_DOWN);
+    }
+    let mut entries: Vec<Option<Entry>> = vec![None; unique.len()];
+    let mut waits = Vec::new();
+    for ((s, idx), (_, ks)) in groups.iter().zip(key_groups.iter()) {
+        let ks = ks.clone();
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            let now = wk.shared.clock.now_ms();
+            let mut shard = wk.shard.borrow_mut();
+            shard.set_now(now);
+            Box::new(fetch(&mut shard, db, &ks))
+        });
+        waits.push((idx.clone(), w.send_call(*s, Some(tx), false, f)));
+    }
+    for (idx, rx) in waits {
+        let Ok(part) = rx.await else {
+            return out.error(SHUTTING_DOWN);
+        };
+        if let Ok(got) = part.downcast::<Vec<Option<Entry>>>() {
+            for (i, e) in idx.into_iter().zip(*got) {
+                entries[i] = e;
+            }
+        }
+    }
+    let (rng, config, now) = {
+        let mut shard = w.shard.borrow_mut();
+        let rng = rand::rngs::SmallRng::from_rng(&mut shard.rng)
+            .unwrap_or_else(|_| rand::rngs::SmallRng::seed_from_u64(0));
+        (rng, shard.config.clone(), w.shared.clock.now_ms())
+    };
+    let mut view = FetchedKeys::new(keys, &unique, entries, now, rng, config);
+    f(&mut view, &args, out);
+    let writes = view.into_writes();
+    let mut waits = Vec::new();
+    for (s, idx) in groups {
+        let mine: Vec<(Bytes, Option<Entry>)> = writes
+            .iter()
+            .filter(|(i, _)| idx.contains(i))
+            .map(|(i, e)| (unique[*i].clone(), e.clone()))
+            .collect();
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            if !mine.is_empty() {
+                let mut shard = wk.shard.borrow_mut();
+                apply(&mut shard, db, mine);
+            }
+            Box::new(())
+        });
+        waits.push(w.send_call(s, Some(tx), true, f));
+    }
+    for rx in waits {
+        let _ = rx.await;
+    }
+}
+
+async fn fanout(w: &Worker, db: DbIndex, ops: &'static FanoutOps, args: &[Bytes], out: &mut Out) {
+    let mut waits = Vec::with_capacity(w.n);
+    for s in 0..w.n {
+        let a: Vec<Bytes> = args.to_vec();
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            let now = wk.shared.clock.now_ms();
+            let mut shard = wk.shard.borrow_mut();
+            shard.set_now(now);
+            (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
+        });
+        waits.push(w.send_call(s, None, false, f));
+    }
+    let mut parts = Vec::with_capacity(w.n);
+    for rx in waits {
+        match rx.await {
+            Ok(p) => parts.push(p),
+            Err(_) => return out.error(SHUTTING_DOWN),
+        }
+    }
+    (ops.merge)(args, parts, out);
+}
+
+/// Runs `f` on every thread and collects the results in thread order (INFO, CLIENT LIST).
+pub(crate) async fn on_every_thread<T: Send + 'static>(
+    w: &Worker,
+    f: fn(&Worker) -> T,
+) -> Option<Vec<T>> {
+    let mut waits = Vec::with_capacity(w.n);
+    for s in 0..w.n {
+        let call = Box::new(move |wk: &Worker| -> Partial { Box::new(f(wk)) });
+        waits.push(w.send_call(s, None, false, call));
+    }
+    let mut all = Vec::with_capacity(w.n);
+    for rx in waits {
+        let part = rx.await.ok()?;
+        all.push(*part.downcast::<T>().ok()?);
+    }
+    Some(all)
+}
+
+/// Output buffers above this are released after a write instead of being kept for reuse.
+pub(crate) const KEEP_BUFFER: usize = 1024 * 1024;
+
+/// Shrinks a buffer that a large request or reply grew.
+pub(crate) fn trim(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
+        *buf = BytesMut::new();
+    }
+}

@@ -1,0 +1,315 @@
+//! Starting and stopping the server: one thread per core, each with its own event loop,
+//! listeners (SO_REUSEPORT, so the kernel spreads connections) and shard, joined by the mesh.
+
+use std::net::{IpAddr, SocketAddr, TcpListener as StdListener};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rustis_storage::{Clock, Shard, SystemClock};
+use socket2::{Domain, Socket, Type};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Config;
+use crate::shared::Shared;
+use crate::worker::{serve_mesh, Msg, Worker};
+use crate::{conn, StartError};
+
+/// How to start a server.
+pub struct ServerOptions {
+    /// The configuration (port, bind, databases, ...).
+    pub config: Config,
+    /// Threads, each with one shard; 0 means one per available core.
+    pub threads: usize,
+    /// The clock expiry uses.
+    pub clock: Arc<dyn Clock>,
+    /// Bytes allocated by the process, if the allocator can tell (INFO used_memory).
+    pub allocated: Option<fn() -> usize>,
+    /// The config file the server was started with (INFO, CONFIG REWRITE).
+    pub config_file: Option<String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            config: Config::default(),
+            threads: 0,
+            clock: Arc::new(SystemClock),
+            allocated: None,
+            config_file: None,
+        }
+    }
+}
+
+/// A running server.
+pub struct ServerHandle {
+    addrs: Vec<SocketAddr>,
+    threads: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    shutdown_rx: watch::Receiver<bool>,
+}
+
+impl ServerHandle {
+    /// The first address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// Every address the server listens on.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Asks the server to stop; [`ServerHandle::wait`] returns once it has.
+    pub fn shutdown(&self) {
+        self.shared.request_shutdown();
+    }
+
+    /// Blocks until the server has stopped (SHUTDOWN or [`ServerHandle::shutdown`]).
+    pub fn wait(mut self) {
+        self.join();
+    }
+
+    fn join(&mut self) {
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    /// Whether a shutdown was requested.
+    pub fn is_stopping(&self) -> bool {
+        *self.shutdown_rx.borrow()
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.shared.request_shutdown();
+        self.join();
+    }
+}
+
+fn bind_one(addr: SocketAddr, backlog: i32) -> std::io::Result<StdListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Raises the open-file limit to its hard maximum, as Redis does for `maxclients`.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+/// Starts the server and returns once every thread is listening.
+pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
+    raise_fd_limit();
+    let cfg = opts.config;
+    let n = if opts.threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        opts.threads
+    };
+    let port = cfg.get_i64("port") as u16;
+    let backlog = cfg.get_i64("tcp-backlog").clamp(1, i32::MAX as i64) as i32;
+    let n_dbs = cfg.get_i64("databases").max(1) as usize;
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for b in cfg.get("bind").unwrap_or("127.0.0.1").split_whitespace() {
+        let b = b.trim_start_matches('-');
+        match b {
+            "*" => ips.push(IpAddr::from([0, 0, 0, 0])),
+            "localhost" => ips.push(IpAddr::from([127, 0, 0, 1])),
+            other => ips.push(
+                other
+                    .parse()
+                    .map_err(|_| StartError::Bind(other.to_string()))?,
+            ),
+        }
+    }
+    // The first listener picks the port (port 0 asks the kernel for a free one); every other
+    // thread binds the same port with SO_REUSEPORT.
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    let mut per_thread: Vec<Vec<StdListener>> = (0..n).map(|_| Vec::new()).collect();
+    let mut actual_port = port;
+    for ip in &ips {
+        for (t, lists) in per_thread.iter_mut().enumerate() {
+            let addr = SocketAddr::new(*ip, actual_port);
+            let l = bind_one(addr, backlog).map_err(|e| StartError::Listen(addr, e))?;
+            if t == 0 {
+                let bound = l.local_addr().map_err(|e| StartError::Listen(addr, e))?;
+                actual_port = bound.port();
+                addrs.push(bound);
+            }
+            lists.push(l);
+        }
+    }
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let shard_cfg = cfg.shard_config();
+    let shared = Arc::new(Shared {
+        config: RwLock::new(cfg),
+        clock: opts.clock,
+        n_threads: n,
+        n_dbs,
+        port: actual_port,
+        started: Instant::now(),
+        run_id: run_id(),
+        config_file: opts.config_file,
+        next_client_id: AtomicU64::new(1),
+        connected: AtomicUsize::new(0),
+        total_connections: AtomicU64::new(0),
+        rejected_connections: AtomicU64::new(0),
+        shutdown: shutdown_tx,
+        allocated: opts.allocated,
+    });
+    // The mesh: one queue for every ordered pair of threads, built once.
+    let mut senders: Vec<Vec<Option<mpsc::UnboundedSender<Msg>>>> =
+        (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
+    let mut receivers: Vec<Vec<mpsc::UnboundedReceiver<Msg>>> =
+        (0..n).map(|_| Vec::new()).collect();
+    for (from, row) in senders.iter_mut().enumerate() {
+        for (to, slot) in row.iter_mut().enumerate() {
+            if from != to {
+                let (tx, rx) = mpsc::unbounded_channel();
+                *slot = Some(tx);
+                receivers[to].push(rx);
+            }
+        }
+    }
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let mut threads = Vec::with_capacity(n);
+    for (id, ((listeners, peers), inbox)) in per_thread
+        .into_iter()
+        .zip(senders)
+        .zip(receivers)
+        .enumerate()
+    {
+        let shared = shared.clone();
+        let ready = ready_tx.clone();
+        let mut shard = Shard::new(id, n, n_dbs);
+        shard.config = shard_cfg.clone();
+        let t = std::thread::Builder::new()
+            .name(format!("rustis-{id}"))
+            .spawn(move || thread_main(id, shard, shared, peers, inbox, listeners, ready))
+            .map_err(StartError::Thread)?;
+        threads.push(t);
+    }
+    drop(ready_tx);
+    for _ in 0..n {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(StartError::Runtime(e)),
+            Err(_) => {
+                return Err(StartError::Runtime(
+                    "a thread stopped during startup".into(),
+                ))
+            }
+        }
+    }
+    Ok(ServerHandle {
+        addrs,
+        threads,
+        shared,
+        shutdown_rx,
+    })
+}
+
+fn run_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+fn thread_main(
+    id: usize,
+    shard: Shard,
+    shared: Arc<Shared>,
+    peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
+    inbox: Vec<mpsc::UnboundedReceiver<Msg>>,
+    listeners: Vec<StdListener>,
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let mut stop = shared.shutdown.subscribe();
+        let w = Rc::new(Worker::new(id, shard, shared.clone(), peers));
+        for rx in inbox {
+            tokio::task::spawn_local(serve_mesh(w.clone(), rx));
+        }
+        for l in listeners {
+            match TcpListener::from_std(l) {
+                Ok(l) => {
+                    tokio::task::spawn_local(accept_loop(w.clone(), l));
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e.to_string()));
+                    return;
+                }
+            }
+        }
+        let _ = ready.send(Ok(()));
+        while !*stop.borrow_and_update() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+async fn accept_loop(w: Rc<Worker>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let shared = &w.shared;
+                shared.total_connections.fetch_add(1, Ordering::Relaxed);
+                let max = shared.config().get_i64("maxclients").max(1) as usize;
+                if shared.connected.fetch_add(1, Ordering::Relaxed) >= max {
+                    shared.connected.fetch_sub(1, Ordering::Relaxed);
+                    shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                    // Like Redis: tell the client why, then close.
+                    let _ = stream.try_write(b"-ERR max number of clients reached\r\n");
+                    continue;
+                }
+                tokio::task::spawn_local(conn::serve(w.clone(), stream, peer));
+            }
+            Err(e) => {
+                // Out of file descriptors (EMFILE/ENFILE) or another transient failure: back
+                // off and keep serving the connections we have.
+                tracing::warn!("accept failed: {e}; retrying shortly");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! `Worker`: one thread's state — its shard, its clients, its end of the mesh — and how it runs
+//! the messages other threads send it.
+//!
+//! **Architecture Invariant.** A worker's shard is touched only on its own thread. Other
+//! threads reach it only through a [`Msg`] on the mesh; nothing here is shared or locked.
+//!
+//! Key locks (for commands that span shards) live here too: a transaction locks its keys on
+//! every shard it touches, in ascending shard order, so two transactions can never wait on each
+//! other in a cycle. While a key is locked, work that touches it waits in this worker's FIFO
+//! queue; when the queue is empty and nothing is locked (the common case) work runs at once.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use rustis_commands::registry::{Partial, Run};
+use rustis_commands::txn::LocalKeys;
+use rustis_commands::{CommandSpec, Out, ShardCtx};
+use rustis_storage::{DbIndex, Shard};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clients::Clients;
+use crate::shared::Shared;
+
+/// One command bound for a shard.
+pub(crate) struct Item {
+    pub spec: &'static CommandSpec,
+    pub db: DbIndex,
+    pub args: Vec<Bytes>,
+}
+
+/// The replies to a batch: their bytes, and where each reply ends.
+pub(crate) struct BatchReply {
+    pub buf: BytesMut,
+    pub ends: Vec<usize>,
+}
+
+/// A transaction's identity: the coordinating thread in the top bits, a counter below.
+pub(crate) type TxId = u64;
+
+/// Work run on another thread, with access to that thread's worker.
+pub(crate) type CallFn = Box<dyn FnOnce(&Worker) -> Partial + Send>;
+
+/// A message on the mesh.
+pub(crate) enum Msg {
+    /// Commands from one read of one connection, all for keys this shard owns.
+    Batch {
+        items: Vec<Item>,
+        resp3: bool,
+        reply: oneshot::Sender<BatchReply>,
+    },
+    /// Lock keys for a transaction; the reply comes once they are held.
+    Lock {
+        tx: TxId,
+        keys: Vec<(DbIndex, Bytes)>,
+        reply: oneshot::Sender<()>,
+    },
+    /// Run a function here. With `tx`, it belongs to a transaction that holds its locks, so it
+    /// runs at once; with `unlock`, the transaction's locks here are released afterwards.
+    Call {
+        tx: Option<TxId>,
+        unlock: bool,
+        f: CallFn,
+        reply: oneshot::Sender<Partial>,
+    },
+}
+
+enum Queued {
+    Batch {
+        items: Vec<Item>,
+        resp3: bool,
+        reply: oneshot::Sender<BatchReply>,
+    },
+    Lock {
+        tx: TxId,
+        keys: Vec<(DbIndex, Bytes)>,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+#[derive(Default)]
+struct Locks {
+    held: hashbrown::HashMap<(DbIndex, Bytes), TxId>,
+    by_tx: hashbrown::HashMap<TxId, Vec<(DbIndex, Bytes)>>,
+    queue: VecDeque<Queued>,
+}
+
+impl Locks {
+    fn idle(&self) -> bool {
+        self.held.is_empty() && self.queue.is_empty()
+    }
+
+    fn keys_free<'a>(
+        &self,
+        mut keys: impl Iterator<Item = (DbIndex, &'a Bytes)>,
+        tx: Option<TxId>,
+    ) -> bool {
+        if self.held.is_empty() {
+            return true;
+        }
+        keys.all(|(db, k)| match self.held.get(&(db, k.clone())) {
+            None => true,
+            Some(owner) => Some(*owner) == tx,
+        })
+    }
+
+    fn items_free(&self, items: &[Item]) -> bool {
+        if self.held.is_empty() {
+            return true;
+        }
+        items.iter().all(|it| {
+            let pos = it.spec.key_positions(&it.args).unwrap_or_default();
+            self.keys_free(pos.iter().map(|&i| (it.db, &it.args[i])), None)
+        })
+    }
+
+    fn grant(&mut self, tx: TxId, keys: Vec<(DbIndex, Bytes)>) {
+        for k in &keys {
+            self.held.insert(k.clone(), tx);
+        }
+        self.by_tx.entry(tx).or_default().extend(keys);
+    }
+}
+
+/// One thread's worker.
+pub(crate) struct Worker {
+    pub id: usize,
+    pub n: usize,
+    pub shard: RefCell<Shard>,
+    pub clients: RefCell<Clients>,
+    pub shared: Arc<Shared>,
+    /// Commands executed on this thread's connections (INFO `total_commands_processed`).
+    pub commands: Cell<u64>,
+    locks: RefCell<Locks>,
+    peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
+    next_tx: Cell<u64>,
+}
+
+impl Worker {
+    pub fn new(
+        id: usize,
+        shard: Shard,
+        shared: Arc<Shared>,
+        peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
+    ) -> Self {
+        Worker {
+            id,
+            n: peers.len(),
+            shard: RefCell::new(shard),
+            clients: RefCell::new(Clients::default()),
+            shared,
+            commands: Cell::new(0),
+            locks: RefCell::new(Locks::default()),
+            peers,
+            next_tx: Cell::new(0),
+        }
+    }
+
+    /// A fresh transaction id, unique across threads without any shared counter.
+    pub fn new_tx(&self) -> TxId {
+        let c = self.next_tx.get() + 1;
+        self.next_tx.set(c);
+        ((self.id as u64) << 48) | c
+    }
+
+    /// Reads the clock into the shard: every command of the batch sees this time.
+    pub fn tick_clock(&self) {
+        let now = self.shared.clock.now_ms();
+        self.shard.borrow_mut().set_now(now);
+    }
+
+    /// Whether a command for this shard may run inline right now: nothing queued, and none of
+    /// its keys locked by a transaction.
+    pub fn may_run_inline(&self, spec: &CommandSpec, db: DbIndex, args: &[Bytes]) -> bool {
+        let locks = self.locks.borrow();
+        if locks.idle() {
+            return true;
+        }
+        if !locks.queue.is_empty() {
+            return false;
+        }
+        let pos = spec.key_positions(args).unwrap_or_default();
+        locks.keys_free(pos.iter().map(|&i| (db, &args[i])), None)
+    }
+
+    /// Runs one command on this shard, writing its reply.
+    pub fn exec(&self, spec: &CommandSpec, db: DbIndex, args: &[Bytes], out: &mut Out) {
+        let mut shard = self.shard.borrow_mut();
+        exec_on(&mut shard, spec, db, args, out);
+    }
+
+    fn run_batch(&self, items: &[Item], resp3: bool) -> BatchReply {
+        self.tick_clock();
+        let mut out = Out::new(resp3);
+        let mut ends = Vec::with_capacity(items.len());
+        let mut shard = self.shard.borrow_mut();
+        for it in items {
+            exec_on(&mut shard, it.spec, it.db, &it.args, &mut out);
+            ends.push(out.buf.len());
+        }
+        BatchReply { buf: out.buf, ends }
+    }
+
+    /// Runs a batch now if it may, else queues it; the reply comes on the returned receiver.
+    pub fn submit_batch(&self, items: Vec<Item>, resp3: bool) -> oneshot::Receiver<BatchReply> {
+        let (tx, rx) = oneshot::channel();
+        self.accept_batch(items, resp3, tx);
+        rx
+    }
+
+    fn accept_batch(&self, items: Vec<Item>, resp3: bool, reply: oneshot::Sender<BatchReply>) {
+        let runnable = {
+            let locks = self.locks.borrow();
+            locks.queue.is_empty() && locks.items_free(&items)
+        };
+        if runnable {
+            let r = self.run_batch(&items, resp3);
+            let _ = reply.send(r);
+        } else {
+            self.locks.borrow_mut().queue.push_back(Queued::Batch {
+                items,
+                resp3,
+                reply,
+            });
+        }
+    }
+
+    fn accept_lock(&self, tx: TxId, keys: Vec<(DbIndex, Bytes)>, reply: oneshot::Sender<()>) {
+        let mut locks = self.locks.borrow_mut();
+        if locks.queue.is_empty() && locks.keys_free(keys.iter().map(|(d, k)| (*d, k)), Some(tx)) {
+            locks.grant(tx, keys);
+            let _ = reply.send(());
+        } else {
+            locks.queue.push_back(Queued::Lock { tx, keys, reply });
+        }
+    }
+
+    /// Releases a transaction's locks here and runs what was waiting for them, in order.
+    pub fn unlock(&self, tx: TxId) {
+        {
+            let mut locks = self.locks.borrow_mut();
+            if let Some(keys) = locks.by_tx.remove(&tx) {
+                for k in keys {
+                    locks.held.remove(&k);
+                }
+            }
+        }
+        loop {
+            let next = {
+                let mut locks = self.locks.borrow_mut();
+                let runnable = match locks.queue.front() {
+                    None => false,
+                    Some(Queued::Batch { items, .. }) => locks.items_free(items),
+                    Some(Queued::Lock { tx, keys, .. }) => {
+                        locks.keys_free(keys.iter().map(|(d, k)| (*d, k)), Some(*tx))
+                    }
+                };
+                if !runnable {
+                    break;
+                }
+                locks.queue.pop_front()
+            };
+            match next {
+                Some(Queued::Batch {
+                    items,
+                    resp3,
+                    reply,
+                }) => {
+                    let r = self.run_batch(&items, resp3);
+                    let _ = reply.send(r);
+                }
+                Some(Queued::Lock { tx, keys, reply }) => {
+                    self.locks.borrow_mut().grant(tx, keys);
+                    let _ = reply.send(());
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Handles a message from another thread.
+    pub fn handle(&self, msg: Msg) {
+        match msg {
+            Msg::Batch {
+                items,
+                resp3,
+                reply,
+            } => self.accept_batch(items, resp3, reply),
+            Msg::Lock { tx, keys, reply } => self.accept_lock(tx, keys, reply),
+            Msg::Call {
+                tx,
+                unlock,
+                f,
+                reply,
+            } => {
+                let r = f(self);
+                if unlock {
+                    if let Some(tx) = tx {
+                        self.unlock(tx);
+                    }
+                }
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    /// Sends a batch to shard `s` (this one included); the replies come on the receiver.
+    pub fn send_batch(
+        &self,
+        s: usize,
+        items: Vec<Item>,
+        resp3: bool,
+    ) -> oneshot::Receiver<BatchReply> {
+        if s == self.id {
+            return self.submit_batch(items, resp3);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.post(
+            s,
+            Msg::Batch {
+                items,
+                resp3,
+                reply: tx,
+            },
+        );
+        rx
+    }
+
+    /// Locks `keys` on shard `s` for transaction `tx`.
+    pub fn send_lock(
+        &self,
+        s: usize,
+        tx: TxId,
+        keys: Vec<(DbIndex, Bytes)>,
+    ) -> oneshot::Receiver<()> {
+        let (reply, rx) = oneshot::channel();
+        if s == self.id {
+            self.accept_lock(tx, keys, reply);
+        } else {
+            self.post(s, Msg::Lock { tx, keys, reply });
+        }
+        rx
+    }
+
+    /// Runs `f` on shard `s`'s thread (this one included).
+    pub fn send_call(
+        &self,
+        s: usize,
+        tx: Option<TxId>,
+        unlock: bool,
+        f: CallFn,
+    ) -> oneshot::Receiver<Partial> {
+        let (reply, rx) = oneshot::channel();
+        if s == self.id {
+            let r = f(self);
+            if unlock {
+                if let Some(tx) = tx {
+                    self.unlock(tx);
+                }
+            }
+            let _ = reply.send(r);
+        } else {
+            self.post(
+                s,
+                Msg::Call {
+                    tx,
+                    unlock,
+                    f,
+                    reply,
+                },
+            );
+        }
+        rx
+    }
+
+    fn post(&self, s: usize, msg: Msg) {
+        if let Some(Some(peer)) = self.peers.get(s) {
+            // A send fails only when the peer thread has stopped (shutdown); the dropped reply
+            // sender then tells the waiting side.
+            let _ = peer.send(msg);
+        }
+    }
+}
+
+/// Runs one command on `shard`: the single place where a spec's `Run` kind meets a shard.
+pub(crate) fn exec_on(
+    shard: &mut Shard,
+    spec: &CommandSpec,
+    db: DbIndex,
+    args: &[Bytes],
+    out: &mut Out,
+) {
+    match &spec.run {
+        Run::Shard(f) => f(&mut ShardCtx::new(shard, db), args, out),
+        Run::MultiKey(ops) => match spec.key_positions(args) {
+            Ok(pos) => {
+                let part = (ops.per_shard)(&mut ShardCtx::new(shard, db), args, &pos);
+                (ops.merge)(args, vec![(pos, part)], out);
+            }
+            Err(e) => out.error(&e),
+        },
+        Run::Txn(f) => match spec.key_positions(args) {
+            Ok(pos) => {
+                let keys = pos.iter().map(|&i| args[i].clone()).collect();
+                let mut view = LocalKeys::new(shard, db, keys);
+                f(&mut view, args, out);
+            }
+            Err(e) => out.error(&e),
+        },
+        Run::Fanout(ops) => {
+            let part = (ops.per_shard)(&mut ShardCtx::new(shard, db), args);
+            (ops.merge)(args, vec![part], out);
+        }
+        Run::Conn(_) => {
+            debug_assert!(false, "connection commands never reach a shard");
+            out.error("ERR internal routing error");
+        }
+    }
+}
+
+/// The receiving end of one mesh queue: runs every message another thread sends here.
+pub(crate) async fn serve_mesh(w: Rc<Worker>, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    while let Some(msg) = rx.recv().await {
+        w.handle(msg);
+    }
+}
