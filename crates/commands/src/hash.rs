@@ -110,7 +110,7 @@ pub fn register(r: &mut Registry) {
 
 /// HSET and HMSET take field-value pairs: an odd count is an arity error.
 fn pairs_check(args: &[Bytes]) -> Result<(), String> {
-    if args.len() % 2 == 1 {
+    if args.len().is_multiple_of(2) {
         return Ok(());
     }
     let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
@@ -547,10 +547,15 @@ pub struct ScanOpts {
     pub pattern: Option<Bytes>,
 }
 
-/// Parses a SCAN cursor as Redis 7.0 does (an unsigned 64-bit decimal; empty is 0).
+/// Parses a SCAN cursor as Redis 7.0 does, with `strtoul`: decimal digits with an optional sign
+/// (a negative cursor wraps around, as in C), no leading space, nothing after; empty is 0.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, &'static str> {
     const INVALID: &str = "ERR invalid cursor";
-    let digits = arg.strip_prefix(b"+").unwrap_or(arg);
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
     if !digits.iter().all(u8::is_ascii_digit) || (digits.is_empty() && !arg.is_empty()) {
         return Err(INVALID);
     }
@@ -561,7 +566,7 @@ pub fn parse_cursor(arg: &[u8]) -> Result<u64, &'static str> {
             .and_then(|n| n.checked_add((d - b'0') as u64))
             .ok_or(INVALID)?;
     }
-    Ok(n)
+    Ok(if neg { n.wrapping_neg() } else { n })
 }
 
 /// Parses `[MATCH pattern] [COUNT count]` (HSCAN, SSCAN, ZSCAN).
@@ -686,7 +691,8 @@ mod tests {
         assert_eq!(parse_cursor(b"+5"), Ok(5));
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
         assert!(parse_cursor(b"18446744073709551616").is_err());
-        assert!(parse_cursor(b"-1").is_err());
+        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
+        assert!(parse_cursor(b"-").is_err());
         assert!(parse_cursor(b" 1").is_err());
         assert_eq!(parse_scan_opts(&[b("COUNT"), b("0")]), Err(SYNTAX));
         assert_eq!(parse_scan_opts(&[b("MATCH")]), Err(SYNTAX));

@@ -1341,7 +1341,8 @@ fn cmd_zrandmember(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     };
     let picks = random_positions(&mut shard.rng, z.len(), n, unique);
     let items: Vec<(&[u8], f64)> = if unique && picks.len() == z.len() {
-        z.iter_from(0, false).collect()
+        // The whole set, highest first, as Redis 7.0 replies.
+        z.iter_from(z.len() - 1, true).collect()
     } else {
         picks.iter().filter_map(|&i| z.at(i)).collect()
     };
