@@ -36,8 +36,8 @@ impl Default for HashLimits {
 pub enum HashValue {
     /// Few, short fields, packed in one buffer.
     Pack(Packed),
-    /// The hash table.
-    Table(IndexMap<Box<[u8]>, Box<[u8]>, RandomState>),
+    /// The hash table, boxed so that a small hash keeps `Value` small.
+    Table(Box<IndexMap<Box<[u8]>, Box<[u8]>, RandomState>>),
 }
 
 impl Default for HashValue {
@@ -240,7 +240,7 @@ impl HashValue {
             for (f, v) in p.iter() {
                 t.insert(f.into(), v.into());
             }
-            *self = HashValue::Table(t);
+            *self = HashValue::Table(Box::new(t));
         }
     }
 
