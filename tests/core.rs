@@ -612,3 +612,31 @@ fn many_idle_connections_are_held() {
     assert_eq!(list.matches(" addr=").count(), 1001);
     drop(conns);
 }
+
+#[test]
+fn a_connection_keeps_its_state_when_it_moves_to_its_keys_thread() {
+    // With four threads, a connection that keeps using one key soon moves to the thread that
+    // owns it; nothing about the connection may change when it does.
+    let s = TestServer::start(4);
+    let mut c = s.raw();
+    let id = c.cmd(&["CLIENT", "ID"]);
+    check(&mut c, &["CLIENT", "SETNAME", "mover"], b"+OK\r\n");
+    check(&mut c, &["SELECT", "2"], b"+OK\r\n");
+    assert!(c.cmd(&["HELLO", "3"]).starts_with(b"%7\r\n"));
+    for key in ["a", "b", "c", "d", "e", "f"] {
+        check(&mut c, &["SET", key, "v"], b"+OK\r\n");
+        for _ in 0..40 {
+            check(&mut c, &["GET", key], b"$1\r\nv\r\n");
+        }
+        check(&mut c, &["GET", "missing"], b"_\r\n");
+        assert_eq!(c.cmd(&["CLIENT", "ID"]), id);
+        let info = String::from_utf8_lossy(&c.cmd(&["CLIENT", "INFO"])).to_string();
+        assert!(
+            info.contains("name=mover ") && info.contains(" db=2 ") && info.contains(" resp=3"),
+            "{info}"
+        );
+        let list = String::from_utf8_lossy(&c.cmd(&["CLIENT", "LIST"])).to_string();
+        assert_eq!(list.matches(" addr=").count(), 1, "{list}");
+    }
+    check(&mut c, &["DBSIZE"], b":6\r\n");
+}

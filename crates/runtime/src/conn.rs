@@ -1,5 +1,9 @@
 //! The connection loop: read, parse every complete command, dispatch them as one batch, write
 //! all replies with one write.
+//!
+//! A connection whose commands keep going to one other shard moves to that shard's thread
+//! (connection migration): from then on its commands run inline there, without a hop per
+//! request. It moves only between requests, when nothing of it is in flight.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -15,20 +19,36 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use crate::clients::ClientInfo;
-use crate::dispatch;
+use crate::dispatch::{self, Affinity};
 use crate::session::Session;
-use crate::worker::Worker;
+use crate::worker::{Msg, Worker};
 
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Serves one connection until it closes, is killed, or the server stops.
+/// Consecutive reads whose keyed commands all went to the same other shard before the
+/// connection moves there. High enough that random keys almost never trigger it.
+const MIGRATE_AFTER: u32 = 16;
+
+/// A connection on its way to another thread: its socket and every bit of its state.
+pub(crate) struct Migrant {
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    laddr: SocketAddr,
+    id: u64,
+    db: usize,
+    resp3: bool,
+    name: Vec<u8>,
+    lib_name: Vec<u8>,
+    lib_ver: Vec<u8>,
+    created: Instant,
+}
+
+/// Serves a newly accepted connection.
 pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
-    let shared = w.shared.clone();
     let _ = stream.set_nodelay(true);
     let laddr = stream.local_addr().unwrap_or(peer);
-    let id = shared.client_id();
-    let kill = Rc::new(Notify::new());
-    let info = Rc::new(RefCell::new(ClientInfo {
+    let id = w.shared.client_id();
+    let info = ClientInfo {
         id,
         addr: peer,
         laddr,
@@ -40,12 +60,45 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
         db: 0,
         resp: 2,
         last_cmd: "NULL",
-        kill: kill.clone(),
-    }));
+        kill: Rc::new(Notify::new()),
+    };
+    serve_loop(w, stream, info).await;
+}
+
+/// Takes over a connection that another thread handed to this one.
+pub(crate) fn adopt(w: &Rc<Worker>, m: Migrant) {
+    let Ok(stream) = TcpStream::from_std(m.stream) else {
+        w.shared.connected.fetch_sub(1, Ordering::Relaxed);
+        return;
+    };
+    let info = ClientInfo {
+        id: m.id,
+        addr: m.peer,
+        laddr: m.laddr,
+        name: m.name,
+        lib_name: m.lib_name,
+        lib_ver: m.lib_ver,
+        created: m.created,
+        last_active: Instant::now(),
+        db: m.db,
+        resp: if m.resp3 { 3 } else { 2 },
+        last_cmd: "NULL",
+        kill: Rc::new(Notify::new()),
+    };
+    tokio::task::spawn_local(serve_loop(w.clone(), stream, info));
+}
+
+async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
+    let shared = w.shared.clone();
+    let id = info.id;
+    let kill = info.kill.clone();
+    let resp3 = info.resp == 3;
+    let db = info.db;
+    let info = Rc::new(RefCell::new(info));
     w.clients.borrow_mut().add(info.clone());
     let mut sess = Session {
         id,
-        db: 0,
+        db,
         closing: false,
         last_cmd: "NULL",
         info: info.clone(),
@@ -54,9 +107,10 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
     let mut parser = Parser::with_max_bulk(max_bulk);
     // The read buffer is allocated on the first read, so idle connections cost little.
     let mut rbuf = BytesMut::new();
-    let mut out = Out::new(false);
+    let mut out = Out::new(resp3);
     let mut cmds = Vec::new();
-    let mut stream = stream;
+    let mut pending = dispatch::Pending::new(w.n);
+    let mut streak: (usize, u32) = (w.id, 0);
     'conn: loop {
         tokio::select! {
             r = stream.readable() => if r.is_err() { break 'conn },
@@ -74,8 +128,9 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
             Err(_) => break,
         }
         let parsed = parser.parse_batch(&mut rbuf, &mut cmds);
+        let mut affinity = Affinity::NoKeys;
         if !cmds.is_empty() {
-            dispatch::run(&w, &mut sess, &mut cmds, &mut out).await;
+            affinity = dispatch::run(&w, &mut sess, &mut pending, &mut cmds, &mut out).await;
             let mut i = info.borrow_mut();
             i.last_active = Instant::now();
             i.last_cmd = sess.last_cmd;
@@ -96,6 +151,39 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
         dispatch::trim(&mut rbuf);
         if sess.closing {
             break;
+        }
+        match affinity {
+            Affinity::One(s) if s != w.id => {
+                streak = if streak.0 == s {
+                    (s, streak.1 + 1)
+                } else {
+                    (s, 1)
+                };
+            }
+            Affinity::NoKeys => {}
+            _ => streak = (w.id, 0),
+        }
+        if streak.1 >= MIGRATE_AFTER && rbuf.is_empty() {
+            // Nothing of this connection is in flight: no partial request, no unsent reply.
+            let Ok(std_stream) = stream.into_std() else {
+                break;
+            };
+            w.clients.borrow_mut().remove(id);
+            let i = info.borrow();
+            let m = Migrant {
+                stream: std_stream,
+                peer: i.addr,
+                laddr: i.laddr,
+                id,
+                db: sess.db,
+                resp3: out.resp3,
+                name: i.name.clone(),
+                lib_name: i.lib_name.clone(),
+                lib_ver: i.lib_ver.clone(),
+                created: i.created,
+            };
+            w.post(streak.0, Msg::Adopt(m));
+            return;
         }
     }
     w.clients.borrow_mut().remove(id);

@@ -37,8 +37,9 @@ enum Seg {
     Remote(usize, usize),
 }
 
-/// Commands waiting to be sent to other shards, and where their replies go.
-struct Pending {
+/// Commands waiting to be sent to other shards, and where their replies go. A connection keeps
+/// one for its life so that a read costs no allocation here.
+pub(crate) struct Pending {
     batches: Vec<Vec<Item>>,
     segs: Vec<Seg>,
     /// Where the output stood when the first command was deferred; replies after it are
@@ -47,7 +48,7 @@ struct Pending {
 }
 
 impl Pending {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Pending {
             batches: (0..n).map(|_| Vec::new()).collect(),
             segs: Vec::new(),
@@ -148,16 +149,39 @@ fn route(w: &Worker, spec: &CommandSpec, args: &[Bytes]) -> Result<Target, Strin
     Ok(Target::Many(groups))
 }
 
+/// Which shards the keyed commands of one run went to; the connection loop uses it to move a
+/// connection to the thread that owns the keys it keeps using.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Affinity {
+    /// No command had a key.
+    NoKeys,
+    /// Every keyed command went to this one shard.
+    One(usize),
+    /// Keyed commands went to several shards.
+    Mixed,
+}
+
+impl Affinity {
+    fn saw(&mut self, s: usize) {
+        *self = match *self {
+            Affinity::NoKeys => Affinity::One(s),
+            Affinity::One(t) if t == s => Affinity::One(s),
+            _ => Affinity::Mixed,
+        };
+    }
+}
+
 /// Runs `cmds` for the connection `sess`, writing every reply into `out` in request order.
 pub(crate) async fn run(
     w: &Rc<Worker>,
     sess: &mut Session,
+    pending: &mut Pending,
     cmds: &mut Vec<Vec<Bytes>>,
     out: &mut Out,
-) {
-    let mut pending = Pending::new(w.n);
+) -> Affinity {
     w.tick_clock();
     let mut executed = 0u64;
+    let mut affinity = Affinity::NoKeys;
     for args in cmds.drain(..) {
         if sess.closing {
             break;
@@ -201,6 +225,9 @@ pub(crate) async fn run(
                     pending.wrote_local(start, out);
                 }
                 Ok(Target::One(s)) => {
+                    if spec.first_key > 0 || spec.keys.is_some() {
+                        affinity.saw(s);
+                    }
                     if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
                         w.exec(spec, sess.db, &args, out);
                         pending.wrote_local(start, out);
@@ -217,6 +244,7 @@ pub(crate) async fn run(
                     }
                 }
                 Ok(Target::Many(groups)) => {
+                    affinity = Affinity::Mixed;
                     pending.flush(w, out).await;
                     match &spec.run {
                         Run::MultiKey(ops) => multi_key(w, sess.db, ops, args, groups, out).await,
@@ -231,6 +259,7 @@ pub(crate) async fn run(
     }
     pending.flush(w, out).await;
     w.commands.set(w.commands.get() + executed);
+    affinity
 }
 
 /// Locks the keys of a cross-shard command on each shard, in ascending shard order (the order

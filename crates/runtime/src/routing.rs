@@ -10,7 +10,7 @@ pub const SLOTS: u16 = 16384;
 
 /// The Redis Cluster hash slot of `key`, honouring `{hash tags}` as Redis does.
 pub fn key_slot(key: &[u8]) -> u16 {
-    let tagged = match key.iter().position(|&c| c == b'{') {
+    let tagged = match memchr::memchr(b'{', key) {
         Some(open) => match key[open + 1..].iter().position(|&c| c == b'}') {
             Some(len) if len > 0 => &key[open + 1..open + 1 + len],
             _ => key,
@@ -30,34 +30,57 @@ pub fn shard_of(key: &[u8], n: usize) -> usize {
 }
 
 /// CRC16-CCITT (XModem), the checksum Redis Cluster uses for slots.
+///
+/// Every command is routed by it, so it takes four bytes per step (slicing-by-4 tables) rather
+/// than one.
 pub fn crc16(data: &[u8]) -> u16 {
     let mut crc: u16 = 0;
-    for &b in data {
-        crc = (crc << 8) ^ CRC16_TABLE[(((crc >> 8) as u8) ^ b) as usize];
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        let hi = crc ^ u16::from_be_bytes([c[0], c[1]]);
+        crc = TABLES[3][(hi >> 8) as usize]
+            ^ TABLES[2][(hi & 0xff) as usize]
+            ^ TABLES[1][c[2] as usize]
+            ^ TABLES[0][c[3] as usize];
+    }
+    for &b in chunks.remainder() {
+        crc = (crc << 8) ^ TABLES[0][(((crc >> 8) as u8) ^ b) as usize];
     }
     crc
 }
 
-const CRC16_TABLE: [u16; 256] = make_table();
+/// `TABLES[k][v]`: the CRC register after the byte `v` followed by `k` zero bytes, from zero.
+static TABLES: [[u16; 256]; 4] = make_tables();
 
-const fn make_table() -> [u16; 256] {
-    let mut table = [0u16; 256];
+/// Shifts a 16-bit CRC register by `bits` zero bits.
+const fn shift(mut crc: u16, bits: u32) -> u16 {
     let mut i = 0;
-    while i < 256 {
-        let mut crc = (i as u16) << 8;
-        let mut j = 0;
-        while j < 8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-            j += 1;
-        }
-        table[i] = crc;
+    while i < bits {
+        crc = if crc & 0x8000 != 0 {
+            (crc << 1) ^ 0x1021
+        } else {
+            crc << 1
+        };
         i += 1;
     }
-    table
+    crc
+}
+
+const fn make_tables() -> [[u16; 256]; 4] {
+    let mut t = [[0u16; 256]; 4];
+    let mut v = 0;
+    while v < 256 {
+        // The byte enters the top of the register, then 8 bits are shifted out.
+        let base = shift((v as u16) << 8, 8);
+        t[0][v] = base;
+        let mut k = 1;
+        while k < 4 {
+            t[k][v] = shift(t[k - 1][v], 8);
+            k += 1;
+        }
+        v += 1;
+    }
+    t
 }
 
 #[cfg(test)]
@@ -73,5 +96,26 @@ mod tests {
         assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
         assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
         assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
+    }
+
+    fn crc16_bitwise(data: &[u8]) -> u16 {
+        let mut crc: u16 = 0;
+        for &b in data {
+            crc ^= (b as u16) << 8;
+            crc = shift(crc, 8);
+        }
+        crc
+    }
+
+    #[test]
+    fn sliced_crc_matches_the_bitwise_definition() {
+        let data: Vec<u8> = (0..200u32).map(|i| (i * 37 + 11) as u8).collect();
+        for len in 0..data.len() {
+            assert_eq!(
+                crc16(&data[..len]),
+                crc16_bitwise(&data[..len]),
+                "len {len}"
+            );
+        }
     }
 }

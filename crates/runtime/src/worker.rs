@@ -65,6 +65,8 @@ pub(crate) enum Msg {
         f: CallFn,
         reply: oneshot::Sender<Partial>,
     },
+    /// Take over a connection whose commands keep coming to this shard.
+    Adopt(crate::conn::Migrant),
 }
 
 enum Queued {
@@ -281,7 +283,7 @@ impl Worker {
     }
 
     /// Handles a message from another thread.
-    pub fn handle(&self, msg: Msg) {
+    pub fn handle(self: &Rc<Self>, msg: Msg) {
         match msg {
             Msg::Batch {
                 items,
@@ -303,6 +305,7 @@ impl Worker {
                 }
                 let _ = reply.send(r);
             }
+            Msg::Adopt(m) => crate::conn::adopt(self, m),
         }
     }
 
@@ -375,7 +378,8 @@ impl Worker {
         rx
     }
 
-    fn post(&self, s: usize, msg: Msg) {
+    /// Sends a message to shard `s`'s thread.
+    pub fn post(&self, s: usize, msg: Msg) {
         if let Some(Some(peer)) = self.peers.get(s) {
             // A send fails only when the peer thread has stopped (shutdown); the dropped reply
             // sender then tells the waiting side.
