@@ -31,13 +31,16 @@ impl Default for HashLimits {
     }
 }
 
+/// The hash-table encoding: fields to values, in insertion order (swap-removed).
+pub type FieldTable = IndexMap<Box<[u8]>, Box<[u8]>, RandomState>;
+
 /// A hash value. Never empty while stored.
 #[derive(Debug, Clone)]
 pub enum HashValue {
     /// Few, short fields, packed in one buffer.
     Pack(Packed),
     /// The hash table, boxed so that a small hash keeps `Value` small.
-    Table(Box<IndexMap<Box<[u8]>, Box<[u8]>, RandomState>>),
+    Table(Box<FieldTable>),
 }
 
 impl Default for HashValue {
