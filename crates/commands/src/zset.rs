@@ -1403,7 +1403,7 @@ fn numkeys_positions(
         Err(_) if !needs_where => return Err(OpError::NotInteger.message().to_string()),
         _ => return Err(bad_count.to_string()),
     };
-    let avail = args.len() - at - 1 - needs_where as usize;
+    let avail = args.len().saturating_sub(at + 1 + needs_where as usize);
     if n > avail || (needs_where && args.len() < at + 2 + n) {
         return Err(SYNTAX.to_string());
     }
@@ -1843,5 +1843,9 @@ mod tests {
         );
         assert_eq!(keys_zmpop(&args("ZMPOP 2 a MIN")), Err(SYNTAX.into()));
         assert_eq!(keys_zmpop(&args("ZMPOP 1 a MIN")), Ok(vec![2]));
+        // COMMAND GETKEYS may ask with too few arguments: an error, never a panic.
+        assert!(keys_zmpop(&args("ZMPOP 1")).is_err());
+        assert!(keys_dst_numkeys(&args("ZUNIONSTORE d")).is_err());
+        assert!(keys_numkeys_at_1(&args("ZUNION")).is_err());
     }
 }
