@@ -834,3 +834,133 @@ fn set_operations_across_shards_see_every_key() {
         );
     }
 }
+
+#[test]
+fn random_arguments_never_break_the_server() {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    const COMMANDS: &[&str] = &[
+        "ZADD",
+        "ZINCRBY",
+        "ZREM",
+        "ZCARD",
+        "ZSCORE",
+        "ZMSCORE",
+        "ZRANK",
+        "ZREVRANK",
+        "ZCOUNT",
+        "ZLEXCOUNT",
+        "ZRANGE",
+        "ZREVRANGE",
+        "ZRANGEBYSCORE",
+        "ZREVRANGEBYSCORE",
+        "ZRANGEBYLEX",
+        "ZREVRANGEBYLEX",
+        "ZRANGESTORE",
+        "ZREMRANGEBYRANK",
+        "ZREMRANGEBYSCORE",
+        "ZREMRANGEBYLEX",
+        "ZPOPMIN",
+        "ZPOPMAX",
+        "ZMPOP",
+        "ZRANDMEMBER",
+        "ZSCAN",
+        "ZUNION",
+        "ZINTER",
+        "ZDIFF",
+        "ZINTERCARD",
+        "ZUNIONSTORE",
+        "ZINTERSTORE",
+        "ZDIFFSTORE",
+        "HSET",
+        "HSETNX",
+        "HMSET",
+        "HGET",
+        "HMGET",
+        "HDEL",
+        "HLEN",
+        "HSTRLEN",
+        "HEXISTS",
+        "HKEYS",
+        "HVALS",
+        "HGETALL",
+        "HINCRBY",
+        "HINCRBYFLOAT",
+        "HRANDFIELD",
+        "HSCAN",
+    ];
+    const TOKENS: &[&str] = &[
+        "a",
+        "b",
+        "c",
+        "z",
+        "h",
+        "s",
+        "0",
+        "1",
+        "2",
+        "-1",
+        "3",
+        "100",
+        "-100",
+        "1.5",
+        "inf",
+        "-inf",
+        "+inf",
+        "nan",
+        "(1",
+        "(",
+        "[a",
+        "(b",
+        "+",
+        "-",
+        "[",
+        "x",
+        "",
+        " 1",
+        "1e308",
+        "1e-400",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "18446744073709551615",
+        "NX",
+        "XX",
+        "GT",
+        "LT",
+        "CH",
+        "INCR",
+        "WITHSCORES",
+        "WITHSCORE",
+        "WITHVALUES",
+        "LIMIT",
+        "BYSCORE",
+        "BYLEX",
+        "REV",
+        "WEIGHTS",
+        "AGGREGATE",
+        "SUM",
+        "MIN",
+        "MAX",
+        "COUNT",
+        "MATCH",
+        "*",
+        "0x1p3",
+    ];
+    for t in THREADS {
+        let s = TestServer::start(t);
+        let mut c = s.raw();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        c.cmd(&["SET", "s", "x"]);
+        for _ in 0..3000 {
+            let name = COMMANDS.choose(&mut rng).copied().unwrap_or("ZADD");
+            let n = rng.gen_range(0..8);
+            let mut args = vec![name];
+            for _ in 0..n {
+                args.push(TOKENS.choose(&mut rng).copied().unwrap_or("a"));
+            }
+            let reply = c.cmd(&args);
+            assert!(!reply.is_empty(), "{args:?}");
+        }
+        assert_eq!(cmd(&mut c, &["PING"]), "+PONG\r\n");
+    }
+}

@@ -45,6 +45,15 @@ impl LongDouble {
         if lower == b"inf" || lower == b"infinity" {
             return Some(Err(neg));
         }
+        if lower.starts_with(b"0x") {
+            return Self::parse_hex(&lower[2..]).map(|r| {
+                r.map(|mut v| {
+                    v.neg = neg;
+                    v
+                })
+                .map_err(|_| neg)
+            });
+        }
         let mut digits = BigUint::zero();
         let mut any_digit = false;
         let mut frac_digits: i64 = 0;
@@ -139,6 +148,71 @@ impl LongDouble {
             }
             None => Some(Err(neg)),
         }
+    }
+
+    /// The digits of a hexadecimal float after `0x` (lowercase): `h[.h][p[+-]d]`.
+    fn parse_hex(s: &[u8]) -> Option<Result<LongDouble, ()>> {
+        let mut n = BigUint::zero();
+        let (mut i, mut any, mut seen_dot, mut exp2) = (0, false, false, 0i64);
+        let mut sticky = false;
+        while i < s.len() {
+            let c = s[i];
+            if let Some(d) = (c as char).to_digit(16) {
+                any = true;
+                if n.bits() < 200 {
+                    n.mul_small_add(16, d);
+                    if seen_dot {
+                        exp2 -= 4;
+                    }
+                } else {
+                    // Far below the 64-bit significand: only whether it is nonzero matters.
+                    sticky |= d != 0;
+                    if !seen_dot {
+                        exp2 += 4;
+                    }
+                }
+            } else if c == b'.' && !seen_dot {
+                seen_dot = true;
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        if !any {
+            return None;
+        }
+        if i < s.len() && s[i] == b'p' {
+            let mut j = i + 1;
+            let eneg = match s.get(j) {
+                Some(b'-') => {
+                    j += 1;
+                    true
+                }
+                Some(b'+') => {
+                    j += 1;
+                    false
+                }
+                _ => false,
+            };
+            let start = j;
+            let mut e: i64 = 0;
+            while j < s.len() && s[j].is_ascii_digit() {
+                e = (e * 10 + (s[j] - b'0') as i64).min(1_000_000);
+                j += 1;
+            }
+            if j == start {
+                return None;
+            }
+            exp2 += if eneg { -e } else { e };
+            i = j;
+        }
+        if i != s.len() {
+            return None;
+        }
+        if n.is_zero() {
+            return Some(Ok(LongDouble::ZERO));
+        }
+        Some(from_big_int(&n, exp2, sticky).ok_or(()))
     }
 
     /// The correctly rounded sum; `None` when it overflows to infinity.
@@ -538,6 +612,9 @@ mod tests {
         assert_eq!(add("3", "1e+2"), "103");
         assert_eq!(add("18446744073709551615", "1"), "18446744073709551616");
         assert_eq!(add("9007199254740993", "0"), "9007199254740993");
+        assert_eq!(add("3", "0x10"), "19");
+        assert_eq!(add("0x1p3", "0x.8"), "8.5");
+        assert_eq!(add("-0X1P-2", "0"), "-0.25");
         assert!(add("1.1e4932", "0").starts_with("10999999999999999999743731075282418176590308692790434077349880018170241451065131125042475079893348785202483"));
         assert!(add("1.1e4932", "0").ends_with("267178522323242088136704"));
         assert_eq!(
