@@ -1255,14 +1255,26 @@ fn keys_zmpop(args: &[Bytes]) -> Result<Vec<usize>, String> {
     numkeys_positions(args, 1, "ERR numkeys should be greater than 0", true)
 }
 
-/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]
-fn txn_zmpop(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
-    let n = keys.len();
-    let where_idx = 2 + n;
+/// The parsed tail of ZMPOP and BZMPOP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mpop {
+    /// Argument positions of the keys.
+    pub keys: Vec<usize>,
+    /// Pop the highest scores (`MAX`) rather than the lowest.
+    pub max: bool,
+    /// How many to pop (1 without COUNT).
+    pub count: usize,
+}
+
+/// Parses `numkeys key [key ...] MIN|MAX [COUNT count]` whose `numkeys` is at `at`, with
+/// Redis 7.0's errors and order of checks.
+pub fn parse_mpop(args: &[Bytes], at: usize) -> Result<Mpop, String> {
+    let keys = numkeys_positions(args, at, "ERR numkeys should be greater than 0", true)?;
+    let where_idx = at + 1 + keys.len();
     let max = match args.get(where_idx) {
         Some(a) if eq_ic(a, "min") => false,
         Some(a) if eq_ic(a, "max") => true,
-        _ => return out.error(SYNTAX),
+        _ => return Err(SYNTAX.into()),
     };
     let mut count: Option<usize> = None;
     let mut j = where_idx + 1;
@@ -1270,14 +1282,26 @@ fn txn_zmpop(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
         if count.is_none() && eq_ic(&args[j], "count") && j + 1 < args.len() {
             match parse_i64(&args[j + 1]) {
                 Ok(c) if c >= 1 => count = Some(c as usize),
-                _ => return out.error("ERR count should be greater than 0"),
+                _ => return Err("ERR count should be greater than 0".into()),
             }
             j += 2;
         } else {
-            return out.error(SYNTAX);
+            return Err(SYNTAX.into());
         }
     }
-    zmpop_keys(keys, max, count.unwrap_or(1), out);
+    Ok(Mpop {
+        keys,
+        max,
+        count: count.unwrap_or(1),
+    })
+}
+
+/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]
+fn txn_zmpop(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
+    match parse_mpop(args, 1) {
+        Ok(p) => zmpop_keys(keys, p.max, p.count, out),
+        Err(e) => out.error(&e),
+    }
 }
 
 /// Pops from the first non-empty sorted set among `keys` and replies `[key, [[m, s], ...]]`,
