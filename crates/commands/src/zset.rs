@@ -1831,6 +1831,31 @@ mod tests {
     }
 
     #[test]
+    fn removals_and_pops_delete_the_emptied_key() {
+        let mut shard = Shard::new(0, 1, 1);
+        let mut ctx = ShardCtx::new(&mut shard, 0);
+        let z = parse_zadd(&args("ZADD z 1 a 2 b 3 c 4 d"), false).unwrap();
+        op_zadd(&mut ctx, b"z", &z).unwrap();
+        assert_eq!(op_zrem(&mut ctx, b"z", &[b("a"), b("zz")]), Ok(1));
+        let r = RemRange::Score(parse_score_range(b"(2", b"+inf").unwrap());
+        assert_eq!(op_zremrange(&mut ctx, b"z", &r), Ok(2));
+        assert_eq!(op_zremrange(&mut ctx, b"z", &RemRange::Rank(5, 9)), Ok(0));
+        let zs = ctx.db().get_zset_mut(b"z").unwrap().unwrap();
+        assert_eq!(pop_members(zs, 5, true), vec![(Box::from(&b"b"[..]), 2.0)]);
+        assert_eq!(op_zrem(&mut ctx, b"nokey", &[b("a")]), Ok(0));
+        let r = RemRange::Lex(parse_lex_range(&b("-"), &b("+")).unwrap());
+        assert_eq!(op_zremrange(&mut ctx, b"z", &r), Ok(0));
+        op_zadd(
+            &mut ctx,
+            b"y",
+            &parse_zadd(&args("ZADD y 0 a 0 b"), false).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(op_zremrange(&mut ctx, b"y", &r), Ok(2));
+        assert!(!ctx.db().contains(b"y"));
+    }
+
+    #[test]
     fn set_operations_weigh_and_aggregate() {
         let mut shard = Shard::new(0, 1, 1);
         {
