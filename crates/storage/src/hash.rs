@@ -55,11 +55,13 @@ impl PartialEq for HashValue {
     }
 }
 
-/// Field-value pairs in one buffer: each string is a LEB128 length then its bytes.
+/// Field-value pairs in one buffer: each string is a LEB128 length then its bytes. The buffer
+/// is a boxed slice, exactly as long as its contents, and the count a `u32` (a packed hash holds
+/// at most `hash-max-listpack-entries` pairs), so that the value is 24 bytes.
 #[derive(Debug, Clone, Default)]
 pub struct Packed {
-    buf: Vec<u8>,
-    pairs: usize,
+    buf: Box<[u8]>,
+    pairs: u32,
 }
 
 fn put_len(buf: &mut Vec<u8>, mut n: usize) {
@@ -99,6 +101,20 @@ fn read_str(buf: &[u8], mut at: usize) -> (&[u8], usize) {
     (&buf[at..at + n], at + n)
 }
 
+/// The offsets of the pair whose field is `field` in `buf`: (pair start, value start, pair end).
+fn locate_in(buf: &[u8], field: &[u8]) -> Option<(usize, usize, usize)> {
+    let mut at = 0;
+    while at < buf.len() {
+        let (f, vstart) = read_str(buf, at);
+        let (_, end) = read_str(buf, vstart);
+        if f == field {
+            return Some((at, vstart, end));
+        }
+        at = end;
+    }
+    None
+}
+
 /// Walks the pairs of a packed hash.
 pub struct PackedIter<'a> {
     buf: &'a [u8],
@@ -128,16 +144,7 @@ impl Packed {
 
     /// The offsets of the pair whose field is `field`: (pair start, value start, pair end).
     fn locate(&self, field: &[u8]) -> Option<(usize, usize, usize)> {
-        let mut at = 0;
-        while at < self.buf.len() {
-            let (f, vstart) = read_str(&self.buf, at);
-            let (_, end) = read_str(&self.buf, vstart);
-            if f == field {
-                return Some((at, vstart, end));
-            }
-            at = end;
-        }
-        None
+        locate_in(&self.buf, field)
     }
 
     fn get(&self, field: &[u8]) -> Option<&[u8]> {
@@ -150,29 +157,32 @@ impl Packed {
         let mut enc = Vec::with_capacity(len_size(value.len()) + value.len());
         put_len(&mut enc, value.len());
         enc.extend_from_slice(value);
-        match self.locate(field) {
+        let mut buf = std::mem::take(&mut self.buf).into_vec();
+        let new = match locate_in(&buf, field) {
             Some((_, vstart, end)) => {
-                self.buf.splice(vstart..end, enc);
-                self.buf.shrink_to_fit();
+                buf.splice(vstart..end, enc);
                 false
             }
             None => {
                 let need = len_size(field.len()) + field.len() + enc.len();
-                self.buf.reserve_exact(need);
-                put_len(&mut self.buf, field.len());
-                self.buf.extend_from_slice(field);
-                self.buf.extend_from_slice(&enc);
+                buf.reserve_exact(need);
+                put_len(&mut buf, field.len());
+                buf.extend_from_slice(field);
+                buf.extend_from_slice(&enc);
                 self.pairs += 1;
                 true
             }
-        }
+        };
+        self.buf = buf.into_boxed_slice();
+        new
     }
 
     fn remove(&mut self, field: &[u8]) -> bool {
         match self.locate(field) {
             Some((start, _, end)) => {
-                self.buf.drain(start..end);
-                self.buf.shrink_to_fit();
+                let mut buf = std::mem::take(&mut self.buf).into_vec();
+                buf.drain(start..end);
+                self.buf = buf.into_boxed_slice();
                 self.pairs -= 1;
                 true
             }
@@ -190,7 +200,7 @@ impl HashValue {
     /// The number of fields.
     pub fn len(&self) -> usize {
         match self {
-            HashValue::Pack(p) => p.pairs,
+            HashValue::Pack(p) => p.pairs as usize,
             HashValue::Table(t) => t.len(),
         }
     }
@@ -226,7 +236,7 @@ impl HashValue {
     pub fn set(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
         if let HashValue::Pack(p) = self {
             let fits = field.len() <= limits.max_value && value.len() <= limits.max_value;
-            if fits && (p.pairs < limits.max_entries || p.get(field).is_some()) {
+            if fits && ((p.pairs as usize) < limits.max_entries || p.get(field).is_some()) {
                 return p.set(field, value);
             }
             self.convert_to_table();
@@ -239,7 +249,8 @@ impl HashValue {
 
     fn convert_to_table(&mut self) {
         if let HashValue::Pack(p) = self {
-            let mut t = IndexMap::with_capacity_and_hasher(p.pairs + 1, RandomState::default());
+            let mut t =
+                IndexMap::with_capacity_and_hasher(p.pairs as usize + 1, RandomState::default());
             for (f, v) in p.iter() {
                 t.insert(f.into(), v.into());
             }
