@@ -25,67 +25,67 @@ use crate::txn::Keys;
 pub fn register(r: &mut Registry) {
     let one_key = [
         CommandSpec::new("zadd", -4, WRITE | DENYOOM | FAST, Run::Shard(cmd_zadd)).doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.",
         ),
         CommandSpec::new("zincrby", 4, WRITE | DENYOOM | FAST, Run::Shard(cmd_zincrby)).doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Increments the score of a member in a sorted set.",
         ),
         CommandSpec::new("zrem", -3, WRITE | FAST, Run::Shard(cmd_zrem)).doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.",
         ),
         CommandSpec::new("zcard", 2, READONLY | FAST, Run::Shard(cmd_zcard)).doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Returns the number of members in a sorted set.",
         ),
         CommandSpec::new("zscore", 3, READONLY | FAST, Run::Shard(cmd_zscore)).doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Returns the score of a member in a sorted set.",
         ),
         CommandSpec::new("zmscore", -3, READONLY | FAST, Run::Shard(cmd_zmscore)).doc(
-            "sorted_set",
+            "sorted-set",
             "6.2.0",
             "Returns the score of one or more members in a sorted set.",
         ),
         CommandSpec::new("zrank", -3, READONLY | FAST, Run::Shard(cmd_zrank)).doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Returns the index of a member in a sorted set ordered by ascending scores.",
         ),
         CommandSpec::new("zrevrank", -3, READONLY | FAST, Run::Shard(cmd_zrevrank)).doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Returns the index of a member in a sorted set ordered by descending scores.",
         ),
         CommandSpec::new("zcount", 4, READONLY | FAST, Run::Shard(cmd_zcount)).doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Returns the count of members in a sorted set that have scores within a range.",
         ),
         CommandSpec::new("zlexcount", 4, READONLY | FAST, Run::Shard(cmd_zlexcount)).doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.9",
             "Returns the number of members in a sorted set within a lexicographical range.",
         ),
         CommandSpec::new("zrange", -4, READONLY, Run::Shard(cmd_zrange)).doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Returns members in a sorted set within a range of indexes.",
         ),
         CommandSpec::new("zrevrange", -4, READONLY, Run::Shard(cmd_zrevrange)).doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Returns members in a sorted set within a range of indexes in reverse order.",
         ),
         CommandSpec::new("zrangebyscore", -4, READONLY, Run::Shard(cmd_zrangebyscore)).doc(
-            "sorted_set",
+            "sorted-set",
             "1.0.5",
             "Returns members in a sorted set within a range of scores.",
         ),
@@ -96,52 +96,52 @@ pub fn register(r: &mut Registry) {
             Run::Shard(cmd_zrevrangebyscore),
         )
         .doc(
-            "sorted_set",
+            "sorted-set",
             "2.2.0",
             "Returns members in a sorted set within a range of scores in reverse order.",
         ),
         CommandSpec::new("zrangebylex", -4, READONLY, Run::Shard(cmd_zrangebylex)).doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.9",
             "Returns members in a sorted set within a lexicographical range.",
         ),
         CommandSpec::new("zrevrangebylex", -4, READONLY, Run::Shard(cmd_zrevrangebylex)).doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.9",
             "Returns members in a sorted set within a lexicographical range in reverse order.",
         ),
         CommandSpec::new("zremrangebyrank", 4, WRITE, Run::Shard(cmd_zremrangebyrank)).doc(
-            "sorted_set",
+            "sorted-set",
             "2.0.0",
             "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.",
         ),
         CommandSpec::new("zremrangebyscore", 4, WRITE, Run::Shard(cmd_zremrangebyscore)).doc(
-            "sorted_set",
+            "sorted-set",
             "1.2.0",
             "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.",
         ),
         CommandSpec::new("zremrangebylex", 4, WRITE, Run::Shard(cmd_zremrangebylex)).doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.9",
             "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.",
         ),
         CommandSpec::new("zpopmin", -2, WRITE | FAST, Run::Shard(cmd_zpopmin)).doc(
-            "sorted_set",
+            "sorted-set",
             "5.0.0",
             "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.",
         ),
         CommandSpec::new("zpopmax", -2, WRITE | FAST, Run::Shard(cmd_zpopmax)).doc(
-            "sorted_set",
+            "sorted-set",
             "5.0.0",
             "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.",
         ),
         CommandSpec::new("zrandmember", -2, READONLY, Run::Shard(cmd_zrandmember)).doc(
-            "sorted_set",
+            "sorted-set",
             "6.2.0",
             "Returns one or more random members from a sorted set.",
         ),
         CommandSpec::new("zscan", -3, READONLY, Run::Shard(cmd_zscan)).doc(
-            "sorted_set",
+            "sorted-set",
             "2.8.0",
             "Iterates over members and scores of a sorted set.",
         ),
@@ -158,7 +158,7 @@ pub fn register(r: &mut Registry) {
         )
         .keys(1, 2, 1)
         .doc(
-            "sorted_set",
+            "sorted-set",
             "6.2.0",
             "Stores a range of members from sorted set in a key.",
         ),
@@ -167,56 +167,56 @@ pub fn register(r: &mut Registry) {
         CommandSpec::new("zunion", -3, READONLY, Run::Txn(txn_zunion))
             .movable_keys(keys_numkeys_at_1)
             .doc(
-                "sorted_set",
+                "sorted-set",
                 "6.2.0",
                 "Returns the union of multiple sorted sets.",
             ),
         CommandSpec::new("zinter", -3, READONLY, Run::Txn(txn_zinter))
             .movable_keys(keys_numkeys_at_1)
             .doc(
-                "sorted_set",
+                "sorted-set",
                 "6.2.0",
                 "Returns the intersect of multiple sorted sets.",
             ),
         CommandSpec::new("zdiff", -3, READONLY, Run::Txn(txn_zdiff))
             .movable_keys(keys_numkeys_at_1)
             .doc(
-                "sorted_set",
+                "sorted-set",
                 "6.2.0",
                 "Returns the difference between multiple sorted sets.",
             ),
         CommandSpec::new("zintercard", -3, READONLY, Run::Txn(txn_zintercard))
             .movable_keys(keys_numkeys_at_1)
             .doc(
-                "sorted_set",
+                "sorted-set",
                 "7.0.0",
                 "Returns the number of members of the intersect of multiple sorted sets.",
             ),
         CommandSpec::new("zunionstore", -4, WRITE | DENYOOM, Run::Txn(txn_zunionstore))
             .movable_keys(keys_dst_numkeys)
             .doc(
-                "sorted_set",
+                "sorted-set",
                 "2.0.0",
                 "Stores the union of multiple sorted sets in a key.",
             ),
         CommandSpec::new("zinterstore", -4, WRITE | DENYOOM, Run::Txn(txn_zinterstore))
             .movable_keys(keys_dst_numkeys)
             .doc(
-                "sorted_set",
+                "sorted-set",
                 "2.0.0",
                 "Stores the intersect of multiple sorted sets in a key.",
             ),
         CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM, Run::Txn(txn_zdiffstore))
             .movable_keys(keys_dst_numkeys)
             .doc(
-                "sorted_set",
+                "sorted-set",
                 "6.2.0",
                 "Stores the difference of multiple sorted sets in a key.",
             ),
         CommandSpec::new("zmpop", -4, WRITE, Run::Txn(txn_zmpop))
             .movable_keys(keys_zmpop)
             .doc(
-                "sorted_set",
+                "sorted-set",
                 "7.0.0",
                 "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.",
             ),
