@@ -1479,14 +1479,6 @@ enum Source<'a> {
 }
 
 impl Source<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Source::Z(z) => z.len(),
-            Source::S(s) => s.len(),
-            Source::Empty => 0,
-        }
-    }
-
     fn score(&self, m: &[u8]) -> Option<f64> {
         match self {
             Source::Z(z) => z.score(m),
@@ -1563,9 +1555,27 @@ fn parse_setop_opts(
     Ok(o)
 }
 
-/// Computes a set operation over `srcs` (with their weights); the result's members are
-/// distinct, in no particular order.
-fn compute(srcs: &[Source], o: &SetOpOpts, op: SetOp) -> Vec<(Box<[u8]>, f64)> {
+/// Runs `f` on the source at key position `i` (a missing key, or one of another type, is empty;
+/// types are checked beforehand). Sources are read one at a time, in place, so that no input is
+/// copied: `Keys` lends one entry at a time.
+fn with_source<R>(keys: &mut dyn Keys, i: usize, f: impl FnOnce(&Source) -> R) -> R {
+    let src = match keys.get(i).map(|e| &e.value) {
+        Some(Value::ZSet(z)) => Source::Z(z),
+        Some(Value::Set(s)) => Source::S(s),
+        _ => Source::Empty,
+    };
+    f(&src)
+}
+
+/// Computes a set operation over the sources at key positions `srcs` (with their sizes and
+/// weights); the result's members are distinct, in no particular order.
+fn compute(
+    keys: &mut dyn Keys,
+    srcs: &[usize],
+    lens: &[usize],
+    o: &SetOpOpts,
+    op: SetOp,
+) -> Vec<(Box<[u8]>, f64)> {
     let weighted = |w: f64, s: f64| {
         let v = w * s;
         if v.is_nan() {
@@ -1577,83 +1587,82 @@ fn compute(srcs: &[Source], o: &SetOpOpts, op: SetOp) -> Vec<(Box<[u8]>, f64)> {
     // Smallest first, as Redis does, for speed (and the same summing order).
     let mut order: Vec<usize> = (0..srcs.len()).collect();
     if op != SetOp::Diff {
-        order.sort_by_key(|&i| srcs[i].len());
+        order.sort_by_key(|&i| lens[i]);
     }
-    let mut result = Vec::new();
+    let mut result: Vec<(Box<[u8]>, f64)> = Vec::new();
     match op {
         SetOp::Inter => {
+            if lens[order[0]] == 0 {
+                return result;
+            }
             let first = order[0];
-            srcs[first].for_each(|m, s| {
-                let mut score = weighted(o.weights[first], s);
-                for &j in &order[1..] {
-                    match srcs[j].score(m) {
-                        Some(v) => aggregate(&mut score, weighted(o.weights[j], v), o.agg),
-                        None => return,
-                    }
-                }
-                result.push((Box::from(m), score));
+            with_source(keys, srcs[first], |s| {
+                s.for_each(|m, sc| result.push((Box::from(m), weighted(o.weights[first], sc))))
             });
+            for &j in &order[1..] {
+                with_source(keys, srcs[j], |s| {
+                    result.retain_mut(|(m, score)| match s.score(m) {
+                        Some(v) => {
+                            aggregate(score, weighted(o.weights[j], v), o.agg);
+                            true
+                        }
+                        None => false,
+                    })
+                });
+            }
         }
         SetOp::Union => {
             let mut acc: hashbrown::HashMap<Box<[u8]>, f64> = hashbrown::HashMap::new();
             for &i in &order {
-                srcs[i].for_each(|m, s| {
-                    let v = weighted(o.weights[i], s);
-                    match acc.get_mut(m) {
-                        Some(t) => aggregate(t, v, o.agg),
-                        None => {
-                            acc.insert(Box::from(m), v);
+                with_source(keys, srcs[i], |s| {
+                    s.for_each(|m, sc| {
+                        let v = weighted(o.weights[i], sc);
+                        match acc.get_mut(m) {
+                            Some(t) => aggregate(t, v, o.agg),
+                            None => {
+                                acc.insert(Box::from(m), v);
+                            }
                         }
-                    }
+                    })
                 });
             }
             result = acc.into_iter().collect();
         }
         SetOp::Diff => {
-            srcs[0].for_each(|m, s| {
-                if srcs[1..].iter().all(|o| o.score(m).is_none()) {
-                    result.push((Box::from(m), s));
-                }
+            with_source(keys, srcs[0], |s| {
+                s.for_each(|m, sc| result.push((Box::from(m), sc)))
             });
+            for &j in &srcs[1..] {
+                if result.is_empty() {
+                    break;
+                }
+                with_source(keys, j, |s| result.retain(|(m, _)| s.score(m).is_none()));
+            }
         }
     }
     result
 }
 
-/// Looks up the sources at key positions `from..`; WRONGTYPE for anything but sets.
-fn sources<'a>(entries: &'a [Option<&'a Entry>]) -> Result<Vec<Source<'a>>, OpError> {
-    entries
-        .iter()
-        .map(|e| match e.map(|e| &e.value) {
-            None => Ok(Source::Empty),
-            Some(Value::ZSet(z)) => Ok(Source::Z(z)),
-            Some(Value::Set(s)) => Ok(Source::S(s)),
-            Some(_) => Err(OpError::WrongType),
-        })
-        .collect()
-}
-
-/// Clones the entries at positions `from..keys.len()` out of the view (a set operation reads
-/// several keys at once, which the `Keys` borrow does not allow in place).
-fn read_entries(keys: &mut dyn Keys, from: usize) -> Vec<Option<Entry>> {
-    (from..keys.len()).map(|i| keys.get(i).cloned()).collect()
-}
-
 fn setop(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, op: SetOp, store: bool, card: bool) {
     let first = store as usize;
-    let n = keys.len() - first;
-    let owned = read_entries(keys, first);
-    let refs: Vec<Option<&Entry>> = owned.iter().map(Option::as_ref).collect();
-    let srcs = match sources(&refs) {
-        Ok(s) => s,
-        Err(e) => return out.error(e.message()),
-    };
+    let srcs: Vec<usize> = (first..keys.len()).collect();
+    let n = srcs.len();
+    // Every input must be a sorted set or a set; this is checked before the options, as Redis.
+    let mut lens = Vec::with_capacity(n);
+    for &i in &srcs {
+        match keys.get(i).map(|e| &e.value) {
+            None => lens.push(0),
+            Some(Value::ZSet(z)) => lens.push(z.len()),
+            Some(Value::Set(s)) => lens.push(s.len()),
+            Some(_) => return out.error(OpError::WrongType.message()),
+        }
+    }
     let opts_at = if store { 3 + n } else { 2 + n };
     let o = match parse_setop_opts(&args[opts_at.min(args.len())..], n, op, store, card) {
         Ok(o) => o,
         Err(e) => return out.error(e),
     };
-    let mut result = compute(&srcs, &o, op);
+    let mut result = compute(keys, &srcs, &lens, &o, op);
     if card {
         let c = if o.limit > 0 {
             result.len().min(o.limit)
