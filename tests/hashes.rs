@@ -1,4 +1,4 @@
-//! Hash commands over TCP, each reply compared byte for byte with what redis-server 7.0.15
+//! Sorted-set commands over TCP, each reply compared byte for byte with what redis-server 7.0.15
 //! sends (the expected bytes were recorded from it). Every case runs on one thread and on four.
 //! Replies that depend on randomness are checked by their properties instead.
 
@@ -86,81 +86,41 @@ fn hset_family_replies_like_redis() {
 #[test]
 fn hincrby_and_hincrbyfloat_reply_like_redis() {
     run(&[
-        (
-            &[
-                "HSET",
-                "h",
-                "a",
-                "1",
-                "s",
-                "abc",
-                "sp",
-                " 1",
-                "i",
-                "9223372036854775807",
-            ],
-            Some(b":4\r\n"),
-        ),
+        (&["HSET", "h", "a", "1", "s", "abc", "sp", " 1", "i", "9223372036854775807"], Some(b":4\r\n")),
         (&["HINCRBY", "h", "a", "10"], Some(b":11\r\n")),
-        (
-            &["HINCRBY", "h", "a", "x"],
-            Some(b"-ERR value is not an integer or out of range\r\n"),
-        ),
-        (
-            &["HINCRBY", "h", "a", "1.5"],
-            Some(b"-ERR value is not an integer or out of range\r\n"),
-        ),
+        (&["HINCRBY", "h", "a", "x"], Some(b"-ERR value is not an integer or out of range\r\n")),
+        (&["HINCRBY", "h", "a", "1.5"], Some(b"-ERR value is not an integer or out of range\r\n")),
         (&["HINCRBY", "h", "n", "-5"], Some(b":-5\r\n")),
         (&["HSET", "h", "i", "9223372036854775807"], Some(b":0\r\n")),
-        (
-            &["HINCRBY", "h", "i", "1"],
-            Some(b"-ERR increment or decrement would overflow\r\n"),
-        ),
+        (&["HINCRBY", "h", "i", "1"], Some(b"-ERR increment or decrement would overflow\r\n")),
         (&["HSET", "h", "s", "abc"], Some(b":0\r\n")),
-        (
-            &["HINCRBY", "h", "s", "1"],
-            Some(b"-ERR hash value is not an integer\r\n"),
-        ),
-        (
-            &["HINCRBYFLOAT", "h", "s", "1"],
-            Some(b"-ERR hash value is not a float\r\n"),
-        ),
+        (&["HINCRBY", "h", "s", "1"], Some(b"-ERR hash value is not an integer\r\n")),
+        (&["HINCRBYFLOAT", "h", "s", "1"], Some(b"-ERR hash value is not a float\r\n")),
         (&["HINCRBYFLOAT", "h", "f", "10.5"], Some(b"$4\r\n10.5\r\n")),
         (&["HINCRBYFLOAT", "h", "f", "0.1"], Some(b"$4\r\n10.6\r\n")),
-        (
-            &["HINCRBYFLOAT", "h", "f", "abc"],
-            Some(b"-ERR value is not a valid float\r\n"),
-        ),
-        (
-            &["HINCRBYFLOAT", "h", "f", "inf"],
-            Some(b"-ERR value is NaN or Infinity\r\n"),
-        ),
-        (
-            &["HINCRBYFLOAT", "h", "f", "-inf"],
-            Some(b"-ERR value is NaN or Infinity\r\n"),
-        ),
-        (
-            &["HINCRBYFLOAT", "h", "f", "nan"],
-            Some(b"-ERR value is not a valid float\r\n"),
-        ),
-        (
-            &["HINCRBYFLOAT", "h", "g", "5.0e3"],
-            Some(b"$4\r\n5000\r\n"),
-        ),
-        (
-            &["HINCRBYFLOAT", "h", "g", "1.23456789012345678"],
-            Some(b"$22\r\n5001.23456789012345691\r\n"),
-        ),
+        (&["HINCRBYFLOAT", "h", "f", "abc"], Some(b"-ERR value is not a valid float\r\n")),
+        (&["HINCRBYFLOAT", "h", "f", "inf"], Some(b"-ERR value is NaN or Infinity\r\n")),
+        (&["HINCRBYFLOAT", "h", "f", "-inf"], Some(b"-ERR value is NaN or Infinity\r\n")),
+        (&["HINCRBYFLOAT", "h", "f", "nan"], Some(b"-ERR value is not a valid float\r\n")),
+        (&["HINCRBYFLOAT", "h", "g", "5.0e3"], Some(b"$4\r\n5000\r\n")),
+        (&["HINCRBYFLOAT", "h", "g", "1.23456789012345678"], Some(b"$22\r\n5001.23456789012345691\r\n")),
         (&["HINCRBYFLOAT", "h", "a", "-11"], Some(b"$1\r\n0\r\n")),
+        (&["HSET", "h", "big", "1e400"], Some(b":1\r\n")),
+        (&["HINCRBYFLOAT", "h", "big", "1"], Some(b"$401\r\n10000000000000000000281880683947586514586453433629052038625910693539685534008629862039363994848324160522094053927317616200295822777259255734023828976593340661017797447434546173917862448116674971723778943824391593338047470675026246684401359237513603830343735485505244955964979021825038280091068414947402456898653040951017512658092615827588920183472511643316591362664138176309734806343732497430221946880\r\n")),
+        (&["HINCRBYFLOAT", "h", "hex", "0x1p3"], Some(b"$1\r\n8\r\n")),
+        (&["HINCRBYFLOAT", "h", "hex", "0x.8"], Some(b"$3\r\n8.5\r\n")),
+        (&["HSET", "h", "huge", "1e4932"], Some(b":1\r\n")),
+        (&["HINCRBYFLOAT", "h", "huge", "1e4932"], Some(b"-ERR increment would produce NaN or Infinity\r\n")),
+        (&["HINCRBYFLOAT", "h", "huge", "-1e4932"], Some(b"$1\r\n0\r\n")),
+        (&["HINCRBYFLOAT", "h", "z", "0.1"], Some(b"$3\r\n0.1\r\n")),
+        (&["HINCRBYFLOAT", "h", "z", "0.2"], Some(b"$3\r\n0.3\r\n")),
+        (&["HINCRBYFLOAT", "h", "z", "-0.3"], Some(b"$1\r\n0\r\n")),
+        (&["HINCRBYFLOAT", "h", "w", "1e-20"], Some(b"$1\r\n0\r\n")),
+        (&["HSET", "h", "e", "1e-5000"], Some(b":1\r\n")),
+        (&["HINCRBYFLOAT", "h", "e", "0"], Some(b"-ERR hash value is not a float\r\n")),
         (&["HSET", "h", "sp", " 1"], Some(b":0\r\n")),
-        (
-            &["HINCRBYFLOAT", "h", "sp", "1"],
-            Some(b"-ERR hash value is not a float\r\n"),
-        ),
-        (
-            &["HINCRBY", "h", "sp", "1"],
-            Some(b"-ERR hash value is not an integer\r\n"),
-        ),
+        (&["HINCRBYFLOAT", "h", "sp", "1"], Some(b"-ERR hash value is not a float\r\n")),
+        (&["HINCRBY", "h", "sp", "1"], Some(b"-ERR hash value is not an integer\r\n")),
     ]);
 }
 

@@ -14,7 +14,7 @@ use rustis_storage::{OpError, ShardConfig};
 use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
-use crate::ldouble::{incr_by_float, IncrError};
+use crate::longdouble::LongDouble;
 use crate::registry::{flags::*, CommandSpec, Registry, Run};
 
 /// Registers the family.
@@ -371,37 +371,36 @@ fn cmd_hincrby(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     }
 }
 
-/// Adds `incr` to a float field (0 if missing) in long double precision, as Redis 7.0 does;
-/// returns the new text.
+/// Adds `incr` to a float field (0 if missing) in 80-bit long double precision, as Redis 7.0
+/// does; returns the new text.
 pub fn op_hincrbyfloat(
     ctx: &mut ShardCtx,
     key: &[u8],
     field: &[u8],
     incr: &[u8],
-) -> Result<String, HashError> {
+) -> Result<Vec<u8>, HashError> {
+    let by = LongDouble::parse(incr).ok_or(HashError::Op(OpError::NotFloat))?;
+    if !by.is_finite() {
+        return Err(HashError::IncrNanOrInfinity);
+    }
     let (db, limits) = split_ctx(ctx);
-    let cur = db.get_hash(key)?.and_then(|h| h.get(field));
-    let new = incr_by_float(cur, incr).map_err(|e| match e {
-        IncrError::CurrentNotFloat => HashError::ValueNotFloat,
-        IncrError::IncrNotFloat => HashError::Op(OpError::NotFloat),
-        IncrError::IncrInfinite => HashError::IncrNanOrInfinity,
-        IncrError::ResultInfinite => HashError::Op(OpError::NanOrInfinity),
-    })?;
-    db.hash_or_create(key)?.set(field, new.as_bytes(), limits);
-    Ok(new)
+    let cur = match db.get_hash(key)?.and_then(|h| h.get(field)) {
+        None => LongDouble::ZERO,
+        Some(v) => LongDouble::parse(v).ok_or(HashError::ValueNotFloat)?,
+    };
+    let sum = cur.sum(by);
+    if !sum.is_finite() {
+        return Err(HashError::Op(OpError::NanOrInfinity));
+    }
+    let text = sum.to_human();
+    db.hash_or_create(key)?.set(field, &text, limits);
+    Ok(text)
 }
 
 /// HINCRBYFLOAT key field increment
 fn cmd_hincrbyfloat(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    // The increment is checked before the key, as Redis does.
-    let incr = &args[3];
-    match crate::ldouble::LongDouble::parse(incr) {
-        None => return out.error(OpError::NotFloat.message()),
-        Some(Err(_)) => return out.error(HashError::IncrNanOrInfinity.message()),
-        Some(Ok(_)) => {}
-    }
-    match op_hincrbyfloat(ctx, &args[1], &args[2], incr) {
-        Ok(s) => out.bulk(s.as_bytes()),
+    match op_hincrbyfloat(ctx, &args[1], &args[2], &args[3]) {
+        Ok(s) => out.bulk(&s),
         Err(e) => out.error(e.message()),
     }
 }
@@ -673,11 +672,25 @@ mod tests {
         );
         assert_eq!(
             op_hincrbyfloat(&mut ctx, b"h", b"f", b"10.5"),
-            Ok("10.5".into())
+            Ok(b"10.5".to_vec())
         );
+        // 10.6 in long double, where an f64 sum would print 10.59999999999999964.
         assert_eq!(
             op_hincrbyfloat(&mut ctx, b"h", b"f", b"0.1"),
-            Ok("10.6".into())
+            Ok(b"10.6".to_vec())
+        );
+        assert_eq!(
+            op_hincrbyfloat(&mut ctx, b"h", b"f", b"inf"),
+            Err(HashError::IncrNanOrInfinity)
+        );
+        assert_eq!(
+            op_hincrbyfloat(&mut ctx, b"h", b"f", b"x"),
+            Err(HashError::Op(OpError::NotFloat))
+        );
+        op_hset(&mut ctx, b"h", &[b("big"), b("1e4932")]).unwrap();
+        assert_eq!(
+            op_hincrbyfloat(&mut ctx, b"h", b"big", b"1e4932"),
+            Err(HashError::Op(OpError::NanOrInfinity))
         );
         assert_eq!(
             op_hincrby(&mut ctx, b"h", b"f", 1),

@@ -10,16 +10,19 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod bitmap;
 pub mod connection;
 pub mod ctx;
 pub mod generic;
 pub mod glob;
 pub mod hash;
-pub mod ldouble;
+pub mod hll;
 pub mod list;
+pub mod longdouble;
 pub mod registry;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod txn;
 pub mod zset;

@@ -288,6 +288,9 @@ impl Registry {
         crate::server::register(&mut r);
         crate::generic::register(&mut r);
         crate::string::register(&mut r);
+        crate::bitmap::register(&mut r);
+        crate::hll::register(&mut r);
+        crate::sort::register(&mut r);
         crate::list::register(&mut r);
         crate::set::register(&mut r);
         crate::hash::register(&mut r);

@@ -34,6 +34,8 @@ pub enum OpError {
     InvalidFloat,
     /// Memory limit reached.
     Oom,
+    /// A string offset is negative (`SETRANGE`).
+    OffsetOutOfRange,
 }
 
 impl OpError {
@@ -56,6 +58,7 @@ impl OpError {
             OpError::InvalidExpire => "ERR invalid expire time in 'set' command",
             OpError::InvalidFloat => "ERR value is not a valid float",
             OpError::Oom => "OOM command not allowed when used memory > 'maxmemory'.",
+            OpError::OffsetOutOfRange => "ERR offset is out of range",
         }
     }
 }

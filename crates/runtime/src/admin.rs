@@ -483,7 +483,8 @@ fn command(args: &[Bytes], out: &mut Out) {
 
 /// What one thread contributes to INFO.
 struct ThreadStats {
-    keys: Vec<(usize, usize)>,
+    /// Per database: keys, keys with a TTL, and the shard's average TTL estimate (issue 5).
+    keys: Vec<(usize, usize, u64)>,
     expired: u64,
     hits: u64,
     misses: u64,
@@ -508,7 +509,7 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             keys: shard
                 .dbs
                 .iter()
-                .map(|d| (d.len(), d.expires_count()))
+                .map(|d| (d.len(), d.expires_count(), d.avg_ttl()))
                 .collect(),
             expired: shard.dbs.iter().map(|d| d.expired_keys).sum(),
             hits: shard.dbs.iter().map(|d| d.hits).sum(),
@@ -595,8 +596,17 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         for db in 0..sh.n_dbs {
             let keys: usize = stats.iter().map(|t| t.keys[db].0).sum();
             let expires: usize = stats.iter().map(|t| t.keys[db].1).sum();
+            // Each shard's estimate weighted by its keys with a TTL (issue 5).
+            let weighted: u128 = stats
+                .iter()
+                .map(|t| t.keys[db].2 as u128 * t.keys[db].1 as u128)
+                .sum();
+            let avg_ttl = weighted.checked_div(expires as u128).unwrap_or(0);
             if keys > 0 {
-                let _ = write!(s, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                let _ = write!(
+                    s,
+                    "db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n"
+                );
             }
         }
         s.push_str("\r\n");

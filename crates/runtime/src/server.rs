@@ -268,6 +268,8 @@ fn thread_main(
         for rx in inbox {
             tokio::task::spawn_local(serve_mesh(w.clone(), rx));
         }
+        // Issue 5: each thread reclaims its own shard's expired keys (Redis's active expiry).
+        tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));
         for l in listeners {
             match TcpListener::from_std(l) {
                 Ok(l) => {

@@ -430,3 +430,19 @@ pub(crate) async fn serve_mesh(w: Rc<Worker>, mut rx: mpsc::UnboundedReceiver<Ms
         w.handle(msg);
     }
 }
+
+// ---- Issue 5: active expiry. ----
+/// Runs Redis's adaptive active expiry cycle on this thread's shard every
+/// [`rustis_storage::expire::CYCLE_PERIOD`], within its CPU budget, reading the server clock
+/// (so tests with a manual clock see it too).
+pub(crate) async fn active_expiry(w: Rc<Worker>) {
+    use rustis_storage::expire::{CYCLE_BUDGET, CYCLE_PERIOD};
+    let mut tick = tokio::time::interval(CYCLE_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = w.shared.clock.now_ms();
+        w.shard.borrow_mut().active_expire_cycle(now, CYCLE_BUDGET);
+    }
+}
+// ---- End of issue 5. ----

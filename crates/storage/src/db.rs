@@ -4,9 +4,9 @@
 //! spot (Redis's lazy expiry). The database keeps the time of the batch being executed (`now`),
 //! set by the shard before each batch, so that all commands of a batch see one clock reading.
 
-use foldhash::fast::RandomState;
-use hashbrown::HashMap;
+use rand::Rng;
 
+use crate::table::Table;
 use crate::value::Value;
 
 /// A stored key: its value and its absolute expiry time in Unix milliseconds (0: none).
@@ -28,7 +28,7 @@ impl Entry {
 /// One database's share of the keyspace on one shard.
 #[derive(Default)]
 pub struct Db {
-    map: HashMap<Box<[u8]>, Entry, RandomState>,
+    map: Table,
     /// How many keys have an expiry time.
     expires: usize,
     now: u64,
@@ -38,6 +38,19 @@ pub struct Db {
     pub hits: u64,
     /// Lookups that did not (`keyspace_misses`).
     pub misses: u64,
+    /// Where the active expiry cycle resumes its walk of the table.
+    expire_cursor: u64,
+    /// Running estimate of the remaining TTL of keys with one, in ms (`avg_ttl` in INFO).
+    avg_ttl: u64,
+}
+
+/// What one call of [`Db::active_expire`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExpireStats {
+    /// Keys with a TTL that were looked at.
+    pub sampled: usize,
+    /// Keys deleted because their time had passed.
+    pub expired: usize,
 }
 
 impl Db {
@@ -49,6 +62,7 @@ impl Db {
     /// Sets the time that expiry checks compare against, in Unix milliseconds.
     pub fn set_now(&mut self, now_ms: u64) {
         self.now = now_ms;
+        self.map.set_clock((now_ms / 1000) as u32);
     }
 
     /// The time of the batch being executed, in Unix milliseconds.
@@ -76,7 +90,7 @@ impl Db {
     /// The live entry at `key`.
     pub fn entry(&mut self, key: &[u8]) -> Option<&Entry> {
         self.expire_if_needed(key);
-        self.map.get(key)
+        self.map.get_stepping(key)
     }
 
     /// The live entry at `key`, mutable. Changing `expire_at` through it is not allowed; use
@@ -96,6 +110,19 @@ impl Db {
         self.entry_mut(key).map(|e| &mut e.value)
     }
 
+    /// The live entry at `key`, without counting as an access (Redis's `LOOKUP_NOTOUCH`).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        self.expire_if_needed(key);
+        self.map.get(key)
+    }
+
+    /// Seconds since `key` was last read or written (OBJECT IDLETIME), without counting this
+    /// as an access; `None` if it does not exist.
+    pub fn idle_secs(&mut self, key: &[u8]) -> Option<u64> {
+        self.expire_if_needed(key);
+        self.map.idle_secs(key).map(u64::from)
+    }
+
     /// Counts a keyspace hit or miss for INFO, as Redis does for read lookups.
     pub fn count_lookup(&mut self, hit: bool) {
         if hit {
@@ -108,7 +135,7 @@ impl Db {
     /// Whether `key` exists (and has not expired).
     pub fn contains(&mut self, key: &[u8]) -> bool {
         self.expire_if_needed(key);
-        self.map.contains_key(key)
+        self.map.get(key).is_some()
     }
 
     /// Stores `value` at `key`, replacing what was there, with the expiry `expire_at` (`None`:
@@ -118,14 +145,7 @@ impl Db {
         if expire_at != 0 {
             self.expires += 1;
         }
-        let old = match self.map.get_mut(key) {
-            Some(e) => Some(std::mem::replace(e, Entry { value, expire_at })),
-            None => {
-                self.map.insert(key.into(), Entry { value, expire_at });
-                None
-            }
-        };
-        if let Some(old) = old {
+        if let Some(old) = self.map.insert(key, Entry { value, expire_at }) {
             if old.expire_at != 0 {
                 self.expires -= 1;
             }
@@ -139,7 +159,7 @@ impl Db {
             Some(e) => e.value = value,
             None => {
                 self.map.insert(
-                    key.into(),
+                    key,
                     Entry {
                         value,
                         expire_at: 0,
@@ -191,10 +211,24 @@ impl Db {
         self.expires
     }
 
+    /// Removes every key and hands back the old table, so that the caller can free it
+    /// elsewhere (FLUSHDB ASYNC).
+    pub fn take_all(&mut self) -> Table {
+        let mut fresh = Table::new();
+        fresh.set_clock((self.now / 1000) as u32);
+        let old = std::mem::replace(&mut self.map, fresh);
+        self.expires = 0;
+        self.expire_cursor = 0;
+        self.avg_ttl = 0;
+        old
+    }
+
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.map = HashMap::default();
+        self.map.clear();
         self.expires = 0;
+        self.expire_cursor = 0;
+        self.avg_ttl = 0;
     }
 
     /// Every live key and its entry, in table order.
@@ -203,7 +237,106 @@ impl Db {
         self.map
             .iter()
             .filter(move |(_, e)| e.expire_at == 0 || e.expire_at > now)
-            .map(|(k, e)| (&k[..], e))
+    }
+
+    /// One step of a SCAN over this database: calls `f` on the live keys of the bucket at
+    /// `cursor` (deleting expired ones on the way) and returns the next cursor, 0 at the end.
+    /// Every key present for the whole walk is visited at least once, however the table
+    /// grows or shrinks between calls.
+    pub fn scan(&mut self, cursor: u64, mut f: impl FnMut(&[u8], &Entry)) -> u64 {
+        let now = self.now;
+        let mut expired = 0;
+        let next = self.map.scan(cursor, |k, e| {
+            if e.expire_at != 0 && e.expire_at <= now {
+                expired += 1;
+                return false;
+            }
+            f(k, e);
+            true
+        });
+        self.expires -= expired;
+        self.expired_keys += expired as u64;
+        if expired > 0 {
+            self.map.shrink_if_needed();
+        }
+        next
+    }
+
+    /// A random live key (RANDOMKEY), deleting expired keys it lands on.
+    pub fn random_key(&mut self, rng: &mut impl Rng) -> Option<Vec<u8>> {
+        // Every round either returns or deletes an expired key, so this ends (with `None` once
+        // only expired keys were left), as Redis's `dbRandomKey` does.
+        loop {
+            let key = self.map.random_key(rng)?.to_vec();
+            if !self.expire_if_needed(&key) {
+                return Some(key);
+            }
+        }
+    }
+
+    /// One round of Redis's active expiry on this database: walks the table from where the
+    /// last round stopped until it has sampled `sample` keys with a TTL (or looked at
+    /// `sample * 20` buckets), deleting the expired ones, and updates the `avg_ttl` estimate.
+    /// The caller repeats rounds while more than a quarter of the sample was expired.
+    pub fn active_expire(&mut self, sample: usize) -> ExpireStats {
+        let mut stats = ExpireStats::default();
+        if self.expires == 0 {
+            return stats;
+        }
+        let now = self.now;
+        let mut ttl_sum: u64 = 0;
+        let mut ttl_n: u64 = 0;
+        let mut buckets = 0;
+        let mut cursor = self.expire_cursor;
+        while stats.sampled < sample && buckets < sample * 20 {
+            cursor = self.map.scan(cursor, |_, e| {
+                if e.expire_at == 0 {
+                    return true;
+                }
+                stats.sampled += 1;
+                if e.expire_at <= now {
+                    stats.expired += 1;
+                    return false;
+                }
+                ttl_sum += e.expire_at - now;
+                ttl_n += 1;
+                true
+            });
+            buckets += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        self.expire_cursor = cursor;
+        self.expires -= stats.expired;
+        self.expired_keys += stats.expired as u64;
+        if stats.expired > 0 {
+            self.map.shrink_if_needed();
+        }
+        if let Some(avg) = ttl_sum.checked_div(ttl_n) {
+            // Redis's running average: each round weighs 2%.
+            self.avg_ttl = if self.avg_ttl == 0 {
+                avg
+            } else {
+                (self.avg_ttl / 50) * 49 + avg / 50
+            };
+        }
+        stats
+    }
+
+    /// The running estimate of the remaining TTL of keys with one, in ms (INFO's `avg_ttl`).
+    pub fn avg_ttl(&self) -> u64 {
+        if self.expires == 0 {
+            0
+        } else {
+            self.avg_ttl
+        }
+    }
+
+    /// Moves up to `n` buckets of an incremental rehash (Redis's `activerehashing`); true if
+    /// more remain.
+    pub fn rehash_step(&mut self, n: usize) -> bool {
+        self.map.rehash(n)
     }
 }
 
@@ -229,6 +362,22 @@ mod tests {
         assert_eq!(db.expires_count(), 0);
         assert_eq!(db.expired_keys, 1);
         assert_eq!(db.len(), 1);
+    }
+
+    #[test]
+    fn random_key_skips_and_deletes_expired_keys() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(9);
+        let mut db = Db::new();
+        db.set_now(1000);
+        for i in 0..500 {
+            db.insert(format!("e{i}").as_bytes(), s("x"), Some(1001));
+        }
+        db.insert(b"live", s("1"), None);
+        db.set_now(2000);
+        assert_eq!(db.random_key(&mut rng), Some(b"live".to_vec()));
+        db.remove(b"live");
+        assert_eq!(db.random_key(&mut rng), None);
     }
 
     #[test]

@@ -6,16 +6,19 @@
 
 pub mod clock;
 pub mod db;
+pub mod expire;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod shard;
 pub mod string;
+pub mod table;
 pub mod value;
 pub mod zset;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use db::{Db, Entry};
+pub use db::{Db, Entry, ExpireStats};
 pub use rustis_resp::errors::OpError;
 pub use shard::{Shard, ShardConfig};
 pub use value::Value;

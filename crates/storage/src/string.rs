@@ -1,4 +1,6 @@
-//! String values: integers kept as integers (`int`), everything else as bytes.
+//! String values: integers kept as integers (`int`), short strings in an exactly-sized box
+//! (`embstr`: no spare capacity), strings that were changed in place or are long in a growable
+//! buffer (`raw`), mirroring Redis's three string encodings.
 
 use crate::value::Value;
 use crate::{Db, OpError};
@@ -8,12 +10,47 @@ use crate::{Db, OpError};
 pub enum StrValue {
     /// A string that is the canonical decimal form of an `i64` (Redis's `int` encoding).
     Int(i64),
-    /// Any other bytes.
+    /// A string of at most [`EMBSTR_MAX`] bytes, stored inline in the value (`embstr`): no
+    /// separate heap allocation.
+    Emb(EmbStr),
+    /// Any other bytes, in a buffer that may grow in place (`raw`).
     Raw(Vec<u8>),
 }
 
 /// Redis's limit for `embstr`: strings up to 44 bytes are embedded in their object header.
 pub const EMBSTR_MAX: usize = 44;
+
+/// A short string kept inline. It fits in the space `Value` has anyway (its largest variant is
+/// bigger), so it costs no extra memory and saves an allocation per key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmbStr {
+    len: u8,
+    buf: [u8; EMBSTR_MAX],
+}
+
+impl From<&[u8]> for EmbStr {
+    /// Copies at most [`EMBSTR_MAX`] bytes; callers check the length first.
+    fn from(b: &[u8]) -> Self {
+        debug_assert!(b.len() <= EMBSTR_MAX);
+        let n = b.len().min(EMBSTR_MAX);
+        let mut buf = [0u8; EMBSTR_MAX];
+        buf[..n].copy_from_slice(&b[..n]);
+        EmbStr { len: n as u8, buf }
+    }
+}
+
+impl std::ops::Deref for EmbStr {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for EmbStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
 
 impl StrValue {
     /// Stores `bytes`, as an integer when they are one in canonical form (as Redis does for
@@ -24,13 +61,24 @@ impl StrValue {
                 return StrValue::Int(n);
             }
         }
-        StrValue::Raw(bytes.to_vec())
+        Self::from_bytes_no_int(bytes)
+    }
+
+    /// Stores `bytes` as bytes even when they spell an integer (Redis does this for results
+    /// like INCRBYFLOAT's that it builds with `createStringObject`).
+    pub fn from_bytes_no_int(bytes: &[u8]) -> StrValue {
+        if bytes.len() <= EMBSTR_MAX {
+            StrValue::Emb(bytes.into())
+        } else {
+            StrValue::Raw(bytes.to_vec())
+        }
     }
 
     /// The bytes of the value; integers are formatted into `scratch`.
     pub fn as_bytes<'a>(&'a self, scratch: &'a mut itoa_buf::Buffer) -> &'a [u8] {
         match self {
             StrValue::Int(n) => scratch.format(*n),
+            StrValue::Emb(b) => b,
             StrValue::Raw(b) => b,
         }
     }
@@ -39,7 +87,30 @@ impl StrValue {
     pub fn to_vec(&self) -> Vec<u8> {
         match self {
             StrValue::Int(n) => n.to_string().into_bytes(),
+            StrValue::Emb(b) => b.to_vec(),
             StrValue::Raw(b) => b.clone(),
+        }
+    }
+
+    /// The bytes as a growable buffer, turning the value into the `raw` encoding (as Redis's
+    /// `dbUnshareStringValue` does before an in-place change: APPEND, SETRANGE, SETBIT).
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, StrValue::Raw(_)) {
+            *self = StrValue::Raw(self.to_vec());
+        }
+        match self {
+            StrValue::Raw(v) => v,
+            // Just made raw above.
+            _ => unreachable!("string was made raw"),
+        }
+    }
+
+    /// The value as an integer, if its bytes are one in canonical form (INCR's rule).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            StrValue::Int(n) => Some(*n),
+            StrValue::Emb(b) => parse_canonical_i64(b),
+            StrValue::Raw(b) => parse_canonical_i64(b),
         }
     }
 
@@ -47,6 +118,7 @@ impl StrValue {
     pub fn len(&self) -> usize {
         match self {
             StrValue::Int(n) => itoa_buf::Buffer::new().format(*n).len(),
+            StrValue::Emb(b) => b.len(),
             StrValue::Raw(b) => b.len(),
         }
     }
@@ -60,7 +132,7 @@ impl StrValue {
     pub fn encoding(&self) -> &'static str {
         match self {
             StrValue::Int(_) => "int",
-            StrValue::Raw(b) if b.len() <= EMBSTR_MAX => "embstr",
+            StrValue::Emb(_) => "embstr",
             StrValue::Raw(_) => "raw",
         }
     }
@@ -141,6 +213,15 @@ impl Db {
             Some(_) => Err(OpError::WrongType),
         }
     }
+
+    /// The string at `key`, mutable; `WrongType` if it holds another type.
+    pub fn get_str_mut(&mut self, key: &[u8]) -> Result<Option<&mut StrValue>, OpError> {
+        match self.get_mut(key) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(_) => Err(OpError::WrongType),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -156,9 +237,13 @@ mod tests {
         );
         assert_eq!(
             StrValue::from_bytes(b"0123"),
-            StrValue::Raw(b"0123".to_vec())
+            StrValue::Emb(b"0123"[..].into())
         );
-        assert_eq!(StrValue::from_bytes(b"+1"), StrValue::Raw(b"+1".to_vec()));
+        assert_eq!(StrValue::from_bytes(&[b'x'; 45]).encoding(), "raw");
+        let mut v = StrValue::from_bytes(b"12");
+        v.make_raw().push(b'3');
+        assert_eq!(v.encoding(), "raw");
+        assert_eq!(v.as_i64(), Some(123));
         assert_eq!(
             StrValue::from_bytes(b"9223372036854775808").encoding(),
             "embstr"

@@ -1,0 +1,634 @@
+//! `Table`: the keyspace hash table of one database on one shard.
+//!
+//! A chained hash table with power-of-two bucket arrays and Redis's incremental rehashing: when
+//! it grows or shrinks, a second array is allocated and buckets move over a few at a time, on
+//! each access and on the periodic tick, so no single command pays for moving a million keys.
+//!
+//! It exists (rather than a `hashbrown` map) for two things Redis's keyspace guarantees and an
+//! open-addressing map cannot: a SCAN cursor (reverse-binary bucket order) that returns every
+//! key present for the whole scan at least once even while the table grows, shrinks or
+//! rehashes, and cheap sampling of buckets for active expiry and RANDOMKEY.
+//!
+//! It must not know about expiry times or values: `Db` owns those rules.
+
+use std::hash::BuildHasher;
+
+use foldhash::fast::RandomState;
+use rand::Rng;
+
+use crate::db::Entry;
+
+/// A key's bytes: inline when short (most keys), so a key costs one allocation (its node)
+/// instead of two.
+enum KeyBuf {
+    Inline { len: u8, buf: [u8; KEY_INLINE_MAX] },
+    Heap(Box<[u8]>),
+}
+
+/// Keys up to this long live inside their node. 22 keeps `KeyBuf` at 24 bytes, which leaves
+/// the node in the same allocator size class as with a boxed key.
+const KEY_INLINE_MAX: usize = 22;
+
+impl KeyBuf {
+    fn new(key: &[u8]) -> KeyBuf {
+        if key.len() <= KEY_INLINE_MAX {
+            let mut buf = [0u8; KEY_INLINE_MAX];
+            buf[..key.len()].copy_from_slice(key);
+            KeyBuf::Inline {
+                len: key.len() as u8,
+                buf,
+            }
+        } else {
+            KeyBuf::Heap(key.into())
+        }
+    }
+}
+
+impl std::ops::Deref for KeyBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyBuf::Inline { len, buf } => &buf[..*len as usize],
+            KeyBuf::Heap(b) => b,
+        }
+    }
+}
+
+/// One stored key.
+struct Node {
+    key: KeyBuf,
+    entry: Entry,
+    next: Option<Box<Node>>,
+    /// The LRU clock (seconds) when the key was last accessed, for OBJECT IDLETIME.
+    lru: u32,
+}
+
+/// One bucket array; `buckets.len()` is 0 or a power of two.
+#[derive(Default)]
+struct Arr {
+    buckets: Vec<Option<Box<Node>>>,
+    used: usize,
+}
+
+impl Arr {
+    fn with_size(n: usize) -> Arr {
+        let mut buckets = Vec::with_capacity(n);
+        buckets.resize_with(n, || None);
+        Arr { buckets, used: 0 }
+    }
+
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+}
+
+/// The smallest bucket array.
+const MIN_SIZE: usize = 4;
+/// How many empty buckets one rehash step may skip before it stops, as Redis bounds it.
+const EMPTY_VISITS: usize = 10;
+
+/// A chained hash table of keys to entries with incremental rehashing and a stable SCAN cursor.
+#[derive(Default)]
+pub struct Table {
+    arr: [Arr; 2],
+    /// Next bucket of `arr[0]` to move into `arr[1]`; `None` when not rehashing.
+    rehash_idx: Option<usize>,
+    hasher: RandomState,
+    /// The LRU clock in seconds that accesses stamp keys with.
+    clock: u32,
+}
+
+impl Table {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn hash(&self, key: &[u8]) -> usize {
+        self.hasher.hash_one(key) as usize
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.arr[0].used + self.arr[1].used
+    }
+
+    /// Whether the table holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of buckets (both arrays while rehashing).
+    pub fn buckets(&self) -> usize {
+        self.arr[0].buckets.len() + self.arr[1].buckets.len()
+    }
+
+    /// Whether an incremental rehash is in progress.
+    pub fn is_rehashing(&self) -> bool {
+        self.rehash_idx.is_some()
+    }
+
+    /// Moves up to `n` buckets from the old array to the new one; true if more remain.
+    pub fn rehash(&mut self, n: usize) -> bool {
+        let Some(mut idx) = self.rehash_idx else {
+            return false;
+        };
+        let mut empty_visits = n * EMPTY_VISITS;
+        let mut n = n;
+        while n > 0 && self.arr[0].used > 0 {
+            n -= 1;
+            while self.arr[0].buckets[idx].is_none() {
+                idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    self.rehash_idx = Some(idx);
+                    return true;
+                }
+            }
+            let mut chain = self.arr[0].buckets[idx].take();
+            while let Some(mut node) = chain {
+                chain = node.next.take();
+                let b = self.hash(&node.key) & self.arr[1].mask();
+                node.next = self.arr[1].buckets[b].take();
+                self.arr[1].buckets[b] = Some(node);
+                self.arr[0].used -= 1;
+                self.arr[1].used += 1;
+            }
+            idx += 1;
+        }
+        if self.arr[0].used == 0 {
+            self.arr[0] = std::mem::take(&mut self.arr[1]);
+            self.rehash_idx = None;
+            // Deletes during the rehash may have left the new array too big already.
+            self.shrink_if_needed();
+            return self.rehash_idx.is_some();
+        }
+        self.rehash_idx = Some(idx);
+        true
+    }
+
+    fn step(&mut self) {
+        if self.rehash_idx.is_some() {
+            self.rehash(1);
+        }
+    }
+
+    /// Starts a rehash into an array of `size` buckets (a power of two).
+    fn resize_to(&mut self, size: usize) {
+        if self.rehash_idx.is_some() || size == self.arr[0].buckets.len() {
+            return;
+        }
+        if self.arr[0].buckets.is_empty() {
+            self.arr[0] = Arr::with_size(size);
+            return;
+        }
+        self.arr[1] = Arr::with_size(size);
+        self.rehash_idx = Some(0);
+    }
+
+    fn grow_if_needed(&mut self) {
+        if self.rehash_idx.is_some() {
+            return;
+        }
+        let size = self.arr[0].buckets.len();
+        if size == 0 {
+            self.resize_to(MIN_SIZE);
+        } else if self.arr[0].used >= size {
+            self.resize_to((self.arr[0].used + 1).next_power_of_two());
+        }
+    }
+
+    /// Shrinks the bucket array when it is less than a tenth full, as Redis does.
+    pub fn shrink_if_needed(&mut self) {
+        if self.rehash_idx.is_some() {
+            return;
+        }
+        let size = self.arr[0].buckets.len();
+        let used = self.arr[0].used;
+        if size > MIN_SIZE && used * 10 < size {
+            self.resize_to(used.next_power_of_two().max(MIN_SIZE));
+        }
+    }
+
+    fn find(&self, key: &[u8]) -> Option<&Node> {
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.hash(key);
+        for t in 0..2 {
+            let a = &self.arr[t];
+            if a.buckets.is_empty() {
+                continue;
+            }
+            let mut cur = a.buckets[h & a.mask()].as_deref();
+            while let Some(n) = cur {
+                if &*n.key == key {
+                    return Some(n);
+                }
+                cur = n.next.as_deref();
+            }
+            if self.rehash_idx.is_none() {
+                break;
+            }
+        }
+        None
+    }
+
+    fn find_mut(&mut self, key: &[u8]) -> Option<&mut Node> {
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.hash(key);
+        let rehashing = self.rehash_idx.is_some();
+        // Look first, then borrow mutably: the borrow checker cannot follow a loop that returns
+        // a mutable reference from one array and moves on to the other.
+        let t = (0..2).find(|&t| {
+            let a = &self.arr[t];
+            if a.buckets.is_empty() || (t == 1 && !rehashing) {
+                return false;
+            }
+            let mut cur = a.buckets[h & a.mask()].as_deref();
+            while let Some(n) = cur {
+                if &*n.key == key {
+                    return true;
+                }
+                cur = n.next.as_deref();
+            }
+            false
+        })?;
+        let a = &mut self.arr[t];
+        let mask = a.mask();
+        let mut cur = a.buckets[h & mask].as_deref_mut();
+        while let Some(n) = cur {
+            if &*n.key == key {
+                return Some(n);
+            }
+            cur = n.next.as_deref_mut();
+        }
+        None
+    }
+
+    /// The entry at `key`.
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        self.find(key).map(|n| &n.entry)
+    }
+
+    /// The entry at `key`, after one incremental rehash step.
+    pub fn get_stepping(&mut self, key: &[u8]) -> Option<&Entry> {
+        self.step();
+        let clock = self.clock;
+        self.find_mut(key).map(|n| {
+            n.lru = clock;
+            &n.entry
+        })
+    }
+
+    /// The entry at `key`, mutable, stamping it as accessed.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.step();
+        let clock = self.clock;
+        self.find_mut(key).map(|n| {
+            n.lru = clock;
+            &mut n.entry
+        })
+    }
+
+    /// Sets the LRU clock (seconds) that accesses stamp keys with.
+    pub fn set_clock(&mut self, secs: u32) {
+        self.clock = secs;
+    }
+
+    /// Seconds since `key` was last accessed, without counting this as an access.
+    pub fn idle_secs(&self, key: &[u8]) -> Option<u32> {
+        self.find(key).map(|n| self.clock.wrapping_sub(n.lru))
+    }
+
+    /// Stores `entry` at `key`; returns the entry it replaced.
+    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+        self.step();
+        let clock = self.clock;
+        if let Some(n) = self.find_mut(key) {
+            n.lru = clock;
+            return Some(std::mem::replace(&mut n.entry, entry));
+        }
+        self.grow_if_needed();
+        let t = if self.rehash_idx.is_some() { 1 } else { 0 };
+        let b = self.hash(key) & self.arr[t].mask();
+        let a = &mut self.arr[t];
+        let next = a.buckets[b].take();
+        a.buckets[b] = Some(Box::new(Node {
+            key: KeyBuf::new(key),
+            entry,
+            next,
+            lru: clock,
+        }));
+        a.used += 1;
+        None
+    }
+
+    /// Removes `key`; returns its entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        if self.is_empty() {
+            return None;
+        }
+        self.step();
+        let h = self.hash(key);
+        for t in 0..2 {
+            if self.arr[t].buckets.is_empty() || (t == 1 && self.rehash_idx.is_none()) {
+                continue;
+            }
+            let mask = self.arr[t].mask();
+            let removed = unlink(&mut self.arr[t].buckets[h & mask], |n| &*n.key == key);
+            if let Some(node) = removed {
+                self.arr[t].used -= 1;
+                self.shrink_if_needed();
+                return Some(node.entry);
+            }
+        }
+        None
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        *self = Table {
+            hasher: self.hasher,
+            clock: self.clock,
+            ..Table::default()
+        };
+    }
+
+    /// Every key and entry, in bucket order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
+        self.arr.iter().flat_map(|a| {
+            a.buckets.iter().flat_map(|b| {
+                let mut cur = b.as_deref();
+                std::iter::from_fn(move || {
+                    let n = cur?;
+                    cur = n.next.as_deref();
+                    Some((&n.key[..], &n.entry))
+                })
+            })
+        })
+    }
+
+    /// Visits one bucket of the scan at `cursor` (every node that hashes to it in each array),
+    /// calling `f` on each key; `f` returns false to delete the key. Returns the next cursor, 0
+    /// when the walk is complete. This is Redis's `dictScan`: the cursor counts in reverse
+    /// binary over the bucket bits, so a key that stays in the table is visited at least once
+    /// whatever resizing happens between calls.
+    pub fn scan(&mut self, cursor: u64, mut f: impl FnMut(&[u8], &mut Entry) -> bool) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut v = cursor as usize;
+        let mut removed = [0usize; 2];
+        let m0;
+        if self.rehash_idx.is_none() {
+            m0 = self.arr[0].mask();
+            removed[0] += visit(&mut self.arr[0].buckets[v & m0], &mut f);
+        } else {
+            // The smaller array's bucket first, then every bucket of the larger one that its
+            // keys can have moved to.
+            let (small, large) = if self.arr[0].buckets.len() <= self.arr[1].buckets.len() {
+                (0, 1)
+            } else {
+                (1, 0)
+            };
+            m0 = self.arr[small].mask();
+            let m1 = self.arr[large].mask();
+            removed[small] += visit(&mut self.arr[small].buckets[v & m0], &mut f);
+            loop {
+                removed[large] += visit(&mut self.arr[large].buckets[v & m1], &mut f);
+                v = (((v | m0).wrapping_add(1)) & !m0) | (v & m0);
+                if v & (m0 ^ m1) == 0 {
+                    break;
+                }
+            }
+        }
+        self.arr[0].used -= removed[0];
+        self.arr[1].used -= removed[1];
+        v |= !m0;
+        v = v.reverse_bits();
+        v = v.wrapping_add(1);
+        v = v.reverse_bits();
+        v as u64
+    }
+
+    /// A uniformly chosen non-empty bucket, then a uniformly chosen key in it (Redis's
+    /// `dictGetRandomKey`).
+    pub fn random_key(&mut self, rng: &mut impl Rng) -> Option<&[u8]> {
+        if self.is_empty() {
+            return None;
+        }
+        self.step();
+        let (t, b) = loop {
+            match self.rehash_idx {
+                Some(idx) => {
+                    let s0 = self.arr[0].buckets.len();
+                    let s1 = self.arr[1].buckets.len();
+                    // Buckets of the old array below `idx` are empty.
+                    let i = rng.gen_range(idx..s0 + s1);
+                    let (t, b) = if i >= s0 { (1, i - s0) } else { (0, i) };
+                    if self.arr[t].buckets[b].is_some() {
+                        break (t, b);
+                    }
+                }
+                None => {
+                    let b = rng.gen_range(0..self.arr[0].buckets.len());
+                    if self.arr[0].buckets[b].is_some() {
+                        break (0, b);
+                    }
+                }
+            }
+        };
+        let head = self.arr[t].buckets[b].as_deref()?;
+        let mut len = 0;
+        let mut cur = Some(head);
+        while let Some(n) = cur {
+            len += 1;
+            cur = n.next.as_deref();
+        }
+        let mut pick = rng.gen_range(0..len);
+        let mut cur = head;
+        while pick > 0 {
+            cur = cur.next.as_deref()?;
+            pick -= 1;
+        }
+        Some(&cur.key)
+    }
+}
+
+/// Removes the first node of a chain that `is` accepts.
+fn unlink(slot: &mut Option<Box<Node>>, is: impl Fn(&Node) -> bool) -> Option<Box<Node>> {
+    let mut slot = slot;
+    loop {
+        match slot {
+            None => return None,
+            Some(n) if is(n) => {
+                let mut node = slot.take()?;
+                *slot = node.next.take();
+                return Some(node);
+            }
+            Some(n) => slot = &mut n.next,
+        }
+    }
+}
+
+/// Calls `f` on every node of a chain, deleting those it rejects; returns how many it deleted.
+fn visit(slot: &mut Option<Box<Node>>, f: &mut impl FnMut(&[u8], &mut Entry) -> bool) -> usize {
+    let mut removed = 0;
+    let mut slot = slot;
+    loop {
+        let keep = match slot {
+            None => return removed,
+            Some(n) => f(&n.key, &mut n.entry),
+        };
+        if keep {
+            match slot {
+                Some(n) => slot = &mut n.next,
+                None => return removed,
+            }
+        } else if let Some(mut node) = slot.take() {
+            *slot = node.next.take();
+            removed += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::string::StrValue;
+    use crate::Value;
+
+    fn e(n: i64) -> Entry {
+        Entry {
+            value: Value::Str(StrValue::Int(n)),
+            expire_at: 0,
+        }
+    }
+
+    #[test]
+    fn insert_get_remove_across_rehashes() {
+        let mut t = Table::new();
+        for i in 0..10_000i64 {
+            assert!(t.insert(i.to_string().as_bytes(), e(i)).is_none());
+        }
+        assert_eq!(t.len(), 10_000);
+        for i in 0..10_000i64 {
+            assert_eq!(t.get(i.to_string().as_bytes()), Some(&e(i)));
+        }
+        assert_eq!(t.insert(b"5", e(-5)), Some(e(5)));
+        for i in 0..9_990i64 {
+            assert!(t.remove(i.to_string().as_bytes()).is_some());
+        }
+        assert!(t.remove(b"1").is_none());
+        assert_eq!(t.len(), 10);
+        while t.rehash(100) {}
+        assert!(t.buckets() < 100);
+        assert_eq!(t.iter().count(), 10);
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key_while_the_table_grows() {
+        let mut t = Table::new();
+        for i in 0..1000i64 {
+            t.insert(format!("k{i}").as_bytes(), e(i));
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut extra = 0i64;
+        loop {
+            cursor = t.scan(cursor, |k, _| {
+                seen.insert(k.to_vec());
+                true
+            });
+            // Grow the table (and keep it rehashing) in the middle of the walk.
+            for _ in 0..3 {
+                if extra < 5000 {
+                    t.insert(format!("x{extra}").as_bytes(), e(extra));
+                    extra += 1;
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000 {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "missed k{i}");
+        }
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key_while_the_table_shrinks() {
+        let mut t = Table::new();
+        for i in 0..5000i64 {
+            t.insert(format!("k{i}").as_bytes(), e(i));
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut next_del = 100;
+        loop {
+            cursor = t.scan(cursor, |k, _| {
+                seen.insert(k.to_vec());
+                true
+            });
+            for _ in 0..40 {
+                if next_del < 5000 {
+                    t.remove(format!("k{next_del}").as_bytes());
+                    next_del += 1;
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..100 {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "missed k{i}");
+        }
+    }
+
+    #[test]
+    fn nodes_stay_small() {
+        // A node must not outgrow the 112-byte allocator class with today's `Value`.
+        assert!(
+            std::mem::size_of::<Node>() <= 112,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
+        assert_eq!(std::mem::size_of::<KeyBuf>(), 24);
+        let long = [b'x'; 40];
+        let mut t = Table::new();
+        t.insert(&long, e(1));
+        t.insert(b"short", e(2));
+        assert_eq!(t.get(&long), Some(&e(1)));
+        assert_eq!(t.iter().map(|(k, _)| k.len()).sum::<usize>(), 45);
+    }
+
+    #[test]
+    fn scan_can_delete_and_random_key_finds_keys() {
+        let mut t = Table::new();
+        for i in 0..100i64 {
+            t.insert(format!("k{i}").as_bytes(), e(i));
+        }
+        let mut cursor = 0;
+        loop {
+            cursor = t.scan(cursor, |_, e| e.value != Value::Str(StrValue::Int(7)));
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(t.len(), 99);
+        assert!(t.get(b"k7").is_none());
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+        let k = t.random_key(&mut rng).map(|k| k.to_vec()).unwrap();
+        assert!(t.get(&k).is_some());
+        let mut empty = Table::new();
+        assert!(empty.random_key(&mut rng).is_none());
+        assert_eq!(empty.scan(0, |_, _| true), 0);
+    }
+}
