@@ -246,6 +246,90 @@ fn resp3_replies_like_redis() {
     ]);
 }
 
+#[test]
+fn encodings_follow_the_listpack_limits() {
+    run(&[
+        (&["HSET", "h", "a", "1"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "h"], Some(b"$8\r\nlistpack\r\n")),
+        (
+            &[
+                "HSET",
+                "h",
+                "longvalue",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ],
+            Some(b":1\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "h"], Some(b"$8\r\nlistpack\r\n")),
+        (&["HSET", "h", "longvalue", "x"], Some(b":0\r\n")),
+        (&["OBJECT", "ENCODING", "h"], Some(b"$8\r\nlistpack\r\n")),
+        (
+            &[
+                "HSET",
+                "h2",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "v",
+            ],
+            Some(b":1\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "h2"], Some(b"$9\r\nhashtable\r\n")),
+        (
+            &[
+                "HSET",
+                "h3",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "v",
+            ],
+            Some(b":1\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "h3"], Some(b"$8\r\nlistpack\r\n")),
+        (
+            &["CONFIG", "SET", "hash-max-listpack-entries", "3"],
+            Some(b"+OK\r\n"),
+        ),
+        (
+            &["HSET", "h4", "a", "1", "b", "2", "c", "3"],
+            Some(b":3\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "h4"], Some(b"$8\r\nlistpack\r\n")),
+        (&["HSET", "h4", "c", "4"], Some(b":0\r\n")),
+        (&["OBJECT", "ENCODING", "h4"], Some(b"$8\r\nlistpack\r\n")),
+        (&["HSET", "h4", "d", "4"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "h4"], Some(b"$9\r\nhashtable\r\n")),
+        (&["HDEL", "h4", "a", "b", "c"], Some(b":3\r\n")),
+        (&["OBJECT", "ENCODING", "h4"], Some(b"$9\r\nhashtable\r\n")),
+        (
+            &["HSET", "h5", "a", "1", "b", "2", "c", "3", "d", "4"],
+            Some(b":4\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "h5"], Some(b"$9\r\nhashtable\r\n")),
+        (&["HINCRBY", "h6", "a", "1"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "h6"], Some(b"$8\r\nlistpack\r\n")),
+        (
+            &["CONFIG", "SET", "hash-max-listpack-entries", "0"],
+            Some(b"+OK\r\n"),
+        ),
+        (&["HSET", "h7", "a", "1"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "h7"], Some(b"$9\r\nhashtable\r\n")),
+        (
+            &["CONFIG", "SET", "hash-max-listpack-entries", "128"],
+            Some(b"+OK\r\n"),
+        ),
+        (
+            &["CONFIG", "SET", "hash-max-listpack-value", "2"],
+            Some(b"+OK\r\n"),
+        ),
+        (&["HSETNX", "h8", "abc", "1"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "h8"], Some(b"$9\r\nhashtable\r\n")),
+        (&["HINCRBYFLOAT", "h9", "f", "1.5"], Some(b"$3\r\n1.5\r\n")),
+        (&["OBJECT", "ENCODING", "h9"], Some(b"$9\r\nhashtable\r\n")),
+        (
+            &["CONFIG", "SET", "hash-max-listpack-value", "64"],
+            Some(b"+OK\r\n"),
+        ),
+    ]);
+}
+
 /// Parses a flat RESP2 array of bulk strings (no nesting) into its items.
 fn bulks(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(reply).into_owned();

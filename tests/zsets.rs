@@ -536,6 +536,107 @@ fn resp3_replies_like_redis() {
     ]);
 }
 
+#[test]
+fn encodings_follow_the_listpack_limits() {
+    run(&[
+        (&["ZADD", "z", "1", "a"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "z"], Some(b"$8\r\nlistpack\r\n")),
+        (
+            &[
+                "ZADD",
+                "z",
+                "2",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ],
+            Some(b":1\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "z"], Some(b"$8\r\nskiplist\r\n")),
+        (
+            &[
+                "ZREM",
+                "z",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ],
+            Some(b":1\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "z"], Some(b"$8\r\nskiplist\r\n")),
+        (
+            &[
+                "ZADD",
+                "z2",
+                "1",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ],
+            Some(b":1\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "z2"], Some(b"$8\r\nlistpack\r\n")),
+        (
+            &["CONFIG", "SET", "zset-max-listpack-entries", "3"],
+            Some(b"+OK\r\n"),
+        ),
+        (
+            &["ZADD", "z3", "1", "a", "2", "b", "3", "c"],
+            Some(b":3\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "z3"], Some(b"$8\r\nlistpack\r\n")),
+        (&["ZADD", "z3", "4", "c"], Some(b":0\r\n")),
+        (&["OBJECT", "ENCODING", "z3"], Some(b"$8\r\nlistpack\r\n")),
+        (&["ZADD", "z3", "4", "d"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "z3"], Some(b"$8\r\nskiplist\r\n")),
+        (
+            &["ZADD", "z4", "1", "a", "1", "a", "1", "a", "1", "a"],
+            Some(b":1\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "z4"], Some(b"$8\r\nlistpack\r\n")),
+        (&["ZCARD", "z4"], Some(b":1\r\n")),
+        (&["ZUNIONSTORE", "z5", "1", "z3"], Some(b":4\r\n")),
+        (&["OBJECT", "ENCODING", "z5"], Some(b"$8\r\nskiplist\r\n")),
+        (&["ZRANGESTORE", "z6", "z3", "0", "1"], Some(b":2\r\n")),
+        (&["OBJECT", "ENCODING", "z6"], Some(b"$8\r\nlistpack\r\n")),
+        (&["ZRANGESTORE", "z6", "z3", "0", "-1"], Some(b":4\r\n")),
+        (&["OBJECT", "ENCODING", "z6"], Some(b"$8\r\nskiplist\r\n")),
+        (&["ZINTERSTORE", "z7", "2", "z3", "z3"], Some(b":4\r\n")),
+        (&["OBJECT", "ENCODING", "z7"], Some(b"$8\r\nskiplist\r\n")),
+        (&["ZDIFFSTORE", "z8", "1", "z3"], Some(b":4\r\n")),
+        (&["OBJECT", "ENCODING", "z8"], Some(b"$8\r\nskiplist\r\n")),
+        (&["ZINCRBY", "z9", "1", "a"], Some(b"$1\r\n1\r\n")),
+        (&["OBJECT", "ENCODING", "z9"], Some(b"$8\r\nlistpack\r\n")),
+        (
+            &["ZPOPMIN", "z3", "3"],
+            Some(b"*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n4\r\n"),
+        ),
+        (&["OBJECT", "ENCODING", "z3"], Some(b"$8\r\nskiplist\r\n")),
+        (
+            &["CONFIG", "SET", "zset-max-listpack-entries", "0"],
+            Some(b"+OK\r\n"),
+        ),
+        (&["ZADD", "z10", "1", "a"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "z10"], Some(b"$8\r\nskiplist\r\n")),
+        (&["ZUNIONSTORE", "z11", "1", "z10"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "z11"], Some(b"$8\r\nskiplist\r\n")),
+        (
+            &["CONFIG", "SET", "zset-max-listpack-entries", "128"],
+            Some(b"+OK\r\n"),
+        ),
+        (
+            &["CONFIG", "SET", "zset-max-listpack-value", "2"],
+            Some(b"+OK\r\n"),
+        ),
+        (&["ZADD", "z12", "1", "abc"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "z12"], Some(b"$8\r\nskiplist\r\n")),
+        (&["ZADD", "z13", "1", "ab"], Some(b":1\r\n")),
+        (&["OBJECT", "ENCODING", "z13"], Some(b"$8\r\nlistpack\r\n")),
+        (&["ZUNIONSTORE", "z14", "2", "z12", "z13"], Some(b":2\r\n")),
+        (&["OBJECT", "ENCODING", "z14"], Some(b"$8\r\nskiplist\r\n")),
+        (
+            &["CONFIG", "SET", "zset-max-listpack-value", "64"],
+            Some(b"+OK\r\n"),
+        ),
+        (&["ZADD", "z15", "-0", "a"], Some(b":1\r\n")),
+        (&["ZSCORE", "z15", "a"], Some(b"$1\r\n0\r\n")),
+    ]);
+}
+
 /// The bulk strings of a RESP2 reply, in order, whatever its nesting.
 fn bulks(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(reply).into_owned();

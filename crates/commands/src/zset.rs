@@ -808,8 +808,10 @@ pub fn op_zadd(ctx: &mut ShardCtx, key: &[u8], z: &Zadd) -> Result<ZaddResult, &
                 }
             });
         }
-        let max_len = z.pairs.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
-        let hint = ZSetValue::with_hint(z.pairs.len(), max_len, limits);
+        // Redis 7.0 picks the encoding from the first member alone; later members convert
+        // the set as they are added.
+        let first_len = z.pairs.first().map_or(0, |(_, m)| m.len());
+        let hint = ZSetValue::with_hint(1, first_len, limits);
         db.insert(key, Value::ZSet(hint), None);
     }
     let Ok(Some(zs)) = db.get_zset_mut(key) else {
