@@ -9,7 +9,7 @@ use rand::Rng;
 use rustis_resp::errors::{wrong_args, SYNTAX};
 use rustis_resp::Out;
 use rustis_storage::hash::{HashLimits, HashValue};
-use rustis_storage::{OpError, ShardConfig};
+use rustis_storage::{Db, OpError, ShardConfig};
 
 use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
@@ -156,9 +156,17 @@ impl From<OpError> for HashError {
     }
 }
 
-fn split_ctx<'a>(ctx: &'a mut ShardCtx) -> (&'a mut rustis_storage::Db, HashLimits) {
+fn split_ctx<'a>(ctx: &'a mut ShardCtx) -> (&'a mut Db, HashLimits) {
     let limits = hash_limits(&ctx.shard.config);
     (ctx.db(), limits)
+}
+
+/// Looks a hash up for a read command, counting a keyspace hit or miss for INFO as Redis's
+/// `lookupKeyRead` does (write commands do not count).
+pub fn read_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a HashValue>, OpError> {
+    let hit = db.contains(key);
+    db.count_lookup(hit);
+    db.get_hash(key)
 }
 
 /// Sets field-value pairs; returns how many fields were new.
@@ -214,7 +222,7 @@ fn cmd_hsetnx(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// HGET key field
 fn cmd_hget(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_hash(&args[1]) {
+    match read_hash(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(h) => match h.and_then(|h| h.get(&args[2])) {
             Some(v) => out.bulk(v),
@@ -225,7 +233,7 @@ fn cmd_hget(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// HMGET key field [field ...]
 fn cmd_hmget(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_hash(&args[1]) {
+    match read_hash(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(h) => {
             out.array(args.len() - 2);
@@ -268,7 +276,7 @@ fn cmd_hdel(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// HLEN key
 fn cmd_hlen(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_hash(&args[1]) {
+    match read_hash(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(h) => out.int(h.map_or(0, |h| h.len() as i64)),
     }
@@ -276,7 +284,7 @@ fn cmd_hlen(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// HSTRLEN key field
 fn cmd_hstrlen(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_hash(&args[1]) {
+    match read_hash(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(h) => out.int(
             h.and_then(|h| h.get(&args[2]))
@@ -287,7 +295,7 @@ fn cmd_hstrlen(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// HEXISTS key field
 fn cmd_hexists(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_hash(&args[1]) {
+    match read_hash(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(h) => out.int(h.is_some_and(|h| h.contains(&args[2])) as i64),
     }
@@ -302,7 +310,7 @@ enum Part {
 }
 
 fn reply_all(ctx: &mut ShardCtx, key: &[u8], part: Part, out: &mut Out) {
-    let h = match ctx.db().get_hash(key) {
+    let h = match read_hash(ctx.db(), key) {
         Err(e) => return out.error(e.message()),
         Ok(h) => h,
     };
@@ -445,7 +453,7 @@ fn cmd_hrandfield(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     let now = shard.now();
     let db = &mut shard.dbs[ctx.db];
     db.set_now(now);
-    let h = match db.get_hash(&args[1]) {
+    let h = match read_hash(db, &args[1]) {
         Err(e) => return out.error(e.message()),
         Ok(h) => h,
     };
@@ -615,7 +623,7 @@ fn cmd_hscan(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         Ok(c) => c,
         Err(e) => return out.error(e),
     };
-    let h = match ctx.db().get_hash(&args[1]) {
+    let h = match read_hash(ctx.db(), &args[1]) {
         Err(e) => return out.error(e.message()),
         Ok(None) => return reply_scan(out, 0, &[]),
         Ok(Some(h)) => h,

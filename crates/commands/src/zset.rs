@@ -12,7 +12,7 @@ use rustis_resp::errors::{MUST_BE_POSITIVE, SYNTAX};
 use rustis_resp::Out;
 use rustis_storage::set::SetValue;
 use rustis_storage::zset::{ZSetLimits, ZSetValue};
-use rustis_storage::{Entry, OpError, ShardConfig, Value};
+use rustis_storage::{Db, Entry, OpError, ShardConfig, Value};
 
 use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
@@ -228,6 +228,14 @@ pub fn register(r: &mut Registry) {
 
 // ---------------------------------------------------------------------------------------------
 // Parsing of scores and ranges.
+
+/// Looks a sorted set up for a read command, counting a keyspace hit or miss for INFO as
+/// Redis's `lookupKeyRead` does (write commands do not count).
+pub fn read_zset<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ZSetValue>, OpError> {
+    let hit = db.contains(key);
+    db.count_lookup(hit);
+    db.get_zset(key)
+}
 
 /// The sorted-set encoding limits of a shard's config.
 pub fn zset_limits(cfg: &ShardConfig) -> ZSetLimits {
@@ -920,7 +928,7 @@ fn cmd_zrem(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// ZCARD key
 fn cmd_zcard(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_zset(&args[1]) {
+    match read_zset(ctx.db(), &args[1]) {
         Ok(z) => out.int(z.map_or(0, |z| z.len() as i64)),
         Err(e) => out.error(e.message()),
     }
@@ -928,7 +936,7 @@ fn cmd_zcard(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// ZSCORE key member
 fn cmd_zscore(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_zset(&args[1]) {
+    match read_zset(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(z) => match z.and_then(|z| z.score(&args[2])) {
             Some(s) => out.double(s),
@@ -939,7 +947,7 @@ fn cmd_zscore(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// ZMSCORE key member [member ...]
 fn cmd_zmscore(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
-    match ctx.db().get_zset(&args[1]) {
+    match read_zset(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(z) => {
             out.array(args.len() - 2);
@@ -962,7 +970,7 @@ fn rank_command(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out, rev: bool) {
         Some(a) if eq_ic(a, "withscore") => true,
         Some(_) => return out.error(SYNTAX),
     };
-    let z = match ctx.db().get_zset(&args[1]) {
+    let z = match read_zset(ctx.db(), &args[1]) {
         Err(e) => return out.error(e.message()),
         Ok(z) => z,
     };
@@ -1002,7 +1010,7 @@ fn cmd_zcount(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         Ok(r) => r,
         Err(e) => return out.error(e),
     };
-    match ctx.db().get_zset(&args[1]) {
+    match read_zset(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(z) => out.int(z.map_or(0, |z| {
             let (lo, hi) = score_ranks(z, &r);
@@ -1017,7 +1025,7 @@ fn cmd_zlexcount(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         Ok(r) => r,
         Err(e) => return out.error(e),
     };
-    match ctx.db().get_zset(&args[1]) {
+    match read_zset(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(z) => out.int(z.map_or(0, |z| {
             let (lo, hi) = lex_ranks(z, &r);
@@ -1037,7 +1045,7 @@ fn range_command(
         Ok(s) => s,
         Err(e) => return out.error(e),
     };
-    match ctx.db().get_zset(&args[1]) {
+    match read_zset(ctx.db(), &args[1]) {
         Err(e) => out.error(e.message()),
         Ok(None) => out.array(0),
         Ok(Some(z)) => reply_members(out, &select_range(z, &spec), spec.withscores),
@@ -1350,7 +1358,7 @@ fn cmd_zrandmember(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     let now = shard.now();
     let db = &mut shard.dbs[ctx.db];
     db.set_now(now);
-    let z = match db.get_zset(&args[1]) {
+    let z = match read_zset(db, &args[1]) {
         Err(e) => return out.error(e.message()),
         Ok(z) => z,
     };
@@ -1381,7 +1389,7 @@ fn cmd_zscan(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         Ok(c) => c,
         Err(e) => return out.error(e),
     };
-    let z = match ctx.db().get_zset(&args[1]) {
+    let z = match read_zset(ctx.db(), &args[1]) {
         Err(e) => return out.error(e.message()),
         Ok(None) => return reply_scan(out, 0, &[]),
         Ok(Some(z)) => z,
