@@ -11,6 +11,7 @@
 
 pub mod args;
 pub mod bitmap;
+pub mod blocking;
 pub mod connection;
 pub mod ctx;
 pub mod generic;

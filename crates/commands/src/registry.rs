@@ -175,6 +175,8 @@ pub struct CommandSpec {
     pub precheck: Option<PrecheckFn>,
     /// How it runs.
     pub run: Run,
+    /// For blocking commands (BLPOP, BZPOPMIN, ...): how the runtime blocks and serves them.
+    pub blocking: Option<&'static crate::blocking::BlockingOps>,
 }
 
 impl CommandSpec {
@@ -193,6 +195,7 @@ impl CommandSpec {
             since: "1.0.0",
             precheck: None,
             run,
+            blocking: None,
         }
     }
 
@@ -214,6 +217,12 @@ impl CommandSpec {
     /// Sets a check that runs before routing.
     pub const fn precheck(mut self, f: PrecheckFn) -> Self {
         self.precheck = Some(f);
+        self
+    }
+
+    /// Makes the command blocking: the runtime blocks it as `ops` says when `run` finds nothing.
+    pub const fn blocking(mut self, ops: &'static crate::blocking::BlockingOps) -> Self {
+        self.blocking = Some(ops);
         self
     }
 

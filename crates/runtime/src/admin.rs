@@ -249,6 +249,24 @@ async fn client(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &mut Ou
             out.verbatim(text.as_bytes());
         }
         "kill" if argc >= 3 => client_kill(w, sess, args, out).await,
+        "unblock" if argc == 3 || argc == 4 => {
+            // CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
+            let id = match parse_i64(&args[2]) {
+                Ok(id) => id,
+                Err(e) => return out.error(e.message()),
+            };
+            let error = match args.get(3) {
+                None => false,
+                Some(r) if eq_ic(r, "timeout") => false,
+                Some(r) if eq_ic(r, "error") => true,
+                Some(_) => return out.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+            };
+            let n = match u64::try_from(id) {
+                Ok(id) => crate::blocking::unblock_client(w, id, error).await,
+                Err(_) => 0,
+            };
+            out.int(n);
+        }
         "no-evict" | "no-touch" if argc == 3 => {
             if eq_ic(&args[2], "on") || eq_ic(&args[2], "off") {
                 out.ok();
@@ -274,11 +292,13 @@ async fn client(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &mut Ou
                 "    Return information about client connections. Options: TYPE (NORMAL|MASTER|REPLICA|PUBSUB), ID id [id ...].",
                 "SETNAME <name>",
                 "    Assign the name <name> to the current connection.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                "    Unblock the specified blocked client.",
                 "SETINFO <option> <value>",
                 "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
             ],
         ),
-        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch" | "help" => arity_err(out),
+        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "unblock" | "no-evict" | "no-touch" | "help" => arity_err(out),
         _ => out.error(&unknown_subcommand(&args[1], "client")),
     }
 }
@@ -546,8 +566,9 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         let clients: usize = stats.iter().map(|t| t.clients).sum();
         let _ = write!(
             s,
-            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\r\n",
+            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\r\n",
             sh.config().get("maxclients").unwrap_or("10000"),
+            sh.blocked_clients.load(std::sync::atomic::Ordering::Relaxed),
         );
     }
     if show("memory") {

@@ -22,6 +22,8 @@ pub(crate) struct ClientInfo {
     pub last_cmd: &'static str,
     /// Woken to close the connection (CLIENT KILL).
     pub kill: Rc<Notify>,
+    /// The command it is blocked in, if any (CLIENT UNBLOCK).
+    pub blocked: Option<std::sync::Arc<crate::blocking::Waiter>>,
 }
 
 impl ClientInfo {
@@ -29,13 +31,14 @@ impl ClientInfo {
     pub fn line(&self) -> String {
         let now = Instant::now();
         format!(
-            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
             String::from_utf8_lossy(&self.name),
             now.duration_since(self.created).as_secs(),
             now.duration_since(self.last_active).as_secs(),
+            if self.blocked.is_some() { "b" } else { "N" },
             self.db,
             self.last_cmd,
             self.resp,

@@ -61,6 +61,7 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
         resp: 2,
         last_cmd: "NULL",
         kill: Rc::new(Notify::new()),
+        blocked: None,
     };
     serve_loop(w, stream, info).await;
 }
@@ -84,6 +85,7 @@ pub(crate) fn adopt(w: &Rc<Worker>, m: Migrant) {
         resp: if m.resp3 { 3 } else { 2 },
         last_cmd: "NULL",
         kill: Rc::new(Notify::new()),
+        blocked: None,
     };
     tokio::task::spawn_local(serve_loop(w.clone(), stream, info));
 }
@@ -130,7 +132,15 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
         let parsed = parser.parse_batch(&mut rbuf, &mut cmds);
         let mut affinity = Affinity::NoKeys;
         if !cmds.is_empty() {
-            affinity = dispatch::run(&w, &mut sess, &mut pending, &mut cmds, &mut out).await;
+            affinity = dispatch::run(
+                &w,
+                &mut sess,
+                &mut pending,
+                &mut cmds,
+                &mut out,
+                Some(&stream),
+            )
+            .await;
             let mut i = info.borrow_mut();
             i.last_active = Instant::now();
             i.last_cmd = sess.last_cmd;

@@ -178,6 +178,7 @@ pub(crate) async fn run(
     pending: &mut Pending,
     cmds: &mut Vec<Vec<Bytes>>,
     out: &mut Out,
+    peer: Option<&tokio::net::TcpStream>,
 ) -> Affinity {
     w.tick_clock();
     let mut executed = 0u64;
@@ -205,6 +206,12 @@ pub(crate) async fn run(
                 pending.wrote_local(start, out);
                 continue;
             }
+        }
+        if let Some(ops) = spec.blocking {
+            pending.flush(w, out).await;
+            crate::blocking::block(w, sess, spec, ops, args, out, peer).await;
+            w.tick_clock();
+            continue;
         }
         match &spec.run {
             Run::Conn(cmd) => {
@@ -314,7 +321,7 @@ async fn multi_key(
     (ops.merge)(&args, parts, out);
 }
 
-async fn txn(
+pub(crate) async fn txn(
     w: &Worker,
     db: DbIndex,
     f: TxnFn,

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod blocking;
 mod clients;
 pub mod config;
 mod conn;

@@ -177,6 +177,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         config_file: opts.config_file,
         next_client_id: AtomicU64::new(1),
         connected: AtomicUsize::new(0),
+        blocked_clients: AtomicUsize::new(0),
         total_connections: AtomicU64::new(0),
         rejected_connections: AtomicU64::new(0),
         shutdown: shutdown_tx,

@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub config_file: Option<String>,
     pub next_client_id: AtomicU64,
     pub connected: AtomicUsize,
+    /// Clients waiting in a blocking command (INFO `blocked_clients`).
+    pub blocked_clients: AtomicUsize,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub shutdown: watch::Sender<bool>,

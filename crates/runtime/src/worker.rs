@@ -138,6 +138,9 @@ pub(crate) struct Worker {
     locks: RefCell<Locks>,
     peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
     next_tx: Cell<u64>,
+    /// Clients blocked on this shard's keys (see `blocking.rs`), and how many registrations.
+    pub blocked: RefCell<crate::blocking::Blocked>,
+    pub n_blocked: Cell<usize>,
 }
 
 impl Worker {
@@ -157,6 +160,8 @@ impl Worker {
             locks: RefCell::new(Locks::default()),
             peers,
             next_tx: Cell::new(0),
+            blocked: RefCell::new(Default::default()),
+            n_blocked: Cell::new(0),
         }
     }
 
@@ -191,6 +196,13 @@ impl Worker {
     pub fn exec(&self, spec: &CommandSpec, db: DbIndex, args: &[Bytes], out: &mut Out) {
         let mut shard = self.shard.borrow_mut();
         exec_on(&mut shard, spec, db, args, out);
+        self.serve_ready_on(&mut shard);
+    }
+
+    /// Whether a transaction holds `key` of database `db` locked here.
+    pub fn key_locked(&self, db: DbIndex, key: &[u8]) -> bool {
+        let locks = self.locks.borrow();
+        !locks.held.is_empty() && locks.held.contains_key(&(db, Bytes::copy_from_slice(key)))
     }
 
     fn run_batch(&self, items: &[Item], resp3: bool) -> BatchReply {
@@ -200,6 +212,7 @@ impl Worker {
         let mut shard = self.shard.borrow_mut();
         for it in items {
             exec_on(&mut shard, it.spec, it.db, &it.args, &mut out);
+            self.serve_ready_on(&mut shard);
             ends.push(out.buf.len());
         }
         BatchReply { buf: out.buf, ends }
@@ -280,6 +293,7 @@ impl Worker {
                 None => break,
             }
         }
+        self.serve_ready();
     }
 
     /// Handles a message from another thread.
@@ -303,6 +317,7 @@ impl Worker {
                         self.unlock(tx);
                     }
                 }
+                self.serve_ready();
                 let _ = reply.send(r);
             }
             Msg::Adopt(m) => crate::conn::adopt(self, m),
@@ -363,6 +378,7 @@ impl Worker {
                     self.unlock(tx);
                 }
             }
+            self.serve_ready();
             let _ = reply.send(r);
         } else {
             self.post(

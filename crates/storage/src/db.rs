@@ -38,6 +38,8 @@ pub struct Db {
     pub hits: u64,
     /// Lookups that did not (`keyspace_misses`).
     pub misses: u64,
+    /// Keys that clients are blocked on, and those that received a value (BLPOP and friends).
+    pub blocked: crate::blocking::BlockedKeys,
     /// Where the active expiry cycle resumes its walk of the table.
     expire_cursor: u64,
     /// Running estimate of the remaining TTL of keys with one, in ms (`avg_ttl` in INFO).
@@ -141,6 +143,7 @@ impl Db {
     /// Stores `value` at `key`, replacing what was there, with the expiry `expire_at` (`None`:
     /// no expiry).
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
+        self.blocked.signal(key);
         let expire_at = expire_at.unwrap_or(0);
         if expire_at != 0 {
             self.expires += 1;
@@ -154,6 +157,7 @@ impl Db {
 
     /// Stores `value` at `key` and keeps the key's expiry time if it had one (`KEEPTTL`).
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
+        self.blocked.signal(key);
         self.expire_if_needed(key);
         match self.map.get_mut(key) {
             Some(e) => e.value = value,

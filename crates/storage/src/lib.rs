@@ -4,8 +4,10 @@
 //! or the runtime; the runtime hands each shard's `Shard` to exactly one thread.
 #![warn(missing_docs)]
 
+pub mod blocking;
 pub mod clock;
 pub mod db;
+pub mod elem;
 pub mod expire;
 pub mod hash;
 pub mod hll;
