@@ -637,6 +637,112 @@ fn encodings_follow_the_listpack_limits() {
     ]);
 }
 
+#[test]
+fn blocking_pops_reply_like_redis_when_they_need_not_wait() {
+    run(&[
+        (
+            &["BZMPOP", "x", "1", "z", "MIN"],
+            Some(b"-ERR timeout is not a float or out of range\r\n"),
+        ),
+        (
+            &["BZMPOP", "0", "0", "z", "MIN"],
+            Some(b"-ERR numkeys should be greater than 0\r\n"),
+        ),
+        (
+            &["BZMPOP", "0", "x", "z", "MIN"],
+            Some(b"-ERR numkeys should be greater than 0\r\n"),
+        ),
+        (
+            &["BZMPOP", "0", "5", "z", "MIN"],
+            Some(b"-ERR syntax error\r\n"),
+        ),
+        (
+            &["BZPOPMIN", "z", "x"],
+            Some(b"-ERR timeout is not a float or out of range\r\n"),
+        ),
+        (
+            &["BZPOPMIN", "z", "-1"],
+            Some(b"-ERR timeout is negative\r\n"),
+        ),
+        (
+            &["BZPOPMIN", "z"],
+            Some(b"-ERR wrong number of arguments for 'bzpopmin' command\r\n"),
+        ),
+        (&["SET", "s", "x"], Some(b"+OK\r\n")),
+        (
+            &["BZPOPMIN", "nokey", "s", "0.01"],
+            Some(b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+        ),
+        (
+            &["BZMPOP", "0.01", "2", "nokey", "s", "MIN"],
+            Some(b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+        ),
+        (&["ZADD", "z", "1", "a", "2", "b"], Some(b":2\r\n")),
+        (
+            &["BZPOPMIN", "nokey", "z", "0"],
+            Some(b"*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"),
+        ),
+        (
+            &["BZPOPMAX", "z", "0"],
+            Some(b"*3\r\n$1\r\nz\r\n$1\r\nb\r\n$1\r\n2\r\n"),
+        ),
+        (&["BZPOPMIN", "z", "0.01"], Some(b"*-1\r\n")),
+        (&["BZPOPMAX", "z", "0.01"], Some(b"*-1\r\n")),
+        (&["BZMPOP", "0.01", "1", "z", "MIN"], Some(b"*-1\r\n")),
+        (
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+            Some(b":3\r\n"),
+        ),
+        (
+            &["BZMPOP", "0", "2", "nokey", "z", "MAX", "COUNT", "2"],
+            Some(
+                b"*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+            ),
+        ),
+        (
+            &["BZMPOP", "0", "1", "z", "FOO"],
+            Some(b"-ERR syntax error\r\n"),
+        ),
+        (
+            &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "0"],
+            Some(b"-ERR count should be greater than 0\r\n"),
+        ),
+        (
+            &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "1", "COUNT", "1"],
+            Some(b"-ERR syntax error\r\n"),
+        ),
+        (
+            &["BZMPOP", "0", "1", "z"],
+            Some(b"-ERR wrong number of arguments for 'bzmpop' command\r\n"),
+        ),
+        (&["EXISTS", "z"], Some(b":1\r\n")),
+        (
+            &["BZPOPMIN", "z", "0"],
+            Some(b"*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"),
+        ),
+        (&["EXISTS", "z"], Some(b":0\r\n")),
+        (&["ZADD", "z", "1", "a"], Some(b":1\r\n")),
+        (&["HELLO", "3"], None),
+        (
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+            Some(b":2\r\n"),
+        ),
+        (
+            &["BZPOPMIN", "z", "0"],
+            Some(b"*3\r\n$1\r\nz\r\n$1\r\na\r\n,1\r\n"),
+        ),
+        (
+            &["BZPOPMIN", "z", "0.01"],
+            Some(b"*3\r\n$1\r\nz\r\n$1\r\nb\r\n,2\r\n"),
+        ),
+        (
+            &["BZMPOP", "0", "1", "z", "MAX", "COUNT", "5"],
+            Some(b"*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
+        ),
+        (&["BZMPOP", "0.01", "1", "z", "MIN"], Some(b"_\r\n")),
+    ]);
+}
+
 /// The bulk strings of a RESP2 reply, in order, whatever its nesting.
 fn bulks(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(reply).into_owned();
@@ -1063,5 +1169,132 @@ fn random_arguments_never_break_the_server() {
             assert!(!reply.is_empty(), "{args:?}");
         }
         assert_eq!(cmd(&mut c, &["PING"]), "+PONG\r\n");
+    }
+}
+
+/// Sends a command without reading its reply.
+fn send(c: &mut RawConn, args: &[&str]) {
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    c.send(&rustis_tests::encode(&a));
+}
+
+fn reply(c: &mut RawConn) -> String {
+    String::from_utf8_lossy(&c.read_reply()).into_owned()
+}
+
+/// Waits until the server reports `n` blocked clients.
+fn wait_blocked(s: &TestServer, n: usize) {
+    let mut c = s.raw();
+    let want = format!("blocked_clients:{n}\r\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if cmd(&mut c, &["INFO", "clients"]).contains(&want) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "never got {want:?}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn blocking_pops_wake_up_like_redis() {
+    // Replies recorded from redis-server 7.0.15 with the same two-client script.
+    for t in THREADS {
+        let s = TestServer::start(t);
+        let (mut a, mut b) = (s.raw(), s.raw());
+        send(&mut a, &["BZPOPMIN", "z", "0"]);
+        wait_blocked(&s, 1);
+        assert_eq!(cmd(&mut b, &["ZADD", "z", "2", "b", "1", "a"]), ":2\r\n");
+        assert_eq!(reply(&mut a), "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n");
+        assert_eq!(
+            cmd(&mut b, &["ZRANGE", "z", "0", "-1"]),
+            "*1\r\n$1\r\nb\r\n"
+        );
+        // BZMPOP on two keys; the second one fills.
+        send(&mut a, &["BZMPOP", "0", "2", "x", "y", "MAX", "COUNT", "5"]);
+        wait_blocked(&s, 1);
+        assert_eq!(
+            cmd(&mut b, &["ZADD", "y", "1", "a", "2", "b", "3", "c"]),
+            ":3\r\n"
+        );
+        assert_eq!(
+            reply(&mut a),
+            "*2\r\n$1\r\ny\r\n*3\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+        );
+        assert_eq!(cmd(&mut b, &["EXISTS", "y"]), ":0\r\n");
+        // A STORE command that creates the key wakes the waiter too.
+        send(&mut a, &["BZPOPMAX", "w", "0"]);
+        wait_blocked(&s, 1);
+        cmd(&mut b, &["ZADD", "src", "5", "m"]);
+        assert_eq!(
+            cmd(&mut b, &["ZUNIONSTORE", "w", "1", "src", "WEIGHTS", "2"]),
+            ":1\r\n"
+        );
+        assert_eq!(reply(&mut a), "*3\r\n$1\r\nw\r\n$1\r\nm\r\n$2\r\n10\r\n");
+        // A value of another type does not serve the waiter; it keeps waiting.
+        send(&mut a, &["BZPOPMIN", "q", "0"]);
+        wait_blocked(&s, 1);
+        assert_eq!(cmd(&mut b, &["LPUSH", "q", "x"]), ":1\r\n");
+        wait_blocked(&s, 1);
+        assert_eq!(cmd(&mut b, &["DEL", "q"]), ":1\r\n");
+        assert_eq!(cmd(&mut b, &["ZADD", "q", "7", "seven"]), ":1\r\n");
+        assert_eq!(reply(&mut a), "*3\r\n$1\r\nq\r\n$5\r\nseven\r\n$1\r\n7\r\n");
+        // Timeouts.
+        assert_eq!(cmd(&mut a, &["BZPOPMIN", "t", "0.05"]), "*-1\r\n");
+        assert_eq!(cmd(&mut a, &["BZMPOP", "0.05", "1", "t", "MIN"]), "*-1\r\n");
+        // RESP3.
+        a.cmd(&["HELLO", "3"]);
+        send(&mut a, &["BZPOPMIN", "r", "0"]);
+        wait_blocked(&s, 1);
+        cmd(&mut b, &["ZADD", "r", "1.5", "x"]);
+        assert_eq!(reply(&mut a), "*3\r\n$1\r\nr\r\n$1\r\nx\r\n,1.5\r\n");
+        send(&mut a, &["BZMPOP", "0", "1", "r", "MIN"]);
+        wait_blocked(&s, 1);
+        cmd(&mut b, &["ZADD", "r", "2.5", "y"]);
+        assert_eq!(
+            reply(&mut a),
+            "*2\r\n$1\r\nr\r\n*1\r\n*2\r\n$1\r\ny\r\n,2.5\r\n"
+        );
+        assert_eq!(cmd(&mut a, &["BZPOPMIN", "r", "0.05"]), "_\r\n");
+    }
+}
+
+#[test]
+fn blocked_clients_are_served_in_order_across_shards() {
+    for t in THREADS {
+        let s = TestServer::start(t);
+        let (mut a, mut b, mut c) = (s.raw(), s.raw(), s.raw());
+        // Keys a..d spread over the shards with four threads.
+        send(&mut a, &["BZPOPMIN", "a", "b", "c", "0"]);
+        wait_blocked(&s, 1);
+        send(&mut b, &["BZPOPMAX", "c", "d", "0"]);
+        wait_blocked(&s, 2);
+        assert_eq!(
+            cmd(&mut c, &["ZADD", "c", "1", "one", "2", "two"]),
+            ":2\r\n"
+        );
+        // The first client to block on c is served first, then the next.
+        assert_eq!(reply(&mut a), "*3\r\n$1\r\nc\r\n$3\r\none\r\n$1\r\n1\r\n");
+        assert_eq!(reply(&mut b), "*3\r\n$1\r\nc\r\n$3\r\ntwo\r\n$1\r\n2\r\n");
+        wait_blocked(&s, 0);
+        assert_eq!(cmd(&mut c, &["EXISTS", "c"]), ":0\r\n");
+        // Immediate errors: a key of another type before any non-empty one.
+        cmd(&mut c, &["SET", "str", "x"]);
+        assert_eq!(
+            cmd(&mut a, &["BZPOPMIN", "nokey", "str", "0"]),
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+        );
+        assert_eq!(
+            cmd(&mut a, &["BZPOPMIN", "k", "-1"]),
+            "-ERR timeout is negative\r\n"
+        );
+        assert_eq!(
+            cmd(&mut a, &["BZMPOP", "x", "1", "k", "MIN"]),
+            "-ERR timeout is not a float or out of range\r\n"
+        );
+        assert_eq!(
+            cmd(&mut a, &["BZMPOP", "0", "0", "k", "MIN"]),
+            "-ERR numkeys should be greater than 0\r\n"
+        );
     }
 }

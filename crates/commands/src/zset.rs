@@ -15,6 +15,7 @@ use rustis_storage::zset::{ZSetLimits, ZSetValue};
 use rustis_storage::{Db, Entry, OpError, ShardConfig, Value};
 
 use crate::args::{eq_ic, parse_i64};
+use crate::blocking::{check_timeout_at, timeout_at, BlockingOps, Serve, ServeCtx};
 use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
 use crate::hash::{parse_cursor, parse_rand_args, parse_scan_opts, random_positions, reply_scan};
@@ -224,6 +225,28 @@ pub fn register(r: &mut Registry) {
     for row in setops {
         r.add(row);
     }
+    let blocking = WRITE | NOSCRIPT | BLOCKING;
+    r.add(
+        CommandSpec::new("bzpopmin", -3, blocking | FAST, Run::Txn(txn_bzpopmin))
+            .keys(1, -2, 1)
+            .precheck(|a| check_timeout_at(a, -1))
+            .blocking(&BZPOPMIN)
+            .doc("sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+    );
+    r.add(
+        CommandSpec::new("bzpopmax", -3, blocking | FAST, Run::Txn(txn_bzpopmax))
+            .keys(1, -2, 1)
+            .precheck(|a| check_timeout_at(a, -1))
+            .blocking(&BZPOPMAX)
+            .doc("sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped."),
+    );
+    r.add(
+        CommandSpec::new("bzmpop", -5, blocking, Run::Txn(txn_bzmpop))
+            .movable_keys(|a| parse_mpop(a, 2).map(|p| p.keys))
+            .precheck(|a| check_timeout_at(a, 1))
+            .blocking(&BZMPOP)
+            .doc("sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1410,6 +1433,146 @@ fn cmd_zscan(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         }
     });
     reply_scan(out, next, &items);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocking pops. The runtime blocks them (see `crate::blocking`); their `run` is the
+// non-blocking form, used where blocking is impossible (MULTI), which replies as a timeout.
+
+/// BZPOPMIN key [key ...] timeout
+static BZPOPMIN: BlockingOps = BlockingOps {
+    wait_keys: |a| (1..a.len() - 1).collect(),
+    timeout_ms: |a| timeout_at(a, -1),
+    serve: |sc, a, pos, out| serve_zpop(sc, a, pos, false, None, out),
+    timeout_reply: Out::null_array,
+};
+
+/// BZPOPMAX key [key ...] timeout
+static BZPOPMAX: BlockingOps = BlockingOps {
+    wait_keys: |a| (1..a.len() - 1).collect(),
+    timeout_ms: |a| timeout_at(a, -1),
+    serve: |sc, a, pos, out| serve_zpop(sc, a, pos, true, None, out),
+    timeout_reply: Out::null_array,
+};
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+static BZMPOP: BlockingOps = BlockingOps {
+    wait_keys: |a| parse_mpop(a, 2).map(|p| p.keys).unwrap_or_default(),
+    timeout_ms: |a| timeout_at(a, 1),
+    serve: |sc, a, pos, out| match parse_mpop(a, 2) {
+        Ok(p) => serve_zpop(sc, a, pos, p.max, Some(p.count), out),
+        Err(e) => {
+            if !sc.claim() {
+                return Serve::Lost;
+            }
+            out.error(&e);
+            Serve::Done
+        }
+    },
+    timeout_reply: Out::null_array,
+};
+
+/// Serves a BZPOPMIN/BZPOPMAX (`count == None`: replies `[key, member, score]`) or a BZMPOP
+/// (`[key, [[member, score], ...]]`) from the sorted set at argument `pos`.
+fn serve_zpop(
+    sc: &mut ServeCtx,
+    args: &[Bytes],
+    pos: usize,
+    max: bool,
+    count: Option<usize>,
+    out: &mut Out,
+) -> Serve {
+    let key = &args[pos];
+    match sc.ctx.db().get_zset(key) {
+        Ok(Some(z)) if !z.is_empty() => {}
+        Err(e) if sc.immediate => {
+            if !sc.claim() {
+                return Serve::Lost;
+            }
+            out.error(e.message());
+            return Serve::Done;
+        }
+        _ => return Serve::NotReady,
+    }
+    if !sc.claim() {
+        return Serve::Lost;
+    }
+    let db = sc.ctx.db();
+    let popped = match db.get_zset_mut(key) {
+        Ok(Some(z)) => {
+            let p = pop_members(z, count.unwrap_or(1), max);
+            if z.is_empty() {
+                db.remove(key);
+            }
+            p
+        }
+        _ => Vec::new(),
+    };
+    reply_bzpop(out, key, &popped, count.is_some());
+    Serve::Done
+}
+
+/// `[key, member, score]` for BZPOPMIN/BZPOPMAX, `[key, [[member, score], ...]]` for BZMPOP.
+fn reply_bzpop(out: &mut Out, key: &[u8], popped: &[(Box<[u8]>, f64)], mpop: bool) {
+    if mpop {
+        out.array(2);
+        out.bulk(key);
+        out.array(popped.len());
+        for (m, s) in popped {
+            out.array(2);
+            out.bulk(m);
+            out.double(*s);
+        }
+    } else if let Some((m, s)) = popped.first() {
+        out.array(3);
+        out.bulk(key);
+        out.bulk(m);
+        out.double(*s);
+    } else {
+        out.null_array();
+    }
+}
+
+fn bzpop_now(keys: &mut dyn Keys, out: &mut Out, max: bool) {
+    for i in 0..keys.len() {
+        match keys.get(i).map(|e| &e.value) {
+            None => continue,
+            Some(Value::ZSet(_)) => {}
+            Some(_) => return out.error(OpError::WrongType.message()),
+        }
+        let Some(Entry {
+            value: Value::ZSet(z),
+            ..
+        }) = keys.get_mut(i)
+        else {
+            continue;
+        };
+        let popped = pop_members(z, 1, max);
+        if z.is_empty() {
+            keys.delete(i);
+        }
+        let key = keys.key(i).to_vec();
+        return reply_bzpop(out, &key, &popped, false);
+    }
+    out.null_array();
+}
+
+/// BZPOPMIN key [key ...] timeout, when it cannot block (MULTI): pops or replies as a timeout.
+fn txn_bzpopmin(keys: &mut dyn Keys, _args: &[Bytes], out: &mut Out) {
+    bzpop_now(keys, out, false)
+}
+
+/// BZPOPMAX key [key ...] timeout, when it cannot block.
+fn txn_bzpopmax(keys: &mut dyn Keys, _args: &[Bytes], out: &mut Out) {
+    bzpop_now(keys, out, true)
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count], when it cannot block.
+fn txn_bzmpop(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
+    match parse_mpop(args, 2) {
+        Ok(p) => zmpop_keys(keys, p.max, p.count, out),
+        Err(e) => out.error(&e),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
