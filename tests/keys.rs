@@ -187,17 +187,56 @@ fn rename_and_copy_move_values_and_ttls_across_shards() {
 }
 
 #[test]
-fn issue_5_copy_to_the_selected_db_by_number_is_refused() {
-    // FIXME(issue 5): Redis accepts `COPY src dst DB n` (n the selected database or another);
-    // a `Txn` sees keys of the selected database only and cannot tell which one that is, so
-    // Rustis refuses any DB option for now. Redis replies :1 here.
-    let server = TestServer::start(1);
-    let mut raw = server.raw();
-    raw.cmd(&["set", "a", "1"]);
-    assert_eq!(
-        raw.cmd(&["copy", "a", "b", "db", "0"]),
-        b"-ERR COPY to another database is not supported by this server yet\r\n"
-    );
+fn copy_into_another_database_on_any_shard() {
+    // Replies recorded from redis-server 7.0.15. With four threads the source and destination
+    // keys live on different shards, so COPY ... DB n runs as a cross-shard, cross-db Txn.
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut raw = server.raw();
+        let cases: &[(&[&str], &[u8])] = &[
+            (&["set", "a", "1"], b"+OK\r\n"),
+            (&["pexpire", "a", "100000"], b":1\r\n"),
+            (&["copy", "a", "b", "db", "1"], b":1\r\n"),
+            (&["copy", "a", "a", "db", "1"], b":1\r\n"),
+            (
+                &["copy", "a", "a", "db", "0"],
+                b"-ERR source and destination objects are the same\r\n",
+            ),
+            (
+                &["copy", "a", "b", "db", "16"],
+                b"-ERR DB index is out of range\r\n",
+            ),
+            (
+                &["copy", "a", "b", "db", "-1"],
+                b"-ERR DB index is out of range\r\n",
+            ),
+            (
+                &["copy", "a", "b", "db", "x"],
+                b"-ERR value is not an integer or out of range\r\n",
+            ),
+            (&["copy", "a", "b", "db", "1"], b":0\r\n"),
+            (&["copy", "a", "b", "db", "1", "replace"], b":1\r\n"),
+            (&["exists", "b"], b":0\r\n"),
+            (&["select", "1"], b"+OK\r\n"),
+            (&["get", "b"], b"$1\r\n1\r\n"),
+            (&["get", "a"], b"$1\r\n1\r\n"),
+            (&["copy", "nokey", "b", "db", "0"], b":0\r\n"),
+            (
+                &["copy", "b", "c", "db", "1", "replace", "replace"],
+                b":1\r\n",
+            ),
+        ];
+        for (args, want) in cases {
+            assert_eq!(
+                show(&raw.cmd(args)),
+                show(want),
+                "{args:?} on {threads} threads"
+            );
+        }
+        // The copy keeps the source's time to live.
+        let pttl = show(&raw.cmd(&["pttl", "b"]));
+        assert!(pttl.starts_with(':') && pttl != ":-1\r\n", "{pttl}");
+    }
 }
 
 #[test]

@@ -191,6 +191,7 @@ pub fn register(r: &mut Registry) {
         CommandSpec::new("copy", -3, WRITE | DENYOOM, Run::Txn(txn_copy))
             .keys(1, 2, 1)
             .precheck(copy_args)
+            .key_dbs(copy_dbs)
             .doc(
                 "generic",
                 "6.2.0",
@@ -744,22 +745,22 @@ pub fn parse_copy(args: &[Bytes]) -> Result<(Option<i64>, bool), String> {
     Ok((db, replace))
 }
 
+/// The databases of COPY's keys: the source in the selected one, the destination in `DB n`.
+fn copy_dbs(args: &[Bytes], selected: usize) -> Result<Vec<usize>, String> {
+    match parse_copy(args)? {
+        (Some(n), _) if n < 0 => Err(OpError::DbIndexOutOfRange.message().into()),
+        (Some(n), _) => Ok(vec![selected, n as usize]),
+        (None, _) => Ok(vec![selected, selected]),
+    }
+}
+
 /// COPY source destination [DB destination-db] [REPLACE]
-///
-/// A destination database other than the selected one is refused for now: a `Txn` sees its
-/// keys in one database only (see the issue 5 report).
 fn txn_copy(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
-    let (db, replace) = match parse_copy(args) {
-        Ok(o) => o,
+    let replace = match parse_copy(args) {
+        Ok((_, r)) => r,
         Err(e) => return out.error(&e),
     };
-    if let Some(n) = db {
-        if !(0..16).contains(&n) {
-            return out.error(OpError::DbIndexOutOfRange.message());
-        }
-        return out.error("ERR COPY to another database is not supported by this server yet");
-    }
-    if keys.key(0) == keys.key(1) {
+    if keys.db_of(0) == keys.db_of(1) && keys.key(0) == keys.key(1) {
         return out.error("ERR source and destination objects are the same");
     }
     let Some(src) = keys.get(0).cloned() else {

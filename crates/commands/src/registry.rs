@@ -145,6 +145,10 @@ pub mod flags {
     ];
 }
 
+/// For a `Txn` command whose keys are not all in the selected database (COPY ... DB n): the
+/// database of each key, in key-position order, given the selected one. `Err` is the reply.
+pub type KeyDbsFn = fn(&[Bytes], usize) -> Result<Vec<usize>, String>;
+
 /// Finds key positions in the arguments of a command whose keys move (`numkeys` forms).
 pub type KeysFn = fn(&[Bytes]) -> Result<Vec<usize>, String>;
 
@@ -173,6 +177,8 @@ pub struct CommandSpec {
     /// Checks beyond arity that must pass before the command is routed (MSET's even count).
     /// Returns the full error text.
     pub precheck: Option<PrecheckFn>,
+    /// The database of each key, for commands that reach beyond the selected one.
+    pub key_dbs: Option<KeyDbsFn>,
     /// How it runs.
     pub run: Run,
     /// For blocking commands (BLPOP, BZPOPMIN, ...): how the runtime blocks and serves them.
@@ -194,6 +200,7 @@ impl CommandSpec {
             summary: "",
             since: "1.0.0",
             precheck: None,
+            key_dbs: None,
             run,
             blocking: None,
         }
@@ -224,6 +231,25 @@ impl CommandSpec {
     pub const fn blocking(mut self, ops: &'static crate::blocking::BlockingOps) -> Self {
         self.blocking = Some(ops);
         self
+    }
+
+    /// Sets the function that puts keys in other databases than the selected one.
+    pub const fn key_dbs(mut self, f: KeyDbsFn) -> Self {
+        self.key_dbs = Some(f);
+        self
+    }
+
+    /// The database of each key position: the selected one unless the command says otherwise.
+    pub fn dbs_of_keys(
+        &self,
+        args: &[Bytes],
+        selected: usize,
+        n_keys: usize,
+    ) -> Result<Vec<usize>, String> {
+        match self.key_dbs {
+            Some(f) => f(args, selected),
+            None => Ok(vec![selected; n_keys]),
+        }
     }
 
     /// Sets the documentation fields.

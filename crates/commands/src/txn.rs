@@ -19,6 +19,8 @@ pub trait Keys {
     }
     /// The name of key `i`.
     fn key(&self, i: usize) -> &[u8];
+    /// The database of key `i`.
+    fn db_of(&self, i: usize) -> usize;
     /// Reads key `i`.
     fn get(&mut self, i: usize) -> Option<&Entry>;
     /// Key `i`, to be changed in place.
@@ -38,18 +40,26 @@ pub trait Keys {
 /// Keys that all live on the shard the command runs on.
 pub struct LocalKeys<'a> {
     shard: &'a mut Shard,
-    db: usize,
+    /// The database of each key (most commands: all the selected one).
+    dbs: Vec<usize>,
     keys: Vec<Bytes>,
 }
 
 impl<'a> LocalKeys<'a> {
     /// The keys `keys` of database `db` of `shard`.
     pub fn new(shard: &'a mut Shard, db: usize, keys: Vec<Bytes>) -> Self {
-        LocalKeys { shard, db, keys }
+        let dbs = vec![db; keys.len()];
+        LocalKeys { shard, dbs, keys }
     }
 
-    fn db(&mut self) -> &mut Db {
-        self.shard.db(self.db)
+    /// The keys `keys` of `shard`, key `i` in database `dbs[i]` (COPY ... DB n).
+    pub fn with_dbs(shard: &'a mut Shard, dbs: Vec<usize>, keys: Vec<Bytes>) -> Self {
+        debug_assert_eq!(dbs.len(), keys.len());
+        LocalKeys { shard, dbs, keys }
+    }
+
+    fn db(&mut self, i: usize) -> &mut Db {
+        self.shard.db(self.dbs[i])
     }
 }
 
@@ -57,25 +67,28 @@ impl Keys for LocalKeys<'_> {
     fn len(&self) -> usize {
         self.keys.len()
     }
+    fn db_of(&self, i: usize) -> usize {
+        self.dbs[i]
+    }
     fn key(&self, i: usize) -> &[u8] {
         &self.keys[i]
     }
     fn get(&mut self, i: usize) -> Option<&Entry> {
         let key = self.keys[i].clone();
-        self.db().entry(&key)
+        self.db(i).entry(&key)
     }
     fn get_mut(&mut self, i: usize) -> Option<&mut Entry> {
         let key = self.keys[i].clone();
-        self.db().entry_mut(&key)
+        self.db(i).entry_mut(&key)
     }
     fn put(&mut self, i: usize, entry: Entry) {
         let key = self.keys[i].clone();
         let expire = entry.expire();
-        self.db().insert(&key, entry.value, expire);
+        self.db(i).insert(&key, entry.value, expire);
     }
     fn delete(&mut self, i: usize) -> bool {
         let key = self.keys[i].clone();
-        self.db().remove(&key).is_some()
+        self.db(i).remove(&key).is_some()
     }
     fn now(&self) -> u64 {
         self.shard.now()
@@ -91,6 +104,8 @@ impl Keys for LocalKeys<'_> {
 /// Copies of keys that live on several shards, taken while they are locked.
 pub struct FetchedKeys {
     keys: Vec<Bytes>,
+    /// The database of each key.
+    dbs: Vec<usize>,
     /// For each key position, its slot in `entries` (a key named twice has one slot).
     slot_of: Vec<usize>,
     entries: Vec<Option<Entry>>,
@@ -101,23 +116,22 @@ pub struct FetchedKeys {
 }
 
 impl FetchedKeys {
-    /// Builds the view from the fetched entry of every distinct key. `unique` holds the distinct
-    /// keys in the order `entries` follow; `keys` the command's key list.
+    /// Builds the view from the fetched entry of every distinct key. `keys` is the command's
+    /// key list and `slot_of[i]` the index in `entries` of key `i` (a key named twice, in the
+    /// same database, has one slot).
     pub fn new(
         keys: Vec<Bytes>,
-        unique: &[Bytes],
+        dbs: Vec<usize>,
+        slot_of: Vec<usize>,
         entries: Vec<Option<Entry>>,
         now: u64,
         rng: SmallRng,
         config: ShardConfig,
     ) -> Self {
-        let slot_of = keys
-            .iter()
-            .map(|k| unique.iter().position(|u| u == k).unwrap_or(0))
-            .collect();
         let dirty = vec![false; entries.len()];
         FetchedKeys {
             keys,
+            dbs,
             slot_of,
             entries,
             dirty,
@@ -140,6 +154,9 @@ impl FetchedKeys {
 impl Keys for FetchedKeys {
     fn len(&self) -> usize {
         self.keys.len()
+    }
+    fn db_of(&self, i: usize) -> usize {
+        self.dbs[i]
     }
     fn key(&self, i: usize) -> &[u8] {
         &self.keys[i]
@@ -174,16 +191,17 @@ impl Keys for FetchedKeys {
 }
 
 /// Copies the live entries of `keys` out of one shard (runs on that shard).
-pub fn fetch(shard: &mut Shard, db: usize, keys: &[Bytes]) -> Vec<Option<Entry>> {
-    let db = shard.db(db);
-    keys.iter().map(|k| db.entry(k).cloned()).collect()
+pub fn fetch(shard: &mut Shard, keys: &[(usize, Bytes)]) -> Vec<Option<Entry>> {
+    keys.iter()
+        .map(|(db, k)| shard.db(*db).entry(k).cloned())
+        .collect()
 }
 
 /// Stores or deletes entries on one shard (runs on that shard). An entry whose collection is
 /// empty is deleted, as Redis never keeps an empty list, set, hash or sorted set.
-pub fn apply(shard: &mut Shard, db: usize, writes: Vec<(Bytes, Option<Entry>)>) {
-    let db = shard.db(db);
-    for (key, entry) in writes {
+pub fn apply(shard: &mut Shard, writes: Vec<(usize, Bytes, Option<Entry>)>) {
+    for (db, key, entry) in writes {
+        let db = shard.db(db);
         match entry {
             Some(e) => {
                 let expire = e.expire();
@@ -213,10 +231,10 @@ mod tests {
     #[test]
     fn fetched_keys_share_a_slot_for_a_repeated_key() {
         let keys: Vec<Bytes> = vec!["a".into(), "b".into(), "a".into()];
-        let unique: Vec<Bytes> = vec!["a".into(), "b".into()];
         let mut f = FetchedKeys::new(
             keys,
-            &unique,
+            vec![0, 0, 0],
+            vec![0, 1, 0],
             vec![Some(entry("1")), None],
             0,
             SmallRng::seed_from_u64(0),

@@ -271,10 +271,9 @@ pub(crate) async fn run(
 
 /// Locks the keys of a cross-shard command on each shard, in ascending shard order (the order
 /// that makes waiting cycles impossible).
-async fn lock_all(w: &Worker, tx: u64, db: DbIndex, groups: &[(usize, Vec<Bytes>)]) -> bool {
+async fn lock_all(w: &Worker, tx: u64, groups: &[(usize, Vec<(DbIndex, Bytes)>)]) -> bool {
     for (s, keys) in groups {
-        let keys = keys.iter().map(|k| (db, k.clone())).collect();
-        if w.send_lock(*s, tx, keys).await.is_err() {
+        if w.send_lock(*s, tx, keys.clone()).await.is_err() {
             return false;
         }
     }
@@ -290,11 +289,11 @@ async fn multi_key(
     out: &mut Out,
 ) {
     let tx = w.new_tx();
-    let key_groups: Vec<(usize, Vec<Bytes>)> = groups
+    let key_groups: Vec<(usize, Vec<(DbIndex, Bytes)>)> = groups
         .iter()
-        .map(|(s, pos)| (*s, pos.iter().map(|&p| args[p].clone()).collect()))
+        .map(|(s, pos)| (*s, pos.iter().map(|&p| (db, args[p].clone())).collect()))
         .collect();
-    if !lock_all(w, tx, db, &key_groups).await {
+    if !lock_all(w, tx, &key_groups).await {
         return out.error(SHUTTING_DOWN);
     }
     let args = Rc::new(args);
@@ -334,15 +333,26 @@ pub(crate) async fn txn(
         Err(e) => return out.error(&e),
     };
     let keys: Vec<Bytes> = pos.iter().map(|&p| args[p].clone()).collect();
-    let mut unique: Vec<Bytes> = Vec::new();
-    for k in &keys {
-        if !unique.contains(k) {
-            unique.push(k.clone());
+    let dbs = match spec.dbs_of_keys(&args, db, keys.len()) {
+        Ok(d) if d.iter().all(|&d| d < w.shared.n_dbs) => d,
+        Ok(_) => return out.error(rustis_storage::OpError::DbIndexOutOfRange.message()),
+        Err(e) => return out.error(&e),
+    };
+    // Distinct (database, key) pairs; `slot_of[i]` is key `i`'s index among them.
+    let mut unique: Vec<(DbIndex, Bytes)> = Vec::new();
+    let mut slot_of = Vec::with_capacity(keys.len());
+    for (k, d) in keys.iter().zip(&dbs) {
+        match unique.iter().position(|(ud, uk)| ud == d && uk == k) {
+            Some(i) => slot_of.push(i),
+            None => {
+                slot_of.push(unique.len());
+                unique.push((*d, k.clone()));
+            }
         }
     }
     // Distinct keys grouped by shard, remembering each key's index in `unique`.
     let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-    for (i, k) in unique.iter().enumerate() {
+    for (i, (_, k)) in unique.iter().enumerate() {
         let s = shard_of(k, w.n);
         match groups.iter_mut().find(|(g, _)| *g == s) {
             Some((_, v)) => v.push(i),
@@ -350,12 +360,12 @@ pub(crate) async fn txn(
         }
     }
     groups.sort_by_key(|(s, _)| *s);
-    let key_groups: Vec<(usize, Vec<Bytes>)> = groups
+    let key_groups: Vec<(usize, Vec<(DbIndex, Bytes)>)> = groups
         .iter()
         .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
         .collect();
     let tx = w.new_tx();
-    if !lock_all(w, tx, db, &key_groups).await {
+    if !lock_all(w, tx, &key_groups).await {
         return out.error(SHUTTING_DOWN);
     }
     let mut entries: Vec<Option<Entry>> = vec![None; unique.len()];
@@ -366,7 +376,7 @@ pub(crate) async fn txn(
             let now = wk.shared.clock.now_ms();
             let mut shard = wk.shard.borrow_mut();
             shard.set_now(now);
-            Box::new(fetch(&mut shard, db, &ks))
+            Box::new(fetch(&mut shard, &ks))
         });
         waits.push((idx.clone(), w.send_call(*s, Some(tx), false, f)));
     }
@@ -386,20 +396,20 @@ pub(crate) async fn txn(
             .unwrap_or_else(|_| rand::rngs::SmallRng::seed_from_u64(0));
         (rng, shard.config.clone(), w.shared.clock.now_ms())
     };
-    let mut view = FetchedKeys::new(keys, &unique, entries, now, rng, config);
+    let mut view = FetchedKeys::new(keys, dbs, slot_of, entries, now, rng, config);
     f(&mut view, &args, out);
     let writes = view.into_writes();
     let mut waits = Vec::new();
     for (s, idx) in groups {
-        let mine: Vec<(Bytes, Option<Entry>)> = writes
+        let mine: Vec<(DbIndex, Bytes, Option<Entry>)> = writes
             .iter()
             .filter(|(i, _)| idx.contains(i))
-            .map(|(i, e)| (unique[*i].clone(), e.clone()))
+            .map(|(i, e)| (unique[*i].0, unique[*i].1.clone(), e.clone()))
             .collect();
         let f = Box::new(move |wk: &Worker| -> Partial {
             if !mine.is_empty() {
                 let mut shard = wk.shard.borrow_mut();
-                apply(&mut shard, db, mine);
+                apply(&mut shard, mine);
             }
             Box::new(())
         });

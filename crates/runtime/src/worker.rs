@@ -421,14 +421,27 @@ pub(crate) fn exec_on(
             }
             Err(e) => out.error(&e),
         },
-        Run::Txn(f) => match spec.key_positions(args) {
-            Ok(pos) => {
-                let keys = pos.iter().map(|&i| args[i].clone()).collect();
-                let mut view = LocalKeys::new(shard, db, keys);
-                f(&mut view, args, out);
+        Run::Txn(f) => {
+            let dbs = spec
+                .key_positions(args)
+                .and_then(|pos| Ok((spec.dbs_of_keys(args, db, pos.len())?, pos)))
+                .and_then(|(dbs, pos)| {
+                    if dbs.iter().any(|&d| d >= shard.dbs.len()) {
+                        return Err(rustis_storage::OpError::DbIndexOutOfRange
+                            .message()
+                            .to_string());
+                    }
+                    Ok((dbs, pos))
+                });
+            match dbs {
+                Ok((dbs, pos)) => {
+                    let keys = pos.iter().map(|&i| args[i].clone()).collect();
+                    let mut view = LocalKeys::with_dbs(shard, dbs, keys);
+                    f(&mut view, args, out);
+                }
+                Err(e) => out.error(&e),
             }
-            Err(e) => out.error(&e),
-        },
+        }
         Run::Fanout(ops) => {
             let part = (ops.per_shard)(&mut ShardCtx::new(shard, db), args);
             (ops.merge)(args, vec![part], out);
