@@ -743,6 +743,58 @@ fn blocking_pops_reply_like_redis_when_they_need_not_wait() {
     ]);
 }
 
+#[test]
+fn ttls_renames_and_databases_like_redis() {
+    run(&[
+        (&["HSET", "h", "a", "1"], Some(b":1\r\n")),
+        (&["EXPIRE", "h", "1000"], Some(b":1\r\n")),
+        (&["HSET", "h", "b", "2"], Some(b":1\r\n")),
+        (&["TTL", "h"], Some(b":1000\r\n")),
+        (&["HDEL", "h", "a", "b"], Some(b":2\r\n")),
+        (&["TTL", "h"], Some(b":-2\r\n")),
+        (&["ZADD", "z", "1", "a"], Some(b":1\r\n")),
+        (&["EXPIRE", "z", "1000"], Some(b":1\r\n")),
+        (&["ZADD", "z", "2", "b"], Some(b":1\r\n")),
+        (&["ZINCRBY", "z", "1", "a"], Some(b"$1\r\n2\r\n")),
+        (&["ZREM", "z", "a"], Some(b":1\r\n")),
+        (&["TTL", "z"], Some(b":1000\r\n")),
+        (&["ZADD", "d", "1", "q"], Some(b":1\r\n")),
+        (&["EXPIRE", "d", "1000"], Some(b":1\r\n")),
+        (&["ZUNIONSTORE", "d", "1", "z"], Some(b":1\r\n")),
+        (&["TTL", "d"], Some(b":-1\r\n")),
+        (&["EXPIRE", "d", "1000"], Some(b":1\r\n")),
+        (&["ZRANGESTORE", "d", "z", "0", "-1"], Some(b":1\r\n")),
+        (&["TTL", "d"], Some(b":-1\r\n")),
+        (&["EXPIRE", "d", "1000"], Some(b":1\r\n")),
+        (&["ZINTERSTORE", "d", "1", "nokey"], Some(b":0\r\n")),
+        (&["TTL", "d"], Some(b":-2\r\n")),
+        (&["EXISTS", "d"], Some(b":0\r\n")),
+        (&["ZADD", "z", "5", "c"], Some(b":1\r\n")),
+        (&["EXPIRE", "z", "1000"], Some(b":1\r\n")),
+        (&["ZPOPMIN", "z"], Some(b"*2\r\n$1\r\nb\r\n$1\r\n2\r\n")),
+        (&["TTL", "z"], Some(b":1000\r\n")),
+        (&["RENAME", "z", "z2"], Some(b"+OK\r\n")),
+        (
+            &["ZRANGE", "z2", "0", "-1", "WITHSCORES"],
+            Some(b"*2\r\n$1\r\nc\r\n$1\r\n5\r\n"),
+        ),
+        (&["COPY", "z2", "z3"], Some(b":1\r\n")),
+        (
+            &["ZRANGE", "z3", "0", "-1", "WITHSCORES"],
+            Some(b"*2\r\n$1\r\nc\r\n$1\r\n5\r\n"),
+        ),
+        (&["HSET", "hh", "f", "v"], Some(b":1\r\n")),
+        (&["MOVE", "hh", "1"], Some(b":1\r\n")),
+        (&["SELECT", "1"], Some(b"+OK\r\n")),
+        (&["HGETALL", "hh"], Some(b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n")),
+        (&["ZADD", "zz", "1", "x"], Some(b":1\r\n")),
+        (&["ZUNIONSTORE", "out", "1", "zz"], Some(b":1\r\n")),
+        (&["ZRANGE", "out", "0", "-1"], Some(b"*1\r\n$1\r\nx\r\n")),
+        (&["SELECT", "0"], Some(b"+OK\r\n")),
+        (&["EXISTS", "out"], Some(b":0\r\n")),
+    ]);
+}
+
 /// The bulk strings of a RESP2 reply, in order, whatever its nesting.
 fn bulks(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(reply).into_owned();
