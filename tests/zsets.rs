@@ -2,9 +2,7 @@
 //! sends (the expected bytes were recorded from it). Every case runs on one thread and on four.
 //! Replies that depend on randomness are checked by their properties instead.
 
-use rustis_tests::{RawConn, TestServer};
-
-const THREADS: [usize; 2] = [1, 4];
+use rustis_tests::{RawConn, TestServer, THREADS};
 
 /// Runs each command in order on a fresh server; `None` means the reply is not checked
 /// (HELLO's client id differs).
