@@ -194,3 +194,43 @@ pub fn reply_len(buf: &[u8]) -> Option<usize> {
         _ => None,
     }
 }
+
+/// The thread counts every over-TCP test runs on: one (everything inline) and four (so the
+/// cross-shard paths run too).
+pub const THREADS: [usize; 2] = [1, 4];
+
+/// Runs `f` against a fresh server with each of [`THREADS`].
+pub fn each(f: impl Fn(&TestServer)) {
+    for t in THREADS {
+        let s = TestServer::start(t);
+        f(&s);
+    }
+}
+
+/// Reply bytes as text, for assertions whose failures a person reads.
+pub fn show(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Sends one command and asserts its exact reply.
+pub fn check(c: &mut RawConn, args: &[&str], want: &[u8]) {
+    let got = c.cmd(args);
+    assert_eq!(show(&got), show(want), "reply to {args:?}");
+}
+
+/// Sends every case in order on one connection and asserts each exact reply.
+pub fn check_all(c: &mut RawConn, cases: &[(&[&str], &[u8])]) {
+    for (args, want) in cases {
+        check(c, args, want);
+    }
+}
+
+/// Runs `cases` in order on one connection to a fresh server with `threads` threads.
+pub fn run_cases(threads: usize, cases: &[(&[&str], &[u8])]) {
+    let server = TestServer::start(threads);
+    let mut raw = server.raw();
+    for (args, want) in cases {
+        let got = raw.cmd(args);
+        assert_eq!(show(&got), show(want), "threads={threads} command={args:?}");
+    }
+}

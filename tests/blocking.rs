@@ -5,25 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use rustis_tests::{encode, RawConn, TestServer};
-
-const THREADS: [usize; 2] = [1, 4];
-
-fn each(f: impl Fn(&TestServer)) {
-    for t in THREADS {
-        let s = TestServer::start(t);
-        f(&s);
-    }
-}
-
-fn check(c: &mut RawConn, args: &[&str], want: &[u8]) {
-    let got = c.cmd(args);
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(want),
-        "reply to {args:?}"
-    );
-}
+use rustis_tests::{check, each, encode, RawConn, TestServer, THREADS};
 
 /// Sends a command without reading its reply.
 fn send(c: &mut RawConn, args: &[&str]) {

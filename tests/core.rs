@@ -5,25 +5,7 @@
 use std::io::Write;
 use std::net::TcpStream;
 
-use rustis_tests::{encode, RawConn, TestServer};
-
-const THREADS: [usize; 2] = [1, 4];
-
-fn each(f: impl Fn(&TestServer)) {
-    for t in THREADS {
-        let s = TestServer::start(t);
-        f(&s);
-    }
-}
-
-fn check(c: &mut RawConn, args: &[&str], want: &[u8]) {
-    let got = c.cmd(args);
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(want),
-        "reply to {args:?}"
-    );
-}
+use rustis_tests::{check, each, encode, TestServer};
 
 #[test]
 fn first_commands_reply_like_redis() {
@@ -649,4 +631,25 @@ fn a_connection_keeps_its_state_when_it_moves_to_its_keys_thread() {
         assert_eq!(list.matches(" addr=").count(), 1, "{list}");
     }
     check(&mut c, &["DBSIZE"], b":6\r\n");
+}
+
+#[test]
+fn command_info_lists_acl_categories_in_redis_order() {
+    // Recorded from redis-server 7.0.15.
+    let s = TestServer::start(1);
+    let mut c = s.raw();
+    for (cmd, cats) in [
+        ("get", "*3\r\n+@read\r\n+@string\r\n+@fast\r\n"),
+        ("set", "*3\r\n+@write\r\n+@string\r\n+@slow\r\n"),
+        ("zadd", "*3\r\n+@write\r\n+@sortedset\r\n+@fast\r\n"),
+        (
+            "blpop",
+            "*4\r\n+@write\r\n+@list\r\n+@slow\r\n+@blocking\r\n",
+        ),
+        ("dbsize", "*3\r\n+@keyspace\r\n+@read\r\n+@fast\r\n"),
+        ("ping", "*2\r\n+@fast\r\n+@connection\r\n"),
+    ] {
+        let info = String::from_utf8_lossy(&c.cmd(&["COMMAND", "INFO", cmd])).to_string();
+        assert!(info.contains(cats), "{cmd}: {info}");
+    }
 }

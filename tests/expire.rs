@@ -3,13 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use rustis_tests::{ManualClock, TestServer};
+use rustis_tests::{show, ManualClock, TestServer};
 
 const T0: u64 = 1_700_000_000_000;
-
-fn show(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn info_field(raw: &mut rustis_tests::RawConn, section: &str, field: &str) -> String {
     let text = show(&raw.cmd(&["info", section]));

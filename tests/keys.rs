@@ -3,21 +3,7 @@
 
 use std::collections::HashSet;
 
-use rustis_tests::TestServer;
-
-fn show(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Sends every case in order on one connection and compares the exact reply bytes.
-fn run_cases(threads: usize, cases: &[(&[&str], &[u8])]) {
-    let server = TestServer::start(threads);
-    let mut raw = server.raw();
-    for (args, want) in cases {
-        let got = raw.cmd(args);
-        assert_eq!(show(&got), show(want), "threads={threads} command={args:?}");
-    }
-}
+use rustis_tests::{run_cases, show, TestServer};
 
 #[test]
 fn key_commands_match_redis_reply_for_reply() {

@@ -2,31 +2,7 @@
 //! sends (the tables were recorded from it). Every case runs on one thread and on four, so the
 //! multi-key commands (LMOVE, RPOPLPUSH, LMPOP) take their cross-shard paths too.
 
-use rustis_tests::{RawConn, TestServer};
-
-const THREADS: [usize; 2] = [1, 4];
-
-fn each(f: impl Fn(&TestServer)) {
-    for t in THREADS {
-        let s = TestServer::start(t);
-        f(&s);
-    }
-}
-
-fn check(c: &mut RawConn, args: &[&str], want: &[u8]) {
-    let got = c.cmd(args);
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(want),
-        "reply to {args:?}"
-    );
-}
-
-fn run(c: &mut RawConn, cases: &[(&[&str], &[u8])]) {
-    for (args, want) in cases {
-        check(c, args, want);
-    }
-}
+use rustis_tests::{check, check_all, each, RawConn, TestServer};
 
 #[test]
 fn list_commands_reply_like_redis() {
@@ -224,7 +200,7 @@ fn list_commands_reply_like_redis() {
             (&["lmpop", "1", "a"], b"-ERR wrong number of arguments for 'lmpop' command\r\n"),
             (&["blmpop", "0", "1", "a"], b"-ERR wrong number of arguments for 'blmpop' command\r\n"),
         ];
-        run(&mut c, cases);
+        check_all(&mut c, cases);
     });
 }
 
@@ -252,7 +228,7 @@ fn list_replies_in_resp3() {
             (&["blmpop", "0.01", "1", "nokey", "left"], b"_\r\n"),
             (&["brpoplpush", "nokey", "a", "0.01"], b"_\r\n"),
         ];
-        run(&mut c, cases);
+        check_all(&mut c, cases);
     });
 }
 
@@ -543,6 +519,6 @@ fn list_encoding_and_ttls_follow_redis() {
             (&["lpop", "tl2"], b"$1\r\na\r\n"),
             (&["ttl", "tl2"], b":100\r\n"),
         ];
-        run(&mut c, cases);
+        check_all(&mut c, cases);
     });
 }

@@ -6,31 +6,7 @@
 use std::collections::BTreeSet;
 
 use redis::Commands;
-use rustis_tests::{RawConn, TestServer};
-
-const THREADS: [usize; 2] = [1, 4];
-
-fn each(f: impl Fn(&TestServer)) {
-    for t in THREADS {
-        let s = TestServer::start(t);
-        f(&s);
-    }
-}
-
-fn check(c: &mut RawConn, args: &[&str], want: &[u8]) {
-    let got = c.cmd(args);
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(want),
-        "reply to {args:?}"
-    );
-}
-
-fn run(c: &mut RawConn, cases: &[(&[&str], &[u8])]) {
-    for (args, want) in cases {
-        check(c, args, want);
-    }
-}
+use rustis_tests::{check, check_all, each};
 
 #[test]
 fn set_commands_reply_like_redis() {
@@ -176,7 +152,7 @@ fn set_commands_reply_like_redis() {
             (&["sintercard", "1"], b"-ERR wrong number of arguments for 'sintercard' command\r\n"),
             (&["sinterstore", "d"], b"-ERR wrong number of arguments for 'sinterstore' command\r\n"),
         ];
-        run(&mut c, cases);
+        check_all(&mut c, cases);
     });
 }
 
@@ -204,7 +180,7 @@ fn set_replies_in_resp3() {
                 b"*2\r\n$1\r\n0\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n",
             ),
         ];
-        run(&mut c, cases);
+        check_all(&mut c, cases);
     });
 }
 
@@ -369,7 +345,7 @@ fn set_encodings_and_ttls_follow_redis() {
             (&["sunionstore", "ts", "ts"], b":1\r\n"),
             (&["ttl", "ts"], b":-1\r\n"),
         ];
-        run(&mut c, cases);
+        check_all(&mut c, cases);
     });
 }
 

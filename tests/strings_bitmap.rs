@@ -1,11 +1,7 @@
 //! Bitmap commands over TCP (SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP across shards, BITFIELD,
 //! BITFIELD_RO), on 1 and 4 threads, against replies recorded from redis-server 7.0.15.
 
-use rustis_tests::TestServer;
-
-fn show(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use rustis_tests::{show, TestServer};
 
 #[test]
 fn bitmap_commands_match_redis_reply_for_reply() {

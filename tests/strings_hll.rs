@@ -1,11 +1,7 @@
 //! HyperLogLog commands over TCP (PFADD, PFCOUNT over several keys and shards, PFMERGE), on 1
 //! and 4 threads. Registers, counts and even the stored bytes match redis-server 7.0.15.
 
-use rustis_tests::TestServer;
-
-fn show(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use rustis_tests::{show, TestServer};
 
 #[test]
 fn hll_commands_match_redis_reply_for_reply() {

@@ -16,6 +16,7 @@ pub mod connection;
 pub mod ctx;
 pub mod generic;
 pub mod glob;
+pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod longdouble;
@@ -25,6 +26,7 @@ pub mod set;
 pub mod sort;
 pub mod string;
 pub mod txn;
+pub mod zset;
 
 pub use ctx::ShardCtx;
 pub use registry::{CommandSpec, ConnCmd, Registry, Run};

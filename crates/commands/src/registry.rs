@@ -328,6 +328,8 @@ impl Registry {
         crate::sort::register(&mut r);
         crate::list::register(&mut r);
         crate::set::register(&mut r);
+        crate::hash::register(&mut r);
+        crate::zset::register(&mut r);
         r
     }
 

@@ -45,6 +45,61 @@ pub fn register(r: &mut Registry) {
     );
 }
 
+/// The ACL categories Redis gives a command, derived from its flags and group: `@write` or
+/// `@read`, the data type's category, `@fast` or `@slow`, and `@blocking`, `@admin`,
+/// `@dangerous` where they apply.
+pub fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
+    let group = match spec.group {
+        "generic" => "@keyspace",
+        "string" => "@string",
+        "list" => "@list",
+        "set" => "@set",
+        "sorted-set" => "@sortedset",
+        "hash" => "@hash",
+        "bitmap" => "@bitmap",
+        "hyperloglog" => "@hyperloglog",
+        "connection" => "@connection",
+        "transactions" => "@transaction",
+        "scripting" => "@scripting",
+        "pubsub" => "@pubsub",
+        _ => "",
+    };
+    let f = spec.flags;
+    // Redis lists categories in the order of its category bits.
+    let candidates: [(&'static str, bool); 21] = [
+        // Server commands that read or write data (DBSIZE, FLUSHDB) are keyspace commands.
+        (
+            "@keyspace",
+            group == "@keyspace" || (spec.group == "server" && f & (READONLY | WRITE) != 0),
+        ),
+        ("@read", f & READONLY != 0),
+        ("@write", f & WRITE != 0),
+        ("@set", group == "@set"),
+        ("@sortedset", group == "@sortedset"),
+        ("@list", group == "@list"),
+        ("@hash", group == "@hash"),
+        ("@string", group == "@string"),
+        ("@bitmap", group == "@bitmap"),
+        ("@hyperloglog", group == "@hyperloglog"),
+        ("@geo", false),
+        ("@stream", false),
+        ("@pubsub", group == "@pubsub"),
+        ("@admin", f & ADMIN != 0),
+        ("@fast", f & FAST != 0),
+        ("@slow", f & FAST == 0),
+        ("@blocking", f & BLOCKING != 0),
+        ("@dangerous", f & ADMIN != 0),
+        ("@connection", group == "@connection"),
+        ("@transaction", group == "@transaction"),
+        ("@scripting", group == "@scripting"),
+    ];
+    candidates
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(c, _)| *c)
+        .collect()
+}
+
 /// Writes one command's COMMAND INFO entry (Redis 7's ten-element form).
 pub fn reply_command_info(out: &mut Out, spec: &CommandSpec) {
     out.array(10);
@@ -62,9 +117,11 @@ pub fn reply_command_info(out: &mut Out, spec: &CommandSpec) {
     out.int(spec.first_key as i64);
     out.int(spec.last_key as i64);
     out.int(spec.step as i64);
-    let cat = format!("@{}", spec.group);
-    out.set(1);
-    out.simple(&cat);
+    let cats = acl_categories(spec);
+    out.set(cats.len());
+    for c in cats {
+        out.simple(c);
+    }
     out.set(0); // tips
     out.array(0); // key specs
     out.array(0); // subcommands

@@ -363,7 +363,7 @@ async fn client_kill(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &m
         let filt = (f.id, f.addr.clone(), f.laddr.clone(), f.skip);
         let call = Box::new(
             move |wk: &crate::worker::Worker| -> rustis_commands::registry::Partial {
-                let mut n = 0i64;
+                let mut killed = Vec::new();
                 for c in wk.clients.borrow().list.iter() {
                     let c = c.borrow();
                     let m = filt.0.is_none_or(|id| id == c.id)
@@ -372,10 +372,16 @@ async fn client_kill(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &m
                         && filt.3 != Some(c.id);
                     if m {
                         c.kill.notify_one();
-                        n += 1;
+                        killed.push(c.id);
                     }
                 }
-                Box::new(n)
+                // Like Redis, a killed client is gone from CLIENT LIST as soon as KILL
+                // replies; its connection task closes the socket when it next runs.
+                let mut clients = wk.clients.borrow_mut();
+                for id in &killed {
+                    clients.remove(*id);
+                }
+                Box::new(killed.len() as i64)
             },
         );
         if let Ok(p) = w.send_call(s, None, false, call).await {

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod db;
 pub mod elem;
 pub mod expire;
+pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod set;
@@ -17,6 +18,7 @@ pub mod slot;
 pub mod string;
 pub mod table;
 pub mod value;
+pub mod zset;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Db, Entry, ExpireStats};

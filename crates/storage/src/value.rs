@@ -1,8 +1,10 @@
 //! `Value`: what a key holds, one variant per Redis type, each with its own encodings.
 
+use crate::hash::HashValue;
 use crate::list::ListValue;
 use crate::set::SetValue;
 use crate::string::StrValue;
+use crate::zset::ZSetValue;
 
 /// The value of a key.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +15,10 @@ pub enum Value {
     List(ListValue),
     /// A set.
     Set(SetValue),
+    /// A hash.
+    Hash(HashValue),
+    /// A sorted set.
+    ZSet(ZSetValue),
 }
 
 impl Value {
@@ -22,6 +28,8 @@ impl Value {
             Value::Str(_) => "string",
             Value::List(_) => "list",
             Value::Set(_) => "set",
+            Value::Hash(_) => "hash",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -31,6 +39,8 @@ impl Value {
             Value::Str(s) => s.encoding(),
             Value::List(l) => l.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 }
