@@ -34,6 +34,18 @@ fn sort_by_and_get_patterns_match_redis_reply_for_reply() {
 }
 
 #[test]
+fn sort_sorted_sets_and_hash_fields_match_redis_reply_for_reply() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut raw = server.raw();
+        for (args, want) in ZSET_HASH_CASES {
+            let got = raw.cmd(args);
+            assert_eq!(show(&got), show(want), "threads={threads} command={args:?}");
+        }
+    }
+}
+
+#[test]
 fn sort_patterns_see_earlier_pipelined_writes_and_not_later_ones() {
     for threads in [1, 4] {
         let server = TestServer::start(threads);
@@ -391,4 +403,43 @@ pub const PATTERN_CASES: &[(&[&str], &[u8])] = &[
         &["sort", "t", "by", "w_*", "get", "#", "get", "w_*"],
         b"*6\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n2\r\n",
     ),
+];
+
+/// Recorded from redis-server 7.0.15: SORT of sorted sets (which it leaves in the skiplist
+/// encoding), and BY/GET patterns reading hash fields (`h_*->f`).
+pub const ZSET_HASH_CASES: &[(&[&str], &[u8])] = &[
+    (&["flushall"], b"+OK\r\n"),
+    (&["zadd", "z", "3", "c", "1", "a", "2", "b", "0", "d"], b":4\r\n"),
+    (&["object", "encoding", "z"], b"$8\r\nlistpack\r\n"),
+    (&["sort", "z", "alpha"], b"*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"),
+    (&["object", "encoding", "z"], b"$8\r\nskiplist\r\n"),
+    (&["sort", "z", "by", "nosort"], b"*4\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"),
+    (&["sort", "z", "by", "nosort", "desc"], b"*4\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nd\r\n"),
+    (&["sort", "z", "by", "nosort", "limit", "1", "2"], b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"),
+    (&["sort", "z", "by", "nosort", "desc", "limit", "1", "2"], b"*2\r\n$1\r\nb\r\n$1\r\na\r\n"),
+    (&["sort", "z", "by", "nosort", "desc", "limit", "3", "5"], b"*1\r\n$1\r\nd\r\n"),
+    (&["sort", "z", "by", "nosort", "limit", "9", "1"], b"*0\r\n"),
+    (&["hset", "h_a", "f", "3", "g", "x"], b":2\r\n"),
+    (&["hset", "h_b", "f", "1", "g", "y"], b":2\r\n"),
+    (&["hset", "h_c", "f", "2"], b":1\r\n"),
+    (&["set", "h_d", "0"], b"+OK\r\n"),
+    (&["sort", "z", "by", "h_*->f", "get", "#", "get", "h_*->g", "get", "h_*->f"], b"*12\r\n$1\r\nd\r\n$-1\r\n$-1\r\n$1\r\nb\r\n$1\r\ny\r\n$1\r\n1\r\n$1\r\nc\r\n$-1\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\nx\r\n$1\r\n3\r\n"),
+    (&["sort", "z", "by", "h_*->f", "desc", "get", "h_*->g"], b"*4\r\n$1\r\nx\r\n$-1\r\n$1\r\ny\r\n$-1\r\n"),
+    (&["sort", "z", "by", "h_*->nofield", "get", "#"], b"*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"),
+    (&["sort", "z", "get", "h_*->f", "get", "h_*"], b"-ERR One or more scores can't be converted into double\r\n"),
+    (&["sort_ro", "z", "by", "h_*->f", "limit", "0", "2", "get", "h_*->f"], b"*2\r\n$-1\r\n$1\r\n1\r\n"),
+    (&["hset", "h_b", "f", "x"], b":0\r\n"),
+    (&["sort", "z", "by", "h_*->f"], b"-ERR One or more scores can't be converted into double\r\n"),
+    (&["zadd", "zbig", "1", "p", "2", "q"], b":2\r\n"),
+    (&["object", "encoding", "zbig"], b"$8\r\nlistpack\r\n"),
+    (&["sort_ro", "zbig", "by", "h_*->f"], b"*2\r\n$1\r\np\r\n$1\r\nq\r\n"),
+    (&["object", "encoding", "zbig"], b"$8\r\nskiplist\r\n"),
+    (&["zadd", "zz", "1", "m"], b":1\r\n"),
+    (&["sort", "zz", "by", "nosort", "store", "dst"], b":1\r\n"),
+    (&["lrange", "dst", "0", "-1"], b"*1\r\n$1\r\nm\r\n"),
+    (&["object", "encoding", "zz"], b"$8\r\nskiplist\r\n"),
+    (&["sadd", "hs", "a", "b"], b":2\r\n"),
+    (&["sort", "hs", "by", "h_*->f", "alpha"], b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"),
+    (&["sort", "hs", "by", "h_*->g", "get", "h_*->g", "store", "dst"], b"-ERR One or more scores can't be converted into double\r\n"),
+    (&["lrange", "dst", "0", "-1"], b"*1\r\n$1\r\nm\r\n"),
 ];

@@ -1,4 +1,4 @@
-//! SORT and SORT_RO: sort the elements of a list or set, with LIMIT, ASC/DESC, ALPHA, BY and
+//! SORT and SORT_RO: sort the elements of a list, set or sorted set, with LIMIT, ASC/DESC, ALPHA, BY and
 //! GET patterns (`weight_*`, `data_*->field`, `#`) and STORE, across shards.
 //!
 //! The keys a pattern names are known only once the elements are read, so SORT cannot declare
@@ -10,6 +10,7 @@ use bytes::Bytes;
 use rustis_resp::errors::SYNTAX;
 use rustis_resp::Out;
 use rustis_storage::list::ListValue;
+use rustis_storage::zset::{ZSetLimits, ZSetValue};
 use rustis_storage::{Entry, OpError, Value};
 
 use crate::args::{eq_ic, parse_i64};
@@ -191,8 +192,8 @@ fn lookup(keys: &mut dyn Keys, db: usize, pat: &[u8], elem: &[u8]) -> Option<Vec
     };
     match (&e.value, field) {
         (Value::Str(s), None) => Some(s.to_vec()),
-        // FIXME(issue 5): `->field` reads the field of a hash once hashes are in `Value`; until
-        // then no key is a hash, and Redis gives nil for a key of another type.
+        (Value::Hash(h), Some(f)) => h.get(f).map(<[u8]>::to_vec),
+        // A key of another type reads as missing.
         _ => None,
     }
 }
@@ -389,7 +390,7 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
         Err(e) => return out.error(&e),
     };
     let db = keys.db_of(0);
-    let (mut v, len, is_list) = match keys.get(0).map(|e| &e.value) {
+    let (mut v, len, ordered) = match keys.get(0).map(|e| &e.value) {
         None => (Vec::new(), 0, true),
         Some(Value::List(l)) => {
             let len = l.len() as i64;
@@ -430,11 +431,31 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
                 false,
             )
         }
-        // FIXME(issue 5): sorted sets sort too once their type is in `Value`.
+        Some(Value::ZSet(z)) => {
+            let len = z.len() as i64;
+            let (start, end) = limit_range(len, o.limit);
+            let v = if o.dont_sort {
+                // Without sorting, only the range is read, in score order (from the top with
+                // DESC).
+                let n = if end >= start { end - start + 1 } else { 0 } as usize;
+                let first = if o.desc { len - 1 - start } else { start };
+                if n == 0 || first < 0 {
+                    Vec::new()
+                } else {
+                    z.iter_from(first as usize, o.desc)
+                        .take(n)
+                        .map(|(m, _)| m.to_vec())
+                        .collect()
+                }
+            } else {
+                z.iter_from(0, false).map(|(m, _)| m.to_vec()).collect()
+            };
+            (v, len, true)
+        }
         Some(_) => return out.error(OpError::WrongType.message()),
     };
     let (mut start, mut end) = limit_range(len, o.limit);
-    if is_list && o.dont_sort && end >= start {
+    if ordered && o.dont_sort && end >= start {
         // The list branch above already cut the range out.
         end -= start;
         start = 0;
@@ -473,6 +494,7 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
             return;
         }
         if bad_score {
+            to_skiplist(keys);
             return out.error(SCORE_ERR);
         }
         op_sort(&mut items, o.alpha, by.is_some(), o.desc);
@@ -492,6 +514,7 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
     if keys.missing() {
         return;
     }
+    to_skiplist(keys);
     let n = if o.gets.is_empty() {
         range.len()
     } else {
@@ -535,6 +558,27 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
                 None => out.null(),
             }
         }
+    }
+}
+
+/// Like Redis 7.0, SORT (and SORT_RO) leave a sorted set they read in the skiplist encoding.
+fn to_skiplist(keys: &mut dyn Keys) {
+    if !matches!(
+        keys.get(0).map(|e| &e.value),
+        Some(Value::ZSet(ZSetValue::Pack(_)))
+    ) {
+        return;
+    }
+    if let Some(Value::ZSet(z)) = keys.get_mut(0).map(|e| &mut e.value) {
+        let pairs = z
+            .iter_from(0, false)
+            .map(|(m, s)| (Box::<[u8]>::from(m), s))
+            .collect();
+        let limits = ZSetLimits {
+            max_entries: 0,
+            max_value: 0,
+        };
+        *z = ZSetValue::from_pairs(pairs, limits);
     }
 }
 
