@@ -366,4 +366,54 @@ mod tests {
         let writes = f.into_writes();
         assert_eq!(writes, vec![(0, None), (1, Some(entry("2")))]);
     }
+
+    #[test]
+    fn fetched_keys_see_declared_and_fetched_extra_keys_only() {
+        let keys: Vec<Bytes> = vec!["l".into()];
+        let mut f = FetchedKeys::new(
+            keys,
+            vec![0],
+            vec![0],
+            vec![Some(entry("x")), Some(entry("5")), None],
+            0,
+            SmallRng::seed_from_u64(0),
+            ShardConfig::default(),
+        )
+        .with_extra(vec![(0, "w_1".into(), 1), (0, "w_2".into(), 2)]);
+        assert_eq!(f.get_extra(0, b"l"), Extra::Found(&entry("x")));
+        assert_eq!(f.get_extra(0, b"w_1"), Extra::Found(&entry("5")));
+        assert_eq!(f.get_extra(0, b"w_2"), Extra::Absent);
+        assert!(!f.missing());
+        assert_eq!(f.get_extra(1, b"w_1"), Extra::Unavailable);
+        assert_eq!(f.get_extra(0, b"w_3"), Extra::Unavailable);
+        assert_eq!(f.take_needed(), vec![(1, "w_1".into()), (0, "w_3".into())]);
+        // Reading undeclared keys changes nothing.
+        assert!(f.into_writes().is_empty());
+    }
+
+    #[test]
+    fn local_keys_see_their_own_shard_except_hidden_keys() {
+        // Shard 1 of 2: one key it owns, one it does not.
+        let mut shard = Shard::new(1, 2, 1);
+        let mine = (0..100)
+            .map(|i| format!("k{i}"))
+            .find(|k| shard_of(k.as_bytes(), 2) == 1)
+            .unwrap_or_default();
+        let other = (0..100)
+            .map(|i| format!("k{i}"))
+            .find(|k| shard_of(k.as_bytes(), 2) == 0)
+            .unwrap_or_default();
+        shard.db(0).insert(mine.as_bytes(), entry("1").value, None);
+        let hide_mine = |_: usize, k: &[u8]| k == b"never";
+        let mut v = LocalKeys::new(&mut shard, 0, vec![]).hiding(&hide_mine);
+        assert_eq!(v.get_extra(0, mine.as_bytes()), Extra::Found(&entry("1")));
+        assert_eq!(v.get_extra(0, b"never"), Extra::Unavailable);
+        assert_eq!(v.get_extra(0, other.as_bytes()), Extra::Unavailable);
+        // A database that does not exist holds nothing.
+        assert_eq!(v.get_extra(7, mine.as_bytes()), Extra::Absent);
+        assert_eq!(
+            v.into_needed(),
+            vec![(0, Bytes::from("never")), (0, Bytes::from(other))]
+        );
+    }
 }
