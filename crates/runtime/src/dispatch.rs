@@ -198,6 +198,7 @@ pub(crate) async fn run(
     out: &mut Out,
     peer: Option<&tokio::net::TcpStream>,
 ) -> Affinity {
+    w.drain_inbox();
     w.tick_clock();
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;

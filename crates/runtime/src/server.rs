@@ -265,10 +265,8 @@ fn thread_main(
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let mut stop = shared.shutdown.subscribe();
-        let w = Rc::new(Worker::new(id, shard, shared.clone(), peers));
-        for rx in inbox {
-            tokio::task::spawn_local(serve_mesh(w.clone(), rx));
-        }
+        let w = Rc::new(Worker::new(id, shard, shared.clone(), peers, inbox));
+        tokio::task::spawn_local(serve_mesh(w.clone()));
         // Issue 5: each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));
         for l in listeners {

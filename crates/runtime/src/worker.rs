@@ -149,6 +149,8 @@ pub(crate) struct Worker {
     /// Clients blocked on this shard's keys (see `blocking.rs`), and how many registrations.
     pub blocked: RefCell<crate::blocking::Blocked>,
     pub n_blocked: Cell<usize>,
+    /// This thread's ends of the mesh queues, one per other thread.
+    inbox: RefCell<Vec<mpsc::UnboundedReceiver<Msg>>>,
 }
 
 impl Worker {
@@ -157,6 +159,7 @@ impl Worker {
         shard: Shard,
         shared: Arc<Shared>,
         peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
+        inbox: Vec<mpsc::UnboundedReceiver<Msg>>,
     ) -> Self {
         Worker {
             id,
@@ -170,6 +173,23 @@ impl Worker {
             next_tx: Cell::new(0),
             blocked: RefCell::new(Default::default()),
             n_blocked: Cell::new(0),
+            inbox: RefCell::new(inbox),
+        }
+    }
+
+    /// Runs every message already waiting in the mesh queues. Connection tasks call it before
+    /// their own work, so another thread's batch never waits behind a whole round of this
+    /// thread's connections (it would otherwise be served only when the mesh task's turn came).
+    pub fn drain_inbox(self: &Rc<Self>) {
+        loop {
+            let msg = {
+                let mut inbox = self.inbox.borrow_mut();
+                inbox.iter_mut().find_map(|rx| rx.try_recv().ok())
+            };
+            match msg {
+                Some(m) => self.handle(m),
+                None => break,
+            }
         }
     }
 
@@ -504,10 +524,34 @@ pub(crate) fn exec_on(
     None
 }
 
-/// The receiving end of one mesh queue: runs every message another thread sends here.
-pub(crate) async fn serve_mesh(w: Rc<Worker>, mut rx: mpsc::UnboundedReceiver<Msg>) {
-    while let Some(msg) = rx.recv().await {
-        w.handle(msg);
+/// The receiving end of the mesh: runs every message other threads send here, when no
+/// connection task has already picked it up (see [`Worker::drain_inbox`]).
+pub(crate) async fn serve_mesh(w: Rc<Worker>) {
+    loop {
+        let msg = std::future::poll_fn(|cx| {
+            let mut inbox = w.inbox.borrow_mut();
+            let mut open = 0;
+            for rx in inbox.iter_mut() {
+                match rx.poll_recv(cx) {
+                    std::task::Poll::Ready(Some(m)) => return std::task::Poll::Ready(Some(m)),
+                    std::task::Poll::Ready(None) => {}
+                    std::task::Poll::Pending => open += 1,
+                }
+            }
+            if open == 0 {
+                std::task::Poll::Ready(None)
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        match msg {
+            Some(m) => {
+                w.handle(m);
+                w.drain_inbox();
+            }
+            None => break,
+        }
     }
 }
 
