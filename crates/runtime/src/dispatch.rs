@@ -364,6 +364,7 @@ pub(crate) async fn txn(
     txn_extra(w, db, f, spec, args, Vec::new(), out).await;
 }
 
+// ---- Undeclared keys (SORT BY/GET patterns): see docs/transactions.md. ----
 /// How many times a command may ask for still more undeclared keys before it gives up.
 const MAX_ROUNDS: usize = 8;
 
@@ -371,8 +372,8 @@ const TOO_MANY_ROUNDS: &str =
     "ERR the keys this command reads kept changing while it ran; try again";
 
 /// Runs a `Txn` command across shards with its declared keys and the undeclared keys `extra`
-/// locked and fetched. If the run asks for more undeclared keys, it wrote nothing: every lock is
-/// released and it runs again with those keys too, at most [`MAX_ROUNDS`] times.
+/// locked and fetched. If a run asks for more undeclared keys, it wrote nothing and released
+/// its locks: it runs again with those keys too, at most [`MAX_ROUNDS`] times.
 async fn txn_extra(
     w: &Worker,
     db: DbIndex,
@@ -382,15 +383,50 @@ async fn txn_extra(
     mut extra: NeededKeys,
     out: &mut Out,
 ) {
-    let pos = match spec.key_positions(&args) {
+    for _ in 0..MAX_ROUNDS {
+        match txn_round(w, db, f, spec, &args, &extra, out).await {
+            None => return,
+            Some(more) => extra.extend(more),
+        }
+    }
+    out.error(TOO_MANY_ROUNDS);
+}
+// ---- End of undeclared keys. ----
+
+/// One run of a `Txn` command across shards. Returns the undeclared keys it asked for and could
+/// not see, if any: it then wrote nothing and its locks are released.
+async fn txn_round(
+    w: &Worker,
+    db: DbIndex,
+    f: TxnFn,
+    spec: &CommandSpec,
+    args: &[Bytes],
+    extra: &[(DbIndex, Bytes)],
+    out: &mut Out,
+) -> Option<NeededKeys> {
+    let pos = match spec.key_positions(args) {
         Ok(p) => p,
-        Err(e) => return out.error(&e),
+        Err(e) => {
+            out.error(&e);
+            return None;
+        }
     };
     let keys: Vec<Bytes> = pos.iter().map(|&p| args[p].clone()).collect();
-    let dbs = match spec.dbs_of_keys(&args, db, keys.len()) {
-        Ok(d) if d.iter().all(|&d| d < w.shared.n_dbs) => d,
-        Ok(_) => return out.error(rustis_storage::OpError::DbIndexOutOfRange.message()),
-        Err(e) => return out.error(&e),
+    let dbs = match spec.dbs_of_keys(args, db, keys.len()) {
+        Ok(d)
+            if d.iter().all(|&d| d < w.shared.n_dbs)
+                && extra.iter().all(|e| e.0 < w.shared.n_dbs) =>
+        {
+            d
+        }
+        Ok(_) => {
+            out.error(rustis_storage::OpError::DbIndexOutOfRange.message());
+            return None;
+        }
+        Err(e) => {
+            out.error(&e);
+            return None;
+        }
     };
     // Distinct (database, key) pairs; `slot_of[i]` is key `i`'s index among them.
     let mut unique: Vec<(DbIndex, Bytes)> = Vec::new();
@@ -404,128 +440,114 @@ async fn txn_extra(
             }
         }
     }
+    // Undeclared keys go after the declared ones; `extra_slots` says where each one is.
     let declared = unique.len();
-    for _ in 0..MAX_ROUNDS {
-        if extra.iter().any(|(d, _)| *d >= w.shared.n_dbs) {
-            return out.error(rustis_storage::OpError::DbIndexOutOfRange.message());
-        }
-        let mut unique = unique.clone();
-        let mut extra_slots: Vec<(DbIndex, Bytes, usize)> = Vec::new();
-        if !extra.is_empty() {
-            let mut seen: hashbrown::HashMap<(DbIndex, Bytes), usize> = unique
-                .iter()
-                .enumerate()
-                .map(|(i, k)| (k.clone(), i))
-                .collect();
-            for k in &extra {
-                let slot = *seen.entry(k.clone()).or_insert_with(|| {
-                    unique.push(k.clone());
-                    unique.len() - 1
-                });
-                if slot >= declared {
-                    extra_slots.push((k.0, k.1.clone(), slot));
-                }
-            }
-            extra_slots.sort_by_key(|e| e.2);
-            extra_slots.dedup_by_key(|e| e.2);
-        }
-        // Distinct keys grouped by shard, remembering each key's index in `unique`.
-        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-        for (i, (_, k)) in unique.iter().enumerate() {
-            let s = shard_of(k, w.n);
-            match groups.iter_mut().find(|(g, _)| *g == s) {
-                Some((_, v)) => v.push(i),
-                None => groups.push((s, vec![i])),
-            }
-        }
-        groups.sort_by_key(|(s, _)| *s);
-        let key_groups: Vec<(usize, Vec<(DbIndex, Bytes)>)> = groups
+    let mut extra_slots: Vec<(DbIndex, Bytes, usize)> = Vec::new();
+    if !extra.is_empty() {
+        let mut seen: hashbrown::HashMap<(DbIndex, Bytes), usize> = unique
             .iter()
-            .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
             .collect();
-        let tx = w.new_tx();
-        if !lock_all(w, tx, &key_groups).await {
-            return out.error(SHUTTING_DOWN);
-        }
-        let mut entries: Vec<Option<Entry>> = vec![None; unique.len()];
-        let mut waits = Vec::new();
-        for ((s, idx), (_, ks)) in groups.iter().zip(key_groups.iter()) {
-            let ks = ks.clone();
-            let f = Box::new(move |wk: &Worker| -> Partial {
-                let now = wk.shared.clock.now_ms();
-                let mut shard = wk.shard.borrow_mut();
-                shard.set_now(now);
-                Box::new(fetch(&mut shard, &ks))
+        for k in extra {
+            let slot = *seen.entry(k.clone()).or_insert_with(|| {
+                unique.push(k.clone());
+                unique.len() - 1
             });
-            waits.push((idx.clone(), w.send_call(*s, Some(tx), false, f)));
-        }
-        for (idx, rx) in waits {
-            let Ok(part) = rx.await else {
-                return out.error(SHUTTING_DOWN);
-            };
-            if let Ok(got) = part.downcast::<Vec<Option<Entry>>>() {
-                for (i, e) in idx.into_iter().zip(*got) {
-                    entries[i] = e;
-                }
+            if slot >= declared {
+                extra_slots.push((k.0, k.1.clone(), slot));
             }
         }
-        let (rng, config, now) = {
-            let mut shard = w.shard.borrow_mut();
-            let rng = rand::rngs::SmallRng::from_rng(&mut shard.rng)
-                .unwrap_or_else(|_| rand::rngs::SmallRng::seed_from_u64(0));
-            (rng, shard.config.clone(), w.shared.clock.now_ms())
+        extra_slots.sort_by_key(|e| e.2);
+        extra_slots.dedup_by_key(|e| e.2);
+    }
+    // Distinct keys grouped by shard, remembering each key's index in `unique`.
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, (_, k)) in unique.iter().enumerate() {
+        let s = shard_of(k, w.n);
+        match groups.iter_mut().find(|(g, _)| *g == s) {
+            Some((_, v)) => v.push(i),
+            None => groups.push((s, vec![i])),
+        }
+    }
+    groups.sort_by_key(|(s, _)| *s);
+    let key_groups: Vec<(usize, Vec<(DbIndex, Bytes)>)> = groups
+        .iter()
+        .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
+        .collect();
+    let tx = w.new_tx();
+    if !lock_all(w, tx, &key_groups).await {
+        out.error(SHUTTING_DOWN);
+        return None;
+    }
+    let mut entries: Vec<Option<Entry>> = vec![None; unique.len()];
+    let mut waits = Vec::new();
+    for ((s, idx), (_, ks)) in groups.iter().zip(key_groups.iter()) {
+        let ks = ks.clone();
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            let now = wk.shared.clock.now_ms();
+            let mut shard = wk.shard.borrow_mut();
+            shard.set_now(now);
+            Box::new(fetch(&mut shard, &ks))
+        });
+        waits.push((idx.clone(), w.send_call(*s, Some(tx), false, f)));
+    }
+    for (idx, rx) in waits {
+        let Ok(part) = rx.await else {
+            out.error(SHUTTING_DOWN);
+            return None;
         };
-        let mut view = FetchedKeys::new(
-            keys.clone(),
-            dbs.clone(),
-            slot_of.clone(),
-            entries,
-            now,
-            rng,
-            config,
-        )
-        .with_extra(extra_slots);
-        let start = out.buf.len();
-        f(&mut view, &args, out);
-        let more = view.take_needed();
-        if !more.is_empty() {
-            // It stopped before changing anything: drop what it wrote, unlock, and go again
-            // with the keys it asked for.
-            out.buf.truncate(start);
-            let mut waits = Vec::new();
-            for (s, _) in &groups {
-                let f = Box::new(|_: &Worker| -> Partial { Box::new(()) });
-                waits.push(w.send_call(*s, Some(tx), true, f));
+        if let Ok(got) = part.downcast::<Vec<Option<Entry>>>() {
+            for (i, e) in idx.into_iter().zip(*got) {
+                entries[i] = e;
             }
-            for rx in waits {
-                let _ = rx.await;
-            }
-            extra.extend(more);
-            continue;
         }
-        let writes = view.into_writes();
+    }
+    let (rng, config, now) = {
+        let mut shard = w.shard.borrow_mut();
+        let rng = rand::rngs::SmallRng::from_rng(&mut shard.rng)
+            .unwrap_or_else(|_| rand::rngs::SmallRng::seed_from_u64(0));
+        (rng, shard.config.clone(), w.shared.clock.now_ms())
+    };
+    let mut view =
+        FetchedKeys::new(keys, dbs, slot_of, entries, now, rng, config).with_extra(extra_slots);
+    let start = out.buf.len();
+    f(&mut view, args, out);
+    let more = view.take_needed();
+    if !more.is_empty() {
+        // It stopped before changing anything: drop what it wrote and release every lock.
+        out.buf.truncate(start);
         let mut waits = Vec::new();
-        for (s, idx) in groups {
-            let mine: Vec<(DbIndex, Bytes, Option<Entry>)> = writes
-                .iter()
-                .filter(|(i, _)| idx.contains(i))
-                .map(|(i, e)| (unique[*i].0, unique[*i].1.clone(), e.clone()))
-                .collect();
-            let f = Box::new(move |wk: &Worker| -> Partial {
-                if !mine.is_empty() {
-                    let mut shard = wk.shard.borrow_mut();
-                    apply(&mut shard, mine);
-                }
-                Box::new(())
-            });
-            waits.push(w.send_call(s, Some(tx), true, f));
+        for (s, _) in &groups {
+            let f = Box::new(|_: &Worker| -> Partial { Box::new(()) });
+            waits.push(w.send_call(*s, Some(tx), true, f));
         }
         for rx in waits {
             let _ = rx.await;
         }
-        return;
+        return Some(more);
     }
-    out.error(TOO_MANY_ROUNDS);
+    let writes = view.into_writes();
+    let mut waits = Vec::new();
+    for (s, idx) in groups {
+        let mine: Vec<(DbIndex, Bytes, Option<Entry>)> = writes
+            .iter()
+            .filter(|(i, _)| idx.contains(i))
+            .map(|(i, e)| (unique[*i].0, unique[*i].1.clone(), e.clone()))
+            .collect();
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            if !mine.is_empty() {
+                let mut shard = wk.shard.borrow_mut();
+                apply(&mut shard, mine);
+            }
+            Box::new(())
+        });
+        waits.push(w.send_call(s, Some(tx), true, f));
+    }
+    for rx in waits {
+        let _ = rx.await;
+    }
+    None
 }
 
 async fn fanout(w: &Worker, db: DbIndex, ops: &'static FanoutOps, args: &[Bytes], out: &mut Out) {
