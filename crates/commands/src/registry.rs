@@ -123,6 +123,11 @@ pub mod flags {
     pub const SKIP_SLOWLOG: u32 = 1 << 14;
     /// Allowed while a script is busy.
     pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// Not shown by COMMAND INFO: the command may read keys it does not declare
+    /// (`Keys::get_extra`, SORT's BY/GET patterns). Dispatch sends such a command to another
+    /// shard only as the last of a batch, so that if it has to run again with more keys, no
+    /// later command of the pipeline has run before it.
+    pub const UNDECLARED_KEYS: u32 = 1 << 31;
 
     /// Flag names in COMMAND INFO's order.
     pub const NAMES: &[(u32, &str)] = &[

@@ -16,11 +16,7 @@ use rand::rngs::SmallRng;
 use rustis_storage::slot::shard_of;
 use rustis_storage::{Db, Entry, Shard, ShardConfig};
 
-/// A spec flag that COMMAND INFO does not show: the command may read keys it does not declare
-/// ([`Keys::get_extra`]). Dispatch sends such a command to another shard only as the last of a
-/// batch, so that if it has to run again with more keys, no later command of the pipeline has
-/// run before it.
-pub const UNDECLARED_KEYS: u32 = 1 << 31;
+pub use crate::registry::flags::UNDECLARED_KEYS;
 
 /// What [`Keys::get_extra`] finds at a key the command did not declare.
 #[derive(Debug, Clone, Copy, PartialEq)]
