@@ -234,3 +234,23 @@ pub fn run_cases(threads: usize, cases: &[(&[&str], &[u8])]) {
         assert_eq!(show(&got), show(want), "threads={threads} command={args:?}");
     }
 }
+
+/// Runs each command in order on a fresh server for each of [`THREADS`]; a `None` reply is
+/// not checked (HELLO's client id differs from Redis's).
+pub fn run_cases_on_threads(cases: &[(&[&str], Option<&[u8]>)]) {
+    for t in THREADS {
+        let s = TestServer::start(t);
+        let mut c = s.raw();
+        for (args, want) in cases {
+            let got = c.cmd(args);
+            if let Some(want) = want {
+                assert_eq!(show(&got), show(want), "reply to {args:?} on {t} threads");
+            }
+        }
+    }
+}
+
+/// Sends one command and returns its reply as text.
+pub fn cmd_text(c: &mut RawConn, args: &[&str]) -> String {
+    show(&c.cmd(args))
+}

@@ -1,36 +1,12 @@
-//! Sorted-set commands over TCP, each reply compared byte for byte with what redis-server 7.0.15
+//! Hash commands over TCP, each reply compared byte for byte with what redis-server 7.0.15
 //! sends (the expected bytes were recorded from it). Every case runs on one thread and on four.
 //! Replies that depend on randomness are checked by their properties instead.
 
-use rustis_tests::{RawConn, TestServer, THREADS};
-
-/// Runs each command in order on a fresh server; `None` means the reply is not checked
-/// (HELLO's client id differs).
-fn run(cases: &[(&[&str], Option<&[u8]>)]) {
-    for t in THREADS {
-        let s = TestServer::start(t);
-        let mut c = s.raw();
-        for (args, want) in cases {
-            let got = c.cmd(args);
-            if let Some(want) = want {
-                assert_eq!(
-                    String::from_utf8_lossy(&got),
-                    String::from_utf8_lossy(want),
-                    "reply to {args:?} on {t} threads"
-                );
-            }
-        }
-    }
-}
-
-#[allow(dead_code)]
-fn cmd(c: &mut RawConn, args: &[&str]) -> String {
-    String::from_utf8_lossy(&c.cmd(args)).into_owned()
-}
+use rustis_tests::{cmd_text, run_cases_on_threads, TestServer, THREADS};
 
 #[test]
 fn hset_family_replies_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (
             &["HSET", "h", "a", "1", "b"],
             Some(b"-ERR wrong number of arguments for 'hset' command\r\n"),
@@ -83,7 +59,7 @@ fn hset_family_replies_like_redis() {
 
 #[test]
 fn hincrby_and_hincrbyfloat_reply_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["HSET", "h", "a", "1", "s", "abc", "sp", " 1", "i", "9223372036854775807"], Some(b":4\r\n")),
         (&["HINCRBY", "h", "a", "10"], Some(b":11\r\n")),
         (&["HINCRBY", "h", "a", "x"], Some(b"-ERR value is not an integer or out of range\r\n")),
@@ -124,7 +100,7 @@ fn hincrby_and_hincrbyfloat_reply_like_redis() {
 
 #[test]
 fn wrong_type_and_missing_keys_reply_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["HSET", "h", "a", "1", "b", "2"], Some(b":2\r\n")),
         (&["SET", "str", "x"], Some(b"+OK\r\n")),
         (&["HGET", "str", "a"], Some(b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n")),
@@ -157,7 +133,7 @@ fn wrong_type_and_missing_keys_reply_like_redis() {
 
 #[test]
 fn hrandfield_and_hscan_arguments_are_checked_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["HSET", "h", "a", "1", "b", "2"], Some(b":2\r\n")),
         (
             &["HSCAN", "h", "0", "count", "0"],
@@ -208,7 +184,7 @@ fn hrandfield_and_hscan_arguments_are_checked_like_redis() {
 
 #[test]
 fn hscan_and_whole_hash_replies_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["HSET", "h", "a", "1", "b", "2", "c", "3", "abc", "4"], Some(b":4\r\n")),
         (&["HSCAN", "h", "0"], Some(b"*2\r\n$1\r\n0\r\n*8\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n$3\r\nabc\r\n$1\r\n4\r\n")),
         (&["HSCAN", "h", "0", "MATCH", "a*"], Some(b"*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$3\r\nabc\r\n$1\r\n4\r\n")),
@@ -226,7 +202,7 @@ fn hscan_and_whole_hash_replies_like_redis() {
 
 #[test]
 fn resp3_replies_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["HSET", "h3", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "v"], Some(b":1\r\n")),
         (&["HELLO", "3"], None),
         (&["HGETALL", "h3"], Some(b"%1\r\n$63\r\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n$1\r\nv\r\n")),
@@ -246,7 +222,7 @@ fn resp3_replies_like_redis() {
 
 #[test]
 fn encodings_follow_the_listpack_limits() {
-    run(&[
+    run_cases_on_threads(&[
         (&["HSET", "h", "a", "1"], Some(b":1\r\n")),
         (&["OBJECT", "ENCODING", "h"], Some(b"$8\r\nlistpack\r\n")),
         (
@@ -366,12 +342,12 @@ fn hrandfield_picks_distinct_fields_or_repeats_with_negative_counts() {
             for pair in got.chunks(2) {
                 assert_eq!(pair[0][1..], pair[1][1..], "a field with its own value");
             }
-            let one = cmd(&mut c, &["HRANDFIELD", key]);
+            let one = cmd_text(&mut c, &["HRANDFIELD", key]);
             assert!(one.starts_with('$') && one.contains("\r\nf"), "{one}");
         }
         // RESP3: pairs.
         c.cmd(&["HELLO", "3"]);
-        let got = cmd(&mut c, &["HRANDFIELD", "small", "2", "WITHVALUES"]);
+        let got = cmd_text(&mut c, &["HRANDFIELD", "small", "2", "WITHVALUES"]);
         assert!(got.starts_with("*2\r\n*2\r\n$"), "{got}");
     }
 }
@@ -433,14 +409,14 @@ fn hashes_convert_to_a_hash_table_past_the_limits() {
         let long = "x".repeat(100);
         c.cmd(&["HSET", "h2", "a", "1"]);
         c.cmd(&["HSET", "h2", "b", &long]);
-        assert_eq!(cmd(&mut c, &["HLEN", "h"]), ":200\r\n");
-        assert_eq!(cmd(&mut c, &["HGET", "h", "f199"]), "$3\r\n199\r\n");
-        assert_eq!(cmd(&mut c, &["HGET", "h2", "a"]), "$1\r\n1\r\n");
-        assert_eq!(cmd(&mut c, &["HSTRLEN", "h2", "b"]), ":100\r\n");
+        assert_eq!(cmd_text(&mut c, &["HLEN", "h"]), ":200\r\n");
+        assert_eq!(cmd_text(&mut c, &["HGET", "h", "f199"]), "$3\r\n199\r\n");
+        assert_eq!(cmd_text(&mut c, &["HGET", "h2", "a"]), "$1\r\n1\r\n");
+        assert_eq!(cmd_text(&mut c, &["HSTRLEN", "h2", "b"]), ":100\r\n");
         assert_eq!(
-            cmd(&mut c, &["HINCRBYFLOAT", "h", "f10", "0.5"]),
+            cmd_text(&mut c, &["HINCRBYFLOAT", "h", "f10", "0.5"]),
             "$4\r\n10.5\r\n"
         );
-        assert_eq!(cmd(&mut c, &["TYPE", "h"]), "+hash\r\n");
+        assert_eq!(cmd_text(&mut c, &["TYPE", "h"]), "+hash\r\n");
     }
 }

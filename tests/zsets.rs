@@ -2,35 +2,11 @@
 //! sends (the expected bytes were recorded from it). Every case runs on one thread and on four.
 //! Replies that depend on randomness are checked by their properties instead.
 
-use rustis_tests::{RawConn, TestServer, THREADS};
-
-/// Runs each command in order on a fresh server; `None` means the reply is not checked
-/// (HELLO's client id differs).
-fn run(cases: &[(&[&str], Option<&[u8]>)]) {
-    for t in THREADS {
-        let s = TestServer::start(t);
-        let mut c = s.raw();
-        for (args, want) in cases {
-            let got = c.cmd(args);
-            if let Some(want) = want {
-                assert_eq!(
-                    String::from_utf8_lossy(&got),
-                    String::from_utf8_lossy(want),
-                    "reply to {args:?} on {t} threads"
-                );
-            }
-        }
-    }
-}
-
-#[allow(dead_code)]
-fn cmd(c: &mut RawConn, args: &[&str]) -> String {
-    String::from_utf8_lossy(&c.cmd(args)).into_owned()
-}
+use rustis_tests::{cmd_text, run_cases_on_threads, RawConn, TestServer, THREADS};
 
 #[test]
 fn zadd_and_zincrby_reply_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["ZADD", "z", "NX", "XX", "1", "a"], Some(b"-ERR XX and NX options at the same time are not compatible\r\n")),
         (&["ZADD", "z", "GT", "LT", "1", "a"], Some(b"-ERR GT, LT, and/or NX options at the same time are not compatible\r\n")),
         (&["ZADD", "z", "NX", "GT", "1", "a"], Some(b"-ERR GT, LT, and/or NX options at the same time are not compatible\r\n")),
@@ -82,7 +58,7 @@ fn zadd_and_zincrby_reply_like_redis() {
 
 #[test]
 fn zrange_family_replies_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"], Some(b":5\r\n")),
         (&["ZRANGEBYSCORE", "z", " 1", "3"], Some(b"*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n")),
         (&["ZRANGEBYSCORE", "z", "1e500", "3"], Some(b"*0\r\n")),
@@ -140,7 +116,7 @@ fn zrange_family_replies_like_redis() {
 
 #[test]
 fn zrangestore_replies_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"], Some(b":5\r\n")),
         (&["ZRANGESTORE", "dst", "z", "0", "-1", "WITHSCORES"], Some(b"-ERR syntax error\r\n")),
         (&["ZRANGESTORE", "dst", "nokey", "0", "-1"], Some(b":0\r\n")),
@@ -163,7 +139,7 @@ fn zrangestore_replies_like_redis() {
 
 #[test]
 fn counts_ranks_and_wrong_types_reply_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (
             &[
                 "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e",
@@ -251,7 +227,7 @@ fn counts_ranks_and_wrong_types_reply_like_redis() {
 
 #[test]
 fn removals_and_pops_reply_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["SET", "s", "x"], Some(b"+OK\r\n")),
         (
             &[
@@ -331,7 +307,7 @@ fn removals_and_pops_reply_like_redis() {
 
 #[test]
 fn zmpop_replies_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["SET", "s", "x"], Some(b"+OK\r\n")),
         (
             &[
@@ -402,7 +378,7 @@ fn zmpop_replies_like_redis() {
 
 #[test]
 fn zrandmember_and_zscan_reply_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["SET", "s", "x"], Some(b"+OK\r\n")),
         (&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"], Some(b":5\r\n")),
         (&["ZRANDMEMBER", "z", "0"], Some(b"*0\r\n")),
@@ -430,7 +406,7 @@ fn zrandmember_and_zscan_reply_like_redis() {
 
 #[test]
 fn set_operations_reply_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["SET", "s", "x"], Some(b"+OK\r\n")),
         (&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "1.5", "aa", "1e20", "bb", "-0.1", "cc"], Some(b":8\r\n")),
         (&["ZUNION", "x", "z"], Some(b"-ERR value is not an integer or out of range\r\n")),
@@ -504,7 +480,7 @@ fn set_operations_reply_like_redis() {
 
 #[test]
 fn resp3_replies_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["ZADD", "za", "1", "a", "2", "b", "3", "c", "10", "b2", "20", "c2", "30", "d2"], Some(b":6\r\n")),
         (&["ZADD", "zb", "1", "x", "2", "y"], Some(b":2\r\n")),
         (&["HELLO", "3"], None),
@@ -536,7 +512,7 @@ fn resp3_replies_like_redis() {
 
 #[test]
 fn encodings_follow_the_listpack_limits() {
-    run(&[
+    run_cases_on_threads(&[
         (&["ZADD", "z", "1", "a"], Some(b":1\r\n")),
         (&["OBJECT", "ENCODING", "z"], Some(b"$8\r\nlistpack\r\n")),
         (
@@ -637,7 +613,7 @@ fn encodings_follow_the_listpack_limits() {
 
 #[test]
 fn blocking_pops_reply_like_redis_when_they_need_not_wait() {
-    run(&[
+    run_cases_on_threads(&[
         (
             &["BZMPOP", "x", "1", "z", "MIN"],
             Some(b"-ERR timeout is not a float or out of range\r\n"),
@@ -743,7 +719,7 @@ fn blocking_pops_reply_like_redis_when_they_need_not_wait() {
 
 #[test]
 fn ttls_renames_and_databases_like_redis() {
-    run(&[
+    run_cases_on_threads(&[
         (&["HSET", "h", "a", "1"], Some(b":1\r\n")),
         (&["EXPIRE", "h", "1000"], Some(b":1\r\n")),
         (&["HSET", "h", "b", "2"], Some(b":1\r\n")),
@@ -814,32 +790,38 @@ fn zrank_withscore_follows_redis_7_2() {
         let mut c = s.raw();
         c.cmd(&["ZADD", "z", "1.5", "a", "2", "b"]);
         assert_eq!(
-            cmd(&mut c, &["ZRANK", "z", "b", "WITHSCORE"]),
+            cmd_text(&mut c, &["ZRANK", "z", "b", "WITHSCORE"]),
             "*2\r\n:1\r\n$1\r\n2\r\n"
         );
         assert_eq!(
-            cmd(&mut c, &["ZREVRANK", "z", "b", "withscore"]),
+            cmd_text(&mut c, &["ZREVRANK", "z", "b", "withscore"]),
             "*2\r\n:0\r\n$1\r\n2\r\n"
         );
-        assert_eq!(cmd(&mut c, &["ZRANK", "z", "zz", "WITHSCORE"]), "*-1\r\n");
         assert_eq!(
-            cmd(&mut c, &["ZRANK", "nokey", "a", "WITHSCORE"]),
+            cmd_text(&mut c, &["ZRANK", "z", "zz", "WITHSCORE"]),
             "*-1\r\n"
         );
         assert_eq!(
-            cmd(&mut c, &["ZRANK", "z", "a", "WITHSCORES"]),
+            cmd_text(&mut c, &["ZRANK", "nokey", "a", "WITHSCORE"]),
+            "*-1\r\n"
+        );
+        assert_eq!(
+            cmd_text(&mut c, &["ZRANK", "z", "a", "WITHSCORES"]),
             "-ERR syntax error\r\n"
         );
         assert_eq!(
-            cmd(&mut c, &["ZRANK", "z", "a", "WITHSCORE", "x"]),
+            cmd_text(&mut c, &["ZRANK", "z", "a", "WITHSCORE", "x"]),
             "-ERR syntax error\r\n"
         );
         c.cmd(&["HELLO", "3"]);
         assert_eq!(
-            cmd(&mut c, &["ZRANK", "z", "a", "WITHSCORE"]),
+            cmd_text(&mut c, &["ZRANK", "z", "a", "WITHSCORE"]),
             "*2\r\n:0\r\n,1.5\r\n"
         );
-        assert_eq!(cmd(&mut c, &["ZRANK", "z", "zz", "WITHSCORE"]), "_\r\n");
+        assert_eq!(
+            cmd_text(&mut c, &["ZRANK", "z", "zz", "WITHSCORE"]),
+            "_\r\n"
+        );
     }
 }
 
@@ -863,13 +845,13 @@ fn a_big_sorted_set_agrees_with_a_naive_model() {
             let score: i64 = rng.gen_range(-50..50);
             match rng.gen_range(0..10) {
                 0 => {
-                    let got = cmd(&mut c, &["ZREM", "z", &m]);
+                    let got = cmd_text(&mut c, &["ZREM", "z", &m]);
                     let want = model.remove(&m).is_some() as i64;
                     assert_eq!(got, format!(":{want}\r\n"));
                 }
                 1 if round % 50 == 0 => {
                     let (a, b) = (rng.gen_range(-10..10), rng.gen_range(-10..10));
-                    let got = cmd(
+                    let got = cmd_text(
                         &mut c,
                         &["ZREMRANGEBYSCORE", "z", &a.to_string(), &b.to_string()],
                     );
@@ -891,17 +873,23 @@ fn a_big_sorted_set_agrees_with_a_naive_model() {
             .collect();
         assert_eq!(all, want);
         for (i, (_, m)) in sorted.iter().enumerate().step_by(37) {
-            assert_eq!(cmd(&mut c, &["ZRANK", "z", m]), format!(":{i}\r\n"));
+            assert_eq!(cmd_text(&mut c, &["ZRANK", "z", m]), format!(":{i}\r\n"));
             let rev = sorted.len() - 1 - i;
-            assert_eq!(cmd(&mut c, &["ZREVRANK", "z", m]), format!(":{rev}\r\n"));
+            assert_eq!(
+                cmd_text(&mut c, &["ZREVRANK", "z", m]),
+                format!(":{rev}\r\n")
+            );
         }
         for (lo, hi) in [(-50, 50), (-3, 7), (10, 10), (20, -20)] {
             let n = sorted.iter().filter(|(s, _)| *s >= lo && *s <= hi).count();
-            let got = cmd(&mut c, &["ZCOUNT", "z", &lo.to_string(), &hi.to_string()]);
+            let got = cmd_text(&mut c, &["ZCOUNT", "z", &lo.to_string(), &hi.to_string()]);
             assert_eq!(got, format!(":{n}\r\n"));
             let ex = sorted.iter().filter(|(s, _)| *s > lo && *s < hi).count();
             let (l, h) = (format!("({lo}"), format!("({hi}"));
-            assert_eq!(cmd(&mut c, &["ZCOUNT", "z", &l, &h]), format!(":{ex}\r\n"));
+            assert_eq!(
+                cmd_text(&mut c, &["ZCOUNT", "z", &l, &h]),
+                format!(":{ex}\r\n")
+            );
             let page = bulks(&c.cmd(&["ZRANGEBYSCORE", "z", &l, &h, "LIMIT", "3", "5"]));
             let want: Vec<String> = sorted
                 .iter()
@@ -931,8 +919,14 @@ fn a_big_sorted_set_agrees_with_a_naive_model() {
             .collect();
         assert_eq!(mid, want);
         let n = sorted.len();
-        assert_eq!(cmd(&mut c, &["ZREMRANGEBYRANK", "z", "5", "14"]), ":10\r\n");
-        assert_eq!(cmd(&mut c, &["ZCARD", "z"]), format!(":{}\r\n", n - 10));
+        assert_eq!(
+            cmd_text(&mut c, &["ZREMRANGEBYRANK", "z", "5", "14"]),
+            ":10\r\n"
+        );
+        assert_eq!(
+            cmd_text(&mut c, &["ZCARD", "z"]),
+            format!(":{}\r\n", n - 10)
+        );
         let popped = bulks(&c.cmd(&["ZPOPMAX", "z", "3"]));
         let want: Vec<String> = sorted
             .iter()
@@ -959,12 +953,15 @@ fn lex_ranges_on_a_big_sorted_set() {
         let got = bulks(&c.cmd(&["ZREVRANGEBYLEX", "z", "+", "(w395"]));
         let want: Vec<String> = members[396..].iter().rev().cloned().collect();
         assert_eq!(got, want);
-        assert_eq!(cmd(&mut c, &["ZLEXCOUNT", "z", "-", "(w050"]), ":50\r\n");
         assert_eq!(
-            cmd(&mut c, &["ZREMRANGEBYLEX", "z", "[w000", "[w099"]),
+            cmd_text(&mut c, &["ZLEXCOUNT", "z", "-", "(w050"]),
+            ":50\r\n"
+        );
+        assert_eq!(
+            cmd_text(&mut c, &["ZREMRANGEBYLEX", "z", "[w000", "[w099"]),
             ":100\r\n"
         );
-        assert_eq!(cmd(&mut c, &["ZRANK", "z", "w100"]), ":0\r\n");
+        assert_eq!(cmd_text(&mut c, &["ZRANK", "z", "w100"]), ":0\r\n");
     }
 }
 
@@ -1019,7 +1016,7 @@ fn zrandmember_picks_distinct_members_or_repeats() {
             }
         }
         c.cmd(&["HELLO", "3"]);
-        let got = cmd(&mut c, &["ZRANDMEMBER", "small", "1", "WITHSCORES"]);
+        let got = cmd_text(&mut c, &["ZRANDMEMBER", "small", "1", "WITHSCORES"]);
         assert!(got.starts_with("*1\r\n*2\r\n$"), "{got}");
         assert!(got.contains("\r\n,"), "{got}");
     }
@@ -1039,54 +1036,60 @@ fn set_operations_across_shards_see_every_key() {
         c.cmd(&["ZADD", "a", "5", "only-a"]);
         c.cmd(&["SADD", "e", "x", "only-e"]);
         assert_eq!(
-            cmd(&mut c, &["ZUNIONSTORE", "f", "5", "a", "b", "c", "d", "e"]),
+            cmd_text(&mut c, &["ZUNIONSTORE", "f", "5", "a", "b", "c", "d", "e"]),
             ":5\r\n"
         );
-        assert_eq!(cmd(&mut c, &["ZSCORE", "f", "x"]), "$4\r\n1112\r\n");
-        assert_eq!(cmd(&mut c, &["ZSCORE", "f", "only-e"]), "$1\r\n1\r\n");
+        assert_eq!(cmd_text(&mut c, &["ZSCORE", "f", "x"]), "$4\r\n1112\r\n");
+        assert_eq!(cmd_text(&mut c, &["ZSCORE", "f", "only-e"]), "$1\r\n1\r\n");
         assert_eq!(
-            cmd(
+            cmd_text(
                 &mut c,
                 &["ZINTERSTORE", "f", "3", "a", "c", "e", "AGGREGATE", "MAX"]
             ),
             ":1\r\n"
         );
         assert_eq!(
-            cmd(&mut c, &["ZRANGE", "f", "0", "-1", "WITHSCORES"]),
+            cmd_text(&mut c, &["ZRANGE", "f", "0", "-1", "WITHSCORES"]),
             "*2\r\n$1\r\nx\r\n$3\r\n100\r\n"
         );
-        assert_eq!(cmd(&mut c, &["ZDIFFSTORE", "f", "2", "a", "b"]), ":1\r\n");
         assert_eq!(
-            cmd(&mut c, &["ZRANGE", "f", "0", "-1"]),
+            cmd_text(&mut c, &["ZDIFFSTORE", "f", "2", "a", "b"]),
+            ":1\r\n"
+        );
+        assert_eq!(
+            cmd_text(&mut c, &["ZRANGE", "f", "0", "-1"]),
             "*1\r\n$6\r\nonly-a\r\n"
         );
         assert_eq!(
-            cmd(
+            cmd_text(
                 &mut c,
                 &["ZINTERCARD", "4", "a", "b", "c", "d", "LIMIT", "2"]
             ),
             ":2\r\n"
         );
-        assert_eq!(cmd(&mut c, &["ZRANGESTORE", "f", "d", "0", "0"]), ":1\r\n");
         assert_eq!(
-            cmd(&mut c, &["ZRANGE", "f", "0", "-1", "WITHSCORES"]),
+            cmd_text(&mut c, &["ZRANGESTORE", "f", "d", "0", "0"]),
+            ":1\r\n"
+        );
+        assert_eq!(
+            cmd_text(&mut c, &["ZRANGE", "f", "0", "-1", "WITHSCORES"]),
             "*2\r\n$1\r\nx\r\n$4\r\n1000\r\n"
         );
         // ZMPOP takes from the first non-empty key, wherever it lives.
         assert_eq!(
-            cmd(
+            cmd_text(
                 &mut c,
                 &["ZMPOP", "3", "nokey", "c", "a", "MAX", "COUNT", "2"]
             ),
             "*2\r\n$1\r\nc\r\n*2\r\n*2\r\n$1\r\nz\r\n$3\r\n100\r\n*2\r\n$1\r\ny\r\n$3\r\n100\r\n"
         );
         assert_eq!(
-            cmd(&mut c, &["ZMPOP", "2", "c", "e", "MIN"]),
+            cmd_text(&mut c, &["ZMPOP", "2", "c", "e", "MIN"]),
             "*2\r\n$1\r\nc\r\n*1\r\n*2\r\n$1\r\nx\r\n$3\r\n100\r\n"
         );
-        assert_eq!(cmd(&mut c, &["EXISTS", "c"]), ":0\r\n");
+        assert_eq!(cmd_text(&mut c, &["EXISTS", "c"]), ":0\r\n");
         assert_eq!(
-            cmd(&mut c, &["ZMPOP", "2", "c", "e", "MIN"]),
+            cmd_text(&mut c, &["ZMPOP", "2", "c", "e", "MIN"]),
             "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
         );
     }
@@ -1218,7 +1221,7 @@ fn random_arguments_never_break_the_server() {
             let reply = c.cmd(&args);
             assert!(!reply.is_empty(), "{args:?}");
         }
-        assert_eq!(cmd(&mut c, &["PING"]), "+PONG\r\n");
+        assert_eq!(cmd_text(&mut c, &["PING"]), "+PONG\r\n");
     }
 }
 
@@ -1238,7 +1241,7 @@ fn wait_blocked(s: &TestServer, n: usize) {
     let want = format!("blocked_clients:{n}\r\n");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        if cmd(&mut c, &["INFO", "clients"]).contains(&want) {
+        if cmd_text(&mut c, &["INFO", "clients"]).contains(&want) {
             return;
         }
         assert!(std::time::Instant::now() < deadline, "never got {want:?}");
@@ -1254,58 +1257,64 @@ fn blocking_pops_wake_up_like_redis() {
         let (mut a, mut b) = (s.raw(), s.raw());
         send(&mut a, &["BZPOPMIN", "z", "0"]);
         wait_blocked(&s, 1);
-        assert_eq!(cmd(&mut b, &["ZADD", "z", "2", "b", "1", "a"]), ":2\r\n");
+        assert_eq!(
+            cmd_text(&mut b, &["ZADD", "z", "2", "b", "1", "a"]),
+            ":2\r\n"
+        );
         assert_eq!(reply(&mut a), "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n");
         assert_eq!(
-            cmd(&mut b, &["ZRANGE", "z", "0", "-1"]),
+            cmd_text(&mut b, &["ZRANGE", "z", "0", "-1"]),
             "*1\r\n$1\r\nb\r\n"
         );
         // BZMPOP on two keys; the second one fills.
         send(&mut a, &["BZMPOP", "0", "2", "x", "y", "MAX", "COUNT", "5"]);
         wait_blocked(&s, 1);
         assert_eq!(
-            cmd(&mut b, &["ZADD", "y", "1", "a", "2", "b", "3", "c"]),
+            cmd_text(&mut b, &["ZADD", "y", "1", "a", "2", "b", "3", "c"]),
             ":3\r\n"
         );
         assert_eq!(
             reply(&mut a),
             "*2\r\n$1\r\ny\r\n*3\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
         );
-        assert_eq!(cmd(&mut b, &["EXISTS", "y"]), ":0\r\n");
+        assert_eq!(cmd_text(&mut b, &["EXISTS", "y"]), ":0\r\n");
         // A STORE command that creates the key wakes the waiter too.
         send(&mut a, &["BZPOPMAX", "w", "0"]);
         wait_blocked(&s, 1);
-        cmd(&mut b, &["ZADD", "src", "5", "m"]);
+        cmd_text(&mut b, &["ZADD", "src", "5", "m"]);
         assert_eq!(
-            cmd(&mut b, &["ZUNIONSTORE", "w", "1", "src", "WEIGHTS", "2"]),
+            cmd_text(&mut b, &["ZUNIONSTORE", "w", "1", "src", "WEIGHTS", "2"]),
             ":1\r\n"
         );
         assert_eq!(reply(&mut a), "*3\r\n$1\r\nw\r\n$1\r\nm\r\n$2\r\n10\r\n");
         // A value of another type does not serve the waiter; it keeps waiting.
         send(&mut a, &["BZPOPMIN", "q", "0"]);
         wait_blocked(&s, 1);
-        assert_eq!(cmd(&mut b, &["LPUSH", "q", "x"]), ":1\r\n");
+        assert_eq!(cmd_text(&mut b, &["LPUSH", "q", "x"]), ":1\r\n");
         wait_blocked(&s, 1);
-        assert_eq!(cmd(&mut b, &["DEL", "q"]), ":1\r\n");
-        assert_eq!(cmd(&mut b, &["ZADD", "q", "7", "seven"]), ":1\r\n");
+        assert_eq!(cmd_text(&mut b, &["DEL", "q"]), ":1\r\n");
+        assert_eq!(cmd_text(&mut b, &["ZADD", "q", "7", "seven"]), ":1\r\n");
         assert_eq!(reply(&mut a), "*3\r\n$1\r\nq\r\n$5\r\nseven\r\n$1\r\n7\r\n");
         // Timeouts.
-        assert_eq!(cmd(&mut a, &["BZPOPMIN", "t", "0.05"]), "*-1\r\n");
-        assert_eq!(cmd(&mut a, &["BZMPOP", "0.05", "1", "t", "MIN"]), "*-1\r\n");
+        assert_eq!(cmd_text(&mut a, &["BZPOPMIN", "t", "0.05"]), "*-1\r\n");
+        assert_eq!(
+            cmd_text(&mut a, &["BZMPOP", "0.05", "1", "t", "MIN"]),
+            "*-1\r\n"
+        );
         // RESP3.
         a.cmd(&["HELLO", "3"]);
         send(&mut a, &["BZPOPMIN", "r", "0"]);
         wait_blocked(&s, 1);
-        cmd(&mut b, &["ZADD", "r", "1.5", "x"]);
+        cmd_text(&mut b, &["ZADD", "r", "1.5", "x"]);
         assert_eq!(reply(&mut a), "*3\r\n$1\r\nr\r\n$1\r\nx\r\n,1.5\r\n");
         send(&mut a, &["BZMPOP", "0", "1", "r", "MIN"]);
         wait_blocked(&s, 1);
-        cmd(&mut b, &["ZADD", "r", "2.5", "y"]);
+        cmd_text(&mut b, &["ZADD", "r", "2.5", "y"]);
         assert_eq!(
             reply(&mut a),
             "*2\r\n$1\r\nr\r\n*1\r\n*2\r\n$1\r\ny\r\n,2.5\r\n"
         );
-        assert_eq!(cmd(&mut a, &["BZPOPMIN", "r", "0.05"]), "_\r\n");
+        assert_eq!(cmd_text(&mut a, &["BZPOPMIN", "r", "0.05"]), "_\r\n");
     }
 }
 
@@ -1320,30 +1329,30 @@ fn blocked_clients_are_served_in_order_across_shards() {
         send(&mut b, &["BZPOPMAX", "c", "d", "0"]);
         wait_blocked(&s, 2);
         assert_eq!(
-            cmd(&mut c, &["ZADD", "c", "1", "one", "2", "two"]),
+            cmd_text(&mut c, &["ZADD", "c", "1", "one", "2", "two"]),
             ":2\r\n"
         );
         // The first client to block on c is served first, then the next.
         assert_eq!(reply(&mut a), "*3\r\n$1\r\nc\r\n$3\r\none\r\n$1\r\n1\r\n");
         assert_eq!(reply(&mut b), "*3\r\n$1\r\nc\r\n$3\r\ntwo\r\n$1\r\n2\r\n");
         wait_blocked(&s, 0);
-        assert_eq!(cmd(&mut c, &["EXISTS", "c"]), ":0\r\n");
+        assert_eq!(cmd_text(&mut c, &["EXISTS", "c"]), ":0\r\n");
         // Immediate errors: a key of another type before any non-empty one.
-        cmd(&mut c, &["SET", "str", "x"]);
+        cmd_text(&mut c, &["SET", "str", "x"]);
         assert_eq!(
-            cmd(&mut a, &["BZPOPMIN", "nokey", "str", "0"]),
+            cmd_text(&mut a, &["BZPOPMIN", "nokey", "str", "0"]),
             "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
         );
         assert_eq!(
-            cmd(&mut a, &["BZPOPMIN", "k", "-1"]),
+            cmd_text(&mut a, &["BZPOPMIN", "k", "-1"]),
             "-ERR timeout is negative\r\n"
         );
         assert_eq!(
-            cmd(&mut a, &["BZMPOP", "x", "1", "k", "MIN"]),
+            cmd_text(&mut a, &["BZMPOP", "x", "1", "k", "MIN"]),
             "-ERR timeout is not a float or out of range\r\n"
         );
         assert_eq!(
-            cmd(&mut a, &["BZMPOP", "0", "0", "k", "MIN"]),
+            cmd_text(&mut a, &["BZMPOP", "0", "0", "k", "MIN"]),
             "-ERR numkeys should be greater than 0\r\n"
         );
     }
