@@ -25,6 +25,10 @@ use crate::worker::{Msg, Worker};
 
 const READ_CHUNK: usize = 16 * 1024;
 
+/// The most one round of reads takes in before the batch is dispatched, bounding how long one
+/// connection holds its thread and how much it buffers.
+const MAX_READ: usize = 1024 * 1024;
+
 /// Consecutive reads whose keyed commands all went to the same other shard before the
 /// connection moves there. High enough that random keys almost never trigger it.
 const MIGRATE_AFTER: u32 = 16;
@@ -118,16 +122,41 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
             r = stream.readable() => if r.is_err() { break 'conn },
             _ = kill.notified() => break 'conn,
         }
-        let need = parser.need();
-        let want = need.saturating_sub(rbuf.len()).max(READ_CHUNK);
-        if rbuf.capacity() - rbuf.len() < want / 2 {
-            rbuf.reserve(want);
+        // Read what the socket holds, up to MAX_READ per round: a read that fills the space
+        // given to it is followed by another, so a deep pipeline of large values is parsed and
+        // dispatched as one batch instead of one 16 KB slice at a time.
+        let mut got = 0usize;
+        let mut closed = false;
+        loop {
+            let need = parser.need();
+            let want = need.saturating_sub(rbuf.len()).max(READ_CHUNK);
+            if rbuf.capacity() - rbuf.len() < want / 2 {
+                rbuf.reserve(want);
+            }
+            let room = rbuf.capacity() - rbuf.len();
+            match stream.try_read_buf(&mut rbuf) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    got += n;
+                    if n < room || got >= MAX_READ {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
         }
-        match stream.try_read_buf(&mut rbuf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(_) => break,
+        if got == 0 {
+            if closed {
+                break;
+            }
+            continue;
         }
         let parsed = parser.parse_batch(&mut rbuf, &mut cmds);
         let mut affinity = Affinity::NoKeys;
