@@ -84,6 +84,32 @@ impl<'a> ServeCtx<'a> {
     pub fn is_local(&self, key: &[u8]) -> bool {
         (self.local)(key)
     }
+
+    /// The common start of every `serve`: `ready` says whether the key holds data this command
+    /// can take (`Err`: a value of another type). Returns what `serve` must return at once, or
+    /// `None` once the client is claimed and the caller should serve it. A key of another type
+    /// fails the command only when it is first tried (`immediate`); a waiter keeps waiting.
+    pub fn claim_if_ready(
+        &mut self,
+        ready: Result<bool, rustis_storage::OpError>,
+        out: &mut Out,
+    ) -> Option<Serve> {
+        match ready {
+            Ok(true) => {}
+            Err(e) if self.immediate => {
+                if !self.claim() {
+                    return Some(Serve::Lost);
+                }
+                out.error(e.message());
+                return Some(Serve::Done);
+            }
+            _ => return Some(Serve::NotReady),
+        }
+        if !self.claim() {
+            return Some(Serve::Lost);
+        }
+        None
+    }
 }
 
 /// `ERR timeout is not a float or out of range`.

@@ -910,19 +910,13 @@ fn serve_pop(
     out: &mut Out,
 ) -> Serve {
     let key = &args[pos];
-    match sc.ctx.db().get_list(key) {
-        Ok(Some(l)) if !l.is_empty() => {}
-        Err(e) if sc.immediate => {
-            if !sc.claim() {
-                return Serve::Lost;
-            }
-            out.error(e.message());
-            return Serve::Done;
-        }
-        _ => return Serve::NotReady,
-    }
-    if !sc.claim() {
-        return Serve::Lost;
+    let ready = sc
+        .ctx
+        .db()
+        .get_list(key)
+        .map(|v| v.is_some_and(|v| !v.is_empty()));
+    if let Some(early) = sc.claim_if_ready(ready, out) {
+        return early;
     }
     let popped = match op_pop(&mut sc.ctx, key, end, count.unwrap_or(1)) {
         Ok(Some(p)) => p,
@@ -950,19 +944,13 @@ fn serve_pop(
 fn serve_lmove(sc: &mut ServeCtx, args: &[Bytes], pos: usize, out: &mut Out) -> Serve {
     let (src, dst) = (&args[pos], &args[2]);
     let (from, to) = lmove_ends(args);
-    match sc.ctx.db().get_list(src) {
-        Ok(Some(l)) if !l.is_empty() => {}
-        Err(e) if sc.immediate => {
-            if !sc.claim() {
-                return Serve::Lost;
-            }
-            out.error(e.message());
-            return Serve::Done;
-        }
-        _ => return Serve::NotReady,
-    }
-    if !sc.claim() {
-        return Serve::Lost;
+    let ready = sc
+        .ctx
+        .db()
+        .get_list(src)
+        .map(|v| v.is_some_and(|v| !v.is_empty()));
+    if let Some(early) = sc.claim_if_ready(ready, out) {
+        return early;
     }
     if sc.is_local(dst) {
         let db = sc.ctx.db;

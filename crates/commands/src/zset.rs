@@ -1483,19 +1483,13 @@ fn serve_zpop(
     out: &mut Out,
 ) -> Serve {
     let key = &args[pos];
-    match sc.ctx.db().get_zset(key) {
-        Ok(Some(z)) if !z.is_empty() => {}
-        Err(e) if sc.immediate => {
-            if !sc.claim() {
-                return Serve::Lost;
-            }
-            out.error(e.message());
-            return Serve::Done;
-        }
-        _ => return Serve::NotReady,
-    }
-    if !sc.claim() {
-        return Serve::Lost;
+    let ready = sc
+        .ctx
+        .db()
+        .get_zset(key)
+        .map(|v| v.is_some_and(|v| !v.is_empty()));
+    if let Some(early) = sc.claim_if_ready(ready, out) {
+        return early;
     }
     let db = sc.ctx.db();
     let popped = match db.get_zset_mut(key) {
