@@ -93,29 +93,9 @@ impl LongDouble {
             return None;
         }
         if i < body.len() && (body[i] == b'e' || body[i] == b'E') {
-            let mut j = i + 1;
-            let eneg = match body.get(j) {
-                Some(b'-') => {
-                    j += 1;
-                    true
-                }
-                Some(b'+') => {
-                    j += 1;
-                    false
-                }
-                _ => false,
-            };
-            let start = j;
-            let mut e: i64 = 0;
-            while j < body.len() && body[j].is_ascii_digit() {
-                e = (e * 10 + (body[j] - b'0') as i64).min(1_000_000);
-                j += 1;
-            }
-            // "1e" or "1e+" : strtold stops before the 'e', which leaves garbage here.
-            if j == start {
-                return None;
-            }
-            exp10 += if eneg { -e } else { e };
+            // "1e" or "1e+": strtold stops before the 'e', which leaves garbage here.
+            let (e, j) = parse_exponent(body, i + 1)?;
+            exp10 += e;
             i = j;
         }
         if i != body.len() {
@@ -328,28 +308,8 @@ fn parse_hex(neg: bool, s: &[u8]) -> Option<LongDouble> {
         return None;
     }
     if i < s.len() && (s[i] == b'p' || s[i] == b'P') {
-        let mut j = i + 1;
-        let eneg = match s.get(j) {
-            Some(b'-') => {
-                j += 1;
-                true
-            }
-            Some(b'+') => {
-                j += 1;
-                false
-            }
-            _ => false,
-        };
-        let start = j;
-        let mut e: i64 = 0;
-        while j < s.len() && s[j].is_ascii_digit() {
-            e = (e * 10 + (s[j] - b'0') as i64).min(1_000_000);
-            j += 1;
-        }
-        if j == start {
-            return None;
-        }
-        shift += if eneg { -e } else { e };
+        let (e, j) = parse_exponent(s, i + 1)?;
+        shift += e;
         i = j;
     }
     if i != s.len() {
@@ -536,6 +496,34 @@ impl Big {
         }
         s
     }
+}
+
+/// Reads an exponent's optional sign and digits starting at `at` (after the `e` or `p`), as
+/// strtold does: the value, clamped to ±1,000,000 (far past every finite long double), and
+/// where it ends. `None` when no digit follows.
+fn parse_exponent(s: &[u8], at: usize) -> Option<(i64, usize)> {
+    let mut j = at;
+    let neg = match s.get(j) {
+        Some(b'-') => {
+            j += 1;
+            true
+        }
+        Some(b'+') => {
+            j += 1;
+            false
+        }
+        _ => false,
+    };
+    let start = j;
+    let mut e: i64 = 0;
+    while j < s.len() && s[j].is_ascii_digit() {
+        e = (e * 10 + (s[j] - b'0') as i64).min(1_000_000);
+        j += 1;
+    }
+    if j == start {
+        return None;
+    }
+    Some((if neg { -e } else { e }, j))
 }
 
 #[cfg(test)]
