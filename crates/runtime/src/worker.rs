@@ -262,6 +262,17 @@ impl Worker {
         let mut out = Out::new(resp3);
         let mut ends = Vec::with_capacity(items.len());
         let mut retry = Vec::new();
+        if let Some(first) = items.first().filter(|_| items.len() > 1) {
+            let db = first.db;
+            crate::dispatch::prefetch_local(
+                self,
+                db,
+                items
+                    .iter()
+                    .filter(|it| it.db == db)
+                    .map(|it| it.args.as_slice()),
+            );
+        }
         let mut shard = self.shard.borrow_mut();
         for (i, it) in items.into_iter().enumerate() {
             let need = self.exec_here(&mut shard, it.spec, it.db, &it.args, &mut out);

@@ -210,6 +210,38 @@ impl Table {
         }
     }
 
+    /// Starts loading into the cache what looking up each of `keys` will touch: the bucket
+    /// slot, then the first node of its chain (the node holds the key and the entry head).
+    /// A pipelined batch of lookups otherwise pays two cache misses per command one after
+    /// another; issued together, the misses overlap. It changes nothing and reads nothing
+    /// that a lookup would not.
+    pub fn prefetch<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        const CHUNK: usize = 16;
+        let a = &self.arr[0];
+        if a.buckets.is_empty() || self.rehash_idx.is_some() {
+            return;
+        }
+        let mask = a.mask();
+        let mut slots = [0usize; CHUNK];
+        let mut keys = keys.peekable();
+        while keys.peek().is_some() {
+            let mut n = 0;
+            for k in keys.by_ref().take(CHUNK) {
+                let i = self.hash(k) & mask;
+                prefetch_line(&a.buckets[i] as *const _ as *const u8);
+                slots[n] = i;
+                n += 1;
+            }
+            for &i in &slots[..n] {
+                if let Some(node) = a.buckets[i].as_deref() {
+                    let p = node as *const Node as *const u8;
+                    prefetch_line(p);
+                    prefetch_line(p.wrapping_add(64));
+                }
+            }
+        }
+    }
+
     fn find(&self, key: &[u8]) -> Option<&Node> {
         if self.is_empty() {
             return None;
@@ -495,6 +527,20 @@ fn visit(slot: &mut Option<Box<Node>>, f: &mut impl FnMut(&[u8], &mut Entry) -> 
     }
 }
 
+/// Asks the CPU to bring the cache line holding `p` closer; a hint, never a memory access
+/// that can fault, so any address is fine.
+#[inline(always)]
+fn prefetch_line(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is only a hint: it does not read memory architecturally and cannot
+    // fault, whatever the address; SSE is part of the x86_64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -504,6 +550,26 @@ mod tests {
     use super::*;
     use crate::string::StrValue;
     use crate::Value;
+
+    #[test]
+    fn prefetch_leaves_every_lookup_as_it_was() {
+        let mut t = Table::new();
+        t.prefetch([&b"nothing yet"[..]].into_iter());
+        for i in 0..1000i64 {
+            t.insert(format!("k{i}").as_bytes(), e(i));
+            if i % 100 == 0 {
+                // Also while an incremental rehash is under way.
+                let keys: Vec<String> = (0..=i + 50).map(|j| format!("k{j}")).collect();
+                t.prefetch(keys.iter().map(|k| k.as_bytes()));
+            }
+        }
+        let keys: Vec<String> = (0..1100).map(|j| format!("k{j}")).collect();
+        t.prefetch(keys.iter().map(|k| k.as_bytes()));
+        assert_eq!(t.len(), 1000);
+        for (j, k) in keys.iter().enumerate() {
+            assert_eq!(t.get(k.as_bytes()).is_some(), j < 1000, "{k}");
+        }
+    }
 
     fn e(n: i64) -> Entry {
         Entry {
