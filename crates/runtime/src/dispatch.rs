@@ -205,6 +205,7 @@ pub(crate) async fn run(
     }
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;
+    let share = std::mem::replace(&mut out.share, false);
     for args in cmds.drain(..) {
         if sess.closing {
             break;
@@ -258,6 +259,9 @@ pub(crate) async fn run(
                         affinity.saw(s);
                     }
                     if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
+                        // A reply may reference a stored value only while nothing is deferred:
+                        // the flush reassembles the output after that point by offsets.
+                        out.share = share && pending.base.is_none();
                         match w.exec(spec, sess.db, &args, out) {
                             None => pending.wrote_local(start, out),
                             // ---- Undeclared keys: it wrote nothing; finish what came before
@@ -301,6 +305,7 @@ pub(crate) async fn run(
         }
     }
     pending.flush(w, out).await;
+    out.share = share;
     w.commands.set(w.commands.get() + executed);
     affinity
 }
