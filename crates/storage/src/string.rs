@@ -42,6 +42,7 @@ pub enum EmbStr {
 
 impl From<&[u8]> for EmbStr {
     /// Copies the bytes; callers keep them to at most [`EMBSTR_MAX`].
+    #[inline]
     fn from(b: &[u8]) -> Self {
         debug_assert!(b.len() <= EMBSTR_MAX);
         if b.len() <= EMB_INLINE_MAX {
@@ -96,6 +97,7 @@ impl StrValue {
 
     /// Stores `bytes` as bytes even when they spell an integer (Redis does this for results
     /// like INCRBYFLOAT's that it builds with `createStringObject`).
+    #[inline]
     pub fn from_bytes_no_int(bytes: &[u8]) -> StrValue {
         if bytes.len() <= EMBSTR_MAX {
             StrValue::Emb(bytes.into())
