@@ -119,6 +119,40 @@ fn read_some(stream: &TcpStream, rbuf: &mut BytesMut) -> std::io::Result<(usize,
     }
 }
 
+/// Writes all of `out`: with one `write` when it is all in its buffer, else with vectored
+/// writes that send the shared values from where they are stored.
+async fn write_out(stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
+    if !out.has_shared() {
+        return stream.write_all(&out.buf).await;
+    }
+    /// At most this many slices per `writev` (Linux allows 1,024).
+    const MAX_SLICES: usize = 64;
+    let total: usize = out.pieces().map(<[u8]>::len).sum();
+    let mut done = 0;
+    let mut slices = Vec::with_capacity(MAX_SLICES);
+    while done < total {
+        slices.clear();
+        let mut skip = done;
+        for p in out.pieces() {
+            if skip >= p.len() {
+                skip -= p.len();
+                continue;
+            }
+            slices.push(std::io::IoSlice::new(&p[skip..]));
+            skip = 0;
+            if slices.len() == MAX_SLICES {
+                break;
+            }
+        }
+        let n = stream.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        done += n;
+    }
+    Ok(())
+}
+
 async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
     let shared = w.shared.clone();
     let id = info.id;
@@ -139,6 +173,8 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
     // The read buffer is allocated on the first read, so idle connections cost little.
     let mut rbuf = BytesMut::new();
     let mut out = Out::new(resp3);
+    // Large values go out by reference (`Out::bulk_shared`); `write_out` sends them.
+    out.share = true;
     let mut cmds = Vec::new();
     let mut pending = dispatch::Pending::new(w.n);
     let mut streak: (usize, u32) = (w.id, 0);
@@ -204,11 +240,11 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
             out.raw(b"\r\n");
             sess.closing = true;
         }
-        if !out.buf.is_empty() {
-            if stream.write_all(&out.buf).await.is_err() {
+        if !out.is_empty() {
+            if write_out(&mut stream, &out).await.is_err() {
                 break;
             }
-            out.buf.clear();
+            out.clear();
             dispatch::trim(&mut out.buf);
         }
         if rbuf.is_empty() {

@@ -271,6 +271,7 @@ impl Worker {
                     .iter()
                     .filter(|it| it.db == db)
                     .map(|it| it.args.as_slice()),
+                true,
             );
         }
         let mut shard = self.shard.borrow_mut();
