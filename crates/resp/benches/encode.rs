@@ -1,13 +1,16 @@
 //! Micro-benchmarks of the reply encoder `Out`: the replies of one pipelined batch of 32
-//! commands (bulk strings of 3 bytes and of 4 KiB, integers, `+OK`, doubles), an LRANGE-like
-//! array of 100 bulks, and an HGETALL-like map in RESP2 (a flat array) and RESP3 (`%`).
+//! commands (bulk strings of 3 bytes and of 4 KiB, copied and shared, integers, `+OK`,
+//! doubles), an LRANGE-like array of 100 bulks, and an HGETALL-like map in RESP2 (a flat array)
+//! and RESP3 (`%`).
 //!
 //! Run with `cargo bench -p rustis-resp --bench encode`.
 //!
 //! Each iteration clears one output buffer and encodes into it again, as a connection reuses its
-//! buffer after every write, so buffer growth is not what is measured. Throughput is in replies
+//! buffer after every write, so buffer growth is not what is measured. Sharing is on, as in the
+//! connection loop, so `bulk_shared` references values of `SHARE_MIN` bytes or more. Throughput is in replies
 //! (or array elements) per second, except for the 4 KiB bulks, which are in bytes.
 
+use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use rustis_resp::Out;
 
@@ -23,9 +26,10 @@ fn case(c: &mut Criterion, name: &str, resp3: bool, tp: Throughput, encode: impl
     });
     group.throughput(tp);
     let mut out = Out::new(resp3);
+    out.share = true;
     group.bench_function(name, |b| {
         b.iter(|| {
-            out.buf.clear();
+            out.clear();
             encode(black_box(&mut out));
             black_box(out.buf.len())
         })
@@ -54,6 +58,19 @@ fn bench(c: &mut Criterion) {
         |o| {
             for _ in 0..PIPELINE {
                 o.bulk(&big);
+            }
+        },
+    );
+    // GET of a 4 KiB value stored as `StrValue::Shared`: a header and a reference, no copy.
+    let big_shared = Bytes::from(big.clone());
+    case(
+        c,
+        "32 bulk_shared 4KiB",
+        false,
+        Throughput::Bytes((PIPELINE * big.len()) as u64),
+        |o| {
+            for _ in 0..PIPELINE {
+                o.bulk_shared(&big_shared);
             }
         },
     );

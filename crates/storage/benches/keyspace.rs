@@ -6,7 +6,7 @@
 //!
 //! Run with `cargo bench -p rustis-storage --bench keyspace`.
 //!
-//! The 100k-key table (about 10 MB) fits in this machine's 32 MiB L3 but not in L2; the 1M-key
+//! The 100k-key table (about 9 MB) fits in this machine's 32 MiB L3 but not in L2; the 1M-key
 //! one does not fit in cache at all, so its lookups go to memory. Keys are looked up in a fixed
 //! pseudo-random order. The benchmark uses the system allocator, not the server's jemalloc, so
 //! node placement differs somewhat from the server's.
@@ -134,7 +134,7 @@ fn bench_size(c: &mut Criterion, label: &str, n: usize) {
         group.bench_function(format!("32 GET + reply{name}"), |b| {
             b.iter(|| {
                 let keys = &hits[next_batch()];
-                out.buf.clear();
+                out.clear();
                 if prefetch {
                     db.prefetch(keys.iter().map(|k| &k[..]));
                 }
