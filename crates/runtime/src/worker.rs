@@ -32,9 +32,16 @@ pub(crate) struct Item {
 }
 
 /// The replies to a batch: their bytes, and where each reply ends.
+///
+/// The sender hands an emptied one along with each batch (see [`Msg::Batch`]) and the shard
+/// writes into it, so that a connection's reply buffers and item vector are allocated once and
+/// then go back and forth between the two threads instead of being allocated per batch.
+#[derive(Default)]
 pub(crate) struct BatchReply {
     pub buf: BytesMut,
     pub ends: Vec<usize>,
+    /// The batch's item vector, emptied, for the sender to reuse.
+    pub items: Vec<Item>,
     // ---- Undeclared keys (SORT BY/GET patterns): see docs/transactions.md. ----
     /// Commands of the batch that asked for keys this shard could not give them (index in the
     /// batch, the command, the keys): they wrote no reply, and the coordinator runs them again
@@ -57,6 +64,8 @@ pub(crate) enum Msg {
     Batch {
         items: Vec<Item>,
         resp3: bool,
+        /// Buffers to write the replies into (cleared first).
+        into: BatchReply,
         reply: oneshot::Sender<BatchReply>,
     },
     /// Lock keys for a transaction; the reply comes once they are held.
@@ -81,6 +90,7 @@ enum Queued {
     Batch {
         items: Vec<Item>,
         resp3: bool,
+        into: BatchReply,
         reply: oneshot::Sender<BatchReply>,
     },
     Lock {
@@ -257,46 +267,61 @@ impl Worker {
         !locks.held.is_empty() && locks.held.contains_key(&(db, Bytes::copy_from_slice(key)))
     }
 
-    fn run_batch(&self, items: Vec<Item>, resp3: bool) -> BatchReply {
+    fn run_batch(&self, mut items: Vec<Item>, resp3: bool, mut r: BatchReply) -> BatchReply {
         self.tick_clock();
-        let mut out = Out::new(resp3);
-        let mut ends = Vec::with_capacity(items.len());
-        let mut retry = Vec::new();
+        r.buf.clear();
+        r.ends.clear();
+        r.retry.clear();
+        r.ends.reserve(items.len());
+        let mut out = Out {
+            buf: std::mem::take(&mut r.buf),
+            resp3,
+        };
         let mut shard = self.shard.borrow_mut();
-        for (i, it) in items.into_iter().enumerate() {
+        for (i, it) in items.drain(..).enumerate() {
             let need = self.exec_here(&mut shard, it.spec, it.db, &it.args, &mut out);
             self.serve_ready_on(&mut shard);
-            ends.push(out.buf.len());
+            r.ends.push(out.buf.len());
             if let Some(need) = need {
-                retry.push((i, it, need));
+                r.retry.push((i, it, need));
             }
         }
-        BatchReply {
-            buf: out.buf,
-            ends,
-            retry,
-        }
+        r.buf = out.buf;
+        r.items = items;
+        r
     }
 
     /// Runs a batch now if it may, else queues it; the reply comes on the returned receiver.
-    pub fn submit_batch(&self, items: Vec<Item>, resp3: bool) -> oneshot::Receiver<BatchReply> {
+    pub fn submit_batch(
+        &self,
+        items: Vec<Item>,
+        resp3: bool,
+        into: BatchReply,
+    ) -> oneshot::Receiver<BatchReply> {
         let (tx, rx) = oneshot::channel();
-        self.accept_batch(items, resp3, tx);
+        self.accept_batch(items, resp3, into, tx);
         rx
     }
 
-    fn accept_batch(&self, items: Vec<Item>, resp3: bool, reply: oneshot::Sender<BatchReply>) {
+    fn accept_batch(
+        &self,
+        items: Vec<Item>,
+        resp3: bool,
+        into: BatchReply,
+        reply: oneshot::Sender<BatchReply>,
+    ) {
         let runnable = {
             let locks = self.locks.borrow();
             locks.queue.is_empty() && locks.items_free(&items)
         };
         if runnable {
-            let r = self.run_batch(items, resp3);
+            let r = self.run_batch(items, resp3, into);
             let _ = reply.send(r);
         } else {
             self.locks.borrow_mut().queue.push_back(Queued::Batch {
                 items,
                 resp3,
+                into,
                 reply,
             });
         }
@@ -341,9 +366,10 @@ impl Worker {
                 Some(Queued::Batch {
                     items,
                     resp3,
+                    into,
                     reply,
                 }) => {
-                    let r = self.run_batch(items, resp3);
+                    let r = self.run_batch(items, resp3, into);
                     let _ = reply.send(r);
                 }
                 Some(Queued::Lock { tx, keys, reply }) => {
@@ -362,8 +388,9 @@ impl Worker {
             Msg::Batch {
                 items,
                 resp3,
+                into,
                 reply,
-            } => self.accept_batch(items, resp3, reply),
+            } => self.accept_batch(items, resp3, into, reply),
             Msg::Lock { tx, keys, reply } => self.accept_lock(tx, keys, reply),
             Msg::Call {
                 tx,
@@ -384,15 +411,17 @@ impl Worker {
         }
     }
 
-    /// Sends a batch to shard `s` (this one included); the replies come on the receiver.
+    /// Sends a batch to shard `s` (this one included), with buffers for its replies (an empty
+    /// `BatchReply::default()` will do); the replies come on the receiver.
     pub fn send_batch(
         &self,
         s: usize,
         items: Vec<Item>,
         resp3: bool,
+        into: BatchReply,
     ) -> oneshot::Receiver<BatchReply> {
         if s == self.id {
-            return self.submit_batch(items, resp3);
+            return self.submit_batch(items, resp3, into);
         }
         let (tx, rx) = oneshot::channel();
         self.post(
@@ -400,6 +429,7 @@ impl Worker {
             Msg::Batch {
                 items,
                 resp3,
+                into,
                 reply: tx,
             },
         );
