@@ -119,10 +119,10 @@ impl Pending {
         }
         self.waits = waits;
         // ---- Undeclared keys: commands a shard could not finish alone. ----
-        let mut retry: Vec<(usize, usize, Item, NeededKeys)> = Vec::new();
+        let mut retry: Vec<(usize, usize, NeededKeys)> = Vec::new();
         for (s, r) in self.replies.iter_mut().enumerate() {
             if let Some(r) = r {
-                retry.extend(r.retry.drain(..).map(|(i, it, need)| (s, i, it, need)));
+                retry.extend(r.retry.drain(..).map(|(i, need)| (s, i, need)));
             }
         }
         // ---- End of undeclared keys. ----
@@ -134,18 +134,21 @@ impl Pending {
         for seg in self.segs.drain(..) {
             match seg {
                 Seg::Local(a, b) => out.buf.extend_from_slice(&self.tail[a - base..b - base]),
-                Seg::Remote(s, i) => match &self.replies[s] {
+                Seg::Remote(s, i) => match &mut self.replies[s] {
                     Some(r) => {
                         let start = if i == 0 { 0 } else { r.ends[i - 1] };
                         out.buf.extend_from_slice(&r.buf[start..r.ends[i]]);
-                        if let Some(k) = retry.iter().position(|(rs, ri, ..)| *rs == s && *ri == i)
-                        {
+                        if let Some(k) = retry.iter().position(|(rs, ri, _)| *rs == s && *ri == i) {
                             // Dispatch made it the last command sent (see `UNDECLARED_KEYS`), so
                             // everything before it in the pipeline has run, and nothing after.
-                            let (_, _, it, need) = retry.swap_remove(k);
-                            if let Run::Txn(f) = it.spec.run {
-                                txn_extra(w, it.db, f, it.spec, it.args, need, out).await;
-                                w.tick_clock();
+                            let (_, _, need) = retry.swap_remove(k);
+                            if let Some(it) = r.items.get_mut(i) {
+                                let (spec, db) = (it.spec, it.db);
+                                let args = std::mem::take(&mut it.args);
+                                if let Run::Txn(f) = spec.run {
+                                    txn_extra(w, db, f, spec, args, need, out).await;
+                                    w.tick_clock();
+                                }
                             }
                         }
                     }
@@ -156,6 +159,8 @@ impl Pending {
         // Keep the buffers for the next batches.
         for s in 0..self.replies.len() {
             if let Some(mut r) = self.replies[s].take() {
+                // The arguments are freed here, on the thread that allocated them.
+                r.items.clear();
                 if r.items.capacity() <= KEEP_ITEMS && self.batches[s].capacity() == 0 {
                     self.batches[s] = std::mem::take(&mut r.items);
                 }

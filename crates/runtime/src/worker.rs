@@ -40,13 +40,15 @@ pub(crate) struct Item {
 pub(crate) struct BatchReply {
     pub buf: BytesMut,
     pub ends: Vec<usize>,
-    /// The batch's item vector, emptied, for the sender to reuse.
+    /// The batch's items, handed back untouched: their arguments are freed on the sender's
+    /// thread, where they were allocated (and where the read buffer they point into has its
+    /// reference count), rather than here, and the vector is reused for the next batch.
     pub items: Vec<Item>,
     // ---- Undeclared keys (SORT BY/GET patterns): see docs/transactions.md. ----
     /// Commands of the batch that asked for keys this shard could not give them (index in the
-    /// batch, the command, the keys): they wrote no reply, and the coordinator runs them again
-    /// on the cross-shard path.
-    pub retry: Vec<(usize, Item, NeededKeys)>,
+    /// batch, the keys): they wrote no reply, and the coordinator runs them again on the
+    /// cross-shard path.
+    pub retry: Vec<(usize, NeededKeys)>,
 }
 
 /// Undeclared keys a command asked for, as `(db, key)`.
@@ -267,7 +269,7 @@ impl Worker {
         !locks.held.is_empty() && locks.held.contains_key(&(db, Bytes::copy_from_slice(key)))
     }
 
-    fn run_batch(&self, mut items: Vec<Item>, resp3: bool, mut r: BatchReply) -> BatchReply {
+    fn run_batch(&self, items: Vec<Item>, resp3: bool, mut r: BatchReply) -> BatchReply {
         self.tick_clock();
         r.buf.clear();
         r.ends.clear();
@@ -278,12 +280,12 @@ impl Worker {
             resp3,
         };
         let mut shard = self.shard.borrow_mut();
-        for (i, it) in items.drain(..).enumerate() {
+        for (i, it) in items.iter().enumerate() {
             let need = self.exec_here(&mut shard, it.spec, it.db, &it.args, &mut out);
             self.serve_ready_on(&mut shard);
             r.ends.push(out.buf.len());
             if let Some(need) = need {
-                r.retry.push((i, it, need));
+                r.retry.push((i, need));
             }
         }
         r.buf = out.buf;
