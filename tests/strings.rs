@@ -240,3 +240,41 @@ pub const STRING_CASES: &[(&[&str], &[u8])] = &[
     (&["incrbyfloat", "f", "1"], b"$3\r\n1.4\r\n"),
     (&["lcs", "k1", "k2", "idx"], b"*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n"),
 ];
+
+/// Large values may be sent from where they are stored (vectored writes) instead of being
+/// copied into the reply buffer; the bytes on the wire must not change, whether the keys are
+/// local, on another shard, or mixed in one pipeline with small replies and errors.
+#[test]
+fn large_values_come_back_byte_for_byte_in_pipelines() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut raw = server.raw();
+        let sizes = [0usize, 3, 1023, 1024, 4096, 70_000];
+        let mut pipeline = Vec::new();
+        let mut expected = Vec::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            let key = format!("big:{i}");
+            let value: Vec<u8> = (0..n).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+            assert_eq!(raw.cmd_bytes(&[b"SET", key.as_bytes(), &value]), b"+OK\r\n");
+            for _ in 0..2 {
+                pipeline.extend(rustis_tests::encode(&[b"GET", key.as_bytes()]));
+                expected.extend(format!("${n}\r\n").as_bytes());
+                expected.extend(&value);
+                expected.extend(b"\r\n");
+            }
+            pipeline.extend(rustis_tests::encode(&[b"INCR", key.as_bytes()]));
+            expected.extend(b"-ERR value is not an integer or out of range\r\n");
+            pipeline.extend(rustis_tests::encode(&[b"GET", b"missing"]));
+            expected.extend(b"$-1\r\n");
+        }
+        raw.send(&pipeline);
+        let mut got = Vec::new();
+        while got.len() < expected.len() {
+            got.extend(raw.read_reply());
+        }
+        assert!(
+            got == expected,
+            "pipelined replies differ on {threads} thread(s)"
+        );
+    }
+}

@@ -4,14 +4,26 @@
 //! beyond the output buffer itself. Where RESP2 and RESP3 differ (null, maps, sets, doubles,
 //! booleans, push) the encoder picks the form for the connection's protocol.
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// Values at least this long may be sent from where they are stored instead of being copied
+/// into the output buffer (see [`Out::bulk_shared`]). Below it a copy is cheaper than the extra
+/// reference count and `writev` entry.
+pub const SHARE_MIN: usize = 1024;
 
 /// An output buffer together with the protocol version of the connection it is for.
 pub struct Out {
-    /// The encoded bytes.
+    /// The encoded bytes, except the shared values.
     pub buf: BytesMut,
     /// Whether the connection speaks RESP3 (`HELLO 3`).
     pub resp3: bool,
+    /// Whether [`Out::bulk_shared`] may reference a value instead of copying it. Off unless the
+    /// connection loop, which writes the output with [`Out::pieces`], turns it on, and only while
+    /// nothing rearranges `buf` by offsets.
+    pub share: bool,
+    /// Referenced values, each with the length of `buf` when it was written: the value goes
+    /// after `buf[..offset]`. In offset order.
+    shared: Vec<(usize, Bytes)>,
 }
 
 impl Out {
@@ -20,7 +32,53 @@ impl Out {
         Out {
             buf: BytesMut::new(),
             resp3,
+            share: false,
+            shared: Vec::new(),
         }
+    }
+
+    /// Whether some output is held by reference, outside `buf`.
+    pub fn has_shared(&self) -> bool {
+        !self.shared.is_empty()
+    }
+
+    /// Whether there is no output at all.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty() && self.shared.is_empty()
+    }
+
+    /// The output's bytes in order, as the slices a vectored write sends.
+    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut at = 0;
+        self.shared
+            .iter()
+            .flat_map(move |(off, v)| {
+                let before = &self.buf[at..*off];
+                at = *off;
+                [before, &v[..]]
+            })
+            .chain(std::iter::once_with(move || {
+                let last = self.shared.last().map_or(0, |(off, _)| *off);
+                &self.buf[last..]
+            }))
+            .filter(|p| !p.is_empty())
+    }
+
+    /// Drops all output.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.shared.clear();
+    }
+
+    /// A bulk string whose bytes are shared, not copied, when the value is large and sharing
+    /// is on: the reply then holds a reference to the stored value until it is written.
+    pub fn bulk_shared(&mut self, data: &Bytes) {
+        if !self.share || data.len() < SHARE_MIN {
+            return self.bulk(data);
+        }
+        self.len_line(b'$', data.len() as i64);
+        self.shared.push((self.buf.len(), data.clone()));
+        self.buf.put_slice(b"\r\n");
     }
 
     fn line(&mut self, prefix: u8, body: &[u8]) {
@@ -201,6 +259,57 @@ fn strip_zeros(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn joined(o: &Out) -> Vec<u8> {
+        o.pieces().flatten().copied().collect()
+    }
+
+    #[test]
+    fn shared_values_are_sent_in_place_and_only_when_allowed() {
+        let big = Bytes::from(vec![b'v'; SHARE_MIN]);
+        let small = Bytes::from_static(b"abc");
+        let mut expected = Vec::new();
+        for v in [&big, &small, &big] {
+            expected.extend_from_slice(format!("${}\r\n", v.len()).as_bytes());
+            expected.extend_from_slice(v);
+            expected.extend_from_slice(b"\r\n");
+        }
+        expected.extend_from_slice(b"+OK\r\n");
+
+        // Off (the default): everything is copied into `buf`.
+        let mut o = Out::new(false);
+        for v in [&big, &small, &big] {
+            o.bulk_shared(v);
+        }
+        o.ok();
+        assert!(!o.has_shared());
+        assert_eq!(&o.buf[..], &expected[..]);
+        assert_eq!(joined(&o), expected);
+
+        // On: only the large values are referenced, and the pieces give the same bytes.
+        let mut o = Out::new(false);
+        o.share = true;
+        for v in [&big, &small, &big] {
+            o.bulk_shared(v);
+        }
+        o.ok();
+        assert!(o.has_shared());
+        assert_eq!(o.buf.len(), expected.len() - 2 * SHARE_MIN);
+        assert_eq!(joined(&o), expected);
+        assert_eq!(o.pieces().filter(|p| p.len() == SHARE_MIN).count(), 2);
+        o.clear();
+        assert!(o.is_empty());
+        assert_eq!(o.pieces().count(), 0);
+
+        // A shared value last, with nothing after it but its CRLF.
+        let mut o = Out::new(false);
+        o.share = true;
+        o.bulk_shared(&big);
+        assert!(
+            joined(&o) == expected[..SHARE_MIN + 9],
+            "a shared value last"
+        );
+    }
 
     #[test]
     fn null_and_collections_follow_the_protocol() {

@@ -262,8 +262,17 @@ impl Parser {
     }
 }
 
+/// The position of the first `\r` at or after `from`. Length lines are a few bytes long, so a
+/// plain scan of the first bytes finds it sooner than `memchr`'s setup would; longer (malformed
+/// or split) lines fall back to `memchr`.
 fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
-    memchr::memchr(b'\r', &buf[from.min(buf.len())..]).map(|i| i + from)
+    const SHORT: usize = 24;
+    let from = from.min(buf.len());
+    let near = buf.len().min(from + SHORT);
+    if let Some(i) = buf[from..near].iter().position(|&c| c == b'\r') {
+        return Some(from + i);
+    }
+    memchr::memchr(b'\r', &buf[near..]).map(|i| i + near)
 }
 
 /// Parses a length the way Redis's `string2ll` does: an optional `-`, then digits without a

@@ -251,8 +251,12 @@ pub(crate) async fn run(
 ) -> Affinity {
     w.drain_inbox();
     w.tick_clock();
+    if cmds.len() > 1 {
+        prefetch_local(w, sess.db, cmds.iter().map(|a| a.as_slice()), false);
+    }
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;
+    let share = std::mem::replace(&mut out.share, false);
     for args in cmds.drain(..) {
         if sess.closing {
             break;
@@ -306,6 +310,9 @@ pub(crate) async fn run(
                         affinity.saw(s);
                     }
                     if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
+                        // A reply may reference a stored value only while nothing is deferred:
+                        // the flush reassembles the output after that point by offsets.
+                        out.share = share && pending.base.is_none();
                         match w.exec(spec, sess.db, &args, out) {
                             None => pending.wrote_local(start, out),
                             // ---- Undeclared keys: it wrote nothing; finish what came before
@@ -349,8 +356,33 @@ pub(crate) async fn run(
         }
     }
     pending.flush(w, out).await;
+    out.share = share;
     w.commands.set(w.commands.get() + executed);
     affinity
+}
+
+/// Starts loading the keyspace memory for the first key (the second argument) of every
+/// command in a pipelined batch that this shard owns, so the lookups' cache misses overlap
+/// instead of coming one after another. A guess for commands whose first key sits elsewhere
+/// or that take none; a wrong guess costs a hash and a wasted cache line, nothing else.
+/// `owned`: the commands are known to be this shard's (a batch from another thread), so their
+/// keys need no check.
+pub(crate) fn prefetch_local<'a>(
+    w: &Worker,
+    db: DbIndex,
+    cmds: impl Iterator<Item = &'a [Bytes]>,
+    owned: bool,
+) {
+    let shard = w.shard.borrow();
+    let Some(db) = shard.dbs.get(db) else {
+        return;
+    };
+    let (id, n) = (w.id, w.n);
+    db.prefetch(
+        cmds.filter_map(|a| a.get(1))
+            .filter(|k| owned || shard_of(k, n) == id)
+            .map(|k| &k[..]),
+    );
 }
 
 /// Locks the keys of a cross-shard command on each shard, in ascending shard order (the order

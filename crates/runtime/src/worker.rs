@@ -275,10 +275,22 @@ impl Worker {
         r.ends.clear();
         r.retry.clear();
         r.ends.reserve(items.len());
-        let mut out = Out {
-            buf: std::mem::take(&mut r.buf),
-            resp3,
-        };
+        // `Out::new` allocates nothing; its buffer is the one the batch brought. Sharing stays
+        // off: the sender reassembles these replies by offset.
+        let mut out = Out::new(resp3);
+        out.buf = std::mem::take(&mut r.buf);
+        if let Some(first) = items.first().filter(|_| items.len() > 1) {
+            let db = first.db;
+            crate::dispatch::prefetch_local(
+                self,
+                db,
+                items
+                    .iter()
+                    .filter(|it| it.db == db)
+                    .map(|it| it.args.as_slice()),
+                true,
+            );
+        }
         let mut shard = self.shard.borrow_mut();
         for (i, it) in items.iter().enumerate() {
             let need = self.exec_here(&mut shard, it.spec, it.db, &it.args, &mut out);

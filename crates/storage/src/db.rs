@@ -89,6 +89,12 @@ impl Db {
         expired
     }
 
+    /// Starts loading the table memory that looking up `keys` will touch (see
+    /// [`Table::prefetch`]); a batch calls it before running its commands one by one.
+    pub fn prefetch<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        self.map.prefetch(keys);
+    }
+
     /// The live entry at `key`.
     pub fn entry(&mut self, key: &[u8]) -> Option<&Entry> {
         self.expire_if_needed(key);

@@ -10,7 +10,13 @@ pub const SLOTS: u16 = 16384;
 
 /// The Redis Cluster hash slot of `key`, honouring `{hash tags}` as Redis does.
 pub fn key_slot(key: &[u8]) -> u16 {
-    let tagged = match memchr::memchr(b'{', key) {
+    // Keys are short: a plain scan beats memchr's vector setup.
+    let open = if key.len() <= 64 {
+        key.iter().position(|&c| c == b'{')
+    } else {
+        memchr::memchr(b'{', key)
+    };
+    let tagged = match open {
         Some(open) => match key[open + 1..].iter().position(|&c| c == b'}') {
             Some(len) if len > 0 => &key[open + 1..open + 1 + len],
             _ => key,

@@ -10,8 +10,8 @@ use crate::{Db, OpError};
 pub enum StrValue {
     /// A string that is the canonical decimal form of an `i64` (Redis's `int` encoding).
     Int(i64),
-    /// A string of at most [`EMBSTR_MAX`] bytes, stored inline in the value (`embstr`): no
-    /// separate heap allocation.
+    /// A string of at most [`EMBSTR_MAX`] bytes that is never changed in place (`embstr`):
+    /// inline in the value when it fits, else in an exactly-sized box.
     Emb(EmbStr),
     /// Any other bytes, in a buffer that may grow in place (`raw`).
     Raw(Vec<u8>),
@@ -20,31 +20,62 @@ pub enum StrValue {
 /// Redis's limit for `embstr`: strings up to 44 bytes are embedded in their object header.
 pub const EMBSTR_MAX: usize = 44;
 
-/// A short string kept inline. It fits in the space `Value` has anyway (its largest variant is
-/// bigger), so it costs no extra memory and saves an allocation per key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EmbStr {
-    len: u8,
-    buf: [u8; EMBSTR_MAX],
+/// The longest `embstr` kept inline: as much as fits while `Value` stays 40 bytes, which keeps
+/// every key's table node in the 80-byte allocator class.
+pub const EMB_INLINE_MAX: usize = 38;
+
+/// A string of at most [`EMBSTR_MAX`] bytes. Up to [`EMB_INLINE_MAX`] bytes (nearly every short
+/// value) it lives inline, costing no allocation of its own; the few longer ones are boxed.
+/// Both are Redis's `embstr`: what `OBJECT ENCODING` says must not depend on how we store it.
+#[derive(Clone)]
+pub enum EmbStr {
+    /// Inline bytes: `buf[..len]`.
+    Inline {
+        /// How many bytes of `buf` are used.
+        len: u8,
+        /// The bytes.
+        buf: [u8; EMB_INLINE_MAX],
+    },
+    /// Longer bytes, in an exactly-sized box.
+    Boxed(Box<[u8]>),
 }
 
 impl From<&[u8]> for EmbStr {
-    /// Copies at most [`EMBSTR_MAX`] bytes; callers check the length first.
+    /// Copies the bytes; callers keep them to at most [`EMBSTR_MAX`].
+    #[inline]
     fn from(b: &[u8]) -> Self {
         debug_assert!(b.len() <= EMBSTR_MAX);
-        let n = b.len().min(EMBSTR_MAX);
-        let mut buf = [0u8; EMBSTR_MAX];
-        buf[..n].copy_from_slice(&b[..n]);
-        EmbStr { len: n as u8, buf }
+        if b.len() <= EMB_INLINE_MAX {
+            let mut buf = [0u8; EMB_INLINE_MAX];
+            buf[..b.len()].copy_from_slice(b);
+            EmbStr::Inline {
+                len: b.len() as u8,
+                buf,
+            }
+        } else {
+            EmbStr::Boxed(b.into())
+        }
     }
 }
 
 impl std::ops::Deref for EmbStr {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.buf[..self.len as usize]
+        match self {
+            EmbStr::Inline { len, buf } => &buf[..*len as usize],
+            EmbStr::Boxed(b) => b,
+        }
     }
 }
+
+impl PartialEq for EmbStr {
+    /// Equal bytes, however they are stored.
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for EmbStr {}
 
 impl std::fmt::Debug for EmbStr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -66,6 +97,7 @@ impl StrValue {
 
     /// Stores `bytes` as bytes even when they spell an integer (Redis does this for results
     /// like INCRBYFLOAT's that it builds with `createStringObject`).
+    #[inline]
     pub fn from_bytes_no_int(bytes: &[u8]) -> StrValue {
         if bytes.len() <= EMBSTR_MAX {
             StrValue::Emb(bytes.into())
@@ -249,5 +281,32 @@ mod tests {
             "embstr"
         );
         assert_eq!(StrValue::Int(-45).len(), 3);
+    }
+
+    #[test]
+    fn embstr_is_embstr_inline_or_boxed() {
+        for n in [0, 1, EMB_INLINE_MAX, EMB_INLINE_MAX + 1, EMBSTR_MAX] {
+            let bytes = vec![b'a'; n];
+            let v = StrValue::from_bytes(&bytes);
+            assert_eq!(v.encoding(), "embstr", "{n} bytes");
+            assert_eq!(v.len(), n);
+            assert_eq!(v.to_vec(), bytes);
+            assert_eq!(v.as_bytes(&mut itoa_buf::Buffer::new()), &bytes[..]);
+            assert_eq!(v, StrValue::Emb(bytes[..].into()));
+        }
+        assert_eq!(
+            StrValue::from_bytes(&[b'a'; EMBSTR_MAX + 1]).encoding(),
+            "raw"
+        );
+        let mut v = StrValue::from_bytes(&[b'b'; 40]);
+        v.make_raw().push(b'c');
+        assert_eq!(v.encoding(), "raw");
+        assert_eq!(v.len(), 41);
+        assert_eq!(
+            StrValue::from_bytes(b"12345678901234567890123456789012345678901").as_i64(),
+            None
+        );
+        // A string value adds nothing to the 40 bytes `Value` takes.
+        assert_eq!(std::mem::size_of::<StrValue>(), 40);
     }
 }
