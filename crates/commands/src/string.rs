@@ -106,6 +106,7 @@ pub fn reply_str(out: &mut Out, v: &StrValue) {
         StrValue::Int(n) => out.bulk_int(*n),
         StrValue::Emb(b) => out.bulk(b),
         StrValue::Raw(b) => out.bulk(b),
+        StrValue::Shared(b) => out.bulk_shared(b),
     }
 }
 
@@ -122,6 +123,7 @@ fn cmd_get(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         }
         Ok(Some(StrValue::Emb(b))) => out.bulk(b),
         Ok(Some(StrValue::Raw(b))) => out.bulk(b),
+        Ok(Some(StrValue::Shared(b))) => out.bulk_shared(b),
         Ok(None) => out.null(),
         Err(e) => out.error(e.message()),
     }

@@ -15,7 +15,14 @@ pub enum StrValue {
     Emb(EmbStr),
     /// Any other bytes, in a buffer that may grow in place (`raw`).
     Raw(Vec<u8>),
+    /// A long string as stored by SET and friends, in a buffer replies can reference instead of
+    /// copying (`raw` too: Redis does not tell them apart). Changed in place, it becomes `Raw`.
+    Shared(bytes::Bytes),
 }
+
+/// Strings at least this long are stored as [`StrValue::Shared`]: the reply encoder sends
+/// values this long by reference.
+pub const SHARED_MIN: usize = rustis_resp::encode::SHARE_MIN;
 
 /// Redis's limit for `embstr`: strings up to 44 bytes are embedded in their object header.
 pub const EMBSTR_MAX: usize = 44;
@@ -101,6 +108,8 @@ impl StrValue {
     pub fn from_bytes_no_int(bytes: &[u8]) -> StrValue {
         if bytes.len() <= EMBSTR_MAX {
             StrValue::Emb(bytes.into())
+        } else if bytes.len() >= SHARED_MIN {
+            StrValue::Shared(bytes::Bytes::copy_from_slice(bytes))
         } else {
             StrValue::Raw(bytes.to_vec())
         }
@@ -112,6 +121,7 @@ impl StrValue {
             StrValue::Int(n) => scratch.format(*n),
             StrValue::Emb(b) => b,
             StrValue::Raw(b) => b,
+            StrValue::Shared(b) => b,
         }
     }
 
@@ -121,6 +131,7 @@ impl StrValue {
             StrValue::Int(n) => n.to_string().into_bytes(),
             StrValue::Emb(b) => b.to_vec(),
             StrValue::Raw(b) => b.clone(),
+            StrValue::Shared(b) => b.to_vec(),
         }
     }
 
@@ -143,6 +154,7 @@ impl StrValue {
             StrValue::Int(n) => Some(*n),
             StrValue::Emb(b) => parse_canonical_i64(b),
             StrValue::Raw(b) => parse_canonical_i64(b),
+            StrValue::Shared(b) => parse_canonical_i64(b),
         }
     }
 
@@ -152,6 +164,7 @@ impl StrValue {
             StrValue::Int(n) => itoa_buf::Buffer::new().format(*n).len(),
             StrValue::Emb(b) => b.len(),
             StrValue::Raw(b) => b.len(),
+            StrValue::Shared(b) => b.len(),
         }
     }
 
@@ -165,7 +178,7 @@ impl StrValue {
         match self {
             StrValue::Int(_) => "int",
             StrValue::Emb(_) => "embstr",
-            StrValue::Raw(_) => "raw",
+            StrValue::Raw(_) | StrValue::Shared(_) => "raw",
         }
     }
 }
@@ -281,6 +294,24 @@ mod tests {
             "embstr"
         );
         assert_eq!(StrValue::Int(-45).len(), 3);
+    }
+
+    #[test]
+    fn long_strings_are_shared_raw_until_changed_in_place() {
+        let bytes = vec![b'x'; SHARED_MIN];
+        let mut v = StrValue::from_bytes(&bytes);
+        assert!(matches!(v, StrValue::Shared(_)));
+        assert_eq!(v.encoding(), "raw");
+        assert_eq!(v.len(), SHARED_MIN);
+        assert_eq!(v.to_vec(), bytes);
+        assert!(matches!(
+            StrValue::from_bytes(&bytes[1..]),
+            StrValue::Raw(_)
+        ));
+        v.make_raw().push(b'y');
+        assert!(matches!(v, StrValue::Raw(_)));
+        assert_eq!(v.len(), SHARED_MIN + 1);
+        assert_eq!(v.encoding(), "raw");
     }
 
     #[test]
