@@ -80,7 +80,14 @@ pub struct Parser {
     /// Bytes the buffer must hold before the frame in progress can advance.
     need: usize,
     max_bulk: usize,
+    /// Emptied argument vectors handed back by the caller ([`Parser::recycle`]), reused for the
+    /// next commands so that a command costs no vector allocation.
+    spare: Vec<Args>,
 }
+
+/// How many emptied argument vectors a parser keeps, and the largest capacity it keeps.
+const SPARE_MAX: usize = 64;
+const SPARE_CAP_MAX: usize = 16;
 
 impl Parser {
     /// A parser with Redis's default limits.
@@ -96,6 +103,14 @@ impl Parser {
         Parser {
             max_bulk,
             ..Default::default()
+        }
+    }
+
+    /// Gives back a command's argument vector once it has run, for the next command to reuse.
+    pub fn recycle(&mut self, mut args: Args) {
+        if self.spare.len() < SPARE_MAX && args.capacity() <= SPARE_CAP_MAX {
+            args.clear();
+            self.spare.push(args);
         }
     }
 
@@ -136,10 +151,10 @@ impl Parser {
         for done in self.done.drain(..) {
             match done {
                 Done::Multi { from, to } => {
-                    let args = self.done_offsets[from..to]
-                        .iter()
-                        .map(|&(s, e)| frozen.slice(s..e))
-                        .collect();
+                    let spans = &self.done_offsets[from..to];
+                    let mut args = self.spare.pop().unwrap_or_default();
+                    args.reserve_exact(spans.len());
+                    args.extend(spans.iter().map(|&(s, e)| frozen.slice(s..e)));
                     cmds.push(args);
                 }
                 Done::Inline(args) => cmds.push(args),
@@ -422,6 +437,23 @@ mod tests {
             strs(&cmds),
             vec![vec![&b"PING"[..]], vec![b"SET", b"a", b""]]
         );
+    }
+
+    #[test]
+    fn recycled_argument_vectors_are_reused_and_start_empty() {
+        let mut p = Parser::new();
+        let mut cmds = Vec::new();
+        let mut buf = BytesMut::from(&b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n"[..]);
+        p.parse_batch(&mut buf, &mut cmds).unwrap();
+        let first = cmds.pop().unwrap();
+        let ptr = first.as_ptr();
+        p.recycle(first);
+        // A huge vector is not kept.
+        p.recycle(Vec::with_capacity(SPARE_CAP_MAX + 1));
+        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1\r\nz\r\n*1\r\n$4\r\nPING\r\n"[..]);
+        p.parse_batch(&mut buf, &mut cmds).unwrap();
+        assert_eq!(strs(&cmds), vec![vec![&b"GET"[..], b"z"], vec![b"PING"]]);
+        assert_eq!(cmds[0].as_ptr(), ptr, "the recycled vector is used first");
     }
 
     #[test]

@@ -226,6 +226,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
                 &mut sess,
                 &mut pending,
                 &mut cmds,
+                &mut parser,
                 &mut out,
                 Some(&stream),
             )

@@ -246,6 +246,7 @@ pub(crate) async fn run(
     sess: &mut Session,
     pending: &mut Pending,
     cmds: &mut Vec<Vec<Bytes>>,
+    parser: &mut rustis_resp::Parser,
     out: &mut Out,
     peer: Option<&tokio::net::TcpStream>,
 ) -> Affinity {
@@ -314,7 +315,10 @@ pub(crate) async fn run(
                         // the flush reassembles the output after that point by offsets.
                         out.share = share && pending.base.is_none();
                         match w.exec(spec, sess.db, &args, out) {
-                            None => pending.wrote_local(start, out),
+                            None => {
+                                pending.wrote_local(start, out);
+                                parser.recycle(args);
+                            }
                             // ---- Undeclared keys: it wrote nothing; finish what came before
                             // it, then run it again with those keys locked and fetched. ----
                             Some(need) => {
