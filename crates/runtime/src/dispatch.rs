@@ -101,7 +101,9 @@ impl Pending {
     }
 
     /// Sends every batch, waits for the replies and writes all deferred output in order.
-    async fn flush(&mut self, w: &Worker, out: &mut Out) {
+    /// The items' argument vectors go back to `parser` for reuse, like those of commands run
+    /// inline.
+    async fn flush(&mut self, w: &Worker, out: &mut Out, parser: &mut rustis_resp::Parser) {
         let Some(base) = self.base.take() else {
             return;
         };
@@ -159,8 +161,10 @@ impl Pending {
         // Keep the buffers for the next batches.
         for s in 0..self.replies.len() {
             if let Some(mut r) = self.replies[s].take() {
-                // The arguments are freed here, on the thread that allocated them.
-                r.items.clear();
+                // The arguments are freed (or reused) here, on the thread that allocated them.
+                for it in r.items.drain(..) {
+                    parser.recycle(it.args);
+                }
                 if r.items.capacity() <= KEEP_ITEMS && self.batches[s].capacity() == 0 {
                     self.batches[s] = std::mem::take(&mut r.items);
                 }
@@ -283,7 +287,7 @@ pub(crate) async fn run(
             }
         }
         if let Some(ops) = spec.blocking {
-            pending.flush(w, out).await;
+            pending.flush(w, out, parser).await;
             crate::blocking::block(w, sess, spec, ops, args, out, peer).await;
             w.tick_clock();
             continue;
@@ -291,14 +295,14 @@ pub(crate) async fn run(
         match &spec.run {
             Run::Conn(cmd) => {
                 if admin::is_barrier(*cmd) {
-                    pending.flush(w, out).await;
+                    pending.flush(w, out, parser).await;
                 }
                 let start = out.buf.len();
                 admin::run(w, sess, *cmd, &args, out).await;
                 pending.wrote_local(start, out);
             }
             Run::Fanout(ops) => {
-                pending.flush(w, out).await;
+                pending.flush(w, out, parser).await;
                 fanout(w, sess.db, ops, &args, out).await;
             }
             Run::Shard(_) | Run::MultiKey(_) | Run::Txn(_) => match route(w, spec, &args) {
@@ -323,7 +327,7 @@ pub(crate) async fn run(
                             // it, then run it again with those keys locked and fetched. ----
                             Some(need) => {
                                 affinity = Affinity::Mixed;
-                                pending.flush(w, out).await;
+                                pending.flush(w, out, parser).await;
                                 if let Run::Txn(f) = spec.run {
                                     txn_extra(w, sess.db, f, spec, args, need, out).await;
                                 }
@@ -341,13 +345,13 @@ pub(crate) async fn run(
                             out,
                         );
                         if spec.flags & UNDECLARED_KEYS != 0 {
-                            pending.flush(w, out).await;
+                            pending.flush(w, out, parser).await;
                         }
                     }
                 }
                 Ok(Target::Many(groups)) => {
                     affinity = Affinity::Mixed;
-                    pending.flush(w, out).await;
+                    pending.flush(w, out, parser).await;
                     match &spec.run {
                         Run::MultiKey(ops) => multi_key(w, sess.db, ops, args, groups, out).await,
                         Run::Txn(f) => txn(w, sess.db, *f, spec, args, out).await,
@@ -359,7 +363,7 @@ pub(crate) async fn run(
             },
         }
     }
-    pending.flush(w, out).await;
+    pending.flush(w, out, parser).await;
     out.share = share;
     w.commands.set(w.commands.get() + executed);
     affinity
