@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use crate::admin;
 use crate::routing::shard_of;
 use crate::session::Session;
-use crate::worker::{BatchReply, Item, NeededKeys, Worker};
+use crate::worker::{BatchReply, Item, NeededKeys, ReplyBufs, Worker};
 
 /// The command table, built once.
 pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -48,7 +48,7 @@ pub(crate) struct Pending {
     /// reassembled in order at the flush.
     base: Option<usize>,
     /// Per shard: the buffers of its last reply, handed to its next batch to write into.
-    spare: Vec<BatchReply>,
+    spare: Vec<ReplyBufs>,
     /// Per shard: the reply to the batch in flight.
     replies: Vec<Option<BatchReply>>,
     /// The batches in flight: shard and reply receiver.
@@ -68,7 +68,7 @@ impl Pending {
             batches: (0..n).map(|_| Vec::new()).collect(),
             segs: Vec::new(),
             base: None,
-            spare: (0..n).map(|_| BatchReply::default()).collect(),
+            spare: (0..n).map(|_| ReplyBufs::default()).collect(),
             replies: (0..n).map(|_| None).collect(),
             waits: Vec::new(),
             tail: Vec::new(),
@@ -176,7 +176,10 @@ impl Pending {
                 if r.ends.capacity() > KEEP_ITEMS {
                     r.ends = Vec::new();
                 }
-                self.spare[s] = r;
+                self.spare[s] = ReplyBufs {
+                    buf: r.buf,
+                    ends: r.ends,
+                };
             }
         }
         if self.tail.capacity() > KEEP_BUFFER {

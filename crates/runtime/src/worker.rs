@@ -31,11 +31,17 @@ pub(crate) struct Item {
     pub args: Vec<Bytes>,
 }
 
+/// Buffers for a batch's replies. The sender hands the ones of its previous reply along with
+/// each batch (see [`Msg::Batch`]) and the shard writes into them, so that a connection's reply
+/// buffers are allocated once and then go back and forth between the two threads instead of
+/// being allocated per batch.
+#[derive(Default)]
+pub(crate) struct ReplyBufs {
+    pub buf: BytesMut,
+    pub ends: Vec<usize>,
+}
+
 /// The replies to a batch: their bytes, and where each reply ends.
-///
-/// The sender hands an emptied one along with each batch (see [`Msg::Batch`]) and the shard
-/// writes into it, so that a connection's reply buffers and item vector are allocated once and
-/// then go back and forth between the two threads instead of being allocated per batch.
 #[derive(Default)]
 pub(crate) struct BatchReply {
     pub buf: BytesMut,
@@ -67,7 +73,7 @@ pub(crate) enum Msg {
         items: Vec<Item>,
         resp3: bool,
         /// Buffers to write the replies into (cleared first).
-        into: BatchReply,
+        into: ReplyBufs,
         reply: oneshot::Sender<BatchReply>,
     },
     /// Lock keys for a transaction; the reply comes once they are held.
@@ -85,14 +91,16 @@ pub(crate) enum Msg {
         reply: oneshot::Sender<Partial>,
     },
     /// Take over a connection whose commands keep coming to this shard.
-    Adopt(crate::conn::Migrant),
+    /// Boxed: it is rare, and every message on the mesh is as large as its largest kind
+    /// (a batch's message stays small enough to be moved without a `memcpy` call).
+    Adopt(Box<crate::conn::Migrant>),
 }
 
 enum Queued {
     Batch {
         items: Vec<Item>,
         resp3: bool,
-        into: BatchReply,
+        into: ReplyBufs,
         reply: oneshot::Sender<BatchReply>,
     },
     Lock {
@@ -269,16 +277,17 @@ impl Worker {
         !locks.held.is_empty() && locks.held.contains_key(&(db, Bytes::copy_from_slice(key)))
     }
 
-    fn run_batch(&self, items: Vec<Item>, resp3: bool, mut r: BatchReply) -> BatchReply {
+    fn run_batch(&self, items: Vec<Item>, resp3: bool, into: ReplyBufs) -> BatchReply {
         self.tick_clock();
-        r.buf.clear();
-        r.ends.clear();
-        r.retry.clear();
-        r.ends.reserve(items.len());
+        let ReplyBufs { mut buf, mut ends } = into;
+        buf.clear();
+        ends.clear();
+        ends.reserve(items.len());
+        let mut retry = Vec::new();
         // `Out::new` allocates nothing; its buffer is the one the batch brought. Sharing stays
         // off: the sender reassembles these replies by offset.
         let mut out = Out::new(resp3);
-        out.buf = std::mem::take(&mut r.buf);
+        out.buf = buf;
         if let Some(first) = items.first().filter(|_| items.len() > 1) {
             let db = first.db;
             crate::dispatch::prefetch_local(
@@ -295,14 +304,17 @@ impl Worker {
         for (i, it) in items.iter().enumerate() {
             let need = self.exec_here(&mut shard, it.spec, it.db, &it.args, &mut out);
             self.serve_ready_on(&mut shard);
-            r.ends.push(out.buf.len());
+            ends.push(out.buf.len());
             if let Some(need) = need {
-                r.retry.push((i, need));
+                retry.push((i, need));
             }
         }
-        r.buf = out.buf;
-        r.items = items;
-        r
+        BatchReply {
+            buf: out.buf,
+            ends,
+            items,
+            retry,
+        }
     }
 
     /// Runs a batch now if it may, else queues it; the reply comes on the returned receiver.
@@ -310,7 +322,7 @@ impl Worker {
         &self,
         items: Vec<Item>,
         resp3: bool,
-        into: BatchReply,
+        into: ReplyBufs,
     ) -> oneshot::Receiver<BatchReply> {
         let (tx, rx) = oneshot::channel();
         self.accept_batch(items, resp3, into, tx);
@@ -321,7 +333,7 @@ impl Worker {
         &self,
         items: Vec<Item>,
         resp3: bool,
-        into: BatchReply,
+        into: ReplyBufs,
         reply: oneshot::Sender<BatchReply>,
     ) {
         let runnable = {
@@ -421,7 +433,7 @@ impl Worker {
                 self.serve_ready();
                 let _ = reply.send(r);
             }
-            Msg::Adopt(m) => crate::conn::adopt(self, m),
+            Msg::Adopt(m) => crate::conn::adopt(self, *m),
         }
     }
 
@@ -432,7 +444,7 @@ impl Worker {
         s: usize,
         items: Vec<Item>,
         resp3: bool,
-        into: BatchReply,
+        into: ReplyBufs,
     ) -> oneshot::Receiver<BatchReply> {
         if s == self.id {
             return self.submit_batch(items, resp3, into);
