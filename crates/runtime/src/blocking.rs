@@ -437,7 +437,12 @@ async fn forward(
     match (&spec.run, one_shard) {
         (Run::Txn(f), false) => dispatch::txn(w, db, *f, spec, args, out).await,
         _ => {
-            let rx = w.send_batch(first, vec![Item { spec, db, args }], out.resp3);
+            let rx = w.send_batch(
+                first,
+                vec![Item { spec, db, args }],
+                out.resp3,
+                Default::default(),
+            );
             match rx.await {
                 Ok(r) => out.buf.extend_from_slice(&r.buf),
                 Err(_) => out.error("ERR server is shutting down"),

@@ -287,7 +287,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
                 lib_ver: i.lib_ver.clone(),
                 created: i.created,
             };
-            w.post(streak.0, Msg::Adopt(m));
+            w.post(streak.0, Msg::Adopt(Box::new(m)));
             return;
         }
     }

@@ -19,11 +19,12 @@ use rustis_commands::txn::{apply, fetch, FetchedKeys, UNDECLARED_KEYS};
 use rustis_commands::{CommandSpec, Out, Registry, ShardCtx};
 use rustis_resp::errors::{unknown_command, wrong_args};
 use rustis_storage::{DbIndex, Entry};
+use tokio::sync::oneshot;
 
 use crate::admin;
 use crate::routing::shard_of;
 use crate::session::Session;
-use crate::worker::{BatchReply, Item, NeededKeys, Worker};
+use crate::worker::{BatchReply, Item, NeededKeys, ReplyBufs, Worker};
 
 /// The command table, built once.
 pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -38,14 +39,28 @@ enum Seg {
 }
 
 /// Commands waiting to be sent to other shards, and where their replies go. A connection keeps
-/// one for its life so that a read costs no allocation here.
+/// one for its life so that a read costs no allocation here: the item vectors, the reply
+/// buffers and the scratch space below are reused from one read to the next.
 pub(crate) struct Pending {
     batches: Vec<Vec<Item>>,
     segs: Vec<Seg>,
     /// Where the output stood when the first command was deferred; replies after it are
     /// reassembled in order at the flush.
     base: Option<usize>,
+    /// Per shard: the buffers of its last reply, handed to its next batch to write into.
+    spare: Vec<ReplyBufs>,
+    /// Per shard: the reply to the batch in flight.
+    replies: Vec<Option<BatchReply>>,
+    /// The batches in flight: shard and reply receiver.
+    waits: Vec<(usize, oneshot::Receiver<BatchReply>)>,
+    /// The output written after `base`, set aside while the replies are put in order.
+    tail: Vec<u8>,
 }
+
+/// Reply buffers and item vectors larger than this are not kept for reuse, so that one big
+/// pipeline does not pin memory on an idle connection.
+const KEEP_REPLY: usize = 16 * 1024;
+const KEEP_ITEMS: usize = 256;
 
 impl Pending {
     pub(crate) fn new(n: usize) -> Self {
@@ -53,6 +68,10 @@ impl Pending {
             batches: (0..n).map(|_| Vec::new()).collect(),
             segs: Vec::new(),
             base: None,
+            spare: (0..n).map(|_| ReplyBufs::default()).collect(),
+            replies: (0..n).map(|_| None).collect(),
+            waits: Vec::new(),
+            tail: Vec::new(),
         }
     }
 
@@ -82,50 +101,89 @@ impl Pending {
     }
 
     /// Sends every batch, waits for the replies and writes all deferred output in order.
-    async fn flush(&mut self, w: &Worker, out: &mut Out) {
+    /// The items' argument vectors go back to `parser` for reuse, like those of commands run
+    /// inline.
+    async fn flush(&mut self, w: &Worker, out: &mut Out, parser: &mut rustis_resp::Parser) {
         let Some(base) = self.base.take() else {
             return;
         };
-        let mut waits = Vec::new();
-        for (s, batch) in self.batches.iter_mut().enumerate() {
-            if !batch.is_empty() {
-                waits.push((s, w.send_batch(s, std::mem::take(batch), out.resp3)));
+        for s in 0..self.batches.len() {
+            if !self.batches[s].is_empty() {
+                let items = std::mem::take(&mut self.batches[s]);
+                let into = std::mem::take(&mut self.spare[s]);
+                self.waits
+                    .push((s, w.send_batch(s, items, out.resp3, into)));
             }
         }
-        let mut replies: Vec<Option<BatchReply>> = (0..self.batches.len()).map(|_| None).collect();
-        for (s, rx) in waits {
-            replies[s] = rx.await.ok();
+        let mut waits = std::mem::take(&mut self.waits);
+        for (s, rx) in waits.drain(..) {
+            self.replies[s] = rx.await.ok();
         }
+        self.waits = waits;
         // ---- Undeclared keys: commands a shard could not finish alone. ----
-        let mut retry: Vec<(usize, usize, Item, NeededKeys)> = Vec::new();
-        for (s, r) in replies.iter_mut().enumerate() {
+        let mut retry: Vec<(usize, usize, NeededKeys)> = Vec::new();
+        for (s, r) in self.replies.iter_mut().enumerate() {
             if let Some(r) = r {
-                retry.extend(r.retry.drain(..).map(|(i, it, need)| (s, i, it, need)));
+                retry.extend(r.retry.drain(..).map(|(i, need)| (s, i, need)));
             }
         }
         // ---- End of undeclared keys. ----
-        let tail = out.buf.split_off(base);
+        self.tail.clear();
+        self.tail.extend_from_slice(&out.buf[base..]);
+        out.buf.truncate(base);
+        let remote: usize = self.replies.iter().flatten().map(|r| r.buf.len()).sum();
+        out.buf.reserve(self.tail.len() + remote);
         for seg in self.segs.drain(..) {
             match seg {
-                Seg::Local(a, b) => out.buf.extend_from_slice(&tail[a - base..b - base]),
-                Seg::Remote(s, i) => match &replies[s] {
+                Seg::Local(a, b) => out.buf.extend_from_slice(&self.tail[a - base..b - base]),
+                Seg::Remote(s, i) => match &mut self.replies[s] {
                     Some(r) => {
                         let start = if i == 0 { 0 } else { r.ends[i - 1] };
                         out.buf.extend_from_slice(&r.buf[start..r.ends[i]]);
-                        if let Some(k) = retry.iter().position(|(rs, ri, ..)| *rs == s && *ri == i)
-                        {
+                        if let Some(k) = retry.iter().position(|(rs, ri, _)| *rs == s && *ri == i) {
                             // Dispatch made it the last command sent (see `UNDECLARED_KEYS`), so
                             // everything before it in the pipeline has run, and nothing after.
-                            let (_, _, it, need) = retry.swap_remove(k);
-                            if let Run::Txn(f) = it.spec.run {
-                                txn_extra(w, it.db, f, it.spec, it.args, need, out).await;
-                                w.tick_clock();
+                            let (_, _, need) = retry.swap_remove(k);
+                            if let Some(it) = r.items.get_mut(i) {
+                                let (spec, db) = (it.spec, it.db);
+                                let args = std::mem::take(&mut it.args);
+                                if let Run::Txn(f) = spec.run {
+                                    txn_extra(w, db, f, spec, args, need, out).await;
+                                    w.tick_clock();
+                                }
                             }
                         }
                     }
                     None => out.error(SHUTTING_DOWN),
                 },
             }
+        }
+        // Keep the buffers for the next batches.
+        for s in 0..self.replies.len() {
+            if let Some(mut r) = self.replies[s].take() {
+                // The arguments are freed (or reused) here, on the thread that allocated them.
+                for it in r.items.drain(..) {
+                    parser.recycle(it.args);
+                }
+                if r.items.capacity() <= KEEP_ITEMS && self.batches[s].capacity() == 0 {
+                    self.batches[s] = std::mem::take(&mut r.items);
+                }
+                r.buf.clear();
+                if r.buf.capacity() > KEEP_REPLY {
+                    r.buf = BytesMut::new();
+                }
+                r.ends.clear();
+                if r.ends.capacity() > KEEP_ITEMS {
+                    r.ends = Vec::new();
+                }
+                self.spare[s] = ReplyBufs {
+                    buf: r.buf,
+                    ends: r.ends,
+                };
+            }
+        }
+        if self.tail.capacity() > KEEP_BUFFER {
+            self.tail = Vec::new();
         }
     }
 }
@@ -232,7 +290,7 @@ pub(crate) async fn run(
             }
         }
         if let Some(ops) = spec.blocking {
-            pending.flush(w, out).await;
+            pending.flush(w, out, parser).await;
             crate::blocking::block(w, sess, spec, ops, args, out, peer).await;
             w.tick_clock();
             continue;
@@ -240,14 +298,14 @@ pub(crate) async fn run(
         match &spec.run {
             Run::Conn(cmd) => {
                 if admin::is_barrier(*cmd) {
-                    pending.flush(w, out).await;
+                    pending.flush(w, out, parser).await;
                 }
                 let start = out.buf.len();
                 admin::run(w, sess, *cmd, &args, out).await;
                 pending.wrote_local(start, out);
             }
             Run::Fanout(ops) => {
-                pending.flush(w, out).await;
+                pending.flush(w, out, parser).await;
                 fanout(w, sess.db, ops, &args, out).await;
             }
             Run::Shard(_) | Run::MultiKey(_) | Run::Txn(_) => match route(w, spec, &args) {
@@ -272,7 +330,7 @@ pub(crate) async fn run(
                             // it, then run it again with those keys locked and fetched. ----
                             Some(need) => {
                                 affinity = Affinity::Mixed;
-                                pending.flush(w, out).await;
+                                pending.flush(w, out, parser).await;
                                 if let Run::Txn(f) = spec.run {
                                     txn_extra(w, sess.db, f, spec, args, need, out).await;
                                 }
@@ -290,13 +348,13 @@ pub(crate) async fn run(
                             out,
                         );
                         if spec.flags & UNDECLARED_KEYS != 0 {
-                            pending.flush(w, out).await;
+                            pending.flush(w, out, parser).await;
                         }
                     }
                 }
                 Ok(Target::Many(groups)) => {
                     affinity = Affinity::Mixed;
-                    pending.flush(w, out).await;
+                    pending.flush(w, out, parser).await;
                     match &spec.run {
                         Run::MultiKey(ops) => multi_key(w, sess.db, ops, args, groups, out).await,
                         Run::Txn(f) => txn(w, sess.db, *f, spec, args, out).await,
@@ -308,7 +366,7 @@ pub(crate) async fn run(
             },
         }
     }
-    pending.flush(w, out).await;
+    pending.flush(w, out, parser).await;
     out.share = share;
     w.commands.set(w.commands.get() + executed);
     affinity

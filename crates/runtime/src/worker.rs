@@ -31,15 +31,30 @@ pub(crate) struct Item {
     pub args: Vec<Bytes>,
 }
 
+/// Buffers for a batch's replies. The sender hands the ones of its previous reply along with
+/// each batch (see [`Msg::Batch`]) and the shard writes into them, so that a connection's reply
+/// buffers are allocated once and then go back and forth between the two threads instead of
+/// being allocated per batch.
+#[derive(Default)]
+pub(crate) struct ReplyBufs {
+    pub buf: BytesMut,
+    pub ends: Vec<usize>,
+}
+
 /// The replies to a batch: their bytes, and where each reply ends.
+#[derive(Default)]
 pub(crate) struct BatchReply {
     pub buf: BytesMut,
     pub ends: Vec<usize>,
+    /// The batch's items, handed back untouched: their arguments are freed on the sender's
+    /// thread, where they were allocated (and where the read buffer they point into has its
+    /// reference count), rather than here, and the vector is reused for the next batch.
+    pub items: Vec<Item>,
     // ---- Undeclared keys (SORT BY/GET patterns): see docs/transactions.md. ----
     /// Commands of the batch that asked for keys this shard could not give them (index in the
-    /// batch, the command, the keys): they wrote no reply, and the coordinator runs them again
-    /// on the cross-shard path.
-    pub retry: Vec<(usize, Item, NeededKeys)>,
+    /// batch, the keys): they wrote no reply, and the coordinator runs them again on the
+    /// cross-shard path.
+    pub retry: Vec<(usize, NeededKeys)>,
 }
 
 /// Undeclared keys a command asked for, as `(db, key)`.
@@ -57,6 +72,8 @@ pub(crate) enum Msg {
     Batch {
         items: Vec<Item>,
         resp3: bool,
+        /// Buffers to write the replies into (cleared first).
+        into: ReplyBufs,
         reply: oneshot::Sender<BatchReply>,
     },
     /// Lock keys for a transaction; the reply comes once they are held.
@@ -74,13 +91,16 @@ pub(crate) enum Msg {
         reply: oneshot::Sender<Partial>,
     },
     /// Take over a connection whose commands keep coming to this shard.
-    Adopt(crate::conn::Migrant),
+    /// Boxed: it is rare, and every message on the mesh is as large as its largest kind
+    /// (a batch's message stays small enough to be moved without a `memcpy` call).
+    Adopt(Box<crate::conn::Migrant>),
 }
 
 enum Queued {
     Batch {
         items: Vec<Item>,
         resp3: bool,
+        into: ReplyBufs,
         reply: oneshot::Sender<BatchReply>,
     },
     Lock {
@@ -257,11 +277,17 @@ impl Worker {
         !locks.held.is_empty() && locks.held.contains_key(&(db, Bytes::copy_from_slice(key)))
     }
 
-    fn run_batch(&self, items: Vec<Item>, resp3: bool) -> BatchReply {
+    fn run_batch(&self, items: Vec<Item>, resp3: bool, into: ReplyBufs) -> BatchReply {
         self.tick_clock();
-        let mut out = Out::new(resp3);
-        let mut ends = Vec::with_capacity(items.len());
+        let ReplyBufs { mut buf, mut ends } = into;
+        buf.clear();
+        ends.clear();
+        ends.reserve(items.len());
         let mut retry = Vec::new();
+        // `Out::new` allocates nothing; its buffer is the one the batch brought. Sharing stays
+        // off: the sender reassembles these replies by offset.
+        let mut out = Out::new(resp3);
+        out.buf = buf;
         if let Some(first) = items.first().filter(|_| items.len() > 1) {
             let db = first.db;
             crate::dispatch::prefetch_local(
@@ -275,40 +301,53 @@ impl Worker {
             );
         }
         let mut shard = self.shard.borrow_mut();
-        for (i, it) in items.into_iter().enumerate() {
+        for (i, it) in items.iter().enumerate() {
             let need = self.exec_here(&mut shard, it.spec, it.db, &it.args, &mut out);
             self.serve_ready_on(&mut shard);
             ends.push(out.buf.len());
             if let Some(need) = need {
-                retry.push((i, it, need));
+                retry.push((i, need));
             }
         }
         BatchReply {
             buf: out.buf,
             ends,
+            items,
             retry,
         }
     }
 
     /// Runs a batch now if it may, else queues it; the reply comes on the returned receiver.
-    pub fn submit_batch(&self, items: Vec<Item>, resp3: bool) -> oneshot::Receiver<BatchReply> {
+    pub fn submit_batch(
+        &self,
+        items: Vec<Item>,
+        resp3: bool,
+        into: ReplyBufs,
+    ) -> oneshot::Receiver<BatchReply> {
         let (tx, rx) = oneshot::channel();
-        self.accept_batch(items, resp3, tx);
+        self.accept_batch(items, resp3, into, tx);
         rx
     }
 
-    fn accept_batch(&self, items: Vec<Item>, resp3: bool, reply: oneshot::Sender<BatchReply>) {
+    fn accept_batch(
+        &self,
+        items: Vec<Item>,
+        resp3: bool,
+        into: ReplyBufs,
+        reply: oneshot::Sender<BatchReply>,
+    ) {
         let runnable = {
             let locks = self.locks.borrow();
             locks.queue.is_empty() && locks.items_free(&items)
         };
         if runnable {
-            let r = self.run_batch(items, resp3);
+            let r = self.run_batch(items, resp3, into);
             let _ = reply.send(r);
         } else {
             self.locks.borrow_mut().queue.push_back(Queued::Batch {
                 items,
                 resp3,
+                into,
                 reply,
             });
         }
@@ -353,9 +392,10 @@ impl Worker {
                 Some(Queued::Batch {
                     items,
                     resp3,
+                    into,
                     reply,
                 }) => {
-                    let r = self.run_batch(items, resp3);
+                    let r = self.run_batch(items, resp3, into);
                     let _ = reply.send(r);
                 }
                 Some(Queued::Lock { tx, keys, reply }) => {
@@ -374,8 +414,9 @@ impl Worker {
             Msg::Batch {
                 items,
                 resp3,
+                into,
                 reply,
-            } => self.accept_batch(items, resp3, reply),
+            } => self.accept_batch(items, resp3, into, reply),
             Msg::Lock { tx, keys, reply } => self.accept_lock(tx, keys, reply),
             Msg::Call {
                 tx,
@@ -392,19 +433,21 @@ impl Worker {
                 self.serve_ready();
                 let _ = reply.send(r);
             }
-            Msg::Adopt(m) => crate::conn::adopt(self, m),
+            Msg::Adopt(m) => crate::conn::adopt(self, *m),
         }
     }
 
-    /// Sends a batch to shard `s` (this one included); the replies come on the receiver.
+    /// Sends a batch to shard `s` (this one included), with buffers for its replies (an empty
+    /// `BatchReply::default()` will do); the replies come on the receiver.
     pub fn send_batch(
         &self,
         s: usize,
         items: Vec<Item>,
         resp3: bool,
+        into: ReplyBufs,
     ) -> oneshot::Receiver<BatchReply> {
         if s == self.id {
-            return self.submit_batch(items, resp3);
+            return self.submit_batch(items, resp3, into);
         }
         let (tx, rx) = oneshot::channel();
         self.post(
@@ -412,6 +455,7 @@ impl Worker {
             Msg::Batch {
                 items,
                 resp3,
+                into,
                 reply: tx,
             },
         );
