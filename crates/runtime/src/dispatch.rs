@@ -55,6 +55,9 @@ pub(crate) struct Pending {
     waits: Vec<(usize, oneshot::Receiver<BatchReply>)>,
     /// The output written after `base`, set aside while the replies are put in order.
     tail: Vec<u8>,
+    /// Per command of the read being run: the shard of its second argument (its first key for
+    /// most commands), computed once for the prefetch pass and for routing.
+    hints: Vec<usize>,
 }
 
 /// Reply buffers and item vectors larger than this are not kept for reuse, so that one big
@@ -72,6 +75,7 @@ impl Pending {
             replies: (0..n).map(|_| None).collect(),
             waits: Vec::new(),
             tail: Vec::new(),
+            hints: Vec::new(),
         }
     }
 
@@ -195,12 +199,21 @@ enum Target {
     Many(Vec<(usize, Vec<usize>)>),
 }
 
-fn route(w: &Worker, spec: &CommandSpec, args: &[Bytes]) -> Result<Target, String> {
+/// `hint`: the shard of `args[1]`, when the caller has computed it.
+fn route(
+    w: &Worker,
+    spec: &CommandSpec,
+    args: &[Bytes],
+    hint: Option<usize>,
+) -> Result<Target, String> {
     if let Run::Shard(_) = spec.run {
         if spec.first_key <= 0 || w.n == 1 {
             return Ok(Target::One(w.id));
         }
         let k = spec.first_key as usize;
+        if let Some(s) = hint.filter(|_| k == 1 && args.len() > 1) {
+            return Ok(Target::One(s));
+        }
         return Ok(Target::One(
             args.get(k).map_or(w.id, |key| shard_of(key, w.n)),
         ));
@@ -259,13 +272,29 @@ pub(crate) async fn run(
 ) -> Affinity {
     w.drain_inbox();
     w.tick_clock();
+    let mut hints = std::mem::take(&mut pending.hints);
+    hints.clear();
     if cmds.len() > 1 {
-        prefetch_local(w, sess.db, cmds.iter().map(|a| a.as_slice()), false);
+        if w.n > 1 {
+            hints.extend(
+                cmds.iter()
+                    .map(|a| a.get(1).map_or(usize::MAX, |k| shard_of(k, w.n))),
+            );
+        }
+        let owned = |i: usize| w.n == 1 || hints[i] == w.id;
+        prefetch_local(
+            w,
+            sess.db,
+            cmds.iter()
+                .enumerate()
+                .filter(|&(i, _)| owned(i))
+                .filter_map(|(_, a)| a.get(1)),
+        );
     }
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;
     let share = std::mem::replace(&mut out.share, false);
-    for args in cmds.drain(..) {
+    for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing {
             break;
         }
@@ -308,65 +337,70 @@ pub(crate) async fn run(
                 pending.flush(w, out, parser).await;
                 fanout(w, sess.db, ops, &args, out).await;
             }
-            Run::Shard(_) | Run::MultiKey(_) | Run::Txn(_) => match route(w, spec, &args) {
-                Err(e) => {
-                    out.error(&e);
-                    pending.wrote_local(start, out);
-                }
-                Ok(Target::One(s)) => {
-                    if spec.first_key > 0 || spec.keys.is_some() {
-                        affinity.saw(s);
+            Run::Shard(_) | Run::MultiKey(_) | Run::Txn(_) => {
+                match route(w, spec, &args, hints.get(i).copied()) {
+                    Err(e) => {
+                        out.error(&e);
+                        pending.wrote_local(start, out);
                     }
-                    if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
-                        // A reply may reference a stored value only while nothing is deferred:
-                        // the flush reassembles the output after that point by offsets.
-                        out.share = share && pending.base.is_none();
-                        match w.exec(spec, sess.db, &args, out) {
-                            None => {
-                                pending.wrote_local(start, out);
-                                parser.recycle(args);
-                            }
-                            // ---- Undeclared keys: it wrote nothing; finish what came before
-                            // it, then run it again with those keys locked and fetched. ----
-                            Some(need) => {
-                                affinity = Affinity::Mixed;
-                                pending.flush(w, out, parser).await;
-                                if let Run::Txn(f) = spec.run {
-                                    txn_extra(w, sess.db, f, spec, args, need, out).await;
+                    Ok(Target::One(s)) => {
+                        if spec.first_key > 0 || spec.keys.is_some() {
+                            affinity.saw(s);
+                        }
+                        if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
+                            // A reply may reference a stored value only while nothing is deferred:
+                            // the flush reassembles the output after that point by offsets.
+                            out.share = share && pending.base.is_none();
+                            match w.exec(spec, sess.db, &args, out) {
+                                None => {
+                                    pending.wrote_local(start, out);
+                                    parser.recycle(args);
                                 }
-                                w.tick_clock();
+                                // ---- Undeclared keys: it wrote nothing; finish what came before
+                                // it, then run it again with those keys locked and fetched. ----
+                                Some(need) => {
+                                    affinity = Affinity::Mixed;
+                                    pending.flush(w, out, parser).await;
+                                    if let Run::Txn(f) = spec.run {
+                                        txn_extra(w, sess.db, f, spec, args, need, out).await;
+                                    }
+                                    w.tick_clock();
+                                }
+                            }
+                        } else {
+                            pending.defer(
+                                s,
+                                Item {
+                                    spec,
+                                    db: sess.db,
+                                    args,
+                                },
+                                out,
+                            );
+                            if spec.flags & UNDECLARED_KEYS != 0 {
+                                pending.flush(w, out, parser).await;
                             }
                         }
-                    } else {
-                        pending.defer(
-                            s,
-                            Item {
-                                spec,
-                                db: sess.db,
-                                args,
-                            },
-                            out,
-                        );
-                        if spec.flags & UNDECLARED_KEYS != 0 {
-                            pending.flush(w, out, parser).await;
+                    }
+                    Ok(Target::Many(groups)) => {
+                        affinity = Affinity::Mixed;
+                        pending.flush(w, out, parser).await;
+                        match &spec.run {
+                            Run::MultiKey(ops) => {
+                                multi_key(w, sess.db, ops, args, groups, out).await
+                            }
+                            Run::Txn(f) => txn(w, sess.db, *f, spec, args, out).await,
+                            _ => out.error("ERR internal routing error"),
                         }
+                        // Time moved while we waited on other shards.
+                        w.tick_clock();
                     }
                 }
-                Ok(Target::Many(groups)) => {
-                    affinity = Affinity::Mixed;
-                    pending.flush(w, out, parser).await;
-                    match &spec.run {
-                        Run::MultiKey(ops) => multi_key(w, sess.db, ops, args, groups, out).await,
-                        Run::Txn(f) => txn(w, sess.db, *f, spec, args, out).await,
-                        _ => out.error("ERR internal routing error"),
-                    }
-                    // Time moved while we waited on other shards.
-                    w.tick_clock();
-                }
-            },
+            }
         }
     }
     pending.flush(w, out, parser).await;
+    pending.hints = hints;
     out.share = share;
     w.commands.set(w.commands.get() + executed);
     affinity
@@ -376,24 +410,12 @@ pub(crate) async fn run(
 /// command in a pipelined batch that this shard owns, so the lookups' cache misses overlap
 /// instead of coming one after another. A guess for commands whose first key sits elsewhere
 /// or that take none; a wrong guess costs a hash and a wasted cache line, nothing else.
-/// `owned`: the commands are known to be this shard's (a batch from another thread), so their
-/// keys need no check.
-pub(crate) fn prefetch_local<'a>(
-    w: &Worker,
-    db: DbIndex,
-    cmds: impl Iterator<Item = &'a [Bytes]>,
-    owned: bool,
-) {
+/// The caller passes only keys this shard owns.
+pub(crate) fn prefetch_local<'a>(w: &Worker, db: DbIndex, keys: impl Iterator<Item = &'a Bytes>) {
     let shard = w.shard.borrow();
-    let Some(db) = shard.dbs.get(db) else {
-        return;
-    };
-    let (id, n) = (w.id, w.n);
-    db.prefetch(
-        cmds.filter_map(|a| a.get(1))
-            .filter(|k| owned || shard_of(k, n) == id)
-            .map(|k| &k[..]),
-    );
+    if let Some(db) = shard.dbs.get(db) {
+        db.prefetch(keys.map(|k| &k[..]));
+    }
 }
 
 /// Locks the keys of a cross-shard command on each shard, in ascending shard order (the order

@@ -296,8 +296,7 @@ impl Worker {
                 items
                     .iter()
                     .filter(|it| it.db == db)
-                    .map(|it| it.args.as_slice()),
-                true,
+                    .filter_map(|it| it.args.get(1)),
             );
         }
         let mut shard = self.shard.borrow_mut();
