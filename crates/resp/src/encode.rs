@@ -70,6 +70,40 @@ impl Out {
         self.shared.clear();
     }
 
+    /// Cuts the output back to its first `len` bytes of `buf`, with the shared values placed
+    /// before that point.
+    pub fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
+        while self.shared.last().is_some_and(|(off, _)| *off >= len) {
+            self.shared.pop();
+        }
+    }
+
+    /// Hands over the shared values (with their offsets into `buf`), leaving none.
+    pub fn take_shared(&mut self) -> Vec<(usize, Bytes)> {
+        std::mem::take(&mut self.shared)
+    }
+
+    /// Appends the output that another `Out` wrote between offsets `start` and `end` of its
+    /// buffer: its bytes, and the values it shared in that span (given by
+    /// [`Out::take_shared`]), which stay shared when sharing is on here and are copied when not.
+    pub fn extend_from(&mut self, buf: &[u8], shared: &[(usize, Bytes)], start: usize, end: usize) {
+        // A shared value is always preceded by its `$len` line and followed by CRLF, so the
+        // ones in this span are those strictly inside it.
+        let first = shared.partition_point(|(off, _)| *off <= start);
+        let mut at = start;
+        for (off, v) in shared[first..].iter().take_while(|(off, _)| *off < end) {
+            self.buf.extend_from_slice(&buf[at..*off]);
+            if self.share {
+                self.shared.push((self.buf.len(), v.clone()));
+            } else {
+                self.buf.extend_from_slice(v);
+            }
+            at = *off;
+        }
+        self.buf.extend_from_slice(&buf[at..end]);
+    }
+
     /// A bulk string whose bytes are shared, not copied, when the value is large and sharing
     /// is on: the reply then holds a reference to the stored value until it is written.
     pub fn bulk_shared(&mut self, data: &Bytes) {
@@ -309,6 +343,40 @@ mod tests {
             joined(&o) == expected[..SHARE_MIN + 9],
             "a shared value last"
         );
+    }
+
+    #[test]
+    fn spans_of_another_output_keep_their_shared_values() {
+        let big = Bytes::from(vec![b'v'; SHARE_MIN]);
+        let mut src = Out::new(false);
+        src.share = true;
+        src.int(1);
+        let a = src.buf.len();
+        src.bulk_shared(&big);
+        let b = src.buf.len();
+        src.bulk_shared(&Bytes::from_static(b"x"));
+        let c = src.buf.len();
+        let all = joined(&src);
+        let shared = src.take_shared();
+        assert_eq!(shared.len(), 1);
+        for share in [true, false] {
+            let mut dst = Out::new(false);
+            dst.share = share;
+            dst.ok();
+            // Out of order, as a pipeline's flush puts replies back.
+            dst.extend_from(&src.buf, &shared, b, c);
+            dst.extend_from(&src.buf, &shared, 0, a);
+            dst.extend_from(&src.buf, &shared, a, b);
+            let mut want = b"+OK\r\n".to_vec();
+            want.extend_from_slice(&all[SHARE_MIN + b..]);
+            want.extend_from_slice(&all[..a]);
+            want.extend_from_slice(&all[a..SHARE_MIN + b]);
+            assert!(joined(&dst) == want, "share {share}");
+            assert_eq!(dst.has_shared(), share);
+            dst.truncate(5);
+            assert!(!dst.has_shared());
+            assert_eq!(joined(&dst), b"+OK\r\n");
+        }
     }
 
     #[test]

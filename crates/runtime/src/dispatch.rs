@@ -58,6 +58,9 @@ pub(crate) struct Pending {
     /// Per command of the read being run: the shard of its second argument (its first key for
     /// most commands), computed once for the prefetch pass and for routing.
     hints: Vec<usize>,
+    /// Whether the connection lets replies reference stored values (`Out::share` as the
+    /// connection set it), for the remote replies the flush puts in place.
+    share: bool,
 }
 
 /// Reply buffers and item vectors larger than this are not kept for reuse, so that one big
@@ -76,6 +79,7 @@ impl Pending {
             waits: Vec::new(),
             tail: Vec::new(),
             hints: Vec::new(),
+            share: false,
         }
     }
 
@@ -135,6 +139,8 @@ impl Pending {
         self.tail.clear();
         self.tail.extend_from_slice(&out.buf[base..]);
         out.buf.truncate(base);
+        // Remote replies may keep their shared values: they are appended in order from here.
+        let share = std::mem::replace(&mut out.share, self.share);
         let remote: usize = self.replies.iter().flatten().map(|r| r.buf.len()).sum();
         out.buf.reserve(self.tail.len() + remote);
         for seg in self.segs.drain(..) {
@@ -143,7 +149,7 @@ impl Pending {
                 Seg::Remote(s, i) => match &mut self.replies[s] {
                     Some(r) => {
                         let start = if i == 0 { 0 } else { r.ends[i - 1] };
-                        out.buf.extend_from_slice(&r.buf[start..r.ends[i]]);
+                        out.extend_from(&r.buf, &r.shared, start, r.ends[i]);
                         if let Some(k) = retry.iter().position(|(rs, ri, _)| *rs == s && *ri == i) {
                             // Dispatch made it the last command sent (see `UNDECLARED_KEYS`), so
                             // everything before it in the pipeline has run, and nothing after.
@@ -162,6 +168,7 @@ impl Pending {
                 },
             }
         }
+        out.share = share;
         // Keep the buffers for the next batches.
         for s in 0..self.replies.len() {
             if let Some(mut r) = self.replies[s].take() {
@@ -172,6 +179,7 @@ impl Pending {
                 if r.items.capacity() <= KEEP_ITEMS && self.batches[s].capacity() == 0 {
                     self.batches[s] = std::mem::take(&mut r.items);
                 }
+                r.shared.clear();
                 r.buf.clear();
                 if r.buf.capacity() > KEEP_REPLY {
                     r.buf = BytesMut::new();
@@ -294,6 +302,7 @@ pub(crate) async fn run(
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;
     let share = std::mem::replace(&mut out.share, false);
+    pending.share = share;
     for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing {
             break;
@@ -632,7 +641,7 @@ async fn txn_round(
     let more = view.take_needed();
     if !more.is_empty() {
         // It stopped before changing anything: drop what it wrote and release every lock.
-        out.buf.truncate(start);
+        out.truncate(start);
         let mut waits = Vec::new();
         for (s, _) in &groups {
             let f = Box::new(|_: &Worker| -> Partial { Box::new(()) });

@@ -50,6 +50,9 @@ pub(crate) struct BatchReply {
     /// thread, where they were allocated (and where the read buffer they point into has its
     /// reference count), rather than here, and the vector is reused for the next batch.
     pub items: Vec<Item>,
+    /// Large values the replies reference instead of copying, with their offsets in `buf`
+    /// (see `Out::bulk_shared`); the sender sends them from where they are stored.
+    pub shared: Vec<(usize, Bytes)>,
     // ---- Undeclared keys (SORT BY/GET patterns): see docs/transactions.md. ----
     /// Commands of the batch that asked for keys this shard could not give them (index in the
     /// batch, the keys): they wrote no reply, and the coordinator runs them again on the
@@ -284,10 +287,11 @@ impl Worker {
         ends.clear();
         ends.reserve(items.len());
         let mut retry = Vec::new();
-        // `Out::new` allocates nothing; its buffer is the one the batch brought. Sharing stays
-        // off: the sender reassembles these replies by offset.
+        // `Out::new` allocates nothing; its buffer is the one the batch brought. Large values
+        // are shared: the sender's flush carries them over with `Out::extend_from`.
         let mut out = Out::new(resp3);
         out.buf = buf;
+        out.share = true;
         if let Some(first) = items.first().filter(|_| items.len() > 1) {
             let db = first.db;
             crate::dispatch::prefetch_local(
@@ -309,6 +313,7 @@ impl Worker {
             }
         }
         BatchReply {
+            shared: out.take_shared(),
             buf: out.buf,
             ends,
             items,
@@ -560,7 +565,7 @@ pub(crate) fn exec_on(
                     f(&mut view, args, out);
                     if view.missing() {
                         // The command stopped before changing anything; drop what it wrote.
-                        out.buf.truncate(start);
+                        out.truncate(start);
                         return Some(view.into_needed());
                     }
                 }
