@@ -79,6 +79,16 @@ impl Out {
         }
     }
 
+    /// Hands over the shared values placed after byte `at` of `buf`, with offsets made
+    /// relative to `at`, for a caller that moves `buf[at..]` elsewhere.
+    pub fn take_shared_after(&mut self, at: usize) -> Vec<(usize, Bytes)> {
+        let first = self.shared.partition_point(|(off, _)| *off <= at);
+        self.shared
+            .drain(first..)
+            .map(|(off, v)| (off - at, v))
+            .collect()
+    }
+
     /// Hands over the shared values (with their offsets into `buf`), leaving none.
     pub fn take_shared(&mut self) -> Vec<(usize, Bytes)> {
         std::mem::take(&mut self.shared)
@@ -377,6 +387,28 @@ mod tests {
             assert!(!dst.has_shared());
             assert_eq!(joined(&dst), b"+OK\r\n");
         }
+    }
+
+    #[test]
+    fn shared_values_after_a_point_move_with_the_bytes_after_it() {
+        let big = Bytes::from(vec![b'w'; SHARE_MIN]);
+        let mut o = Out::new(false);
+        o.share = true;
+        o.bulk_shared(&big);
+        let at = o.buf.len();
+        o.int(7);
+        o.bulk_shared(&big);
+        let all = joined(&o);
+        let tail_buf = o.buf[at..].to_vec();
+        let tail_shared = o.take_shared_after(at);
+        o.buf.truncate(at);
+        assert_eq!(tail_shared.len(), 1);
+        assert!(
+            joined(&o) == all[..at + SHARE_MIN],
+            "the head keeps its own value"
+        );
+        o.extend_from(&tail_buf, &tail_shared, 0, tail_buf.len());
+        assert!(joined(&o) == all, "the tail put back gives the same bytes");
     }
 
     #[test]

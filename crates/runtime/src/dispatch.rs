@@ -138,6 +138,7 @@ impl Pending {
         // ---- End of undeclared keys. ----
         self.tail.clear();
         self.tail.extend_from_slice(&out.buf[base..]);
+        let tail_shared = out.take_shared_after(base);
         out.buf.truncate(base);
         // Remote replies may keep their shared values: they are appended in order from here.
         let share = std::mem::replace(&mut out.share, self.share);
@@ -145,7 +146,7 @@ impl Pending {
         out.buf.reserve(self.tail.len() + remote);
         for seg in self.segs.drain(..) {
             match seg {
-                Seg::Local(a, b) => out.buf.extend_from_slice(&self.tail[a - base..b - base]),
+                Seg::Local(a, b) => out.extend_from(&self.tail, &tail_shared, a - base, b - base),
                 Seg::Remote(s, i) => match &mut self.replies[s] {
                     Some(r) => {
                         let start = if i == 0 { 0 } else { r.ends[i - 1] };
@@ -357,9 +358,7 @@ pub(crate) async fn run(
                             affinity.saw(s);
                         }
                         if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
-                            // A reply may reference a stored value only while nothing is deferred:
-                            // the flush reassembles the output after that point by offsets.
-                            out.share = share && pending.base.is_none();
+                            out.share = share;
                             match w.exec(spec, sess.db, &args, out) {
                                 None => {
                                     pending.wrote_local(start, out);
