@@ -201,6 +201,32 @@ impl Pending {
     }
 }
 
+/// The command table, remembering the last name looked up: a pipeline mostly repeats one
+/// command, and comparing a few bytes is cheaper than folding case and hashing the name.
+#[derive(Default)]
+struct LastSpec {
+    name: [u8; 16],
+    len: usize,
+    spec: Option<&'static CommandSpec>,
+}
+
+impl LastSpec {
+    fn lookup(&mut self, name: &[u8]) -> Option<&'static CommandSpec> {
+        if let Some(spec) = self.spec {
+            if name == &self.name[..self.len] {
+                return Some(spec);
+            }
+        }
+        let spec = REGISTRY.lookup(name)?;
+        if name.len() <= self.name.len() {
+            self.name[..name.len()].copy_from_slice(name);
+            self.len = name.len();
+            self.spec = Some(spec);
+        }
+        Some(spec)
+    }
+}
+
 /// Where a data command runs.
 enum Target {
     One(usize),
@@ -304,13 +330,14 @@ pub(crate) async fn run(
     let mut affinity = Affinity::NoKeys;
     let share = std::mem::replace(&mut out.share, false);
     pending.share = share;
+    let mut last_spec = LastSpec::default();
     for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing {
             break;
         }
         executed += 1;
         let start = out.buf.len();
-        let Some(spec) = REGISTRY.lookup(&args[0]) else {
+        let Some(spec) = last_spec.lookup(&args[0]) else {
             out.error(&unknown_command(&args[0], &args[1..]));
             pending.wrote_local(start, out);
             continue;
