@@ -178,10 +178,14 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
     let mut cmds = Vec::new();
     let mut pending = dispatch::Pending::new(w.n);
     let mut streak: (usize, u32) = (w.id, 0);
+    // One wait for CLIENT KILL for the connection's whole life, rather than a new one armed
+    // and dropped around every read.
+    let killed = kill.notified();
+    tokio::pin!(killed);
     'conn: loop {
         tokio::select! {
             r = stream.readable() => if r.is_err() { break 'conn },
-            _ = kill.notified() => break 'conn,
+            _ = &mut killed => break 'conn,
         }
         // Read what the socket holds, up to MAX_READ per round: a read that fills the space
         // given to it is followed by another, so a deep pipeline of large values is parsed and
