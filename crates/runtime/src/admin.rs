@@ -371,6 +371,10 @@ async fn client_kill(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &m
                         && filt.2.as_ref().is_none_or(|a| *a == c.laddr.to_string())
                         && filt.3 != Some(c.id);
                     if m {
+                        // Every wait of the connection wakes (its read loop's and, if it is
+                        // blocked, the blocking command's); the permit covers a connection that
+                        // is not waiting yet.
+                        c.kill.notify_waiters();
                         c.kill.notify_one();
                         killed.push(c.id);
                     }
