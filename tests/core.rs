@@ -653,3 +653,50 @@ fn command_info_lists_acl_categories_in_redis_order() {
         assert!(info.contains(cats), "{cmd}: {info}");
     }
 }
+
+/// A long pipeline of single-key commands over keys of every shard, a command whose key is not
+/// its first argument, and SELECTs: each key sees its commands in order, SELECT applies to
+/// what follows it, and replies come back in request order.
+#[test]
+fn long_mixed_pipelines_keep_per_key_order_and_reply_order() {
+    each(|s| {
+        let mut c = s.raw();
+        let mut wire = Vec::new();
+        let mut want: Vec<Vec<u8>> = Vec::new();
+        for i in 0..24 {
+            let k = format!("k{i}");
+            wire.extend(encode(&[b"SET", k.as_bytes(), i.to_string().as_bytes()]));
+            want.push(b"+OK\r\n".to_vec());
+            wire.extend(encode(&[b"INCR", k.as_bytes()]));
+            want.push(format!(":{}\r\n", i + 1).into_bytes());
+            wire.extend(encode(&[b"APPEND", k.as_bytes(), b"x"]));
+            want.push(format!(":{}\r\n", (i + 1).to_string().len() + 1).into_bytes());
+        }
+        // Its key is its third argument.
+        wire.extend(encode(&[b"OBJECT", b"ENCODING", b"k3"]));
+        want.push(b"$3\r\nraw\r\n".to_vec());
+        wire.extend(encode(&[b"GET", b"k3"]));
+        want.push(b"$2\r\n4x\r\n".to_vec());
+        wire.extend(encode(&[b"SELECT", b"1"]));
+        want.push(b"+OK\r\n".to_vec());
+        for i in 0..24 {
+            wire.extend(encode(&[b"GET", format!("k{i}").as_bytes()]));
+            want.push(b"$-1\r\n".to_vec());
+        }
+        wire.extend(encode(&[b"SELECT", b"0"]));
+        want.push(b"+OK\r\n".to_vec());
+        for i in 0..24 {
+            wire.extend(encode(&[b"GET", format!("k{i}").as_bytes()]));
+            let v = format!("{}x", i + 1);
+            want.push(format!("${}\r\n{v}\r\n", v.len()).into_bytes());
+        }
+        c.send(&wire);
+        for (n, w) in want.iter().enumerate() {
+            assert_eq!(
+                String::from_utf8_lossy(&c.read_reply()),
+                String::from_utf8_lossy(w),
+                "reply {n}"
+            );
+        }
+    });
+}
