@@ -69,6 +69,36 @@ impl KeyBuf {
     }
 }
 
+/// A key being looked up, zero-padded like an inline key's buffer, so that comparing it with
+/// an inline key is one fixed-size comparison instead of a `memcmp` call per node.
+struct Probe<'a> {
+    key: &'a [u8],
+    padded: [u8; KEY_INLINE_MAX],
+}
+
+impl<'a> Probe<'a> {
+    #[inline]
+    fn new(key: &'a [u8]) -> Probe<'a> {
+        let mut padded = [0u8; KEY_INLINE_MAX];
+        if key.len() <= KEY_INLINE_MAX {
+            padded[..key.len()].copy_from_slice(key);
+        }
+        Probe { key, padded }
+    }
+}
+
+impl KeyBuf {
+    /// Whether this is the probed key. An inline buffer is zero past the key (`KeyBuf::new`),
+    /// as the probe's is, so equal lengths and equal buffers mean equal keys.
+    #[inline]
+    fn matches(&self, p: &Probe) -> bool {
+        match self {
+            KeyBuf::Inline { len, buf, .. } => *len as usize == p.key.len() && *buf == p.padded,
+            KeyBuf::Heap { bytes, .. } => **bytes == *p.key,
+        }
+    }
+}
+
 impl std::ops::Deref for KeyBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
@@ -266,62 +296,51 @@ impl Table {
         }
     }
 
-    fn find(&self, key: &[u8]) -> Option<&Node> {
+    /// Where `key` is: the bucket array, and how many nodes into its chain.
+    fn locate(&self, key: &[u8]) -> Option<(usize, usize, usize)> {
         if self.is_empty() {
             return None;
         }
         let h = self.hash(key);
+        let probe = Probe::new(key);
         for t in 0..2 {
             let a = &self.arr[t];
-            if a.buckets.is_empty() {
+            if a.buckets.is_empty() || (t == 1 && self.rehash_idx.is_none()) {
                 continue;
             }
-            let mut cur = a.buckets[h & a.mask()].as_deref();
+            let b = h & a.mask();
+            let mut cur = a.buckets[b].as_deref();
+            let mut depth = 0;
             while let Some(n) = cur {
-                if &*n.key == key {
-                    return Some(n);
+                if n.key.matches(&probe) {
+                    return Some((t, b, depth));
                 }
                 cur = n.next.as_deref();
-            }
-            if self.rehash_idx.is_none() {
-                break;
+                depth += 1;
             }
         }
         None
     }
 
+    fn find(&self, key: &[u8]) -> Option<&Node> {
+        let (t, b, depth) = self.locate(key)?;
+        let mut n = self.arr[t].buckets[b].as_deref()?;
+        for _ in 0..depth {
+            n = n.next.as_deref()?;
+        }
+        Some(n)
+    }
+
     fn find_mut(&mut self, key: &[u8]) -> Option<&mut Node> {
-        if self.is_empty() {
-            return None;
+        // Look first, then borrow mutably, stepping to the node found without comparing keys
+        // again: the borrow checker cannot follow a loop that returns a mutable reference from
+        // one array and moves on to the other.
+        let (t, b, depth) = self.locate(key)?;
+        let mut n = self.arr[t].buckets[b].as_deref_mut()?;
+        for _ in 0..depth {
+            n = n.next.as_deref_mut()?;
         }
-        let h = self.hash(key);
-        let rehashing = self.rehash_idx.is_some();
-        // Look first, then borrow mutably: the borrow checker cannot follow a loop that returns
-        // a mutable reference from one array and moves on to the other.
-        let t = (0..2).find(|&t| {
-            let a = &self.arr[t];
-            if a.buckets.is_empty() || (t == 1 && !rehashing) {
-                return false;
-            }
-            let mut cur = a.buckets[h & a.mask()].as_deref();
-            while let Some(n) = cur {
-                if &*n.key == key {
-                    return true;
-                }
-                cur = n.next.as_deref();
-            }
-            false
-        })?;
-        let a = &mut self.arr[t];
-        let mask = a.mask();
-        let mut cur = a.buckets[h & mask].as_deref_mut();
-        while let Some(n) = cur {
-            if &*n.key == key {
-                return Some(n);
-            }
-            cur = n.next.as_deref_mut();
-        }
-        None
+        Some(n)
     }
 
     /// The entry at `key`.
@@ -393,7 +412,10 @@ impl Table {
                 continue;
             }
             let mask = self.arr[t].mask();
-            let removed = unlink(&mut self.arr[t].buckets[h & mask], |n| &*n.key == key);
+            let probe = Probe::new(key);
+            let removed = unlink(&mut self.arr[t].buckets[h & mask], |n| {
+                n.key.matches(&probe)
+            });
             if let Some(node) = removed {
                 self.arr[t].used -= 1;
                 self.shrink_if_needed();
@@ -573,6 +595,31 @@ mod tests {
     use super::*;
     use crate::string::StrValue;
     use crate::Value;
+
+    #[test]
+    fn keys_differing_only_in_trailing_zeros_or_length_stay_distinct() {
+        let mut t = Table::new();
+        let keys: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"a".to_vec(),
+            b"a\0".to_vec(),
+            b"a\0\0".to_vec(),
+            vec![b'k'; KEY_INLINE_MAX],
+            vec![b'k'; KEY_INLINE_MAX + 1],
+            [vec![b'k'; KEY_INLINE_MAX], vec![0]].concat(),
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            t.insert(k, e(i as i64));
+        }
+        assert_eq!(t.len(), keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(t.get(k), Some(&e(i as i64)), "{k:?}");
+        }
+        assert!(t.get(b"\0").is_none());
+        assert!(t.remove(b"a\0").is_some());
+        assert_eq!(t.get(b"a"), Some(&e(1)));
+        assert_eq!(t.get(b"a\0\0"), Some(&e(3)));
+    }
 
     #[test]
     fn prefetch_leaves_every_lookup_as_it_was() {
