@@ -265,6 +265,11 @@ pub fn fmt_double(d: f64) -> String {
     if d.is_nan() {
         return "nan".into();
     }
+    // Whole numbers below 1e17 print all their digits in %.17g's fixed form, without a point:
+    // exactly what an integer formatter writes (scores are often whole).
+    if d.fract() == 0.0 && d.abs() < 1e17 && !(d == 0.0 && d.is_sign_negative()) {
+        return itoa::Buffer::new().format(d as i64).to_string();
+    }
     fmt_g(d, 17)
 }
 
@@ -431,6 +436,16 @@ mod tests {
     fn doubles_print_like_printf_17g() {
         assert_eq!(fmt_double(1.1), "1.1000000000000001");
         assert_eq!(fmt_double(3.0), "3");
+        assert_eq!(fmt_double(-0.0), "-0");
+        // The whole-number shortcut agrees with the general %.17g path.
+        let mut x = 1.0f64;
+        while x < 1e18 {
+            for d in [x, -x, x - 1.0, x + 1.0, (x * 0.7).round()] {
+                assert_eq!(fmt_double(d), fmt_g(d, 17), "{d}");
+            }
+            x *= 3.0;
+        }
+        assert_eq!(fmt_double(99999999999999999.0), fmt_g(99999999999999999.0, 17));
         assert_eq!(fmt_double(-0.5), "-0.5");
         assert_eq!(fmt_double(1e20), "1e+20");
         assert_eq!(fmt_double(123456789012345678.0), "1.2345678901234568e+17");
