@@ -445,7 +445,10 @@ mod tests {
             }
             x *= 3.0;
         }
-        assert_eq!(fmt_double(99999999999999999.0), fmt_g(99999999999999999.0, 17));
+        assert_eq!(
+            fmt_double(99999999999999999.0),
+            fmt_g(99999999999999999.0, 17)
+        );
         assert_eq!(fmt_double(-0.5), "-0.5");
         assert_eq!(fmt_double(1e20), "1e+20");
         assert_eq!(fmt_double(123456789012345678.0), "1.2345678901234568e+17");
