@@ -700,3 +700,43 @@ fn long_mixed_pipelines_keep_per_key_order_and_reply_order() {
         }
     });
 }
+
+/// A connection whose commands all go to one other shard moves to that shard's thread (after
+/// 32 such commands); its session goes with it: the database, the name, the protocol, the id,
+/// and nothing of a pipeline is lost or reordered on the way.
+#[test]
+fn connections_keep_their_session_when_they_move_to_their_keys_thread() {
+    let server = TestServer::start(4);
+    for i in 0..8 {
+        let mut c = server.raw();
+        let id = c.cmd(&["CLIENT", "ID"]);
+        assert_eq!(c.cmd(&["HELLO", "3"])[..1], *b"%");
+        check(&mut c, &["SELECT", "2"], b"+OK\r\n");
+        let name = format!("conn{i}");
+        check(&mut c, &["CLIENT", "SETNAME", &name], b"+OK\r\n");
+        let key = format!("counter{i}");
+        // One by one, then pipelined: either way well past the move.
+        for n in 1..=40 {
+            check(&mut c, &["INCR", &key], format!(":{n}\r\n").as_bytes());
+        }
+        let mut wire = Vec::new();
+        for _ in 0..100 {
+            wire.extend(encode(&[b"INCR", key.as_bytes()]));
+        }
+        c.send(&wire);
+        for n in 41..=140 {
+            assert_eq!(c.read_reply(), format!(":{n}\r\n").into_bytes());
+        }
+        assert_eq!(c.cmd(&["CLIENT", "ID"]), id);
+        check(
+            &mut c,
+            &["CLIENT", "GETNAME"],
+            format!("${}\r\n{name}\r\n", name.len()).as_bytes(),
+        );
+        // RESP3 still: a missing key is `_`, and database 2 is still selected.
+        check(&mut c, &["GET", "nothing"], b"_\r\n");
+        check(&mut c, &["GET", &key], b"$3\r\n140\r\n");
+        check(&mut c, &["SELECT", "0"], b"+OK\r\n");
+        check(&mut c, &["GET", &key], b"_\r\n");
+    }
+}

@@ -29,9 +29,11 @@ const READ_CHUNK: usize = 16 * 1024;
 /// connection holds its thread and how much it buffers.
 const MAX_READ: usize = 1024 * 1024;
 
-/// Consecutive reads whose keyed commands all went to the same other shard before the
-/// connection moves there. High enough that random keys almost never trigger it.
-const MIGRATE_AFTER: u32 = 16;
+/// Consecutive keyed commands, over one or more reads, that all went to the same other shard
+/// before the connection moves there. High enough that random keys practically never trigger
+/// it (2^-31 for a run of 32 with two shards); low enough that a pipelined client hammering
+/// one key moves after its first read or two instead of sending thousands of commands across.
+const MIGRATE_AFTER: u32 = 32;
 
 /// A connection on its way to another thread: its socket and every bit of its state.
 pub(crate) struct Migrant {
@@ -262,11 +264,11 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
             break;
         }
         match affinity {
-            Affinity::One(s) if s != w.id => {
+            Affinity::One(s, n) if s != w.id => {
                 streak = if streak.0 == s {
-                    (s, streak.1 + 1)
+                    (s, streak.1.saturating_add(n))
                 } else {
-                    (s, 1)
+                    (s, n)
                 };
             }
             Affinity::NoKeys => {}

@@ -279,8 +279,8 @@ fn route(
 pub(crate) enum Affinity {
     /// No command had a key.
     NoKeys,
-    /// Every keyed command went to this one shard.
-    One(usize),
+    /// Every keyed command went to this one shard: the shard, and how many commands.
+    One(usize, u32),
     /// Keyed commands went to several shards.
     Mixed,
 }
@@ -288,8 +288,8 @@ pub(crate) enum Affinity {
 impl Affinity {
     fn saw(&mut self, s: usize) {
         *self = match *self {
-            Affinity::NoKeys => Affinity::One(s),
-            Affinity::One(t) if t == s => Affinity::One(s),
+            Affinity::NoKeys => Affinity::One(s, 1),
+            Affinity::One(t, n) if t == s => Affinity::One(s, n.saturating_add(1)),
             _ => Affinity::Mixed,
         };
     }
