@@ -53,7 +53,7 @@ impl ProtoError {
 pub type Args = Vec<Bytes>;
 
 enum Done {
-    /// A multibulk frame whose arguments are `offsets[from..to]`.
+    /// A multibulk frame whose arguments are `done_offsets[from..to]`.
     Multi { from: usize, to: usize },
     /// An inline command, already unquoted into owned bytes.
     Inline(Args),
@@ -62,10 +62,11 @@ enum Done {
 /// The parser of one connection. Feed it the connection's read buffer after every read.
 #[derive(Default)]
 pub struct Parser {
-    /// Arguments of the frame in progress that were already seen: `(start, end)` in the buffer.
-    offsets: Vec<(usize, usize)>,
-    /// Arguments of frames completed in this call, referenced by `done`.
+    /// Arguments as `(start, end)` in the buffer: those of the frames completed in this call,
+    /// referenced by `done`, then those already seen of the frame in progress.
     done_offsets: Vec<(usize, usize)>,
+    /// Where the frame in progress's arguments begin in `done_offsets`.
+    frame_from: usize,
     done: Vec<Done>,
     /// Where scanning resumes, relative to the start of the buffer.
     pos: usize,
@@ -160,10 +161,17 @@ impl Parser {
                 Done::Inline(args) => cmds.push(args),
             }
         }
-        self.done_offsets.clear();
+        // Keep what was seen of the frame in progress, moved to the start of the buffer.
+        let keep_from = if self.in_frame {
+            self.frame_from
+        } else {
+            self.done_offsets.len()
+        };
+        self.done_offsets.drain(..keep_from);
+        self.frame_from = 0;
         self.pos -= consumed;
         self.frame_begin = 0;
-        for o in &mut self.offsets {
+        for o in &mut self.done_offsets {
             o.0 -= consumed;
             o.1 -= consumed;
         }
@@ -202,7 +210,7 @@ impl Parser {
             }
             self.in_frame = true;
             self.remaining = count as usize;
-            self.offsets.clear();
+            self.frame_from = self.done_offsets.len();
         }
         while self.remaining > 0 {
             let len = match self.pending_bulk {
@@ -238,15 +246,13 @@ impl Parser {
                 self.need = end;
                 return Ok(false);
             }
-            self.offsets.push((self.pos, self.pos + len));
+            self.done_offsets.push((self.pos, self.pos + len));
             self.pos = end;
             self.pending_bulk = None;
             self.remaining -= 1;
         }
-        let from = self.done_offsets.len();
-        self.done_offsets.append(&mut self.offsets);
         self.done.push(Done::Multi {
-            from,
+            from: self.frame_from,
             to: self.done_offsets.len(),
         });
         self.in_frame = false;
