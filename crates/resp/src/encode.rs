@@ -18,8 +18,10 @@ pub struct Out {
     /// Whether the connection speaks RESP3 (`HELLO 3`).
     pub resp3: bool,
     /// Whether [`Out::bulk_shared`] may reference a value instead of copying it. Off unless the
-    /// connection loop, which writes the output with [`Out::pieces`], turns it on, and only while
-    /// nothing rearranges `buf` by offsets.
+    /// owner turns it on: one that writes the output with [`Out::pieces`] (a connection), or
+    /// hands it on with [`Out::take_shared`] to one that does (a batch for another shard). Code
+    /// that moves output around by offsets in `buf` carries the shared values with it
+    /// ([`Out::take_shared_after`], [`Out::extend_from`], [`Out::truncate`]).
     pub share: bool,
     /// Referenced values, each with the length of `buf` when it was written: the value goes
     /// after `buf[..offset]`. In offset order.

@@ -444,7 +444,7 @@ async fn forward(
                 Default::default(),
             );
             match rx.await {
-                Ok(r) => out.buf.extend_from_slice(&r.buf),
+                Ok(r) => out.extend_from(&r.buf, &r.shared, 0, r.buf.len()),
                 Err(_) => out.error("ERR server is shutting down"),
             }
         }

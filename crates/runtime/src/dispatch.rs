@@ -58,9 +58,6 @@ pub(crate) struct Pending {
     /// Per command of the read being run: the shard of its second argument (its first key for
     /// most commands), computed once for the prefetch pass and for routing.
     hints: Vec<usize>,
-    /// Whether the connection lets replies reference stored values (`Out::share` as the
-    /// connection set it), for the remote replies the flush puts in place.
-    share: bool,
 }
 
 /// Reply buffers and item vectors larger than this are not kept for reuse, so that one big
@@ -79,7 +76,6 @@ impl Pending {
             waits: Vec::new(),
             tail: Vec::new(),
             hints: Vec::new(),
-            share: false,
         }
     }
 
@@ -140,8 +136,6 @@ impl Pending {
         self.tail.extend_from_slice(&out.buf[base..]);
         let tail_shared = out.take_shared_after(base);
         out.buf.truncate(base);
-        // Remote replies may keep their shared values: they are appended in order from here.
-        let share = std::mem::replace(&mut out.share, self.share);
         let remote: usize = self.replies.iter().flatten().map(|r| r.buf.len()).sum();
         out.buf.reserve(self.tail.len() + remote);
         for seg in self.segs.drain(..) {
@@ -169,7 +163,6 @@ impl Pending {
                 },
             }
         }
-        out.share = share;
         // Keep the buffers for the next batches.
         for s in 0..self.replies.len() {
             if let Some(mut r) = self.replies[s].take() {
@@ -328,8 +321,6 @@ pub(crate) async fn run(
     }
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;
-    let share = std::mem::replace(&mut out.share, false);
-    pending.share = share;
     let mut last_spec = LastSpec::default();
     for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing {
@@ -385,7 +376,6 @@ pub(crate) async fn run(
                             affinity.saw(s);
                         }
                         if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
-                            out.share = share;
                             match w.exec(spec, sess.db, &args, out) {
                                 None => {
                                     pending.wrote_local(start, out);
@@ -436,16 +426,14 @@ pub(crate) async fn run(
     }
     pending.flush(w, out, parser).await;
     pending.hints = hints;
-    out.share = share;
     w.commands.set(w.commands.get() + executed);
     affinity
 }
 
-/// Starts loading the keyspace memory for the first key (the second argument) of every
-/// command in a pipelined batch that this shard owns, so the lookups' cache misses overlap
-/// instead of coming one after another. A guess for commands whose first key sits elsewhere
-/// or that take none; a wrong guess costs a hash and a wasted cache line, nothing else.
-/// The caller passes only keys this shard owns.
+/// Starts loading the keyspace memory for `keys` in database `db`, so that the lookups of a
+/// pipelined batch overlap their cache misses instead of taking them one after another. Callers
+/// pass the second argument of each command this shard owns: the first key of most commands,
+/// and for the others a guess whose only cost is a hash and a wasted cache line.
 pub(crate) fn prefetch_local<'a>(w: &Worker, db: DbIndex, keys: impl Iterator<Item = &'a Bytes>) {
     let shard = w.shard.borrow();
     if let Some(db) = shard.dbs.get(db) {

@@ -442,7 +442,7 @@ impl Worker {
     }
 
     /// Sends a batch to shard `s` (this one included), with buffers for its replies (an empty
-    /// `BatchReply::default()` will do); the replies come on the receiver.
+    /// `ReplyBufs::default()` will do); the replies come on the receiver.
     pub fn send_batch(
         &self,
         s: usize,
