@@ -406,23 +406,11 @@ impl Table {
             return None;
         }
         self.step();
-        let h = self.hash(key);
-        for t in 0..2 {
-            if self.arr[t].buckets.is_empty() || (t == 1 && self.rehash_idx.is_none()) {
-                continue;
-            }
-            let mask = self.arr[t].mask();
-            let probe = Probe::new(key);
-            let removed = unlink(&mut self.arr[t].buckets[h & mask], |n| {
-                n.key.matches(&probe)
-            });
-            if let Some(node) = removed {
-                self.arr[t].used -= 1;
-                self.shrink_if_needed();
-                return Some(node.entry);
-            }
-        }
-        None
+        let (t, b, depth) = self.locate(key)?;
+        let node = unlink(&mut self.arr[t].buckets[b], depth)?;
+        self.arr[t].used -= 1;
+        self.shrink_if_needed();
+        Some(node.entry)
     }
 
     /// Removes every key.
@@ -535,20 +523,14 @@ impl Table {
     }
 }
 
-/// Removes the first node of a chain that `is` accepts.
-fn unlink(slot: &mut Option<Box<Node>>, is: impl Fn(&Node) -> bool) -> Option<Box<Node>> {
-    let mut slot = slot;
-    loop {
-        match slot {
-            None => return None,
-            Some(n) if is(n) => {
-                let mut node = slot.take()?;
-                *slot = node.next.take();
-                return Some(node);
-            }
-            Some(n) => slot = &mut n.next,
-        }
+/// Removes the node `depth` nodes into the chain that starts at `slot`.
+fn unlink(mut slot: &mut Option<Box<Node>>, depth: usize) -> Option<Box<Node>> {
+    for _ in 0..depth {
+        slot = &mut slot.as_mut()?.next;
     }
+    let mut node = slot.take()?;
+    *slot = node.next.take();
+    Some(node)
 }
 
 /// Calls `f` on every node of a chain, deleting those it rejects; returns how many it deleted.
