@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use crate::admin;
 use crate::routing::shard_of;
 use crate::session::Session;
-use crate::worker::{BatchReply, Item, NeededKeys, ReplyBufs, Worker};
+use crate::worker::{BatchReply, Item, LockSet, NeededKeys, ReplyBufs, Worker};
 
 /// The command table, built once.
 pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -441,11 +441,35 @@ pub(crate) fn prefetch_local<'a>(w: &Worker, db: DbIndex, keys: impl Iterator<It
     }
 }
 
-/// Locks the keys of a cross-shard command on each shard, in ascending shard order (the order
-/// that makes waiting cycles impossible).
-async fn lock_all(w: &Worker, tx: u64, groups: &[(usize, Vec<(DbIndex, Bytes)>)]) -> bool {
-    for (s, keys) in groups {
-        if w.send_lock(*s, tx, keys.clone()).await.is_err() {
+/// Locks what a cross-shard command needs on each shard (`groups` in ascending shard order).
+/// Returns false only when the server is shutting down.
+///
+/// First one parallel round of try-locks, each granted only if nothing is queued ahead of it
+/// and what it asks for is free: uncontended, that is every lock in one round trip. A try
+/// never waits, so it cannot close a cycle of waits. If any shard refused, the ones granted are
+/// released and the locks are taken again one shard after the other in ascending order,
+/// waiting in each shard's queue (the order that makes waiting cycles impossible).
+async fn lock_all(w: &Worker, tx: u64, groups: &[(usize, LockSet)]) -> bool {
+    let mut tries = Vec::with_capacity(groups.len());
+    for (s, set) in groups {
+        tries.push((*s, w.send_lock(*s, tx, set.clone(), true)));
+    }
+    let mut granted = Vec::with_capacity(groups.len());
+    for (s, rx) in tries {
+        match rx.await {
+            Ok(true) => granted.push(s),
+            Ok(false) => {}
+            Err(_) => return false,
+        }
+    }
+    if granted.len() == groups.len() {
+        return true;
+    }
+    for s in granted {
+        w.send_unlock(s, tx);
+    }
+    for (s, set) in groups {
+        if w.send_lock(*s, tx, set.clone(), false).await.is_err() {
             return false;
         }
     }
@@ -461,9 +485,12 @@ async fn multi_key(
     out: &mut Out,
 ) {
     let tx = w.new_tx();
-    let key_groups: Vec<(usize, Vec<(DbIndex, Bytes)>)> = groups
+    let key_groups: Vec<(usize, LockSet)> = groups
         .iter()
-        .map(|(s, pos)| (*s, pos.iter().map(|&p| (db, args[p].clone())).collect()))
+        .map(|(s, pos)| {
+            let keys = pos.iter().map(|&p| (db, args[p].clone())).collect();
+            (*s, LockSet::Keys(keys))
+        })
         .collect();
     if !lock_all(w, tx, &key_groups).await {
         return out.error(SHUTTING_DOWN);
@@ -615,14 +642,17 @@ async fn txn_round(
         .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
         .collect();
     let tx = w.new_tx();
-    if !lock_all(w, tx, &key_groups).await {
+    let lock_groups: Vec<(usize, LockSet)> = key_groups
+        .iter()
+        .map(|(s, ks)| (*s, LockSet::Keys(ks.clone())))
+        .collect();
+    if !lock_all(w, tx, &lock_groups).await {
         out.error(SHUTTING_DOWN);
         return None;
     }
     let mut entries: Vec<Option<Entry>> = vec![None; unique.len()];
     let mut waits = Vec::new();
-    for ((s, idx), (_, ks)) in groups.iter().zip(key_groups.iter()) {
-        let ks = ks.clone();
+    for ((s, idx), (_, ks)) in groups.iter().zip(key_groups) {
         let f = Box::new(move |wk: &Worker| -> Partial {
             let now = wk.shared.clock.now_ms();
             let mut shard = wk.shard.borrow_mut();
@@ -689,7 +719,24 @@ async fn txn_round(
     None
 }
 
+/// Runs an all-shard command: it locks every shard whole (through the same queues and in the
+/// same order as key locks), so it is atomic with respect to every multi-key command, and to
+/// the other all-shard commands.
 async fn fanout(w: &Worker, db: DbIndex, ops: &'static FanoutOps, args: &[Bytes], out: &mut Out) {
+    if w.n == 1 {
+        // One shard: nothing can run between the part and the merge.
+        let part = {
+            let mut shard = w.shard.borrow_mut();
+            (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), args)
+        };
+        w.serve_ready();
+        return (ops.merge)(args, vec![part], out);
+    }
+    let tx = w.new_tx();
+    let all: Vec<(usize, LockSet)> = (0..w.n).map(|s| (s, LockSet::All)).collect();
+    if !lock_all(w, tx, &all).await {
+        return out.error(SHUTTING_DOWN);
+    }
     let mut waits = Vec::with_capacity(w.n);
     for s in 0..w.n {
         let a: Vec<Bytes> = args.to_vec();
@@ -699,7 +746,7 @@ async fn fanout(w: &Worker, db: DbIndex, ops: &'static FanoutOps, args: &[Bytes]
             shard.set_now(now);
             (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
         });
-        waits.push(w.send_call(s, None, false, f));
+        waits.push(w.send_call(s, Some(tx), true, f));
     }
     let mut parts = Vec::with_capacity(w.n);
     for rx in waits {

@@ -79,12 +79,17 @@ pub(crate) enum Msg {
         into: ReplyBufs,
         reply: oneshot::Sender<BatchReply>,
     },
-    /// Lock keys for a transaction; the reply comes once they are held.
+    /// Lock keys (or the whole shard) for a transaction. The reply is `true` once they are
+    /// held; with `try_only`, it is `false` at once when they cannot be granted right now, and
+    /// nothing waits in the queue.
     Lock {
         tx: TxId,
-        keys: Vec<(DbIndex, Bytes)>,
-        reply: oneshot::Sender<()>,
+        set: LockSet,
+        try_only: bool,
+        reply: oneshot::Sender<bool>,
     },
+    /// Release a transaction's locks here (after a try round that did not get every shard).
+    Unlock(TxId),
     /// Run a function here. With `tx`, it belongs to a transaction that holds its locks, so it
     /// runs at once; with `unlock`, the transaction's locks here are released afterwards.
     Call {
@@ -108,21 +113,33 @@ enum Queued {
     },
     Lock {
         tx: TxId,
-        keys: Vec<(DbIndex, Bytes)>,
-        reply: oneshot::Sender<()>,
+        set: LockSet,
+        reply: oneshot::Sender<bool>,
     },
+}
+
+/// What a transaction locks on one shard.
+#[derive(Clone, Debug)]
+pub(crate) enum LockSet {
+    /// These keys.
+    Keys(Vec<(DbIndex, Bytes)>),
+    /// The whole shard, every database (FLUSHALL, SWAPDB, KEYS, DBSIZE, ...): granted when no
+    /// other transaction holds a key here, and while held, nothing else runs here.
+    All,
 }
 
 #[derive(Default)]
 struct Locks {
     held: hashbrown::HashMap<(DbIndex, Bytes), TxId>,
+    /// The transaction holding the whole shard, if any.
+    whole: Option<TxId>,
     by_tx: hashbrown::HashMap<TxId, Vec<(DbIndex, Bytes)>>,
     queue: VecDeque<Queued>,
 }
 
 impl Locks {
     fn idle(&self) -> bool {
-        self.held.is_empty() && self.queue.is_empty()
+        self.held.is_empty() && self.queue.is_empty() && self.whole.is_none()
     }
 
     fn keys_free<'a>(
@@ -130,6 +147,9 @@ impl Locks {
         mut keys: impl Iterator<Item = (DbIndex, &'a Bytes)>,
         tx: Option<TxId>,
     ) -> bool {
+        if self.whole.is_some_and(|o| Some(o) != tx) {
+            return false;
+        }
         if self.held.is_empty() {
             return true;
         }
@@ -139,7 +159,19 @@ impl Locks {
         })
     }
 
+    fn set_free(&self, set: &LockSet, tx: TxId) -> bool {
+        match set {
+            LockSet::Keys(keys) => self.keys_free(keys.iter().map(|(d, k)| (*d, k)), Some(tx)),
+            LockSet::All => {
+                self.whole.map_or(true, |o| o == tx) && self.held.values().all(|o| *o == tx)
+            }
+        }
+    }
+
     fn items_free(&self, items: &[Item]) -> bool {
+        if self.whole.is_some() {
+            return false;
+        }
         if self.held.is_empty() {
             return true;
         }
@@ -149,11 +181,19 @@ impl Locks {
         })
     }
 
-    fn grant(&mut self, tx: TxId, keys: Vec<(DbIndex, Bytes)>) {
-        for k in &keys {
-            self.held.insert(k.clone(), tx);
+    fn grant(&mut self, tx: TxId, set: LockSet) {
+        match set {
+            LockSet::Keys(keys) => {
+                for k in &keys {
+                    self.held.insert(k.clone(), tx);
+                }
+                self.by_tx.entry(tx).or_default().extend(keys);
+            }
+            LockSet::All => {
+                self.whole = Some(tx);
+                self.by_tx.entry(tx).or_default();
+            }
         }
-        self.by_tx.entry(tx).or_default().extend(keys);
     }
 }
 
@@ -236,7 +276,7 @@ impl Worker {
         if locks.idle() {
             return true;
         }
-        if !locks.queue.is_empty() {
+        if !locks.queue.is_empty() || locks.whole.is_some() {
             return false;
         }
         let pos = spec.key_positions(args).unwrap_or_default();
@@ -269,7 +309,9 @@ impl Worker {
     ) -> Option<NeededKeys> {
         let locks = self.locks.borrow();
         let hidden = |d: DbIndex, k: &[u8]| {
-            !locks.held.is_empty() && locks.held.contains_key(&(d, Bytes::copy_from_slice(k)))
+            locks.whole.is_some()
+                || (!locks.held.is_empty()
+                    && locks.held.contains_key(&(d, Bytes::copy_from_slice(k))))
         };
         exec_on(shard, spec, db, args, out, &hidden)
     }
@@ -277,7 +319,9 @@ impl Worker {
     /// Whether a transaction holds `key` of database `db` locked here.
     pub fn key_locked(&self, db: DbIndex, key: &[u8]) -> bool {
         let locks = self.locks.borrow();
-        !locks.held.is_empty() && locks.held.contains_key(&(db, Bytes::copy_from_slice(key)))
+        locks.whole.is_some()
+            || (!locks.held.is_empty()
+                && locks.held.contains_key(&(db, Bytes::copy_from_slice(key))))
     }
 
     fn run_batch(&self, items: Vec<Item>, resp3: bool, into: ReplyBufs) -> BatchReply {
@@ -357,13 +401,18 @@ impl Worker {
         }
     }
 
-    fn accept_lock(&self, tx: TxId, keys: Vec<(DbIndex, Bytes)>, reply: oneshot::Sender<()>) {
+    /// Grants a lock now if nothing is queued ahead of it and what it locks is free; else
+    /// queues it, or with `try_only` refuses it (a try never waits, so it adds no edge to any
+    /// chain of waits: see docs/transactions.md).
+    fn accept_lock(&self, tx: TxId, set: LockSet, try_only: bool, reply: oneshot::Sender<bool>) {
         let mut locks = self.locks.borrow_mut();
-        if locks.queue.is_empty() && locks.keys_free(keys.iter().map(|(d, k)| (*d, k)), Some(tx)) {
-            locks.grant(tx, keys);
-            let _ = reply.send(());
+        if locks.queue.is_empty() && locks.set_free(&set, tx) {
+            locks.grant(tx, set);
+            let _ = reply.send(true);
+        } else if try_only {
+            let _ = reply.send(false);
         } else {
-            locks.queue.push_back(Queued::Lock { tx, keys, reply });
+            locks.queue.push_back(Queued::Lock { tx, set, reply });
         }
     }
 
@@ -376,6 +425,9 @@ impl Worker {
                     locks.held.remove(&k);
                 }
             }
+            if locks.whole == Some(tx) {
+                locks.whole = None;
+            }
         }
         loop {
             let next = {
@@ -383,9 +435,7 @@ impl Worker {
                 let runnable = match locks.queue.front() {
                     None => false,
                     Some(Queued::Batch { items, .. }) => locks.items_free(items),
-                    Some(Queued::Lock { tx, keys, .. }) => {
-                        locks.keys_free(keys.iter().map(|(d, k)| (*d, k)), Some(*tx))
-                    }
+                    Some(Queued::Lock { tx, set, .. }) => locks.set_free(set, *tx),
                 };
                 if !runnable {
                     break;
@@ -402,9 +452,9 @@ impl Worker {
                     let r = self.run_batch(items, resp3, into);
                     let _ = reply.send(r);
                 }
-                Some(Queued::Lock { tx, keys, reply }) => {
-                    self.locks.borrow_mut().grant(tx, keys);
-                    let _ = reply.send(());
+                Some(Queued::Lock { tx, set, reply }) => {
+                    self.locks.borrow_mut().grant(tx, set);
+                    let _ = reply.send(true);
                 }
                 None => break,
             }
@@ -421,7 +471,13 @@ impl Worker {
                 into,
                 reply,
             } => self.accept_batch(items, resp3, into, reply),
-            Msg::Lock { tx, keys, reply } => self.accept_lock(tx, keys, reply),
+            Msg::Lock {
+                tx,
+                set,
+                try_only,
+                reply,
+            } => self.accept_lock(tx, set, try_only, reply),
+            Msg::Unlock(tx) => self.unlock(tx),
             Msg::Call {
                 tx,
                 unlock,
@@ -466,20 +522,40 @@ impl Worker {
         rx
     }
 
-    /// Locks `keys` on shard `s` for transaction `tx`.
+    /// Locks `set` on shard `s` for transaction `tx` (see [`Msg::Lock`] for `try_only`).
     pub fn send_lock(
         &self,
         s: usize,
         tx: TxId,
-        keys: Vec<(DbIndex, Bytes)>,
-    ) -> oneshot::Receiver<()> {
+        set: LockSet,
+        try_only: bool,
+    ) -> oneshot::Receiver<bool> {
         let (reply, rx) = oneshot::channel();
         if s == self.id {
-            self.accept_lock(tx, keys, reply);
+            self.accept_lock(tx, set, try_only, reply);
         } else {
-            self.post(s, Msg::Lock { tx, keys, reply });
+            self.post(
+                s,
+                Msg::Lock {
+                    tx,
+                    set,
+                    try_only,
+                    reply,
+                },
+            );
         }
         rx
+    }
+
+    /// Releases transaction `tx`'s locks on shard `s` without waiting for it. Messages from
+    /// one thread to another arrive in the order they were sent, so a lock request sent after
+    /// it is handled after it.
+    pub fn send_unlock(&self, s: usize, tx: TxId) {
+        if s == self.id {
+            self.unlock(tx);
+        } else {
+            self.post(s, Msg::Unlock(tx));
+        }
     }
 
     /// Runs `f` on shard `s`'s thread (this one included).
