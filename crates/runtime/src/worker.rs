@@ -162,9 +162,7 @@ impl Locks {
     fn set_free(&self, set: &LockSet, tx: TxId) -> bool {
         match set {
             LockSet::Keys(keys) => self.keys_free(keys.iter().map(|(d, k)| (*d, k)), Some(tx)),
-            LockSet::All => {
-                self.whole.map_or(true, |o| o == tx) && self.held.values().all(|o| *o == tx)
-            }
+            LockSet::All => self.whole.unwrap_or(tx) == tx && self.held.values().all(|o| *o == tx),
         }
     }
 
