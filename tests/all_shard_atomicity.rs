@@ -13,6 +13,9 @@ use std::thread::JoinHandle;
 use rustis_storage::slot::shard_of;
 use rustis_tests::TestServer;
 
+/// A loop body run on its own connection: the connection and the iteration number.
+type Loop = Box<dyn FnMut(&mut redis::Connection, u64) + Send>;
+
 /// Reads each checker makes; the race showed within a few hundred reads before it was fixed.
 const READS: usize = 3000;
 
@@ -32,7 +35,7 @@ fn split_pair(base: &str, threads: usize) -> (String, String) {
 /// [`READS`] times and panics on a partial state.
 fn race(
     server: &TestServer,
-    loops: Vec<Box<dyn FnMut(&mut redis::Connection, u64) + Send>>,
+    loops: Vec<Loop>,
     mut check: impl FnMut(&mut redis::Connection) + Send + 'static,
 ) {
     let done = Arc::new(AtomicBool::new(false));
@@ -66,7 +69,7 @@ fn race(
     }
 }
 
-fn mset_loop(a: String, b: String) -> Box<dyn FnMut(&mut redis::Connection, u64) + Send> {
+fn mset_loop(a: String, b: String) -> Loop {
     Box::new(move |c, i| {
         redis::cmd("MSET")
             .arg(&a)
@@ -78,7 +81,7 @@ fn mset_loop(a: String, b: String) -> Box<dyn FnMut(&mut redis::Connection, u64)
     })
 }
 
-fn cmd_loop(cmd: &'static [&'static str]) -> Box<dyn FnMut(&mut redis::Connection, u64) + Send> {
+fn cmd_loop(cmd: &'static [&'static str]) -> Loop {
     Box::new(move |c, _| {
         let mut r = redis::cmd(cmd[0]);
         for a in &cmd[1..] {
