@@ -615,3 +615,26 @@ def test_functional_check_passes_and_fails_without_leaving_keys(fake_server):
     with pytest.raises(bm.BenchError, match="unknown command"):
         bm.functional_check(fake_server.port, "spop")
     assert fake_server.data == {}
+
+
+def test_builtin_test_runs_with_dash_t():
+    argv = bm.benchmark_argv("rb", 7000, "mset", 10, ("-c", "5"))
+    assert argv == ["rb", "-h", "127.0.0.1", "-p", "7000", "-t", "mset", "-n", "10",
+                    "-c", "5", "--csv"]
+
+
+def test_custom_test_runs_its_command_line():
+    argv = bm.benchmark_argv("rb", 7000, "mget", 10, ("-r", "100"))
+    assert "-t" not in argv
+    assert argv[argv.index("--csv") + 1:] == ["MGET"] + ["key:__rand_int__"] * 10
+
+
+def test_benchmark_row_finds_builtin_rows_with_a_suffix_and_custom_rows_by_command():
+    text = ('"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",'
+            '"p95_latency_ms","p99_latency_ms","max_latency_ms"\n'
+            '"MSET (10 keys)","100.0","1","1","1","1","1","1"\n'
+            '"MGET ' + " ".join(["key:__rand_int__"] * 10) + '","200.0","1","1","1","1","1","1"\n')
+    table = bm.parse_benchmark_csv(text)
+    assert bm.benchmark_row(table, "mset")["rps"] == 100.0
+    assert bm.benchmark_row(table, "mget")["rps"] == 200.0
+    assert bm.benchmark_row(table, "set") is None
