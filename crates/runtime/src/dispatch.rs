@@ -10,11 +10,11 @@
 //! thread: every command takes the inline path.
 
 use std::rc::Rc;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use bytes::{Bytes, BytesMut};
 use rand::SeedableRng;
-use rustis_commands::registry::{FanoutOps, MultiKeyOps, Partial, Run, TxnFn};
+use rustis_commands::registry::{flags, FanoutOps, MultiKeyOps, Partial, Run, TxnFn};
 use rustis_commands::txn::{apply, fetch, FetchedKeys, UNDECLARED_KEYS};
 use rustis_commands::{CommandSpec, Out, Registry, ShardCtx};
 use rustis_resp::errors::{unknown_command, wrong_args};
@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use crate::admin;
 use crate::routing::shard_of;
 use crate::session::Session;
-use crate::worker::{BatchReply, Item, LockSet, NeededKeys, ReplyBufs, Worker};
+use crate::worker::{BatchReply, Item, LockSet, NeededKeys, PartFn, ReplyBufs, TxId, Worker};
 
 /// The command table, built once.
 pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -363,7 +363,7 @@ pub(crate) async fn run(
             }
             Run::Fanout(ops) => {
                 pending.flush(w, out, parser).await;
-                fanout(w, sess.db, ops, &args, out).await;
+                fanout(w, spec, sess.db, ops, &args, out).await;
             }
             Run::Shard(_) | Run::MultiKey(_) | Run::Txn(_) => {
                 match route(w, spec, &args, hints.get(i).copied()) {
@@ -412,7 +412,7 @@ pub(crate) async fn run(
                         pending.flush(w, out, parser).await;
                         match &spec.run {
                             Run::MultiKey(ops) => {
-                                multi_key(w, sess.db, ops, args, groups, out).await
+                                multi_key(w, spec, sess.db, ops, args, groups, out).await
                             }
                             Run::Txn(f) => txn(w, sess.db, *f, spec, args, out).await,
                             _ => out.error("ERR internal routing error"),
@@ -476,8 +476,126 @@ async fn lock_all(w: &Worker, tx: u64, groups: &[(usize, LockSet)]) -> bool {
     true
 }
 
+/// How [`run_locked`] runs the parts of a cross-shard command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parts {
+    /// The parts only read: each may run as soon as its own lock is granted, holding it, and
+    /// the results of a try that did not get every shard are thrown away.
+    Read,
+    /// As `Read`, and the locks stay held when it returns (a `Txn` fetch, before its write-back).
+    ReadAndHold,
+    /// The parts write: none runs before every lock is held.
+    Write,
+}
+
+/// Runs one part per shard of a cross-shard command atomically (`parts` in ascending shard
+/// order), returning the parts' results in that order, or `None` if the server is shutting
+/// down. Locks are released when it returns, except with [`Parts::ReadAndHold`].
+///
+/// The fast paths take fewer round trips than "lock everything, then run everything" while
+/// keeping two-phase locking (no lock is released before every lock is held, and a part runs
+/// only under its lock):
+/// - `Read`: every part is a try that runs under its lock as soon as it is granted, all in
+///   one parallel round; if a shard refused, the results are discarded and it falls back.
+/// - `Write` with exactly one other shard: the own shard is try-locked first (no message),
+///   then the other shard tries, runs and unlocks in one message: once it is granted, every
+///   lock is held, so releasing right after its part is two-phase. Then the own part runs.
+///
+/// The fallback is [`lock_all`] (a try round, then the ordered round) followed by one
+/// parallel round of the parts, as docs/transactions.md describes.
+async fn run_locked(
+    w: &Worker,
+    tx: TxId,
+    parts: &[(usize, LockSet, PartFn)],
+    how: Parts,
+) -> Option<Vec<Partial>> {
+    let release = how != Parts::ReadAndHold;
+    match how {
+        Parts::Read | Parts::ReadAndHold => {
+            let mut tries = Vec::with_capacity(parts.len());
+            for (s, set, f) in parts {
+                tries.push((*s, w.send_try_run(*s, tx, set.clone(), false, f.clone())));
+            }
+            let mut got = Vec::with_capacity(parts.len());
+            let mut refused = false;
+            for (s, rx) in tries {
+                match rx.await.ok()? {
+                    Some(p) => got.push((s, p)),
+                    None => refused = true,
+                }
+            }
+            if !refused {
+                if release {
+                    for (s, _) in &got {
+                        w.send_unlock(*s, tx);
+                    }
+                }
+                return Some(got.into_iter().map(|(_, p)| p).collect());
+            }
+            for (s, _) in got {
+                w.send_unlock(s, tx);
+            }
+        }
+        Parts::Write => {
+            let others: Vec<usize> = (0..parts.len()).filter(|&i| parts[i].0 != w.id).collect();
+            let own = parts.iter().position(|p| p.0 == w.id);
+            if let [other] = others[..] {
+                if own.is_none_or(|i| w.try_lock(tx, parts[i].1.clone())) {
+                    let (s, set, f) = &parts[other];
+                    let theirs = w
+                        .send_try_run(*s, tx, set.clone(), true, f.clone())
+                        .await
+                        .ok()?;
+                    match theirs {
+                        Some(part) => {
+                            let mine = own.map(|i| {
+                                let p = (parts[i].2)(w);
+                                w.unlock(tx);
+                                w.serve_ready();
+                                p
+                            });
+                            let mut out = Vec::with_capacity(parts.len());
+                            let mut theirs = Some(part);
+                            let mut mine = mine;
+                            for (s, _, _) in parts {
+                                let p = if *s == w.id {
+                                    mine.take()
+                                } else {
+                                    theirs.take()
+                                };
+                                out.push(p?);
+                            }
+                            return Some(out);
+                        }
+                        None => {
+                            if own.is_some() {
+                                w.unlock(tx);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let sets: Vec<(usize, LockSet)> = parts.iter().map(|(s, set, _)| (*s, set.clone())).collect();
+    if !lock_all(w, tx, &sets).await {
+        return None;
+    }
+    let mut waits = Vec::with_capacity(parts.len());
+    for (s, _, f) in parts {
+        let f = f.clone();
+        waits.push(w.send_call(*s, Some(tx), release, Box::new(move |wk: &Worker| f(wk))));
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for rx in waits {
+        out.push(rx.await.ok()?);
+    }
+    Some(out)
+}
+
 async fn multi_key(
     w: &Worker,
+    spec: &CommandSpec,
     db: DbIndex,
     ops: &'static MultiKeyOps,
     args: Vec<Bytes>,
@@ -485,37 +603,36 @@ async fn multi_key(
     out: &mut Out,
 ) {
     let tx = w.new_tx();
-    let key_groups: Vec<(usize, LockSet)> = groups
+    // The parts run on other threads, so they share the arguments behind an `Arc` (one
+    // reference count per part, not one per argument).
+    let args = Arc::new(args);
+    let parts: Vec<(usize, LockSet, PartFn)> = groups
         .iter()
         .map(|(s, pos)| {
             let keys = pos.iter().map(|&p| (db, args[p].clone())).collect();
-            (*s, LockSet::Keys(keys))
+            let (a, p) = (args.clone(), pos.clone());
+            let f: PartFn = Arc::new(move |wk: &Worker| -> Partial {
+                let now = wk.shared.clock.now_ms();
+                let mut shard = wk.shard.borrow_mut();
+                shard.set_now(now);
+                (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p)
+            });
+            (*s, LockSet::Keys(keys), f)
         })
         .collect();
-    if !lock_all(w, tx, &key_groups).await {
+    let how = if spec.flags & flags::WRITE != 0 {
+        Parts::Write
+    } else {
+        Parts::Read
+    };
+    let Some(results) = run_locked(w, tx, &parts, how).await else {
         return out.error(SHUTTING_DOWN);
-    }
-    let args = Rc::new(args);
-    let mut waits = Vec::new();
-    for (s, pos) in groups {
-        // The closure runs on another thread, so it takes its own copy of the arguments.
-        let a: Vec<Bytes> = (*args).clone();
-        let p = pos.clone();
-        let f = Box::new(move |wk: &Worker| -> Partial {
-            let now = wk.shared.clock.now_ms();
-            let mut shard = wk.shard.borrow_mut();
-            shard.set_now(now);
-            (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p)
-        });
-        waits.push((pos, w.send_call(s, Some(tx), true, f)));
-    }
-    let mut parts = Vec::with_capacity(waits.len());
-    for (pos, rx) in waits {
-        match rx.await {
-            Ok(p) => parts.push((pos, p)),
-            Err(_) => return out.error(SHUTTING_DOWN),
-        }
-    }
+    };
+    let parts = groups
+        .into_iter()
+        .map(|(_, pos)| pos)
+        .zip(results)
+        .collect();
     (ops.merge)(&args, parts, out);
 }
 
@@ -642,32 +759,27 @@ async fn txn_round(
         .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
         .collect();
     let tx = w.new_tx();
-    let lock_groups: Vec<(usize, LockSet)> = key_groups
-        .iter()
-        .map(|(s, ks)| (*s, LockSet::Keys(ks.clone())))
+    let parts: Vec<(usize, LockSet, PartFn)> = key_groups
+        .into_iter()
+        .map(|(s, ks)| {
+            let set = LockSet::Keys(ks.clone());
+            let f: PartFn = Arc::new(move |wk: &Worker| -> Partial {
+                let now = wk.shared.clock.now_ms();
+                let mut shard = wk.shard.borrow_mut();
+                shard.set_now(now);
+                Box::new(fetch(&mut shard, &ks))
+            });
+            (s, set, f)
+        })
         .collect();
-    if !lock_all(w, tx, &lock_groups).await {
+    let Some(fetched) = run_locked(w, tx, &parts, Parts::ReadAndHold).await else {
         out.error(SHUTTING_DOWN);
         return None;
-    }
+    };
     let mut entries: Vec<Option<Entry>> = vec![None; unique.len()];
-    let mut waits = Vec::new();
-    for ((s, idx), (_, ks)) in groups.iter().zip(key_groups) {
-        let f = Box::new(move |wk: &Worker| -> Partial {
-            let now = wk.shared.clock.now_ms();
-            let mut shard = wk.shard.borrow_mut();
-            shard.set_now(now);
-            Box::new(fetch(&mut shard, &ks))
-        });
-        waits.push((idx.clone(), w.send_call(*s, Some(tx), false, f)));
-    }
-    for (idx, rx) in waits {
-        let Ok(part) = rx.await else {
-            out.error(SHUTTING_DOWN);
-            return None;
-        };
+    for ((_, idx), part) in groups.iter().zip(fetched) {
         if let Ok(got) = part.downcast::<Vec<Option<Entry>>>() {
-            for (i, e) in idx.into_iter().zip(*got) {
+            for (&i, e) in idx.iter().zip(*got) {
                 entries[i] = e;
             }
         }
@@ -722,7 +834,14 @@ async fn txn_round(
 /// Runs an all-shard command: it locks every shard whole (through the same queues and in the
 /// same order as key locks), so it is atomic with respect to every multi-key command, and to
 /// the other all-shard commands.
-async fn fanout(w: &Worker, db: DbIndex, ops: &'static FanoutOps, args: &[Bytes], out: &mut Out) {
+async fn fanout(
+    w: &Worker,
+    spec: &CommandSpec,
+    db: DbIndex,
+    ops: &'static FanoutOps,
+    args: &[Bytes],
+    out: &mut Out,
+) {
     if w.n == 1 {
         // One shard: nothing can run between the part and the merge.
         let part = {
@@ -732,30 +851,24 @@ async fn fanout(w: &Worker, db: DbIndex, ops: &'static FanoutOps, args: &[Bytes]
         w.serve_ready();
         return (ops.merge)(args, vec![part], out);
     }
-    let tx = w.new_tx();
-    let all: Vec<(usize, LockSet)> = (0..w.n).map(|s| (s, LockSet::All)).collect();
-    if !lock_all(w, tx, &all).await {
-        return out.error(SHUTTING_DOWN);
+    let a: Arc<Vec<Bytes>> = Arc::new(args.to_vec());
+    let f: PartFn = Arc::new(move |wk: &Worker| -> Partial {
+        let now = wk.shared.clock.now_ms();
+        let mut shard = wk.shard.borrow_mut();
+        shard.set_now(now);
+        (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
+    });
+    let parts: Vec<(usize, LockSet, PartFn)> =
+        (0..w.n).map(|s| (s, LockSet::All, f.clone())).collect();
+    let how = if spec.flags & flags::WRITE != 0 {
+        Parts::Write
+    } else {
+        Parts::Read
+    };
+    match run_locked(w, w.new_tx(), &parts, how).await {
+        Some(results) => (ops.merge)(args, results, out),
+        None => out.error(SHUTTING_DOWN),
     }
-    let mut waits = Vec::with_capacity(w.n);
-    for s in 0..w.n {
-        let a: Vec<Bytes> = args.to_vec();
-        let f = Box::new(move |wk: &Worker| -> Partial {
-            let now = wk.shared.clock.now_ms();
-            let mut shard = wk.shard.borrow_mut();
-            shard.set_now(now);
-            (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
-        });
-        waits.push(w.send_call(s, Some(tx), true, f));
-    }
-    let mut parts = Vec::with_capacity(w.n);
-    for rx in waits {
-        match rx.await {
-            Ok(p) => parts.push(p),
-            Err(_) => return out.error(SHUTTING_DOWN),
-        }
-    }
-    (ops.merge)(args, parts, out);
 }
 
 /// Runs `f` on every thread and collects the results in thread order (INFO, CLIENT LIST).

@@ -69,6 +69,11 @@ pub(crate) type TxId = u64;
 /// Work run on another thread, with access to that thread's worker.
 pub(crate) type CallFn = Box<dyn FnOnce(&Worker) -> Partial + Send>;
 
+/// One shard's part of a cross-shard command. It may run more than once (a try that ran it
+/// and was then given up discards its result; see `dispatch::run_locked`), so it must only
+/// read when it may be given up.
+pub(crate) type PartFn = Arc<dyn Fn(&Worker) -> Partial + Send + Sync>;
+
 /// A message on the mesh.
 pub(crate) enum Msg {
     /// Commands from one read of one connection, all for keys this shard owns.
@@ -90,6 +95,16 @@ pub(crate) enum Msg {
     },
     /// Release a transaction's locks here (after a try round that did not get every shard).
     Unlock(TxId),
+    /// Try to lock `set` for `tx` at once and, if granted, run `f` under the lock; with
+    /// `release`, unlock right after. The reply is `None` if the lock could not be granted
+    /// now (nothing ran, nothing waits).
+    TryRun {
+        tx: TxId,
+        set: LockSet,
+        release: bool,
+        f: PartFn,
+        reply: oneshot::Sender<Option<Partial>>,
+    },
     /// Run a function here. With `tx`, it belongs to a transaction that holds its locks, so it
     /// runs at once; with `unlock`, the transaction's locks here are released afterwards.
     Call {
@@ -414,6 +429,57 @@ impl Worker {
         }
     }
 
+    /// Locks `set` for `tx` if that can be done at once (nothing queued ahead, nothing held
+    /// against it); a try never waits.
+    pub fn try_lock(&self, tx: TxId, set: LockSet) -> bool {
+        let mut locks = self.locks.borrow_mut();
+        let free = locks.queue.is_empty() && locks.set_free(&set, tx);
+        if free {
+            locks.grant(tx, set);
+        }
+        free
+    }
+
+    /// [`Msg::TryRun`] on this thread.
+    pub fn try_run(&self, tx: TxId, set: LockSet, release: bool, f: &PartFn) -> Option<Partial> {
+        if !self.try_lock(tx, set) {
+            return None;
+        }
+        let part = f(self);
+        if release {
+            self.unlock(tx);
+        }
+        self.serve_ready();
+        Some(part)
+    }
+
+    /// [`Msg::TryRun`] on shard `s` (this one included).
+    pub fn send_try_run(
+        &self,
+        s: usize,
+        tx: TxId,
+        set: LockSet,
+        release: bool,
+        f: PartFn,
+    ) -> oneshot::Receiver<Option<Partial>> {
+        let (reply, rx) = oneshot::channel();
+        if s == self.id {
+            let _ = reply.send(self.try_run(tx, set, release, &f));
+        } else {
+            self.post(
+                s,
+                Msg::TryRun {
+                    tx,
+                    set,
+                    release,
+                    f,
+                    reply,
+                },
+            );
+        }
+        rx
+    }
+
     /// Releases a transaction's locks here and runs what was waiting for them, in order.
     pub fn unlock(&self, tx: TxId) {
         {
@@ -476,6 +542,15 @@ impl Worker {
                 reply,
             } => self.accept_lock(tx, set, try_only, reply),
             Msg::Unlock(tx) => self.unlock(tx),
+            Msg::TryRun {
+                tx,
+                set,
+                release,
+                f,
+                reply,
+            } => {
+                let _ = reply.send(self.try_run(tx, set, release, &f));
+            }
             Msg::Call {
                 tx,
                 unlock,
