@@ -1,4 +1,4 @@
-//! Expiry over TCP with an injected clock (issue 5): lazy expiry at the exact boundary, TTL
+//! Expiry over TCP with an injected clock: lazy expiry at the exact boundary, TTL
 //! rounding, the EXPIRE conditions, active expiry without reads, and the INFO counters.
 
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! Generic key commands over TCP, on 1 and 4 threads, against replies recorded from
-//! redis-server 7.0.15 (issue 5).
+//! redis-server 7.0.15.
 
 use std::collections::HashSet;
 

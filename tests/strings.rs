@@ -1,5 +1,5 @@
 //! String commands over TCP, on 1 and 4 threads, against replies recorded from redis-server
-//! 7.0.15 (issue 5).
+//! 7.0.15.
 
 use rustis_tests::{run_cases, TestServer};
 

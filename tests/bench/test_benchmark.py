@@ -204,7 +204,7 @@ def test_workloads_use_the_published_parameters(w):
     assert _flags(" ".join(w.args)) == flags
 
 
-def test_published_parameters_are_the_issue_ones():
+def test_published_parameters_are_the_documented_ones():
     published = {w.name: w.published for w in bm.WORKLOADS}
     assert published["sanity"] == "-t ping -n 1000"
     assert published["regular"] == "-t set,get -n 200000"

@@ -513,7 +513,7 @@ fn command(args: &[Bytes], out: &mut Out) {
 
 /// What one thread contributes to INFO.
 struct ThreadStats {
-    /// Per database: keys, keys with a TTL, and the shard's average TTL estimate (issue 5).
+    /// Per database: keys, keys with a TTL, and the shard's average TTL estimate.
     keys: Vec<(usize, usize, u64)>,
     expired: u64,
     hits: u64,
@@ -627,7 +627,7 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         for db in 0..sh.n_dbs {
             let keys: usize = stats.iter().map(|t| t.keys[db].0).sum();
             let expires: usize = stats.iter().map(|t| t.keys[db].1).sum();
-            // Each shard's estimate weighted by its keys with a TTL (issue 5).
+            // Each shard's estimate weighted by its keys with a TTL.
             let weighted: u128 = stats
                 .iter()
                 .map(|t| t.keys[db].2 as u128 * t.keys[db].1 as u128)

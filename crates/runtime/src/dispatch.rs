@@ -808,14 +808,16 @@ async fn txn_round(
         }
         return Some(more);
     }
-    let writes = view.into_writes();
+    // Each written entry moves to the shard that owns it; nothing is copied.
+    let mut by_shard: Vec<Vec<(DbIndex, Bytes, Option<Entry>)>> =
+        groups.iter().map(|_| Vec::new()).collect();
+    for (i, e) in view.into_writes() {
+        if let Some(g) = groups.iter().position(|(_, idx)| idx.contains(&i)) {
+            by_shard[g].push((unique[i].0, unique[i].1.clone(), e));
+        }
+    }
     let mut waits = Vec::new();
-    for (s, idx) in groups {
-        let mine: Vec<(DbIndex, Bytes, Option<Entry>)> = writes
-            .iter()
-            .filter(|(i, _)| idx.contains(i))
-            .map(|(i, e)| (unique[*i].0, unique[*i].1.clone(), e.clone()))
-            .collect();
+    for ((s, _), mine) in groups.into_iter().zip(by_shard) {
         let f = Box::new(move |wk: &Worker| -> Partial {
             if !mine.is_empty() {
                 let mut shard = wk.shard.borrow_mut();

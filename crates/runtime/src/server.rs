@@ -267,7 +267,7 @@ fn thread_main(
         let mut stop = shared.shutdown.subscribe();
         let w = Rc::new(Worker::new(id, shard, shared.clone(), peers, inbox));
         tokio::task::spawn_local(serve_mesh(w.clone()));
-        // Issue 5: each thread reclaims its own shard's expired keys (Redis's active expiry).
+        // Each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));
         for l in listeners {
             match TcpListener::from_std(l) {

@@ -764,7 +764,7 @@ pub(crate) async fn serve_mesh(w: Rc<Worker>) {
     }
 }
 
-// ---- Issue 5: active expiry. ----
+// ---- Active expiry. ----
 /// Runs Redis's adaptive active expiry cycle on this thread's shard every
 /// [`rustis_storage::expire::CYCLE_PERIOD`], within its CPU budget, reading the server clock
 /// (so tests with a manual clock see it too).
@@ -778,4 +778,4 @@ pub(crate) async fn active_expiry(w: Rc<Worker>) {
         w.shard.borrow_mut().active_expire_cycle(now, CYCLE_BUDGET);
     }
 }
-// ---- End of issue 5. ----
+// ---- End of active expiry. ----
