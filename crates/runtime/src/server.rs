@@ -8,7 +8,8 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rustis_storage::{Clock, Shard, SystemClock};
+use rustis_storage::shard::Garbage;
+use rustis_storage::{Clock, LazyFree, Shard, SystemClock};
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -48,6 +49,8 @@ impl Default for ServerOptions {
 pub struct ServerHandle {
     addrs: Vec<SocketAddr>,
     threads: Vec<JoinHandle<()>>,
+    /// The background-freeing thread; it ends once every shard (holding its senders) is gone.
+    lazyfree: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
     shutdown_rx: watch::Receiver<bool>,
 }
@@ -75,6 +78,11 @@ impl ServerHandle {
 
     fn join(&mut self) {
         for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        // The shard threads have stopped and dropped their shards, so the freeing thread's
+        // channel is closed: it frees what is left in it and ends.
+        if let Some(t) = self.lazyfree.take() {
             let _ = t.join();
         }
     }
@@ -197,6 +205,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             }
         }
     }
+    let (garbage_tx, lazyfree) = start_lazyfree()?;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let mut threads = Vec::with_capacity(n);
     for (id, ((listeners, peers), inbox)) in per_thread
@@ -209,6 +218,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         let ready = ready_tx.clone();
         let mut shard = Shard::new(id, n, n_dbs);
         shard.config = shard_cfg.clone();
+        shard.lazyfree = LazyFree::new(garbage_tx.clone());
         let t = std::thread::Builder::new()
             .name(format!("rustis-{id}"))
             .spawn(move || thread_main(id, shard, shared, peers, inbox, listeners, ready))
@@ -216,6 +226,15 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         threads.push(t);
     }
     drop(ready_tx);
+    // Only the shards hold senders now, so the freeing thread stops when they are all gone.
+    drop(garbage_tx);
+    let handle = ServerHandle {
+        addrs,
+        threads,
+        lazyfree: Some(lazyfree),
+        shared,
+        shutdown_rx,
+    };
     for _ in 0..n {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -227,12 +246,19 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             }
         }
     }
-    Ok(ServerHandle {
-        addrs,
-        threads,
-        shared,
-        shutdown_rx,
-    })
+    Ok(handle)
+}
+
+/// Starts the thread that drops what the shards hand it (large values UNLINK removed, the
+/// databases FLUSHALL ASYNC emptied), so they never stall on freeing. It runs until every
+/// sender is dropped, i.e. until the shards are gone.
+fn start_lazyfree() -> Result<(std::sync::mpsc::Sender<Garbage>, JoinHandle<()>), StartError> {
+    let (tx, rx) = std::sync::mpsc::channel::<Garbage>();
+    let t = std::thread::Builder::new()
+        .name("rustis-lazyfree".into())
+        .spawn(move || while rx.recv().is_ok() {})
+        .map_err(StartError::Thread)?;
+    Ok((tx, t))
 }
 
 fn run_id() -> String {
