@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use rustis_storage::shard::Garbage;
 use rustis_storage::{Clock, LazyFree, Shard, SystemClock};
 use socket2::{Domain, Socket, Type};
@@ -53,7 +55,12 @@ pub struct ServerHandle {
     lazyfree: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
     shutdown_rx: watch::Receiver<bool>,
+    /// Each thread's control queue: work from outside the server, run on that thread.
+    control: Vec<mpsc::UnboundedSender<Control>>,
 }
+
+/// Work sent from outside the server to run on one of its threads (see [`ServerHandle::push`]).
+type Control = Box<dyn FnOnce(&Worker) + Send>;
 
 impl ServerHandle {
     /// The first address the server listens on.
@@ -90,6 +97,30 @@ impl ServerHandle {
     /// Whether a shutdown was requested.
     pub fn is_stopping(&self) -> bool {
         *self.shutdown_rx.borrow()
+    }
+
+    /// Pushes `frames` (whole RESP frames, which the caller encodes for the client's protocol)
+    /// to client `id`, wherever it is connected, the way pub/sub messages and tracking
+    /// invalidations reach a connection: it writes them between its replies, at once if it is
+    /// idle. False if no thread has that client (it is gone, or it is moving between threads
+    /// this instant). Blocks until every thread has looked; never call it from a server thread.
+    pub fn push(&self, id: u64, frames: impl Into<Bytes>) -> bool {
+        let frames: Bytes = frames.into();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut asked = 0;
+        for c in &self.control {
+            let tx = tx.clone();
+            let frames = frames.clone();
+            let f: Control = Box::new(move |w: &Worker| {
+                let pusher = w.clients.borrow().pusher(id);
+                let _ = tx.send(pusher.is_some_and(|p| p.push(frames)));
+            });
+            if c.send(f).is_ok() {
+                asked += 1;
+            }
+        }
+        drop(tx);
+        rx.iter().take(asked).filter(|&pushed| pushed).count() > 0
     }
 }
 
@@ -206,12 +237,14 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         }
     }
     let (garbage_tx, lazyfree) = start_lazyfree()?;
+    let (control, control_rx): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::unbounded_channel()).unzip();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let mut threads = Vec::with_capacity(n);
-    for (id, ((listeners, peers), inbox)) in per_thread
+    for (id, (((listeners, peers), inbox), control)) in per_thread
         .into_iter()
         .zip(senders)
         .zip(receivers)
+        .zip(control_rx)
         .enumerate()
     {
         let shared = shared.clone();
@@ -221,7 +254,10 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         shard.lazyfree = LazyFree::new(garbage_tx.clone());
         let t = std::thread::Builder::new()
             .name(format!("rustis-{id}"))
-            .spawn(move || thread_main(id, shard, shared, peers, inbox, listeners, ready))
+            .spawn(move || {
+                let mesh = Mesh { peers, inbox };
+                thread_main(id, shard, shared, mesh, control, listeners, ready)
+            })
             .map_err(StartError::Thread)?;
         threads.push(t);
     }
@@ -234,6 +270,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         lazyfree: Some(lazyfree),
         shared,
         shutdown_rx,
+        control,
     };
     for _ in 0..n {
         match ready_rx.recv() {
@@ -269,12 +306,18 @@ fn run_id() -> String {
         .collect()
 }
 
+/// One thread's ends of the mesh.
+struct Mesh {
+    peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
+    inbox: Vec<mpsc::UnboundedReceiver<Msg>>,
+}
+
 fn thread_main(
     id: usize,
     shard: Shard,
     shared: Arc<Shared>,
-    peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
-    inbox: Vec<mpsc::UnboundedReceiver<Msg>>,
+    mesh: Mesh,
+    mut control: mpsc::UnboundedReceiver<Control>,
     listeners: Vec<StdListener>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
@@ -291,7 +334,13 @@ fn thread_main(
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let mut stop = shared.shutdown.subscribe();
-        let w = Rc::new(Worker::new(id, shard, shared.clone(), peers, inbox));
+        let w = Rc::new(Worker::new(
+            id,
+            shard,
+            shared.clone(),
+            mesh.peers,
+            mesh.inbox,
+        ));
         tokio::task::spawn_local(serve_mesh(w.clone()));
         // Issue 5: each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));
@@ -307,9 +356,13 @@ fn thread_main(
             }
         }
         let _ = ready.send(Ok(()));
+        // Runs what the server's handle sends until shutdown. This queue is apart from the
+        // mesh so that the connections, which drain the mesh before their own work, never
+        // poll it.
         while !*stop.borrow_and_update() {
-            if stop.changed().await.is_err() {
-                break;
+            tokio::select! {
+                r = stop.changed() => if r.is_err() { break },
+                Some(f) = control.recv() => f(&w),
             }
         }
     });
