@@ -171,6 +171,9 @@ fn pushes_follow_a_connection_that_moves_to_its_keys_thread() {
                     let text = format!("p{j}");
                     let deadline = Instant::now() + Duration::from_secs(10);
                     while !push(s, id, &text) {
+                        if done.load(Ordering::Relaxed) {
+                            return j;
+                        }
                         assert!(Instant::now() < deadline, "client {id} unreachable");
                         std::thread::yield_now();
                     }
@@ -178,6 +181,14 @@ fn pushes_follow_a_connection_that_moves_to_its_keys_thread() {
                 }
                 j
             });
+            // Stops the pusher however this thread leaves the scope (a failed assertion too).
+            struct Stop<'a>(&'a AtomicBool);
+            impl Drop for Stop<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::Relaxed);
+                }
+            }
+            let stop = Stop(&done);
             // Keys used over and over: with four threads the connection moves to the thread of
             // each key that another thread owns.
             for key in ["a", "b", "c", "d", "e", "f"] {
@@ -188,7 +199,7 @@ fn pushes_follow_a_connection_that_moves_to_its_keys_thread() {
                     expect(&mut c, b"$1\r\nv\r\n", &mut pushes);
                 }
             }
-            done.store(true, Ordering::Relaxed);
+            drop(stop);
             pusher.join().expect("pusher")
         });
         while pushes < sent {

@@ -363,15 +363,9 @@ pub(crate) async fn block(
             let timeout = sleep_ms(timeout);
             tokio::pin!(timeout);
             let o = loop {
+                // The inbox first: a push that came before the outcome goes before the reply.
                 tokio::select! {
-                    o = rx.recv() => break o,
-                    _ = &mut timeout => {
-                        break if waiter.claim() {
-                            Some(Outcome::Unblocked { error: false })
-                        } else {
-                            rx.recv().await
-                        };
-                    }
+                    biased;
                     p = sess.next_push() => match p {
                         // The replies before this command are all in `out` and its own has
                         // not started: the frames go between them, out with its reply.
@@ -381,6 +375,14 @@ pub(crate) async fn block(
                             break if waiter.claim() { None } else { rx.recv().await };
                         }
                     },
+                    o = rx.recv() => break o,
+                    _ = &mut timeout => {
+                        break if waiter.claim() {
+                            Some(Outcome::Unblocked { error: false })
+                        } else {
+                            rx.recv().await
+                        };
+                    }
                     _ = peer_closed(peer) => {
                         sess.close();
                         break if waiter.claim() { None } else { rx.recv().await };

@@ -102,25 +102,24 @@ impl ServerHandle {
     /// Pushes `frames` (whole RESP frames, which the caller encodes for the client's protocol)
     /// to client `id`, wherever it is connected, the way pub/sub messages and tracking
     /// invalidations reach a connection: it writes them between its replies, at once if it is
-    /// idle. False if no thread has that client (it is gone, or it is moving between threads
-    /// this instant). Blocks until every thread has looked; never call it from a server thread.
+    /// idle. False if no thread has that client (it is gone, or it was moving between threads
+    /// while they were asked: then asking again finds it). Blocks until it knows; never call
+    /// it from a server thread.
+    ///
+    /// The threads are asked one after another, stopping at the first that has the client: a
+    /// client can move between two threads' answers, and asking them all at once could then
+    /// deliver the frames twice.
     pub fn push(&self, id: u64, frames: impl Into<Bytes>) -> bool {
         let frames: Bytes = frames.into();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut asked = 0;
-        for c in &self.control {
-            let tx = tx.clone();
+        self.control.iter().any(|c| {
+            let (tx, rx) = std::sync::mpsc::channel();
             let frames = frames.clone();
             let f: Control = Box::new(move |w: &Worker| {
                 let pusher = w.clients.borrow().pusher(id);
                 let _ = tx.send(pusher.is_some_and(|p| p.push(frames)));
             });
-            if c.send(f).is_ok() {
-                asked += 1;
-            }
-        }
-        drop(tx);
-        rx.iter().take(asked).filter(|&pushed| pushed).count() > 0
+            c.send(f).is_ok() && rx.recv().unwrap_or(false)
+        })
     }
 }
 
