@@ -4,6 +4,10 @@
 //! A connection whose commands keep going to one other shard moves to that shard's thread
 //! (connection migration): from then on its commands run inline there, without a hop per
 //! request. It moves only between requests, when nothing of it is in flight.
+//!
+//! While idle, a connection waits for its socket and for its inbox of pushes (frames it did
+//! not ask for, and CLIENT KILL) at once; a push is written as soon as it is taken, which is
+//! always between two replies.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
