@@ -64,6 +64,11 @@ impl TestServer {
         RawConn::connect(self.addr)
     }
 
+    /// The running server's handle (for its test hooks, such as [`ServerHandle::push`]).
+    pub fn handle(&self) -> &ServerHandle {
+        self.handle.as_ref().expect("the server is running")
+    }
+
     /// Stops the server and waits for it.
     pub fn stop(&mut self) {
         if let Some(h) = self.handle.take() {

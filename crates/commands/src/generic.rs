@@ -284,57 +284,27 @@ static TOUCH: MultiKeyOps = MultiKeyOps {
 /// Deletes keys like DEL, but hands large values to a background thread to free, so the shard
 /// does not stall on a huge collection (Redis's lazy free).
 pub fn op_unlink<'k>(ctx: &mut ShardCtx, keys: impl Iterator<Item = &'k [u8]>) -> i64 {
+    // A handle of our own (a reference count), as the database borrows the whole shard.
+    let lazy = ctx.shard.lazyfree.clone();
     let db = ctx.db();
     let mut n = 0;
     for k in keys {
         if let Some(e) = db.remove(k) {
             n += 1;
-            lazyfree::drop_value(e.value);
+            lazyfree::drop_value(&lazy, e.value);
         }
     }
     n
 }
 
-/// Frees large values off the shard threads.
+/// What is freed off the shard threads, and how (through the shard's `LazyFree` handle to the
+/// runtime's background-freeing thread).
 pub mod lazyfree {
-    use std::sync::mpsc::{channel, Sender};
-    use std::sync::{Mutex, OnceLock};
-
-    use rustis_storage::Value;
+    use rustis_storage::{LazyFree, Value};
 
     /// Values with more elements than this are freed in the background (Redis's
     /// `LAZYFREE_THRESHOLD`).
     pub const THRESHOLD: usize = 64;
-
-    /// Anything the background thread can drop.
-    type Garbage = Box<dyn Send>;
-
-    // The sender is behind a mutex so the static is `Sync` whatever `Sender` is; it is taken
-    // once per large value, never on the common path.
-    static FREER: OnceLock<Option<Mutex<Sender<Garbage>>>> = OnceLock::new();
-
-    fn freer() -> Option<&'static Mutex<Sender<Garbage>>> {
-        FREER
-            .get_or_init(|| {
-                let (tx, rx) = channel::<Garbage>();
-                std::thread::Builder::new()
-                    .name("rustis-lazyfree".into())
-                    .spawn(move || while rx.recv().is_ok() {})
-                    .ok()?;
-                Some(Mutex::new(tx))
-            })
-            .as_ref()
-    }
-
-    /// Drops `g` on the background thread (or here if it is not running).
-    pub fn drop_later(g: Garbage) {
-        if let Some(m) = freer() {
-            if let Ok(tx) = m.lock() {
-                // If the thread is gone, the value comes back in the error and drops here.
-                let _ = tx.send(g);
-            }
-        }
-    }
 
     /// The number of allocations freeing `v` costs, roughly.
     pub fn effort(v: &Value) -> usize {
@@ -349,9 +319,9 @@ pub mod lazyfree {
     }
 
     /// Drops `v`, in the background when it is large.
-    pub fn drop_value(v: Value) {
+    pub fn drop_value(lazy: &LazyFree, v: Value) {
         if effort(&v) > THRESHOLD {
-            drop_later(Box::new(v));
+            lazy.drop_later(Box::new(v));
         }
     }
 }
@@ -424,7 +394,8 @@ fn flush_async(args: &[Bytes]) -> bool {
 static FLUSHDB: FanoutOps = FanoutOps {
     per_shard: |ctx, args| {
         if flush_async(args) {
-            lazyfree::drop_later(Box::new(ctx.db().take_all()));
+            let all = ctx.db().take_all();
+            ctx.shard.lazyfree.drop_later(Box::new(all));
         } else {
             ctx.db().clear();
         }
@@ -439,7 +410,7 @@ static FLUSHALL: FanoutOps = FanoutOps {
         let lazy = flush_async(args);
         for db in &mut ctx.shard.dbs {
             if lazy {
-                lazyfree::drop_later(Box::new(db.take_all()));
+                ctx.shard.lazyfree.drop_later(Box::new(db.take_all()));
             } else {
                 db.clear();
             }

@@ -29,7 +29,7 @@ pub(crate) fn is_barrier(cmd: ConnCmd) -> bool {
 /// Runs a connection command.
 pub(crate) async fn run(
     w: &Rc<Worker>,
-    sess: &mut Session,
+    sess: &Session,
     cmd: ConnCmd,
     args: &[Bytes],
     out: &mut Out,
@@ -43,19 +43,15 @@ pub(crate) async fn run(
         ConnCmd::Echo => out.bulk(&args[1]),
         ConnCmd::Quit => {
             out.ok();
-            sess.closing = true;
+            sess.close();
         }
         ConnCmd::Hello => hello(w, sess, args, out),
         ConnCmd::Select => select(w, sess, args, out),
         ConnCmd::Reset => {
-            sess.db = 0;
+            sess.set_db(0);
+            sess.set_resp(2);
             out.resp3 = false;
-            {
-                let mut info = sess.info.borrow_mut();
-                info.db = 0;
-                info.resp = 2;
-                info.name.clear();
-            }
+            sess.name.borrow_mut().clear();
             out.simple("RESET");
         }
         ConnCmd::Client => client(w, sess, args, out).await,
@@ -66,15 +62,14 @@ pub(crate) async fn run(
     }
 }
 
-fn select(w: &Worker, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+fn select(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
     let Ok(idx) = parse_i64(&args[1]) else {
         return out.error(OpError::NotInteger.message());
     };
     if idx < 0 || idx as usize >= w.shared.n_dbs {
         return out.error(OpError::DbIndexOutOfRange.message());
     }
-    sess.db = idx as usize;
-    sess.info.borrow_mut().db = sess.db;
+    sess.set_db(idx as usize);
     out.ok();
 }
 
@@ -86,7 +81,7 @@ fn valid_name(name: &[u8]) -> bool {
 const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
 
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
-fn hello(w: &Worker, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+fn hello(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
     let mut proto = None;
     let mut i = 1;
     if args.len() > 1 {
@@ -136,10 +131,10 @@ fn hello(w: &Worker, sess: &mut Session, args: &[Bytes], out: &mut Out) {
     }
     if let Some(p) = proto {
         out.resp3 = p == 3;
-        sess.info.borrow_mut().resp = p as u8;
+        sess.set_resp(p as u8);
     }
     if let Some(n) = name {
-        sess.info.borrow_mut().name = n.to_vec();
+        *sess.name.borrow_mut() = n.to_vec();
     }
     out.map(7);
     out.bulk(b"server");
@@ -159,25 +154,25 @@ fn hello(w: &Worker, sess: &mut Session, args: &[Bytes], out: &mut Out) {
 }
 
 /// CLIENT ID|SETNAME|GETNAME|LIST|INFO|SETINFO|KILL|NO-EVICT|NO-TOUCH|HELP
-async fn client(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     let argc = args.len();
     let arity_err = |out: &mut Out| out.error(&wrong_args(&format!("client|{sub}")));
     match sub.as_str() {
         "id" if argc == 2 => out.int(sess.id as i64),
         "getname" if argc == 2 => {
-            let info = sess.info.borrow();
-            if info.name.is_empty() {
+            let name = sess.name.borrow();
+            if name.is_empty() {
                 out.null();
             } else {
-                out.bulk(&info.name);
+                out.bulk(&name);
             }
         }
         "setname" if argc == 3 => {
             if !valid_name(&args[2]) {
                 return out.error(BAD_NAME);
             }
-            sess.info.borrow_mut().name = args[2].to_vec();
+            *sess.name.borrow_mut() = args[2].to_vec();
             out.ok();
         }
         "setinfo" if argc == 4 => {
@@ -185,19 +180,17 @@ async fn client(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &mut Ou
             if !valid_name(value) && !value.is_empty() {
                 return out.error("ERR lib-name and lib-ver cannot contain spaces, newlines or special characters.");
             }
-            let mut info = sess.info.borrow_mut();
             if eq_ic(&args[2], "lib-name") {
-                info.lib_name = value.to_vec();
+                *sess.lib_name.borrow_mut() = value.to_vec();
             } else if eq_ic(&args[2], "lib-ver") {
-                info.lib_ver = value.to_vec();
+                *sess.lib_ver.borrow_mut() = value.to_vec();
             } else {
-                drop(info);
                 return out.error(&format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(&args[2])));
             }
             out.ok();
         }
         "info" if argc == 2 => {
-            let mut line = sess.info.borrow().line();
+            let mut line = crate::clients::line(sess);
             line.push('\n');
             out.verbatim(line.as_bytes());
         }
@@ -229,9 +222,9 @@ async fn client(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &mut Ou
                     return out.error(SYNTAX);
                 }
             }
-            sess.info.borrow_mut().last_cmd = "client|list";
+            sess.set_last_cmd("client|list");
             let Some(per_thread) = on_every_thread(w, |wk| {
-                wk.clients.borrow().list.iter().map(|c| (c.borrow().id, c.borrow().line())).collect::<Vec<_>>()
+                wk.clients.borrow().iter().map(|c| (c.id, crate::clients::line(c))).collect::<Vec<_>>()
             })
             .await
             else {
@@ -304,7 +297,7 @@ async fn client(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &mut Ou
 }
 
 /// CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]
-async fn client_kill(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
     #[derive(Clone, Default)]
     struct Filter {
         id: Option<u64>,
@@ -364,18 +357,15 @@ async fn client_kill(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &m
         let call = Box::new(
             move |wk: &crate::worker::Worker| -> rustis_commands::registry::Partial {
                 let mut killed = Vec::new();
-                for c in wk.clients.borrow().list.iter() {
-                    let c = c.borrow();
+                for c in wk.clients.borrow().iter() {
                     let m = filt.0.is_none_or(|id| id == c.id)
                         && filt.1.as_ref().is_none_or(|a| *a == c.addr.to_string())
                         && filt.2.as_ref().is_none_or(|a| *a == c.laddr.to_string())
                         && filt.3 != Some(c.id);
                     if m {
-                        // Every wait of the connection wakes (its read loop's and, if it is
-                        // blocked, the blocking command's); the permit covers a connection that
-                        // is not waiting yet.
-                        c.kill.notify_waiters();
-                        c.kill.notify_one();
+                        // It wakes wherever it waits (idle, or blocked in a command), or
+                        // finds the kill when it next waits.
+                        c.pusher().kill();
                         killed.push(c.id);
                     }
                 }
@@ -397,8 +387,8 @@ async fn client_kill(w: &Rc<Worker>, sess: &mut Session, args: &[Bytes], out: &m
     if legacy {
         // The legacy form also kills the caller itself when its own address was given.
         if killed == 0 {
-            if sess.info.borrow().addr.to_string() == f.addr.clone().unwrap_or_default() {
-                sess.closing = true;
+            if sess.addr.to_string() == f.addr.clone().unwrap_or_default() {
+                sess.close();
                 return out.ok();
             }
             return out.error("ERR No such client");
@@ -544,7 +534,7 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             expired: shard.dbs.iter().map(|d| d.expired_keys).sum(),
             hits: shard.dbs.iter().map(|d| d.hits).sum(),
             misses: shard.dbs.iter().map(|d| d.misses).sum(),
-            clients: wk.clients.borrow().list.len(),
+            clients: wk.clients.borrow().len(),
             commands: wk.commands.get(),
         }
     })
@@ -785,7 +775,7 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
-fn shutdown(w: &Worker, sess: &mut Session, args: &[Bytes], out: &mut Out) {
+fn shutdown(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
     let mut abort = false;
     for a in &args[1..] {
         if eq_ic(a, "abort") {
@@ -804,6 +794,6 @@ fn shutdown(w: &Worker, sess: &mut Session, args: &[Bytes], out: &mut Out) {
     // Nothing is persisted yet, so there is nothing to save: stop every thread. Like Redis, the
     // connection closes without a reply.
     tracing::warn!("User requested shutdown...");
-    sess.closing = true;
+    sess.close();
     w.shared.request_shutdown();
 }

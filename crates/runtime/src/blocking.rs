@@ -36,7 +36,7 @@ use tokio::sync::mpsc;
 
 use crate::dispatch;
 use crate::routing::shard_of;
-use crate::session::Session;
+use crate::session::{Push, Session};
 use crate::worker::{Item, Worker};
 
 /// CLIENT UNBLOCK ... ERROR's reply to the unblocked client.
@@ -285,7 +285,7 @@ enum Served {
 /// waits, and writes its reply.
 pub(crate) async fn block(
     w: &Rc<Worker>,
-    sess: &mut Session,
+    sess: &Session,
     spec: &'static CommandSpec,
     ops: &'static BlockingOps,
     args: Vec<Bytes>,
@@ -308,7 +308,7 @@ pub(crate) async fn block(
             .any(|p| !positions.contains(p) && shard_of(&args[*p], w.n) != home);
         if spans {
             let mut now = Out::new(out.resp3);
-            dispatch::txn(w, sess.db, *f, spec, args.clone(), &mut now).await;
+            dispatch::txn(w, sess.db(), *f, spec, args.clone(), &mut now).await;
             // The non-blocking forms reply a null (bulk or array) when there is nothing.
             if !matches!(&now.buf[..], b"$-1\r\n" | b"*-1\r\n" | b"_\r\n") {
                 out.buf.extend_from_slice(&now.buf);
@@ -339,14 +339,14 @@ pub(crate) async fn block(
             waiter: waiter.clone(),
             ops,
             args: args.clone(),
-            db: sess.db,
+            db: sess.db(),
             resp3: out.resp3,
         };
         let p = pos.clone();
         let f = Box::new(move |wk: &Worker| -> Partial { Box::new(wk.block_register(req, p)) });
         let Ok(settled) = w.send_call(s, None, false, f).await else {
             waiter.claim();
-            unregister(w, &waiter, sess.db, &args, registered);
+            unregister(w, &waiter, sess.db(), &args, registered);
             return out.error("ERR server is shutting down");
         };
         if settled.downcast::<bool>().map_or(true, |b| *b) {
@@ -359,39 +359,45 @@ pub(crate) async fn block(
         Ok(o) => Some(o),
         Err(_) => {
             w.shared.blocked_clients.fetch_add(1, Ordering::Relaxed);
-            {
-                let mut info = sess.info.borrow_mut();
-                info.blocked = Some(waiter.clone());
-                info.last_cmd = spec.name;
-            }
-            let kill = sess.info.borrow().kill.clone();
-            let o = tokio::select! {
-                o = rx.recv() => o,
-                _ = sleep_ms(timeout) => {
-                    if waiter.claim() {
-                        Some(Outcome::Unblocked { error: false })
-                    } else {
-                        rx.recv().await
+            *sess.blocked.borrow_mut() = Some(waiter.clone());
+            let timeout = sleep_ms(timeout);
+            tokio::pin!(timeout);
+            let o = loop {
+                // The inbox first: a push that came before the outcome goes before the reply.
+                tokio::select! {
+                    biased;
+                    p = sess.next_push() => match p {
+                        // The replies before this command are all in `out` and its own has
+                        // not started: the frames go between them, out with its reply.
+                        Push::Frame(f) => out.raw(&f),
+                        Push::Kill => {
+                            sess.close();
+                            break if waiter.claim() { None } else { rx.recv().await };
+                        }
+                    },
+                    o = rx.recv() => break o,
+                    _ = &mut timeout => {
+                        break if waiter.claim() {
+                            Some(Outcome::Unblocked { error: false })
+                        } else {
+                            rx.recv().await
+                        };
+                    }
+                    _ = peer_closed(peer) => {
+                        sess.close();
+                        break if waiter.claim() { None } else { rx.recv().await };
                     }
                 }
-                _ = kill.notified() => {
-                    sess.closing = true;
-                    if waiter.claim() { None } else { rx.recv().await }
-                }
-                _ = peer_closed(peer) => {
-                    sess.closing = true;
-                    if waiter.claim() { None } else { rx.recv().await }
-                }
             };
-            sess.info.borrow_mut().blocked = None;
+            *sess.blocked.borrow_mut() = None;
             w.shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
             o
         }
     };
-    unregister(w, &waiter, sess.db, &args, registered);
+    unregister(w, &waiter, sess.db(), &args, registered);
     match outcome {
         Some(Outcome::Reply(bytes)) => out.raw(&bytes),
-        Some(Outcome::Forward { spec, args }) => forward(w, sess.db, spec, args, out).await,
+        Some(Outcome::Forward { spec, args }) => forward(w, sess.db(), spec, args, out).await,
         Some(Outcome::Unblocked { error: false }) => (ops.timeout_reply)(out),
         Some(Outcome::Unblocked { error: true }) => out.error(UNBLOCKED),
         // The client went away: nothing to reply.
@@ -479,10 +485,8 @@ pub(crate) async fn unblock_client(w: &Worker, id: u64, error: bool) -> i64 {
             let waiter = wk
                 .clients
                 .borrow()
-                .list
-                .iter()
-                .find(|c| c.borrow().id == id)
-                .and_then(|c| c.borrow().blocked.clone());
+                .get(id)
+                .and_then(|c| c.blocked.borrow().clone());
             let done = waiter.is_some_and(|wt| wt.finish(Outcome::Unblocked { error }));
             Box::new(done as i64)
         });

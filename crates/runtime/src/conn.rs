@@ -4,23 +4,23 @@
 //! A connection whose commands keep going to one other shard moves to that shard's thread
 //! (connection migration): from then on its commands run inline there, without a hop per
 //! request. It moves only between requests, when nothing of it is in flight.
+//!
+//! While idle, a connection waits for its socket and for its inbox of pushes (frames it did
+//! not ask for, and CLIENT KILL) at once; a push is written as soon as it is taken, which is
+//! always between two replies.
 
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use bytes::BytesMut;
 use rustis_commands::Out;
 use rustis_resp::Parser;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 
-use crate::clients::ClientInfo;
 use crate::dispatch::{self, Affinity};
-use crate::session::Session;
+use crate::session::{Push, Session};
 use crate::worker::{Msg, Worker};
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -35,41 +35,18 @@ const MAX_READ: usize = 1024 * 1024;
 /// one key moves after its first read or two instead of sending thousands of commands across.
 const MIGRATE_AFTER: u32 = 32;
 
-/// A connection on its way to another thread: its socket and every bit of its state.
+/// A connection on its way to another thread: its socket and its whole state.
 pub(crate) struct Migrant {
     stream: std::net::TcpStream,
-    peer: SocketAddr,
-    laddr: SocketAddr,
-    id: u64,
-    db: usize,
-    resp3: bool,
-    name: Vec<u8>,
-    lib_name: Vec<u8>,
-    lib_ver: Vec<u8>,
-    created: Instant,
+    sess: Session,
 }
 
 /// Serves a newly accepted connection.
 pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let laddr = stream.local_addr().unwrap_or(peer);
-    let id = w.shared.client_id();
-    let info = ClientInfo {
-        id,
-        addr: peer,
-        laddr,
-        name: Vec::new(),
-        lib_name: Vec::new(),
-        lib_ver: Vec::new(),
-        created: Instant::now(),
-        last_active: Instant::now(),
-        db: 0,
-        resp: 2,
-        last_cmd: "NULL",
-        kill: Rc::new(Notify::new()),
-        blocked: None,
-    };
-    serve_loop(w, stream, info).await;
+    let sess = Session::new(w.shared.client_id(), peer, laddr);
+    serve_loop(w, stream, sess).await;
 }
 
 /// Takes over a connection that another thread handed to this one.
@@ -78,22 +55,7 @@ pub(crate) fn adopt(w: &Rc<Worker>, m: Migrant) {
         w.shared.connected.fetch_sub(1, Ordering::Relaxed);
         return;
     };
-    let info = ClientInfo {
-        id: m.id,
-        addr: m.peer,
-        laddr: m.laddr,
-        name: m.name,
-        lib_name: m.lib_name,
-        lib_ver: m.lib_ver,
-        created: m.created,
-        last_active: Instant::now(),
-        db: m.db,
-        resp: if m.resp3 { 3 } else { 2 },
-        last_cmd: "NULL",
-        kill: Rc::new(Notify::new()),
-        blocked: None,
-    };
-    tokio::task::spawn_local(serve_loop(w.clone(), stream, info));
+    tokio::task::spawn_local(serve_loop(w.clone(), stream, m.sess));
 }
 
 /// Reads what the socket holds into the spare room of `rbuf`; also says whether the read came
@@ -155,39 +117,63 @@ async fn write_out(stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
+/// Moves every push already waiting, starting with `first`, into `out`; false if one of them
+/// asks the connection to close.
+fn take_pushes(sess: &Session, first: Push, out: &mut Out) -> bool {
+    let mut next = Some(first);
+    while let Some(p) = next {
+        match p {
+            Push::Frame(f) => out.raw(&f),
+            Push::Kill => return false,
+        }
+        next = sess.try_push();
+    }
+    true
+}
+
+async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
     let shared = w.shared.clone();
-    let id = info.id;
-    let kill = info.kill.clone();
-    let resp3 = info.resp == 3;
-    let db = info.db;
-    let info = Rc::new(RefCell::new(info));
-    w.clients.borrow_mut().add(info.clone());
-    let mut sess = Session {
-        id,
-        db,
-        closing: false,
-        last_cmd: "NULL",
-        info: info.clone(),
-    };
+    let id = sess.id;
+    let mut out = Out::new(sess.resp() == 3);
+    let mut sess = Rc::new(sess);
+    w.clients.borrow_mut().add(sess.clone());
     let max_bulk = shared.config().get_i64("proto-max-bulk-len").max(1) as usize;
     let mut parser = Parser::with_max_bulk(max_bulk);
     // The read buffer is allocated on the first read, so idle connections cost little.
     let mut rbuf = BytesMut::new();
-    let mut out = Out::new(resp3);
     // Large values go out by reference (`Out::bulk_shared`); `write_out` sends them.
     out.share = true;
     let mut cmds = Vec::new();
     let mut pending = dispatch::Pending::new(w.n);
     let mut streak: (usize, u32) = (w.id, 0);
-    // One wait for CLIENT KILL for the connection's whole life, rather than a new one armed
-    // and dropped around every read.
-    let killed = kill.notified();
-    tokio::pin!(killed);
     'conn: loop {
-        tokio::select! {
-            r = stream.readable() => if r.is_err() { break 'conn },
-            _ = &mut killed => break 'conn,
+        // Waiting for the socket and for pushes is the connection's only wait, so a push costs
+        // a request nothing when there is none: the inbox is polled where CLIENT KILL's wake-up
+        // was (KILL is itself a push).
+        let push = tokio::select! {
+            r = stream.readable() => {
+                if r.is_err() {
+                    break 'conn;
+                }
+                None
+            }
+            p = sess.next_push() => Some(p),
+        };
+        if let Some(p) = push {
+            // Every reply produced so far has been written: the frames go out now, between
+            // that reply and the next.
+            let open = take_pushes(&sess, p, &mut out);
+            if !out.is_empty() {
+                if write_out(&mut stream, &out).await.is_err() {
+                    break;
+                }
+                out.clear();
+                dispatch::trim(&mut out.buf);
+            }
+            if !open {
+                break;
+            }
+            continue;
         }
         // Read what the socket holds, up to MAX_READ per round: a read that fills the space
         // given to it is followed by another, so a deep pipeline of large values is parsed and
@@ -229,7 +215,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
         if !cmds.is_empty() {
             affinity = dispatch::run(
                 &w,
-                &mut sess,
+                &sess,
                 &mut pending,
                 &mut cmds,
                 &mut parser,
@@ -237,15 +223,13 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
                 Some(&stream),
             )
             .await;
-            let mut i = info.borrow_mut();
-            i.last_active = Instant::now();
-            i.last_cmd = sess.last_cmd;
+            sess.touch();
         }
         if let Err(e) = parsed {
             tracing::debug!(client = id, "protocol error: {}", e.reply());
             out.raw(e.reply().as_bytes());
             out.raw(b"\r\n");
-            sess.closing = true;
+            sess.close();
         }
         if !out.is_empty() {
             if write_out(&mut stream, &out).await.is_err() {
@@ -260,7 +244,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
             // jemalloc's thread cache on the next read is cheap.
             rbuf = BytesMut::new();
         }
-        if sess.closing {
+        if sess.closing() {
             break;
         }
         match affinity {
@@ -276,25 +260,30 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, info: ClientInfo) {
         }
         if streak.1 >= MIGRATE_AFTER && rbuf.is_empty() {
             // Nothing of this connection is in flight: no partial request, no unsent reply.
-            let Ok(std_stream) = stream.into_std() else {
-                break;
-            };
+            // Its state leaves this thread's registry and travels whole; pushes not yet taken
+            // wait in its inbox, which travels with it.
             w.clients.borrow_mut().remove(id);
-            let i = info.borrow();
-            let m = Migrant {
-                stream: std_stream,
-                peer: i.addr,
-                laddr: i.laddr,
-                id,
-                db: sess.db,
-                resp3: out.resp3,
-                name: i.name.clone(),
-                lib_name: i.lib_name.clone(),
-                lib_ver: i.lib_ver.clone(),
-                created: i.created,
-            };
-            w.post(streak.0, Msg::Adopt(Box::new(m)));
-            return;
+            match Rc::try_unwrap(sess) {
+                Ok(moving) => {
+                    let Ok(std_stream) = stream.into_std() else {
+                        shared.connected.fetch_sub(1, Ordering::Relaxed);
+                        return;
+                    };
+                    let m = Migrant {
+                        stream: std_stream,
+                        sess: moving,
+                    };
+                    w.post(streak.0, Msg::Adopt(Box::new(m)));
+                    return;
+                }
+                Err(still_shared) => {
+                    // Something on this thread still holds the session (a CLIENT command of
+                    // another connection reading it): stay, and try again after a new streak.
+                    sess = still_shared;
+                    w.clients.borrow_mut().add(sess.clone());
+                    streak = (w.id, 0);
+                }
+            }
         }
     }
     w.clients.borrow_mut().remove(id);

@@ -291,7 +291,7 @@ impl Affinity {
 /// Runs `cmds` for the connection `sess`, writing every reply into `out` in request order.
 pub(crate) async fn run(
     w: &Rc<Worker>,
-    sess: &mut Session,
+    sess: &Session,
     pending: &mut Pending,
     cmds: &mut Vec<Vec<Bytes>>,
     parser: &mut rustis_resp::Parser,
@@ -312,7 +312,7 @@ pub(crate) async fn run(
         let owned = |i: usize| w.n == 1 || hints[i] == w.id;
         prefetch_local(
             w,
-            sess.db,
+            sess.db(),
             cmds.iter()
                 .enumerate()
                 .filter(|&(i, _)| owned(i))
@@ -323,7 +323,7 @@ pub(crate) async fn run(
     let mut affinity = Affinity::NoKeys;
     let mut last_spec = LastSpec::default();
     for (i, args) in cmds.drain(..).enumerate() {
-        if sess.closing {
+        if sess.closing() {
             break;
         }
         executed += 1;
@@ -333,7 +333,7 @@ pub(crate) async fn run(
             pending.wrote_local(start, out);
             continue;
         };
-        sess.last_cmd = spec.name;
+        sess.set_last_cmd(spec.name);
         if !spec.arity_ok(args.len()) {
             out.error(&wrong_args(spec.name));
             pending.wrote_local(start, out);
@@ -363,7 +363,7 @@ pub(crate) async fn run(
             }
             Run::Fanout(ops) => {
                 pending.flush(w, out, parser).await;
-                fanout(w, spec, sess.db, ops, &args, out).await;
+                fanout(w, spec, sess.db(), ops, &args, out).await;
             }
             Run::Shard(_) | Run::MultiKey(_) | Run::Txn(_) => {
                 match route(w, spec, &args, hints.get(i).copied()) {
@@ -375,8 +375,9 @@ pub(crate) async fn run(
                         if spec.first_key > 0 || spec.keys.is_some() {
                             affinity.saw(s);
                         }
-                        if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db, &args) {
-                            match w.exec(spec, sess.db, &args, out) {
+                        if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db(), &args)
+                        {
+                            match w.exec(spec, sess.db(), &args, out) {
                                 None => {
                                     pending.wrote_local(start, out);
                                     parser.recycle(args);
@@ -387,7 +388,7 @@ pub(crate) async fn run(
                                     affinity = Affinity::Mixed;
                                     pending.flush(w, out, parser).await;
                                     if let Run::Txn(f) = spec.run {
-                                        txn_extra(w, sess.db, f, spec, args, need, out).await;
+                                        txn_extra(w, sess.db(), f, spec, args, need, out).await;
                                     }
                                     w.tick_clock();
                                 }
@@ -397,7 +398,7 @@ pub(crate) async fn run(
                                 s,
                                 Item {
                                     spec,
-                                    db: sess.db,
+                                    db: sess.db(),
                                     args,
                                 },
                                 out,
@@ -412,9 +413,9 @@ pub(crate) async fn run(
                         pending.flush(w, out, parser).await;
                         match &spec.run {
                             Run::MultiKey(ops) => {
-                                multi_key(w, spec, sess.db, ops, args, groups, out).await
+                                multi_key(w, spec, sess.db(), ops, args, groups, out).await
                             }
-                            Run::Txn(f) => txn(w, sess.db, *f, spec, args, out).await,
+                            Run::Txn(f) => txn(w, sess.db(), *f, spec, args, out).await,
                             _ => out.error("ERR internal routing error"),
                         }
                         // Time moved while we waited on other shards.

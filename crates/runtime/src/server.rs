@@ -8,7 +8,10 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rustis_storage::{Clock, Shard, SystemClock};
+use bytes::Bytes;
+
+use rustis_storage::shard::Garbage;
+use rustis_storage::{Clock, LazyFree, Shard, SystemClock};
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -48,9 +51,16 @@ impl Default for ServerOptions {
 pub struct ServerHandle {
     addrs: Vec<SocketAddr>,
     threads: Vec<JoinHandle<()>>,
+    /// The background-freeing thread; it ends once every shard (holding its senders) is gone.
+    lazyfree: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
     shutdown_rx: watch::Receiver<bool>,
+    /// Each thread's control queue: work from outside the server, run on that thread.
+    control: Vec<mpsc::UnboundedSender<Control>>,
 }
+
+/// Work sent from outside the server to run on one of its threads (see [`ServerHandle::push`]).
+type Control = Box<dyn FnOnce(&Worker) + Send>;
 
 impl ServerHandle {
     /// The first address the server listens on.
@@ -77,11 +87,39 @@ impl ServerHandle {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+        // The shard threads have stopped and dropped their shards, so the freeing thread's
+        // channel is closed: it frees what is left in it and ends.
+        if let Some(t) = self.lazyfree.take() {
+            let _ = t.join();
+        }
     }
 
     /// Whether a shutdown was requested.
     pub fn is_stopping(&self) -> bool {
         *self.shutdown_rx.borrow()
+    }
+
+    /// Pushes `frames` (whole RESP frames, which the caller encodes for the client's protocol)
+    /// to client `id`, wherever it is connected, the way pub/sub messages and tracking
+    /// invalidations reach a connection: it writes them between its replies, at once if it is
+    /// idle. False if no thread has that client (it is gone, or it was moving between threads
+    /// while they were asked: then asking again finds it). Blocks until it knows; never call
+    /// it from a server thread.
+    ///
+    /// The threads are asked one after another, stopping at the first that has the client: a
+    /// client can move between two threads' answers, and asking them all at once could then
+    /// deliver the frames twice.
+    pub fn push(&self, id: u64, frames: impl Into<Bytes>) -> bool {
+        let frames: Bytes = frames.into();
+        self.control.iter().any(|c| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let frames = frames.clone();
+            let f: Control = Box::new(move |w: &Worker| {
+                let pusher = w.clients.borrow().pusher(id);
+                let _ = tx.send(pusher.is_some_and(|p| p.push(frames)));
+            });
+            c.send(f).is_ok() && rx.recv().unwrap_or(false)
+        })
     }
 }
 
@@ -197,25 +235,42 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             }
         }
     }
+    let (garbage_tx, lazyfree) = start_lazyfree()?;
+    let (control, control_rx): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::unbounded_channel()).unzip();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let mut threads = Vec::with_capacity(n);
-    for (id, ((listeners, peers), inbox)) in per_thread
+    for (id, (((listeners, peers), inbox), control)) in per_thread
         .into_iter()
         .zip(senders)
         .zip(receivers)
+        .zip(control_rx)
         .enumerate()
     {
         let shared = shared.clone();
         let ready = ready_tx.clone();
         let mut shard = Shard::new(id, n, n_dbs);
         shard.config = shard_cfg.clone();
+        shard.lazyfree = LazyFree::new(garbage_tx.clone());
         let t = std::thread::Builder::new()
             .name(format!("rustis-{id}"))
-            .spawn(move || thread_main(id, shard, shared, peers, inbox, listeners, ready))
+            .spawn(move || {
+                let mesh = Mesh { peers, inbox };
+                thread_main(id, shard, shared, mesh, control, listeners, ready)
+            })
             .map_err(StartError::Thread)?;
         threads.push(t);
     }
     drop(ready_tx);
+    // Only the shards hold senders now, so the freeing thread stops when they are all gone.
+    drop(garbage_tx);
+    let handle = ServerHandle {
+        addrs,
+        threads,
+        lazyfree: Some(lazyfree),
+        shared,
+        shutdown_rx,
+        control,
+    };
     for _ in 0..n {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -227,12 +282,19 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             }
         }
     }
-    Ok(ServerHandle {
-        addrs,
-        threads,
-        shared,
-        shutdown_rx,
-    })
+    Ok(handle)
+}
+
+/// Starts the thread that drops what the shards hand it (large values UNLINK removed, the
+/// databases FLUSHALL ASYNC emptied), so they never stall on freeing. It runs until every
+/// sender is dropped, i.e. until the shards are gone.
+fn start_lazyfree() -> Result<(std::sync::mpsc::Sender<Garbage>, JoinHandle<()>), StartError> {
+    let (tx, rx) = std::sync::mpsc::channel::<Garbage>();
+    let t = std::thread::Builder::new()
+        .name("rustis-lazyfree".into())
+        .spawn(move || while rx.recv().is_ok() {})
+        .map_err(StartError::Thread)?;
+    Ok((tx, t))
 }
 
 fn run_id() -> String {
@@ -243,12 +305,18 @@ fn run_id() -> String {
         .collect()
 }
 
+/// One thread's ends of the mesh.
+struct Mesh {
+    peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
+    inbox: Vec<mpsc::UnboundedReceiver<Msg>>,
+}
+
 fn thread_main(
     id: usize,
     shard: Shard,
     shared: Arc<Shared>,
-    peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
-    inbox: Vec<mpsc::UnboundedReceiver<Msg>>,
+    mesh: Mesh,
+    mut control: mpsc::UnboundedReceiver<Control>,
     listeners: Vec<StdListener>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
@@ -265,7 +333,13 @@ fn thread_main(
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let mut stop = shared.shutdown.subscribe();
-        let w = Rc::new(Worker::new(id, shard, shared.clone(), peers, inbox));
+        let w = Rc::new(Worker::new(
+            id,
+            shard,
+            shared.clone(),
+            mesh.peers,
+            mesh.inbox,
+        ));
         tokio::task::spawn_local(serve_mesh(w.clone()));
         // Each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));
@@ -281,9 +355,13 @@ fn thread_main(
             }
         }
         let _ = ready.send(Ok(()));
+        // Runs what the server's handle sends until shutdown. This queue is apart from the
+        // mesh so that the connections, which drain the mesh before their own work, never
+        // poll it.
         while !*stop.borrow_and_update() {
-            if stop.changed().await.is_err() {
-                break;
+            tokio::select! {
+                r = stop.changed() => if r.is_err() { break },
+                Some(f) = control.recv() => f(&w),
             }
         }
     });

@@ -1,18 +1,174 @@
-//! `Session`: the state of one connection that commands can change (selected database,
-//! protocol, name), and the flag that closes it.
+//! `Session`: the one record of a connection's state — who it is (id, addresses, when it
+//! connected), what commands set on it (database, protocol, names), what it is doing (its last
+//! command, the command it is blocked in, whether it is closing) and its inbox of pushes.
+//!
+//! The connection task and its thread's client registry (`clients.rs`) share it: commands
+//! change it through the task, CLIENT LIST/INFO/KILL/UNBLOCK read it through the registry, and
+//! connection migration moves it whole to another thread. It is never shared across threads
+//! (the registry and the task are on the connection's thread); only its [`Pusher`] is.
+//!
+//! Fields that change while the connection runs are `Cell`s and `RefCell`s that are borrowed
+//! only for a statement, never across an `.await`, so the registry can read them whenever the
+//! connection task is suspended.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
+use bytes::Bytes;
 use rustis_storage::DbIndex;
+use tokio::sync::mpsc;
 
-use crate::clients::ClientInfo;
+use crate::blocking::Waiter;
 
 /// One connection's state.
 pub(crate) struct Session {
+    /// CLIENT ID: unique for the server's life.
     pub id: u64,
-    pub db: DbIndex,
-    pub closing: bool,
-    pub last_cmd: &'static str,
-    pub info: Rc<RefCell<ClientInfo>>,
+    /// The peer's address.
+    pub addr: SocketAddr,
+    /// The address the connection came in on.
+    pub laddr: SocketAddr,
+    /// When the connection was accepted.
+    pub created: Instant,
+    /// CLIENT SETNAME / HELLO SETNAME.
+    pub name: RefCell<Vec<u8>>,
+    /// CLIENT SETINFO LIB-NAME.
+    pub lib_name: RefCell<Vec<u8>>,
+    /// CLIENT SETINFO LIB-VER.
+    pub lib_ver: RefCell<Vec<u8>>,
+    /// The blocking command it waits in, if any (CLIENT UNBLOCK, CLIENT LIST's `b` flag).
+    pub blocked: RefCell<Option<Arc<Waiter>>>,
+    db: Cell<DbIndex>,
+    resp: Cell<u8>,
+    closing: Cell<bool>,
+    last_cmd: Cell<&'static str>,
+    last_active: Cell<Instant>,
+    pusher: Pusher,
+    inbox: RefCell<mpsc::UnboundedReceiver<Push>>,
+}
+
+/// What can be sent to a connection that did not ask for it.
+pub(crate) enum Push {
+    /// Whole RESP frames, written between two replies (never inside one, and after every reply
+    /// already produced). The sender encodes them for the connection's protocol.
+    Frame(Bytes),
+    /// Close the connection (CLIENT KILL).
+    Kill,
+}
+
+/// Sends pushes to one connection, from any thread. Cheap to clone; holding one does not keep
+/// the connection open. It stays valid when the connection moves to another thread.
+#[derive(Clone)]
+pub(crate) struct Pusher(mpsc::UnboundedSender<Push>);
+
+impl Pusher {
+    /// Queues frames for the connection; false if it has closed.
+    pub fn push(&self, frame: Bytes) -> bool {
+        self.0.send(Push::Frame(frame)).is_ok()
+    }
+
+    /// Asks the connection to close. It wakes wherever it waits: idle, or blocked in a command.
+    pub fn kill(&self) {
+        let _ = self.0.send(Push::Kill);
+    }
+}
+
+impl Session {
+    /// A new connection's state: database 0, RESP2, no name.
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> Session {
+        // Unbounded: a push never waits (its sender may be a shard, which must not block).
+        // Output limits for slow readers belong in the sender's policy, which can see how far
+        // behind the connection is.
+        let (tx, rx) = mpsc::unbounded_channel();
+        let now = Instant::now();
+        Session {
+            id,
+            addr,
+            laddr,
+            created: now,
+            name: RefCell::default(),
+            lib_name: RefCell::default(),
+            lib_ver: RefCell::default(),
+            blocked: RefCell::new(None),
+            db: Cell::new(0),
+            resp: Cell::new(2),
+            closing: Cell::new(false),
+            last_cmd: Cell::new("NULL"),
+            last_active: Cell::new(now),
+            pusher: Pusher(tx),
+            inbox: RefCell::new(rx),
+        }
+    }
+
+    /// The selected database.
+    pub fn db(&self) -> DbIndex {
+        self.db.get()
+    }
+
+    /// SELECT.
+    pub fn set_db(&self, db: DbIndex) {
+        self.db.set(db);
+    }
+
+    /// The protocol version, 2 or 3.
+    pub fn resp(&self) -> u8 {
+        self.resp.get()
+    }
+
+    /// HELLO's protocol version.
+    pub fn set_resp(&self, resp: u8) {
+        self.resp.set(resp);
+    }
+
+    /// Whether the connection closes once its current replies are written.
+    pub fn closing(&self) -> bool {
+        self.closing.get()
+    }
+
+    /// Closes the connection once its current replies are written (QUIT, a protocol error,
+    /// CLIENT KILL of itself, a peer gone while blocked).
+    pub fn close(&self) {
+        self.closing.set(true);
+    }
+
+    /// The last command it ran (CLIENT LIST `cmd=`).
+    pub fn last_cmd(&self) -> &'static str {
+        self.last_cmd.get()
+    }
+
+    /// Records the command it runs.
+    pub fn set_last_cmd(&self, name: &'static str) {
+        self.last_cmd.set(name);
+    }
+
+    /// When it last ran a command (CLIENT LIST `idle=`).
+    pub fn last_active(&self) -> Instant {
+        self.last_active.get()
+    }
+
+    /// Records that it ran commands just now.
+    pub fn touch(&self) {
+        self.last_active.set(Instant::now());
+    }
+
+    /// A handle to push to this connection from anywhere.
+    pub fn pusher(&self) -> &Pusher {
+        &self.pusher
+    }
+
+    /// Waits for the next push. The inbox is borrowed only while polled, never across a
+    /// suspension, and its sender lives in this session, so it never runs dry.
+    pub async fn next_push(&self) -> Push {
+        poll_fn(|cx| self.inbox.borrow_mut().poll_recv(cx))
+            .await
+            .unwrap_or(Push::Kill)
+    }
+
+    /// The next push if one is already waiting.
+    pub fn try_push(&self) -> Option<Push> {
+        self.inbox.borrow_mut().try_recv().ok()
+    }
 }

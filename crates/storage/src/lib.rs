@@ -23,7 +23,7 @@ pub mod zset;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Db, Entry, ExpireStats};
 pub use rustis_resp::errors::OpError;
-pub use shard::{Shard, ShardConfig};
+pub use shard::{LazyFree, Shard, ShardConfig};
 pub use value::Value;
 
 /// The index of a database (`SELECT n`).

@@ -58,7 +58,36 @@ pub struct Shard {
     pub rng: SmallRng,
     /// Encoding limits and other settings.
     pub config: ShardConfig,
+    /// Where values too costly to free on this thread go (UNLINK, FLUSHALL ASYNC).
+    pub lazyfree: LazyFree,
     now: u64,
+}
+
+/// Anything the background-freeing thread can drop.
+pub type Garbage = Box<dyn Send>;
+
+/// A shard's end of the runtime's background-freeing thread: values too costly to drop on the
+/// shard's thread (a huge collection, a flushed database) are sent there to be dropped, so the
+/// shard does not stall (Redis's lazy free). Sending takes no lock. A shard the runtime gave no
+/// thread to (unit tests) drops them where it is.
+#[derive(Clone, Default)]
+pub struct LazyFree {
+    tx: Option<std::sync::mpsc::Sender<Garbage>>,
+}
+
+impl LazyFree {
+    /// A handle that sends to the thread receiving from `tx`.
+    pub fn new(tx: std::sync::mpsc::Sender<Garbage>) -> Self {
+        LazyFree { tx: Some(tx) }
+    }
+
+    /// Drops `g` on the background thread, or here if there is none (or it has stopped: the
+    /// value then comes back in the send's error and drops here).
+    pub fn drop_later(&self, g: Garbage) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(g);
+        }
+    }
 }
 
 impl Shard {
@@ -70,6 +99,7 @@ impl Shard {
             dbs: (0..n_dbs).map(|_| Db::new()).collect(),
             rng: SmallRng::from_entropy(),
             config: ShardConfig::default(),
+            lazyfree: LazyFree::default(),
             now: 0,
         }
     }
@@ -89,5 +119,22 @@ impl Shard {
         let db = &mut self.dbs[idx];
         db.set_now(self.now);
         db
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazyfree_sends_to_its_thread_and_drops_in_place_without_one() {
+        let (tx, rx) = std::sync::mpsc::channel::<Garbage>();
+        let lazy = LazyFree::new(tx);
+        lazy.drop_later(Box::new(vec![1u8; 10]));
+        assert!(rx.try_recv().is_ok());
+        // Without a thread, or with it gone, the value drops here and nothing panics.
+        LazyFree::default().drop_later(Box::new(vec![1u8; 10]));
+        drop(rx);
+        lazy.drop_later(Box::new(vec![1u8; 10]));
     }
 }
