@@ -20,6 +20,7 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod longdouble;
+pub mod meta;
 pub mod registry;
 pub mod server;
 pub mod set;
@@ -29,5 +30,5 @@ pub mod txn;
 pub mod zset;
 
 pub use ctx::ShardCtx;
-pub use registry::{CommandSpec, ConnCmd, Registry, Run};
+pub use registry::{Binding, CommandSpec, ConnCmd, Registry, Run};
 pub use rustis_resp::Out;
