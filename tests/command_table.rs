@@ -221,6 +221,10 @@ fn normalize_docs(v: &Val, ours: &[String], resp3: bool) -> Vec<(String, Val)> {
 /// clients that send them).
 const NOT_IN_REFERENCE: &[&str] = &["client|no-touch", "client|setinfo"];
 
+/// The commands Rustis serves as Redis 7.2 does (ZRANK/ZREVRANK WITHSCORE): their arity,
+/// arguments and history are 7.2's.
+const LATER: &[&str] = &["zrank", "zrevrank"];
+
 fn hello3(c: &mut RawConn) {
     let r = c.cmd(&["HELLO", "3"]);
     assert!(r.starts_with(b"%"), "{}", show(&r));
@@ -260,9 +264,19 @@ fn command_info_and_docs_match_redis_for_every_served_command() {
                     assert_ne!(m[0], Val::Null, "COMMAND INFO {name}");
                     continue;
                 }
-                assert_eq!(
+                let (mut m0, mut r0) = (
                     normalize_info(&m[0], &comparable),
                     normalize_info(&r[0], &comparable),
+                );
+                if LATER.contains(&name.as_str()) {
+                    for v in [&mut m0, &mut r0] {
+                        if let Val::Array(f) = v {
+                            f[1] = Val::Null;
+                        }
+                    }
+                }
+                assert_eq!(
+                    m0, r0,
                     "COMMAND INFO {name} (threads={threads} resp3={resp3})"
                 );
                 let mine = parse(&ours.cmd(&["COMMAND", "DOCS", name]));
@@ -274,9 +288,15 @@ fn command_info_and_docs_match_redis_for_every_served_command() {
                         other => panic!("{other:?}"),
                     }
                 };
+                let later = LATER.contains(&name.as_str());
+                let keep = |d: Vec<(String, Val)>| -> Vec<(String, Val)> {
+                    d.into_iter()
+                        .filter(|(k, _)| !later || (k != "arguments" && k != "history"))
+                        .collect()
+                };
                 assert_eq!(
-                    normalize_docs(&pick(&mine), &comparable, resp3),
-                    normalize_docs(&pick(&reference_docs), &comparable, resp3),
+                    keep(normalize_docs(&pick(&mine), &comparable, resp3)),
+                    keep(normalize_docs(&pick(&reference_docs), &comparable, resp3)),
                     "COMMAND DOCS {name} (threads={threads} resp3={resp3})"
                 );
             }

@@ -93,7 +93,11 @@ const ROW_FIELDS: &[&str] = &[
     "history",
     "arguments",
     "subcommands",
+    "later",
 ];
+
+/// The fields a row's "later" object may override.
+const LATER_FIELDS: &[&str] = &["version", "arity", "history", "arguments"];
 
 fn main() {
     let manifest = env::var("CARGO_MANIFEST_DIR").unwrap();
@@ -141,7 +145,7 @@ fn opt_s(m: &Map<String, Value>, k: &str) -> String {
     }
 }
 
-fn names<'a>(v: Option<&'a Value>) -> Vec<&'a str> {
+fn names(v: Option<&Value>) -> Vec<&str> {
     v.map(|v| {
         v.as_array()
             .unwrap_or_else(|| panic!("expected a list: {v}"))
@@ -174,13 +178,31 @@ fn bits(list: &[&str], module: &str, table: &[(&str, &str)], what: &str) -> Stri
 }
 
 fn meta(out: &mut String, v: &Value, depth: usize) {
-    let m = obj(v);
+    let mut m = obj(v).clone();
     for k in m.keys() {
         assert!(
             ROW_FIELDS.contains(&k.as_str()),
             "unknown command field {k:?}"
         );
     }
+    // Where Rustis serves the command as a later Redis does, the later fields win.
+    let later = m.remove("later").map(|l| obj(&l).clone());
+    let later_version = match &later {
+        Some(l) => {
+            for (k, val) in l {
+                assert!(
+                    LATER_FIELDS.contains(&k.as_str()),
+                    "unknown later field {k:?}"
+                );
+                if k != "version" {
+                    m.insert(k.clone(), val.clone());
+                }
+            }
+            format!("Some({})", s(&l["version"]))
+        }
+        None => "None".into(),
+    };
+    let m = &m;
     let name = m["name"].as_str().expect("name");
     let pad = " ".repeat(depth * 4);
     let flags = bits(
@@ -284,15 +306,15 @@ fn meta(out: &mut String, v: &Value, depth: usize) {
     }
     writeln!(out, "{pad}    ],").unwrap();
     writeln!(out, "{pad}    in_reference: {reference},").unwrap();
+    writeln!(out, "{pad}    later: {later_version},").unwrap();
     writeln!(out, "{pad}}},").unwrap();
 }
 
 fn key_spec(v: &Value, cmd: &str) -> String {
     let m = obj(v);
-    let flags: Vec<(&str, &str)> = KEY_FLAGS.iter().map(|f| (*f, *f)).collect();
-    let consts: Vec<(&str, String)> = flags
+    let consts: Vec<(&str, String)> = KEY_FLAGS
         .iter()
-        .map(|(n, _)| (*n, n.to_ascii_uppercase()))
+        .map(|n| (*n, n.to_ascii_uppercase()))
         .collect();
     let table: Vec<(&str, &str)> = consts.iter().map(|(n, c)| (*n, c.as_str())).collect();
     let fl = bits(&names(m.get("flags")), "key_flags", &table, "key flag");

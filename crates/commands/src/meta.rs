@@ -227,6 +227,9 @@ pub struct Meta {
     pub subcommands: &'static [Meta],
     /// Whether redis-server 7.0.15 has it (the others come from a later Redis).
     pub in_reference: bool,
+    /// The later Redis version whose arity, arguments and history it follows instead of
+    /// 7.0's (ZRANK's WITHSCORE), if any.
+    pub later: Option<&'static str>,
 }
 
 /// The metadata of a spec outside the table (the runtime's internal commands).
@@ -251,6 +254,7 @@ pub static INTERNAL: Meta = Meta {
     args: None,
     subcommands: &[],
     in_reference: false,
+    later: None,
 };
 
 include!(concat!(env!("OUT_DIR"), "/command_table.rs"));

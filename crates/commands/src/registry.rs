@@ -647,6 +647,24 @@ impl Registry {
 mod tests {
     use super::*;
 
+    fn args(words: &[&str]) -> Vec<Bytes> {
+        words.iter().map(|s| Bytes::from(s.to_string())).collect()
+    }
+
+    #[test]
+    fn every_binding_has_data_and_every_served_command_a_binding() {
+        // Registry::new asserts both ways; here it must also cover every row of the data.
+        let r = Registry::new();
+        assert_eq!(r.len(), COMMANDS.len());
+        for meta in COMMANDS {
+            let spec = r.lookup(meta.name.as_bytes()).expect(meta.name);
+            assert_eq!(spec.subcommands.len(), meta.subcommands.len());
+            for sub in meta.subcommands {
+                assert!(r.lookup_full(sub.name.as_bytes()).is_some(), "{}", sub.name);
+            }
+        }
+    }
+
     #[test]
     fn lookup_ignores_case_and_checks_arity() {
         let r = Registry::new();
@@ -658,26 +676,89 @@ mod tests {
         let mset = r.lookup(b"mset").unwrap();
         assert!(mset.arity_ok(5));
         assert!(!mset.arity_ok(2));
+        let sub = r.lookup_full(b"CONFIG|Get").unwrap();
+        assert_eq!(sub.name, "config|get");
+        assert!(!sub.arity_ok(2));
+        assert!(r.lookup_full(b"config|nosuch").is_none());
+        assert!(r.lookup_full(b"get|x").is_none());
     }
 
     #[test]
-    fn key_positions_follow_first_last_step() {
+    fn flags_come_from_the_data_with_the_internal_ones_added() {
         let r = Registry::new();
-        let args: Vec<Bytes> = ["MSET", "a", "1", "b", "2"]
-            .iter()
-            .map(|s| Bytes::from(*s))
-            .collect();
+        let get = r.lookup(b"get").unwrap();
+        assert_eq!(get.flags, flags::READONLY | flags::FAST);
+        let sort = r.lookup(b"sort").unwrap();
+        assert_ne!(sort.flags & flags::UNDECLARED_KEYS, 0);
+        assert_ne!(sort.flags & flags::MOVABLE_KEYS, 0);
+        assert_eq!(sort.meta.flags & flags::UNDECLARED_KEYS, 0);
+        let shutdown = r.lookup(b"shutdown").unwrap();
+        assert_ne!(shutdown.flags & flags::NO_MULTI, 0);
+        assert_ne!(shutdown.flags & flags::ADMIN, 0);
+    }
+
+    #[test]
+    fn key_positions_follow_the_key_specs() {
+        let r = Registry::new();
+        let pos = |name: &str, line: &[&str]| {
+            r.lookup(name.as_bytes())
+                .unwrap()
+                .key_positions(&args(line))
+        };
+        assert_eq!(pos("mset", &["MSET", "a", "1", "b", "2"]), Ok(vec![1, 3]));
+        assert_eq!(pos("del", &["DEL", "a", "b", "c"]), Ok(vec![1, 2, 3]));
         assert_eq!(
-            r.lookup(b"mset").unwrap().key_positions(&args),
-            Ok(vec![1, 3])
+            pos("bitop", &["BITOP", "AND", "d", "a", "b"]),
+            Ok(vec![2, 3, 4])
         );
-        let args: Vec<Bytes> = ["DEL", "a", "b", "c"]
-            .iter()
-            .map(|s| Bytes::from(*s))
-            .collect();
+        assert_eq!(pos("blpop", &["BLPOP", "a", "b", "0"]), Ok(vec![1, 2]));
+        assert_eq!(pos("lcs", &["LCS", "a", "b"]), Ok(vec![1, 2]));
+        assert_eq!(pos("ping", &["PING"]), Ok(vec![]));
+        // SORT_RO's BY/GET spec is unknown: the legacy range stands in, as Redis's own
+        // key finder does.
+        assert_eq!(pos("sort_ro", &["SORT_RO", "k", "BY", "x"]), Ok(vec![1]));
+        // A container takes its keys from the subcommand.
+        assert_eq!(pos("object", &["OBJECT", "ENCODING", "k"]), Ok(vec![2]));
+        assert_eq!(pos("object", &["OBJECT", "HELP"]), Ok(vec![]));
+        assert_eq!(pos("object", &["OBJECT", "NOSUCH", "k"]), Ok(vec![]));
+    }
+
+    #[test]
+    fn routing_fast_path_keeps_first_key() {
+        let r = Registry::new();
+        assert_eq!(r.lookup(b"get").unwrap().first_key, 1);
+        assert_eq!(r.lookup(b"ping").unwrap().first_key, 0);
+        // OBJECT shows no keys in COMMAND INFO, but its subcommands all take theirs at 2.
+        let object = r.lookup(b"object").unwrap();
+        assert_eq!(object.meta.first_key, 0);
+        assert_eq!(object.first_key, 2);
+        // Every single-shard command with keys can be routed by its first key.
+        for spec in r.iter() {
+            if let Run::Shard(_) = spec.run {
+                if !spec.meta.key_specs.is_empty() || !spec.subcommands.is_empty() {
+                    assert!(spec.first_key > 0 || spec.name == "object", "{}", spec.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_from_specs_handle_keynum_and_bad_counts() {
+        let r = Registry::new();
+        let z = r.lookup(b"zunionstore").unwrap();
+        let found = z.keys_from_specs(&args(&["ZUNIONSTORE", "d", "2", "a", "b"]));
         assert_eq!(
-            r.lookup(b"del").unwrap().key_positions(&args),
-            Ok(vec![1, 2, 3])
+            found.map(|v| v.into_iter().map(|(p, _)| p).collect::<Vec<_>>()),
+            Some(vec![1, 3, 4])
         );
+        assert!(z
+            .keys_from_specs(&args(&["ZUNIONSTORE", "d", "3", "a"]))
+            .is_none());
+        assert!(z
+            .keys_from_specs(&args(&["ZUNIONSTORE", "d", "x", "a"]))
+            .is_none());
+        assert!(z
+            .keys_from_specs(&args(&["ZUNIONSTORE", "d", "0", "a"]))
+            .is_none());
     }
 }

@@ -8,7 +8,9 @@ arity, flags, ACL categories, legacy key range, tips, key specs, since, group, c
 doc flags, deprecation, history and arguments.
 
 A row marked "reference": false describes a command the reference server does not have
-(a later Redis version's); it is kept as written.
+(a later Redis version's); it is kept as written. A row's "later" object holds the fields in
+which Rustis serves the command as a later Redis does (its "version", and e.g. "arity",
+"arguments", "history"); it is kept as written and overrides the reference's fields.
 
 Usage: gen_commands.py [--host 127.0.0.1] [--port 6379] [--file path/to/commands.json]
 Add a command by adding {"name": ..., "summary": ...} (and for a subcommand, an entry in its
@@ -160,6 +162,8 @@ def refresh(row, conn, sub_infos=None, sub_docs=None):
     i = info(reply)
     d = docs(doc_reply)
     out = {"name": name, "summary": row["summary"]}
+    if "later" in row:
+        out["later"] = row["later"]
     for k in ("arity", "flags", "acl_categories", "first_key", "last_key", "step", "tips",
               "key_specs"):
         out[k] = i[k]
