@@ -1,7 +1,7 @@
 //! Connection commands: PING, ECHO, QUIT, HELLO, SELECT, CLIENT, RESET.
 //!
 //! They act on the connection's own state, so the runtime carries them out; this module holds
-//! their spec rows and the parts that need no connection (argument parsing, reply shapes).
+//! their bindings and the parts that need no connection (argument parsing, reply shapes).
 
 use crate::registry::{Binding, ConnCmd, Registry, Run};
 

@@ -1,6 +1,6 @@
 //! Connection and server commands (`Run::Conn`): PING, ECHO, QUIT, HELLO, SELECT, CLIENT,
 //! COMMAND, INFO, CONFIG, SHUTDOWN, RESET. They touch the session or every thread, so the
-//! runtime carries them out; their spec rows live with the other commands.
+//! runtime carries them out; their metadata lives with the other commands, in the table.
 
 use std::fmt::Write as _;
 use std::rc::Rc;
