@@ -409,10 +409,11 @@ impl CommandSpec {
         // A spec that cannot describe this call (SORT_RO's unknown BY/GET spec): Redis then
         // asks the command's own key finder, which for the commands without one here
         // finds the legacy range.
-        Ok(match self.keys_from_specs(args) {
-            Some(v) => v.into_iter().map(|(p, _)| p).collect(),
-            None => self.legacy_range(args),
-        })
+        let mut out = Vec::new();
+        if !self.walk_specs(args, |p, _| out.push(p)) {
+            out = self.legacy_range(args);
+        }
+        Ok(out)
     }
 
     /// The positions `first_key..=last_key` every `step` (an internal spec's keys).
@@ -439,9 +440,16 @@ impl CommandSpec {
     /// cannot describe this call (an unknown or incomplete spec, a bad key count, keys out of
     /// range).
     pub fn keys_from_specs(&self, args: &[Bytes]) -> Option<Vec<(usize, u32)>> {
+        let mut out = Vec::new();
+        self.walk_specs(args, |p, f| out.push((p, f)))
+            .then_some(out)
+    }
+
+    /// Calls `found` with each key position and its flags as the key specs find them;
+    /// false when a spec cannot describe this call (then what was found is to be dropped).
+    fn walk_specs(&self, args: &[Bytes], mut found: impl FnMut(usize, u32)) -> bool {
         use crate::meta::key_flags;
         let argc = args.len() as i64;
-        let mut out = Vec::new();
         for spec in self.meta.key_specs {
             if spec.flags & key_flags::NOT_KEY != 0 {
                 continue;
@@ -472,7 +480,7 @@ impl CommandSpec {
                     }
                     found
                 }
-                BeginSearch::Unknown => return None,
+                BeginSearch::Unknown => return false,
             };
             let (last, step) = match spec.find {
                 FindKeys::Range {
@@ -495,30 +503,33 @@ impl CommandSpec {
                     keystep,
                 } => {
                     if keynumidx as i64 >= argc {
-                        return None;
+                        return false;
                     }
-                    let n = args
+                    let Some(n) = args
                         .get((first + keynumidx as i64) as usize)
                         .and_then(|a| crate::args::parse_i64(a).ok())
-                        .filter(|&n| n >= 0)?;
+                        .filter(|&n| n >= 0)
+                    else {
+                        return false;
+                    };
                     first += firstkey as i64;
                     (first + n - 1, keystep as i64)
                 }
-                FindKeys::Unknown => return None,
+                FindKeys::Unknown => return false,
             };
             if last >= argc || last < first || first >= argc {
-                return None;
+                return false;
             }
             let mut i = first;
             while i <= last {
-                out.push((i as usize, spec.flags));
+                found(i as usize, spec.flags);
                 i += step.max(1);
             }
             if spec.flags & key_flags::INCOMPLETE != 0 {
-                return None;
+                return false;
             }
         }
-        Some(out)
+        true
     }
 }
 
