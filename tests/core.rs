@@ -538,7 +538,7 @@ fn command_and_info_describe_the_server() {
             "{:?}",
             String::from_utf8_lossy(&info)
         );
-        assert!(info.ends_with(b"*-1\r\n"));
+        assert!(info.ends_with(b"$-1\r\n"));
         check(
             &mut c,
             &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"],
@@ -546,7 +546,7 @@ fn command_and_info_describe_the_server() {
         );
         let docs = String::from_utf8_lossy(&c.cmd(&["COMMAND", "DOCS", "set"])).to_string();
         assert!(
-            docs.starts_with("*2\r\n$3\r\nset\r\n*6\r\n$7\r\nsummary\r\n"),
+            docs.starts_with("*2\r\n$3\r\nset\r\n*12\r\n$7\r\nsummary\r\n"),
             "{docs}"
         );
         let info = String::from_utf8_lossy(&c.cmd(&["INFO"])).to_string();

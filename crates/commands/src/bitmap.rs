@@ -9,7 +9,7 @@ use rustis_storage::{Entry, OpError, Value};
 
 use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
-use crate::registry::{flags::*, CommandSpec, Registry, Run};
+use crate::registry::{Binding, Registry, Run};
 use crate::txn::Keys;
 
 const BIT_OFFSET_ERR: &str = "ERR bit offset is not an integer or out of range";
@@ -18,70 +18,13 @@ const BITFIELD_TYPE_ERR: &str =
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
-    r.add(
-        CommandSpec::new("setbit", 4, WRITE | DENYOOM, Run::Shard(cmd_setbit))
-            .keys(1, 1, 1)
-            .doc(
-                "bitmap",
-                "2.2.0",
-                "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("getbit", 3, READONLY | FAST, Run::Shard(cmd_getbit))
-            .keys(1, 1, 1)
-            .doc("bitmap", "2.2.0", "Returns a bit value by offset."),
-    );
-    r.add(
-        CommandSpec::new("bitcount", -2, READONLY, Run::Shard(cmd_bitcount))
-            .keys(1, 1, 1)
-            .doc(
-                "bitmap",
-                "2.6.0",
-                "Counts the number of set bits (population counting) in a string.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("bitpos", -3, READONLY, Run::Shard(cmd_bitpos))
-            .keys(1, 1, 1)
-            .doc(
-                "bitmap",
-                "2.8.7",
-                "Finds the first set (1) or clear (0) bit in a string.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("bitop", -4, WRITE | DENYOOM, Run::Txn(txn_bitop))
-            .keys(2, -1, 1)
-            .doc(
-                "bitmap",
-                "2.6.0",
-                "Performs bitwise operations on multiple strings, and stores the result.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("bitfield", -2, WRITE | DENYOOM, Run::Shard(cmd_bitfield))
-            .keys(1, 1, 1)
-            .doc(
-                "bitmap",
-                "3.2.0",
-                "Performs arbitrary bitfield integer operations on strings.",
-            ),
-    );
-    r.add(
-        CommandSpec::new(
-            "bitfield_ro",
-            -2,
-            READONLY | FAST,
-            Run::Shard(cmd_bitfield_ro),
-        )
-        .keys(1, 1, 1)
-        .doc(
-            "bitmap",
-            "6.0.0",
-            "Performs arbitrary read-only bitfield integer operations on strings.",
-        ),
-    );
+    r.add(Binding::new("setbit", Run::Shard(cmd_setbit)));
+    r.add(Binding::new("getbit", Run::Shard(cmd_getbit)));
+    r.add(Binding::new("bitcount", Run::Shard(cmd_bitcount)));
+    r.add(Binding::new("bitpos", Run::Shard(cmd_bitpos)));
+    r.add(Binding::new("bitop", Run::Txn(txn_bitop)));
+    r.add(Binding::new("bitfield", Run::Shard(cmd_bitfield)));
+    r.add(Binding::new("bitfield_ro", Run::Shard(cmd_bitfield_ro)));
 }
 
 /// Parses a bit offset as Redis does: non-negative and within `proto-max-bulk-len` bytes.

@@ -11,244 +11,48 @@ use rustis_storage::{OpError, Value};
 use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
-use crate::registry::{
-    flags::*, CommandSpec, FanoutOps, MultiKeyOps, Partial, Registry, Run, ShardFn,
-};
+use crate::registry::{Binding, FanoutOps, MultiKeyOps, Partial, Registry, Run, ShardFn};
 use crate::txn::Keys;
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
-    r.add(
-        CommandSpec::new("del", -2, WRITE, Run::MultiKey(&DEL))
-            .keys(1, -1, 1)
-            .doc("generic", "1.0.0", "Deletes one or more keys."),
-    );
-    r.add(
-        CommandSpec::new("exists", -2, READONLY | FAST, Run::MultiKey(&EXISTS))
-            .keys(1, -1, 1)
-            .doc(
-                "generic",
-                "1.0.0",
-                "Determines whether one or more keys exist.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("type", 2, READONLY | FAST, Run::Shard(cmd_type))
-            .keys(1, 1, 1)
-            .doc(
-                "generic",
-                "1.0.0",
-                "Determines the type of value stored at a key.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("dbsize", 1, READONLY | FAST, Run::Fanout(&DBSIZE)).doc(
-            "server",
-            "1.0.0",
-            "Returns the number of keys in the database.",
-        ),
-    );
-    r.add(
-        CommandSpec::new("flushdb", -1, WRITE, Run::Fanout(&FLUSHDB))
-            .precheck(flush_args)
-            .doc(
-                "server",
-                "1.0.0",
-                "Removes all keys from the current database.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("flushall", -1, WRITE, Run::Fanout(&FLUSHALL))
-            .precheck(flush_args)
-            .doc("server", "1.0.0", "Removes all keys from all databases."),
-    );
-    r.add(
-        CommandSpec::new("unlink", -2, WRITE | FAST, Run::MultiKey(&UNLINK))
-            .keys(1, -1, 1)
-            .doc(
-                "generic",
-                "4.0.0",
-                "Asynchronously deletes one or more keys.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("touch", -2, READONLY | FAST, Run::MultiKey(&TOUCH))
-            .keys(1, -1, 1)
-            .doc(
-                "generic",
-                "3.2.1",
-                "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
-            ),
-    );
-    let rows: &[(&str, i32, u32, ShardFn, &str, &str)] = &[
-        (
-            "expire",
-            -3,
-            WRITE | FAST,
-            cmd_expire,
-            "1.0.0",
-            "Sets the expiration time of a key in seconds.",
-        ),
-        (
-            "pexpire",
-            -3,
-            WRITE | FAST,
-            cmd_pexpire,
-            "2.6.0",
-            "Sets the expiration time of a key in milliseconds.",
-        ),
-        (
-            "expireat",
-            -3,
-            WRITE | FAST,
-            cmd_expireat,
-            "1.2.0",
-            "Sets the expiration time of a key to a Unix timestamp.",
-        ),
-        (
-            "pexpireat",
-            -3,
-            WRITE | FAST,
-            cmd_pexpireat,
-            "2.6.0",
-            "Sets the expiration time of a key to a Unix milliseconds timestamp.",
-        ),
-        (
-            "ttl",
-            2,
-            READONLY | FAST,
-            cmd_ttl,
-            "1.0.0",
-            "Returns the expiration time in seconds of a key.",
-        ),
-        (
-            "pttl",
-            2,
-            READONLY | FAST,
-            cmd_pttl,
-            "2.6.0",
-            "Returns the expiration time in milliseconds of a key.",
-        ),
-        (
-            "expiretime",
-            2,
-            READONLY | FAST,
-            cmd_expiretime,
-            "7.0.0",
-            "Returns the expiration time of a key as a Unix timestamp.",
-        ),
-        (
-            "pexpiretime",
-            2,
-            READONLY | FAST,
-            cmd_pexpiretime,
-            "7.0.0",
-            "Returns the expiration time of a key as a Unix milliseconds timestamp.",
-        ),
-        (
-            "persist",
-            2,
-            WRITE | FAST,
-            cmd_persist,
-            "2.2.0",
-            "Removes the expiration time of a key.",
-        ),
-        (
-            "move",
-            3,
-            WRITE | FAST,
-            cmd_move,
-            "1.0.0",
-            "Moves a key to another database.",
-        ),
+    r.add(Binding::new("del", Run::MultiKey(&DEL)));
+    r.add(Binding::new("exists", Run::MultiKey(&EXISTS)));
+    r.add(Binding::new("type", Run::Shard(cmd_type)));
+    r.add(Binding::new("dbsize", Run::Fanout(&DBSIZE)));
+    r.add(Binding::new("flushdb", Run::Fanout(&FLUSHDB)).precheck(flush_args));
+    r.add(Binding::new("flushall", Run::Fanout(&FLUSHALL)).precheck(flush_args));
+    r.add(Binding::new("unlink", Run::MultiKey(&UNLINK)));
+    r.add(Binding::new("touch", Run::MultiKey(&TOUCH)));
+    let rows: &[(&str, ShardFn)] = &[
+        ("expire", cmd_expire),
+        ("pexpire", cmd_pexpire),
+        ("expireat", cmd_expireat),
+        ("pexpireat", cmd_pexpireat),
+        ("ttl", cmd_ttl),
+        ("pttl", cmd_pttl),
+        ("expiretime", cmd_expiretime),
+        ("pexpiretime", cmd_pexpiretime),
+        ("persist", cmd_persist),
+        ("move", cmd_move),
     ];
-    for &(name, arity, fl, f, since, summary) in rows {
-        r.add(
-            CommandSpec::new(name, arity, fl, Run::Shard(f))
-                .keys(1, 1, 1)
-                .doc("generic", since, summary),
-        );
+    for &(name, f) in rows {
+        r.add(Binding::new(name, Run::Shard(f)));
     }
+    r.add(Binding::new("rename", Run::Txn(txn_rename)));
+    r.add(Binding::new("renamenx", Run::Txn(txn_renamenx)));
     r.add(
-        CommandSpec::new("rename", 3, WRITE, Run::Txn(txn_rename))
-            .keys(1, 2, 1)
-            .doc(
-                "generic",
-                "1.0.0",
-                "Renames a key and overwrites the destination.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("renamenx", 3, WRITE | FAST, Run::Txn(txn_renamenx))
-            .keys(1, 2, 1)
-            .doc(
-                "generic",
-                "1.0.0",
-                "Renames a key only when the target key name doesn't exist.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("copy", -3, WRITE | DENYOOM, Run::Txn(txn_copy))
-            .keys(1, 2, 1)
+        Binding::new("copy", Run::Txn(txn_copy))
             .precheck(copy_args)
-            .key_dbs(copy_dbs)
-            .doc(
-                "generic",
-                "6.2.0",
-                "Copies the value of a key to a new key.",
-            ),
+            .key_dbs(copy_dbs),
     );
-    r.add(
-        CommandSpec::new("swapdb", 3, WRITE | FAST, Run::Fanout(&SWAPDB))
-            .precheck(swapdb_args)
-            .doc("server", "4.0.0", "Swaps two Redis databases."),
-    );
-    r.add(
-        CommandSpec::new("randomkey", 1, READONLY, Run::Fanout(&RANDOMKEY)).doc(
-            "generic",
-            "1.0.0",
-            "Returns a random key name from the database.",
-        ),
-    );
-    r.add(
-        CommandSpec::new("keys", 2, READONLY, Run::Fanout(&KEYS)).doc(
-            "generic",
-            "1.0.0",
-            "Returns all key names that match a pattern.",
-        ),
-    );
-    r.add(
-        CommandSpec::new("scan", -2, READONLY, Run::Fanout(&SCAN))
-            .precheck(scan_args)
-            .doc(
-                "generic",
-                "2.8.0",
-                "Iterates over the key names in the database.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("object", -2, READONLY, Run::Shard(cmd_object))
-            .keys(2, 2, 1)
-            .doc(
-                "generic",
-                "2.2.3",
-                "A container for object introspection commands.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("time", 1, LOADING | STALE | FAST, Run::Shard(cmd_time)).doc(
-            "server",
-            "2.6.0",
-            "Returns the server time.",
-        ),
-    );
-    r.add(
-        CommandSpec::new("wait", 3, 0, Run::Shard(cmd_wait)).doc(
-            "generic",
-            "3.0.0",
-            "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
-        ),
-    );
+    r.add(Binding::new("swapdb", Run::Fanout(&SWAPDB)).precheck(swapdb_args));
+    r.add(Binding::new("randomkey", Run::Fanout(&RANDOMKEY)));
+    r.add(Binding::new("keys", Run::Fanout(&KEYS)));
+    r.add(Binding::new("scan", Run::Fanout(&SCAN)).precheck(scan_args));
+    r.add(Binding::new("object", Run::Shard(cmd_object)));
+    r.add(Binding::new("time", Run::Shard(cmd_time)));
+    r.add(Binding::new("wait", Run::Shard(cmd_wait)));
 }
 
 /// DEL key [key ...]

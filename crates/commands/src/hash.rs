@@ -15,96 +15,30 @@ use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
 use crate::longdouble::LongDouble;
-use crate::registry::{flags::*, CommandSpec, Registry, Run};
+use crate::registry::{Binding, Registry, Run};
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
     let rows = [
-        CommandSpec::new("hset", -4, WRITE | DENYOOM | FAST, Run::Shard(cmd_hset))
-            .precheck(pairs_check)
-            .doc("hash", "2.0.0", "Creates or modifies the value of a field in a hash."),
-        CommandSpec::new("hsetnx", 4, WRITE | DENYOOM | FAST, Run::Shard(cmd_hsetnx)).doc(
-            "hash",
-            "2.0.0",
-            "Sets the value of a field in a hash only when the field doesn't exist.",
-        ),
-        CommandSpec::new("hmset", -4, WRITE | DENYOOM | FAST, Run::Shard(cmd_hmset))
-            .precheck(pairs_check)
-            .doc("hash", "2.0.0", "Sets the values of multiple fields."),
-        CommandSpec::new("hget", 3, READONLY | FAST, Run::Shard(cmd_hget)).doc(
-            "hash",
-            "2.0.0",
-            "Returns the value of a field in a hash.",
-        ),
-        CommandSpec::new("hmget", -3, READONLY | FAST, Run::Shard(cmd_hmget)).doc(
-            "hash",
-            "2.0.0",
-            "Returns the values of all fields in a hash.",
-        ),
-        CommandSpec::new("hdel", -3, WRITE | FAST, Run::Shard(cmd_hdel)).doc(
-            "hash",
-            "2.0.0",
-            "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.",
-        ),
-        CommandSpec::new("hlen", 2, READONLY | FAST, Run::Shard(cmd_hlen)).doc(
-            "hash",
-            "2.0.0",
-            "Returns the number of fields in a hash.",
-        ),
-        CommandSpec::new("hstrlen", 3, READONLY | FAST, Run::Shard(cmd_hstrlen)).doc(
-            "hash",
-            "3.2.0",
-            "Returns the length of the value of a field.",
-        ),
-        CommandSpec::new("hexists", 3, READONLY | FAST, Run::Shard(cmd_hexists)).doc(
-            "hash",
-            "2.0.0",
-            "Determines whether a field exists in a hash.",
-        ),
-        CommandSpec::new("hkeys", 2, READONLY, Run::Shard(cmd_hkeys)).doc(
-            "hash",
-            "2.0.0",
-            "Returns all fields in a hash.",
-        ),
-        CommandSpec::new("hvals", 2, READONLY, Run::Shard(cmd_hvals)).doc(
-            "hash",
-            "2.0.0",
-            "Returns all values in a hash.",
-        ),
-        CommandSpec::new("hgetall", 2, READONLY, Run::Shard(cmd_hgetall)).doc(
-            "hash",
-            "2.0.0",
-            "Returns all fields and values in a hash.",
-        ),
-        CommandSpec::new("hincrby", 4, WRITE | DENYOOM | FAST, Run::Shard(cmd_hincrby)).doc(
-            "hash",
-            "2.0.0",
-            "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.",
-        ),
-        CommandSpec::new(
-            "hincrbyfloat",
-            4,
-            WRITE | DENYOOM | FAST,
-            Run::Shard(cmd_hincrbyfloat),
-        )
-        .doc(
-            "hash",
-            "2.6.0",
-            "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.",
-        ),
-        CommandSpec::new("hrandfield", -2, READONLY, Run::Shard(cmd_hrandfield)).doc(
-            "hash",
-            "6.2.0",
-            "Returns one or more random fields from a hash.",
-        ),
-        CommandSpec::new("hscan", -3, READONLY, Run::Shard(cmd_hscan)).doc(
-            "hash",
-            "2.8.0",
-            "Iterates over fields and values of a hash.",
-        ),
+        Binding::new("hset", Run::Shard(cmd_hset)).precheck(pairs_check),
+        Binding::new("hsetnx", Run::Shard(cmd_hsetnx)),
+        Binding::new("hmset", Run::Shard(cmd_hmset)).precheck(pairs_check),
+        Binding::new("hget", Run::Shard(cmd_hget)),
+        Binding::new("hmget", Run::Shard(cmd_hmget)),
+        Binding::new("hdel", Run::Shard(cmd_hdel)),
+        Binding::new("hlen", Run::Shard(cmd_hlen)),
+        Binding::new("hstrlen", Run::Shard(cmd_hstrlen)),
+        Binding::new("hexists", Run::Shard(cmd_hexists)),
+        Binding::new("hkeys", Run::Shard(cmd_hkeys)),
+        Binding::new("hvals", Run::Shard(cmd_hvals)),
+        Binding::new("hgetall", Run::Shard(cmd_hgetall)),
+        Binding::new("hincrby", Run::Shard(cmd_hincrby)),
+        Binding::new("hincrbyfloat", Run::Shard(cmd_hincrbyfloat)),
+        Binding::new("hrandfield", Run::Shard(cmd_hrandfield)),
+        Binding::new("hscan", Run::Shard(cmd_hscan)),
     ];
     for row in rows {
-        r.add(row.keys(1, 1, 1));
+        r.add(row);
     }
 }
 

@@ -8,7 +8,7 @@ use rustis_storage::string::{itoa_buf, StrValue};
 use rustis_storage::{Entry, OpError, Value};
 
 use crate::ctx::ShardCtx;
-use crate::registry::{flags::*, CommandSpec, Registry, Run};
+use crate::registry::{Binding, Registry, Run};
 use crate::txn::Keys;
 
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
@@ -16,33 +16,9 @@ const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
-    r.add(
-        CommandSpec::new("pfadd", -2, WRITE | DENYOOM | FAST, Run::Shard(cmd_pfadd))
-            .keys(1, 1, 1)
-            .doc(
-                "hyperloglog",
-                "2.8.9",
-                "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("pfcount", -2, READONLY, Run::Txn(txn_pfcount))
-            .keys(1, -1, 1)
-            .doc(
-                "hyperloglog",
-                "2.8.9",
-                "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).",
-            ),
-    );
-    r.add(
-        CommandSpec::new("pfmerge", -2, WRITE | DENYOOM, Run::Txn(txn_pfmerge))
-            .keys(1, -1, 1)
-            .doc(
-                "hyperloglog",
-                "2.8.9",
-                "Merges one or more HyperLogLog values into a single key.",
-            ),
-    );
+    r.add(Binding::new("pfadd", Run::Shard(cmd_pfadd)));
+    r.add(Binding::new("pfcount", Run::Txn(txn_pfcount)));
+    r.add(Binding::new("pfmerge", Run::Txn(txn_pfmerge)));
 }
 
 /// What a stored value is, as a HyperLogLog.

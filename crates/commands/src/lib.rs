@@ -3,7 +3,8 @@
 //! Each command has three parts in its family's module: **parse** (arguments to a typed
 //! request, pure), **op** (`op_<name>`, runs on the shard that owns the key, returns data or an
 //! `OpError`, no I/O) and **reply** (encodes the result into an [`Out`]). Arity, unknown-command
-//! and routing checks are done once, by dispatch in the runtime, from each command's spec row.
+//! and routing checks are done once, by dispatch in the runtime, from each command's spec (its
+//! data in `commands.json`, its code bound by name in the family's `register()`).
 //!
 //! This crate must not do I/O or know about threads: cross-shard work is described by a
 //! command's [`registry::Run`] kind and carried out by the runtime.
@@ -20,6 +21,7 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod longdouble;
+pub mod meta;
 pub mod registry;
 pub mod server;
 pub mod set;
@@ -29,5 +31,5 @@ pub mod txn;
 pub mod zset;
 
 pub use ctx::ShardCtx;
-pub use registry::{CommandSpec, ConnCmd, Registry, Run};
+pub use registry::{Binding, CommandSpec, ConnCmd, Registry, Run};
 pub use rustis_resp::Out;

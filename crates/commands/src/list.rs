@@ -17,167 +17,53 @@ use rustis_storage::{Entry, OpError, Value};
 use crate::args::{eq_ic, parse_i64};
 use crate::blocking::{check_timeout_at, timeout_at, BlockingOps, Serve, ServeCtx};
 use crate::ctx::ShardCtx;
-use crate::registry::{flags::*, CommandSpec, Registry, Run};
+use crate::registry::{flags, Binding, CommandSpec, Registry, Run};
 use crate::txn::Keys;
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
+    r.add(Binding::new("lpush", Run::Shard(cmd_lpush)));
+    r.add(Binding::new("rpush", Run::Shard(cmd_rpush)));
+    r.add(Binding::new("lpushx", Run::Shard(cmd_lpushx)));
+    r.add(Binding::new("rpushx", Run::Shard(cmd_rpushx)));
+    r.add(Binding::new("lpop", Run::Shard(cmd_lpop)));
+    r.add(Binding::new("rpop", Run::Shard(cmd_rpop)));
+    r.add(Binding::new("llen", Run::Shard(cmd_llen)));
+    r.add(Binding::new("lindex", Run::Shard(cmd_lindex)));
+    r.add(Binding::new("lset", Run::Shard(cmd_lset)));
+    r.add(Binding::new("linsert", Run::Shard(cmd_linsert)));
+    r.add(Binding::new("lrange", Run::Shard(cmd_lrange)));
+    r.add(Binding::new("lrem", Run::Shard(cmd_lrem)));
+    r.add(Binding::new("ltrim", Run::Shard(cmd_ltrim)));
+    r.add(Binding::new("lpos", Run::Shard(cmd_lpos)));
+    r.add(Binding::new("lmove", Run::Txn(cmd_lmove)));
+    r.add(Binding::new("rpoplpush", Run::Txn(cmd_rpoplpush)));
+    r.add(Binding::new("lmpop", Run::Txn(cmd_lmpop)).movable_keys(lmpop_keys));
     r.add(
-        CommandSpec::new("lpush", -3, WRITE | DENYOOM | FAST, Run::Shard(cmd_lpush))
-            .keys(1, 1, 1)
-            .doc(
-                "list",
-                "1.0.0",
-                "Prepends one or more elements to a list. Creates the key if it doesn't exist.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("rpush", -3, WRITE | DENYOOM | FAST, Run::Shard(cmd_rpush))
-            .keys(1, 1, 1)
-            .doc(
-                "list",
-                "1.0.0",
-                "Appends one or more elements to a list. Creates the key if it doesn't exist.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("lpushx", -3, WRITE | DENYOOM | FAST, Run::Shard(cmd_lpushx))
-            .keys(1, 1, 1)
-            .doc(
-                "list",
-                "2.2.0",
-                "Prepends one or more elements to a list only when the list exists.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("rpushx", -3, WRITE | DENYOOM | FAST, Run::Shard(cmd_rpushx))
-            .keys(1, 1, 1)
-            .doc(
-                "list",
-                "2.2.0",
-                "Appends an element to a list only when the list exists.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("lpop", -2, WRITE | FAST, Run::Shard(cmd_lpop))
-            .keys(1, 1, 1)
-            .doc("list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
-    );
-    r.add(
-        CommandSpec::new("rpop", -2, WRITE | FAST, Run::Shard(cmd_rpop))
-            .keys(1, 1, 1)
-            .doc("list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
-    );
-    r.add(
-        CommandSpec::new("llen", 2, READONLY | FAST, Run::Shard(cmd_llen))
-            .keys(1, 1, 1)
-            .doc("list", "1.0.0", "Returns the length of a list."),
-    );
-    r.add(
-        CommandSpec::new("lindex", 3, READONLY, Run::Shard(cmd_lindex))
-            .keys(1, 1, 1)
-            .doc(
-                "list",
-                "1.0.0",
-                "Returns an element from a list by its index.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("lset", 4, WRITE | DENYOOM, Run::Shard(cmd_lset))
-            .keys(1, 1, 1)
-            .doc(
-                "list",
-                "1.0.0",
-                "Sets the value of an element in a list by its index.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("linsert", 5, WRITE | DENYOOM, Run::Shard(cmd_linsert))
-            .keys(1, 1, 1)
-            .doc(
-                "list",
-                "2.2.0",
-                "Inserts an element before or after another element in a list.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("lrange", 4, READONLY, Run::Shard(cmd_lrange))
-            .keys(1, 1, 1)
-            .doc("list", "1.0.0", "Returns a range of elements from a list."),
-    );
-    r.add(
-        CommandSpec::new("lrem", 4, WRITE, Run::Shard(cmd_lrem))
-            .keys(1, 1, 1)
-            .doc(
-                "list",
-                "1.0.0",
-                "Removes elements from a list. Deletes the list if the last element was removed.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("ltrim", 4, WRITE, Run::Shard(cmd_ltrim))
-            .keys(1, 1, 1)
-            .doc("list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
-    );
-    r.add(
-        CommandSpec::new("lpos", -3, READONLY, Run::Shard(cmd_lpos))
-            .keys(1, 1, 1)
-            .doc(
-                "list",
-                "6.0.6",
-                "Returns the index of matching elements in a list.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("lmove", 5, WRITE | DENYOOM, Run::Txn(cmd_lmove))
-            .keys(1, 2, 1)
-            .doc("list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
-    );
-    r.add(
-        CommandSpec::new("rpoplpush", 3, WRITE | DENYOOM, Run::Txn(cmd_rpoplpush))
-            .keys(1, 2, 1)
-            .doc("list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
-    );
-    r.add(
-        CommandSpec::new("lmpop", -4, WRITE, Run::Txn(cmd_lmpop))
-            .movable_keys(lmpop_keys)
-            .doc("list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
-    );
-    let blocking = WRITE | NOSCRIPT | BLOCKING;
-    r.add(
-        CommandSpec::new("blpop", -3, blocking, Run::Txn(cmd_blpop))
-            .keys(1, -2, 1)
+        Binding::new("blpop", Run::Txn(cmd_blpop))
             .precheck(|a| check_timeout_at(a, -1))
-            .blocking(&BLPOP)
-            .doc("list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+            .blocking(&BLPOP),
     );
     r.add(
-        CommandSpec::new("brpop", -3, blocking, Run::Txn(cmd_brpop))
-            .keys(1, -2, 1)
+        Binding::new("brpop", Run::Txn(cmd_brpop))
             .precheck(|a| check_timeout_at(a, -1))
-            .blocking(&BRPOP)
-            .doc("list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+            .blocking(&BRPOP),
     );
     r.add(
-        CommandSpec::new("blmove", 6, blocking | DENYOOM, Run::Txn(cmd_blmove))
-            .keys(1, 2, 1)
+        Binding::new("blmove", Run::Txn(cmd_blmove))
             .precheck(check_blmove)
-            .blocking(&BLMOVE)
-            .doc("list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+            .blocking(&BLMOVE),
     );
     r.add(
-        CommandSpec::new("brpoplpush", 4, blocking | DENYOOM, Run::Txn(cmd_brpoplpush))
-            .keys(1, 2, 1)
+        Binding::new("brpoplpush", Run::Txn(cmd_brpoplpush))
             .precheck(|a| check_timeout_at(a, -1))
-            .blocking(&BLMOVE)
-            .doc("list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+            .blocking(&BLMOVE),
     );
     r.add(
-        CommandSpec::new("blmpop", -5, blocking, Run::Txn(cmd_blmpop))
+        Binding::new("blmpop", Run::Txn(cmd_blmpop))
             .movable_keys(blmpop_keys)
             .precheck(check_blmpop)
-            .blocking(&BLMPOP)
-            .doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+            .blocking(&BLMPOP),
     );
 }
 
@@ -980,10 +866,10 @@ fn serve_lmove(sc: &mut ServeCtx, args: &[Bytes], pos: usize, out: &mut Out) -> 
 
 /// The second half of a BLMOVE served across shards (internal, not in the command table):
 /// `blmove-finish source destination from to element`.
-pub static BLMOVE_FINISH: CommandSpec = CommandSpec::new(
+pub static BLMOVE_FINISH: CommandSpec = CommandSpec::internal(
     "blmove-finish",
     6,
-    WRITE | DENYOOM,
+    flags::WRITE | flags::DENYOOM,
     Run::Txn(cmd_blmove_finish),
 )
 .keys(1, 2, 1);

@@ -17,143 +17,28 @@ use rustis_storage::{Entry, OpError, Value};
 use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
-use crate::registry::{flags::*, CommandSpec, Registry, Run};
+use crate::registry::{Binding, Registry, Run};
 use crate::txn::Keys;
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
-    r.add(
-        CommandSpec::new("sadd", -3, WRITE | DENYOOM | FAST, Run::Shard(cmd_sadd))
-            .keys(1, 1, 1)
-            .doc(
-                "set",
-                "1.0.0",
-                "Adds one or more members to a set. Creates the key if it doesn't exist.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("srem", -3, WRITE | FAST, Run::Shard(cmd_srem))
-            .keys(1, 1, 1)
-            .doc("set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed."),
-    );
-    r.add(
-        CommandSpec::new("sismember", 3, READONLY | FAST, Run::Shard(cmd_sismember))
-            .keys(1, 1, 1)
-            .doc(
-                "set",
-                "1.0.0",
-                "Determines whether a member belongs to a set.",
-            ),
-    );
-    r.add(
-        CommandSpec::new(
-            "smismember",
-            -3,
-            READONLY | FAST,
-            Run::Shard(cmd_smismember),
-        )
-        .keys(1, 1, 1)
-        .doc(
-            "set",
-            "6.2.0",
-            "Determines whether multiple members belong to a set.",
-        ),
-    );
-    r.add(
-        CommandSpec::new("scard", 2, READONLY | FAST, Run::Shard(cmd_scard))
-            .keys(1, 1, 1)
-            .doc("set", "1.0.0", "Returns the number of members in a set."),
-    );
-    r.add(
-        CommandSpec::new("spop", -2, WRITE | FAST, Run::Shard(cmd_spop))
-            .keys(1, 1, 1)
-            .doc("set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."),
-    );
-    r.add(
-        CommandSpec::new("srandmember", -2, READONLY, Run::Shard(cmd_srandmember))
-            .keys(1, 1, 1)
-            .doc(
-                "set",
-                "1.0.0",
-                "Get one or multiple random members from a set",
-            ),
-    );
-    r.add(
-        CommandSpec::new("smembers", 2, READONLY, Run::Shard(cmd_smembers))
-            .keys(1, 1, 1)
-            .doc("set", "1.0.0", "Returns all members of a set."),
-    );
-    r.add(
-        CommandSpec::new("sscan", -3, READONLY, Run::Shard(cmd_sscan))
-            .keys(1, 1, 1)
-            .doc("set", "2.8.0", "Iterates over members of a set."),
-    );
-    r.add(
-        CommandSpec::new("smove", 4, WRITE | FAST, Run::Txn(cmd_smove))
-            .keys(1, 2, 1)
-            .doc("set", "1.0.0", "Moves a member from one set to another."),
-    );
-    r.add(
-        CommandSpec::new("sinter", -2, READONLY, Run::Txn(cmd_sinter))
-            .keys(1, -1, 1)
-            .doc("set", "1.0.0", "Returns the intersect of multiple sets."),
-    );
-    r.add(
-        CommandSpec::new("sintercard", -3, READONLY, Run::Txn(cmd_sintercard))
-            .movable_keys(sintercard_keys)
-            .doc(
-                "set",
-                "7.0.0",
-                "Returns the number of members of the intersect of multiple sets.",
-            ),
-    );
-    r.add(
-        CommandSpec::new(
-            "sinterstore",
-            -3,
-            WRITE | DENYOOM,
-            Run::Txn(cmd_sinterstore),
-        )
-        .keys(1, -1, 1)
-        .doc(
-            "set",
-            "1.0.0",
-            "Stores the intersect of multiple sets in a key.",
-        ),
-    );
-    r.add(
-        CommandSpec::new("sunion", -2, READONLY, Run::Txn(cmd_sunion))
-            .keys(1, -1, 1)
-            .doc("set", "1.0.0", "Returns the union of multiple sets."),
-    );
-    r.add(
-        CommandSpec::new(
-            "sunionstore",
-            -3,
-            WRITE | DENYOOM,
-            Run::Txn(cmd_sunionstore),
-        )
-        .keys(1, -1, 1)
-        .doc(
-            "set",
-            "1.0.0",
-            "Stores the union of multiple sets in a key.",
-        ),
-    );
-    r.add(
-        CommandSpec::new("sdiff", -2, READONLY, Run::Txn(cmd_sdiff))
-            .keys(1, -1, 1)
-            .doc("set", "1.0.0", "Returns the difference of multiple sets."),
-    );
-    r.add(
-        CommandSpec::new("sdiffstore", -3, WRITE | DENYOOM, Run::Txn(cmd_sdiffstore))
-            .keys(1, -1, 1)
-            .doc(
-                "set",
-                "1.0.0",
-                "Stores the difference of multiple sets in a key.",
-            ),
-    );
+    r.add(Binding::new("sadd", Run::Shard(cmd_sadd)));
+    r.add(Binding::new("srem", Run::Shard(cmd_srem)));
+    r.add(Binding::new("sismember", Run::Shard(cmd_sismember)));
+    r.add(Binding::new("smismember", Run::Shard(cmd_smismember)));
+    r.add(Binding::new("scard", Run::Shard(cmd_scard)));
+    r.add(Binding::new("spop", Run::Shard(cmd_spop)));
+    r.add(Binding::new("srandmember", Run::Shard(cmd_srandmember)));
+    r.add(Binding::new("smembers", Run::Shard(cmd_smembers)));
+    r.add(Binding::new("sscan", Run::Shard(cmd_sscan)));
+    r.add(Binding::new("smove", Run::Txn(cmd_smove)));
+    r.add(Binding::new("sinter", Run::Txn(cmd_sinter)));
+    r.add(Binding::new("sintercard", Run::Txn(cmd_sintercard)).movable_keys(sintercard_keys));
+    r.add(Binding::new("sinterstore", Run::Txn(cmd_sinterstore)));
+    r.add(Binding::new("sunion", Run::Txn(cmd_sunion)));
+    r.add(Binding::new("sunionstore", Run::Txn(cmd_sunionstore)));
+    r.add(Binding::new("sdiff", Run::Txn(cmd_sdiff)));
+    r.add(Binding::new("sdiffstore", Run::Txn(cmd_sdiffstore)));
 }
 
 /// SRANDMEMBER's error for `i64::MIN`, whose absolute value does not fit.

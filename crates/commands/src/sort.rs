@@ -14,39 +14,17 @@ use rustis_storage::zset::{ZSetLimits, ZSetValue};
 use rustis_storage::{Entry, OpError, Value};
 
 use crate::args::{eq_ic, parse_i64};
-use crate::registry::{flags::*, CommandSpec, Registry, Run};
-use crate::txn::{Extra, Keys, UNDECLARED_KEYS};
+use crate::registry::{Binding, Registry, Run};
+use crate::txn::{Extra, Keys};
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
     r.add(
-        CommandSpec::new(
-            "sort",
-            -2,
-            WRITE | DENYOOM | UNDECLARED_KEYS,
-            Run::Txn(txn_sort),
-        )
-        .movable_keys(sort_keys)
-        .doc(
-            "generic",
-            "1.0.0",
-            "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
-        ),
+        Binding::new("sort", Run::Txn(txn_sort))
+            .movable_keys(sort_keys)
+            .undeclared_keys(),
     );
-    r.add(
-        CommandSpec::new(
-            "sort_ro",
-            -2,
-            READONLY | UNDECLARED_KEYS,
-            Run::Txn(txn_sort_ro),
-        )
-        .keys(1, 1, 1)
-        .doc(
-            "generic",
-            "7.0.0",
-            "Returns the sorted elements of a list, a set, or a sorted set.",
-        ),
-    );
+    r.add(Binding::new("sort_ro", Run::Txn(txn_sort_ro)).undeclared_keys());
 }
 /// A parsed SORT.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -11,84 +11,38 @@ use rustis_storage::{Entry, OpError, Value};
 use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
 use crate::longdouble::LongDouble;
-use crate::registry::{flags::*, CommandSpec, MultiKeyOps, Partial, Registry, Run, ShardFn};
+use crate::registry::{Binding, MultiKeyOps, Partial, Registry, Run, ShardFn};
 use crate::txn::Keys;
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
-    r.add(
-        CommandSpec::new("get", 2, READONLY | FAST, Run::Shard(cmd_get))
-            .keys(1, 1, 1)
-            .doc("string", "1.0.0", "Returns the string value of a key."),
-    );
-    r.add(
-        CommandSpec::new("set", -3, WRITE | DENYOOM, Run::Shard(cmd_set))
-            .keys(1, 1, 1)
-            .doc(
-                "string",
-                "1.0.0",
-                "Sets the string value of a key, ignoring its type.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("mget", -2, READONLY | FAST, Run::MultiKey(&MGET))
-            .keys(1, -1, 1)
-            .doc(
-                "string",
-                "1.0.0",
-                "Atomically returns the string values of one or more keys.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("mset", -3, WRITE | DENYOOM, Run::MultiKey(&MSET))
-            .keys(1, -1, 2)
-            .precheck(even_pairs_mset)
-            .doc(
-                "string",
-                "1.0.1",
-                "Atomically creates or modifies the string values of one or more keys.",
-            ),
-    );
-    let rows: &[(&str, i32, u32, ShardFn, &str, &str)] = &[
-        ("getex", -2, WRITE | FAST, cmd_getex, "6.2.0", "Returns the string value of a key after setting its expiration time."),
-        ("getdel", 2, WRITE | FAST, cmd_getdel, "6.2.0", "Returns the string value of a key after deleting the key."),
-        ("getset", 3, WRITE | DENYOOM | FAST, cmd_getset, "1.0.0", "Returns the previous string value of a key after setting it to a new value."),
-        ("setnx", 3, WRITE | DENYOOM | FAST, cmd_setnx, "1.0.0", "Set the string value of a key only when the key doesn't exist."),
-        ("setex", 4, WRITE | DENYOOM, cmd_setex, "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
-        ("psetex", 4, WRITE | DENYOOM, cmd_psetex, "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."),
-        ("append", 3, WRITE | DENYOOM | FAST, cmd_append, "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
-        ("strlen", 2, READONLY | FAST, cmd_strlen, "2.2.0", "Returns the length of a string value."),
-        ("getrange", 4, READONLY, cmd_getrange, "2.4.0", "Returns a substring of the string stored at a key."),
-        ("substr", 4, READONLY, cmd_getrange, "1.0.0", "Returns a substring from a string value."),
-        ("setrange", 4, WRITE | DENYOOM, cmd_setrange, "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
-        ("incr", 2, WRITE | DENYOOM | FAST, cmd_incr, "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
-        ("decr", 2, WRITE | DENYOOM | FAST, cmd_decr, "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
-        ("incrby", 3, WRITE | DENYOOM | FAST, cmd_incrby, "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
-        ("decrby", 3, WRITE | DENYOOM | FAST, cmd_decrby, "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
-        ("incrbyfloat", 3, WRITE | DENYOOM | FAST, cmd_incrbyfloat, "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+    r.add(Binding::new("get", Run::Shard(cmd_get)));
+    r.add(Binding::new("set", Run::Shard(cmd_set)));
+    r.add(Binding::new("mget", Run::MultiKey(&MGET)));
+    r.add(Binding::new("mset", Run::MultiKey(&MSET)).precheck(even_pairs_mset));
+    let rows: &[(&str, ShardFn)] = &[
+        ("getex", cmd_getex),
+        ("getdel", cmd_getdel),
+        ("getset", cmd_getset),
+        ("setnx", cmd_setnx),
+        ("setex", cmd_setex),
+        ("psetex", cmd_psetex),
+        ("append", cmd_append),
+        ("strlen", cmd_strlen),
+        ("getrange", cmd_getrange),
+        ("substr", cmd_getrange),
+        ("setrange", cmd_setrange),
+        ("incr", cmd_incr),
+        ("decr", cmd_decr),
+        ("incrby", cmd_incrby),
+        ("decrby", cmd_decrby),
+        ("incrbyfloat", cmd_incrbyfloat),
     ];
-    for &(name, arity, fl, f, since, summary) in rows {
-        r.add(
-            CommandSpec::new(name, arity, fl, Run::Shard(f))
-                .keys(1, 1, 1)
-                .doc("string", since, summary),
-        );
+    for &(name, f) in rows {
+        r.add(Binding::new(name, Run::Shard(f)));
     }
-    r.add(
-        CommandSpec::new("msetnx", -3, WRITE | DENYOOM, Run::Txn(txn_msetnx))
-            .keys(1, -1, 2)
-            .precheck(even_pairs_msetnx)
-            .doc(
-                "string",
-                "1.0.1",
-                "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-            ),
-    );
-    r.add(
-        CommandSpec::new("lcs", -3, READONLY, Run::Txn(txn_lcs))
-            .keys(1, 2, 1)
-            .doc("string", "7.0.0", "Finds the longest common substring."),
-    );
+    r.add(Binding::new("msetnx", Run::Txn(txn_msetnx)).precheck(even_pairs_msetnx));
+    r.add(Binding::new("lcs", Run::Txn(txn_lcs)));
 }
 
 /// Reads the string at `key`: `Ok(None)` if missing, `WrongType` for other types.

@@ -19,233 +19,68 @@ use crate::blocking::{check_timeout_at, timeout_at, BlockingOps, Serve, ServeCtx
 use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
 use crate::hash::{parse_cursor, parse_rand_args, parse_scan_opts, random_positions, reply_scan};
-use crate::registry::{flags::*, CommandSpec, Registry, Run};
+use crate::registry::{Binding, Registry, Run};
 use crate::txn::Keys;
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
     let one_key = [
-        CommandSpec::new("zadd", -4, WRITE | DENYOOM | FAST, Run::Shard(cmd_zadd)).doc(
-            "sorted-set",
-            "1.2.0",
-            "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.",
-        ),
-        CommandSpec::new("zincrby", 4, WRITE | DENYOOM | FAST, Run::Shard(cmd_zincrby)).doc(
-            "sorted-set",
-            "1.2.0",
-            "Increments the score of a member in a sorted set.",
-        ),
-        CommandSpec::new("zrem", -3, WRITE | FAST, Run::Shard(cmd_zrem)).doc(
-            "sorted-set",
-            "1.2.0",
-            "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.",
-        ),
-        CommandSpec::new("zcard", 2, READONLY | FAST, Run::Shard(cmd_zcard)).doc(
-            "sorted-set",
-            "1.2.0",
-            "Returns the number of members in a sorted set.",
-        ),
-        CommandSpec::new("zscore", 3, READONLY | FAST, Run::Shard(cmd_zscore)).doc(
-            "sorted-set",
-            "1.2.0",
-            "Returns the score of a member in a sorted set.",
-        ),
-        CommandSpec::new("zmscore", -3, READONLY | FAST, Run::Shard(cmd_zmscore)).doc(
-            "sorted-set",
-            "6.2.0",
-            "Returns the score of one or more members in a sorted set.",
-        ),
-        CommandSpec::new("zrank", -3, READONLY | FAST, Run::Shard(cmd_zrank)).doc(
-            "sorted-set",
-            "2.0.0",
-            "Returns the index of a member in a sorted set ordered by ascending scores.",
-        ),
-        CommandSpec::new("zrevrank", -3, READONLY | FAST, Run::Shard(cmd_zrevrank)).doc(
-            "sorted-set",
-            "2.0.0",
-            "Returns the index of a member in a sorted set ordered by descending scores.",
-        ),
-        CommandSpec::new("zcount", 4, READONLY | FAST, Run::Shard(cmd_zcount)).doc(
-            "sorted-set",
-            "2.0.0",
-            "Returns the count of members in a sorted set that have scores within a range.",
-        ),
-        CommandSpec::new("zlexcount", 4, READONLY | FAST, Run::Shard(cmd_zlexcount)).doc(
-            "sorted-set",
-            "2.8.9",
-            "Returns the number of members in a sorted set within a lexicographical range.",
-        ),
-        CommandSpec::new("zrange", -4, READONLY, Run::Shard(cmd_zrange)).doc(
-            "sorted-set",
-            "1.2.0",
-            "Returns members in a sorted set within a range of indexes.",
-        ),
-        CommandSpec::new("zrevrange", -4, READONLY, Run::Shard(cmd_zrevrange)).doc(
-            "sorted-set",
-            "1.2.0",
-            "Returns members in a sorted set within a range of indexes in reverse order.",
-        ),
-        CommandSpec::new("zrangebyscore", -4, READONLY, Run::Shard(cmd_zrangebyscore)).doc(
-            "sorted-set",
-            "1.0.5",
-            "Returns members in a sorted set within a range of scores.",
-        ),
-        CommandSpec::new(
-            "zrevrangebyscore",
-            -4,
-            READONLY,
-            Run::Shard(cmd_zrevrangebyscore),
-        )
-        .doc(
-            "sorted-set",
-            "2.2.0",
-            "Returns members in a sorted set within a range of scores in reverse order.",
-        ),
-        CommandSpec::new("zrangebylex", -4, READONLY, Run::Shard(cmd_zrangebylex)).doc(
-            "sorted-set",
-            "2.8.9",
-            "Returns members in a sorted set within a lexicographical range.",
-        ),
-        CommandSpec::new("zrevrangebylex", -4, READONLY, Run::Shard(cmd_zrevrangebylex)).doc(
-            "sorted-set",
-            "2.8.9",
-            "Returns members in a sorted set within a lexicographical range in reverse order.",
-        ),
-        CommandSpec::new("zremrangebyrank", 4, WRITE, Run::Shard(cmd_zremrangebyrank)).doc(
-            "sorted-set",
-            "2.0.0",
-            "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.",
-        ),
-        CommandSpec::new("zremrangebyscore", 4, WRITE, Run::Shard(cmd_zremrangebyscore)).doc(
-            "sorted-set",
-            "1.2.0",
-            "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.",
-        ),
-        CommandSpec::new("zremrangebylex", 4, WRITE, Run::Shard(cmd_zremrangebylex)).doc(
-            "sorted-set",
-            "2.8.9",
-            "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.",
-        ),
-        CommandSpec::new("zpopmin", -2, WRITE | FAST, Run::Shard(cmd_zpopmin)).doc(
-            "sorted-set",
-            "5.0.0",
-            "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.",
-        ),
-        CommandSpec::new("zpopmax", -2, WRITE | FAST, Run::Shard(cmd_zpopmax)).doc(
-            "sorted-set",
-            "5.0.0",
-            "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.",
-        ),
-        CommandSpec::new("zrandmember", -2, READONLY, Run::Shard(cmd_zrandmember)).doc(
-            "sorted-set",
-            "6.2.0",
-            "Returns one or more random members from a sorted set.",
-        ),
-        CommandSpec::new("zscan", -3, READONLY, Run::Shard(cmd_zscan)).doc(
-            "sorted-set",
-            "2.8.0",
-            "Iterates over members and scores of a sorted set.",
-        ),
+        Binding::new("zadd", Run::Shard(cmd_zadd)),
+        Binding::new("zincrby", Run::Shard(cmd_zincrby)),
+        Binding::new("zrem", Run::Shard(cmd_zrem)),
+        Binding::new("zcard", Run::Shard(cmd_zcard)),
+        Binding::new("zscore", Run::Shard(cmd_zscore)),
+        Binding::new("zmscore", Run::Shard(cmd_zmscore)),
+        Binding::new("zrank", Run::Shard(cmd_zrank)),
+        Binding::new("zrevrank", Run::Shard(cmd_zrevrank)),
+        Binding::new("zcount", Run::Shard(cmd_zcount)),
+        Binding::new("zlexcount", Run::Shard(cmd_zlexcount)),
+        Binding::new("zrange", Run::Shard(cmd_zrange)),
+        Binding::new("zrevrange", Run::Shard(cmd_zrevrange)),
+        Binding::new("zrangebyscore", Run::Shard(cmd_zrangebyscore)),
+        Binding::new("zrevrangebyscore", Run::Shard(cmd_zrevrangebyscore)),
+        Binding::new("zrangebylex", Run::Shard(cmd_zrangebylex)),
+        Binding::new("zrevrangebylex", Run::Shard(cmd_zrevrangebylex)),
+        Binding::new("zremrangebyrank", Run::Shard(cmd_zremrangebyrank)),
+        Binding::new("zremrangebyscore", Run::Shard(cmd_zremrangebyscore)),
+        Binding::new("zremrangebylex", Run::Shard(cmd_zremrangebylex)),
+        Binding::new("zpopmin", Run::Shard(cmd_zpopmin)),
+        Binding::new("zpopmax", Run::Shard(cmd_zpopmax)),
+        Binding::new("zrandmember", Run::Shard(cmd_zrandmember)),
+        Binding::new("zscan", Run::Shard(cmd_zscan)),
     ];
     for row in one_key {
-        r.add(row.keys(1, 1, 1));
+        r.add(row);
     }
-    r.add(
-        CommandSpec::new(
-            "zrangestore",
-            -5,
-            WRITE | DENYOOM,
-            Run::Txn(txn_zrangestore),
-        )
-        .keys(1, 2, 1)
-        .doc(
-            "sorted-set",
-            "6.2.0",
-            "Stores a range of members from sorted set in a key.",
-        ),
-    );
+    r.add(Binding::new("zrangestore", Run::Txn(txn_zrangestore)));
     let setops = [
-        CommandSpec::new("zunion", -3, READONLY, Run::Txn(txn_zunion))
-            .movable_keys(keys_numkeys_at_1)
-            .doc(
-                "sorted-set",
-                "6.2.0",
-                "Returns the union of multiple sorted sets.",
-            ),
-        CommandSpec::new("zinter", -3, READONLY, Run::Txn(txn_zinter))
-            .movable_keys(keys_numkeys_at_1)
-            .doc(
-                "sorted-set",
-                "6.2.0",
-                "Returns the intersect of multiple sorted sets.",
-            ),
-        CommandSpec::new("zdiff", -3, READONLY, Run::Txn(txn_zdiff))
-            .movable_keys(keys_numkeys_at_1)
-            .doc(
-                "sorted-set",
-                "6.2.0",
-                "Returns the difference between multiple sorted sets.",
-            ),
-        CommandSpec::new("zintercard", -3, READONLY, Run::Txn(txn_zintercard))
-            .movable_keys(keys_numkeys_at_1)
-            .doc(
-                "sorted-set",
-                "7.0.0",
-                "Returns the number of members of the intersect of multiple sorted sets.",
-            ),
-        CommandSpec::new("zunionstore", -4, WRITE | DENYOOM, Run::Txn(txn_zunionstore))
-            .movable_keys(keys_dst_numkeys)
-            .doc(
-                "sorted-set",
-                "2.0.0",
-                "Stores the union of multiple sorted sets in a key.",
-            ),
-        CommandSpec::new("zinterstore", -4, WRITE | DENYOOM, Run::Txn(txn_zinterstore))
-            .movable_keys(keys_dst_numkeys)
-            .doc(
-                "sorted-set",
-                "2.0.0",
-                "Stores the intersect of multiple sorted sets in a key.",
-            ),
-        CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM, Run::Txn(txn_zdiffstore))
-            .movable_keys(keys_dst_numkeys)
-            .doc(
-                "sorted-set",
-                "6.2.0",
-                "Stores the difference of multiple sorted sets in a key.",
-            ),
-        CommandSpec::new("zmpop", -4, WRITE, Run::Txn(txn_zmpop))
-            .movable_keys(keys_zmpop)
-            .doc(
-                "sorted-set",
-                "7.0.0",
-                "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.",
-            ),
+        Binding::new("zunion", Run::Txn(txn_zunion)).movable_keys(keys_numkeys_at_1),
+        Binding::new("zinter", Run::Txn(txn_zinter)).movable_keys(keys_numkeys_at_1),
+        Binding::new("zdiff", Run::Txn(txn_zdiff)).movable_keys(keys_numkeys_at_1),
+        Binding::new("zintercard", Run::Txn(txn_zintercard)).movable_keys(keys_numkeys_at_1),
+        Binding::new("zunionstore", Run::Txn(txn_zunionstore)).movable_keys(keys_dst_numkeys),
+        Binding::new("zinterstore", Run::Txn(txn_zinterstore)).movable_keys(keys_dst_numkeys),
+        Binding::new("zdiffstore", Run::Txn(txn_zdiffstore)).movable_keys(keys_dst_numkeys),
+        Binding::new("zmpop", Run::Txn(txn_zmpop)).movable_keys(keys_zmpop),
     ];
     for row in setops {
         r.add(row);
     }
-    let blocking = WRITE | NOSCRIPT | BLOCKING;
     r.add(
-        CommandSpec::new("bzpopmin", -3, blocking | FAST, Run::Txn(txn_bzpopmin))
-            .keys(1, -2, 1)
+        Binding::new("bzpopmin", Run::Txn(txn_bzpopmin))
             .precheck(|a| check_timeout_at(a, -1))
-            .blocking(&BZPOPMIN)
-            .doc("sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+            .blocking(&BZPOPMIN),
     );
     r.add(
-        CommandSpec::new("bzpopmax", -3, blocking | FAST, Run::Txn(txn_bzpopmax))
-            .keys(1, -2, 1)
+        Binding::new("bzpopmax", Run::Txn(txn_bzpopmax))
             .precheck(|a| check_timeout_at(a, -1))
-            .blocking(&BZPOPMAX)
-            .doc("sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped."),
+            .blocking(&BZPOPMAX),
     );
     r.add(
-        CommandSpec::new("bzmpop", -5, blocking, Run::Txn(txn_bzmpop))
+        Binding::new("bzmpop", Run::Txn(txn_bzmpop))
             .movable_keys(|a| parse_mpop(a, 2).map(|p| p.keys))
             .precheck(|a| check_timeout_at(a, 1))
-            .blocking(&BZMPOP)
-            .doc("sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+            .blocking(&BZMPOP),
     );
 }
 

@@ -1,19 +1,18 @@
 //! Connection and server commands (`Run::Conn`): PING, ECHO, QUIT, HELLO, SELECT, CLIENT,
 //! COMMAND, INFO, CONFIG, SHUTDOWN, RESET. They touch the session or every thread, so the
-//! runtime carries them out; their spec rows live with the other commands.
+//! runtime carries them out; their metadata lives with the other commands, in the table.
 
 use std::fmt::Write as _;
 use std::rc::Rc;
 
 use bytes::Bytes;
 use rustis_commands::args::{eq_ic, parse_i64};
-use rustis_commands::server::{reply_command_docs, reply_command_info};
 use rustis_commands::{ConnCmd, Out};
 use rustis_resp::errors::{unknown_subcommand, wrong_args, SYNTAX};
 use rustis_storage::OpError;
 
 use crate::config::ConfigError;
-use crate::dispatch::{on_every_thread, REGISTRY};
+use crate::dispatch::on_every_thread;
 use crate::session::Session;
 use crate::worker::Worker;
 
@@ -55,7 +54,7 @@ pub(crate) async fn run(
             out.simple("RESET");
         }
         ConnCmd::Client => client(w, sess, args, out).await,
-        ConnCmd::Command => command(args, out),
+        ConnCmd::Command => crate::command::command(args, out),
         ConnCmd::Info => info(w, args, out).await,
         ConnCmd::Config => config(w, args, out).await,
         ConnCmd::Shutdown => shutdown(w, sess, args, out),
@@ -399,7 +398,7 @@ async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut O
     }
 }
 
-fn help(out: &mut Out, cmd: &str, lines: &[&str]) {
+pub(crate) fn help(out: &mut Out, cmd: &str, lines: &[&str]) {
     out.array(lines.len() + 3);
     out.simple(&format!(
         "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
@@ -408,97 +407,7 @@ fn help(out: &mut Out, cmd: &str, lines: &[&str]) {
         out.simple(l);
     }
     out.simple("HELP");
-    out.simple("    Print this help.");
-}
-
-/// COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | LIST | GETKEYS cmd args... | HELP]
-fn command(args: &[Bytes], out: &mut Out) {
-    if args.len() == 1 {
-        out.array(REGISTRY.len());
-        for spec in REGISTRY.iter() {
-            reply_command_info(out, spec);
-        }
-        return;
-    }
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-    match sub.as_str() {
-        "count" if args.len() == 2 => out.int(REGISTRY.len() as i64),
-        "list" => {
-            out.array(REGISTRY.len());
-            for spec in REGISTRY.iter() {
-                out.bulk(spec.name.as_bytes());
-            }
-        }
-        "info" => {
-            if args.len() == 2 {
-                out.array(REGISTRY.len());
-                for spec in REGISTRY.iter() {
-                    reply_command_info(out, spec);
-                }
-                return;
-            }
-            out.array(args.len() - 2);
-            for name in &args[2..] {
-                match REGISTRY.lookup(name) {
-                    Some(spec) => reply_command_info(out, spec),
-                    None => out.null_array(),
-                }
-            }
-        }
-        "docs" => {
-            let specs: Vec<_> = if args.len() == 2 {
-                REGISTRY.iter().collect()
-            } else {
-                args[2..]
-                    .iter()
-                    .filter_map(|n| REGISTRY.lookup(n))
-                    .collect()
-            };
-            out.map(specs.len());
-            for spec in specs {
-                reply_command_docs(out, spec);
-            }
-        }
-        "getkeys" if args.len() >= 3 => {
-            let Some(spec) = REGISTRY.lookup(&args[2]) else {
-                return out.error("ERR Invalid command specified");
-            };
-            let cmd_args = &args[2..];
-            if !spec.arity_ok(cmd_args.len()) {
-                return out.error("ERR Invalid number of arguments specified for command");
-            }
-            match spec.key_positions(cmd_args) {
-                Ok(pos) if !pos.is_empty() => {
-                    out.array(pos.len());
-                    for p in pos {
-                        out.bulk(&cmd_args[p]);
-                    }
-                }
-                Ok(_) => out.error("ERR The command has no key arguments"),
-                Err(e) => out.error(&e),
-            }
-        }
-        "help" if args.len() == 2 => help(
-            out,
-            "COMMAND",
-            &[
-                "(no subcommand)",
-                "    Return details about all Redis commands.",
-                "COUNT",
-                "    Return the total number of commands in this Redis server.",
-                "LIST",
-                "    Return a list of all commands in this Redis server.",
-                "INFO [<command-name> ...]",
-                "    Return details about multiple Redis commands.",
-                "DOCS [<command-name> ...]",
-                "    Return documentation details about multiple Redis commands.",
-                "GETKEYS <full-command>",
-                "    Return the keys from a full Redis command.",
-            ],
-        ),
-        "count" | "getkeys" | "help" => out.error(&wrong_args(&format!("command|{sub}"))),
-        _ => out.error(&unknown_subcommand(&args[1], "command")),
-    }
+    out.simple("    Prints this help.");
 }
 
 /// What one thread contributes to INFO.

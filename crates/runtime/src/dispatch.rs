@@ -17,7 +17,7 @@ use rand::SeedableRng;
 use rustis_commands::registry::{flags, FanoutOps, MultiKeyOps, Partial, Run, TxnFn};
 use rustis_commands::txn::{apply, fetch, FetchedKeys, UNDECLARED_KEYS};
 use rustis_commands::{CommandSpec, Out, Registry, ShardCtx};
-use rustis_resp::errors::{unknown_command, wrong_args};
+use rustis_resp::errors::{unknown_command, unknown_subcommand, wrong_args};
 use rustis_storage::{DbIndex, Entry};
 use tokio::sync::oneshot;
 
@@ -338,6 +338,20 @@ pub(crate) async fn run(
             out.error(&wrong_args(spec.name));
             pending.wrote_local(start, out);
             continue;
+        }
+        // A container's subcommand has its own entry and arity (`config|get`); a container
+        // named alone (COMMAND) is itself.
+        if !spec.subcommands.is_empty() && args.len() >= 2 {
+            let checked = match spec.subcommand(&args[1]) {
+                None => Err(unknown_subcommand(&args[1], spec.name)),
+                Some(sub) if !sub.arity_ok(args.len()) => Err(wrong_args(sub.name)),
+                Some(_) => Ok(()),
+            };
+            if let Err(e) = checked {
+                out.error(&e);
+                pending.wrote_local(start, out);
+                continue;
+            }
         }
         if let Some(check) = spec.precheck {
             if let Err(e) = check(&args) {

@@ -6,6 +6,7 @@
 mod admin;
 mod blocking;
 mod clients;
+mod command;
 pub mod config;
 mod conn;
 mod dispatch;
