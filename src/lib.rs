@@ -138,6 +138,17 @@ impl RawConn {
         }
     }
 
+    /// Wraps a stream connected some other way (e.g. from a chosen source address).
+    pub fn from_stream(stream: TcpStream) -> RawConn {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        RawConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
     /// Sends raw bytes.
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write");

@@ -575,4 +575,68 @@ mod tests {
         c.set("hash-max-ziplist-entries", "7", false).unwrap();
         assert_eq!(c.shard_config().hash_max_listpack_entries, 7);
     }
+
+    #[test]
+    fn values_that_promise_missing_features_are_refused_naming_the_setting() {
+        let mut c = Config::default();
+        for (name, value) in [
+            ("requirepass", "secret"),
+            ("save", "3600 1"),
+            ("appendonly", "yes"),
+            ("maxmemory", "1mb"),
+            ("maxmemory-policy", "allkeys-lru"),
+            ("timeout", "70"),
+            ("notify-keyspace-events", "KEA"),
+            ("logfile", "/tmp/rustis.log"),
+            ("daemonize", "yes"),
+            ("masterauth", "x"),
+            ("replicaof", "127.0.0.1 6379"),
+            ("cluster-enabled", "yes"),
+            ("tls-port", "6380"),
+            ("user", "alice on >pw"),
+            ("client-output-buffer-limit", "normal 0 0 0"),
+        ] {
+            let e = c.set(name, value, true).unwrap_err();
+            assert!(matches!(e, ConfigError::Unsupported(..)), "{name}: {e:?}");
+            assert_eq!(e.param(), name);
+            let text = e.to_string();
+            assert!(text.starts_with(&format!("'{name}' is not supported yet: ")));
+            assert!(!text.contains(value), "the value is not echoed: {text}");
+        }
+        assert_eq!(c, Config::default(), "a refused value changes nothing");
+        // The values that promise nothing are accepted.
+        for (name, value) in [
+            ("requirepass", ""),
+            ("save", ""),
+            ("appendonly", "NO"),
+            ("maxmemory", "0"),
+            ("maxmemory-policy", "noeviction"),
+            ("timeout", "0"),
+            ("cluster-enabled", "no"),
+            ("replicaof", ""),
+        ] {
+            c.set(name, value, true).unwrap();
+        }
+        assert_eq!(c.get("save"), Some(""));
+        assert_eq!(c.get("cluster-enabled"), None, "not listed, not stored");
+        let e = c.load_str("port 7000\nappendonly yes\n").unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("at line 2") && text.contains("'appendonly yes'"));
+        assert!(text.contains("'appendonly' is not supported yet"), "{text}");
+        assert!(matches!(
+            c.set("dbfilename", "a/dump.rdb", false),
+            Err(ConfigError::Invalid(..))
+        ));
+    }
+
+    #[test]
+    fn docs_config_md_names_every_setting() {
+        let doc = include_str!("../../../docs/config.md");
+        for p in PARAMS {
+            assert!(doc.contains(&format!("`{}`", p.name)), "{}", p.name);
+        }
+        for (name, _, _) in NOT_YET {
+            assert!(doc.contains(&format!("`{name}`")), "{name}");
+        }
+    }
 }
