@@ -37,7 +37,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "allkeys-lru",
         "memory limits and eviction are not implemented yet, so memory use would not be bounded",
     ),
-    ("timeout", "70", "idle clients are not closed yet"),
     (
         "notify-keyspace-events",
         "KEA",

@@ -196,13 +196,7 @@ static PARAMS: &[Param] = &[
     p("proto-max-bulk-len", Kind::Memory, "536870912", true),
     p("tcp-backlog", Kind::Int(0, MAX), "511", false),
     p("tcp-keepalive", Kind::Int(0, MAX), "300", true),
-    only_default(
-        "timeout",
-        Kind::Int(0, MAX),
-        "0",
-        true,
-        "idle clients are not closed yet",
-    ),
+    p("timeout", Kind::Int(0, MAX), "0", true),
     p("hz", Kind::Int(1, 500), "10", true),
     p(
         "loglevel",
@@ -585,7 +579,6 @@ mod tests {
             ("appendonly", "yes"),
             ("maxmemory", "1mb"),
             ("maxmemory-policy", "allkeys-lru"),
-            ("timeout", "70"),
             ("notify-keyspace-events", "KEA"),
             ("logfile", "/tmp/rustis.log"),
             ("daemonize", "yes"),

@@ -273,6 +273,7 @@ fn thread_main(
         tokio::task::spawn_local(serve_mesh(w.clone()));
         // Issue 5: each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));
+        tokio::task::spawn_local(close_idle_clients(w.clone()));
         for l in listeners {
             match TcpListener::from_std(l) {
                 Ok(l) => {
@@ -333,6 +334,31 @@ async fn accept_loop(w: Rc<Worker>, listener: TcpListener) {
                 // off and keep serving the connections we have.
                 tracing::warn!("accept failed: {e}; retrying shortly");
                 tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Closes this thread's clients that have been idle for more than `timeout` seconds, as Redis's
+/// client cron does: each client is looked at about once a second, so one is closed between
+/// `timeout` and `timeout + 1` seconds after its last command. A client blocked in a command
+/// (BLPOP, ...) is left alone, as in Redis: its command has its own timeout. Closing goes
+/// through the client's kill signal, like CLIENT KILL, so it happens between requests.
+async fn close_idle_clients(w: Rc<Worker>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let timeout = w.shared.config().get_i64("timeout");
+        if timeout <= 0 {
+            continue;
+        }
+        let limit = Duration::from_secs(timeout as u64);
+        let now = Instant::now();
+        for c in w.clients.borrow().list.iter() {
+            let c = c.borrow();
+            if c.blocked.is_none() && now.duration_since(c.last_active) > limit {
+                c.kill.notify_one();
             }
         }
     }
