@@ -186,7 +186,10 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
 
 const MAX: i64 = i64::MAX;
 
-/// Every parameter Rustis knows. Ones that do nothing yet are absent rather than pretended.
+/// Every parameter CONFIG GET lists. Each is enforced, or has no effect whatever its value
+/// (a tuning knob with no counterpart here), or accepts only the value that promises nothing
+/// (`only_default`); docs/config.md says which. Parameters whose every value would claim
+/// something are absent (see [`NOT_YET`]).
 static PARAMS: &[Param] = &[
     p("bind", Kind::Text, "127.0.0.1", false),
     p("port", Kind::Int(0, 65535), "6379", false),
