@@ -502,14 +502,7 @@ fn client_and_config_commands() {
         );
         check(
             &mut c,
-            &[
-                "CONFIG",
-                "SET",
-                "loglevel",
-                "WARNING",
-                "hz",
-                "20",
-            ],
+            &["CONFIG", "SET", "loglevel", "WARNING", "hz", "20"],
             b"+OK\r\n",
         );
         check(
