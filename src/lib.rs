@@ -3,6 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +18,19 @@ pub struct TestServer {
     /// The clock it reads (a wall clock unless started with [`TestServer::start_with_clock`]).
     pub clock: Option<ManualClock>,
     handle: Option<ServerHandle>,
+    /// The server's own empty `dir`, removed when it stops.
+    dir: Option<PathBuf>,
+}
+
+/// A new empty directory for one test server's `dir`, so that a `dump.rdb` lying in the
+/// directory the tests run from cannot stop the server from starting.
+fn fresh_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rustis-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the server's dir");
+    dir
 }
 
 impl TestServer {
@@ -29,7 +44,8 @@ impl TestServer {
         Self::start_opts(threads, Some(clock), Config::default())
     }
 
-    /// Starts a server with a given configuration (its port and bind are overridden).
+    /// Starts a server with a given configuration (its port and bind are overridden; its `dir`
+    /// too, to a fresh empty directory, unless the configuration names one).
     pub fn start_opts(
         threads: usize,
         clock: Option<ManualClock>,
@@ -37,6 +53,14 @@ impl TestServer {
     ) -> TestServer {
         config.set("port", "0", true).expect("port");
         config.set("bind", "127.0.0.1", true).expect("bind");
+        let mut dir = None;
+        if config.get("dir") == Some(".") {
+            let d = fresh_dir();
+            config
+                .set("dir", d.to_str().expect("a UTF-8 temp dir"), true)
+                .expect("dir");
+            dir = Some(d);
+        }
         let mut opts = ServerOptions {
             config,
             threads,
@@ -50,6 +74,7 @@ impl TestServer {
             addr: handle.addr(),
             clock,
             handle: Some(handle),
+            dir,
         }
     }
 
@@ -74,6 +99,9 @@ impl TestServer {
         if let Some(h) = self.handle.take() {
             h.shutdown();
             h.wait();
+        }
+        if let Some(d) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(d);
         }
     }
 }
@@ -109,6 +137,17 @@ impl RawConn {
             .set_read_timeout(Some(Duration::from_secs(20)))
             .expect("timeout");
         stream.set_nodelay(true).expect("nodelay");
+        RawConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Wraps a stream connected some other way (e.g. from a chosen source address).
+    pub fn from_stream(stream: TcpStream) -> RawConn {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
         RawConn {
             stream,
             buf: Vec::new(),

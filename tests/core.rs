@@ -502,20 +502,13 @@ fn client_and_config_commands() {
         );
         check(
             &mut c,
-            &[
-                "CONFIG",
-                "SET",
-                "maxmemory-policy",
-                "allkeys-lru",
-                "hz",
-                "20",
-            ],
+            &["CONFIG", "SET", "loglevel", "WARNING", "hz", "20"],
             b"+OK\r\n",
         );
         check(
             &mut c,
-            &["CONFIG", "GET", "maxmemory-policy", "hz"],
-            b"*4\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lru\r\n$2\r\nhz\r\n$2\r\n20\r\n",
+            &["CONFIG", "GET", "loglevel", "hz"],
+            b"*4\r\n$8\r\nloglevel\r\n$7\r\nwarning\r\n$2\r\nhz\r\n$2\r\n20\r\n",
         );
         check(&mut c, &["CONFIG", "GET", "nosuch*"], b"*0\r\n");
         check(&mut c, &["QUIT"], b"+OK\r\n");

@@ -3,6 +3,11 @@
 //!
 //! This is control-plane state: the table sits behind one lock that only CONFIG, INFO and
 //! startup take. Settings that shards need are copied into each shard's `ShardConfig`.
+//!
+//! Nothing here pretends: a parameter whose value would promise something Rustis does not do
+//! yet (a password, persistence, eviction, replication, ...) accepts only the value that
+//! promises nothing, and any other value is refused at startup and by CONFIG SET with
+//! [`ConfigError::Unsupported`]. docs/config.md lists every parameter and what it does.
 
 use std::net::IpAddr;
 
@@ -37,6 +42,10 @@ pub enum ConfigError {
     /// The file could not be read.
     #[error("can't open config file '{0}': {1}")]
     Io(String, String),
+    /// The value asks for something Rustis does not do yet. The value itself is not repeated,
+    /// as it may be a password.
+    #[error("'{0}' is not supported yet: {1} (see docs/config.md)")]
+    Unsupported(String, &'static str),
 }
 
 impl ConfigError {
@@ -46,7 +55,8 @@ impl ConfigError {
             ConfigError::Unknown(p)
             | ConfigError::NotInteger(p)
             | ConfigError::Invalid(p, _)
-            | ConfigError::Immutable(p) => p,
+            | ConfigError::Immutable(p)
+            | ConfigError::Unsupported(p, _) => p,
             ConfigError::File { .. } | ConfigError::Io(..) => "",
         }
     }
@@ -72,6 +82,9 @@ struct Param {
     kind: Kind,
     default: &'static str,
     mutable: bool,
+    /// The one value accepted (normalized, as CONFIG GET shows it) and why any other is
+    /// refused; `None` when every valid value is honoured or harmless.
+    only: Option<(&'static str, &'static str)>,
 }
 
 const fn p(name: &'static str, kind: Kind, default: &'static str, mutable: bool) -> Param {
@@ -81,6 +94,7 @@ const fn p(name: &'static str, kind: Kind, default: &'static str, mutable: bool)
         kind,
         default,
         mutable,
+        only: None,
     }
 }
 
@@ -91,12 +105,91 @@ const fn pa(name: &'static str, alias: &'static str, kind: Kind, default: &'stat
         kind,
         default,
         mutable: true,
+        only: None,
     }
 }
 
+/// A parameter that accepts only its default: any other value would promise what `why` says
+/// is missing.
+const fn only_default(
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    mutable: bool,
+    why: &'static str,
+) -> Param {
+    Param {
+        name,
+        alias: None,
+        kind,
+        default,
+        mutable,
+        only: Some((default, why)),
+    }
+}
+
+const NO_AUTH: &str = "there is no AUTH or ACL yet, so a password would not be checked";
+const NO_PERSISTENCE: &str = "persistence is not implemented yet, so nothing would be written";
+const NO_EVICTION: &str =
+    "memory limits and eviction are not implemented yet, so memory use would not be bounded";
+const NO_REPLICATION: &str = "replication is not implemented yet";
+
+/// Redis parameters and redis.conf directives that Rustis does not list in CONFIG GET, since
+/// any value shown would claim something, and refuses to set: a clearer answer than "unknown".
+/// `(name, the one value accepted (it changes nothing), why)`. The value is compared as
+/// written, lowercased.
+static NOT_YET: &[(&str, Option<&str>, &str)] = &[
+    ("masterauth", Some(""), NO_REPLICATION),
+    ("masteruser", Some(""), NO_REPLICATION),
+    ("replicaof", Some(""), NO_REPLICATION),
+    ("slaveof", Some(""), NO_REPLICATION),
+    (
+        "cluster-enabled",
+        Some("no"),
+        "cluster mode is not implemented yet",
+    ),
+    ("aclfile", Some(""), NO_AUTH),
+    ("user", None, NO_AUTH),
+    ("appendfsync", None, NO_PERSISTENCE),
+    ("appendfilename", None, NO_PERSISTENCE),
+    (
+        "client-output-buffer-limit",
+        None,
+        "client output buffers are not limited yet",
+    ),
+    (
+        "client-query-buffer-limit",
+        None,
+        "client query buffers are limited only by proto-max-bulk-len yet",
+    ),
+    ("tls-port", Some("0"), "TLS is not implemented yet"),
+    ("tls-cert-file", Some(""), "TLS is not implemented yet"),
+    ("tls-key-file", Some(""), "TLS is not implemented yet"),
+    ("tls-ca-cert-file", Some(""), "TLS is not implemented yet"),
+    (
+        "unixsocket",
+        Some(""),
+        "Unix sockets are not implemented yet",
+    ),
+    (
+        "rename-command",
+        None,
+        "commands cannot be renamed yet, so a renamed command would stay callable",
+    ),
+    ("loadmodule", None, "modules are not supported"),
+    (
+        "include",
+        None,
+        "config files cannot include other files yet",
+    ),
+];
+
 const MAX: i64 = i64::MAX;
 
-/// Every parameter Rustis knows. Ones that do nothing yet are absent rather than pretended.
+/// Every parameter CONFIG GET lists. Each is enforced, or has no effect whatever its value
+/// (a tuning knob with no counterpart here), or accepts only the value that promises nothing
+/// (`only_default`); docs/config.md says which. Parameters whose every value would claim
+/// something are absent (see [`NOT_YET`]).
 static PARAMS: &[Param] = &[
     p("bind", Kind::Text, "127.0.0.1", false),
     p("port", Kind::Int(0, 65535), "6379", false),
@@ -114,17 +207,30 @@ static PARAMS: &[Param] = &[
         "notice",
         true,
     ),
-    p("logfile", Kind::Text, "", false),
-    p("daemonize", Kind::Bool, "no", false),
+    only_default(
+        "logfile",
+        Kind::Text,
+        "",
+        false,
+        "logs go to standard error only",
+    ),
+    only_default(
+        "daemonize",
+        Kind::Bool,
+        "no",
+        false,
+        "Rustis does not detach into the background; run it under a supervisor",
+    ),
     p("protected-mode", Kind::Bool, "yes", true),
-    p("save", Kind::Text, "", true),
-    p("appendonly", Kind::Bool, "no", true),
+    only_default("save", Kind::Text, "", true, NO_PERSISTENCE),
+    only_default("appendonly", Kind::Bool, "no", true, NO_PERSISTENCE),
     p("dir", Kind::Text, ".", true),
     p("dbfilename", Kind::Text, "dump.rdb", true),
-    p("maxmemory", Kind::Memory, "0", true),
-    p(
-        "maxmemory-policy",
-        Kind::Enum(&[
+    only_default("maxmemory", Kind::Memory, "0", true, NO_EVICTION),
+    Param {
+        name: "maxmemory-policy",
+        alias: None,
+        kind: Kind::Enum(&[
             "noeviction",
             "allkeys-lru",
             "volatile-lru",
@@ -134,13 +240,20 @@ static PARAMS: &[Param] = &[
             "volatile-random",
             "volatile-ttl",
         ]),
-        "noeviction",
-        true,
-    ),
+        default: "noeviction",
+        mutable: true,
+        only: Some(("noeviction", NO_EVICTION)),
+    },
     p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
-    p("notify-keyspace-events", Kind::Text, "", true),
+    only_default(
+        "notify-keyspace-events",
+        Kind::Text,
+        "",
+        true,
+        "there is no pub/sub yet, so no event would be delivered",
+    ),
     pa(
         "list-max-listpack-size",
         "list-max-ziplist-size",
@@ -180,7 +293,7 @@ static PARAMS: &[Param] = &[
         Kind::Int(0, MAX),
         "64",
     ),
-    p("requirepass", Kind::Text, "", true),
+    only_default("requirepass", Kind::Text, "", true, NO_AUTH),
 ];
 
 /// The live configuration: one value per parameter, as text (CONFIG GET's form).
@@ -202,6 +315,19 @@ fn find(name: &str) -> Option<usize> {
     PARAMS
         .iter()
         .position(|p| p.name == lower || p.alias == Some(lower.as_str()))
+}
+
+/// A name that is not a parameter: refused as unsupported if Redis knows it (see [`NOT_YET`]),
+/// else as unknown. A value that changes nothing is accepted and not recorded.
+fn not_yet(name: &str, value: &str) -> Result<(), ConfigError> {
+    let lower = name.to_ascii_lowercase();
+    let Some((name, accepted, why)) = NOT_YET.iter().find(|(n, _, _)| *n == lower) else {
+        return Err(ConfigError::Unknown(name.to_string()));
+    };
+    if *accepted == Some(value.trim().to_ascii_lowercase().as_str()) {
+        return Ok(());
+    }
+    Err(ConfigError::Unsupported(name.to_string(), why))
 }
 
 /// Parses a memory size as Redis's `memtoull` does: a number with an optional unit
@@ -229,7 +355,9 @@ pub fn parse_memory(s: &str) -> Option<u64> {
 impl Config {
     /// Sets a parameter from its text value, checking it. `startup` allows immutable ones.
     pub fn set(&mut self, name: &str, value: &str, startup: bool) -> Result<(), ConfigError> {
-        let idx = find(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+        let Some(idx) = find(name) else {
+            return not_yet(name, value);
+        };
         let param = &PARAMS[idx];
         if !param.mutable && !startup {
             return Err(ConfigError::Immutable(param.name.to_string()));
@@ -288,9 +416,24 @@ impl Config {
                         }
                     }
                 }
-                value.to_string()
+                if param.name == "dbfilename" && (value.contains('/') || value.contains('\\')) {
+                    return Err(ConfigError::Invalid(
+                        param.name.to_string(),
+                        "dbfilename can't be a path, just a filename".into(),
+                    ));
+                }
+                if param.only.is_some() {
+                    value.trim().to_string()
+                } else {
+                    value.to_string()
+                }
             }
         };
+        if let Some((accepted, why)) = param.only {
+            if norm != accepted {
+                return Err(ConfigError::Unsupported(param.name.to_string(), why));
+            }
+        }
         self.values[idx] = norm;
         Ok(())
     }
@@ -336,6 +479,19 @@ impl Config {
             set_max_listpack_entries: u("set-max-listpack-entries"),
             set_max_listpack_value: u("set-max-listpack-value"),
         }
+    }
+
+    /// The data files that exist where this configuration says Redis would load them from at
+    /// startup: the RDB file (`dir`/`dbfilename`) and an AOF manifest
+    /// (`dir`/appendonlydir/appendonly.aof.manifest). Rustis cannot load them yet, so a server
+    /// must not start over one: it would look fine while serving none of that data.
+    pub fn data_files(&self) -> Vec<std::path::PathBuf> {
+        let dir = std::path::Path::new(self.get("dir").unwrap_or("."));
+        let candidates = [
+            dir.join(self.get("dbfilename").unwrap_or("dump.rdb")),
+            dir.join("appendonlydir").join("appendonly.aof.manifest"),
+        ];
+        candidates.into_iter().filter(|p| p.exists()).collect()
     }
 
     /// Reads redis.conf-style text: one directive per line, arguments split like redis-cli
@@ -388,11 +544,11 @@ mod tests {
     #[test]
     fn config_file_lines_set_values_and_unknown_ones_fail_with_the_line() {
         let mut c = Config::default();
-        c.load_str("# comment\nport 6380\nbind 127.0.0.1 ::1\nmaxmemory 1mb\n")
+        c.load_str("# comment\nport 6380\nbind 127.0.0.1 ::1\nproto-max-bulk-len 1mb\n")
             .unwrap();
         assert_eq!(c.get("port"), Some("6380"));
         assert_eq!(c.get("bind"), Some("127.0.0.1 ::1"));
-        assert_eq!(c.get("maxmemory"), Some("1048576"));
+        assert_eq!(c.get("proto-max-bulk-len"), Some("1048576"));
         let e = c.load_str("port 1\nfrobnicate yes\n").unwrap_err();
         assert!(matches!(e, ConfigError::File { line: 2, .. }), "{e:?}");
         assert!(e.to_string().contains("frobnicate yes"));
@@ -409,11 +565,74 @@ mod tests {
             c.set("hz", "x", false),
             Err(ConfigError::NotInteger(_))
         ));
-        c.set("maxmemory-policy", "ALLKEYS-LRU", false).unwrap();
-        assert_eq!(c.get("maxmemory-policy"), Some("allkeys-lru"));
+        c.set("loglevel", "WARNING", false).unwrap();
+        assert_eq!(c.get("loglevel"), Some("warning"));
         let m = c.matching("hash-max-*");
         assert_eq!(m.len(), 4);
         c.set("hash-max-ziplist-entries", "7", false).unwrap();
         assert_eq!(c.shard_config().hash_max_listpack_entries, 7);
+    }
+
+    #[test]
+    fn values_that_promise_missing_features_are_refused_naming_the_setting() {
+        let mut c = Config::default();
+        for (name, value) in [
+            ("requirepass", "secret"),
+            ("save", "3600 1"),
+            ("appendonly", "yes"),
+            ("maxmemory", "1mb"),
+            ("maxmemory-policy", "allkeys-lru"),
+            ("notify-keyspace-events", "KEA"),
+            ("logfile", "/tmp/rustis.log"),
+            ("daemonize", "yes"),
+            ("masterauth", "x"),
+            ("replicaof", "127.0.0.1 6379"),
+            ("cluster-enabled", "yes"),
+            ("tls-port", "6380"),
+            ("user", "alice on >pw"),
+            ("client-output-buffer-limit", "normal 0 0 0"),
+        ] {
+            let e = c.set(name, value, true).unwrap_err();
+            assert!(matches!(e, ConfigError::Unsupported(..)), "{name}: {e:?}");
+            assert_eq!(e.param(), name);
+            let text = e.to_string();
+            assert!(text.starts_with(&format!("'{name}' is not supported yet: ")));
+            assert!(!text.contains(value), "the value is not echoed: {text}");
+        }
+        assert_eq!(c, Config::default(), "a refused value changes nothing");
+        // The values that promise nothing are accepted.
+        for (name, value) in [
+            ("requirepass", ""),
+            ("save", ""),
+            ("appendonly", "NO"),
+            ("maxmemory", "0"),
+            ("maxmemory-policy", "noeviction"),
+            ("timeout", "0"),
+            ("cluster-enabled", "no"),
+            ("replicaof", ""),
+        ] {
+            c.set(name, value, true).unwrap();
+        }
+        assert_eq!(c.get("save"), Some(""));
+        assert_eq!(c.get("cluster-enabled"), None, "not listed, not stored");
+        let e = c.load_str("port 7000\nappendonly yes\n").unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("at line 2") && text.contains("'appendonly yes'"));
+        assert!(text.contains("'appendonly' is not supported yet"), "{text}");
+        assert!(matches!(
+            c.set("dbfilename", "a/dump.rdb", false),
+            Err(ConfigError::Invalid(..))
+        ));
+    }
+
+    #[test]
+    fn docs_config_md_names_every_setting() {
+        let doc = include_str!("../../../docs/config.md");
+        for p in PARAMS {
+            assert!(doc.contains(&format!("`{}`", p.name)), "{}", p.name);
+        }
+        for (name, _, _) in NOT_YET {
+            assert!(doc.contains(&format!("`{name}`")), "{name}");
+        }
     }
 }

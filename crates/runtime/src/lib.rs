@@ -32,6 +32,9 @@ pub enum StartError {
     /// A thread could not be started.
     #[error("could not start a thread: {0}")]
     Thread(std::io::Error),
+    /// A data file exists where Redis would load it from, and Rustis cannot load it yet.
+    #[error("{} exists, but Rustis cannot load data files yet; refusing to start with an empty dataset (move the file away, or point dir/dbfilename elsewhere; see docs/config.md)", .0.display())]
+    DataFile(std::path::PathBuf),
     /// An event loop could not be started.
     #[error("could not start an event loop: {0}")]
     Runtime(String),

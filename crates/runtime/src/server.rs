@@ -158,10 +158,14 @@ fn raise_fd_limit() {
     }
 }
 
-/// Starts the server and returns once every thread is listening.
+/// Starts the server and returns once every thread is listening. Refuses to start over a data
+/// file it cannot load (`StartError::DataFile`).
 pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
-    raise_fd_limit();
     let cfg = opts.config;
+    if let Some(file) = cfg.data_files().into_iter().next() {
+        return Err(StartError::DataFile(file));
+    }
+    raise_fd_limit();
     let n = if opts.threads == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -343,6 +347,7 @@ fn thread_main(
         tokio::task::spawn_local(serve_mesh(w.clone()));
         // Each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));
+        tokio::task::spawn_local(close_idle_clients(w.clone()));
         for l in listeners {
             match TcpListener::from_std(l) {
                 Ok(l) => {
@@ -372,14 +377,33 @@ async fn accept_loop(w: Rc<Worker>, listener: TcpListener) {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let shared = &w.shared;
-                shared.total_connections.fetch_add(1, Ordering::Relaxed);
-                let max = shared.config().get_i64("maxclients").max(1) as usize;
+                let (max, protected, keepalive) = {
+                    let cfg = shared.config();
+                    (
+                        cfg.get_i64("maxclients").max(1) as usize,
+                        cfg.get("protected-mode") == Some("yes"),
+                        cfg.get_i64("tcp-keepalive"),
+                    )
+                };
+                // Like Redis: a refused client is told why, then closed, and counts as
+                // rejected rather than received. The client limit is checked first.
                 if shared.connected.fetch_add(1, Ordering::Relaxed) >= max {
                     shared.connected.fetch_sub(1, Ordering::Relaxed);
                     shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
-                    // Like Redis: tell the client why, then close.
                     let _ = stream.try_write(b"-ERR max number of clients reached\r\n");
                     continue;
+                }
+                // There is no password (requirepass is refused), so protected mode always
+                // applies when it is on.
+                if protected && !is_loopback_peer(peer.ip()) {
+                    shared.connected.fetch_sub(1, Ordering::Relaxed);
+                    shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                    let _ = stream.try_write(DENIED);
+                    continue;
+                }
+                shared.total_connections.fetch_add(1, Ordering::Relaxed);
+                if keepalive > 0 {
+                    set_keepalive(&stream, keepalive as u64);
                 }
                 tokio::task::spawn_local(conn::serve(w.clone(), stream, peer));
             }
@@ -390,5 +414,64 @@ async fn accept_loop(w: Rc<Worker>, listener: TcpListener) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+/// Closes this thread's clients that have been idle for more than `timeout` seconds, as Redis's
+/// client cron does: each client is looked at about once a second, so one is closed between
+/// `timeout` and `timeout + 1` seconds after its last command. A client blocked in a command
+/// (BLPOP, ...) is left alone, as in Redis: its command has its own timeout. Closing goes
+/// through the client's kill push, like CLIENT KILL, so it happens between requests.
+async fn close_idle_clients(w: Rc<Worker>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let timeout = w.shared.config().get_i64("timeout");
+        if timeout <= 0 {
+            continue;
+        }
+        let limit = Duration::from_secs(timeout as u64);
+        let now = Instant::now();
+        for c in w.clients.borrow().iter() {
+            if c.blocked.borrow().is_none() && now.duration_since(c.last_active()) > limit {
+                c.pusher().kill();
+            }
+        }
+    }
+}
+
+/// What protected mode tells a client it refuses (Redis 7.0's text).
+const DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Whether protected mode lets a peer in. Like Redis, exactly 127.0.0.1 and ::1 count: other
+/// 127.x addresses and IPv4-mapped IPv6 addresses are remote.
+fn is_loopback_peer(ip: IpAddr) -> bool {
+    ip == IpAddr::from([127, 0, 0, 1]) || ip == IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+}
+
+/// TCP keepalive as Redis sets it for `tcp-keepalive N`: probes after N idle seconds, every
+/// N/3 seconds, and the peer is dropped after 3 unanswered ones.
+fn set_keepalive(stream: &tokio::net::TcpStream, secs: u64) {
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(secs))
+        .with_interval(Duration::from_secs((secs / 3).max(1)))
+        .with_retries(3);
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&ka) {
+        tracing::debug!("could not set TCP keepalive: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_127_0_0_1_and_ipv6_loopback_are_local_to_protected_mode() {
+        assert!(is_loopback_peer("127.0.0.1".parse().unwrap()));
+        assert!(is_loopback_peer("::1".parse().unwrap()));
+        assert!(!is_loopback_peer("127.0.0.2".parse().unwrap()));
+        assert!(!is_loopback_peer("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!is_loopback_peer("10.0.0.1".parse().unwrap()));
     }
 }

@@ -34,13 +34,38 @@ const USAGE: &str = "Usage: rustis [/path/to/redis.conf] [--port N] [--bind ADDR
 
 /// What the command line asked for.
 #[derive(Debug, PartialEq)]
+enum Action {
+    /// Start the server.
+    Run(Cli),
+    /// Print the usage.
+    Help,
+    /// Print the version line.
+    Version,
+}
+
+/// The server to start.
+#[derive(Debug, PartialEq)]
 struct Cli {
     config_file: Option<String>,
     threads: usize,
     settings: Vec<(String, String)>,
 }
 
-fn parse_cli(args: &[String]) -> Result<Option<Cli>, String> {
+/// The `--version` line, shaped like `redis-server --version`'s
+/// (`Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=...`) so that
+/// scripts reading the third word or `v=` get the Redis version Rustis answers as (INFO's
+/// `redis_version`); it names Rustis and gives Rustis's own version last. There is no git sha
+/// or build id, hence the zeros.
+fn version_line() -> String {
+    format!(
+        "Rustis server v={} sha=00000000:0 malloc=jemalloc bits={} build=0 rustis={}",
+        rustis_runtime::REDIS_VERSION,
+        usize::BITS,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn parse_cli(args: &[String]) -> Result<Action, String> {
     let mut cli = Cli {
         config_file: None,
         threads: 0,
@@ -56,15 +81,8 @@ fn parse_cli(args: &[String]) -> Result<Option<Cli>, String> {
     while i < args.len() {
         let a = &args[i];
         match a.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "-v" | "--version" => {
-                println!(
-                    "Rustis server v={} (Redis {} compatible)",
-                    env!("CARGO_PKG_VERSION"),
-                    rustis_runtime::REDIS_VERSION
-                );
-                std::process::exit(0);
-            }
+            "-h" | "--help" => return Ok(Action::Help),
+            "-v" | "--version" => return Ok(Action::Version),
             _ => {}
         }
         let Some(name) = a.strip_prefix("--") else {
@@ -89,7 +107,7 @@ fn parse_cli(args: &[String]) -> Result<Option<Cli>, String> {
             cli.settings.push((name.to_string(), values.join(" ")));
         }
     }
-    Ok(Some(cli))
+    Ok(Action::Run(cli))
 }
 
 fn allocated() -> usize {
@@ -107,9 +125,13 @@ fn main() -> ExitCode {
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cli = match parse_cli(&args) {
-        Ok(Some(cli)) => cli,
-        Ok(None) => {
+        Ok(Action::Run(cli)) => cli,
+        Ok(Action::Help) => {
             println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Action::Version) => {
+            println!("{}", version_line());
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -164,7 +186,7 @@ mod tests {
 
     #[test]
     fn cli_takes_a_config_file_then_flags() {
-        let cli = parse_cli(&s(&[
+        let Ok(Action::Run(cli)) = parse_cli(&s(&[
             "redis.conf",
             "--port",
             "7000",
@@ -173,9 +195,9 @@ mod tests {
             "--bind",
             "127.0.0.1",
             "::1",
-        ]))
-        .unwrap()
-        .unwrap();
+        ])) else {
+            panic!("a server to run")
+        };
         assert_eq!(cli.config_file.as_deref(), Some("redis.conf"));
         assert_eq!(cli.threads, 4);
         assert_eq!(
@@ -187,6 +209,22 @@ mod tests {
         );
         assert!(parse_cli(&s(&["--threads", "0"])).is_err());
         assert!(parse_cli(&s(&["--port"])).is_err());
-        assert_eq!(parse_cli(&s(&["--help"])), Ok(None));
+        assert_eq!(parse_cli(&s(&["--help"])), Ok(Action::Help));
+        assert_eq!(parse_cli(&s(&["-v"])), Ok(Action::Version));
+        assert_eq!(
+            parse_cli(&s(&["--port", "1", "--version"])),
+            Ok(Action::Version)
+        );
+    }
+
+    #[test]
+    fn version_line_is_shaped_like_redis_servers() {
+        let line = version_line();
+        let words: Vec<&str> = line.split(' ').collect();
+        assert_eq!(words[0], "Rustis");
+        assert_eq!(words[1], "server");
+        assert_eq!(words[2], format!("v={}", rustis_runtime::REDIS_VERSION));
+        assert!(words[3].starts_with("sha=") && words[4].starts_with("malloc="));
+        assert!(line.ends_with(&format!("rustis={}", env!("CARGO_PKG_VERSION"))));
     }
 }
