@@ -1,0 +1,431 @@
+//! The write path: the one way a stored key changes, and what every change tells.
+//!
+//! Every change of a key of a [`Db`](crate::Db) — stored whole, changed in place, deleted,
+//! expiry set or cleared, expired lazily or actively, evicted, flushed or swapped away — runs
+//! the same post-update work in [`Book`], the part of a `Db` beside its table:
+//!
+//! - it wakes the clients blocked on the key (`BlockedKeys::signal`);
+//! - it keeps the database's memory estimate ([`crate::Db::used_memory`]) equal to the sum of
+//!   its entries' estimates ([`entry_mem`]);
+//! - it bumps the version of the key if someone watches it ([`crate::Db::watch`]);
+//! - it hands a [`Change`] to every [`KeyListener`] registered on the database, after calling
+//!   the listener's pre-update hook with the old entry.
+//!
+//! A change in place goes through a [`KeyMut`] guard, the only way to reach a stored value
+//! mutably: the guard derefs to the value, and its `Drop` runs the post-update work if the
+//! value was reached mutably. No `&mut Entry` of a stored key leaves this crate, so an expiry
+//! time cannot be written except through [`crate::Db::set_expire`] and friends.
+//!
+//! When nobody watches a key and no listener is registered, the post-update work is the
+//! blocked-keys emptiness check, one flag test and the memory arithmetic: no allocation, no
+//! dynamic call.
+
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+
+use foldhash::fast::RandomState;
+use hashbrown::HashMap;
+
+use crate::blocking::BlockedKeys;
+use crate::db::Entry;
+use crate::hash::HashValue;
+use crate::list::ListValue;
+use crate::set::SetValue;
+use crate::string::StrValue;
+use crate::value::Value;
+use crate::zset::ZSetValue;
+use crate::DbIndex;
+
+/// What happened to a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// Stored whole, replacing any old value (SET, RENAME's destination, a write-back).
+    Set,
+    /// Changed in place (APPEND, LPUSH, HSET, INCR, ...).
+    Modified,
+    /// Deleted by a command (DEL, UNLINK, the last element popped, RENAME's source).
+    Deleted,
+    /// Its expiry time was set or changed (EXPIRE, PEXPIREAT, GETEX EX).
+    ExpireSet,
+    /// Its expiry time was removed (PERSIST, GETEX PERSIST).
+    ExpireCleared,
+    /// Deleted because its time had passed, on access or by the active expiry cycle.
+    Expired,
+    /// Deleted to free memory.
+    Evicted,
+    /// Every key of the database was removed (FLUSHDB, FLUSHALL); `key` is empty.
+    Flushed,
+    /// The database's contents were exchanged with those of the given database (SWAPDB); `key`
+    /// is empty.
+    Swapped(DbIndex),
+}
+
+/// One change, as listeners receive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change<'a> {
+    /// The database.
+    pub db: DbIndex,
+    /// The key; empty for [`ChangeKind::Flushed`] and [`ChangeKind::Swapped`].
+    pub key: &'a [u8],
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The command-level event name (Redis's keyspace event, e.g. `"lpush"`), where the
+    /// command gave one.
+    pub event: Option<&'static str>,
+}
+
+/// Something that sees every change of one database: keyspace notifications, client-side
+/// caching, the replication/AOF log, a running snapshot. Called on the shard's thread, in the
+/// order the changes happen; it must not block.
+pub trait KeyListener: Send {
+    /// Called before a stored key changes or disappears, with its entry as it is (the old
+    /// value a snapshot must save first). For a flush or a swap it is called once per key of
+    /// the database(s) concerned. Never called for a key that did not exist.
+    fn before_change(&mut self, _db: DbIndex, _key: &[u8], _old: &Entry) {}
+    /// Called after the change.
+    fn on_change(&mut self, change: &Change<'_>);
+}
+
+/// The handle of a registered listener, to remove it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(pub u64);
+
+/// A version of a watched key: compare two readings of [`crate::Db::version`] to know whether
+/// the key was touched in between.
+pub type Version = u64;
+
+/// Bytes a stored entry is estimated to use: its table node (key inline when short), its key
+/// when it is long, and [`value_mem`] for its value. An estimate, not an allocator figure: see
+/// docs/write-path.md.
+#[inline]
+pub fn entry_mem(key: &[u8], value: &Value) -> usize {
+    NODE_BYTES + if key.len() > KEY_INLINE { key.len() } else { 0 } + value_mem(value)
+}
+
+/// The table node of a key with its entry (80 bytes, see `table.rs`).
+const NODE_BYTES: usize = 80;
+/// Keys up to this long live inside their node.
+const KEY_INLINE: usize = 18;
+
+/// Bytes a value is estimated to use outside its table node, computed in O(1): a string's heap
+/// buffer exactly, a collection as its length times a per-element cost of its type.
+#[inline]
+pub fn value_mem(v: &Value) -> usize {
+    match v {
+        Value::Str(s) => match s {
+            StrValue::Int(_) => 0,
+            StrValue::Emb(e) => {
+                if e.len() > crate::string::EMB_INLINE_MAX {
+                    e.len()
+                } else {
+                    0
+                }
+            }
+            StrValue::Raw(b) => b.capacity(),
+            StrValue::Shared(b) => b.len(),
+        },
+        Value::List(l) => 32 + l.len() * 24,
+        Value::Set(s) => 64 + s.len() * 40,
+        Value::Hash(h) => 32 + h.len() * 48,
+        Value::ZSet(z) => 32 + z.len() * 64,
+    }
+}
+
+/// The part of a `Db` that the write path updates besides the table.
+#[derive(Default)]
+pub(crate) struct Book {
+    /// This database's index, for change records.
+    pub(crate) idx: DbIndex,
+    /// How many keys have an expiry time.
+    pub(crate) expires: usize,
+    /// The sum of [`entry_mem`] over the stored keys.
+    pub(crate) used: usize,
+    /// Whether `watched` or `listeners` is non-empty: the one test the hot path makes.
+    observed: bool,
+    watched: HashMap<Box<[u8]>, Watched, RandomState>,
+    listeners: Vec<(ListenerId, Box<dyn KeyListener>)>,
+    /// The next version handed to a watched key (never reused, so a key deleted and created
+    /// again never shows an old version).
+    next_version: Version,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Watched {
+    /// How many watches are registered on the key.
+    count: usize,
+    version: Version,
+}
+
+impl Book {
+    /// Whether watched keys or listeners need to hear about changes.
+    #[inline(always)]
+    pub(crate) fn observed(&self) -> bool {
+        self.observed
+    }
+
+    fn refresh(&mut self) {
+        self.observed = !self.watched.is_empty() || !self.listeners.is_empty();
+    }
+
+    /// The pre-update hook: `key` holding `old` is about to change or go.
+    #[cold]
+    pub(crate) fn before(&mut self, key: &[u8], old: &Entry) {
+        for (_, l) in &mut self.listeners {
+            l.before_change(self.idx, key, old);
+        }
+    }
+
+    /// The post-update work that only observers need.
+    #[cold]
+    pub(crate) fn after(&mut self, key: &[u8], kind: ChangeKind, event: Option<&'static str>) {
+        if !key.is_empty() {
+            self.touch(key);
+        }
+        let change = Change {
+            db: self.idx,
+            key,
+            kind,
+            event,
+        };
+        for (_, l) in &mut self.listeners {
+            l.on_change(&change);
+        }
+    }
+
+    /// Bumps the version of `key` if it is watched.
+    pub(crate) fn touch(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let next = self.next_version + 1;
+        if let Some(w) = self.watched.get_mut(key) {
+            w.version = next;
+            self.next_version = next;
+        }
+    }
+
+    /// Bumps the version of every watched key for which `exists` is true.
+    pub(crate) fn touch_all(&mut self, mut exists: impl FnMut(&[u8]) -> bool) {
+        for (k, w) in self.watched.iter_mut() {
+            if exists(k) {
+                self.next_version += 1;
+                w.version = self.next_version;
+            }
+        }
+    }
+
+    pub(crate) fn watch(&mut self, key: &[u8]) -> Version {
+        let next = &mut self.next_version;
+        let w = self.watched.entry(key.into()).or_insert_with(|| {
+            *next += 1;
+            Watched {
+                count: 0,
+                version: *next,
+            }
+        });
+        w.count += 1;
+        let v = w.version;
+        self.refresh();
+        v
+    }
+
+    pub(crate) fn unwatch(&mut self, key: &[u8]) {
+        if let Some(w) = self.watched.get_mut(key) {
+            w.count -= 1;
+            if w.count == 0 {
+                self.watched.remove(key);
+            }
+        }
+        self.refresh();
+    }
+
+    pub(crate) fn version(&self, key: &[u8]) -> Option<Version> {
+        self.watched.get(key).map(|w| w.version)
+    }
+
+    pub(crate) fn add_listener_with_id(&mut self, id: ListenerId, l: Box<dyn KeyListener>) {
+        self.listeners.push((id, l));
+        self.refresh();
+    }
+
+    pub(crate) fn remove_listener(&mut self, id: ListenerId) -> Option<Box<dyn KeyListener>> {
+        let i = self.listeners.iter().position(|(l, _)| *l == id)?;
+        let (_, l) = self.listeners.remove(i);
+        self.refresh();
+        Some(l)
+    }
+
+    pub(crate) fn has_listeners(&self) -> bool {
+        !self.listeners.is_empty()
+    }
+
+    /// Exchanges what belongs to the contents (SWAPDB), keeping what belongs to the index:
+    /// the watched keys, the listeners and the index itself.
+    pub(crate) fn swap_contents(&mut self, other: &mut Book) {
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.used, &mut other.used);
+    }
+}
+
+/// A value type that a [`KeyMut`] can be typed to: [`Value`] itself or one variant's payload.
+pub trait Kind {
+    /// `v` as this type, if it is one.
+    fn of(v: &Value) -> Option<&Self>;
+    /// `v` as this type, mutable, if it is one.
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+}
+
+impl Kind for Value {
+    #[inline(always)]
+    fn of(v: &Value) -> Option<&Self> {
+        Some(v)
+    }
+    #[inline(always)]
+    fn of_mut(v: &mut Value) -> Option<&mut Self> {
+        Some(v)
+    }
+}
+
+macro_rules! kind {
+    ($t:ty, $variant:ident) => {
+        impl Kind for $t {
+            #[inline(always)]
+            fn of(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+            #[inline(always)]
+            fn of_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+kind!(StrValue, Str);
+kind!(ListValue, List);
+kind!(SetValue, Set);
+kind!(HashValue, Hash);
+kind!(ZSetValue, ZSet);
+
+/// A stored key opened for a change in place, typed to `T` (its whole [`Value`], or the payload
+/// of the variant it was checked to hold).
+///
+/// **Invariant:** the first mutable access calls the listeners' pre-update hook with the old
+/// entry; dropping the guard after a mutable access runs the post-update work once (blocked
+/// clients, memory estimate, version, listeners). A guard only read from changes nothing and
+/// tells nobody. The key's type cannot change through a typed guard, since only `&mut T` is
+/// handed out; a `KeyMut<Value>` may replace the value with another type.
+pub struct KeyMut<'a, T: Kind + ?Sized = Value> {
+    entry: &'a mut Entry,
+    key: &'a [u8],
+    book: &'a mut Book,
+    blocked: &'a mut BlockedKeys,
+    mem_before: usize,
+    kind: ChangeKind,
+    event: Option<&'static str>,
+    changed: bool,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<'a, T: Kind + ?Sized> KeyMut<'a, T> {
+    /// A guard over the stored `entry` of `key`. `created`: the entry was just put in the table
+    /// (not yet accounted or announced), so dropping the guard reports a [`ChangeKind::Set`].
+    #[inline(always)]
+    pub(crate) fn new(
+        key: &'a [u8],
+        entry: &'a mut Entry,
+        book: &'a mut Book,
+        blocked: &'a mut BlockedKeys,
+        created: bool,
+    ) -> Self {
+        let mem_before = if created {
+            0
+        } else {
+            entry_mem(key, &entry.value)
+        };
+        KeyMut {
+            entry,
+            key,
+            book,
+            blocked,
+            mem_before,
+            kind: if created {
+                ChangeKind::Set
+            } else {
+                ChangeKind::Modified
+            },
+            event: None,
+            changed: created,
+            _t: PhantomData,
+        }
+    }
+
+    /// Names the command-level event listeners receive with this change (e.g. `"lpush"`).
+    pub fn set_event(&mut self, event: &'static str) {
+        self.event = Some(event);
+    }
+
+    /// The key's expiry time, if any.
+    pub fn expire(&self) -> Option<u64> {
+        self.entry.expire()
+    }
+
+    /// The key's whole entry, read-only.
+    pub fn entry(&self) -> &Entry {
+        self.entry
+    }
+
+    /// Records the coming change: the pre-update hook runs before the first one.
+    #[inline(always)]
+    fn mark(&mut self) {
+        if !self.changed {
+            self.changed = true;
+            if self.book.observed() {
+                self.book.before(self.key, self.entry);
+            }
+        }
+    }
+}
+
+impl<T: Kind + ?Sized> Deref for KeyMut<'_, T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        match T::of(&self.entry.value) {
+            Some(t) => t,
+            None => unreachable!("a typed guard's value keeps its type"),
+        }
+    }
+}
+
+impl<T: Kind + ?Sized> DerefMut for KeyMut<'_, T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut T {
+        self.mark();
+        match T::of_mut(&mut self.entry.value) {
+            Some(t) => t,
+            None => unreachable!("a typed guard's value keeps its type"),
+        }
+    }
+}
+
+impl<T: Kind + ?Sized> Drop for KeyMut<'_, T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !self.changed {
+            return;
+        }
+        let after = entry_mem(self.key, &self.entry.value);
+        self.book.used = self.book.used + after - self.mem_before;
+        // A stored value may now serve a blocked client; a deleted one cannot.
+        self.blocked.signal(self.key);
+        if self.book.observed() {
+            self.book.after(self.key, self.kind, self.event);
+        }
+    }
+}
