@@ -365,9 +365,26 @@ impl<'a, T: Kind + ?Sized> KeyMut<'a, T> {
         }
     }
 
+    /// Whether the key was created by the call that opened this guard
+    /// ([`crate::Db::modify_or_insert_with`]).
+    pub fn is_new(&self) -> bool {
+        self.kind == ChangeKind::Set
+    }
+
     /// Names the command-level event listeners receive with this change (e.g. `"lpush"`).
     pub fn set_event(&mut self, event: &'static str) {
         self.event = Some(event);
+    }
+
+    /// Declares that the value was reached mutably but not changed after all (an LREM that
+    /// matched nothing): no one is told. The memory estimate is still brought up to date.
+    pub fn unchanged(&mut self) {
+        if self.changed && self.kind == ChangeKind::Modified {
+            let after = entry_mem(self.key, &self.entry.value);
+            self.book.used = self.book.used + after - self.mem_before;
+            self.mem_before = after;
+            self.changed = false;
+        }
     }
 
     /// The key's expiry time, if any.
