@@ -37,7 +37,7 @@ use crate::zset::ZSetValue;
 use crate::DbIndex;
 
 /// What happened to a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ChangeKind {
     /// Stored whole, replacing any old value (SET, RENAME's destination, a write-back).
     Set,
@@ -444,5 +444,326 @@ impl<T: Kind + ?Sized> Drop for KeyMut<'_, T> {
         if self.book.observed() {
             self.book.after(self.key, self.kind, self.event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Db, Shard};
+
+    /// Every change a listener saw, as `(db, key, kind)`, and every pre-update call with the
+    /// old value's string form.
+    #[derive(Default)]
+    struct Log {
+        changes: Vec<(DbIndex, Vec<u8>, ChangeKind)>,
+        before: Vec<(DbIndex, Vec<u8>, Vec<u8>)>,
+    }
+
+    struct Recorder(Arc<Mutex<Log>>);
+
+    impl KeyListener for Recorder {
+        fn before_change(&mut self, db: DbIndex, key: &[u8], old: &Entry) {
+            let v = match &old.value {
+                Value::Str(s) => s.to_vec(),
+                v => v.type_name().as_bytes().to_vec(),
+            };
+            self.0.lock().unwrap().before.push((db, key.to_vec(), v));
+        }
+        fn on_change(&mut self, c: &Change<'_>) {
+            self.0
+                .lock()
+                .unwrap()
+                .changes
+                .push((c.db, c.key.to_vec(), c.kind));
+        }
+    }
+
+    fn s(v: &str) -> Value {
+        Value::Str(StrValue::from_bytes(v.as_bytes()))
+    }
+
+    fn recorded(shard: &mut Shard) -> Arc<Mutex<Log>> {
+        let log = Arc::new(Mutex::new(Log::default()));
+        let l = log.clone();
+        shard.add_listener(move |_| Box::new(Recorder(l.clone())));
+        log
+    }
+
+    fn kinds(log: &Arc<Mutex<Log>>) -> Vec<(DbIndex, Vec<u8>, ChangeKind)> {
+        std::mem::take(&mut log.lock().unwrap().changes)
+    }
+
+    fn ch(db: DbIndex, key: &str, kind: ChangeKind) -> (DbIndex, Vec<u8>, ChangeKind) {
+        (db, key.as_bytes().to_vec(), kind)
+    }
+
+    #[test]
+    fn every_storage_operation_reaches_the_listener_in_order() {
+        use ChangeKind::*;
+        let mut shard = Shard::new(0, 1, 2);
+        shard.set_now(1000);
+        let log = recorded(&mut shard);
+        let db = shard.db(0);
+        db.insert(b"a", s("1"), None);
+        db.insert(b"a", s("2"), Some(5000));
+        db.insert_keep_ttl(b"a", s("3"));
+        {
+            let mut g = db.modify_as::<StrValue>(b"a").unwrap().unwrap();
+            g.make_raw().push(b'x');
+        }
+        // A guard only read from, or declared unchanged, tells nobody.
+        assert_eq!(db.modify(b"a").map(|g| g.type_name()), Some("string"));
+        {
+            let mut g = db.modify(b"a").unwrap();
+            let _ = &mut *g;
+            g.unchanged();
+        }
+        assert!(db.set_expire(b"a", Some(1500)));
+        assert!(db.set_expire(b"a", None));
+        assert!(db.set_expire(b"a", Some(1500)));
+        {
+            let mut g: KeyMut<'_, crate::list::ListValue> = db
+                .modify_or_insert_with(b"l", || Value::List(Default::default()))
+                .unwrap();
+            g.push_back(b"x");
+        }
+        assert!(db.remove(b"l").is_some());
+        assert!(db.remove(b"l").is_none());
+        db.insert(b"e", s("1"), None);
+        assert!(db.evict(b"e"));
+        assert_eq!(
+            kinds(&log),
+            vec![
+                ch(0, "a", Set),
+                ch(0, "a", Set),
+                ch(0, "a", Set),
+                ch(0, "a", Modified),
+                ch(0, "a", ExpireSet),
+                ch(0, "a", ExpireCleared),
+                ch(0, "a", ExpireSet),
+                ch(0, "l", Set),
+                ch(0, "l", Deleted),
+                ch(0, "e", Set),
+                ch(0, "e", Evicted),
+            ]
+        );
+        // Lazy expiry on a read.
+        shard.set_now(1500);
+        assert!(shard.db(0).get(b"a").is_none());
+        assert_eq!(kinds(&log), vec![ch(0, "a", Expired)]);
+        // Active expiry, and expiry found by SCAN.
+        let db = shard.db(1);
+        db.insert(b"x", s("1"), Some(1600));
+        db.insert(b"y", s("1"), Some(1600));
+        kinds(&log);
+        shard.active_expire_cycle(1700, Duration::from_secs(1));
+        let mut got = kinds(&log);
+        got.sort();
+        assert_eq!(got, vec![ch(1, "x", Expired), ch(1, "y", Expired)]);
+        let db = shard.db(1);
+        db.insert(b"z", s("1"), Some(1800));
+        db.set_now(1900);
+        let mut cursor = 0;
+        loop {
+            cursor = db.scan(cursor, |_, _| {});
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(kinds(&log)[1..], [ch(1, "z", Expired)]);
+        // Flush, swap.
+        shard.db(0).insert(b"f", s("1"), None);
+        shard.db(0).clear();
+        shard.db(1).insert(b"g", s("1"), None);
+        drop(shard.db(1).take_all());
+        shard.swap_dbs(0, 1);
+        assert_eq!(
+            kinds(&log),
+            vec![
+                ch(0, "f", Set),
+                ch(0, "", Flushed),
+                ch(1, "g", Set),
+                ch(1, "", Flushed),
+                ch(0, "", Swapped(1)),
+                ch(1, "", Swapped(0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_pre_update_hook_sees_the_old_value_once_per_change() {
+        let mut shard = Shard::new(0, 1, 1);
+        let log = recorded(&mut shard);
+        let db = shard.db(0);
+        db.insert(b"a", s("old"), None);
+        db.insert(b"a", s("new"), None);
+        {
+            let mut g = db.modify_as::<StrValue>(b"a").unwrap().unwrap();
+            g.make_raw().push(b'1');
+            g.make_raw().push(b'2');
+        }
+        db.remove(b"a");
+        db.insert(b"b", s("b"), None);
+        db.insert(b"c", s("c"), None);
+        db.clear();
+        let mut before = std::mem::take(&mut log.lock().unwrap().before);
+        // Storing into a missing key has no old value; the change in place is announced once,
+        // before its first mutation, with the value as it was; a flush shows every key.
+        before[3..].sort();
+        let want: Vec<(DbIndex, Vec<u8>, Vec<u8>)> = [
+            ("a", "old"),
+            ("a", "new"),
+            ("a", "new12"),
+            ("b", "b"),
+            ("c", "c"),
+        ]
+        .iter()
+        .map(|(k, v)| (0, k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect();
+        assert_eq!(before, want);
+    }
+
+    #[test]
+    fn removed_listeners_hear_nothing_more() {
+        let mut shard = Shard::new(0, 1, 2);
+        let log = recorded(&mut shard);
+        shard.db(1).insert(b"a", s("1"), None);
+        let id = ListenerId(1);
+        assert_eq!(shard.remove_listener(id).len(), 2);
+        shard.db(1).insert(b"a", s("2"), None);
+        assert_eq!(kinds(&log), vec![ch(1, "a", ChangeKind::Set)]);
+    }
+
+    #[test]
+    fn a_watched_key_gets_a_new_version_on_every_touch() {
+        let mut db = Db::new();
+        db.set_now(1000);
+        let v0 = db.watch(b"k");
+        assert_eq!(db.version(b"k"), Some(v0));
+        // Unrelated keys do not touch it.
+        db.insert(b"other", s("1"), None);
+        db.remove(b"other");
+        assert_eq!(db.version(b"k"), Some(v0));
+        let mut seen = vec![v0];
+        let mut step = |db: &mut Db, what: &str| {
+            let v = db.version(b"k").unwrap();
+            assert!(!seen.contains(&v), "{what} did not change the version");
+            seen.push(v);
+        };
+        db.insert(b"k", s("1"), None);
+        step(&mut db, "insert");
+        db.modify_as::<StrValue>(b"k").unwrap().unwrap().make_raw();
+        step(&mut db, "change in place");
+        db.set_expire(b"k", Some(2000));
+        step(&mut db, "expire");
+        db.set_expire(b"k", None);
+        step(&mut db, "persist");
+        db.remove(b"k");
+        step(&mut db, "delete");
+        db.insert(b"k", s("1"), None);
+        step(&mut db, "create again");
+        db.set_expire(b"k", Some(1500));
+        step(&mut db, "expire again");
+        db.set_now(1500);
+        step(&mut db, "lazy expiry (found by version itself)");
+        db.insert(b"k", s("1"), None);
+        step(&mut db, "create a third time");
+        db.clear();
+        step(&mut db, "flush");
+        // A flush touches only watched keys that existed; a read changes nothing.
+        db.clear();
+        db.get(b"k");
+        assert_eq!(db.version(b"k"), seen.last().copied());
+        db.unwatch(b"k");
+        assert_eq!(db.version(b"k"), None);
+    }
+
+    #[test]
+    fn a_deleted_and_recreated_key_never_shows_an_old_version() {
+        let mut db = Db::new();
+        db.insert(b"k", s("1"), None);
+        let v = db.watch(b"k");
+        db.remove(b"k");
+        db.insert(b"k", s("1"), None);
+        assert_ne!(db.version(b"k"), Some(v));
+        // Watching again after the last watch ended starts from a fresh version too.
+        db.unwatch(b"k");
+        let w = db.watch(b"k");
+        assert_ne!(w, v);
+    }
+
+    #[test]
+    fn swapdb_touches_watched_keys_of_both_sides_and_wakes_blocked_keys() {
+        let mut shard = Shard::new(0, 1, 2);
+        shard.db(1).insert(b"l", Value::List(Default::default()), None);
+        let v0 = shard.db(0).watch(b"l");
+        let v1 = shard.db(1).watch(b"nothing");
+        shard.db(0).blocked.add(b"l");
+        shard.swap_dbs(0, 1);
+        assert_ne!(shard.db(0).version(b"l"), Some(v0));
+        assert_eq!(shard.db(1).version(b"nothing"), Some(v1));
+        assert_eq!(shard.db(0).blocked.take_ready(), vec![Box::from(&b"l"[..])]);
+        assert!(shard.db(0).contains(b"l"));
+        assert!(!shard.db(1).contains(b"l"));
+    }
+
+    #[test]
+    fn the_memory_estimate_follows_every_change() {
+        let mut shard = Shard::new(0, 1, 2);
+        shard.set_now(1000);
+        let check = |shard: &Shard| {
+            for db in &shard.dbs {
+                assert_eq!(db.used_memory(), db.recount_memory());
+            }
+        };
+        let db = shard.db(0);
+        db.insert(b"short", s("x"), None);
+        db.insert(b"a-key-longer-than-the-inline-buffer", s(&"v".repeat(2000)), None);
+        db.insert(b"short", s(&"y".repeat(100)), Some(1100));
+        {
+            let mut g = db.modify_as::<StrValue>(b"short").unwrap().unwrap();
+            g.make_raw().extend_from_slice(&[b'z'; 5000]);
+        }
+        {
+            let mut g: KeyMut<'_, crate::list::ListValue> = db
+                .modify_or_insert_with(b"list", || Value::List(Default::default()))
+                .unwrap();
+            for _ in 0..100 {
+                g.push_back(b"element");
+            }
+        }
+        check(&shard);
+        assert!(shard.used_memory() > 7000);
+        shard.db(0).remove(b"list");
+        check(&shard);
+        shard.db(1).insert(b"other", s("1"), Some(1050));
+        shard.swap_dbs(0, 1);
+        check(&shard);
+        shard.active_expire_cycle(2000, Duration::from_secs(1));
+        check(&shard);
+        shard.db(1).clear();
+        check(&shard);
+        assert_eq!(shard.used_memory(), 0);
+    }
+
+    #[test]
+    fn a_change_in_place_wakes_blocked_clients_and_a_deletion_does_not() {
+        let mut db = Db::new();
+        db.blocked.add(b"l");
+        db.insert(b"l", Value::List(Default::default()), None);
+        assert!(db.blocked.has_ready());
+        db.blocked.take_ready();
+        db.modify_as::<crate::list::ListValue>(b"l")
+            .unwrap()
+            .unwrap()
+            .push_back(b"x");
+        assert!(db.blocked.has_ready());
+        db.blocked.take_ready();
+        db.remove(b"l");
+        assert!(!db.blocked.has_ready());
     }
 }
