@@ -719,10 +719,7 @@ pub fn op_setop_store(keys: &mut dyn Keys, op: SetOp) -> Result<i64, OpError> {
     let max = keys.config().set_max_intset_entries;
     let set = SetValue::from_members(members.iter().map(|m| &m[..]), max);
     let n = set.len() as i64;
-    keys.put(
-        0,
-        Entry::new(Value::Set(set), None),
-    );
+    keys.put(0, Entry::new(Value::Set(set), None));
     Ok(n)
 }
 

@@ -536,10 +536,7 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
                     l.push_back(g.as_deref().unwrap_or(b""));
                 }
             }
-            keys.put(
-                1,
-                Entry::new(Value::List(l), None),
-            );
+            keys.put(1, Entry::new(Value::List(l), None));
         }
         return out.int(n as i64);
     }

@@ -342,7 +342,9 @@ impl Keys for FetchedKeys {
     fn get_mut(&mut self, i: usize) -> Option<ValueMut<'_>> {
         let s = self.slot_of[i];
         self.dirty[s] = true;
-        self.entries[s].as_mut().map(|e| ValueMut::Copy(&mut e.value))
+        self.entries[s]
+            .as_mut()
+            .map(|e| ValueMut::Copy(&mut e.value))
     }
     fn take(&mut self, i: usize) -> Option<Entry> {
         let s = self.slot_of[i];

@@ -839,13 +839,12 @@ pub fn op_zadd(ctx: &mut ShardCtx, key: &[u8], z: &Zadd) -> Result<ZaddResult, &
                 }
             });
         }
-        // Redis 7.0 picks the encoding from the first member alone; later members convert
-        // the set as they are added.
-        let first_len = z.pairs.first().map_or(0, |(_, m)| m.len());
-        let hint = ZSetValue::with_hint(1, first_len, limits);
-        db.insert(key, Value::ZSet(hint), None);
     }
-    let Ok(Some(mut zs)) = db.get_zset_mut(key) else {
+    // Redis 7.0 picks the encoding from the first member alone; later members convert the set
+    // as they are added.
+    let first_len = z.pairs.first().map_or(0, |(_, m)| m.len());
+    let make = || Value::ZSet(ZSetValue::with_hint(1, first_len, limits));
+    let Ok(mut zs) = db.modify_or_insert_with::<ZSetValue>(key, make) else {
         return Err(OpError::WrongType.message());
     };
     let (mut added, mut updated) = (0, 0);
@@ -883,6 +882,9 @@ pub fn op_zadd(ctx: &mut ShardCtx, key: &[u8], z: &Zadd) -> Result<ZaddResult, &
                 last = Some(score);
             }
         }
+    }
+    if added + updated == 0 {
+        zs.unchanged();
     }
     let empty = zs.is_empty();
     drop(zs);
@@ -2021,7 +2023,10 @@ mod tests {
         assert_eq!(op_zremrange(&mut ctx, b"z", &r), Ok(2));
         assert_eq!(op_zremrange(&mut ctx, b"z", &RemRange::Rank(5, 9)), Ok(0));
         let mut zs = ctx.db().get_zset_mut(b"z").unwrap().unwrap();
-        assert_eq!(pop_members(&mut zs, 5, true), vec![(Box::from(&b"b"[..]), 2.0)]);
+        assert_eq!(
+            pop_members(&mut zs, 5, true),
+            vec![(Box::from(&b"b"[..]), 2.0)]
+        );
         drop(zs);
         assert_eq!(op_zrem(&mut ctx, b"nokey", &[b("a")]), Ok(0));
         let r = RemRange::Lex(parse_lex_range(&b("-"), &b("+")).unwrap());

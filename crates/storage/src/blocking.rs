@@ -36,12 +36,7 @@ impl BlockedKeys {
 
     /// Makes every waited key for which `exists` is true ready (SWAPDB brought new contents).
     pub fn signal_existing(&mut self, mut exists: impl FnMut(&[u8]) -> bool) {
-        let keys: Vec<Box<[u8]>> = self
-            .waited
-            .keys()
-            .filter(|k| exists(k))
-            .cloned()
-            .collect();
+        let keys: Vec<Box<[u8]>> = self.waited.keys().filter(|k| exists(k)).cloned().collect();
         for k in keys {
             self.mark_ready(&k);
         }

@@ -9,7 +9,7 @@ use rand::Rng;
 
 use crate::table::Table;
 use crate::value::Value;
-use crate::write::{entry_mem, Book, ChangeKind, Kind, KeyListener, KeyMut, ListenerId, Version};
+use crate::write::{entry_mem, Book, ChangeKind, KeyListener, KeyMut, Kind, ListenerId, Version};
 use crate::{DbIndex, OpError};
 
 /// A key's value and its absolute expiry time in Unix milliseconds.
@@ -159,7 +159,13 @@ impl Db {
     pub fn modify<'a>(&'a mut self, key: &'a [u8]) -> Option<KeyMut<'a, Value>> {
         self.expire_if_needed(key);
         let e = self.map.get_mut(key)?;
-        Some(KeyMut::new(key, e, &mut self.book, &mut self.blocked, false))
+        Some(KeyMut::new(
+            key,
+            e,
+            &mut self.book,
+            &mut self.blocked,
+            false,
+        ))
     }
 
     /// The live key `key` opened for a change in place as a `T` (a list, a set, ...);
@@ -176,7 +182,13 @@ impl Db {
         if T::of(&e.value).is_none() {
             return Err(OpError::WrongType);
         }
-        Ok(Some(KeyMut::new(key, e, &mut self.book, &mut self.blocked, false)))
+        Ok(Some(KeyMut::new(
+            key,
+            e,
+            &mut self.book,
+            &mut self.blocked,
+            false,
+        )))
     }
 
     /// The live key `key` opened for a change in place as a `T`, first stored (without

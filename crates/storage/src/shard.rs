@@ -109,7 +109,10 @@ impl Shard {
 
     /// Registers a listener on every database: `make(i)` builds the one database `i` calls.
     /// Returns the id that [`Shard::remove_listener`] takes.
-    pub fn add_listener(&mut self, mut make: impl FnMut(DbIndex) -> Box<dyn KeyListener>) -> ListenerId {
+    pub fn add_listener(
+        &mut self,
+        mut make: impl FnMut(DbIndex) -> Box<dyn KeyListener>,
+    ) -> ListenerId {
         self.next_listener += 1;
         let id = ListenerId(self.next_listener);
         for (i, db) in self.dbs.iter_mut().enumerate() {

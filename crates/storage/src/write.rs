@@ -699,7 +699,9 @@ mod tests {
     #[test]
     fn swapdb_touches_watched_keys_of_both_sides_and_wakes_blocked_keys() {
         let mut shard = Shard::new(0, 1, 2);
-        shard.db(1).insert(b"l", Value::List(Default::default()), None);
+        shard
+            .db(1)
+            .insert(b"l", Value::List(Default::default()), None);
         let v0 = shard.db(0).watch(b"l");
         let v1 = shard.db(1).watch(b"nothing");
         shard.db(0).blocked.add(b"l");
@@ -722,7 +724,11 @@ mod tests {
         };
         let db = shard.db(0);
         db.insert(b"short", s("x"), None);
-        db.insert(b"a-key-longer-than-the-inline-buffer", s(&"v".repeat(2000)), None);
+        db.insert(
+            b"a-key-longer-than-the-inline-buffer",
+            s(&"v".repeat(2000)),
+            None,
+        );
         db.insert(b"short", s(&"y".repeat(100)), Some(1100));
         {
             let mut g = db.modify_as::<StrValue>(b"short").unwrap().unwrap();
