@@ -828,17 +828,15 @@ pub fn op_zadd(ctx: &mut ShardCtx, key: &[u8], z: &Zadd) -> Result<ZaddResult, &
     let db = ctx.db();
     let f = z.flags;
     let exists = db.get_zset(key).map_err(OpError::message)?.is_some();
-    if !exists {
-        if f.xx {
-            return Ok(if f.incr {
-                ZaddResult::Incr(None)
-            } else {
-                ZaddResult::Count {
-                    added: 0,
-                    updated: 0,
-                }
-            });
-        }
+    if !exists && f.xx {
+        return Ok(if f.incr {
+            ZaddResult::Incr(None)
+        } else {
+            ZaddResult::Count {
+                added: 0,
+                updated: 0,
+            }
+        });
     }
     // Redis 7.0 picks the encoding from the first member alone; later members convert the set
     // as they are added.
