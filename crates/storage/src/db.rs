@@ -106,11 +106,17 @@ impl Db {
     }
 
     /// Deletes `key` if its time has passed; true if it was deleted.
-    #[inline]
+    #[inline(always)]
     fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         if self.book.expires == 0 {
             return false;
         }
+        self.expire_checked(key)
+    }
+
+    /// [`Db::expire_if_needed`] once some key has an expiry time.
+    #[inline(never)]
+    fn expire_checked(&mut self, key: &[u8]) -> bool {
         let expired = match self.map.get(key) {
             Some(e) => e.is_expired(self.now),
             None => false,
@@ -123,15 +129,14 @@ impl Db {
     }
 
     /// Removes `key` from the table through the write path, reporting `kind`.
+    #[inline]
     fn unlink(&mut self, key: &[u8], kind: ChangeKind) -> Option<Entry> {
         let e = self.map.remove(key)?;
         if e.expire_at != 0 {
             self.book.expires -= 1;
         }
-        self.book.used -= entry_mem(key, &e.value);
-        if self.book.observed() {
-            self.book.before(key, &e);
-            self.book.after(key, kind, None);
+        if self.book.slow() {
+            self.book.unlinked(key, &e, kind);
         }
         Some(e)
     }
@@ -252,6 +257,24 @@ impl Db {
     /// no expiry). Reported as [`ChangeKind::Set`].
     #[inline]
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
+        if self.book.slow() {
+            return self.insert_slow(key, value, expire_at);
+        }
+        let entry = Entry::new(value, expire_at);
+        if entry.expire_at != 0 {
+            self.book.expires += 1;
+        }
+        if let Some(old) = self.map.insert(key, entry) {
+            if old.expire_at != 0 {
+                self.book.expires -= 1;
+            }
+        }
+        self.blocked.signal(key);
+    }
+
+    /// [`Db::insert`] when someone observes changes or memory is tracked.
+    #[inline(never)]
+    fn insert_slow(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
         if self.book.observed() {
             if let Some(old) = self.map.get(key) {
                 self.book.before(key, old);
@@ -261,12 +284,16 @@ impl Db {
         if entry.expire_at != 0 {
             self.book.expires += 1;
         }
-        self.book.used += entry_mem(key, &entry.value);
+        if self.book.track_memory {
+            self.book.used += entry_mem(key, &entry.value);
+        }
         if let Some(old) = self.map.insert(key, entry) {
             if old.expire_at != 0 {
                 self.book.expires -= 1;
             }
-            self.book.used -= entry_mem(key, &old.value);
+            if self.book.track_memory {
+                self.book.used -= entry_mem(key, &old.value);
+            }
         }
         self.blocked.signal(key);
         if self.book.observed() {
@@ -348,9 +375,21 @@ impl Db {
     }
 
     /// The estimated bytes this database's keys use: the sum of
-    /// [`crate::write::entry_mem`] over them, kept by the write path (docs/write-path.md).
-    pub fn used_memory(&self) -> usize {
-        self.book.used
+    /// [`crate::write::entry_mem`] over them, kept by the write path while memory tracking is
+    /// on (docs/write-path.md); `None` while it is off.
+    pub fn used_memory(&self) -> Option<usize> {
+        self.book.track_memory.then_some(self.book.used)
+    }
+
+    /// Turns memory tracking on or off. Turning it on counts the keys once (O(n)); from then
+    /// on every change keeps [`Db::used_memory`] exact with respect to the estimate. Off (the
+    /// default), changes skip the arithmetic.
+    pub fn set_memory_tracking(&mut self, on: bool) {
+        if on && !self.book.track_memory {
+            self.book.used = self.recount_memory();
+        }
+        self.book.track_memory = on;
+        self.book.refresh();
     }
 
     /// Recomputes [`Db::used_memory`] by walking every key: O(n), for checks and tests.
@@ -575,10 +614,8 @@ impl Db {
 /// The write path's work for an expired key that a table walk is about to unlink.
 fn reclaim_expired(book: &mut Book, key: &[u8], e: &Entry) {
     book.expires -= 1;
-    book.used -= entry_mem(key, &e.value);
-    if book.observed() {
-        book.before(key, e);
-        book.after(key, ChangeKind::Expired, None);
+    if book.slow() {
+        book.unlinked(key, e, ChangeKind::Expired);
     }
 }
 

@@ -129,8 +129,16 @@ impl Shard {
             .collect()
     }
 
-    /// The estimated bytes the keys of every database use (see [`Db::used_memory`]).
-    pub fn used_memory(&self) -> usize {
+    /// The estimated bytes the keys of every database use (see [`Db::used_memory`]); `None`
+    /// while memory tracking is off.
+    pub fn used_memory(&self) -> Option<usize> {
         self.dbs.iter().map(Db::used_memory).sum()
+    }
+
+    /// Turns memory tracking on or off for every database (see [`Db::set_memory_tracking`]).
+    pub fn set_memory_tracking(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.set_memory_tracking(on);
+        }
     }
 }

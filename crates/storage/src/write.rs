@@ -5,8 +5,8 @@
 //! the same post-update work in [`Book`], the part of a `Db` beside its table:
 //!
 //! - it wakes the clients blocked on the key (`BlockedKeys::signal`);
-//! - it keeps the database's memory estimate ([`crate::Db::used_memory`]) equal to the sum of
-//!   its entries' estimates ([`entry_mem`]);
+//! - while memory tracking is on, it keeps the database's memory estimate
+//!   ([`crate::Db::used_memory`]) equal to the sum of its entries' estimates ([`entry_mem`]);
 //! - it bumps the version of the key if someone watches it ([`crate::Db::watch`]);
 //! - it hands a [`Change`] to every [`KeyListener`] registered on the database, after calling
 //!   the listener's pre-update hook with the old entry.
@@ -16,9 +16,9 @@
 //! value was reached mutably. No `&mut Entry` of a stored key leaves this crate, so an expiry
 //! time cannot be written except through [`crate::Db::set_expire`] and friends.
 //!
-//! When nobody watches a key and no listener is registered, the post-update work is the
-//! blocked-keys emptiness check, one flag test and the memory arithmetic: no allocation, no
-//! dynamic call.
+//! When nobody watches a key, no listener is registered and memory is not tracked, the
+//! post-update work is one flag test (and, for a key stored whole or created, the blocked-keys
+//! emptiness check it always had): no allocation, no dynamic call.
 
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
@@ -138,10 +138,14 @@ pub(crate) struct Book {
     pub(crate) idx: DbIndex,
     /// How many keys have an expiry time.
     pub(crate) expires: usize,
-    /// The sum of [`entry_mem`] over the stored keys.
+    /// The sum of [`entry_mem`] over the stored keys, while `track_memory` is on.
     pub(crate) used: usize,
-    /// Whether `watched` or `listeners` is non-empty: the one test the hot path makes.
+    /// Whether `used` is kept (see [`crate::Db::set_memory_tracking`]).
+    pub(crate) track_memory: bool,
+    /// Whether `watched` or `listeners` is non-empty.
     observed: bool,
+    /// `observed || track_memory`: the one test the hot path makes.
+    slow: bool,
     watched: HashMap<Box<[u8]>, Watched, RandomState>,
     listeners: Vec<(ListenerId, Box<dyn KeyListener>)>,
     /// The next version handed to a watched key (never reused, so a key deleted and created
@@ -163,8 +167,28 @@ impl Book {
         self.observed
     }
 
-    fn refresh(&mut self) {
+    /// Whether a change needs more than the blocked-keys signal: someone observes, or memory
+    /// is tracked.
+    #[inline(always)]
+    pub(crate) fn slow(&self) -> bool {
+        self.slow
+    }
+
+    pub(crate) fn refresh(&mut self) {
         self.observed = !self.watched.is_empty() || !self.listeners.is_empty();
+        self.slow = self.observed || self.track_memory;
+    }
+
+    /// The slow part of unlinking `key`, which held `e`: memory, then the hooks.
+    #[cold]
+    pub(crate) fn unlinked(&mut self, key: &[u8], e: &Entry, kind: ChangeKind) {
+        if self.track_memory {
+            self.used -= entry_mem(key, &e.value);
+        }
+        if self.observed {
+            self.before(key, e);
+            self.after(key, kind, None);
+        }
     }
 
     /// The pre-update hook: `key` holding `old` is about to change or go.
@@ -343,10 +367,10 @@ impl<'a, T: Kind + ?Sized> KeyMut<'a, T> {
         blocked: &'a mut BlockedKeys,
         created: bool,
     ) -> Self {
-        let mem_before = if created {
-            0
-        } else {
+        let mem_before = if !created && book.track_memory {
             entry_mem(key, &entry.value)
+        } else {
+            0
         };
         KeyMut {
             entry,
@@ -380,9 +404,11 @@ impl<'a, T: Kind + ?Sized> KeyMut<'a, T> {
     /// matched nothing): no one is told. The memory estimate is still brought up to date.
     pub fn unchanged(&mut self) {
         if self.changed && self.kind == ChangeKind::Modified {
-            let after = entry_mem(self.key, &self.entry.value);
-            self.book.used = self.book.used + after - self.mem_before;
-            self.mem_before = after;
+            if self.book.track_memory {
+                let after = entry_mem(self.key, &self.entry.value);
+                self.book.used = self.book.used + after - self.mem_before;
+                self.mem_before = after;
+            }
             self.changed = false;
         }
     }
@@ -434,13 +460,26 @@ impl<T: Kind + ?Sized> DerefMut for KeyMut<'_, T> {
 impl<T: Kind + ?Sized> Drop for KeyMut<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
-        if !self.changed {
-            return;
+        // Nothing to do for a change in place of an existing key that nobody observes and
+        // whose memory is not tracked: no one can be blocked on a key that already holds a
+        // value of its type.
+        if self.changed && (self.kind == ChangeKind::Set || self.book.slow()) {
+            self.finish();
         }
-        let after = entry_mem(self.key, &self.entry.value);
-        self.book.used = self.book.used + after - self.mem_before;
-        // A stored value may now serve a blocked client; a deleted one cannot.
-        self.blocked.signal(self.key);
+    }
+}
+
+impl<T: Kind + ?Sized> KeyMut<'_, T> {
+    /// The post-update work: memory, blocked clients (for a key just created), observers.
+    #[inline(never)]
+    fn finish(&mut self) {
+        if self.book.track_memory {
+            let after = entry_mem(self.key, &self.entry.value);
+            self.book.used = self.book.used + after - self.mem_before;
+        }
+        if self.kind == ChangeKind::Set {
+            self.blocked.signal(self.key);
+        }
         if self.book.observed() {
             self.book.after(self.key, self.kind, self.event);
         }
@@ -717,11 +756,15 @@ mod tests {
     fn the_memory_estimate_follows_every_change() {
         let mut shard = Shard::new(0, 1, 2);
         shard.set_now(1000);
+        shard.db(0).insert(b"before-tracking", s("1"), None);
+        assert_eq!(shard.used_memory(), None);
+        shard.set_memory_tracking(true);
         let check = |shard: &Shard| {
             for db in &shard.dbs {
-                assert_eq!(db.used_memory(), db.recount_memory());
+                assert_eq!(db.used_memory(), Some(db.recount_memory()));
             }
         };
+        check(&shard);
         let db = shard.db(0);
         db.insert(b"short", s("x"), None);
         db.insert(
@@ -743,7 +786,7 @@ mod tests {
             }
         }
         check(&shard);
-        assert!(shard.used_memory() > 7000);
+        assert!(shard.used_memory() > Some(7000));
         shard.db(0).remove(b"list");
         check(&shard);
         shard.db(1).insert(b"other", s("1"), Some(1050));
@@ -751,24 +794,33 @@ mod tests {
         check(&shard);
         shard.active_expire_cycle(2000, Duration::from_secs(1));
         check(&shard);
+        shard.db(0).clear();
         shard.db(1).clear();
         check(&shard);
-        assert_eq!(shard.used_memory(), 0);
+        assert_eq!(shard.used_memory(), Some(0));
+        shard.set_memory_tracking(false);
+        assert_eq!(shard.used_memory(), None);
     }
 
     #[test]
-    fn a_change_in_place_wakes_blocked_clients_and_a_deletion_does_not() {
+    fn only_a_key_stored_or_created_wakes_blocked_clients() {
         let mut db = Db::new();
         db.blocked.add(b"l");
+        db.blocked.add(b"m");
         db.insert(b"l", Value::List(Default::default()), None);
-        assert!(db.blocked.has_ready());
-        db.blocked.take_ready();
-        db.modify_as::<crate::list::ListValue>(b"l")
+        assert_eq!(db.blocked.take_ready(), vec![Box::from(&b"l"[..])]);
+        db.modify_or_insert_with::<crate::list::ListValue>(
+            b"m",
+            || Value::List(Default::default()),
+        )
+        .unwrap()
+        .push_back(b"x");
+        assert_eq!(db.blocked.take_ready(), vec![Box::from(&b"m"[..])]);
+        // A key that already held a list cannot have had a client waiting on it.
+        db.modify_as::<crate::list::ListValue>(b"m")
             .unwrap()
             .unwrap()
-            .push_back(b"x");
-        assert!(db.blocked.has_ready());
-        db.blocked.take_ready();
+            .push_back(b"y");
         db.remove(b"l");
         assert!(!db.blocked.has_ready());
     }
