@@ -260,6 +260,9 @@ pub fn op_hdel(ctx: &mut ShardCtx, key: &[u8], fields: &[Bytes]) -> Result<i64, 
             break;
         }
     }
+    if n == 0 {
+        h.unchanged();
+    }
     let empty = h.is_empty();
     drop(h);
     if empty {

@@ -167,7 +167,11 @@ const SRANDMEMBER_RANGE: &str =
 pub fn op_sadd(ctx: &mut ShardCtx, key: &[u8], members: &[Bytes]) -> Result<i64, OpError> {
     let max = ctx.shard.config.set_max_intset_entries;
     let mut set = ctx.db().set_or_create(key)?;
-    Ok(members.iter().filter(|m| set.insert(m, max)).count() as i64)
+    let n = members.iter().filter(|m| set.insert(m, max)).count() as i64;
+    if n == 0 {
+        set.unchanged();
+    }
+    Ok(n)
 }
 
 /// SADD key member [member ...]
@@ -185,6 +189,9 @@ pub fn op_srem(ctx: &mut ShardCtx, key: &[u8], members: &[Bytes]) -> Result<i64,
         return Ok(0);
     };
     let n = members.iter().filter(|m| set.remove(m)).count() as i64;
+    if n == 0 {
+        set.unchanged();
+    }
     let empty = set.is_empty();
     drop(set);
     if empty {

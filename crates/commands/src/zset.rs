@@ -937,6 +937,9 @@ pub fn op_zrem(ctx: &mut ShardCtx, key: &[u8], members: &[Bytes]) -> Result<i64,
             break;
         }
     }
+    if n == 0 {
+        z.unchanged();
+    }
     let empty = z.is_empty();
     drop(z);
     if empty {

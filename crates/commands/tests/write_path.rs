@@ -152,6 +152,11 @@ fn every_kind_of_command_change_reaches_the_listener() {
         // A command that changes nothing tells nobody.
         (&["PERSIST", "s"], Counts::new()),
         (&["LREM", "l", "0", "nothing"], Counts::new()),
+        (&["SADD", "st", "m"], Counts::new()),
+        (&["SREM", "st", "nothing"], Counts::new()),
+        (&["HDEL", "h", "nothing"], Counts::new()),
+        (&["ZREM", "z", "nothing"], Counts::new()),
+        (&["ZADD", "z", "NX", "5", "m"], Counts::new()),
         (&["GET", "s"], Counts::new()),
         // The last element popped: the change, then the deletion.
         (
