@@ -173,6 +173,7 @@ pub fn read_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a HashValue>
 pub fn op_hset(ctx: &mut ShardCtx, key: &[u8], pairs: &[Bytes]) -> Result<i64, OpError> {
     let (db, limits) = split_ctx(ctx);
     let mut h = db.hash_or_create(key)?;
+    h.set_event("hset");
     let mut added = 0;
     for p in pairs.chunks_exact(2) {
         added += h.set(&p[0], &p[1], limits) as i64;

@@ -230,6 +230,10 @@ fn reply_int(out: &mut Out, r: Result<i64, OpError>) {
 /// Pushes `elems` at `end` of the list at `key`; returns the new length.
 pub fn op_push(ctx: &mut ShardCtx, key: &[u8], elems: &[Bytes], end: End) -> Result<i64, OpError> {
     let mut list = ctx.db().list_or_create(key)?;
+    list.set_event(match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    });
     for e in elems {
         push(&mut list, end, e);
     }

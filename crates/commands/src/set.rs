@@ -167,6 +167,7 @@ const SRANDMEMBER_RANGE: &str =
 pub fn op_sadd(ctx: &mut ShardCtx, key: &[u8], members: &[Bytes]) -> Result<i64, OpError> {
     let max = ctx.shard.config.set_max_intset_entries;
     let mut set = ctx.db().set_or_create(key)?;
+    set.set_event("sadd");
     let n = members.iter().filter(|m| set.insert(m, max)).count() as i64;
     if n == 0 {
         set.unchanged();

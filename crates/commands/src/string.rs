@@ -464,6 +464,7 @@ pub fn op_append(ctx: &mut ShardCtx, key: &[u8], value: &[u8]) -> Result<usize, 
     let db = ctx.db();
     let mut s: KeyMut<StrValue> =
         db.modify_or_insert_with(key, || Value::Str(StrValue::from_bytes(value)))?;
+    s.set_event("append");
     if s.is_new() {
         return Ok(value.len());
     }
@@ -597,6 +598,7 @@ pub fn op_incrby(ctx: &mut ShardCtx, key: &[u8], by: i64) -> Result<i64, OpError
     let db = ctx.db();
     // A missing key counts as 0: it is created as 0 and changed like any other.
     let mut s: KeyMut<StrValue> = db.modify_or_insert_with(key, || Value::Str(StrValue::Int(0)))?;
+    s.set_event("incrby");
     let cur = s.as_i64().ok_or(OpError::NotInteger)?;
     let n = cur.checked_add(by).ok_or(OpError::Overflow)?;
     *s = StrValue::Int(n);

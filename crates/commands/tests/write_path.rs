@@ -14,9 +14,10 @@ use rustis_commands::{Out, Registry, Run, ShardCtx};
 use rustis_storage::{Change, ChangeKind, DbIndex, KeyListener, Shard};
 
 type Counts = HashMap<(DbIndex, Vec<u8>, ChangeKind), usize>;
+type Events = Vec<(Vec<u8>, &'static str)>;
 
-/// Counts each `(db, key, kind)` it hears of.
-struct Counter(Arc<Mutex<Counts>>);
+/// Counts each `(db, key, kind)` it hears of, and keeps the command-level event names.
+struct Counter(Arc<Mutex<Counts>>, Arc<Mutex<Events>>);
 
 impl KeyListener for Counter {
     fn on_change(&mut self, c: &Change<'_>) {
@@ -26,6 +27,9 @@ impl KeyListener for Counter {
             .unwrap()
             .entry((c.db, c.key.to_vec(), c.kind))
             .or_default() += 1;
+        if let Some(e) = c.event {
+            self.1.lock().unwrap().push((c.key.to_vec(), e));
+        }
     }
 }
 
@@ -33,6 +37,7 @@ struct World {
     reg: Registry,
     shard: Shard,
     counts: Arc<Mutex<Counts>>,
+    events: Arc<Mutex<Events>>,
 }
 
 impl World {
@@ -40,12 +45,14 @@ impl World {
         let mut shard = Shard::new(0, 1, 16);
         shard.set_now(1_000_000);
         let counts = Arc::new(Mutex::new(Counts::new()));
-        let c = counts.clone();
-        shard.add_listener(move |_| Box::new(Counter(c.clone())));
+        let events = Arc::new(Mutex::new(Events::new()));
+        let (c, e) = (counts.clone(), events.clone());
+        shard.add_listener(move |_| Box::new(Counter(c.clone(), e.clone())));
         World {
             reg: Registry::new(),
             shard,
             counts,
+            events,
         }
     }
 
@@ -247,6 +254,34 @@ fn every_kind_of_command_change_reaches_the_listener() {
             ((0, b"dst".to_vec(), Set), 1)
         ])
     );
+}
+
+#[test]
+fn changes_carry_the_command_event_name_where_the_command_gives_one() {
+    let mut w = World::new();
+    for args in [
+        &["LPUSH", "l", "a"][..],
+        &["RPUSH", "l", "b"],
+        &["HSET", "h", "f", "v"],
+        &["SADD", "s", "m"],
+        &["APPEND", "a", "x"],
+        &["INCR", "n"],
+    ] {
+        w.run(0, args);
+    }
+    let got = std::mem::take(&mut *w.events.lock().unwrap());
+    let want: Events = [
+        ("l", "lpush"),
+        ("l", "rpush"),
+        ("h", "hset"),
+        ("s", "sadd"),
+        ("a", "append"),
+        ("n", "incrby"),
+    ]
+    .iter()
+    .map(|(k, e)| (k.as_bytes().to_vec(), *e))
+    .collect();
+    assert_eq!(got, want);
 }
 
 #[test]
