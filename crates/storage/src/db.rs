@@ -214,6 +214,7 @@ impl Db {
             unreachable!("the key was just found or stored");
         };
         if T::of(&e.value).is_none() {
+            debug_assert!(!created, "make() must build a value of the guard's type");
             return Err(OpError::WrongType);
         }
         Ok(KeyMut::new(
@@ -598,6 +599,11 @@ impl Db {
     pub fn version(&mut self, key: &[u8]) -> Option<Version> {
         self.expire_if_needed(key);
         self.book.version(key)
+    }
+
+    /// The index this database reports in change records.
+    pub fn index(&self) -> DbIndex {
+        self.book.idx
     }
 
     /// Registers `listener` under `id` (see [`crate::Shard::add_listener`]).

@@ -92,6 +92,11 @@ impl Shard {
     /// Database `idx`, with its clock set to this batch's time.
     pub fn db(&mut self, idx: DbIndex) -> &mut Db {
         let db = &mut self.dbs[idx];
+        debug_assert_eq!(
+            db.index(),
+            idx,
+            "a Db value was moved; SWAPDB uses swap_dbs"
+        );
         db.set_now(self.now);
         db
     }
