@@ -5,7 +5,7 @@ use bytes::Bytes;
 use rustis_resp::errors::SYNTAX;
 use rustis_resp::Out;
 use rustis_storage::string::{itoa_buf, StrValue};
-use rustis_storage::{Entry, OpError, Value};
+use rustis_storage::{Entry, KeyMut, OpError, Value};
 
 use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
@@ -61,27 +61,22 @@ fn set_bit_in(b: &mut [u8], pos: u64, on: bool) {
     }
 }
 
-/// The string at `key` as a growable buffer at least `min_len` bytes long (created if
-/// missing), for the bit commands that write.
+/// The string at `key`, created if missing, opened for a change and turned into a growable
+/// buffer at least `min_len` bytes long, for the bit commands that write. The caller reaches
+/// the buffer with `make_raw`, which is then free.
 fn string_for_write<'a>(
     ctx: &'a mut ShardCtx,
-    key: &[u8],
+    key: &'a [u8],
     min_len: usize,
-) -> Result<&'a mut Vec<u8>, OpError> {
+) -> Result<KeyMut<'a, StrValue>, OpError> {
     let db = ctx.db();
-    if db.get_str(key)?.is_none() {
-        db.insert(key, Value::Str(StrValue::Raw(Vec::new())), None);
+    let mut s: KeyMut<StrValue> =
+        db.modify_or_insert_with(key, || Value::Str(StrValue::Raw(Vec::new())))?;
+    let buf = s.make_raw();
+    if buf.len() < min_len {
+        buf.resize(min_len, 0);
     }
-    match db.get_str_mut(key)? {
-        Some(s) => {
-            let buf = s.make_raw();
-            if buf.len() < min_len {
-                buf.resize(min_len, 0);
-            }
-            Ok(buf)
-        }
-        None => Err(OpError::NoSuchKey),
-    }
+    Ok(s)
 }
 
 /// SETBIT key offset value
@@ -96,7 +91,8 @@ fn cmd_setbit(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         _ => return out.error("ERR bit is not an integer or out of range"),
     };
     match string_for_write(ctx, &args[1], (pos >> 3) as usize + 1) {
-        Ok(buf) => {
+        Ok(mut s) => {
+            let buf = s.make_raw();
             let old = bit_at(buf, pos);
             set_bit_in(buf, pos, on);
             out.int(old as i64);
@@ -301,13 +297,7 @@ fn txn_bitop(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
         return out.int(0);
     }
     let n = res.len();
-    keys.put(
-        0,
-        Entry {
-            value: Value::Str(StrValue::Raw(res)),
-            expire_at: 0,
-        },
-    );
+    keys.put(0, Entry::new(Value::Str(StrValue::Raw(res)), None));
     out.int(n as i64);
 }
 
@@ -481,7 +471,8 @@ pub fn op_bitfield(
             .collect());
     };
     // Redis grows the string to fit the highest write before running any operation.
-    let buf = string_for_write(ctx, key, (highest >> 3) as usize + 1)?;
+    let mut s = string_for_write(ctx, key, (highest >> 3) as usize + 1)?;
+    let buf = s.make_raw();
     let mut res = Vec::with_capacity(ops.len());
     for op in ops {
         match *op {

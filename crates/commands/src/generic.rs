@@ -456,8 +456,7 @@ pub fn op_move(ctx: &mut ShardCtx, key: &[u8], dst: usize) -> Result<bool, OpErr
     let Some(e) = ctx.db().remove(key) else {
         return Ok(false);
     };
-    let expire = e.expire();
-    ctx.shard.db(dst).insert(key, e.value, expire);
+    ctx.shard.db(dst).insert_entry(key, e);
     Ok(true)
 }
 
@@ -489,10 +488,10 @@ pub fn op_rename(keys: &mut dyn Keys, nx: bool) -> Result<bool, OpError> {
     if nx && keys.get(1).is_some() {
         return Ok(false);
     }
-    let Some(e) = keys.get(0).cloned() else {
+    // The entry moves: taken out of the source (a deletion) and stored at the destination.
+    let Some(e) = keys.take(0) else {
         return Err(OpError::NoSuchKey);
     };
-    keys.delete(0);
     keys.put(1, e);
     Ok(true)
 }
@@ -538,12 +537,13 @@ fn txn_copy(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
     if keys.db_of(0) == keys.db_of(1) && keys.key(0) == keys.key(1) {
         return out.error("ERR source and destination objects are the same");
     }
+    if keys.get(0).is_none() || (keys.get(1).is_some() && !replace) {
+        return out.int(0);
+    }
+    // COPY keeps its source, so here, and only here, the value is copied.
     let Some(src) = keys.get(0).cloned() else {
         return out.int(0);
     };
-    if keys.get(1).is_some() && !replace {
-        return out.int(0);
-    }
     keys.put(1, src);
     out.int(1);
 }
@@ -563,7 +563,7 @@ static SWAPDB: FanoutOps = FanoutOps {
         let n = ctx.shard.dbs.len();
         let r = match (parse_db_index(&args[1], n), parse_db_index(&args[2], n)) {
             (Ok(a), Ok(b)) => {
-                ctx.shard.dbs.swap(a, b);
+                ctx.shard.swap_dbs(a, b);
                 Ok(())
             }
             (Err(e), _) | (_, Err(e)) => Err(e),

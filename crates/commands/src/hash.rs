@@ -106,7 +106,8 @@ pub fn read_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a HashValue>
 /// Sets field-value pairs; returns how many fields were new.
 pub fn op_hset(ctx: &mut ShardCtx, key: &[u8], pairs: &[Bytes]) -> Result<i64, OpError> {
     let (db, limits) = split_ctx(ctx);
-    let h = db.hash_or_create(key)?;
+    let mut h = db.hash_or_create(key)?;
+    h.set_event("hset");
     let mut added = 0;
     for p in pairs.chunks_exact(2) {
         added += h.set(&p[0], &p[1], limits) as i64;
@@ -184,7 +185,7 @@ fn cmd_hmget(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 /// Deletes fields; returns how many existed. Deletes the key when the hash becomes empty.
 pub fn op_hdel(ctx: &mut ShardCtx, key: &[u8], fields: &[Bytes]) -> Result<i64, OpError> {
     let db = ctx.db();
-    let Some(h) = db.get_hash_mut(key)? else {
+    let Some(mut h) = db.get_hash_mut(key)? else {
         return Ok(0);
     };
     let mut n = 0;
@@ -194,7 +195,12 @@ pub fn op_hdel(ctx: &mut ShardCtx, key: &[u8], fields: &[Bytes]) -> Result<i64, 
             break;
         }
     }
-    if h.is_empty() {
+    if n == 0 {
+        h.unchanged();
+    }
+    let empty = h.is_empty();
+    drop(h);
+    if empty {
         db.remove(key);
     }
     Ok(n)

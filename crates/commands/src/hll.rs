@@ -68,10 +68,7 @@ pub fn op_pfadd(ctx: &mut ShardCtx, key: &[u8], elements: &[Bytes]) -> Result<bo
     // Redis marks the cache stale on every update, creation included.
     let cache = hll::stale_cache(&old);
     let bytes = regs.encode(dense, max, cache);
-    match db.get_mut(key) {
-        Some(v) => *v = hll_value(bytes),
-        None => db.insert(key, hll_value(bytes), None),
-    }
+    db.insert_keep_ttl(key, hll_value(bytes));
     Ok(true)
 }
 
@@ -96,11 +93,11 @@ fn txn_pfcount(keys: &mut dyn Keys, _args: &[Bytes], out: &mut Out) {
         }
         let c = regs.count();
         // Store the count in the cache, as Redis does, keeping the encoding.
-        if let Some(e) = keys.get_mut(0) {
+        if let Some(mut v) = keys.get_mut(0) {
             let mut b = bytes;
             b[8..16].copy_from_slice(&hll::cache_bytes(Some(c)));
             debug_assert_eq!(b[4] == 0, dense);
-            e.value = hll_value(b);
+            *v = hll_value(b);
         }
         return out.int(c as i64);
     }
@@ -131,18 +128,12 @@ fn txn_pfmerge(keys: &mut dyn Keys, _args: &[Bytes], out: &mut Out) {
     }
     let (old, expire_at) = match keys.get(0) {
         Some(e) => match read_hll(&e.value) {
-            Hll::Valid(_, _, b) => (b, e.expire_at),
+            Hll::Valid(_, _, b) => (b, e.expire()),
             Hll::Invalid(e) => return out.error(e),
         },
-        None => (Vec::new(), 0),
+        None => (Vec::new(), None),
     };
     let bytes = all.encode(dense, hll::SPARSE_MAX_BYTES, hll::stale_cache(&old));
-    keys.put(
-        0,
-        Entry {
-            value: hll_value(bytes),
-            expire_at,
-        },
-    );
+    keys.put(0, Entry::new(hll_value(bytes), expire_at));
     out.ok();
 }

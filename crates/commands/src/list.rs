@@ -18,7 +18,7 @@ use crate::args::{eq_ic, parse_i64};
 use crate::blocking::{check_timeout_at, timeout_at, BlockingOps, Serve, ServeCtx};
 use crate::ctx::ShardCtx;
 use crate::registry::{flags, Binding, CommandSpec, Registry, Run};
-use crate::txn::Keys;
+use crate::txn::{get_mut_as, Keys, TypedMut};
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
@@ -115,20 +115,24 @@ fn reply_int(out: &mut Out, r: Result<i64, OpError>) {
 
 /// Pushes `elems` at `end` of the list at `key`; returns the new length.
 pub fn op_push(ctx: &mut ShardCtx, key: &[u8], elems: &[Bytes], end: End) -> Result<i64, OpError> {
-    let list = ctx.db().list_or_create(key)?;
+    let mut list = ctx.db().list_or_create(key)?;
+    list.set_event(match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    });
     for e in elems {
-        push(list, end, e);
+        push(&mut list, end, e);
     }
     Ok(list.len() as i64)
 }
 
 /// Pushes `elems` at `end` only if the list exists; returns the new length (0 if missing).
 pub fn op_pushx(ctx: &mut ShardCtx, key: &[u8], elems: &[Bytes], end: End) -> Result<i64, OpError> {
-    let Some(list) = ctx.db().get_list_mut(key)? else {
+    let Some(mut list) = ctx.db().get_list_mut(key)? else {
         return Ok(0);
     };
     for e in elems {
-        push(list, end, e);
+        push(&mut list, end, e);
     }
     Ok(list.len() as i64)
 }
@@ -162,17 +166,19 @@ pub fn op_pop(
     count: usize,
 ) -> Result<Option<Vec<Elem>>, OpError> {
     let db = ctx.db();
-    let Some(list) = db.get_list_mut(key)? else {
+    let Some(mut list) = db.get_list_mut(key)? else {
         return Ok(None);
     };
     let mut popped = Vec::with_capacity(count.min(list.len()));
     while popped.len() < count {
-        match pop(list, end) {
+        match pop(&mut list, end) {
             Some(i) => popped.push(i),
             None => break,
         }
     }
-    if list.is_empty() {
+    let empty = list.is_empty();
+    drop(list);
+    if empty {
         db.remove(key);
     }
     Ok(Some(popped))
@@ -273,10 +279,10 @@ fn cmd_lindex(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 
 /// Replaces the element at `index` of an existing list.
 pub fn op_lset(ctx: &mut ShardCtx, key: &[u8], index: &[u8], v: &[u8]) -> Result<(), OpError> {
-    let list = ctx.db().get_list_mut(key)?.ok_or(OpError::NoSuchKey)?;
+    let mut list = ctx.db().get_list_mut(key)?.ok_or(OpError::NoSuchKey)?;
     let index = parse_i64(index)?;
     match position(index, list.len()) {
-        Some(p) if list.set(p, v) => Ok(()),
+        Some(p) if p < list.len() && list.set(p, v) => Ok(()),
         _ => Err(OpError::OutOfRange),
     }
 }
@@ -298,7 +304,7 @@ pub fn op_linsert(
     pivot: &[u8],
     v: &[u8],
 ) -> Result<i64, OpError> {
-    let Some(list) = ctx.db().get_list_mut(key)? else {
+    let Some(mut list) = ctx.db().get_list_mut(key)? else {
         return Ok(0);
     };
     let Some(p) = list.iter().position(|e| e == pivot) else {
@@ -360,11 +366,16 @@ fn cmd_lrange(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 /// it becomes empty.
 pub fn op_lrem(ctx: &mut ShardCtx, key: &[u8], count: i64, v: &[u8]) -> Result<i64, OpError> {
     let db = ctx.db();
-    let Some(list) = db.get_list_mut(key)? else {
+    let Some(mut list) = db.get_list_mut(key)? else {
         return Ok(0);
     };
     let n = list.remove_matching(v, count);
-    if list.is_empty() {
+    if n == 0 {
+        list.unchanged();
+    }
+    let empty = list.is_empty();
+    drop(list);
+    if empty {
         db.remove(key);
     }
     Ok(n as i64)
@@ -381,11 +392,14 @@ fn cmd_lrem(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 /// Keeps only `start..=stop` of the list; deletes it if nothing is left.
 pub fn op_ltrim(ctx: &mut ShardCtx, key: &[u8], start: i64, stop: i64) -> Result<(), OpError> {
     let db = ctx.db();
-    let Some(list) = db.get_list_mut(key)? else {
+    let Some(mut list) = db.get_list_mut(key)? else {
         return Ok(());
     };
-    list.trim(clamp_range(start, stop, list.len()));
-    if list.is_empty() {
+    let range = clamp_range(start, stop, list.len());
+    list.trim(range);
+    let empty = list.is_empty();
+    drop(list);
+    if empty {
         db.remove(key);
     }
     Ok(())
@@ -551,14 +565,8 @@ pub fn txn_list(keys: &mut dyn Keys, i: usize) -> Result<Option<&ListValue>, OpE
     }
 }
 
-fn txn_list_mut(keys: &mut dyn Keys, i: usize) -> Option<&mut ListValue> {
-    match keys.get_mut(i) {
-        Some(Entry {
-            value: Value::List(l),
-            ..
-        }) => Some(l),
-        _ => None,
-    }
+fn txn_list_mut(keys: &mut dyn Keys, i: usize) -> Option<TypedMut<'_, ListValue>> {
+    get_mut_as(keys, i)
 }
 
 /// Pops from `from` of the list at position 0 and pushes at `to` of the list at position 1;
@@ -570,22 +578,16 @@ pub fn op_lmove(keys: &mut dyn Keys, from: End, to: End) -> Result<Option<Elem>,
         return Ok(None);
     }
     txn_list(keys, 1)?;
-    let Some(v) = txn_list_mut(keys, 0).and_then(|l| pop(l, from)) else {
+    let Some(v) = txn_list_mut(keys, 0).and_then(|mut l| pop(&mut l, from)) else {
         return Ok(None);
     };
-    match txn_list_mut(keys, 1) {
-        Some(dst) => push(dst, to, &v),
-        None => {
-            let mut dst = ListValue::new();
-            push(&mut dst, to, &v);
-            keys.put(
-                1,
-                Entry {
-                    value: Value::List(dst),
-                    expire_at: 0,
-                },
-            );
-        }
+    let pushed = txn_list_mut(keys, 1)
+        .map(|mut dst| push(&mut dst, to, &v))
+        .is_some();
+    if !pushed {
+        let mut dst = ListValue::new();
+        push(&mut dst, to, &v);
+        keys.put(1, Entry::new(Value::List(dst), None));
     }
     if txn_list_mut(keys, 0).is_some_and(|l| l.is_empty()) {
         keys.delete(0);
@@ -672,17 +674,19 @@ pub fn op_mpop(keys: &mut dyn Keys, end: End, count: usize) -> Result<Option<Mpo
         if txn_list(keys, i)?.is_none() {
             continue;
         }
-        let Some(list) = txn_list_mut(keys, i) else {
+        let Some(mut list) = txn_list_mut(keys, i) else {
             continue;
         };
         let mut popped = Vec::with_capacity(count.min(list.len()));
         while popped.len() < count {
-            match pop(list, end) {
+            match pop(&mut list, end) {
                 Some(v) => popped.push(v),
                 None => break,
             }
         }
-        if list.is_empty() {
+        let empty = list.is_empty();
+        drop(list);
+        if empty {
             keys.delete(i);
         }
         return Ok(Some((i, popped)));
@@ -883,23 +887,17 @@ fn cmd_blmove_finish(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
         // came from, as Redis leaves the source untouched in that case.
         Err(_) => (0, from),
     };
-    match txn_list_mut(keys, i) {
-        Some(l) => push(l, end, v),
-        None => {
-            if txn_list(keys, i).is_err() {
-                // The source changed type too; the element has nowhere to go.
-                return out.error(OpError::WrongType.message());
-            }
-            let mut l = ListValue::new();
-            push(&mut l, end, v);
-            keys.put(
-                i,
-                Entry {
-                    value: Value::List(l),
-                    expire_at: 0,
-                },
-            );
+    let pushed = txn_list_mut(keys, i)
+        .map(|mut l| push(&mut l, end, v))
+        .is_some();
+    if !pushed {
+        if txn_list(keys, i).is_err() {
+            // The source changed type too; the element has nowhere to go.
+            return out.error(OpError::WrongType.message());
         }
+        let mut l = ListValue::new();
+        push(&mut l, end, v);
+        keys.put(i, Entry::new(Value::List(l), None));
     }
     if i == 1 {
         out.bulk(v);
@@ -1075,7 +1073,7 @@ mod tests {
             op_lmove(&mut k, End::Left, End::Right),
             Ok(Some(b"x"[..].into()))
         );
-        assert_eq!(shard.db(0).entry(b"t").map(|e| e.expire_at), Some(5000));
+        assert_eq!(shard.db(0).entry(b"t").and_then(|e| e.expire()), Some(5000));
         assert_eq!(
             shard.db(0).get(b"t").map(|v| v.encoding()),
             Some("quicklist")

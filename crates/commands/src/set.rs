@@ -18,7 +18,7 @@ use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
 use crate::registry::{Binding, Registry, Run};
-use crate::txn::Keys;
+use crate::txn::{get_mut_as, Keys};
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
@@ -51,8 +51,13 @@ const SRANDMEMBER_RANGE: &str =
 /// Adds members; returns how many were new.
 pub fn op_sadd(ctx: &mut ShardCtx, key: &[u8], members: &[Bytes]) -> Result<i64, OpError> {
     let max = ctx.shard.config.set_max_intset_entries;
-    let set = ctx.db().set_or_create(key)?;
-    Ok(members.iter().filter(|m| set.insert(m, max)).count() as i64)
+    let mut set = ctx.db().set_or_create(key)?;
+    set.set_event("sadd");
+    let n = members.iter().filter(|m| set.insert(m, max)).count() as i64;
+    if n == 0 {
+        set.unchanged();
+    }
+    Ok(n)
 }
 
 /// SADD key member [member ...]
@@ -66,11 +71,16 @@ fn cmd_sadd(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 /// Removes members; returns how many were there. Deletes the set when it becomes empty.
 pub fn op_srem(ctx: &mut ShardCtx, key: &[u8], members: &[Bytes]) -> Result<i64, OpError> {
     let db = ctx.db();
-    let Some(set) = db.get_set_mut(key)? else {
+    let Some(mut set) = db.get_set_mut(key)? else {
         return Ok(0);
     };
     let n = members.iter().filter(|m| set.remove(m)).count() as i64;
-    if set.is_empty() {
+    if n == 0 {
+        set.unchanged();
+    }
+    let empty = set.is_empty();
+    drop(set);
+    if empty {
         db.remove(key);
     }
     Ok(n)
@@ -144,13 +154,14 @@ pub fn op_spop(ctx: &mut ShardCtx, key: &[u8], count: usize) -> Result<Option<Ve
     let max = shard.config.set_max_intset_entries;
     let db = &mut shard.dbs[ctx.db];
     db.set_now(now);
-    let Some(set) = db.get_set_mut(key)? else {
+    let Some(mut set) = db.get_set_mut(key)? else {
         return Ok(None);
     };
     let len = set.len();
     if count >= len {
         // The whole set, in its own order (by value for an intset), as Redis replies.
         let all = set.iter().map(Elem::from).collect();
+        drop(set);
         db.remove(key);
         return Ok(Some(all));
     }
@@ -460,30 +471,21 @@ pub fn op_smove(keys: &mut dyn Keys, member: &[u8]) -> Result<bool, OpError> {
     if keys.key(0) == keys.key(1) || !in_src {
         return Ok(in_src);
     }
-    if let Some(Entry {
-        value: Value::Set(src),
-        ..
-    }) = keys.get_mut(0)
-    {
+    let emptied = get_mut_as::<SetValue>(keys, 0).map(|mut src| {
         src.remove(member);
-        if src.is_empty() {
-            keys.delete(0);
-        }
+        src.is_empty()
+    });
+    if emptied == Some(true) {
+        keys.delete(0);
     }
-    match keys.get_mut(1) {
-        Some(Entry {
-            value: Value::Set(dst),
-            ..
-        }) => {
-            dst.insert(member, max);
-        }
-        _ => keys.put(
+    let added = get_mut_as::<SetValue>(keys, 1)
+        .map(|mut dst| dst.insert(member, max))
+        .is_some();
+    if !added {
+        keys.put(
             1,
-            Entry {
-                value: Value::Set(SetValue::from_members([member], max)),
-                expire_at: 0,
-            },
-        ),
+            Entry::new(Value::Set(SetValue::from_members([member], max)), None),
+        );
     }
     Ok(true)
 }
@@ -610,13 +612,7 @@ pub fn op_setop_store(keys: &mut dyn Keys, op: SetOp) -> Result<i64, OpError> {
     let max = keys.config().set_max_intset_entries;
     let set = SetValue::from_members(members.iter().map(|m| &m[..]), max);
     let n = set.len() as i64;
-    keys.put(
-        0,
-        Entry {
-            value: Value::Set(set),
-            expire_at: 0,
-        },
-    );
+    keys.put(0, Entry::new(Value::Set(set), None));
     Ok(n)
 }
 

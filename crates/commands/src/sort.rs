@@ -15,7 +15,7 @@ use rustis_storage::{Entry, OpError, Value};
 
 use crate::args::{eq_ic, parse_i64};
 use crate::registry::{Binding, Registry, Run};
-use crate::txn::{Extra, Keys};
+use crate::txn::{get_mut_as, Extra, Keys};
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
@@ -514,13 +514,7 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
                     l.push_back(g.as_deref().unwrap_or(b""));
                 }
             }
-            keys.put(
-                1,
-                Entry {
-                    value: Value::List(l),
-                    expire_at: 0,
-                },
-            );
+            keys.put(1, Entry::new(Value::List(l), None));
         }
         return out.int(n as i64);
     }
@@ -547,7 +541,7 @@ fn to_skiplist(keys: &mut dyn Keys) {
     ) {
         return;
     }
-    if let Some(Value::ZSet(z)) = keys.get_mut(0).map(|e| &mut e.value) {
+    if let Some(mut z) = get_mut_as::<ZSetValue>(keys, 0) {
         let pairs = z
             .iter_from(0, false)
             .map(|(m, s)| (Box::<[u8]>::from(m), s))
@@ -557,6 +551,8 @@ fn to_skiplist(keys: &mut dyn Keys) {
             max_value: 0,
         };
         *z = ZSetValue::from_pairs(pairs, limits);
+        // Only the encoding changed: nobody needs to hear of it, as Redis tells nobody.
+        z.unchanged();
     }
 }
 

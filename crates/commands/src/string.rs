@@ -6,7 +6,7 @@ use bytes::Bytes;
 use rustis_resp::errors::wrong_args;
 use rustis_resp::Out;
 use rustis_storage::string::{itoa_buf, StrValue};
-use rustis_storage::{Entry, OpError, Value};
+use rustis_storage::{Entry, KeyMut, OpError, Value};
 
 use crate::args::{eq_ic, parse_i64};
 use crate::ctx::ShardCtx;
@@ -416,20 +416,18 @@ fn cmd_psetex(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 pub fn op_append(ctx: &mut ShardCtx, key: &[u8], value: &[u8]) -> Result<usize, OpError> {
     let limit = ctx.shard.config.proto_max_bulk_len as u64;
     let db = ctx.db();
-    match db.get_str_mut(key)? {
-        None => {
-            db.insert(key, Value::Str(StrValue::from_bytes(value)), None);
-            Ok(value.len())
-        }
-        Some(s) => {
-            if (s.len() + value.len()) as u64 > limit {
-                return Err(OpError::StringTooLong);
-            }
-            let buf = s.make_raw();
-            buf.extend_from_slice(value);
-            Ok(buf.len())
-        }
+    let mut s: KeyMut<StrValue> =
+        db.modify_or_insert_with(key, || Value::Str(StrValue::from_bytes(value)))?;
+    s.set_event("append");
+    if s.is_new() {
+        return Ok(value.len());
     }
+    if (s.len() + value.len()) as u64 > limit {
+        return Err(OpError::StringTooLong);
+    }
+    let buf = s.make_raw();
+    buf.extend_from_slice(value);
+    Ok(buf.len())
 }
 
 /// APPEND key value
@@ -528,15 +526,13 @@ pub fn op_setrange(
         buf[offset..offset + value.len()].copy_from_slice(value);
         buf.len()
     };
-    match cur {
-        Some(s) => Ok(write(s.make_raw())),
-        None => {
-            let mut buf = Vec::new();
-            let n = write(&mut buf);
-            db.insert(key, Value::Str(StrValue::Raw(buf)), None);
-            Ok(n)
-        }
+    if let Some(n) = cur.map(|mut s| write(s.make_raw())) {
+        return Ok(n);
     }
+    let mut buf = Vec::new();
+    let n = write(&mut buf);
+    db.insert(key, Value::Str(StrValue::Raw(buf)), None);
+    Ok(n)
 }
 
 /// SETRANGE key offset value
@@ -554,18 +550,13 @@ fn cmd_setrange(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 /// Adds `by` to the integer at `key` (0 if missing), keeping its TTL; returns the new value.
 pub fn op_incrby(ctx: &mut ShardCtx, key: &[u8], by: i64) -> Result<i64, OpError> {
     let db = ctx.db();
-    match db.get_str_mut(key)? {
-        None => {
-            db.insert(key, Value::Str(StrValue::Int(by)), None);
-            Ok(by)
-        }
-        Some(s) => {
-            let cur = s.as_i64().ok_or(OpError::NotInteger)?;
-            let n = cur.checked_add(by).ok_or(OpError::Overflow)?;
-            *s = StrValue::Int(n);
-            Ok(n)
-        }
-    }
+    // A missing key counts as 0: it is created as 0 and changed like any other.
+    let mut s: KeyMut<StrValue> = db.modify_or_insert_with(key, || Value::Str(StrValue::Int(0)))?;
+    s.set_event("incrby");
+    let cur = s.as_i64().ok_or(OpError::NotInteger)?;
+    let n = cur.checked_add(by).ok_or(OpError::Overflow)?;
+    *s = StrValue::Int(n);
+    Ok(n)
 }
 
 fn incr_generic(ctx: &mut ShardCtx, key: &[u8], by: i64, out: &mut Out) {
@@ -620,10 +611,7 @@ pub fn op_incrbyfloat(ctx: &mut ShardCtx, key: &[u8], by: &[u8]) -> Result<Vec<u
     }
     let text = sum.to_human();
     let v = Value::Str(StrValue::from_bytes_no_int(&text));
-    match db.get_mut(key) {
-        Some(old) => *old = v,
-        None => db.insert(key, v, None),
-    }
+    db.insert_keep_ttl(key, v);
     Ok(text)
 }
 
@@ -649,13 +637,7 @@ fn txn_msetnx(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
     }
     for i in 0..keys.len() {
         let value = Value::Str(StrValue::from_bytes(&args[2 + 2 * i]));
-        keys.put(
-            i,
-            Entry {
-                value,
-                expire_at: 0,
-            },
-        );
+        keys.put(i, Entry::new(value, None));
     }
     out.int(1);
 }

@@ -14,7 +14,8 @@
 use bytes::Bytes;
 use rand::rngs::SmallRng;
 use rustis_storage::slot::shard_of;
-use rustis_storage::{Db, Entry, Shard, ShardConfig};
+use rustis_storage::write::Kind;
+use rustis_storage::{Entry, KeyMut, Shard, ShardConfig, Value};
 
 pub use crate::registry::flags::UNDECLARED_KEYS;
 
@@ -29,6 +30,87 @@ pub enum Extra<'a> {
     /// it locked). It has been added to [`Keys::needed`]: the command must stop before it
     /// changes anything or writes a reply, and the runtime runs it again with the key fetched.
     Unavailable,
+}
+
+/// A key's value opened for a change in place: a stored key through its write-path guard, or a
+/// fetched copy that [`apply`] writes back.
+pub enum ValueMut<'a> {
+    /// A key of the shard the command runs on.
+    Stored(KeyMut<'a, Value>),
+    /// A copy fetched from another shard.
+    Copy(&'a mut Value),
+}
+
+impl ValueMut<'_> {
+    /// Declares that nothing changed after all, on a stored key (see [`KeyMut::unchanged`]).
+    pub fn unchanged(&mut self) {
+        if let ValueMut::Stored(g) = self {
+            g.unchanged();
+        }
+    }
+}
+
+impl std::ops::Deref for ValueMut<'_> {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        match self {
+            ValueMut::Stored(g) => g,
+            ValueMut::Copy(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ValueMut<'_> {
+    fn deref_mut(&mut self) -> &mut Value {
+        match self {
+            ValueMut::Stored(g) => g,
+            ValueMut::Copy(v) => v,
+        }
+    }
+}
+
+/// A key's value opened for a change in place as a `T` (a list, a set, ...); see
+/// [`get_mut_as`].
+pub struct TypedMut<'a, T: Kind> {
+    inner: ValueMut<'a>,
+    _t: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Kind> std::ops::Deref for TypedMut<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match T::of(&self.inner) {
+            Some(t) => t,
+            None => unreachable!("checked by get_mut_as, and a T cannot change type"),
+        }
+    }
+}
+
+impl<T: Kind> std::ops::DerefMut for TypedMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match T::of_mut(&mut self.inner) {
+            Some(t) => t,
+            None => unreachable!("checked by get_mut_as, and a T cannot change type"),
+        }
+    }
+}
+
+impl<T: Kind> TypedMut<'_, T> {
+    /// Declares that nothing changed after all (see [`KeyMut::unchanged`]).
+    pub fn unchanged(&mut self) {
+        self.inner.unchanged();
+    }
+}
+
+/// Key `i` opened for a change in place as a `T`; `None` if it is missing or holds another
+/// type.
+pub fn get_mut_as<T: Kind>(keys: &mut dyn Keys, i: usize) -> Option<TypedMut<'_, T>> {
+    let inner = keys.get_mut(i)?;
+    T::of(&inner)?;
+    Some(TypedMut {
+        inner,
+        _t: std::marker::PhantomData,
+    })
 }
 
 /// Tells [`LocalKeys`] which undeclared keys it must not read although they live on its shard
@@ -50,7 +132,9 @@ pub trait Keys {
     /// Reads key `i`.
     fn get(&mut self, i: usize) -> Option<&Entry>;
     /// Key `i`, to be changed in place.
-    fn get_mut(&mut self, i: usize) -> Option<&mut Entry>;
+    fn get_mut(&mut self, i: usize) -> Option<ValueMut<'_>>;
+    /// Deletes key `i` and hands over its entry, moved rather than copied (RENAME, MOVE).
+    fn take(&mut self, i: usize) -> Option<Entry>;
     /// Replaces key `i`.
     fn put(&mut self, i: usize, entry: Entry);
     /// Deletes key `i`; true if it existed.
@@ -111,10 +195,6 @@ impl<'a> LocalKeys<'a> {
     pub fn into_needed(self) -> Vec<(usize, Bytes)> {
         self.needed
     }
-
-    fn db(&mut self, i: usize) -> &mut Db {
-        self.shard.db(self.dbs[i])
-    }
 }
 
 impl Keys for LocalKeys<'_> {
@@ -128,21 +208,24 @@ impl Keys for LocalKeys<'_> {
         &self.keys[i]
     }
     fn get(&mut self, i: usize) -> Option<&Entry> {
-        let key = self.keys[i].clone();
-        self.db(i).entry(&key)
+        let db = self.shard.db(self.dbs[i]);
+        db.entry(&self.keys[i])
     }
-    fn get_mut(&mut self, i: usize) -> Option<&mut Entry> {
-        let key = self.keys[i].clone();
-        self.db(i).entry_mut(&key)
+    fn get_mut(&mut self, i: usize) -> Option<ValueMut<'_>> {
+        let db = self.shard.db(self.dbs[i]);
+        db.modify(&self.keys[i]).map(ValueMut::Stored)
+    }
+    fn take(&mut self, i: usize) -> Option<Entry> {
+        let db = self.shard.db(self.dbs[i]);
+        db.remove(&self.keys[i])
     }
     fn put(&mut self, i: usize, entry: Entry) {
-        let key = self.keys[i].clone();
-        let expire = entry.expire();
-        self.db(i).insert(&key, entry.value, expire);
+        let db = self.shard.db(self.dbs[i]);
+        db.insert_entry(&self.keys[i], entry);
     }
     fn delete(&mut self, i: usize) -> bool {
-        let key = self.keys[i].clone();
-        self.db(i).remove(&key).is_some()
+        let db = self.shard.db(self.dbs[i]);
+        db.remove(&self.keys[i]).is_some()
     }
     fn now(&self) -> u64 {
         self.shard.now()
@@ -256,10 +339,17 @@ impl Keys for FetchedKeys {
     fn get(&mut self, i: usize) -> Option<&Entry> {
         self.entries[self.slot_of[i]].as_ref()
     }
-    fn get_mut(&mut self, i: usize) -> Option<&mut Entry> {
+    fn get_mut(&mut self, i: usize) -> Option<ValueMut<'_>> {
         let s = self.slot_of[i];
         self.dirty[s] = true;
-        self.entries[s].as_mut()
+        self.entries[s]
+            .as_mut()
+            .map(|e| ValueMut::Copy(&mut e.value))
+    }
+    fn take(&mut self, i: usize) -> Option<Entry> {
+        let s = self.slot_of[i];
+        self.dirty[s] = true;
+        self.entries[s].take()
     }
     fn put(&mut self, i: usize, entry: Entry) {
         let s = self.slot_of[i];
@@ -319,10 +409,7 @@ pub fn apply(shard: &mut Shard, writes: Vec<(usize, Bytes, Option<Entry>)>) {
     for (db, key, entry) in writes {
         let db = shard.db(db);
         match entry {
-            Some(e) => {
-                let expire = e.expire();
-                db.insert(&key, e.value, expire);
-            }
+            Some(e) => db.insert_entry(&key, e),
             None => {
                 db.remove(&key);
             }
@@ -338,10 +425,7 @@ mod tests {
     use rustis_storage::Value;
 
     fn entry(v: &str) -> Entry {
-        Entry {
-            value: Value::Str(StrValue::from_bytes(v.as_bytes())),
-            expire_at: 0,
-        }
+        Entry::new(Value::Str(StrValue::from_bytes(v.as_bytes())), None)
     }
 
     #[test]

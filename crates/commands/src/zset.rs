@@ -20,7 +20,7 @@ use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
 use crate::hash::{parse_cursor, parse_rand_args, parse_scan_opts, random_positions, reply_scan};
 use crate::registry::{Binding, Registry, Run};
-use crate::txn::Keys;
+use crate::txn::{get_mut_as, Keys};
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
@@ -663,24 +663,21 @@ pub fn op_zadd(ctx: &mut ShardCtx, key: &[u8], z: &Zadd) -> Result<ZaddResult, &
     let db = ctx.db();
     let f = z.flags;
     let exists = db.get_zset(key).map_err(OpError::message)?.is_some();
-    if !exists {
-        if f.xx {
-            return Ok(if f.incr {
-                ZaddResult::Incr(None)
-            } else {
-                ZaddResult::Count {
-                    added: 0,
-                    updated: 0,
-                }
-            });
-        }
-        // Redis 7.0 picks the encoding from the first member alone; later members convert
-        // the set as they are added.
-        let first_len = z.pairs.first().map_or(0, |(_, m)| m.len());
-        let hint = ZSetValue::with_hint(1, first_len, limits);
-        db.insert(key, Value::ZSet(hint), None);
+    if !exists && f.xx {
+        return Ok(if f.incr {
+            ZaddResult::Incr(None)
+        } else {
+            ZaddResult::Count {
+                added: 0,
+                updated: 0,
+            }
+        });
     }
-    let Ok(Some(zs)) = db.get_zset_mut(key) else {
+    // Redis 7.0 picks the encoding from the first member alone; later members convert the set
+    // as they are added.
+    let first_len = z.pairs.first().map_or(0, |(_, m)| m.len());
+    let make = || Value::ZSet(ZSetValue::with_hint(1, first_len, limits));
+    let Ok(mut zs) = db.modify_or_insert_with::<ZSetValue>(key, make) else {
         return Err(OpError::WrongType.message());
     };
     let (mut added, mut updated) = (0, 0);
@@ -719,7 +716,12 @@ pub fn op_zadd(ctx: &mut ShardCtx, key: &[u8], z: &Zadd) -> Result<ZaddResult, &
             }
         }
     }
-    if zs.is_empty() {
+    if added + updated == 0 {
+        zs.unchanged();
+    }
+    let empty = zs.is_empty();
+    drop(zs);
+    if empty {
         db.remove(key);
     }
     if let Some(e) = error {
@@ -760,7 +762,7 @@ fn cmd_zincrby(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 /// Removes members; returns how many existed. Deletes the key when it becomes empty.
 pub fn op_zrem(ctx: &mut ShardCtx, key: &[u8], members: &[Bytes]) -> Result<i64, OpError> {
     let db = ctx.db();
-    let Some(z) = db.get_zset_mut(key)? else {
+    let Some(mut z) = db.get_zset_mut(key)? else {
         return Ok(0);
     };
     let mut n = 0;
@@ -770,7 +772,12 @@ pub fn op_zrem(ctx: &mut ShardCtx, key: &[u8], members: &[Bytes]) -> Result<i64,
             break;
         }
     }
-    if z.is_empty() {
+    if n == 0 {
+        z.unchanged();
+    }
+    let empty = z.is_empty();
+    drop(z);
+    if empty {
         db.remove(key);
     }
     Ok(n)
@@ -972,10 +979,7 @@ fn store_result(
     } else {
         keys.put(
             dst,
-            Entry {
-                value: Value::ZSet(ZSetValue::from_pairs(pairs, limits)),
-                expire_at: 0,
-            },
+            Entry::new(Value::ZSet(ZSetValue::from_pairs(pairs, limits)), None),
         );
     }
     n
@@ -991,7 +995,7 @@ enum RemRange {
 /// Removes a range; returns how many members went. Deletes the key when it becomes empty.
 fn op_zremrange(ctx: &mut ShardCtx, key: &[u8], r: &RemRange) -> Result<i64, OpError> {
     let db = ctx.db();
-    let Some(z) = db.get_zset_mut(key)? else {
+    let Some(mut z) = db.get_zset_mut(key)? else {
         return Ok(0);
     };
     let (lo, hi) = match r {
@@ -999,15 +1003,17 @@ fn op_zremrange(ctx: &mut ShardCtx, key: &[u8], r: &RemRange) -> Result<i64, OpE
             Some((s, e)) => (s, e + 1),
             None => (0, 0),
         },
-        RemRange::Score(r) => score_ranks(z, r),
-        RemRange::Lex(r) => lex_ranks(z, r),
+        RemRange::Score(r) => score_ranks(&z, r),
+        RemRange::Lex(r) => lex_ranks(&z, r),
     };
     let n = if hi > lo {
         z.remove_rank_range(lo, hi - 1)
     } else {
         0
     };
-    if z.is_empty() {
+    let empty = z.is_empty();
+    drop(z);
+    if empty {
         db.remove(key);
     }
     Ok(n as i64)
@@ -1091,8 +1097,11 @@ fn pop_command(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out, max: bool) {
         Ok(None) => return out.array(0),
         Ok(Some(z)) => z,
     };
-    let popped = pop_members(z, count.unwrap_or(1), max);
-    if z.is_empty() {
+    let mut z = z;
+    let popped = pop_members(&mut z, count.unwrap_or(1), max);
+    let empty = z.is_empty();
+    drop(z);
+    if empty {
         db.remove(key);
     }
     let items: Vec<(&[u8], f64)> = popped.iter().map(|(m, s)| (&m[..], *s)).collect();
@@ -1181,15 +1190,12 @@ pub fn zmpop_keys(keys: &mut dyn Keys, max: bool, count: usize, out: &mut Out) {
             Some(Value::ZSet(_)) => {}
             Some(_) => return out.error(OpError::WrongType.message()),
         }
-        let Some(Entry {
-            value: Value::ZSet(z),
-            ..
-        }) = keys.get_mut(i)
-        else {
+        let Some(mut z) = get_mut_as::<ZSetValue>(keys, i) else {
             continue;
         };
-        let popped = pop_members(z, count, max);
+        let popped = pop_members(&mut z, count, max);
         let empty = z.is_empty();
+        drop(z);
         if empty {
             keys.delete(i);
         }
@@ -1327,15 +1333,18 @@ fn serve_zpop(
         return early;
     }
     let db = sc.ctx.db();
-    let popped = match db.get_zset_mut(key) {
-        Ok(Some(z)) => {
-            let p = pop_members(z, count.unwrap_or(1), max);
-            if z.is_empty() {
+    let popped = db.get_zset_mut(key).ok().flatten().map(|mut z| {
+        let p = pop_members(&mut z, count.unwrap_or(1), max);
+        (p, z.is_empty())
+    });
+    let popped = match popped {
+        Some((p, empty)) => {
+            if empty {
                 db.remove(key);
             }
             p
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     reply_bzpop(out, key, &popped, count.is_some());
     Serve::Done
@@ -1369,15 +1378,13 @@ fn bzpop_now(keys: &mut dyn Keys, out: &mut Out, max: bool) {
             Some(Value::ZSet(_)) => {}
             Some(_) => return out.error(OpError::WrongType.message()),
         }
-        let Some(Entry {
-            value: Value::ZSet(z),
-            ..
-        }) = keys.get_mut(i)
-        else {
+        let Some(mut z) = get_mut_as::<ZSetValue>(keys, i) else {
             continue;
         };
-        let popped = pop_members(z, 1, max);
-        if z.is_empty() {
+        let popped = pop_members(&mut z, 1, max);
+        let empty = z.is_empty();
+        drop(z);
+        if empty {
             keys.delete(i);
         }
         let key = keys.key(i).to_vec();
@@ -1851,8 +1858,12 @@ mod tests {
         let r = RemRange::Score(parse_score_range(b"(2", b"+inf").unwrap());
         assert_eq!(op_zremrange(&mut ctx, b"z", &r), Ok(2));
         assert_eq!(op_zremrange(&mut ctx, b"z", &RemRange::Rank(5, 9)), Ok(0));
-        let zs = ctx.db().get_zset_mut(b"z").unwrap().unwrap();
-        assert_eq!(pop_members(zs, 5, true), vec![(Box::from(&b"b"[..]), 2.0)]);
+        let mut zs = ctx.db().get_zset_mut(b"z").unwrap().unwrap();
+        assert_eq!(
+            pop_members(&mut zs, 5, true),
+            vec![(Box::from(&b"b"[..]), 2.0)]
+        );
+        drop(zs);
         assert_eq!(op_zrem(&mut ctx, b"nokey", &[b("a")]), Ok(0));
         let r = RemRange::Lex(parse_lex_range(&b("-"), &b("+")).unwrap());
         assert_eq!(op_zremrange(&mut ctx, b"z", &r), Ok(0));

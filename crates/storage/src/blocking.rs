@@ -1,8 +1,8 @@
 //! `BlockedKeys`: which keys of one database have clients blocked on them, and which of those
 //! received a value since the runtime last looked ("ready keys").
 //!
-//! Storage only records; it never serves anyone. [`crate::Db::insert`] calls
-//! [`BlockedKeys::signal`] for every key it stores, which costs one emptiness check when nobody
+//! Storage only records; it never serves anyone. The write path calls
+//! [`BlockedKeys::signal`] for every key stored or changed in place, which costs one emptiness check when nobody
 //! is blocked. The runtime registers waiters ([`BlockedKeys::add`]), drains the ready keys after
 //! each command and serves the waiters of those keys (see docs/blocking.md).
 
@@ -31,6 +31,14 @@ impl BlockedKeys {
     pub fn mark_ready(&mut self, key: &[u8]) {
         if !self.ready.iter().any(|k| &k[..] == key) {
             self.ready.push(key.into());
+        }
+    }
+
+    /// Makes every waited key for which `exists` is true ready (SWAPDB brought new contents).
+    pub fn signal_existing(&mut self, mut exists: impl FnMut(&[u8]) -> bool) {
+        let keys: Vec<Box<[u8]>> = self.waited.keys().filter(|k| exists(k)).cloned().collect();
+        for k in keys {
+            self.mark_ready(&k);
         }
     }
 

@@ -1,4 +1,5 @@
-//! `Db`: one database's keys on one shard, with lazy expiry.
+//! `Db`: one database's keys on one shard, with lazy expiry. Every change of a key goes
+//! through the write path (`crate::write`).
 //!
 //! A key whose time has passed is never returned: every lookup checks it and deletes it on the
 //! spot (Redis's lazy expiry). The database keeps the time of the batch being executed (`now`),
@@ -8,20 +9,45 @@ use rand::Rng;
 
 use crate::table::Table;
 use crate::value::Value;
+use crate::write::{entry_mem, Book, ChangeKind, KeyListener, KeyMut, Kind, ListenerId, Version};
+use crate::{DbIndex, OpError};
 
-/// A stored key: its value and its absolute expiry time in Unix milliseconds (0: none).
+/// A key's value and its absolute expiry time in Unix milliseconds.
+///
+/// A stored entry is never reachable mutably from outside this crate: its value changes through
+/// a [`KeyMut`] guard and its expiry through [`Db::set_expire`], so that every change runs the
+/// write path (docs/write-path.md). An `Entry` owned outside a `Db` (fetched for a cross-shard
+/// command, or about to be stored) is a plain value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The value.
     pub value: Value,
     /// When the key expires, in Unix milliseconds; 0 when it does not.
-    pub expire_at: u64,
+    expire_at: u64,
 }
 
 impl Entry {
+    /// An entry holding `value`, expiring at `expire` (Unix milliseconds; `None`: never).
+    pub fn new(value: Value, expire: Option<u64>) -> Self {
+        Entry {
+            value,
+            expire_at: expire.unwrap_or(0),
+        }
+    }
+
     /// The expiry time, if any.
     pub fn expire(&self) -> Option<u64> {
         (self.expire_at != 0).then_some(self.expire_at)
+    }
+
+    /// Sets the expiry time of this (unstored) entry.
+    pub fn set_expire(&mut self, expire: Option<u64>) {
+        self.expire_at = expire.unwrap_or(0);
+    }
+
+    /// Whether the entry's time has passed at `now` (Unix milliseconds).
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now
     }
 }
 
@@ -29,8 +55,8 @@ impl Entry {
 #[derive(Default)]
 pub struct Db {
     map: Table,
-    /// How many keys have an expiry time.
-    expires: usize,
+    /// The write path's state: expiry count, memory estimate, watched keys, listeners.
+    book: Book,
     now: u64,
     /// Keys removed by expiry since start (`expired_keys` in INFO).
     pub expired_keys: u64,
@@ -56,9 +82,16 @@ pub struct ExpireStats {
 }
 
 impl Db {
-    /// An empty database.
+    /// An empty database (index 0 in change records).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty database that reports itself as database `idx` to listeners.
+    pub fn with_index(idx: DbIndex) -> Self {
+        let mut db = Self::default();
+        db.book.idx = idx;
+        db
     }
 
     /// Sets the time that expiry checks compare against, in Unix milliseconds.
@@ -73,20 +106,39 @@ impl Db {
     }
 
     /// Deletes `key` if its time has passed; true if it was deleted.
+    #[inline(always)]
     fn expire_if_needed(&mut self, key: &[u8]) -> bool {
-        if self.expires == 0 {
+        if self.book.expires == 0 {
             return false;
         }
+        self.expire_checked(key)
+    }
+
+    /// [`Db::expire_if_needed`] once some key has an expiry time.
+    #[inline(never)]
+    fn expire_checked(&mut self, key: &[u8]) -> bool {
         let expired = match self.map.get(key) {
-            Some(e) => e.expire_at != 0 && e.expire_at <= self.now,
+            Some(e) => e.is_expired(self.now),
             None => false,
         };
         if expired {
-            self.map.remove(key);
-            self.expires -= 1;
+            self.unlink(key, ChangeKind::Expired);
             self.expired_keys += 1;
         }
         expired
+    }
+
+    /// Removes `key` from the table through the write path, reporting `kind`.
+    #[inline]
+    fn unlink(&mut self, key: &[u8], kind: ChangeKind) -> Option<Entry> {
+        let e = self.map.remove(key)?;
+        if e.expire_at != 0 {
+            self.book.expires -= 1;
+        }
+        if self.book.slow() {
+            self.book.unlinked(key, &e, kind);
+        }
+        Some(e)
     }
 
     /// Starts loading the table memory that looking up `keys` will touch (see
@@ -101,21 +153,77 @@ impl Db {
         self.map.get_stepping(key)
     }
 
-    /// The live entry at `key`, mutable. Changing `expire_at` through it is not allowed; use
-    /// [`Db::set_expire`] so the expiry count stays right.
-    pub fn entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.expire_if_needed(key);
-        self.map.get_mut(key)
-    }
-
     /// The live value at `key`.
     pub fn get(&mut self, key: &[u8]) -> Option<&Value> {
         self.entry(key).map(|e| &e.value)
     }
 
-    /// The live value at `key`, mutable.
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
-        self.entry_mut(key).map(|e| &mut e.value)
+    /// The live key `key`, opened for a change in place (the only way to change a stored
+    /// value; see [`KeyMut`]).
+    #[inline]
+    pub fn modify<'a>(&'a mut self, key: &'a [u8]) -> Option<KeyMut<'a, Value>> {
+        self.expire_if_needed(key);
+        let e = self.map.get_mut(key)?;
+        Some(KeyMut::new(
+            key,
+            e,
+            &mut self.book,
+            &mut self.blocked,
+            false,
+        ))
+    }
+
+    /// The live key `key` opened for a change in place as a `T` (a list, a set, ...);
+    /// `WrongType` if it holds another type.
+    #[inline]
+    pub fn modify_as<'a, T: Kind>(
+        &'a mut self,
+        key: &'a [u8],
+    ) -> Result<Option<KeyMut<'a, T>>, OpError> {
+        self.expire_if_needed(key);
+        let Some(e) = self.map.get_mut(key) else {
+            return Ok(None);
+        };
+        if T::of(&e.value).is_none() {
+            return Err(OpError::WrongType);
+        }
+        Ok(Some(KeyMut::new(
+            key,
+            e,
+            &mut self.book,
+            &mut self.blocked,
+            false,
+        )))
+    }
+
+    /// The live key `key` opened for a change in place as a `T`, first stored (without
+    /// expiry) as `make()` if missing; `WrongType` if it holds another type. A key created
+    /// here is reported once, as [`ChangeKind::Set`], when the guard drops; the caller must
+    /// leave a collection non-empty or delete it.
+    pub fn modify_or_insert_with<'a, T: Kind>(
+        &'a mut self,
+        key: &'a [u8],
+        make: impl FnOnce() -> Value,
+    ) -> Result<KeyMut<'a, T>, OpError> {
+        self.expire_if_needed(key);
+        let created = self.map.get(key).is_none();
+        if created {
+            self.map.insert(key, Entry::new(make(), None));
+        }
+        let Some(e) = self.map.get_mut(key) else {
+            unreachable!("the key was just found or stored");
+        };
+        if T::of(&e.value).is_none() {
+            debug_assert!(!created, "make() must build a value of the guard's type");
+            return Err(OpError::WrongType);
+        }
+        Ok(KeyMut::new(
+            key,
+            e,
+            &mut self.book,
+            &mut self.blocked,
+            created,
+        ))
     }
 
     /// The live entry at `key`, without counting as an access (Redis's `LOOKUP_NOTOUCH`).
@@ -147,62 +255,108 @@ impl Db {
     }
 
     /// Stores `value` at `key`, replacing what was there, with the expiry `expire_at` (`None`:
-    /// no expiry).
+    /// no expiry). Reported as [`ChangeKind::Set`].
+    #[inline]
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
-        self.blocked.signal(key);
-        let expire_at = expire_at.unwrap_or(0);
-        if expire_at != 0 {
-            self.expires += 1;
+        if self.book.slow() {
+            return self.insert_slow(key, value, expire_at);
         }
-        if let Some(old) = self.map.insert(key, Entry { value, expire_at }) {
+        let entry = Entry::new(value, expire_at);
+        if entry.expire_at != 0 {
+            self.book.expires += 1;
+        }
+        if let Some(old) = self.map.insert(key, entry) {
             if old.expire_at != 0 {
-                self.expires -= 1;
+                self.book.expires -= 1;
             }
+        }
+        self.blocked.signal(key);
+    }
+
+    /// [`Db::insert`] when someone observes changes or memory is tracked.
+    #[inline(never)]
+    fn insert_slow(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
+        if self.book.observed() {
+            if let Some(old) = self.map.get(key) {
+                self.book.before(key, old);
+            }
+        }
+        let entry = Entry::new(value, expire_at);
+        if entry.expire_at != 0 {
+            self.book.expires += 1;
+        }
+        if self.book.track_memory {
+            self.book.used += entry_mem(key, &entry.value);
+        }
+        if let Some(old) = self.map.insert(key, entry) {
+            if old.expire_at != 0 {
+                self.book.expires -= 1;
+            }
+            if self.book.track_memory {
+                self.book.used -= entry_mem(key, &old.value);
+            }
+        }
+        self.blocked.signal(key);
+        if self.book.observed() {
+            self.book.after(key, ChangeKind::Set, None);
         }
     }
 
     /// Stores `value` at `key` and keeps the key's expiry time if it had one (`KEEPTTL`).
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
-        self.blocked.signal(key);
-        self.expire_if_needed(key);
-        match self.map.get_mut(key) {
-            Some(e) => e.value = value,
-            None => {
-                self.map.insert(
-                    key,
-                    Entry {
-                        value,
-                        expire_at: 0,
-                    },
-                );
-            }
-        }
+        let expire = self.peek(key).and_then(Entry::expire);
+        self.insert(key, value, expire);
+    }
+
+    /// Stores `entry` (its value and expiry) at `key`, replacing what was there.
+    pub fn insert_entry(&mut self, key: &[u8], entry: Entry) {
+        let expire = entry.expire();
+        self.insert(key, entry.value, expire);
     }
 
     /// Sets or clears the expiry of an existing key; false if the key does not exist.
+    /// Reported as [`ChangeKind::ExpireSet`] or [`ChangeKind::ExpireCleared`] (nothing when
+    /// clearing the expiry of a key that had none).
     pub fn set_expire(&mut self, key: &[u8], expire_at: Option<u64>) -> bool {
         self.expire_if_needed(key);
         let Some(e) = self.map.get_mut(key) else {
             return false;
         };
         let new = expire_at.unwrap_or(0);
+        if e.expire_at == 0 && new == 0 {
+            return true;
+        }
+        if self.book.observed() {
+            self.book.before(key, e);
+        }
         match (e.expire_at != 0, new != 0) {
-            (false, true) => self.expires += 1,
-            (true, false) => self.expires -= 1,
+            (false, true) => self.book.expires += 1,
+            (true, false) => self.book.expires -= 1,
             _ => {}
         }
         e.expire_at = new;
+        if self.book.observed() {
+            let kind = if new == 0 {
+                ChangeKind::ExpireCleared
+            } else {
+                ChangeKind::ExpireSet
+            };
+            self.book.after(key, kind, None);
+        }
         true
     }
 
-    /// Removes `key`, returning its entry if it existed (and had not expired).
+    /// Removes `key`, returning its entry if it existed (and had not expired). Reported as
+    /// [`ChangeKind::Deleted`].
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.expire_if_needed(key);
-        let e = self.map.remove(key)?;
-        if e.expire_at != 0 {
-            self.expires -= 1;
-        }
-        Some(e)
+        self.unlink(key, ChangeKind::Deleted)
+    }
+
+    /// Removes `key` to free memory; true if it existed. Reported as
+    /// [`ChangeKind::Evicted`].
+    pub fn evict(&mut self, key: &[u8]) -> bool {
+        self.unlink(key, ChangeKind::Evicted).is_some()
     }
 
     /// The number of keys, counting ones that expired but were not yet reclaimed, as Redis's
@@ -218,35 +372,110 @@ impl Db {
 
     /// How many keys have an expiry time.
     pub fn expires_count(&self) -> usize {
-        self.expires
+        self.book.expires
+    }
+
+    /// The estimated bytes this database's keys use: the sum of
+    /// [`crate::write::entry_mem`] over them, kept by the write path while memory tracking is
+    /// on (docs/write-path.md); `None` while it is off.
+    pub fn used_memory(&self) -> Option<usize> {
+        self.book.track_memory.then_some(self.book.used)
+    }
+
+    /// Turns memory tracking on or off. Turning it on counts the keys once (O(n)); from then
+    /// on every change keeps [`Db::used_memory`] exact with respect to the estimate. Off (the
+    /// default), changes skip the arithmetic.
+    pub fn set_memory_tracking(&mut self, on: bool) {
+        if on && !self.book.track_memory {
+            self.book.used = self.recount_memory();
+        }
+        self.book.track_memory = on;
+        self.book.refresh();
+    }
+
+    /// Recomputes [`Db::used_memory`] by walking every key: O(n), for checks and tests.
+    pub fn recount_memory(&self) -> usize {
+        self.map.iter().map(|(k, e)| entry_mem(k, &e.value)).sum()
+    }
+
+    /// Reports a flush to the write path before it happens: the pre-update hook for every key,
+    /// a version bump for every watched key that exists, then [`ChangeKind::Flushed`].
+    fn announce_flush(&mut self) {
+        if !self.book.observed() {
+            return;
+        }
+        if self.book.has_listeners() {
+            for (k, e) in self.map.iter() {
+                self.book.before(k, e);
+            }
+        }
+        let map = &self.map;
+        self.book.touch_all(|k| map.get(k).is_some());
+        self.book.after(b"", ChangeKind::Flushed, None);
+    }
+
+    fn reset_contents(&mut self) {
+        self.book.expires = 0;
+        self.book.used = 0;
+        self.expire_cursor = 0;
+        self.avg_ttl = 0;
     }
 
     /// Removes every key and hands back the old table, so that the caller can free it
-    /// elsewhere (FLUSHDB ASYNC).
+    /// elsewhere (FLUSHDB ASYNC). Reported as [`ChangeKind::Flushed`].
     pub fn take_all(&mut self) -> Table {
+        self.announce_flush();
         let mut fresh = Table::new();
         fresh.set_clock((self.now / 1000) as u32);
         let old = std::mem::replace(&mut self.map, fresh);
-        self.expires = 0;
-        self.expire_cursor = 0;
-        self.avg_ttl = 0;
+        self.reset_contents();
         old
     }
 
-    /// Removes every key.
+    /// Removes every key. Reported as [`ChangeKind::Flushed`].
     pub fn clear(&mut self) {
+        self.announce_flush();
         self.map.clear();
-        self.expires = 0;
-        self.expire_cursor = 0;
-        self.avg_ttl = 0;
+        self.reset_contents();
+    }
+
+    /// Exchanges the contents (keys, expiry state, memory estimate) of `a` and `b` (SWAPDB).
+    /// What belongs to the database index stays: blocked and watched keys, listeners. Blocked
+    /// keys that now hold a value become ready, watched keys that exist in either database are
+    /// touched, and both databases report [`ChangeKind::Swapped`].
+    pub fn swap_contents(a: &mut Db, b: &mut Db) {
+        for db in [&mut *a, &mut *b] {
+            if db.book.has_listeners() {
+                for (k, e) in db.map.iter() {
+                    db.book.before(k, e);
+                }
+            }
+        }
+        std::mem::swap(&mut a.map, &mut b.map);
+        std::mem::swap(&mut a.expire_cursor, &mut b.expire_cursor);
+        std::mem::swap(&mut a.avg_ttl, &mut b.avg_ttl);
+        a.book.swap_contents(&mut b.book);
+        let (ia, ib) = (a.book.idx, b.book.idx);
+        a.after_swap(&b.map, ib);
+        b.after_swap(&a.map, ia);
+    }
+
+    /// The write path's work on one side of a swap with database `other`, whose table (the
+    /// old contents of this one) is `other_map`.
+    fn after_swap(&mut self, other_map: &Table, other: DbIndex) {
+        let map = &self.map;
+        self.blocked.signal_existing(|k| map.get(k).is_some());
+        if self.book.observed() {
+            self.book
+                .touch_all(|k| map.get(k).is_some() || other_map.get(k).is_some());
+            self.book.after(b"", ChangeKind::Swapped(other), None);
+        }
     }
 
     /// Every live key and its entry, in table order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
         let now = self.now;
-        self.map
-            .iter()
-            .filter(move |(_, e)| e.expire_at == 0 || e.expire_at > now)
+        self.map.iter().filter(move |(_, e)| !e.is_expired(now))
     }
 
     /// One step of a SCAN over this database: calls `f` on the live keys of the bucket at
@@ -255,16 +484,17 @@ impl Db {
     /// grows or shrinks between calls.
     pub fn scan(&mut self, cursor: u64, mut f: impl FnMut(&[u8], &Entry)) -> u64 {
         let now = self.now;
+        let book = &mut self.book;
         let mut expired = 0;
         let next = self.map.scan(cursor, |k, e| {
-            if e.expire_at != 0 && e.expire_at <= now {
+            if e.is_expired(now) {
                 expired += 1;
+                reclaim_expired(book, k, e);
                 return false;
             }
             f(k, e);
             true
         });
-        self.expires -= expired;
         self.expired_keys += expired as u64;
         if expired > 0 {
             self.map.shrink_if_needed();
@@ -290,7 +520,7 @@ impl Db {
     /// The caller repeats rounds while more than a quarter of the sample was expired.
     pub fn active_expire(&mut self, sample: usize) -> ExpireStats {
         let mut stats = ExpireStats::default();
-        if self.expires == 0 {
+        if self.book.expires == 0 {
             return stats;
         }
         let now = self.now;
@@ -298,14 +528,16 @@ impl Db {
         let mut ttl_n: u64 = 0;
         let mut buckets = 0;
         let mut cursor = self.expire_cursor;
+        let book = &mut self.book;
         while stats.sampled < sample && buckets < sample * 20 {
-            cursor = self.map.scan(cursor, |_, e| {
+            cursor = self.map.scan(cursor, |k, e| {
                 if e.expire_at == 0 {
                     return true;
                 }
                 stats.sampled += 1;
                 if e.expire_at <= now {
                     stats.expired += 1;
+                    reclaim_expired(book, k, e);
                     return false;
                 }
                 ttl_sum += e.expire_at - now;
@@ -318,7 +550,6 @@ impl Db {
             }
         }
         self.expire_cursor = cursor;
-        self.expires -= stats.expired;
         self.expired_keys += stats.expired as u64;
         if stats.expired > 0 {
             self.map.shrink_if_needed();
@@ -336,7 +567,7 @@ impl Db {
 
     /// The running estimate of the remaining TTL of keys with one, in ms (INFO's `avg_ttl`).
     pub fn avg_ttl(&self) -> u64 {
-        if self.expires == 0 {
+        if self.book.expires == 0 {
             0
         } else {
             self.avg_ttl
@@ -347,6 +578,50 @@ impl Db {
     /// more remain.
     pub fn rehash_step(&mut self, n: usize) -> bool {
         self.map.rehash(n)
+    }
+
+    /// Starts watching `key` (WATCH): from now on every change of it, including its deletion,
+    /// expiry or a flush, gives it a new [`Db::version`]. Returns the current version. Watches
+    /// are counted; each must be ended with [`Db::unwatch`].
+    pub fn watch(&mut self, key: &[u8]) -> Version {
+        self.book.watch(key)
+    }
+
+    /// Ends one watch of `key`.
+    pub fn unwatch(&mut self, key: &[u8]) {
+        self.book.unwatch(key);
+    }
+
+    /// The version of a watched key: different from an earlier reading if and only if the key
+    /// was touched in between (a change, a deletion, an expiry, a flush, a swap). `None` if
+    /// `key` is not watched. Reading it expires the key first if its time has passed, as
+    /// Redis's EXEC treats a watched key that expired as touched.
+    pub fn version(&mut self, key: &[u8]) -> Option<Version> {
+        self.expire_if_needed(key);
+        self.book.version(key)
+    }
+
+    /// The index this database reports in change records.
+    pub fn index(&self) -> DbIndex {
+        self.book.idx
+    }
+
+    /// Registers `listener` under `id` (see [`crate::Shard::add_listener`]).
+    pub(crate) fn add_listener(&mut self, id: ListenerId, listener: Box<dyn KeyListener>) {
+        self.book.add_listener_with_id(id, listener);
+    }
+
+    /// Removes the listener `id`, giving it back.
+    pub(crate) fn remove_listener(&mut self, id: ListenerId) -> Option<Box<dyn KeyListener>> {
+        self.book.remove_listener(id)
+    }
+}
+
+/// The write path's work for an expired key that a table walk is about to unlink.
+fn reclaim_expired(book: &mut Book, key: &[u8], e: &Entry) {
+    book.expires -= 1;
+    if book.slow() {
+        book.unlinked(key, e, ChangeKind::Expired);
     }
 }
 

@@ -347,24 +347,20 @@ impl Db {
     }
 
     /// The hash at `key`, mutable; `WrongType` if it holds another type.
-    pub fn get_hash_mut(&mut self, key: &[u8]) -> Result<Option<&mut HashValue>, OpError> {
-        match self.get_mut(key) {
-            None => Ok(None),
-            Some(Value::Hash(h)) => Ok(Some(h)),
-            Some(_) => Err(OpError::WrongType),
-        }
+    pub fn get_hash_mut<'a>(
+        &'a mut self,
+        key: &'a [u8],
+    ) -> Result<Option<crate::write::KeyMut<'a, HashValue>>, OpError> {
+        self.modify_as(key)
     }
 
     /// The hash at `key`, created empty if missing. The caller must leave it non-empty or
     /// delete it.
-    pub fn hash_or_create(&mut self, key: &[u8]) -> Result<&mut HashValue, OpError> {
-        if !self.contains(key) {
-            self.insert(key, Value::Hash(HashValue::new()), None);
-        }
-        match self.get_mut(key) {
-            Some(Value::Hash(h)) => Ok(h),
-            _ => Err(OpError::WrongType),
-        }
+    pub fn hash_or_create<'a>(
+        &'a mut self,
+        key: &'a [u8],
+    ) -> Result<crate::write::KeyMut<'a, HashValue>, OpError> {
+        self.modify_or_insert_with(key, || Value::Hash(HashValue::new()))
     }
 }
 

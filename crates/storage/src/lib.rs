@@ -18,6 +18,7 @@ pub mod slot;
 pub mod string;
 pub mod table;
 pub mod value;
+pub mod write;
 pub mod zset;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -25,6 +26,7 @@ pub use db::{Db, Entry, ExpireStats};
 pub use rustis_resp::errors::OpError;
 pub use shard::{LazyFree, Shard, ShardConfig};
 pub use value::Value;
+pub use write::{Change, ChangeKind, KeyListener, KeyMut, ListenerId, Version};
 
 /// The index of a database (`SELECT n`).
 pub type DbIndex = usize;

@@ -171,25 +171,21 @@ impl Db {
         }
     }
 
-    /// The list at `key`, mutable; `WrongType` if it holds another type.
-    pub fn get_list_mut(&mut self, key: &[u8]) -> Result<Option<&mut ListValue>, OpError> {
-        match self.get_mut(key) {
-            None => Ok(None),
-            Some(Value::List(l)) => Ok(Some(l)),
-            Some(_) => Err(OpError::WrongType),
-        }
+    /// The list at `key`, opened for a change (see [`crate::write::KeyMut`]); `WrongType` if it holds another type.
+    pub fn get_list_mut<'a>(
+        &'a mut self,
+        key: &'a [u8],
+    ) -> Result<Option<crate::write::KeyMut<'a, ListValue>>, OpError> {
+        self.modify_as(key)
     }
 
     /// The list at `key`, created empty if missing; `WrongType` if it holds another type. The
     /// caller must leave it non-empty or delete it.
-    pub fn list_or_create(&mut self, key: &[u8]) -> Result<&mut ListValue, OpError> {
-        if !self.contains(key) {
-            self.insert(key, Value::List(ListValue::new()), None);
-        }
-        match self.get_mut(key) {
-            Some(Value::List(l)) => Ok(l),
-            _ => Err(OpError::WrongType),
-        }
+    pub fn list_or_create<'a>(
+        &'a mut self,
+        key: &'a [u8],
+    ) -> Result<crate::write::KeyMut<'a, ListValue>, OpError> {
+        self.modify_or_insert_with(key, || Value::List(ListValue::new()))
     }
 }
 

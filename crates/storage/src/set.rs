@@ -170,24 +170,20 @@ impl Db {
     }
 
     /// The set at `key`, mutable; `WrongType` if it holds another type.
-    pub fn get_set_mut(&mut self, key: &[u8]) -> Result<Option<&mut SetValue>, OpError> {
-        match self.get_mut(key) {
-            None => Ok(None),
-            Some(Value::Set(s)) => Ok(Some(s)),
-            Some(_) => Err(OpError::WrongType),
-        }
+    pub fn get_set_mut<'a>(
+        &'a mut self,
+        key: &'a [u8],
+    ) -> Result<Option<crate::write::KeyMut<'a, SetValue>>, OpError> {
+        self.modify_as(key)
     }
 
     /// The set at `key`, created empty if missing. The caller must leave it non-empty or
     /// delete it.
-    pub fn set_or_create(&mut self, key: &[u8]) -> Result<&mut SetValue, OpError> {
-        if !self.contains(key) {
-            self.insert(key, Value::Set(SetValue::new()), None);
-        }
-        match self.get_mut(key) {
-            Some(Value::Set(s)) => Ok(s),
-            _ => Err(OpError::WrongType),
-        }
+    pub fn set_or_create<'a>(
+        &'a mut self,
+        key: &'a [u8],
+    ) -> Result<crate::write::KeyMut<'a, SetValue>, OpError> {
+        self.modify_or_insert_with(key, || Value::Set(SetValue::new()))
     }
 }
 

@@ -4,6 +4,7 @@
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
+use crate::write::{KeyListener, ListenerId};
 use crate::{Db, DbIndex};
 
 /// Settings that change how data is stored, copied into each shard so a shard never reads
@@ -52,7 +53,9 @@ pub struct Shard {
     pub id: usize,
     /// How many shards the server has.
     pub n_shards: usize,
-    /// One `Db` per database index.
+    /// One `Db` per database index. SWAPDB exchanges their contents with
+    /// [`Shard::swap_dbs`]; the `Db` values themselves never move, since each keeps what belongs
+    /// to its index (blocked and watched keys, listeners).
     pub dbs: Vec<Db>,
     /// Randomness for SPOP, SRANDMEMBER, RANDOMKEY and the like.
     pub rng: SmallRng,
@@ -61,6 +64,7 @@ pub struct Shard {
     /// Where values too costly to free on this thread go (UNLINK, FLUSHALL ASYNC).
     pub lazyfree: LazyFree,
     now: u64,
+    next_listener: u64,
 }
 
 /// Anything the background-freeing thread can drop.
@@ -96,11 +100,12 @@ impl Shard {
         Shard {
             id,
             n_shards,
-            dbs: (0..n_dbs).map(|_| Db::new()).collect(),
+            dbs: (0..n_dbs).map(Db::with_index).collect(),
             rng: SmallRng::from_entropy(),
             config: ShardConfig::default(),
             lazyfree: LazyFree::default(),
             now: 0,
+            next_listener: 0,
         }
     }
 
@@ -117,8 +122,59 @@ impl Shard {
     /// Database `idx`, with its clock set to this batch's time.
     pub fn db(&mut self, idx: DbIndex) -> &mut Db {
         let db = &mut self.dbs[idx];
+        debug_assert_eq!(
+            db.index(),
+            idx,
+            "a Db value was moved; SWAPDB uses swap_dbs"
+        );
         db.set_now(self.now);
         db
+    }
+
+    /// Exchanges the contents of databases `a` and `b` (SWAPDB) through the write path (see
+    /// [`Db::swap_contents`]).
+    pub fn swap_dbs(&mut self, a: DbIndex, b: DbIndex) {
+        if a == b {
+            return;
+        }
+        let (lo, hi) = (a.min(b), a.max(b));
+        let (left, right) = self.dbs.split_at_mut(hi);
+        Db::swap_contents(&mut left[lo], &mut right[0]);
+    }
+
+    /// Registers a listener on every database: `make(i)` builds the one database `i` calls.
+    /// Returns the id that [`Shard::remove_listener`] takes.
+    pub fn add_listener(
+        &mut self,
+        mut make: impl FnMut(DbIndex) -> Box<dyn KeyListener>,
+    ) -> ListenerId {
+        self.next_listener += 1;
+        let id = ListenerId(self.next_listener);
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            db.add_listener(id, make(i));
+        }
+        id
+    }
+
+    /// Removes the listener `id` from every database, giving back each database's one.
+    pub fn remove_listener(&mut self, id: ListenerId) -> Vec<Box<dyn KeyListener>> {
+        self.dbs
+            .iter_mut()
+            .filter_map(|db| db.remove_listener(id))
+            .collect()
+    }
+
+    /// The estimated bytes the keys of every database use (see [`Db::used_memory`]); `None`
+    /// while memory tracking is off.
+    pub fn used_memory(&self) -> Option<usize> {
+        self.dbs.iter().map(Db::used_memory).sum()
+    }
+
+    /// Turns memory tracking on or off for every database (see [`Db::set_memory_tracking`]).
+    pub fn set_memory_tracking(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.set_memory_tracking(on);
+        }
     }
 }
 

@@ -260,12 +260,11 @@ impl Db {
     }
 
     /// The string at `key`, mutable; `WrongType` if it holds another type.
-    pub fn get_str_mut(&mut self, key: &[u8]) -> Result<Option<&mut StrValue>, OpError> {
-        match self.get_mut(key) {
-            None => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s)),
-            Some(_) => Err(OpError::WrongType),
-        }
+    pub fn get_str_mut<'a>(
+        &'a mut self,
+        key: &'a [u8],
+    ) -> Result<Option<crate::write::KeyMut<'a, StrValue>>, OpError> {
+        self.modify_as(key)
     }
 }
 

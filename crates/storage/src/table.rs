@@ -624,10 +624,7 @@ mod tests {
     }
 
     fn e(n: i64) -> Entry {
-        Entry {
-            value: Value::Str(StrValue::Int(n)),
-            expire_at: 0,
-        }
+        Entry::new(Value::Str(StrValue::Int(n)), None)
     }
 
     #[test]

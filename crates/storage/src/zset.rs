@@ -845,12 +845,11 @@ impl Db {
     }
 
     /// The sorted set at `key`, mutable; `WrongType` if it holds another type.
-    pub fn get_zset_mut(&mut self, key: &[u8]) -> Result<Option<&mut ZSetValue>, OpError> {
-        match self.get_mut(key) {
-            None => Ok(None),
-            Some(Value::ZSet(z)) => Ok(Some(z)),
-            Some(_) => Err(OpError::WrongType),
-        }
+    pub fn get_zset_mut<'a>(
+        &'a mut self,
+        key: &'a [u8],
+    ) -> Result<Option<crate::write::KeyMut<'a, ZSetValue>>, OpError> {
+        self.modify_as(key)
     }
 }
 
