@@ -316,6 +316,11 @@ impl FetchedKeys {
         std::mem::take(&mut self.needed)
     }
 
+    /// Every distinct key slot's entry as the command left it, and whether it changed it.
+    pub fn into_entries(self) -> Vec<(Option<Entry>, bool)> {
+        self.entries.into_iter().zip(self.dirty).collect()
+    }
+
     /// What changed, per distinct key slot: `Some(entry)` to store, `None` to delete.
     pub fn into_writes(self) -> Vec<(usize, Option<Entry>)> {
         self.entries
@@ -401,6 +406,42 @@ pub fn fetch(shard: &mut Shard, keys: &[(usize, Bytes)]) -> Vec<Option<Entry>> {
     keys.iter()
         .map(|(db, k)| shard.db(*db).entry(k).cloned())
         .collect()
+}
+
+/// Takes the live entries of `keys` out of one shard for a transaction that holds them locked
+/// (runs on that shard; see `Db::check_out`): they move to the coordinator instead of being
+/// copied, and every one of them must come back through [`check_in`].
+pub fn check_out(shard: &mut Shard, keys: &[(usize, Bytes)]) -> Vec<Option<Entry>> {
+    keys.iter()
+        .map(|(db, k)| shard.db(*db).check_out(k))
+        .collect()
+}
+
+/// One key coming back from a transaction to the shard it was checked out of.
+pub struct Returned {
+    /// Its database.
+    pub db: usize,
+    /// The key.
+    pub key: Bytes,
+    /// What it holds now (`None`: it does not exist).
+    pub entry: Option<Entry>,
+    /// Whether the transaction changed it.
+    pub changed: bool,
+    /// Whether it existed when it was checked out.
+    pub existed: bool,
+}
+
+/// Puts back on one shard the keys [`check_out`] took (runs on that shard): an unchanged key
+/// as it was, without reporting anything; a changed one through the write path.
+pub fn check_in(shard: &mut Shard, keys: Vec<Returned>) {
+    for r in keys {
+        let db = shard.db(r.db);
+        match r.entry {
+            Some(e) => db.check_in(&r.key, e, r.changed),
+            None if r.changed && r.existed => db.checked_out_deleted(&r.key),
+            None => {}
+        }
+    }
 }
 
 /// Stores or deletes entries on one shard (runs on that shard). An entry whose collection is

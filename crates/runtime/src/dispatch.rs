@@ -15,7 +15,7 @@ use std::sync::{Arc, LazyLock};
 use bytes::{Bytes, BytesMut};
 use rand::SeedableRng;
 use rustis_commands::registry::{flags, FanoutOps, MultiKeyOps, Partial, Run, TxnFn};
-use rustis_commands::txn::{apply, fetch, FetchedKeys, UNDECLARED_KEYS};
+use rustis_commands::txn::{check_in, check_out, FetchedKeys, Returned, UNDECLARED_KEYS};
 use rustis_commands::{CommandSpec, Out, Registry, ShardCtx};
 use rustis_resp::errors::{unknown_command, unknown_subcommand, wrong_args};
 use rustis_storage::{DbIndex, Entry};
@@ -497,24 +497,24 @@ enum Parts {
     /// The parts only read: each may run as soon as its own lock is granted, holding it, and
     /// the results of a try that did not get every shard are thrown away.
     Read,
-    /// As `Read`, and the locks stay held when it returns (a `Txn` fetch, before its write-back).
-    ReadAndHold,
     /// The parts write: none runs before every lock is held.
     Write,
 }
 
 /// Runs one part per shard of a cross-shard command atomically (`parts` in ascending shard
 /// order), returning the parts' results in that order, or `None` if the server is shutting
-/// down. Locks are released when it returns, except with [`Parts::ReadAndHold`].
+/// down. Every lock is released when it returns.
 ///
 /// The fast paths take fewer round trips than "lock everything, then run everything" while
 /// keeping two-phase locking (no lock is released before every lock is held, and a part runs
 /// only under its lock):
-/// - `Read`: every part is a try that runs under its lock as soon as it is granted, all in
-///   one parallel round; if a shard refused, the results are discarded and it falls back.
-/// - `Write` with exactly one other shard: the own shard is try-locked first (no message),
-///   then the other shard tries, runs and unlocks in one message: once it is granted, every
-///   lock is held, so releasing right after its part is two-phase. Then the own part runs.
+/// - The own shard and exactly one other (every cross-shard command with two threads): the
+///   own shard is try-locked first (no message), then the other shard tries, runs its part and
+///   unlocks in one message: once it is granted, every lock is held, so releasing right after
+///   its part is two-phase. Then the own part runs and unlocks. One message each way.
+/// - `Read` over more shards: every part is a try that runs under its lock as soon as it is
+///   granted, all in one parallel round, and the locks are released without waiting; if a
+///   shard refused, the results are discarded (they only read).
 ///
 /// The fallback is [`lock_all`] (a try round, then the ordered round) followed by one
 /// parallel round of the parts, as docs/transactions.md describes.
@@ -524,72 +524,64 @@ async fn run_locked(
     parts: &[(usize, LockSet, PartFn)],
     how: Parts,
 ) -> Option<Vec<Partial>> {
-    let release = how != Parts::ReadAndHold;
-    match how {
-        Parts::Read | Parts::ReadAndHold => {
-            let mut tries = Vec::with_capacity(parts.len());
-            for (s, set, f) in parts {
-                tries.push((*s, w.send_try_run(*s, tx, set.clone(), false, f.clone())));
-            }
-            let mut got = Vec::with_capacity(parts.len());
-            let mut refused = false;
-            for (s, rx) in tries {
-                match rx.await.ok()? {
-                    Some(p) => got.push((s, p)),
-                    None => refused = true,
+    let others: Vec<usize> = (0..parts.len()).filter(|&i| parts[i].0 != w.id).collect();
+    let own = parts.iter().position(|p| p.0 == w.id);
+    if let [other] = others[..] {
+        if own.is_none_or(|i| w.try_lock(tx, parts[i].1.clone())) {
+            let (s, set, f) = &parts[other];
+            let theirs = w
+                .send_try_run(*s, tx, set.clone(), true, f.clone())
+                .await
+                .ok()?;
+            match theirs {
+                Some(part) => {
+                    let mut mine = own.map(|i| {
+                        let p = (parts[i].2)(w);
+                        w.unlock(tx);
+                        w.serve_ready();
+                        p
+                    });
+                    let mut out = Vec::with_capacity(parts.len());
+                    let mut theirs = Some(part);
+                    for (s, _, _) in parts {
+                        let p = if *s == w.id {
+                            mine.take()
+                        } else {
+                            theirs.take()
+                        };
+                        out.push(p?);
+                    }
+                    return Some(out);
                 }
-            }
-            if !refused {
-                if release {
-                    for (s, _) in &got {
-                        w.send_unlock(*s, tx);
+                None => {
+                    if own.is_some() {
+                        w.unlock(tx);
                     }
                 }
-                return Some(got.into_iter().map(|(_, p)| p).collect());
-            }
-            for (s, _) in got {
-                w.send_unlock(s, tx);
             }
         }
-        Parts::Write => {
-            let others: Vec<usize> = (0..parts.len()).filter(|&i| parts[i].0 != w.id).collect();
-            let own = parts.iter().position(|p| p.0 == w.id);
-            if let [other] = others[..] {
-                if own.is_none_or(|i| w.try_lock(tx, parts[i].1.clone())) {
-                    let (s, set, f) = &parts[other];
-                    let theirs = w
-                        .send_try_run(*s, tx, set.clone(), true, f.clone())
-                        .await
-                        .ok()?;
-                    match theirs {
-                        Some(part) => {
-                            let mine = own.map(|i| {
-                                let p = (parts[i].2)(w);
-                                w.unlock(tx);
-                                w.serve_ready();
-                                p
-                            });
-                            let mut out = Vec::with_capacity(parts.len());
-                            let mut theirs = Some(part);
-                            let mut mine = mine;
-                            for (s, _, _) in parts {
-                                let p = if *s == w.id {
-                                    mine.take()
-                                } else {
-                                    theirs.take()
-                                };
-                                out.push(p?);
-                            }
-                            return Some(out);
-                        }
-                        None => {
-                            if own.is_some() {
-                                w.unlock(tx);
-                            }
-                        }
-                    }
-                }
+    }
+    if how == Parts::Read && others.len() > 1 {
+        let mut tries = Vec::with_capacity(parts.len());
+        for (s, set, f) in parts {
+            tries.push((*s, w.send_try_run(*s, tx, set.clone(), false, f.clone())));
+        }
+        let mut got = Vec::with_capacity(parts.len());
+        let mut refused = false;
+        for (s, rx) in tries {
+            match rx.await.ok()? {
+                Some(p) => got.push((s, p)),
+                None => refused = true,
             }
+        }
+        if !refused {
+            for (s, _) in &got {
+                w.send_unlock(*s, tx);
+            }
+            return Some(got.into_iter().map(|(_, p)| p).collect());
+        }
+        for (s, _) in got {
+            w.send_unlock(s, tx);
         }
     }
     let sets: Vec<(usize, LockSet)> = parts.iter().map(|(s, set, _)| (*s, set.clone())).collect();
@@ -599,7 +591,7 @@ async fn run_locked(
     let mut waits = Vec::with_capacity(parts.len());
     for (s, _, f) in parts {
         let f = f.clone();
-        waits.push(w.send_call(*s, Some(tx), release, Box::new(move |wk: &Worker| f(wk))));
+        waits.push(w.send_call(*s, Some(tx), true, Box::new(move |wk: &Worker| f(wk))));
     }
     let mut out = Vec::with_capacity(parts.len());
     for rx in waits {
@@ -691,6 +683,85 @@ async fn txn_extra(
 }
 // ---- End of undeclared keys. ----
 
+/// Locks the keys of a cross-shard `Txn` on every shard and checks them out there (see
+/// `Db::check_out`): the entries move to this thread, per group in `groups`' order, and must
+/// all go back through `txn::check_in`, whose call also unlocks. `None`: shutting down.
+///
+/// First one parallel round in which each shard that can grant the lock at once checks its
+/// keys out under it. If any shard refused, the shards that granted get their entries back
+/// unchanged and unlock (messages between two threads arrive in order, so this happens before
+/// the next lock request), and the keys are locked by [`lock_all`] and checked out after.
+async fn check_out_locked(
+    w: &Worker,
+    tx: TxId,
+    groups: &[(usize, Vec<(DbIndex, Bytes)>)],
+) -> Option<Vec<Vec<Option<Entry>>>> {
+    fn take(ks: Vec<(DbIndex, Bytes)>) -> PartFn {
+        Arc::new(move |wk: &Worker| -> Partial {
+            let now = wk.shared.clock.now_ms();
+            let mut shard = wk.shard.borrow_mut();
+            shard.set_now(now);
+            Box::new(check_out(&mut shard, &ks))
+        })
+    }
+    fn entries(part: Partial) -> Option<Vec<Option<Entry>>> {
+        part.downcast::<Vec<Option<Entry>>>().ok().map(|b| *b)
+    }
+    let mut tries = Vec::with_capacity(groups.len());
+    for (s, ks) in groups {
+        let set = LockSet::Keys(ks.clone());
+        tries.push(w.send_try_run(*s, tx, set, false, take(ks.clone())));
+    }
+    let mut got = Vec::with_capacity(groups.len());
+    for rx in tries {
+        got.push(match rx.await.ok()? {
+            Some(part) => Some(entries(part)?),
+            None => None,
+        });
+    }
+    if got.iter().all(Option::is_some) {
+        return Some(got.into_iter().flatten().collect());
+    }
+    for ((s, ks), taken) in groups.iter().zip(got) {
+        if let Some(taken) = taken {
+            let back: Vec<Returned> = ks
+                .iter()
+                .zip(taken)
+                .map(|((db, key), entry)| Returned {
+                    db: *db,
+                    key: key.clone(),
+                    existed: entry.is_some(),
+                    entry,
+                    changed: false,
+                })
+                .collect();
+            let f = Box::new(move |wk: &Worker| -> Partial {
+                check_in(&mut wk.shard.borrow_mut(), back);
+                Box::new(())
+            });
+            // Not awaited: the lock requests below follow it on the same queue.
+            drop(w.send_call(*s, Some(tx), true, f));
+        }
+    }
+    let sets: Vec<(usize, LockSet)> = groups
+        .iter()
+        .map(|(s, ks)| (*s, LockSet::Keys(ks.clone())))
+        .collect();
+    if !lock_all(w, tx, &sets).await {
+        return None;
+    }
+    let mut waits = Vec::with_capacity(groups.len());
+    for (s, ks) in groups {
+        let f = take(ks.clone());
+        waits.push(w.send_call(*s, Some(tx), false, Box::new(move |wk: &Worker| f(wk))));
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for rx in waits {
+        out.push(entries(rx.await.ok()?)?);
+    }
+    Some(out)
+}
+
 /// One run of a `Txn` command across shards. Returns the undeclared keys it asked for and could
 /// not see, if any: it then wrote nothing and its locks are released.
 async fn txn_round(
@@ -774,31 +845,17 @@ async fn txn_round(
         .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
         .collect();
     let tx = w.new_tx();
-    let parts: Vec<(usize, LockSet, PartFn)> = key_groups
-        .into_iter()
-        .map(|(s, ks)| {
-            let set = LockSet::Keys(ks.clone());
-            let f: PartFn = Arc::new(move |wk: &Worker| -> Partial {
-                let now = wk.shared.clock.now_ms();
-                let mut shard = wk.shard.borrow_mut();
-                shard.set_now(now);
-                Box::new(fetch(&mut shard, &ks))
-            });
-            (s, set, f)
-        })
-        .collect();
-    let Some(fetched) = run_locked(w, tx, &parts, Parts::ReadAndHold).await else {
+    let Some(taken) = check_out_locked(w, tx, &key_groups).await else {
         out.error(SHUTTING_DOWN);
         return None;
     };
-    let mut entries: Vec<Option<Entry>> = vec![None; unique.len()];
-    for ((_, idx), part) in groups.iter().zip(fetched) {
-        if let Ok(got) = part.downcast::<Vec<Option<Entry>>>() {
-            for (&i, e) in idx.iter().zip(*got) {
-                entries[i] = e;
-            }
+    let mut entries: Vec<Option<Entry>> = (0..unique.len()).map(|_| None).collect();
+    for ((_, idx), got) in groups.iter().zip(taken) {
+        for (&i, e) in idx.iter().zip(got) {
+            entries[i] = e;
         }
     }
+    let existed: Vec<bool> = entries.iter().map(Option::is_some).collect();
     let (rng, config, now) = {
         let mut shard = w.shard.borrow_mut();
         let rng = rand::rngs::SmallRng::from_rng(&mut shard.rng)
@@ -811,39 +868,36 @@ async fn txn_round(
     f(&mut view, args, out);
     let more = view.take_needed();
     if !more.is_empty() {
-        // It stopped before changing anything: drop what it wrote and release every lock.
+        // It stopped before changing anything: drop what it wrote.
         out.truncate(start);
-        let mut waits = Vec::new();
-        for (s, _) in &groups {
-            let f = Box::new(|_: &Worker| -> Partial { Box::new(()) });
-            waits.push(w.send_call(*s, Some(tx), true, f));
-        }
-        for rx in waits {
-            let _ = rx.await;
-        }
-        return Some(more);
     }
-    // Each written entry moves to the shard that owns it; nothing is copied.
-    let mut by_shard: Vec<Vec<(DbIndex, Bytes, Option<Entry>)>> =
-        groups.iter().map(|_| Vec::new()).collect();
-    for (i, e) in view.into_writes() {
+    // Every key moves back to the shard that owns it, nothing copied: a changed one through
+    // the write path, the others as they were. The last call on each shard unlocks it.
+    let mut back: Vec<Vec<Returned>> = groups.iter().map(|_| Vec::new()).collect();
+    for (i, (entry, changed)) in view.into_entries().into_iter().enumerate() {
         if let Some(g) = groups.iter().position(|(_, idx)| idx.contains(&i)) {
-            by_shard[g].push((unique[i].0, unique[i].1.clone(), e));
+            back[g].push(Returned {
+                db: unique[i].0,
+                key: unique[i].1.clone(),
+                entry,
+                changed: changed && more.is_empty(),
+                existed: existed[i],
+            });
         }
     }
     let mut waits = Vec::new();
-    for ((s, _), mine) in groups.into_iter().zip(by_shard) {
+    for ((s, _), mine) in groups.into_iter().zip(back) {
         let f = Box::new(move |wk: &Worker| -> Partial {
-            if !mine.is_empty() {
-                let mut shard = wk.shard.borrow_mut();
-                apply(&mut shard, mine);
-            }
+            check_in(&mut wk.shard.borrow_mut(), mine);
             Box::new(())
         });
         waits.push(w.send_call(s, Some(tx), true, f));
     }
     for rx in waits {
         let _ = rx.await;
+    }
+    if !more.is_empty() {
+        return Some(more);
     }
     None
 }

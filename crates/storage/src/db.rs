@@ -353,6 +353,60 @@ impl Db {
         self.unlink(key, ChangeKind::Deleted)
     }
 
+    /// Takes `key`'s live entry out of the table for a cross-shard transaction that holds the
+    /// key locked: the transaction reads and changes it on its coordinating thread without a
+    /// copy. The pre-update hook sees the old entry now (a snapshot serializes it before any
+    /// change); the change itself is reported when the entry comes back through
+    /// [`Db::check_in`] or [`Db::checked_out_deleted`], or not at all if it comes back unchanged.
+    /// While it is out, the key is locked: nothing that respects key locks can see it missing.
+    pub fn check_out(&mut self, key: &[u8]) -> Option<Entry> {
+        self.expire_if_needed(key);
+        let e = self.map.remove(key)?;
+        if e.expire_at != 0 {
+            self.book.expires -= 1;
+        }
+        if self.book.slow() {
+            if self.book.track_memory {
+                self.book.used -= entry_mem(key, &e.value);
+            }
+            if self.book.observed() {
+                self.book.before(key, &e);
+            }
+        }
+        Some(e)
+    }
+
+    /// Puts back an entry taken by [`Db::check_out`]. With `changed`, it is reported as stored
+    /// ([`ChangeKind::Set`], waking clients blocked on the key); otherwise it goes back as if it
+    /// had never left.
+    pub fn check_in(&mut self, key: &[u8], entry: Entry, changed: bool) {
+        if entry.expire_at != 0 {
+            self.book.expires += 1;
+        }
+        if self.book.track_memory {
+            self.book.used += entry_mem(key, &entry.value);
+        }
+        let displaced = self.map.insert(key, entry);
+        debug_assert!(
+            displaced.is_none(),
+            "a checked-out key was written meanwhile"
+        );
+        if changed {
+            self.blocked.signal(key);
+            if self.book.observed() {
+                self.book.after(key, ChangeKind::Set, None);
+            }
+        }
+    }
+
+    /// Reports that a key taken by [`Db::check_out`] was deleted by its transaction
+    /// ([`ChangeKind::Deleted`]).
+    pub fn checked_out_deleted(&mut self, key: &[u8]) {
+        if self.book.observed() {
+            self.book.after(key, ChangeKind::Deleted, None);
+        }
+    }
+
     /// Removes `key` to free memory; true if it existed. Reported as
     /// [`ChangeKind::Evicted`].
     pub fn evict(&mut self, key: &[u8]) -> bool {
