@@ -18,7 +18,7 @@ fn pathological() -> Vec<String> {
     // More stars than a recursive matcher has stack for.
     v.push(format!("{}b", "*a".repeat(200_000)));
     // Many stars and unterminated classes.
-    v.push(format!("{}[a", "*[a]".repeat(30)));
+    v.push(format!("{}[b", "*[a]".repeat(30)));
     v.push(format!("{}?b", "*?".repeat(30)));
     v
 }
