@@ -28,9 +28,10 @@
 # Each summary line reads
 #   <server> <unit>: P passed, F failed, E errors, S skipped (finished|aborted), ping ok|N missed
 # where "failed" counts assertion failures, "errors" counts tests that raised an error (an
-# unexpected error reply, a dropped connection) plus a fatal exception outside any test, "aborted"
-# means the unit did not run to its end, and "ping" is a PING sent every second from a separate
-# connection during the run: each one unanswered within 5 seconds is a missed ping.
+# unexpected error reply, a dropped connection) plus errors outside any test, "aborted" means the
+# unit did not run to its end, "block(s) cut short" counts errors outside any test, each of which
+# skips the rest of its start_server block, and "ping" is a PING sent every second from a
+# separate connection during the run: each one unanswered within 5 seconds is a missed ping.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -87,14 +88,15 @@ REDIS_SERVER="${REDIS_SERVER:-redis-server}"
 free_port() {
     local p
     while :; do
-        p=$((20000 + RANDOM % 20000))
+        # Below the ephemeral range, above the ports the suite itself uses (21079 and up).
+        p=$((30000 + RANDOM % 2700))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
     done
 }
 
 wait_ready() {
     local port=$1 i
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         if [[ "$(redis-cli -p "$port" ping 2>/dev/null)" == PONG ]]; then return 0; fi
         kill -0 "$server_pid" 2>/dev/null || return 1
         sleep 0.05
@@ -120,11 +122,16 @@ tally() {
         /^\[(ok|err|skip|ignore|exception)\]:/ || /^\[[0-9]+\/[0-9]+ / { close_err() }
         /^\[ok\]:/ { p++ }
         /^\[err\]:/ { in_err = 1 }
+        /^\[err\]:/ && !/ in tests\// { cut++ }
         in_err && /while executing|I\/O error|connection reset|broken pipe/ { is_error = 1 }
         /^\[(skip|ignore)\]:/ { s++ }
         /^\[exception\]:/ { e++ }
         /^\[[0-9]+\/[0-9]+ done\]:/ { done = 1 }
-        END { close_err(); printf "%d %d %d %d %s\n", p, f, e, s, (done ? "finished" : "aborted") }'
+        END {
+            close_err()
+            state = done ? (cut ? "finished, " cut " block(s) cut short" : "finished") : "aborted"
+            printf "%d %d %d %d %s\n", p, f, e, s, state
+        }'
 }
 
 run_unit() {
@@ -145,6 +152,7 @@ run_unit() {
     local missed ping
     missed=$(wc -l <"$work/missed")
     if [[ $missed -eq 0 ]]; then ping="ping ok"; else ping="ping $missed missed"; fi
+    local p f e s state
     read -r p f e s state < <(tally "$log")
     echo "$name $unit: $p passed, $f failed, $e errors, $s skipped ($state), $ping"
 }
@@ -164,7 +172,7 @@ run_on() {
         fi
         server_pid=$!
         if ! wait_ready "$port"; then
-            echo "$name $unit: the server did not start (see $work/$name.server.log)"
+            echo "$name $unit: the server did not start on port $port (see $work/$name.server.log)"
             keep=1
             continue
         fi
