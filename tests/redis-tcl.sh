@@ -136,7 +136,9 @@ tally() {
 
 run_unit() {
     local name=$1 unit=$2 port=$3 log=$4
+    # A random base port, so that runs side by side do not fight over the suite's own port.
     local args=(--host 127.0.0.1 --port "$port" --single "$unit" --durable
+        --baseport $((22000 + RANDOM % 7000))
         --ignore-encoding --ignore-digest --clients 1 --timeout 600 --tags "$tags")
     : >"$work/missed"
     pinger "$port" "$work/missed" &
