@@ -15,6 +15,7 @@
 #   --threads N      Rustis threads (default 4)
 #   --tags "T ..."   tags for the suite's --tags (default: skip every needs:* tag, i.e. the tests
 #                    that need DEBUG, replication, SAVE, latency monitor, CONFIG RESETSTAT, ...)
+#   --only NAME      run only the tests so named (a /regexp as the suite takes it); repeatable
 #   --verbose        show the suite's own output as it runs
 #   --keep           keep the work directory (logs and the suite's output) and print its path
 #
@@ -37,6 +38,7 @@ set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 run_redis=0 run_rustis=1 threads=4 verbose=0 keep=0
+suite_extra=()
 tags="-needs:debug -needs:repl -needs:save -needs:pfdebug -needs:latency -needs:reset -needs:config-maxmemory -needs:config-resetstat -needs:local-process"
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -46,6 +48,7 @@ while [[ $# -gt 0 ]]; do
         --tags) tags="$2"; shift ;;
         --verbose) verbose=1 ;;
         --keep) keep=1 ;;
+        --only) suite_extra+=(--only "$2"); shift ;;
         -h|--help) usage ;;
         --*) echo "unknown option $1" >&2; usage ;;
         *) break ;;
@@ -138,7 +141,7 @@ run_unit() {
     local name=$1 unit=$2 port=$3 log=$4
     # A random base port, so that runs side by side do not fight over the suite's own port.
     local args=(--host 127.0.0.1 --port "$port" --single "$unit" --durable
-        --baseport $((22000 + RANDOM % 7000))
+        --baseport $((22000 + RANDOM % 7000)) ${suite_extra[@]+"${suite_extra[@]}"}
         --ignore-encoding --ignore-digest --clients 1 --timeout 600 --tags "$tags")
     : >"$work/missed"
     pinger "$port" "$work/missed" &
