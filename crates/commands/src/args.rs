@@ -112,19 +112,7 @@ pub fn long_double_to_f64(v: LongDouble) -> f64 {
             }
         }
         LongDouble::Finite { neg, mant, exp } => {
-            let mut x = mant as f64;
-            // Scale in steps so that no intermediate power of two overflows or underflows early.
-            let mut e = exp;
-            while e > 0 && x.is_finite() {
-                let step = e.min(1000);
-                x *= 2f64.powi(step);
-                e -= step;
-            }
-            while e < 0 && x != 0.0 {
-                let step = e.max(-1000);
-                x *= 2f64.powi(step);
-                e -= step;
-            }
+            let mut x = scale_by_two(mant as f64, i64::from(exp));
             if x == 0.0 && mant != 0 {
                 x = f64::from_bits(1);
             }
@@ -167,8 +155,6 @@ fn strtod_c_string(arg: &[u8]) -> Option<Strtod> {
 /// hexadecimal number, `inf`/`infinity` or `nan[(chars)]`, read as far as it goes.
 pub fn strtod(s: &[u8]) -> Strtod {
     let (value, used, erange) = c_strtod(s);
-    // glibc also reports ERANGE for a nonzero result that lands on a subnormal.
-    let erange = erange || (value != 0.0 && value.is_finite() && value.abs() < f64::MIN_POSITIVE);
     Strtod {
         value,
         used,
@@ -260,7 +246,10 @@ fn c_strtod(s: &[u8]) -> (f64, usize, bool) {
     }
     let text = std::str::from_utf8(&s[start..j]).unwrap_or("0");
     let v: f64 = text.parse().unwrap_or(0.0);
-    let erange = v.is_infinite() || (v == 0.0 && nonzero);
+    // glibc reports ERANGE for an inexact subnormal too; a decimal text is taken as never exactly
+    // a subnormal (that would take hundreds of digits).
+    let erange =
+        v.is_infinite() || (v == 0.0 && nonzero) || (v != 0.0 && v.abs() < f64::MIN_POSITIVE);
     (v, j, erange)
 }
 
@@ -316,9 +305,27 @@ fn hex_float(s: &[u8]) -> (f64, usize, bool) {
         }
     }
     let m = (mant | sticky as u128) as f64;
-    let v = m * 2f64.powi(exp.clamp(-2000, 2000) as i32);
-    let erange = v.is_infinite() || (v == 0.0 && mant != 0);
+    let v = scale_by_two(m, exp.clamp(-2200, 2200));
+    // ERANGE: overflow, or a subnormal or zero that does not hold the exact value (an exact
+    // subnormal such as 0x1p-1070 is no range error for glibc).
+    let exact = !sticky && (mant == 0 || exp + i64::from(mant.trailing_zeros()) >= -1074);
+    let erange = v.is_infinite() || (v.abs() < f64::MIN_POSITIVE && mant != 0 && !exact);
     (v, i, erange)
+}
+
+/// `x * 2^e`, in steps so that no power of two overflows or underflows before the product does.
+fn scale_by_two(mut x: f64, mut e: i64) -> f64 {
+    while e > 0 && x.is_finite() {
+        let step = e.min(1000);
+        x *= 2f64.powi(step as i32);
+        e -= step;
+    }
+    while e < 0 && x != 0.0 {
+        let step = e.max(-1000);
+        x *= 2f64.powi(step as i32);
+        e -= step;
+    }
+    x
 }
 
 #[cfg(test)]
@@ -370,6 +377,11 @@ mod tests {
         assert_eq!(parse_f64(b"7\0"), Err(OpError::NotFloat));
         assert_eq!(parse_f64(b"1e"), Err(OpError::NotFloat));
         assert_eq!(parse_f64(b"0x"), Err(OpError::NotFloat));
+        // Exact subnormals are fine; hex values far outside the range are range errors.
+        assert_eq!(parse_f64(b"0x1p-1070"), Ok(f64::from_bits(16)));
+        assert_eq!(parse_f64(b"0x1p-1080"), Err(OpError::NotFloat));
+        assert_eq!(parse_f64(b"0x1p1023"), Ok(2f64.powi(1023)));
+        assert_eq!(parse_f64(b"0x1p1024"), Err(OpError::NotFloat));
     }
 
     #[test]
@@ -399,6 +411,8 @@ mod tests {
         assert_eq!(parse_sort_weight(b"1e999"), None);
         assert_eq!(parse_sort_weight(b"1e-400"), None);
         assert_eq!(parse_sort_weight(b"1e-310"), None);
+        assert_eq!(parse_sort_weight(b"0x1p-1070"), Some(f64::from_bits(16)));
+        assert_eq!(parse_sort_weight(b"0x3p-1075"), None);
         assert_eq!(parse_sort_weight(b"0e-400"), Some(0.0));
         assert_eq!(parse_sort_weight(b"nan"), None);
         assert_eq!(parse_sort_weight(b"infx"), None);
