@@ -146,8 +146,10 @@ fn a_tiny_timeout_blocks_forever_and_client_unblock_ends_it() {
             .trim_start_matches(':')
             .trim()
             .to_string();
-        // 0.0001 s is 0 ms once truncated: Redis then blocks forever.
-        send(&mut a, &["BLPOP", "k", "0.0001"]);
+        // Redis rounds a timeout up to whole milliseconds (ceill): 0.0001 s waits 1 ms, while
+        // -0.0001 s rounds to 0 ms, which blocks forever.
+        check(&mut a, &["BLPOP", "k", "0.0001"], b"*-1\r\n");
+        send(&mut a, &["BLPOP", "k", "-0.0001"]);
         wait_blocked(s, 1);
         std::thread::sleep(Duration::from_millis(100));
         wait_blocked(s, 1);

@@ -10,6 +10,7 @@
 use bytes::Bytes;
 use rustis_resp::Out;
 
+use crate::args::{long_double_to_f64, parse_long_double};
 use crate::ctx::ShardCtx;
 use crate::registry::CommandSpec;
 
@@ -120,18 +121,18 @@ pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
 
 /// Parses a timeout in seconds into milliseconds (0: forever) exactly as Redis 7.0 does: a
-/// `strtold` float (decimal, hex, `inf`; no spaces, no NaN), times 1000, truncated towards zero
-/// into a `long long` (a value that does not fit becomes `LLONG_MIN`, hence "negative"), which
+/// `string2ld` long double (decimal, hex, `inf`; no spaces, no NaN), times 1000, rounded up
+/// (`ceill`: any positive timeout waits at least 1 ms) into a `long long` (a value that does not fit becomes `LLONG_MIN`, hence "negative"), which
 /// must not pass `LLONG_MAX` once the current time is added.
 pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<u64, &'static str> {
-    let secs = parse_long_double(arg).ok_or(TIMEOUT_NOT_FLOAT)?;
+    let secs = long_double_to_f64(parse_long_double(arg).map_err(|_| TIMEOUT_NOT_FLOAT)?);
     let ms = secs * 1000.0;
     // 2^63: the first value the conversion to a 64-bit integer cannot represent.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
     if !ms.is_finite() || !(-LIMIT..LIMIT).contains(&ms) {
         return Err(TIMEOUT_NEGATIVE);
     }
-    let ms = ms.trunc() as i64;
+    let ms = ms.ceil() as i64;
     if ms < 0 {
         return Err(TIMEOUT_NEGATIVE);
     }
@@ -139,61 +140,6 @@ pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<u64, &'static str> {
         return Err(TIMEOUT_OUT_OF_RANGE);
     }
     Ok(ms as u64)
-}
-
-/// `strtold` with Redis's checks: the whole argument must parse, no leading space, not NaN.
-fn parse_long_double(arg: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(arg).ok()?;
-    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_whitespace()) {
-        return None;
-    }
-    let (neg, body) = match s.as_bytes()[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let v = if body.len() > 2 && body[..2].eq_ignore_ascii_case("0x") {
-        parse_hex_float(&body[2..])?
-    } else {
-        if body.starts_with(['+', '-']) {
-            return None;
-        }
-        body.parse::<f64>().ok()?
-    };
-    if v.is_nan() {
-        return None;
-    }
-    Some(if neg { -v } else { v })
-}
-
-/// The part of a C hex float after `0x`: hex digits, an optional fraction, an optional binary
-/// exponent `p[+-]digits`.
-fn parse_hex_float(s: &str) -> Option<f64> {
-    let (mant, exp) = match s.find(['p', 'P']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let (int, frac) = match mant.find('.') {
-        Some(i) => (&mant[..i], &mant[i + 1..]),
-        None => (mant, ""),
-    };
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let mut v = 0f64;
-    for c in int.chars() {
-        v = v * 16.0 + c.to_digit(16)? as f64;
-    }
-    let mut scale = 1.0 / 16.0;
-    for c in frac.chars() {
-        v += c.to_digit(16)? as f64 * scale;
-        scale /= 16.0;
-    }
-    if let Some(e) = exp {
-        let e: i32 = e.strip_prefix('+').unwrap_or(e).parse().ok()?;
-        v *= 2f64.powi(e);
-    }
-    Some(v)
 }
 
 /// A precheck for a command whose timeout is the argument at `idx` (negative: from the end).
@@ -241,7 +187,10 @@ mod tests {
         let t = |s: &str| parse_timeout(s.as_bytes(), now);
         assert_eq!(t("0"), Ok(0));
         assert_eq!(t("1.5"), Ok(1500));
-        assert_eq!(t("0.0001"), Ok(0));
+        // ceill: a positive timeout below 1 ms waits 1 ms rather than forever.
+        assert_eq!(t("0.0001"), Ok(1));
+        assert_eq!(t("1e-400"), Ok(1));
+        assert_eq!(t("1.0001"), Ok(1001));
         assert_eq!(t("-0.0001"), Ok(0));
         assert_eq!(t("-0"), Ok(0));
         assert_eq!(t("0x10"), Ok(16000));

@@ -8,7 +8,7 @@ use rustis_resp::errors::{unknown_subcommand, wrong_args, SYNTAX};
 use rustis_resp::Out;
 use rustis_storage::{OpError, Value};
 
-use crate::args::{eq_ic, parse_i64};
+use crate::args::{eq_ic, parse_cursor, parse_i64, INVALID_CURSOR};
 use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
 use crate::registry::{Binding, FanoutOps, MultiKeyOps, Partial, Registry, Run, ShardFn};
@@ -660,21 +660,9 @@ pub struct ScanArgs {
     pub type_name: Option<Vec<u8>>,
 }
 
-/// Parses a SCAN cursor as Redis's `parseScanCursorOrReply` (strtoul) does.
-pub fn parse_cursor(arg: &[u8]) -> Result<u64, String> {
-    let err = || "ERR invalid cursor".to_string();
-    let s = std::str::from_utf8(arg).map_err(|_| err())?;
-    // strtoul accepts a sign and wraps negative numbers around.
-    if let Some(neg) = s.strip_prefix('-') {
-        let v: u64 = neg.parse().map_err(|_| err())?;
-        return Ok(v.wrapping_neg());
-    }
-    s.strip_prefix('+').unwrap_or(s).parse().map_err(|_| err())
-}
-
 /// Parses SCAN's arguments (starting at `args[1]`, the cursor).
 pub fn parse_scan(args: &[Bytes], first: usize) -> Result<ScanArgs, String> {
-    let cursor = parse_cursor(&args[first])?;
+    let cursor = parse_cursor(&args[first]).ok_or(INVALID_CURSOR)?;
     let mut a = ScanArgs {
         cursor,
         pattern: None,

@@ -13,7 +13,7 @@ use rustis_storage::list::ListValue;
 use rustis_storage::zset::{ZSetLimits, ZSetValue};
 use rustis_storage::{Entry, OpError, Value};
 
-use crate::args::{eq_ic, parse_i64};
+use crate::args::{eq_ic, parse_i64, parse_sort_weight};
 use crate::registry::{Binding, Registry, Run};
 use crate::txn::{get_mut_as, Extra, Keys};
 
@@ -176,123 +176,6 @@ fn lookup(keys: &mut dyn Keys, db: usize, pat: &[u8], elem: &[u8]) -> Option<Vec
     }
 }
 
-/// Parses a sort weight the way Redis's `strtod` check does: leading white space allowed,
-/// nothing after the number, hexadecimal and `inf` accepted, NaN and out-of-range values
-/// (overflow, or underflow to a subnormal or zero) refused, and an empty string reads as 0.
-pub fn parse_weight(b: &[u8]) -> Option<f64> {
-    let b = c_str(b);
-    if b.is_empty() {
-        return Some(0.0);
-    }
-    let t = match b.iter().position(|c| !matches!(c, b' ' | b'\t'..=b'\r')) {
-        Some(i) => &b[i..],
-        None => return None,
-    };
-    let (neg, r) = match t.first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let lower = r.to_ascii_lowercase();
-    let v = if lower == b"inf" || lower == b"infinity" {
-        f64::INFINITY
-    } else if lower.starts_with(b"0x") {
-        parse_hex(&r[2..])?
-    } else {
-        parse_dec(r)?
-    };
-    Some(if neg { -v } else { v })
-}
-
-/// A decimal float with nothing around it: digits, an optional fraction, an optional exponent.
-fn parse_dec(r: &[u8]) -> Option<f64> {
-    let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
-    let int = digits(r);
-    let mut i = int;
-    let mut frac = 0;
-    if r.get(i) == Some(&b'.') {
-        frac = digits(&r[i + 1..]);
-        i += 1 + frac;
-    }
-    if int + frac == 0 {
-        return None;
-    }
-    if matches!(r.get(i), Some(b'e' | b'E')) {
-        let sign = usize::from(matches!(r.get(i + 1), Some(b'+' | b'-')));
-        let exp = digits(&r[(i + 1 + sign).min(r.len())..]);
-        if exp == 0 {
-            return None;
-        }
-        i += 1 + sign + exp;
-    }
-    if i != r.len() {
-        return None;
-    }
-    let v: f64 = std::str::from_utf8(r).ok()?.parse().ok()?;
-    let mantissa = &r[..r
-        .iter()
-        .position(|c| matches!(c, b'e' | b'E'))
-        .unwrap_or(r.len())];
-    in_range(v, mantissa.iter().any(|c| (b'1'..=b'9').contains(c)))
-}
-
-/// The part of a hexadecimal float after `0x`: hex digits, an optional fraction, an optional
-/// binary exponent `p`.
-fn parse_hex(r: &[u8]) -> Option<f64> {
-    let mut v = 0f64;
-    let mut i = 0;
-    let mut n_digits = 0;
-    let mut scale = 0i64;
-    let mut seen_point = false;
-    while i < r.len() {
-        let c = r[i];
-        if c == b'.' && !seen_point {
-            seen_point = true;
-        } else if let Some(d) = (c as char).to_digit(16) {
-            v = v * 16.0 + d as f64;
-            n_digits += 1;
-            if seen_point {
-                scale -= 4;
-            }
-        } else {
-            break;
-        }
-        i += 1;
-    }
-    if n_digits == 0 {
-        return None;
-    }
-    if matches!(r.get(i), Some(b'p' | b'P')) {
-        let sign = usize::from(matches!(r.get(i + 1), Some(b'+' | b'-')));
-        let rest = &r[(i + 1 + sign).min(r.len())..];
-        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        let e: i64 = std::str::from_utf8(&rest[..n])
-            .ok()?
-            .parse()
-            .unwrap_or(i64::MAX / 4);
-        scale += if r[i + 1] == b'-' { -e } else { e };
-        i += 1 + sign + n;
-    }
-    if i != r.len() {
-        return None;
-    }
-    let nonzero = v != 0.0;
-    let v = v * 2f64.powi(scale.clamp(-2200, 2200) as i32);
-    in_range(v, nonzero)
-}
-
-/// Refuses what `strtod` reports as ERANGE: overflow, and a nonzero number that lands on a
-/// subnormal or zero.
-fn in_range(v: f64, nonzero: bool) -> Option<f64> {
-    if v.is_infinite() || (nonzero && v.abs() < f64::MIN_POSITIVE) {
-        return None;
-    }
-    Some(v)
-}
-
 /// One element being sorted, with what it sorts by.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sortable {
@@ -453,7 +336,7 @@ fn sort_generic(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, read_only: b
             if o.alpha {
                 it.by_value = by_value;
             } else {
-                match parse_weight(by_value.as_deref().unwrap_or(&it.elem)) {
+                match parse_sort_weight(by_value.as_deref().unwrap_or(&it.elem)) {
                     Some(w) => it.score = w,
                     None => bad_score = true,
                 }
@@ -580,7 +463,7 @@ mod tests {
             .iter()
             .map(|s| {
                 let mut it = Sortable::new(s.as_bytes().to_vec());
-                it.score = parse_weight(s.as_bytes()).unwrap_or(0.0);
+                it.score = parse_sort_weight(s.as_bytes()).unwrap_or(0.0);
                 it
             })
             .collect();
@@ -603,31 +486,6 @@ mod tests {
         assert_eq!(limit_range(2, Some((1, i64::MAX))), (1, 1));
         assert_eq!(limit_range(6, Some((-1, 2))), (0, 1));
         assert_eq!(limit_range(0, None), (-1, -2));
-    }
-
-    #[test]
-    fn weights_parse_like_strtod() {
-        assert_eq!(parse_weight(b" 1.5"), Some(1.5));
-        assert_eq!(parse_weight(b""), Some(0.0));
-        assert_eq!(parse_weight(b"1 "), None);
-        assert_eq!(parse_weight(b" "), None);
-        assert_eq!(parse_weight(b"0x10"), Some(16.0));
-        assert_eq!(parse_weight(b"0x1p3"), Some(8.0));
-        assert_eq!(parse_weight(b"-0x.8"), Some(-0.5));
-        assert_eq!(parse_weight(b"5."), Some(5.0));
-        assert_eq!(parse_weight(b".5"), Some(0.5));
-        assert_eq!(parse_weight(b"+5e1"), Some(50.0));
-        assert_eq!(parse_weight(b"-INFINITY"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_weight(b"1e999"), None);
-        assert_eq!(parse_weight(b"1e-400"), None);
-        assert_eq!(parse_weight(b"1e-310"), None);
-        assert_eq!(parse_weight(b"0e-400"), Some(0.0));
-        assert_eq!(parse_weight(b"nan"), None);
-        assert_eq!(parse_weight(b"infx"), None);
-        assert_eq!(parse_weight(b"1e"), None);
-        assert_eq!(parse_weight(b"."), None);
-        assert_eq!(parse_weight(b"0x"), None);
-        assert_eq!(parse_weight(b"7\0junk"), Some(7.0));
     }
 
     #[test]

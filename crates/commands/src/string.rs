@@ -8,7 +8,7 @@ use rustis_resp::Out;
 use rustis_storage::string::{itoa_buf, StrValue};
 use rustis_storage::{Entry, KeyMut, OpError, Value};
 
-use crate::args::{eq_ic, parse_i64};
+use crate::args::{eq_ic, parse_i64, parse_long_double};
 use crate::ctx::ShardCtx;
 use crate::longdouble::LongDouble;
 use crate::registry::{Binding, MultiKeyOps, Partial, Registry, Run, ShardFn};
@@ -601,10 +601,10 @@ pub fn op_incrbyfloat(ctx: &mut ShardCtx, key: &[u8], by: &[u8]) -> Result<Vec<u
         None => LongDouble::ZERO,
         Some(s) => {
             let mut scratch = itoa_buf::Buffer::new();
-            LongDouble::parse(s.as_bytes(&mut scratch)).ok_or(OpError::NotFloat)?
+            parse_long_double(s.as_bytes(&mut scratch))?
         }
     };
-    let by = LongDouble::parse(by).ok_or(OpError::NotFloat)?;
+    let by = parse_long_double(by)?;
     let sum = cur.sum(by);
     if !sum.is_finite() {
         return Err(OpError::NanOrInfinity);

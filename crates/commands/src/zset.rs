@@ -14,11 +14,11 @@ use rustis_storage::set::SetValue;
 use rustis_storage::zset::{ZSetLimits, ZSetValue};
 use rustis_storage::{Db, Entry, OpError, ShardConfig, Value};
 
-use crate::args::{eq_ic, parse_i64};
+use crate::args::{eq_ic, parse_cursor, parse_f64, parse_i64, parse_range_f64, INVALID_CURSOR};
 use crate::blocking::{check_timeout_at, timeout_at, BlockingOps, Serve, ServeCtx};
 use crate::ctx::ShardCtx;
 use crate::glob::glob_match;
-use crate::hash::{parse_cursor, parse_rand_args, parse_scan_opts, random_positions, reply_scan};
+use crate::hash::{parse_rand_args, parse_scan_opts, random_positions, reply_scan};
 use crate::registry::{Binding, Registry, Run};
 use crate::txn::{get_mut_as, Keys};
 
@@ -103,165 +103,6 @@ pub fn zset_limits(cfg: &ShardConfig) -> ZSetLimits {
     }
 }
 
-/// C's `strtod` on `s`: the value, how many bytes it consumed (0: no number), and whether the
-/// result overflowed or underflowed to zero (`ERANGE` with a huge or zero value).
-pub fn c_strtod(s: &[u8]) -> (f64, usize, bool) {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let start = i;
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let sign = if neg { -1.0 } else { 1.0 };
-    let rest = &s[i..];
-    let starts_ic =
-        |w: &str| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w.as_bytes());
-    if starts_ic("infinity") {
-        return (sign * f64::INFINITY, i + 8, false);
-    }
-    if starts_ic("inf") {
-        return (sign * f64::INFINITY, i + 3, false);
-    }
-    if starts_ic("nan") {
-        let mut j = i + 3;
-        if s.get(j) == Some(&b'(') {
-            if let Some(close) = s[j..].iter().position(|&c| c == b')') {
-                if s[j + 1..j + close]
-                    .iter()
-                    .all(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                {
-                    j += close + 1;
-                }
-            }
-        }
-        return (f64::NAN, j, false);
-    }
-    if (starts_ic("0x"))
-        && rest.get(2).is_some_and(|c| {
-            c.is_ascii_hexdigit() || (*c == b'.' && rest.get(3).is_some_and(u8::is_ascii_hexdigit))
-        })
-    {
-        let (v, used, erange) = hex_float(&rest[2..]);
-        return (sign * v, i + 2 + used, erange);
-    }
-    // Decimal: digits [. digits] [e [sign] digits].
-    let mut j = i;
-    let mut digits = 0;
-    let mut nonzero = false;
-    while j < s.len() && s[j].is_ascii_digit() {
-        nonzero |= s[j] != b'0';
-        j += 1;
-        digits += 1;
-    }
-    if j < s.len() && s[j] == b'.' {
-        j += 1;
-        while j < s.len() && s[j].is_ascii_digit() {
-            nonzero |= s[j] != b'0';
-            j += 1;
-            digits += 1;
-        }
-    }
-    if digits == 0 {
-        return (0.0, 0, false);
-    }
-    if j < s.len() && (s[j] == b'e' || s[j] == b'E') {
-        let mut k = j + 1;
-        if k < s.len() && (s[k] == b'+' || s[k] == b'-') {
-            k += 1;
-        }
-        if k < s.len() && s[k].is_ascii_digit() {
-            while k < s.len() && s[k].is_ascii_digit() {
-                k += 1;
-            }
-            j = k;
-        }
-    }
-    let text = std::str::from_utf8(&s[start..j]).unwrap_or("0");
-    let v: f64 = text.parse().unwrap_or(0.0);
-    let erange = v.is_infinite() || (v == 0.0 && nonzero);
-    (v, j, erange)
-}
-
-/// The part of a hexadecimal float after `0x`: value, bytes used, ERANGE.
-fn hex_float(s: &[u8]) -> (f64, usize, bool) {
-    let mut mant: u128 = 0;
-    let mut exp: i64 = 0;
-    let mut i = 0;
-    let mut sticky = false;
-    let mut seen_dot = false;
-    while i < s.len() {
-        let c = s[i];
-        if c == b'.' && !seen_dot {
-            seen_dot = true;
-        } else if let Some(d) = (c as char).to_digit(16) {
-            if mant >> 120 == 0 {
-                mant = (mant << 4) | d as u128;
-                if seen_dot {
-                    exp -= 4;
-                }
-            } else {
-                sticky |= d != 0;
-                if !seen_dot {
-                    exp += 4;
-                }
-            }
-        } else {
-            break;
-        }
-        i += 1;
-    }
-    if i < s.len() && (s[i] == b'p' || s[i] == b'P') {
-        let mut k = i + 1;
-        let eneg = match s.get(k) {
-            Some(b'-') => {
-                k += 1;
-                true
-            }
-            Some(b'+') => {
-                k += 1;
-                false
-            }
-            _ => false,
-        };
-        if k < s.len() && s[k].is_ascii_digit() {
-            let mut e: i64 = 0;
-            while k < s.len() && s[k].is_ascii_digit() {
-                e = (e * 10 + (s[k] - b'0') as i64).min(100_000);
-                k += 1;
-            }
-            exp += if eneg { -e } else { e };
-            i = k;
-        }
-    }
-    let m = (mant | sticky as u128) as f64;
-    let v = m * 2f64.powi(exp.clamp(-2000, 2000) as i32);
-    let erange = v.is_infinite() || (v == 0.0 && mant != 0);
-    (v, i, erange)
-}
-
-/// Parses a score as ZADD, ZINCRBY and WEIGHTS do (Redis's `getDoubleFromObject`): the whole
-/// argument must be a number, with no leading space, no NaN, and no overflow or underflow to 0.
-pub fn parse_score(arg: &[u8]) -> Option<f64> {
-    if arg.is_empty() || arg[0].is_ascii_whitespace() || arg[0] == 0x0b {
-        return None;
-    }
-    let (v, used, erange) = c_strtod(arg);
-    if used != arg.len() || used == 0 || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
-        return None;
-    }
-    Some(v)
-}
-
 /// One end of a score range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScoreBound {
@@ -287,16 +128,7 @@ fn parse_score_bound(arg: &[u8]) -> Option<ScoreBound> {
         Some(b'(') => (true, &arg[1..]),
         _ => (false, arg),
     };
-    let body = match body.iter().position(|&c| c == 0) {
-        Some(n) => &body[..n],
-        None => body,
-    };
-    let (value, used, _) = c_strtod(body);
-    // strtod that reads nothing leaves the end pointer at the start: only an empty text is
-    // then "fully read" (and is 0).
-    if (used == 0 && !body.is_empty()) || used != body.len() || value.is_nan() {
-        return None;
-    }
+    let value = parse_range_f64(body)?;
     Some(ScoreBound { value, exclusive })
 }
 
@@ -637,7 +469,7 @@ pub fn parse_zadd(args: &[Bytes], incr: bool) -> Result<Zadd, &'static str> {
     }
     let mut pairs = Vec::with_capacity(rest.len() / 2);
     for p in rest.chunks_exact(2) {
-        let s = parse_score(&p[0]).ok_or(OpError::NotFloat.message())?;
+        let s = parse_f64(&p[0]).map_err(OpError::message)?;
         pairs.push((s, p[1].clone()));
     }
     Ok(Zadd { flags, pairs })
@@ -1250,8 +1082,8 @@ fn cmd_zrandmember(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 fn cmd_zscan(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     let cursor = match parse_cursor(&args[2]) {
-        Ok(c) => c,
-        Err(e) => return out.error(e),
+        Some(c) => c,
+        None => return out.error(INVALID_CURSOR),
     };
     let z = match read_zset(ctx.db(), &args[1]) {
         Err(e) => return out.error(e.message()),
@@ -1533,7 +1365,7 @@ fn parse_setop_opts(
         if op != SetOp::Diff && !card && remaining > n && eq_ic(a, "weights") {
             for i in 0..n {
                 o.weights[i] =
-                    parse_score(&args[j + 1 + i]).ok_or("ERR weight value is not a float")?;
+                    parse_f64(&args[j + 1 + i]).map_err(|_| "ERR weight value is not a float")?;
             }
             j += 1 + n;
         } else if op != SetOp::Diff && !card && remaining >= 2 && eq_ic(a, "aggregate") {
@@ -1740,16 +1572,6 @@ mod tests {
 
     #[test]
     fn scores_parse_like_strtod() {
-        assert_eq!(parse_score(b"1.5"), Some(1.5));
-        assert_eq!(parse_score(b"0x10"), Some(16.0));
-        assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_score(b"1e500"), None);
-        assert_eq!(parse_score(b"1e-400"), None);
-        assert!(parse_score(b"1e-310").is_some());
-        assert_eq!(parse_score(b"nan"), None);
-        assert_eq!(parse_score(b" 1"), None);
-        assert_eq!(parse_score(b""), None);
-        assert_eq!(parse_score(b"1x"), None);
         let r = parse_score_range(b"(1", b"+inf").unwrap();
         assert!(r.min.exclusive && r.min.value == 1.0 && r.max.value == f64::INFINITY);
         assert_eq!(parse_score_range(b"(", b" 2").unwrap().min.value, 0.0);

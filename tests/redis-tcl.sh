@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Runs units of Redis's own Tcl test suite against a running Rustis, in the suite's external-server
+# mode, and prints one summary line per unit. With --redis it runs the same units, in the same
+# mode, against redis-server for comparison.
+#
+#   tests/redis-tcl.sh [options] REDIS_SRC UNIT...
+#
+#   REDIS_SRC    a Redis 7.0.15 source tree (its tests/ directory is what is used; nothing is
+#                fetched or built there, and nothing is written into it)
+#   UNIT         a unit as the suite names it: unit/keyspace, unit/type/list, ...
+#
+# Options:
+#   --redis          also run each unit against redis-server (from PATH, or $REDIS_SERVER)
+#   --no-rustis      do not run against Rustis (with --redis: the reference numbers only)
+#   --threads N      Rustis threads (default 4)
+#   --tags "T ..."   tags for the suite's --tags (default: skip every needs:* tag, i.e. the tests
+#                    that need DEBUG, replication, SAVE, latency monitor, CONFIG RESETSTAT, ...)
+#   --only NAME      run only the tests so named (a /regexp as the suite takes it); repeatable
+#   --verbose        show the suite's own output as it runs
+#   --keep           keep the work directory (logs and the suite's output) and print its path
+#
+# Rustis is the release build, built here with cargo unless $RUSTIS_BIN names a binary.
+#
+# The suite runs from a scratch copy of REDIS_SRC/tests with one adaptation: the external-server
+# setup's `r function flush` is wrapped in `catch`, because Rustis has no FUNCTION command and the
+# setup would otherwise abort every unit before its first test. The copy is used for redis-server
+# too, where the change makes no difference.
+#
+# Each summary line reads
+#   <server> <unit>: P passed, F failed, E errors, S skipped (finished|aborted), ping ok|N missed
+# where "failed" counts assertion failures, "errors" counts tests that raised an error (an
+# unexpected error reply, a dropped connection) plus errors outside any test, "aborted" means the
+# unit did not run to its end, "block(s) cut short" counts errors outside any test, each of which
+# skips the rest of its start_server block, and "ping" is a PING sent every second from a
+# separate connection during the run: each one unanswered within 5 seconds is a missed ping.
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+run_redis=0 run_rustis=1 threads=4 verbose=0 keep=0
+suite_extra=()
+tags="-needs:debug -needs:repl -needs:save -needs:pfdebug -needs:latency -needs:reset -needs:config-maxmemory -needs:config-resetstat -needs:local-process"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --redis) run_redis=1 ;;
+        --no-rustis) run_rustis=0 ;;
+        --threads) threads="$2"; shift ;;
+        --tags) tags="$2"; shift ;;
+        --verbose) verbose=1 ;;
+        --keep) keep=1 ;;
+        --only) suite_extra+=(--only "$2"); shift ;;
+        -h|--help) usage ;;
+        --*) echo "unknown option $1" >&2; usage ;;
+        *) break ;;
+    esac
+    shift
+done
+[[ $# -ge 2 ]] || usage
+src="$(cd "$1" && pwd)"; shift
+units=("$@")
+[[ -f "$src/tests/test_helper.tcl" ]] || { echo "$src is not a Redis source tree" >&2; exit 2; }
+command -v tclsh >/dev/null || { echo "tclsh is needed" >&2; exit 2; }
+command -v redis-cli >/dev/null || { echo "redis-cli is needed (to poll PING)" >&2; exit 2; }
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d -t redis-tcl.XXXXXX)"
+server_pid="" pinger_pid=""
+cleanup() {
+    [[ -n "$pinger_pid" ]] && kill "$pinger_pid" 2>/dev/null || true
+    [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true
+    if [[ $keep -eq 1 ]]; then echo "work directory: $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# The scratch copy of the suite, where it writes its tests/tmp.
+mkdir -p "$work/suite"
+cp -R "$src/tests" "$work/suite/tests"
+rm -rf "$work/suite/tests/tmp"
+sed -i 's/^\(\s*\)r function flush$/\1catch {r function flush}/' "$work/suite/tests/support/server.tcl"
+grep -q 'catch {r function flush}' "$work/suite/tests/support/server.tcl" \
+    || { echo "unexpected tests/support/server.tcl: is this Redis 7.0?" >&2; exit 2; }
+
+if [[ $run_rustis -eq 1 ]]; then
+    if [[ -z "${RUSTIS_BIN:-}" ]]; then
+        (cd "$repo" && cargo build --release -q -p rustis)
+        RUSTIS_BIN="$repo/target/release/rustis"
+    fi
+fi
+REDIS_SERVER="${REDIS_SERVER:-redis-server}"
+
+free_port() {
+    local p
+    while :; do
+        # Below the ephemeral range, above the ports the suite itself uses (21079 and up).
+        p=$((30000 + RANDOM % 2700))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+    done
+}
+
+wait_ready() {
+    local port=$1 i
+    for i in $(seq 1 600); do
+        if [[ "$(redis-cli -p "$port" ping 2>/dev/null)" == PONG ]]; then return 0; fi
+        kill -0 "$server_pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# PINGs the server once a second; each PING not answered within 5 s is one line in $1.
+pinger() {
+    local port=$1 out=$2
+    while :; do
+        if [[ "$(timeout 5 redis-cli -p "$port" ping 2>/dev/null)" != PONG ]]; then
+            date +%T >>"$out"
+        fi
+        sleep 1
+    done
+}
+
+# Prints "P F E S finished|aborted" from the suite's output.
+tally() {
+    sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
+        function close_err() { if (in_err) { if (is_error) e++; else f++ } in_err = 0; is_error = 0 }
+        /^\[(ok|err|skip|ignore|exception)\]:/ || /^\[[0-9]+\/[0-9]+ / { close_err() }
+        /^\[ok\]:/ { p++ }
+        /^\[err\]:/ { in_err = 1 }
+        /^\[err\]:/ && !/ in tests\// { cut++ }
+        in_err && /while executing|I\/O error|connection reset|broken pipe/ { is_error = 1 }
+        /^\[(skip|ignore)\]:/ { s++ }
+        /^\[exception\]:/ { e++ }
+        /^\[[0-9]+\/[0-9]+ done\]:/ { done = 1 }
+        END {
+            close_err()
+            state = done ? (cut ? "finished, " cut " block(s) cut short" : "finished") : "aborted"
+            printf "%d %d %d %d %s\n", p, f, e, s, state
+        }'
+}
+
+run_unit() {
+    local name=$1 unit=$2 port=$3 log=$4
+    # A random base port, so that runs side by side do not fight over the suite's own port.
+    local args=(--host 127.0.0.1 --port "$port" --single "$unit" --durable
+        --baseport $((22000 + RANDOM % 7000)) ${suite_extra[@]+"${suite_extra[@]}"}
+        --ignore-encoding --ignore-digest --clients 1 --timeout 600 --tags "$tags")
+    : >"$work/missed"
+    pinger "$port" "$work/missed" &
+    pinger_pid=$!
+    if [[ $verbose -eq 1 ]]; then
+        (cd "$work/suite" && tclsh tests/test_helper.tcl "${args[@]}") 2>&1 | tee "$log" || true
+    else
+        (cd "$work/suite" && tclsh tests/test_helper.tcl "${args[@]}") >"$log" 2>&1 || true
+    fi
+    kill "$pinger_pid" 2>/dev/null || true
+    wait "$pinger_pid" 2>/dev/null || true
+    pinger_pid=""
+    local missed ping
+    missed=$(wc -l <"$work/missed")
+    if [[ $missed -eq 0 ]]; then ping="ping ok"; else ping="ping $missed missed"; fi
+    local p f e s state
+    read -r p f e s state < <(tally "$log")
+    echo "$name $unit: $p passed, $f failed, $e errors, $s skipped ($state), $ping"
+}
+
+# Starts one server per unit, so that a unit that leaves a server unusable cannot spoil the next.
+run_on() {
+    local name=$1 unit port log
+    for unit in "${units[@]}"; do
+        port=$(free_port)
+        log="$work/$name-${unit//\//_}.log"
+        if [[ $name == rustis ]]; then
+            RUSTIS_LOG=warn "$RUSTIS_BIN" --port "$port" --bind 127.0.0.1 --threads "$threads" \
+                >"$work/$name.server.log" 2>&1 &
+        else
+            "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+                --daemonize no >"$work/$name.server.log" 2>&1 &
+        fi
+        server_pid=$!
+        if ! wait_ready "$port"; then
+            echo "$name $unit: the server did not start on port $port (see $work/$name.server.log)"
+            keep=1
+            continue
+        fi
+        run_unit "$name" "$unit" "$port" "$log"
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    done
+}
+
+[[ $run_rustis -eq 1 ]] && run_on rustis
+[[ $run_redis -eq 1 ]] && run_on redis-server
+exit 0
