@@ -482,6 +482,9 @@ pub fn parse_count(arg: &[u8], with_values: bool) -> Result<(usize, bool), &'sta
     if with_values && count > (i64::MAX / 2) as u64 {
         return Err("ERR value is out of range");
     }
+    if !unique && count > crate::args::MAX_REPEATED_PICKS {
+        return Err(crate::args::PICKS_OUT_OF_RANGE);
+    }
     Ok((count as usize, unique))
 }
 

@@ -288,6 +288,9 @@ fn cmd_srandmember(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     };
     let count = match parse_i64(c) {
         Ok(i64::MIN) => return out.error(SRANDMEMBER_RANGE),
+        Ok(n) if n < 0 && n.unsigned_abs() > crate::args::MAX_REPEATED_PICKS => {
+            return out.error(crate::args::PICKS_OUT_OF_RANGE)
+        }
         Ok(n) => n,
         Err(e) => return out.error(e.message()),
     };
