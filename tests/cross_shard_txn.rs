@@ -3,6 +3,7 @@
 //! changed, the others exactly as they were, also when the command fails.
 
 use rustis_storage::slot::shard_of;
+use rustis_storage::ManualClock;
 use rustis_tests::{check, TestServer};
 
 /// `n` key names derived from `base`, each on a different shard with `threads` threads
@@ -60,7 +61,8 @@ fn a_failed_cross_shard_command_leaves_every_key_as_it_was() {
 #[test]
 fn cross_shard_commands_move_values_and_keep_their_sources() {
     for threads in [2, 4] {
-        let server = TestServer::start(threads);
+        // A stopped clock, so that the TTL read back is exactly the one set.
+        let server = TestServer::start_with_clock(threads, ManualClock::new(1_700_000_000_000));
         let mut c = server.raw();
         let k = spread("m", 2, threads);
         // The destination shares the first key's shard (its hash tag is that key).

@@ -328,6 +328,16 @@ fn scale_by_two(mut x: f64, mut e: i64) -> f64 {
     x
 }
 
+/// The most elements a random pick with repetition (SRANDMEMBER, HRANDFIELD and ZRANDMEMBER
+/// with a negative count) may return. Redis 7.0 streams such a reply and grows the client's
+/// output buffer until the process runs out of memory; one request must not take the server
+/// down, so a larger count is refused with Redis's range error. About 67 million elements:
+/// far more than any client reads in one reply.
+pub const MAX_REPEATED_PICKS: u64 = 1 << 26;
+
+/// The error for a count above [`MAX_REPEATED_PICKS`].
+pub const PICKS_OUT_OF_RANGE: &str = "ERR value is out of range";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,13 +451,3 @@ mod tests {
         assert_eq!(f(&[b'1'; 5120]), Err(OpError::NotFloat));
     }
 }
-
-/// The most elements a random pick with repetition (SRANDMEMBER, HRANDFIELD and ZRANDMEMBER
-/// with a negative count) may return. Redis 7.0 streams such a reply and grows the client's
-/// output buffer until the process runs out of memory; one request must not take the server
-/// down, so a larger count is refused with Redis's range error. About 67 million elements:
-/// far more than any client reads in one reply.
-pub const MAX_REPEATED_PICKS: u64 = 1 << 26;
-
-/// The error for a count above [`MAX_REPEATED_PICKS`].
-pub const PICKS_OUT_OF_RANGE: &str = "ERR value is out of range";
