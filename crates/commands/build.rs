@@ -48,29 +48,7 @@ const KEY_FLAGS: &[&str] = &[
     "variable_flags",
 ];
 
-const ACL: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
+const ACL: &[&str] = include!("src/acl_categories.in");
 
 const ROW_FIELDS: &[&str] = &[
     "name",
@@ -104,6 +82,7 @@ fn main() {
     let path = Path::new(&manifest).join("commands.json");
     println!("cargo:rerun-if-changed={}", path.display());
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/acl_categories.in");
     let text = fs::read_to_string(&path).expect("read commands.json");
     let rows: Value = serde_json::from_str(&text).expect("commands.json is JSON");
     let rows = rows

@@ -73,29 +73,7 @@ pub mod doc_flags {
 }
 
 /// ACL categories, in the order Redis lists them (its category bits).
-pub const ACL_CATEGORIES: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
+pub const ACL_CATEGORIES: &[&str] = include!("acl_categories.in");
 
 /// The bit of an ACL category (`ACL_CATEGORIES[i]` is bit `i`), by name, ignoring case.
 pub fn acl_category_bit(name: &[u8]) -> Option<u32> {
