@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustis_runtime::{Config, ServerHandle, ServerOptions};
 pub use rustis_storage::ManualClock;
@@ -89,6 +89,22 @@ impl TestServer {
         RawConn::connect(self.addr)
     }
 
+    /// Waits until the server reports `n` blocked clients (INFO's `blocked_clients`), polling
+    /// as Redis's own tests do; fails after 10 s.
+    pub fn wait_blocked(&self, n: usize) {
+        let mut c = self.raw();
+        let want = format!("blocked_clients:{n}\r\n");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let info = String::from_utf8_lossy(&c.cmd(&["INFO", "clients"])).to_string();
+            if info.contains(&want) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never got {want:?}: {info}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// The running server's handle (for its test hooks, such as [`ServerHandle::push`]).
     pub fn handle(&self) -> &ServerHandle {
         self.handle.as_ref().expect("the server is running")
@@ -159,10 +175,15 @@ impl RawConn {
         self.stream.write_all(bytes).expect("write");
     }
 
-    /// Sends one command and returns its reply's exact bytes.
-    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+    /// Sends one command without reading its reply.
+    pub fn send_cmd(&mut self, args: &[&str]) {
         let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
         self.send(&encode(&a));
+    }
+
+    /// Sends one command and returns its reply's exact bytes.
+    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        self.send_cmd(args);
         self.read_reply()
     }
 

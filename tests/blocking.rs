@@ -7,30 +7,9 @@ use std::time::{Duration, Instant};
 
 use rustis_tests::{check, each, encode, RawConn, TestServer, THREADS};
 
-/// Sends a command without reading its reply.
-fn send(c: &mut RawConn, args: &[&str]) {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    c.send(&encode(&a));
-}
-
 fn reply(c: &mut RawConn, want: &[u8]) {
     let got = c.read_reply();
     assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
-}
-
-/// Waits until the server reports `n` blocked clients, as Redis's tests do.
-fn wait_blocked(s: &TestServer, n: usize) {
-    let mut c = s.raw();
-    let want = format!("blocked_clients:{n}\r\n");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let info = String::from_utf8_lossy(&c.cmd(&["INFO", "clients"])).to_string();
-        if info.contains(&want) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never got {want:?}: {info}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 fn arr2(a: &str, b: &str) -> Vec<u8> {
@@ -42,8 +21,8 @@ fn a_push_wakes_the_blocked_client() {
     each(|s| {
         let mut a = s.raw();
         let mut b = s.raw();
-        send(&mut a, &["BLPOP", "k", "0"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLPOP", "k", "0"]);
+        s.wait_blocked(1);
         let list = String::from_utf8_lossy(&b.cmd(&["CLIENT", "LIST"])).to_string();
         assert!(
             list.lines()
@@ -52,11 +31,11 @@ fn a_push_wakes_the_blocked_client() {
         );
         check(&mut b, &["RPUSH", "k", "x"], b":1\r\n");
         reply(&mut a, &arr2("k", "x"));
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
         check(&mut b, &["EXISTS", "k"], b":0\r\n");
         // BRPOP takes from the tail.
-        send(&mut a, &["BRPOP", "k", "0"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BRPOP", "k", "0"]);
+        s.wait_blocked(1);
         check(&mut b, &["LPUSH", "k", "1", "2"], b":2\r\n");
         reply(&mut a, &arr2("k", "1"));
         check(&mut b, &["LRANGE", "k", "0", "-1"], b"*1\r\n$1\r\n2\r\n");
@@ -68,8 +47,8 @@ fn clients_blocked_on_a_key_are_served_in_order() {
     each(|s| {
         let mut clients: Vec<RawConn> = (0..4).map(|_| s.raw()).collect();
         for (i, c) in clients.iter_mut().enumerate() {
-            send(c, &["BLPOP", "q", "0"]);
-            wait_blocked(s, i + 1);
+            c.send_cmd(&["BLPOP", "q", "0"]);
+            s.wait_blocked(i + 1);
         }
         let mut p = s.raw();
         // One push of several elements serves the waiters after it completes, oldest first.
@@ -77,7 +56,7 @@ fn clients_blocked_on_a_key_are_served_in_order() {
         for (i, c) in clients.iter_mut().take(3).enumerate() {
             reply(c, &arr2("q", &format!("e{i}")));
         }
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         check(&mut p, &["RPUSH", "q", "e3"], b":1\r\n");
         reply(&mut clients[3], &arr2("q", "e3"));
         check(&mut p, &["EXISTS", "q"], b":0\r\n");
@@ -95,11 +74,11 @@ fn a_client_blocked_on_several_keys_takes_the_first_that_fills() {
         check(&mut a, &["BLPOP", "a", "d", "c", "0"], &arr2("d", "d1"));
         // Without, the first key that receives data.
         check(&mut b, &["DEL", "c"], b":1\r\n");
-        send(&mut a, &["BLPOP", "a", "b", "c", "0"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLPOP", "a", "b", "c", "0"]);
+        s.wait_blocked(1);
         check(&mut b, &["RPUSH", "c", "x"], b":1\r\n");
         reply(&mut a, &arr2("c", "x"));
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
         // The other keys no longer hold the client: a later push stays in its list.
         check(&mut b, &["RPUSH", "a", "y"], b":1\r\n");
         check(&mut b, &["LLEN", "a"], b":1\r\n");
@@ -133,7 +112,7 @@ fn timeouts_have_sub_second_precision() {
             &["BLMOVE", "k", "j", "LEFT", "LEFT", "0.05"],
             b"_\r\n",
         );
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
     });
 }
 
@@ -149,22 +128,22 @@ fn a_tiny_timeout_blocks_forever_and_client_unblock_ends_it() {
         // Redis rounds a timeout up to whole milliseconds (ceill): 0.0001 s waits 1 ms, while
         // -0.0001 s rounds to 0 ms, which blocks forever.
         check(&mut a, &["BLPOP", "k", "0.0001"], b"*-1\r\n");
-        send(&mut a, &["BLPOP", "k", "-0.0001"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLPOP", "k", "-0.0001"]);
+        s.wait_blocked(1);
         std::thread::sleep(Duration::from_millis(100));
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         check(&mut b, &["CLIENT", "UNBLOCK", &id], b":1\r\n");
         reply(&mut a, b"*-1\r\n");
         check(&mut b, &["CLIENT", "UNBLOCK", &id], b":0\r\n");
-        send(&mut a, &["BLMOVE", "k", "j", "LEFT", "LEFT", "0"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLMOVE", "k", "j", "LEFT", "LEFT", "0"]);
+        s.wait_blocked(1);
         check(&mut b, &["CLIENT", "UNBLOCK", &id, "ERROR"], b":1\r\n");
         reply(
             &mut a,
             b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
         );
-        send(&mut a, &["BLMPOP", "0", "1", "k", "LEFT"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLMPOP", "0", "1", "k", "LEFT"]);
+        s.wait_blocked(1);
         check(&mut b, &["CLIENT", "UNBLOCK", &id, "TIMEOUT"], b":1\r\n");
         reply(&mut a, b"*-1\r\n");
         check(
@@ -187,17 +166,17 @@ fn a_tiny_timeout_blocks_forever_and_client_unblock_ends_it() {
 fn a_client_that_disconnects_is_no_longer_waiting() {
     each(|s| {
         let mut a = s.raw();
-        send(&mut a, &["BLPOP", "k", "0"]);
+        a.send_cmd(&["BLPOP", "k", "0"]);
         let mut b = s.raw();
-        send(&mut b, &["BLPOP", "k", "0"]);
-        wait_blocked(s, 2);
+        b.send_cmd(&["BLPOP", "k", "0"]);
+        s.wait_blocked(2);
         drop(a);
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         let mut p = s.raw();
         check(&mut p, &["RPUSH", "k", "x", "y"], b":2\r\n");
         reply(&mut b, &arr2("k", "x"));
         check(&mut p, &["LRANGE", "k", "0", "-1"], b"*1\r\n$1\r\ny\r\n");
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
     });
 }
 
@@ -207,8 +186,8 @@ fn lmove_from_another_shard_serves_the_waiter() {
         let mut a = s.raw();
         let mut b = s.raw();
         // "source" and "target" live on different shards with four threads.
-        send(&mut a, &["BLPOP", "target", "0"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLPOP", "target", "0"]);
+        s.wait_blocked(1);
         check(&mut b, &["RPUSH", "source", "x"], b":1\r\n");
         check(
             &mut b,
@@ -218,8 +197,8 @@ fn lmove_from_another_shard_serves_the_waiter() {
         reply(&mut a, &arr2("target", "x"));
         check(&mut b, &["EXISTS", "source", "target"], b":0\r\n");
         // RPOPLPUSH too.
-        send(&mut a, &["BRPOP", "target", "0"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BRPOP", "target", "0"]);
+        s.wait_blocked(1);
         check(&mut b, &["RPUSH", "source", "y"], b":1\r\n");
         check(&mut b, &["RPOPLPUSH", "source", "target"], b"$1\r\ny\r\n");
         reply(&mut a, &arr2("target", "y"));
@@ -231,11 +210,8 @@ fn blmove_serves_and_pushes_across_shards() {
     each(|s| {
         let mut a = s.raw();
         let mut b = s.raw();
-        send(
-            &mut a,
-            &["BLMOVE", "source", "target", "LEFT", "RIGHT", "0"],
-        );
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLMOVE", "source", "target", "LEFT", "RIGHT", "0"]);
+        s.wait_blocked(1);
         check(&mut b, &["RPUSH", "source", "x", "y"], b":2\r\n");
         reply(&mut a, b"$1\r\nx\r\n");
         check(
@@ -251,10 +227,10 @@ fn blmove_serves_and_pushes_across_shards() {
         // A chain: BLMOVE into a key another client waits on serves that client too.
         check(&mut b, &["DEL", "source", "target"], b":2\r\n");
         let mut c = s.raw();
-        send(&mut a, &["BRPOPLPUSH", "source", "target", "0"]);
-        wait_blocked(s, 1);
-        send(&mut c, &["BLPOP", "target", "0"]);
-        wait_blocked(s, 2);
+        a.send_cmd(&["BRPOPLPUSH", "source", "target", "0"]);
+        s.wait_blocked(1);
+        c.send_cmd(&["BLPOP", "target", "0"]);
+        s.wait_blocked(2);
         check(&mut b, &["RPUSH", "source", "z"], b":1\r\n");
         reply(&mut a, b"$1\r\nz\r\n");
         reply(&mut c, &arr2("target", "z"));
@@ -269,8 +245,8 @@ fn blmove_to_a_destination_of_the_wrong_type_fails_and_keeps_the_element() {
         let mut b = s.raw();
         // Across shards (with four threads), then on one shard (a shared hash tag).
         for (src, dst) in [("source", "target"), ("{t}source", "{t}target")] {
-            send(&mut a, &["BLMOVE", src, dst, "LEFT", "RIGHT", "0"]);
-            wait_blocked(s, 1);
+            a.send_cmd(&["BLMOVE", src, dst, "LEFT", "RIGHT", "0"]);
+            s.wait_blocked(1);
             check(&mut b, &["SET", dst, "str"], b"+OK\r\n");
             check(&mut b, &["RPUSH", src, "x", "y"], b":2\r\n");
             reply(
@@ -282,7 +258,7 @@ fn blmove_to_a_destination_of_the_wrong_type_fails_and_keeps_the_element() {
                 &["LRANGE", src, "0", "-1"],
                 b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n",
             );
-            wait_blocked(s, 0);
+            s.wait_blocked(0);
         }
     });
 }
@@ -292,11 +268,11 @@ fn a_key_of_another_type_keeps_the_client_waiting() {
     each(|s| {
         let mut a = s.raw();
         let mut b = s.raw();
-        send(&mut a, &["BLPOP", "k", "0"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLPOP", "k", "0"]);
+        s.wait_blocked(1);
         check(&mut b, &["SET", "k", "str"], b"+OK\r\n");
         check(&mut b, &["SADD", "k2", "m"], b":1\r\n");
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         check(&mut b, &["DEL", "k"], b":1\r\n");
         check(&mut b, &["RPUSH", "k", "x"], b":1\r\n");
         reply(&mut a, &arr2("k", "x"));
@@ -308,8 +284,8 @@ fn a_waiter_is_served_between_pipelined_commands() {
     each(|s| {
         let mut a = s.raw();
         let mut b = s.raw();
-        send(&mut a, &["BLPOP", "k", "0"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLPOP", "k", "0"]);
+        s.wait_blocked(1);
         // As in Redis, the waiter is served right after the push, before the LPOP.
         let mut batch = encode(&[b"RPUSH", b"k", b"y"]);
         batch.extend(encode(&[b"LPOP", b"k"]));
@@ -325,11 +301,8 @@ fn blmpop_serves_a_count_from_the_key_that_fills() {
     each(|s| {
         let mut a = s.raw();
         let mut b = s.raw();
-        send(
-            &mut a,
-            &["BLMPOP", "0", "2", "a", "b", "RIGHT", "COUNT", "2"],
-        );
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLMPOP", "0", "2", "a", "b", "RIGHT", "COUNT", "2"]);
+        s.wait_blocked(1);
         check(&mut b, &["RPUSH", "b", "1", "2", "3"], b":3\r\n");
         reply(&mut a, b"*2\r\n$1\r\nb\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n");
         check(&mut b, &["LRANGE", "b", "0", "-1"], b"*1\r\n$1\r\n1\r\n");
@@ -344,7 +317,7 @@ fn commands_after_a_blocking_one_wait_for_it() {
         let mut batch = encode(&[b"BLPOP", b"k", b"0"]);
         batch.extend(encode(&[b"PING"]));
         a.send(&batch);
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         check(&mut b, &["RPUSH", "k", "x"], b":1\r\n");
         reply(&mut a, &arr2("k", "x"));
         reply(&mut a, b"+PONG\r\n");
@@ -370,7 +343,7 @@ fn many_clients_on_many_keys_lose_nothing() {
                 })
             })
             .collect();
-        wait_blocked(s, N);
+        s.wait_blocked(N);
         let mut p = s.raw();
         for i in 0..N {
             let k = format!("q{}", i % 4);
@@ -381,7 +354,7 @@ fn many_clients_on_many_keys_lose_nothing() {
         got.sort();
         got.dedup();
         assert_eq!(got.len(), N, "every element went to exactly one client");
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
         for k in &keys {
             check(&mut p, &["LLEN", k], b":0\r\n");
         }
@@ -393,10 +366,10 @@ fn the_server_stops_with_clients_still_blocked() {
     for t in THREADS {
         let mut s = TestServer::start(t);
         let mut a = s.raw();
-        send(&mut a, &["BLPOP", "k", "0"]);
+        a.send_cmd(&["BLPOP", "k", "0"]);
         let mut b = s.raw();
-        send(&mut b, &["BLMOVE", "k", "j", "LEFT", "LEFT", "0"]);
-        wait_blocked(&s, 2);
+        b.send_cmd(&["BLMOVE", "k", "j", "LEFT", "LEFT", "0"]);
+        s.wait_blocked(2);
         s.stop();
         assert_eq!(a.read_to_close(), b"");
     }
@@ -410,12 +383,12 @@ fn client_kill_ends_a_blocked_client() {
             .trim_start_matches(':')
             .trim()
             .to_string();
-        send(&mut a, &["BLPOP", "k", "0"]);
-        wait_blocked(s, 1);
+        a.send_cmd(&["BLPOP", "k", "0"]);
+        s.wait_blocked(1);
         let mut b = s.raw();
         check(&mut b, &["CLIENT", "KILL", "ID", &id], b":1\r\n");
         assert_eq!(a.read_to_close(), b"");
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
         check(&mut b, &["RPUSH", "k", "x"], b":1\r\n");
         check(&mut b, &["LLEN", "k"], b":1\r\n");
     });
@@ -435,7 +408,7 @@ fn concurrent_pushes_to_two_shards_serve_each_client_once() {
                 })
             })
             .collect();
-        wait_blocked(s, N);
+        s.wait_blocked(N);
         let pushers: Vec<_> = ["source", "target"]
             .into_iter()
             .map(|k| {
@@ -454,7 +427,7 @@ fn concurrent_pushes_to_two_shards_serve_each_client_once() {
         got.sort();
         got.dedup();
         assert_eq!(got.len(), N, "each element went to exactly one client");
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
         let mut c = s.raw();
         check(&mut c, &["EXISTS", "source", "target"], b":0\r\n");
     });
@@ -486,7 +459,7 @@ fn timeouts_racing_with_pushes_lose_no_element() {
                 delivered.push(String::from_utf8_lossy(&r).to_string());
             }
         }
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
         let left = String::from_utf8_lossy(&p.cmd(&["LLEN", "k"])).to_string();
         let left: usize = left.trim_start_matches(':').trim().parse().unwrap();
         let n = delivered.len();

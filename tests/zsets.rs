@@ -1225,28 +1225,8 @@ fn random_arguments_never_break_the_server() {
     }
 }
 
-/// Sends a command without reading its reply.
-fn send(c: &mut RawConn, args: &[&str]) {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    c.send(&rustis_tests::encode(&a));
-}
-
 fn reply(c: &mut RawConn) -> String {
     String::from_utf8_lossy(&c.read_reply()).into_owned()
-}
-
-/// Waits until the server reports `n` blocked clients.
-fn wait_blocked(s: &TestServer, n: usize) {
-    let mut c = s.raw();
-    let want = format!("blocked_clients:{n}\r\n");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if cmd_text(&mut c, &["INFO", "clients"]).contains(&want) {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "never got {want:?}");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
 }
 
 #[test]
@@ -1255,8 +1235,8 @@ fn blocking_pops_wake_up_like_redis() {
     for t in THREADS {
         let s = TestServer::start(t);
         let (mut a, mut b) = (s.raw(), s.raw());
-        send(&mut a, &["BZPOPMIN", "z", "0"]);
-        wait_blocked(&s, 1);
+        a.send_cmd(&["BZPOPMIN", "z", "0"]);
+        s.wait_blocked(1);
         assert_eq!(
             cmd_text(&mut b, &["ZADD", "z", "2", "b", "1", "a"]),
             ":2\r\n"
@@ -1267,8 +1247,8 @@ fn blocking_pops_wake_up_like_redis() {
             "*1\r\n$1\r\nb\r\n"
         );
         // BZMPOP on two keys; the second one fills.
-        send(&mut a, &["BZMPOP", "0", "2", "x", "y", "MAX", "COUNT", "5"]);
-        wait_blocked(&s, 1);
+        a.send_cmd(&["BZMPOP", "0", "2", "x", "y", "MAX", "COUNT", "5"]);
+        s.wait_blocked(1);
         assert_eq!(
             cmd_text(&mut b, &["ZADD", "y", "1", "a", "2", "b", "3", "c"]),
             ":3\r\n"
@@ -1279,8 +1259,8 @@ fn blocking_pops_wake_up_like_redis() {
         );
         assert_eq!(cmd_text(&mut b, &["EXISTS", "y"]), ":0\r\n");
         // A STORE command that creates the key wakes the waiter too.
-        send(&mut a, &["BZPOPMAX", "w", "0"]);
-        wait_blocked(&s, 1);
+        a.send_cmd(&["BZPOPMAX", "w", "0"]);
+        s.wait_blocked(1);
         cmd_text(&mut b, &["ZADD", "src", "5", "m"]);
         assert_eq!(
             cmd_text(&mut b, &["ZUNIONSTORE", "w", "1", "src", "WEIGHTS", "2"]),
@@ -1288,10 +1268,10 @@ fn blocking_pops_wake_up_like_redis() {
         );
         assert_eq!(reply(&mut a), "*3\r\n$1\r\nw\r\n$1\r\nm\r\n$2\r\n10\r\n");
         // A value of another type does not serve the waiter; it keeps waiting.
-        send(&mut a, &["BZPOPMIN", "q", "0"]);
-        wait_blocked(&s, 1);
+        a.send_cmd(&["BZPOPMIN", "q", "0"]);
+        s.wait_blocked(1);
         assert_eq!(cmd_text(&mut b, &["LPUSH", "q", "x"]), ":1\r\n");
-        wait_blocked(&s, 1);
+        s.wait_blocked(1);
         assert_eq!(cmd_text(&mut b, &["DEL", "q"]), ":1\r\n");
         assert_eq!(cmd_text(&mut b, &["ZADD", "q", "7", "seven"]), ":1\r\n");
         assert_eq!(reply(&mut a), "*3\r\n$1\r\nq\r\n$5\r\nseven\r\n$1\r\n7\r\n");
@@ -1303,12 +1283,12 @@ fn blocking_pops_wake_up_like_redis() {
         );
         // RESP3.
         a.cmd(&["HELLO", "3"]);
-        send(&mut a, &["BZPOPMIN", "r", "0"]);
-        wait_blocked(&s, 1);
+        a.send_cmd(&["BZPOPMIN", "r", "0"]);
+        s.wait_blocked(1);
         cmd_text(&mut b, &["ZADD", "r", "1.5", "x"]);
         assert_eq!(reply(&mut a), "*3\r\n$1\r\nr\r\n$1\r\nx\r\n,1.5\r\n");
-        send(&mut a, &["BZMPOP", "0", "1", "r", "MIN"]);
-        wait_blocked(&s, 1);
+        a.send_cmd(&["BZMPOP", "0", "1", "r", "MIN"]);
+        s.wait_blocked(1);
         cmd_text(&mut b, &["ZADD", "r", "2.5", "y"]);
         assert_eq!(
             reply(&mut a),
@@ -1324,10 +1304,10 @@ fn blocked_clients_are_served_in_order_across_shards() {
         let s = TestServer::start(t);
         let (mut a, mut b, mut c) = (s.raw(), s.raw(), s.raw());
         // Keys a..d spread over the shards with four threads.
-        send(&mut a, &["BZPOPMIN", "a", "b", "c", "0"]);
-        wait_blocked(&s, 1);
-        send(&mut b, &["BZPOPMAX", "c", "d", "0"]);
-        wait_blocked(&s, 2);
+        a.send_cmd(&["BZPOPMIN", "a", "b", "c", "0"]);
+        s.wait_blocked(1);
+        b.send_cmd(&["BZPOPMAX", "c", "d", "0"]);
+        s.wait_blocked(2);
         assert_eq!(
             cmd_text(&mut c, &["ZADD", "c", "1", "one", "2", "two"]),
             ":2\r\n"
@@ -1335,7 +1315,7 @@ fn blocked_clients_are_served_in_order_across_shards() {
         // The first client to block on c is served first, then the next.
         assert_eq!(reply(&mut a), "*3\r\n$1\r\nc\r\n$3\r\none\r\n$1\r\n1\r\n");
         assert_eq!(reply(&mut b), "*3\r\n$1\r\nc\r\n$3\r\ntwo\r\n$1\r\n2\r\n");
-        wait_blocked(&s, 0);
+        s.wait_blocked(0);
         assert_eq!(cmd_text(&mut c, &["EXISTS", "c"]), ":0\r\n");
         // Immediate errors: a key of another type before any non-empty one.
         cmd_text(&mut c, &["SET", "str", "x"]);
