@@ -2,8 +2,8 @@
 //!
 //! A [`crate::registry::TxnFn`] is written once against this trait. When all its keys live on
 //! one shard it runs there on [`LocalKeys`], straight on the database. When they span shards,
-//! the runtime locks them, copies their entries out of their shards ([`fetch`]) into
-//! [`FetchedKeys`], runs the command on the copies, and sends back what changed ([`apply`]).
+//! the runtime locks them, moves their entries out of their shards ([`check_out`]) into
+//! [`FetchedKeys`], runs the command on them, and moves every entry back ([`check_in`]).
 //!
 //! A command may also read keys it could not declare, because their names come from the data
 //! (SORT's `BY weight_*` / `GET data_*`, later Lua scripts): [`Keys::get_extra`]. When the view
@@ -33,11 +33,11 @@ pub enum Extra<'a> {
 }
 
 /// A key's value opened for a change in place: a stored key through its write-path guard, or a
-/// fetched copy that [`apply`] writes back.
+/// checked-out entry that [`check_in`] brings back.
 pub enum ValueMut<'a> {
     /// A key of the shard the command runs on.
     Stored(KeyMut<'a, Value>),
-    /// A copy fetched from another shard.
+    /// An entry checked out of another shard.
     Copy(&'a mut Value),
 }
 
@@ -320,15 +320,6 @@ impl FetchedKeys {
     pub fn into_entries(self) -> Vec<(Option<Entry>, bool)> {
         self.entries.into_iter().zip(self.dirty).collect()
     }
-
-    /// What changed, per distinct key slot: `Some(entry)` to store, `None` to delete.
-    pub fn into_writes(self) -> Vec<(usize, Option<Entry>)> {
-        self.entries
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| self.dirty[*i])
-            .collect()
-    }
 }
 
 impl Keys for FetchedKeys {
@@ -401,13 +392,6 @@ impl Keys for FetchedKeys {
     }
 }
 
-/// Copies the live entries of `keys` out of one shard (runs on that shard).
-pub fn fetch(shard: &mut Shard, keys: &[(usize, Bytes)]) -> Vec<Option<Entry>> {
-    keys.iter()
-        .map(|(db, k)| shard.db(*db).entry(k).cloned())
-        .collect()
-}
-
 /// Takes the live entries of `keys` out of one shard for a transaction that holds them locked
 /// (runs on that shard; see `Db::check_out`): they move to the coordinator instead of being
 /// copied, and every one of them must come back through [`check_in`].
@@ -444,20 +428,6 @@ pub fn check_in(shard: &mut Shard, keys: Vec<Returned>) {
     }
 }
 
-/// Stores or deletes entries on one shard (runs on that shard). An entry whose collection is
-/// empty is deleted, as Redis never keeps an empty list, set, hash or sorted set.
-pub fn apply(shard: &mut Shard, writes: Vec<(usize, Bytes, Option<Entry>)>) {
-    for (db, key, entry) in writes {
-        let db = shard.db(db);
-        match entry {
-            Some(e) => db.insert_entry(&key, e),
-            None => {
-                db.remove(&key);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,8 +454,10 @@ mod tests {
         assert!(f.delete(2));
         assert!(f.get(0).is_none());
         f.put(1, entry("2"));
-        let writes = f.into_writes();
-        assert_eq!(writes, vec![(0, None), (1, Some(entry("2")))]);
+        assert_eq!(
+            f.into_entries(),
+            vec![(None, true), (Some(entry("2")), true)]
+        );
     }
 
     #[test]
@@ -509,7 +481,7 @@ mod tests {
         assert_eq!(f.get_extra(0, b"w_3"), Extra::Unavailable);
         assert_eq!(f.take_needed(), vec![(1, "w_1".into()), (0, "w_3".into())]);
         // Reading undeclared keys changes nothing.
-        assert!(f.into_writes().is_empty());
+        assert!(f.into_entries().iter().all(|(_, changed)| !changed));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
-use rustis_commands::txn::{apply, fetch, FetchedKeys, LocalKeys};
+use rustis_commands::txn::{check_in, check_out, FetchedKeys, LocalKeys, Returned};
 use rustis_commands::{Out, Registry, Run, ShardCtx};
 use rustis_storage::{Change, ChangeKind, DbIndex, KeyListener, Shard};
 
@@ -87,7 +87,8 @@ impl World {
         String::from_utf8_lossy(&out.buf).into_owned()
     }
 
-    /// Runs a `Txn` command on the cross-shard path: fetch copies, run on them, write back.
+    /// Runs a `Txn` command on the cross-shard path: check the keys out, run on them, check them
+    /// back in.
     fn run_fetched(&mut self, db: DbIndex, args: &[&str]) -> String {
         let args: Vec<Bytes> = args
             .iter()
@@ -101,7 +102,8 @@ impl World {
         let keys: Vec<Bytes> = pos.iter().map(|&i| args[i].clone()).collect();
         let dbs = vec![db; keys.len()];
         let unique: Vec<(DbIndex, Bytes)> = keys.iter().map(|k| (db, k.clone())).collect();
-        let entries = fetch(&mut self.shard, &unique);
+        let entries = check_out(&mut self.shard, &unique);
+        let existed: Vec<bool> = entries.iter().map(Option::is_some).collect();
         let slot_of = (0..keys.len()).collect();
         let mut view = FetchedKeys::new(
             keys,
@@ -114,12 +116,19 @@ impl World {
         );
         let mut out = Out::new(false);
         f(&mut view, &args, &mut out);
-        let writes = view
-            .into_writes()
+        let back = view
+            .into_entries()
             .into_iter()
-            .map(|(slot, e)| (unique[slot].0, unique[slot].1.clone(), e))
+            .enumerate()
+            .map(|(slot, (entry, changed))| Returned {
+                db: unique[slot].0,
+                key: unique[slot].1.clone(),
+                entry,
+                changed,
+                existed: existed[slot],
+            })
             .collect();
-        apply(&mut self.shard, writes);
+        check_in(&mut self.shard, back);
         String::from_utf8_lossy(&out.buf).into_owned()
     }
 
