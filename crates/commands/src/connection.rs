@@ -1,4 +1,5 @@
-//! Connection commands: PING, ECHO, QUIT, HELLO, SELECT, CLIENT, RESET.
+//! Connection commands: PING, ECHO, QUIT, HELLO, SELECT, CLIENT, RESET, and the transaction
+//! commands MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //!
 //! They act on the connection's own state, so the runtime carries them out; this module holds
 //! their bindings and the parts that need no connection (argument parsing, reply shapes).
@@ -14,4 +15,9 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("select", Run::Conn(ConnCmd::Select)));
     r.add(Binding::new("client", Run::Conn(ConnCmd::Client)));
     r.add(Binding::new("reset", Run::Conn(ConnCmd::Reset)));
+    r.add(Binding::new("multi", Run::Conn(ConnCmd::Multi)));
+    r.add(Binding::new("exec", Run::Conn(ConnCmd::Exec)));
+    r.add(Binding::new("discard", Run::Conn(ConnCmd::Discard)));
+    r.add(Binding::new("watch", Run::Conn(ConnCmd::Watch)));
+    r.add(Binding::new("unwatch", Run::Conn(ConnCmd::Unwatch)));
 }

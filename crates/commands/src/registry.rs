@@ -78,6 +78,16 @@ pub enum ConnCmd {
     Shutdown,
     /// `RESET`
     Reset,
+    /// `MULTI`
+    Multi,
+    /// `EXEC`
+    Exec,
+    /// `DISCARD`
+    Discard,
+    /// `WATCH key [key ...]`
+    Watch,
+    /// `UNWATCH`
+    Unwatch,
 }
 
 /// How a command runs.

@@ -22,7 +22,10 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// Whether a connection command must wait for the commands before it to finish (it changes
 /// how later replies are encoded, or reads state they may change).
 pub(crate) fn is_barrier(cmd: ConnCmd) -> bool {
-    !matches!(cmd, ConnCmd::Ping | ConnCmd::Echo | ConnCmd::Select)
+    !matches!(
+        cmd,
+        ConnCmd::Ping | ConnCmd::Echo | ConnCmd::Select | ConnCmd::Multi | ConnCmd::Discard
+    )
 }
 
 /// Runs a connection command.
@@ -47,6 +50,7 @@ pub(crate) async fn run(
         ConnCmd::Hello => hello(w, sess, args, out),
         ConnCmd::Select => select(w, sess, args, out),
         ConnCmd::Reset => {
+            crate::multi::reset(w, sess);
             sess.set_db(0);
             sess.set_resp(2);
             out.resp3 = false;
@@ -58,6 +62,9 @@ pub(crate) async fn run(
         ConnCmd::Info => info(w, args, out).await,
         ConnCmd::Config => config(w, args, out).await,
         ConnCmd::Shutdown => shutdown(w, sess, args, out),
+        ConnCmd::Multi | ConnCmd::Exec | ConnCmd::Discard | ConnCmd::Watch | ConnCmd::Unwatch => {
+            Box::pin(crate::multi::run(w, sess, cmd, args, out)).await
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use rustis_storage::{DbIndex, Entry};
 use tokio::sync::oneshot;
 
 use crate::admin;
+use crate::multi;
 use crate::routing::shard_of;
 use crate::session::Session;
 use crate::worker::{BatchReply, Item, LockSet, NeededKeys, PartFn, ReplyBufs, TxId, Worker};
@@ -153,7 +154,7 @@ impl Pending {
                                 let (spec, db) = (it.spec, it.db);
                                 let args = std::mem::take(&mut it.args);
                                 if let Run::Txn(f) = spec.run {
-                                    txn_extra(w, db, f, spec, args, need, out).await;
+                                    txn_extra(w, None, db, f, spec, args, need, out).await;
                                     w.tick_clock();
                                 }
                             }
@@ -221,14 +222,14 @@ impl LastSpec {
 }
 
 /// Where a data command runs.
-enum Target {
+pub(crate) enum Target {
     One(usize),
     /// Key positions grouped by shard, in ascending shard order.
     Many(Vec<(usize, Vec<usize>)>),
 }
 
 /// `hint`: the shard of `args[1]`, when the caller has computed it.
-fn route(
+pub(crate) fn route(
     w: &Worker,
     spec: &CommandSpec,
     args: &[Bytes],
@@ -329,12 +330,14 @@ pub(crate) async fn run(
         executed += 1;
         let start = out.buf.len();
         let Some(spec) = last_spec.lookup(&args[0]) else {
+            multi::flag_error(sess);
             out.error(&unknown_command(&args[0], &args[1..]));
             pending.wrote_local(start, out);
             continue;
         };
         sess.set_last_cmd(spec.name);
         if !spec.arity_ok(args.len()) {
+            multi::flag_error(sess);
             out.error(&wrong_args(spec.name));
             pending.wrote_local(start, out);
             continue;
@@ -348,10 +351,17 @@ pub(crate) async fn run(
                 Some(_) => Ok(()),
             };
             if let Err(e) = checked {
+                multi::flag_error(sess);
                 out.error(&e);
                 pending.wrote_local(start, out);
                 continue;
             }
+        }
+        // Inside MULTI, commands are queued for EXEC (their own checks run then).
+        if sess.in_multi() && !multi::runs_at_once(spec) {
+            multi::queue(sess, spec, args, out);
+            pending.wrote_local(start, out);
+            continue;
         }
         if let Some(check) = spec.precheck {
             if let Err(e) = check(&args) {
@@ -402,7 +412,8 @@ pub(crate) async fn run(
                                     affinity = Affinity::Mixed;
                                     pending.flush(w, out, parser).await;
                                     if let Run::Txn(f) = spec.run {
-                                        txn_extra(w, sess.db(), f, spec, args, need, out).await;
+                                        txn_extra(w, None, sess.db(), f, spec, args, need, out)
+                                            .await;
                                     }
                                     w.tick_clock();
                                 }
@@ -464,7 +475,7 @@ pub(crate) fn prefetch_local<'a>(w: &Worker, db: DbIndex, keys: impl Iterator<It
 /// never waits, so it cannot close a cycle of waits. If any shard refused, the ones granted are
 /// released and the locks are taken again one shard after the other in ascending order,
 /// waiting in each shard's queue (the order that makes waiting cycles impossible).
-async fn lock_all(w: &Worker, tx: u64, groups: &[(usize, LockSet)]) -> bool {
+pub(crate) async fn lock_all(w: &Worker, tx: u64, groups: &[(usize, LockSet)]) -> bool {
     let mut tries = Vec::with_capacity(groups.len());
     for (s, set) in groups {
         tries.push((*s, w.send_lock(*s, tx, set.clone(), true)));
@@ -651,7 +662,23 @@ pub(crate) async fn txn(
     args: Vec<Bytes>,
     out: &mut Out,
 ) {
-    txn_extra(w, db, f, spec, args, Vec::new(), out).await;
+    txn_extra(w, None, db, f, spec, args, Vec::new(), out).await;
+}
+
+/// Runs a `Txn` command across shards for transaction `tx`, which already holds the locks of
+/// its keys (and of the undeclared keys `extra`, or every shard whole): EXEC's cross-shard path.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn txn_held(
+    w: &Worker,
+    tx: TxId,
+    db: DbIndex,
+    f: TxnFn,
+    spec: &CommandSpec,
+    args: Vec<Bytes>,
+    extra: NeededKeys,
+    out: &mut Out,
+) {
+    txn_extra(w, Some(tx), db, f, spec, args, extra, out).await;
 }
 
 // ---- Undeclared keys (SORT BY/GET patterns): see docs/transactions.md. ----
@@ -663,9 +690,12 @@ const TOO_MANY_ROUNDS: &str =
 
 /// Runs a `Txn` command across shards with its declared keys and the undeclared keys `extra`
 /// locked and fetched. If a run asks for more undeclared keys, it wrote nothing and released
-/// its locks: it runs again with those keys too, at most [`MAX_ROUNDS`] times.
+/// its locks: it runs again with those keys too, at most [`MAX_ROUNDS`] times. With `held`,
+/// the caller's transaction already holds every lock it needs and keeps them.
+#[allow(clippy::too_many_arguments)]
 async fn txn_extra(
     w: &Worker,
+    held: Option<TxId>,
     db: DbIndex,
     f: TxnFn,
     spec: &CommandSpec,
@@ -674,7 +704,7 @@ async fn txn_extra(
     out: &mut Out,
 ) {
     for _ in 0..MAX_ROUNDS {
-        match txn_round(w, db, f, spec, &args, &extra, out).await {
+        match txn_round(w, held, db, f, spec, &args, &extra, out).await {
             None => return,
             Some(more) => extra.extend(more),
         }
@@ -762,10 +792,38 @@ async fn check_out_locked(
     Some(out)
 }
 
+/// Checks the keys of a cross-shard `Txn` out of their shards for transaction `tx`, which
+/// holds their locks already. `None`: shutting down.
+async fn check_out_held(
+    w: &Worker,
+    tx: TxId,
+    groups: &[(usize, Vec<(DbIndex, Bytes)>)],
+) -> Option<Vec<Vec<Option<Entry>>>> {
+    let mut waits = Vec::with_capacity(groups.len());
+    for (s, ks) in groups {
+        let ks = ks.clone();
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            let now = wk.shared.clock.now_ms();
+            let mut shard = wk.shard.borrow_mut();
+            shard.set_now(now);
+            Box::new(check_out(&mut shard, &ks))
+        });
+        waits.push(w.send_call(*s, Some(tx), false, f));
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for rx in waits {
+        out.push(*rx.await.ok()?.downcast::<Vec<Option<Entry>>>().ok()?);
+    }
+    Some(out)
+}
+
 /// One run of a `Txn` command across shards. Returns the undeclared keys it asked for and could
-/// not see, if any: it then wrote nothing and its locks are released.
+/// not see, if any: it then wrote nothing and its locks are released (with `held`, the
+/// caller's transaction keeps its locks either way).
+#[allow(clippy::too_many_arguments)]
 async fn txn_round(
     w: &Worker,
+    held: Option<TxId>,
     db: DbIndex,
     f: TxnFn,
     spec: &CommandSpec,
@@ -844,8 +902,12 @@ async fn txn_round(
         .iter()
         .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
         .collect();
-    let tx = w.new_tx();
-    let Some(taken) = check_out_locked(w, tx, &key_groups).await else {
+    let tx = held.unwrap_or_else(|| w.new_tx());
+    let taken = match held {
+        None => check_out_locked(w, tx, &key_groups).await,
+        Some(tx) => check_out_held(w, tx, &key_groups).await,
+    };
+    let Some(taken) = taken else {
         out.error(SHUTTING_DOWN);
         return None;
     };
@@ -891,7 +953,7 @@ async fn txn_round(
             check_in(&mut wk.shard.borrow_mut(), mine);
             Box::new(())
         });
-        waits.push(w.send_call(s, Some(tx), true, f));
+        waits.push(w.send_call(s, Some(tx), held.is_none(), f));
     }
     for rx in waits {
         let _ = rx.await;

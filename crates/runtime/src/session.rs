@@ -22,6 +22,7 @@ use rustis_storage::DbIndex;
 use tokio::sync::mpsc;
 
 use crate::blocking::Waiter;
+use crate::multi::{Multi, Watched};
 
 /// One connection's state.
 pub(crate) struct Session {
@@ -41,6 +42,10 @@ pub(crate) struct Session {
     pub lib_ver: RefCell<Vec<u8>>,
     /// The blocking command it waits in, if any (CLIENT UNBLOCK, CLIENT LIST's `b` flag).
     pub blocked: RefCell<Option<Arc<Waiter>>>,
+    /// The commands queued since MULTI, while a transaction is open.
+    pub multi: RefCell<Option<Multi>>,
+    /// The keys it WATCHes.
+    pub watches: RefCell<Vec<Watched>>,
     db: Cell<DbIndex>,
     resp: Cell<u8>,
     closing: Cell<bool>,
@@ -93,6 +98,8 @@ impl Session {
             lib_name: RefCell::default(),
             lib_ver: RefCell::default(),
             blocked: RefCell::new(None),
+            multi: RefCell::new(None),
+            watches: RefCell::new(Vec::new()),
             db: Cell::new(0),
             resp: Cell::new(2),
             closing: Cell::new(false),
@@ -111,6 +118,11 @@ impl Session {
     /// SELECT.
     pub fn set_db(&self, db: DbIndex) {
         self.db.set(db);
+    }
+
+    /// Whether a transaction is open (MULTI without EXEC or DISCARD yet).
+    pub fn in_multi(&self) -> bool {
+        self.multi.borrow().is_some()
     }
 
     /// The protocol version, 2 or 3.

@@ -329,6 +329,39 @@ impl Worker {
         exec_on(shard, spec, db, args, out, &hidden)
     }
 
+    /// Runs one command on this shard for transaction `tx`, which holds what it needs here
+    /// (or, with `None`, for a caller that checked nothing is locked in its way): the keys
+    /// `tx` holds are visible to it, those of other transactions hidden. Blocked clients are
+    /// not served here; they are when the transaction ends.
+    pub fn exec_in_tx(
+        &self,
+        tx: Option<TxId>,
+        spec: &CommandSpec,
+        db: DbIndex,
+        args: &[Bytes],
+        out: &mut Out,
+    ) -> Option<NeededKeys> {
+        let mut shard = self.shard.borrow_mut();
+        let locks = self.locks.borrow();
+        let hidden = |d: DbIndex, k: &[u8]| {
+            locks.whole.is_some_and(|o| Some(o) != tx)
+                || (!locks.held.is_empty()
+                    && locks
+                        .held
+                        .get(&(d, Bytes::copy_from_slice(k)))
+                        .is_some_and(|o| Some(*o) != tx))
+        };
+        exec_on(&mut shard, spec, db, args, out, &hidden)
+    }
+
+    /// Whether none of `keys` is locked and nothing waits in the queue: a transaction may run
+    /// them inline.
+    pub fn keys_free(&self, keys: &[(DbIndex, Bytes)]) -> bool {
+        let locks = self.locks.borrow();
+        locks.idle()
+            || (locks.queue.is_empty() && locks.keys_free(keys.iter().map(|(d, k)| (*d, k)), None))
+    }
+
     /// Whether a transaction holds `key` of database `db` locked here.
     pub fn key_locked(&self, db: DbIndex, key: &[u8]) -> bool {
         let locks = self.locks.borrow();
