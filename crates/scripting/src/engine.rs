@@ -106,6 +106,8 @@ pub(crate) fn log_outside_run(_level: LogLevel, _msg: &[u8]) {}
 /// A new sandboxed EVAL state, with the memory cap.
 pub(crate) fn new_state(config: &EngineConfig) -> State {
     let mut st = State::new().expect("a new Lua state");
+    // CJSON's settings live with the state in Redis: a new state starts from the defaults.
+    crate::libs::cjson::reset_config();
     // SAFETY: the state is fresh and ours.
     unsafe { crate::sandbox::setup(st.l) };
     st.mem.limit = config.memory_limit;

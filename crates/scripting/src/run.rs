@@ -16,7 +16,7 @@ use bytes::Bytes;
 use rustis_commands::registry::flags;
 use rustis_commands::Registry;
 
-use crate::convert::{error_text_for, number_arg, push_error_table, push_reply};
+use crate::convert::{error_text_for, number_arg, push_reply};
 use crate::lua::{ffi, guard, push_bytes, push_err_table, raw_set_str, to_bytes, ty, Fail, L};
 use crate::{Abort, CallOpts, Host, LogLevel};
 
@@ -676,9 +676,4 @@ pub(crate) unsafe extern "C-unwind" fn hook(l: L, _ar: *mut ffi::lua_Debug) {
         push_err_table(l, msg);
         ffi::lua_error(l);
     }
-}
-
-/// Pushes Redis's error table for an error reply text (helper for the engine).
-pub(crate) unsafe fn push_error_reply_table(l: L, text: &[u8]) {
-    push_error_table(l, text);
 }
