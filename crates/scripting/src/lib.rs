@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod convert;
+mod dump;
 mod engine;
 mod functions;
 mod libs;

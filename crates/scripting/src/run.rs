@@ -677,3 +677,8 @@ pub(crate) unsafe extern "C-unwind" fn hook(l: L, _ar: *mut ffi::lua_Debug) {
         ffi::lua_error(l);
     }
 }
+
+/// `redis.log`, for the load-time API of function libraries.
+pub(crate) fn redis_log_fn() -> ffi::lua_CFunction {
+    redis_log
+}

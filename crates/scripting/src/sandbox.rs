@@ -257,3 +257,13 @@ pub(crate) unsafe fn new_lib(l: L, g: c_int, name: &str, funcs: &[(&str, ffi::lu
     set_funcs(l, funcs);
     raw_set_str(l, g, name.as_bytes());
 }
+
+/// Gives the table at `idx` Redis's error metatable: reading a missing name raises
+/// `Script attempted to access nonexistent global variable`.
+pub(crate) unsafe fn set_error_metatable(l: L, idx: c_int) {
+    let idx = crate::lua::abs_index(l, idx);
+    ffi::lua_createtable(l, 0, 1);
+    ffi::lua_pushcclosure(l, missing_global, 0);
+    raw_set_str(l, -2, b"__index");
+    ffi::lua_setmetatable(l, idx);
+}

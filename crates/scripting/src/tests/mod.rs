@@ -10,6 +10,7 @@ use rustis_commands::{CommandSpec, Out, Registry};
 use crate::{Abort, CallOpts, Engine, EngineConfig, EvalKind, Host, Outcome};
 
 mod eval_cases;
+mod function_cases;
 
 pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
 
@@ -429,4 +430,150 @@ fn redis_log_reaches_the_host() {
         &mut h,
     );
     assert_eq!(h.logs, vec![b"a 1 b".to_vec()]);
+}
+
+/// Runs one command line of the scripting family on `e`, as the runtime will dispatch it.
+pub(crate) fn dispatch(e: &mut Engine, line: &[&str], host: &mut FakeHost, resp3: bool) -> Vec<u8> {
+    let args = b(line);
+    let mut out = Out::new(resp3);
+    let name = line[0].to_ascii_uppercase();
+    let r = match name.as_str() {
+        "FUNCTION" => e.function_cmd(&args, &mut out),
+        "SCRIPT" => e.script_cmd(&args, &mut out),
+        "FCALL" => e.fcall(&args, false, host, &mut out),
+        "FCALL_RO" => e.fcall(&args, true, host, &mut out),
+        "EVAL" => e.eval(&args, EVAL, host, &mut out),
+        other => panic!("not a scripting command: {other}"),
+    };
+    assert_eq!(r, Outcome::Done, "{line:?}");
+    out_bytes(&out)
+}
+
+#[test]
+fn function_replies_match_redis() {
+    let mut failures = Vec::new();
+    for seq in function_cases::FUNCTION_CASES {
+        let mut e = engine();
+        let mut h = FakeHost::default();
+        for (line, want) in seq.iter() {
+            let got = dispatch(&mut e, line, &mut h, false);
+            if got != *want {
+                failures.push(format!(
+                    "{line:?}\n   want {:?}\n   got  {:?}",
+                    String::from_utf8_lossy(want),
+                    String::from_utf8_lossy(&got)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The bulk string's payload in a reply `$n\r\n...\r\n`.
+fn bulk_payload(reply: &[u8]) -> Vec<u8> {
+    let start = reply.iter().position(|&c| c == b'\n').unwrap() + 1;
+    reply[start..reply.len() - 2].to_vec()
+}
+
+#[test]
+fn function_restore_accepts_redis_payloads() {
+    // The DUMP redis-server gave for library `lib1` with add, add2, add3.
+    let (line, dump) = function_cases::FUNCTION_CASES[9][1];
+    assert_eq!(line, &["FUNCTION", "DUMP"]);
+    let payload = Bytes::from(bulk_payload(dump));
+    let mut e = engine();
+    let mut h = FakeHost::default();
+    let restore = |e: &mut Engine, mode: Option<&str>| {
+        let mut args = vec![
+            Bytes::from_static(b"FUNCTION"),
+            Bytes::from_static(b"RESTORE"),
+            payload.clone(),
+        ];
+        if let Some(m) = mode {
+            args.push(Bytes::copy_from_slice(m.as_bytes()));
+        }
+        let mut out = Out::new(false);
+        e.function_cmd(&args, &mut out);
+        String::from_utf8_lossy(&out_bytes(&out)).into_owned()
+    };
+    assert_eq!(restore(&mut e, None), "+OK\r\n");
+    assert_eq!(
+        dispatch(&mut e, &["FCALL", "add", "0", "1", "2"], &mut h, false),
+        b":3\r\n"
+    );
+    assert_eq!(
+        restore(&mut e, None),
+        "-ERR Library lib1 already exists\r\n"
+    );
+    assert_eq!(
+        restore(&mut e, Some("append")),
+        "-ERR Library lib1 already exists\r\n"
+    );
+    assert_eq!(restore(&mut e, Some("REPLACE")), "+OK\r\n");
+    dispatch(
+        &mut e,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=other\nredis.register_function('add', function() return 0 end)",
+        ],
+        &mut h,
+        false,
+    );
+    assert_eq!(
+        restore(&mut e, Some("replace")),
+        "-ERR Function add already exists\r\n"
+    );
+    assert_eq!(restore(&mut e, Some("flush")), "+OK\r\n");
+    assert_eq!(
+        e.function_stats(),
+        crate::FunctionStats {
+            libraries: 1,
+            functions: 3
+        }
+    );
+    // Our own dump is the same bytes, and a corrupted one is refused.
+    assert_eq!(e.dump_functions(), payload.to_vec());
+    let mut bad = payload.to_vec();
+    bad[3] ^= 1;
+    let mut out = Out::new(false);
+    e.function_cmd(
+        &[
+            Bytes::from_static(b"FUNCTION"),
+            Bytes::from_static(b"RESTORE"),
+            Bytes::from(bad),
+        ],
+        &mut out,
+    );
+    assert_eq!(
+        out_bytes(&out),
+        b"-ERR DUMP payload version or checksum are wrong\r\n"
+    );
+}
+
+#[test]
+fn fcall_runs_with_resp3_and_sees_keys_and_args() {
+    let mut e = engine();
+    let mut h = FakeHost::default();
+    dispatch(&mut e, &["FUNCTION", "LOAD", "#!lua name=l\nredis.register_function('m', function(keys, args) redis.setresp(3) redis.call('hset', keys[1], 'f', args[1]) return redis.call('hgetall', keys[1]) end)"], &mut h, false);
+    assert_eq!(
+        dispatch(&mut e, &["FCALL", "m", "1", "h", "v"], &mut h, true),
+        b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    );
+    assert_eq!(
+        dispatch(&mut e, &["FCALL", "m", "1", "h", "v"], &mut h, false),
+        b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    );
+    let info = e
+        .fcall_info(&b(&["FCALL", "M", "1", "h", "v"]), false, &mut h)
+        .unwrap();
+    assert_eq!(
+        (info.name.as_str(), info.keys, info.read_only),
+        ("m", 3..4, false)
+    );
 }
