@@ -515,6 +515,7 @@ fn function_restore_accepts_redis_payloads() {
         "-ERR Library lib1 already exists\r\n"
     );
     assert_eq!(restore(&mut e, Some("REPLACE")), "+OK\r\n");
+    dispatch(&mut e, &["FUNCTION", "DELETE", "lib1"], &mut h, false);
     dispatch(
         &mut e,
         &[
