@@ -248,7 +248,8 @@ pub(crate) fn write_error(out: &mut Out, msg: &[u8]) {
 
 /// A Lua number as Redis replies it: C's conversion of the double to `long long`.
 pub(crate) fn lua_number_to_i64(d: f64) -> i64 {
-    if d.is_nan() || d >= 9.223_372_036_854_775_808e18 || d < -9.223_372_036_854_775_808e18 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if d.is_nan() || !(-TWO_63..TWO_63).contains(&d) {
         i64::MIN
     } else {
         d as i64

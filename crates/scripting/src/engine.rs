@@ -491,7 +491,7 @@ unsafe fn write_run_error(l: L, name: &str, out: &mut Out) {
 pub(crate) fn numkeys_range(args: &[Bytes]) -> Result<std::ops::Range<usize>, String> {
     let n = std::str::from_utf8(&args[2])
         .ok()
-        .and_then(|s| parse_ll(s))
+        .and_then(parse_ll)
         .ok_or_else(|| "ERR value is not an integer or out of range".to_string())?;
     if n > args.len() as i64 - 3 {
         return Err("ERR Number of keys can't be greater than number of args".into());

@@ -103,7 +103,7 @@ fn encode_header(buf: &mut Vec<u8>, n: usize, fix: u8, b16: u8, b32: u8) {
 /// `INT64_MIN` on the machines Redis runs on).
 fn is_int64(d: f64) -> bool {
     d.is_finite()
-        && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&d)
+        && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&d)
         && (d as i64) as f64 == d
 }
 

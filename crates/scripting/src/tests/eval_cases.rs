@@ -1,5 +1,14 @@
 // Generated against redis-server 7.0.15 by running each case with EVAL (FLUSHALL between).
-pub(super) const EVAL_CASES: &[(&str, &[&str], &[&str], bool, &[u8])] = &[
+/// Script, keys, arguments, whether the client speaks RESP3, redis-server's reply.
+pub(super) type EvalCase = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    bool,
+    &'static [u8],
+);
+
+pub(super) const EVAL_CASES: &[EvalCase] = &[
     ("return 1", &[], &[], false, b":1\x0d\x0a"),
     ("return 1", &[], &[], true, b":1\x0d\x0a"),
     ("return 'hello'", &[], &[], false, b"$5\x0d\x0ahello\x0d\x0a"),
