@@ -19,7 +19,7 @@ use rustis_commands::Out;
 
 use crate::convert::write_error;
 use crate::engine::{
-    numkeys_range, prepare_checks, Engine, EngineConfig, RunInfo, RunMode, RunTarget, ScriptFlags,
+    prepare_checks, Engine, EngineConfig, RunInfo, RunMode, RunTarget, ScriptFlags,
 };
 use crate::lua::{
     ffi, guard, push_bytes, push_err_table, raw_get_str, raw_set_str, to_bytes, ty, Fail, State, L,
@@ -569,13 +569,8 @@ impl Engine {
             .find(|f| f.name.to_ascii_lowercase() == lname)
             .ok_or_else(|| "ERR Function not found".to_string())?;
         let (name, flags) = (f.name.clone(), f.flags);
-        let keys = numkeys_range(args).map_err(|e| {
-            if e.starts_with("ERR value is not") {
-                "ERR Bad number of keys provided".into()
-            } else {
-                e
-            }
-        })?;
+        let keys = crate::fcall_keys(args)?;
+        let keys = keys.first().copied().unwrap_or(3)..keys.last().map_or(3, |k| k + 1);
         let read_only = prepare_checks(flags, read_only, host)?;
         Ok(RunInfo {
             name,

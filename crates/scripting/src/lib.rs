@@ -136,6 +136,32 @@ pub trait Host {
     }
 }
 
+/// The key positions of an EVAL-family command line (`args[3..3 + numkeys]`), for
+/// `Binding::movable_keys`; `Err` holds the error EVAL gives for a bad `numkeys`.
+pub fn eval_keys(args: &[Bytes]) -> Result<Vec<usize>, String> {
+    if args.len() < 3 {
+        return Ok(Vec::new());
+    }
+    engine::numkeys_range(args).map(|r| r.collect())
+}
+
+/// The key positions of an FCALL / FCALL_RO command line; `Err` holds the error FCALL gives
+/// for a bad `numkeys`.
+pub fn fcall_keys(args: &[Bytes]) -> Result<Vec<usize>, String> {
+    if args.len() < 3 {
+        return Ok(Vec::new());
+    }
+    engine::numkeys_range(args)
+        .map(|r| r.collect())
+        .map_err(|e| {
+            if e.starts_with("ERR value is not") {
+                "ERR Bad number of keys provided".into()
+            } else {
+                e
+            }
+        })
+}
+
 /// Lowercase hex SHA1, as Redis names scripts.
 pub fn sha1_hex(data: &[u8]) -> String {
     sha1_smol::Sha1::from(data).digest().to_string()
