@@ -374,6 +374,7 @@ impl Engine {
             aborted: false,
             killed: false,
             in_call: false,
+            panic: None,
         };
         // SAFETY: `l` is one of this engine's states; the stack is restored to `base`.
         unsafe {
@@ -399,7 +400,7 @@ impl Engine {
                 }
             };
             ffi::lua_sethook(l, Some(crate::run::hook), ffi::LUA_MASKCOUNT, HOOK_EVERY);
-            self.status.start();
+            self.status.start(matches!(target, RunTarget::Function(_)));
             let rc = {
                 let _current = Current::set(&mut run);
                 ffi::lua_pcall(l, nargs, 1, handler)
@@ -417,6 +418,9 @@ impl Engine {
                 Outcome::Done
             };
             ffi::lua_settop(l, base);
+            if let Some(p) = run.panic.take() {
+                std::panic::resume_unwind(p);
+            }
             self.runs += 1;
             if self.runs >= 50 {
                 self.runs = 0;

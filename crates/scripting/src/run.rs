@@ -27,6 +27,7 @@ pub struct RunStatus {
     kill: AtomicBool,
     running: AtomicBool,
     wrote: AtomicBool,
+    function: AtomicBool,
 }
 
 impl RunStatus {
@@ -47,7 +48,14 @@ impl RunStatus {
         self.wrote.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn start(&self) {
+    /// Whether the running script is a function (FCALL) rather than an EVAL script: SCRIPT
+    /// KILL stops only scripts and FUNCTION KILL only functions.
+    pub fn is_function(&self) -> bool {
+        self.function.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn start(&self, function: bool) {
+        self.function.store(function, Ordering::Relaxed);
         self.kill.store(false, Ordering::Relaxed);
         self.wrote.store(false, Ordering::Relaxed);
         self.running.store(true, Ordering::Relaxed);
@@ -106,6 +114,9 @@ pub(crate) struct Run {
     pub(crate) killed: bool,
     /// Set while `redis.call` is inside the host, against re-entry through hooks.
     pub(crate) in_call: bool,
+    /// A panic of the host, caught so that it does not unwind through Lua's C frames; the
+    /// run stops as if aborted and the engine resumes the panic once Lua has returned.
+    pub(crate) panic: Option<Box<dyn std::any::Any + Send>>,
 }
 
 thread_local! {
@@ -263,6 +274,19 @@ fn check_command(
     Ok(spec)
 }
 
+/// Runs host code, keeping a panic from unwinding through Lua: the run is marked aborted and
+/// the panic kept for the engine to resume.
+fn catch<R>(run: &mut Run, f: impl FnOnce() -> R) -> Option<R> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(p) => {
+            run.aborted = true;
+            run.panic = Some(p);
+            None
+        }
+    }
+}
+
 /// `redis.call` (raise = true) and `redis.pcall`.
 unsafe fn generic_call(l: L, raise: bool) -> c_int {
     guard(l, |l| {
@@ -307,8 +331,9 @@ unsafe fn generic_call(l: L, raise: bool) -> c_int {
             propagate: run.repl,
         };
         run.in_call = true;
+        let host = run.host;
         // SAFETY: the host outlives the run (see `Run::host`).
-        let reply = (*run.host).call(args, spec, opts);
+        let reply = catch(run, || (*host).call(args, spec, opts)).unwrap_or(Err(Abort));
         run.in_call = false;
         match reply {
             Ok(bytes) => {
@@ -398,7 +423,12 @@ unsafe extern "C-unwind" fn redis_log(l: L) -> c_int {
             }
         }
         if let Some(run) = current() {
-            (*run.host).log(level, &msg);
+            let host = run.host;
+            catch(run, || (*host).log(level, &msg));
+            if run.aborted {
+                stop_on_every_line(l);
+                return Err(Fail::ErrTable(ABORTED.to_vec()));
+            }
         } else {
             crate::engine::log_outside_run(level, &msg);
         }
@@ -659,7 +689,8 @@ pub(crate) unsafe extern "C-unwind" fn hook(l: L, _ar: *mut ffi::lua_Debug) {
     if !run.killed && !run.aborted {
         if !run.in_call {
             run.in_call = true;
-            (*run.host).tick();
+            let host = run.host;
+            catch(run, || (*host).tick());
             run.in_call = false;
         }
         if run.status.kill.load(Ordering::Relaxed) {

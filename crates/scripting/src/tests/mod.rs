@@ -578,3 +578,35 @@ fn fcall_runs_with_resp3_and_sees_keys_and_args() {
         ("m", 3..4, false)
     );
 }
+
+#[test]
+fn a_host_panic_reaches_the_caller_after_lua_has_unwound() {
+    struct Panicky;
+    impl Host for Panicky {
+        fn call(
+            &mut self,
+            _: Vec<Bytes>,
+            _: &'static CommandSpec,
+            _: CallOpts,
+        ) -> Result<Vec<u8>, Abort> {
+            panic!("host bug");
+        }
+    }
+    let mut e = engine();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut out = Out::new(false);
+        e.eval(
+            &b(&["EVAL", "pcall(redis.call, 'get', 'x') return 1", "0"]),
+            EVAL,
+            &mut Panicky,
+            &mut out,
+        )
+    }));
+    assert!(r.is_err());
+    assert!(!e.status().is_running());
+    let mut h = FakeHost::default();
+    assert_eq!(
+        run_cmd(&mut e, &["EVAL", "return 2", "0"], EVAL, &mut h).1,
+        b":2\r\n"
+    );
+}
