@@ -88,6 +88,29 @@ pub enum ConnCmd {
     Watch,
     /// `UNWATCH`
     Unwatch,
+    /// `EVAL`, `EVALSHA`, `EVAL_RO`, `EVALSHA_RO`, `FCALL`, `FCALL_RO`
+    Script(ScriptCall),
+    /// `SCRIPT subcommand ...`
+    ScriptAdmin,
+    /// `FUNCTION subcommand ...`
+    Function,
+}
+
+/// Which of the commands that run a script or function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptCall {
+    /// `EVAL script numkeys ...`
+    Eval,
+    /// `EVAL_RO`
+    EvalRo,
+    /// `EVALSHA sha1 numkeys ...`
+    EvalSha,
+    /// `EVALSHA_RO`
+    EvalShaRo,
+    /// `FCALL function numkeys ...`
+    Fcall,
+    /// `FCALL_RO`
+    FcallRo,
 }
 
 /// How a command runs.

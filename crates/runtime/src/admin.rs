@@ -65,6 +65,8 @@ pub(crate) async fn run(
         ConnCmd::Multi | ConnCmd::Exec | ConnCmd::Discard | ConnCmd::Watch | ConnCmd::Unwatch => {
             Box::pin(crate::multi::run(w, sess, cmd, args, out)).await
         }
+        ConnCmd::Script(call) => Box::pin(crate::script::run(w, sess, call, args, out, None)).await,
+        ConnCmd::ScriptAdmin | ConnCmd::Function => crate::script::admin(w, cmd, args, out).await,
     }
 }
 

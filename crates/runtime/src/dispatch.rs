@@ -817,44 +817,37 @@ async fn check_out_held(
     Some(out)
 }
 
-/// One run of a `Txn` command across shards. Returns the undeclared keys it asked for and could
-/// not see, if any: it then wrote nothing and its locks are released (with `held`, the
-/// caller's transaction keeps its locks either way).
-#[allow(clippy::too_many_arguments)]
-async fn txn_round(
+/// The keys of one run of a cross-shard `Txn` command: distinct `(db, key)` pairs grouped
+/// by shard (ascending), declared ones first and then the undeclared ones it asked for.
+pub(crate) struct TxnPlan {
+    keys: Vec<Bytes>,
+    dbs: Vec<DbIndex>,
+    slot_of: Vec<usize>,
+    unique: Vec<(DbIndex, Bytes)>,
+    extra_slots: Vec<(DbIndex, Bytes, usize)>,
+    /// Per shard, the indexes in `unique` of its keys.
+    groups: Vec<(usize, Vec<usize>)>,
+    /// Per shard, its keys: what to lock and check out there.
+    pub key_groups: Vec<(usize, Vec<(DbIndex, Bytes)>)>,
+}
+
+/// Plans a run of a `Txn` command over its declared keys and the undeclared keys `extra`;
+/// `Err` is the reply (a bad key count, a database out of range).
+pub(crate) fn txn_plan(
     w: &Worker,
-    held: Option<TxId>,
     db: DbIndex,
-    f: TxnFn,
     spec: &CommandSpec,
     args: &[Bytes],
     extra: &[(DbIndex, Bytes)],
-    out: &mut Out,
-) -> Option<NeededKeys> {
-    let pos = match spec.key_positions(args) {
-        Ok(p) => p,
-        Err(e) => {
-            out.error(&e);
-            return None;
-        }
-    };
+) -> Result<TxnPlan, String> {
+    let pos = spec.key_positions(args)?;
     let keys: Vec<Bytes> = pos.iter().map(|&p| args[p].clone()).collect();
-    let dbs = match spec.dbs_of_keys(args, db, keys.len()) {
-        Ok(d)
-            if d.iter().all(|&d| d < w.shared.n_dbs)
-                && extra.iter().all(|e| e.0 < w.shared.n_dbs) =>
-        {
-            d
-        }
-        Ok(_) => {
-            out.error(rustis_storage::OpError::DbIndexOutOfRange.message());
-            return None;
-        }
-        Err(e) => {
-            out.error(&e);
-            return None;
-        }
-    };
+    let dbs = spec.dbs_of_keys(args, db, keys.len())?;
+    if dbs.iter().any(|&d| d >= w.shared.n_dbs) || extra.iter().any(|e| e.0 >= w.shared.n_dbs) {
+        return Err(rustis_storage::OpError::DbIndexOutOfRange
+            .message()
+            .to_string());
+    }
     // Distinct (database, key) pairs; `slot_of[i]` is key `i`'s index among them.
     let mut unique: Vec<(DbIndex, Bytes)> = Vec::new();
     let mut slot_of = Vec::with_capacity(keys.len());
@@ -898,19 +891,41 @@ async fn txn_round(
         }
     }
     groups.sort_by_key(|(s, _)| *s);
-    let key_groups: Vec<(usize, Vec<(DbIndex, Bytes)>)> = groups
+    let key_groups = groups
         .iter()
         .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))
         .collect();
-    let tx = held.unwrap_or_else(|| w.new_tx());
-    let taken = match held {
-        None => check_out_locked(w, tx, &key_groups).await,
-        Some(tx) => check_out_held(w, tx, &key_groups).await,
-    };
-    let Some(taken) = taken else {
-        out.error(SHUTTING_DOWN);
-        return None;
-    };
+    Ok(TxnPlan {
+        keys,
+        dbs,
+        slot_of,
+        unique,
+        extra_slots,
+        groups,
+        key_groups,
+    })
+}
+
+/// Runs a planned `Txn` command on the entries checked out of every shard (`taken`, in
+/// `key_groups`' order) and returns, per shard, what goes back there, and the undeclared
+/// keys it asked for and could not see (then it wrote nothing and changed nothing).
+pub(crate) fn txn_run(
+    w: &Worker,
+    plan: TxnPlan,
+    taken: Vec<Vec<Option<Entry>>>,
+    f: TxnFn,
+    args: &[Bytes],
+    out: &mut Out,
+) -> (Vec<(usize, Vec<Returned>)>, NeededKeys) {
+    let TxnPlan {
+        keys,
+        dbs,
+        slot_of,
+        unique,
+        extra_slots,
+        groups,
+        ..
+    } = plan;
     let mut entries: Vec<Option<Entry>> = (0..unique.len()).map(|_| None).collect();
     for ((_, idx), got) in groups.iter().zip(taken) {
         for (&i, e) in idx.iter().zip(got) {
@@ -934,11 +949,12 @@ async fn txn_round(
         out.truncate(start);
     }
     // Every key moves back to the shard that owns it, nothing copied: a changed one through
-    // the write path, the others as they were. The last call on each shard unlocks it.
-    let mut back: Vec<Vec<Returned>> = groups.iter().map(|_| Vec::new()).collect();
+    // the write path, the others as they were.
+    let mut back: Vec<(usize, Vec<Returned>)> =
+        groups.iter().map(|(s, _)| (*s, Vec::new())).collect();
     for (i, (entry, changed)) in view.into_entries().into_iter().enumerate() {
         if let Some(g) = groups.iter().position(|(_, idx)| idx.contains(&i)) {
-            back[g].push(Returned {
+            back[g].1.push(Returned {
                 db: unique[i].0,
                 key: unique[i].1.clone(),
                 entry,
@@ -947,8 +963,43 @@ async fn txn_round(
             });
         }
     }
+    (back, more)
+}
+
+/// One run of a `Txn` command across shards. Returns the undeclared keys it asked for and could
+/// not see, if any: it then wrote nothing and its locks are released (with `held`, the
+/// caller's transaction keeps its locks either way).
+#[allow(clippy::too_many_arguments)]
+async fn txn_round(
+    w: &Worker,
+    held: Option<TxId>,
+    db: DbIndex,
+    f: TxnFn,
+    spec: &CommandSpec,
+    args: &[Bytes],
+    extra: &[(DbIndex, Bytes)],
+    out: &mut Out,
+) -> Option<NeededKeys> {
+    let plan = match txn_plan(w, db, spec, args, extra) {
+        Ok(p) => p,
+        Err(e) => {
+            out.error(&e);
+            return None;
+        }
+    };
+    let tx = held.unwrap_or_else(|| w.new_tx());
+    let taken = match held {
+        None => check_out_locked(w, tx, &plan.key_groups).await,
+        Some(tx) => check_out_held(w, tx, &plan.key_groups).await,
+    };
+    let Some(taken) = taken else {
+        out.error(SHUTTING_DOWN);
+        return None;
+    };
+    let (back, more) = txn_run(w, plan, taken, f, args, out);
+    // The last call on each shard unlocks it (unless the caller holds the locks).
     let mut waits = Vec::new();
-    for ((s, _), mine) in groups.into_iter().zip(back) {
+    for (s, mine) in back {
         let f = Box::new(move |wk: &Worker| -> Partial {
             check_in(&mut wk.shard.borrow_mut(), mine);
             Box::new(())

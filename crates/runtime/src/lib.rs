@@ -12,6 +12,7 @@ mod conn;
 mod dispatch;
 mod multi;
 pub mod routing;
+mod script;
 mod server;
 mod session;
 mod shared;

@@ -229,6 +229,8 @@ fn plan(w: &Worker, sess: &Session, cmds: &[(&'static CommandSpec, Vec<Bytes>)])
                 }
             }
             Run::Conn(ConnCmd::Ping | ConnCmd::Echo) => {}
+            // A script may reach any key: with several shards it runs holding them all.
+            Run::Conn(ConnCmd::Script(_)) => p.whole |= w.n > 1,
             Run::Conn(_) => p.suspends = true,
             Run::Fanout(_) => p.whole = true,
             _ => {
@@ -382,6 +384,10 @@ async fn run_held(
     out: &mut Out,
 ) {
     let db = sess.db();
+    if let Run::Conn(ConnCmd::Script(call)) = spec.run {
+        // The plan locked every shard whole for it (see `plan`).
+        return crate::script::run(w, sess, call, &args, out, Some(tx)).await;
+    }
     if let Run::Conn(cmd) = spec.run {
         return admin::run(w, sess, cmd, &args, out).await;
     }

@@ -224,6 +224,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         rejected_connections: AtomicU64::new(0),
         shutdown: shutdown_tx,
         allocated: opts.allocated,
+        script_status: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
     });
     // The mesh: one queue for every ordered pair of threads, built once.
     let mut senders: Vec<Vec<Option<mpsc::UnboundedSender<Msg>>>> =

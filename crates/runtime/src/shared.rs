@@ -29,6 +29,9 @@ pub(crate) struct Shared {
     pub rejected_connections: AtomicU64,
     pub shutdown: watch::Sender<bool>,
     pub allocated: Option<fn() -> usize>,
+    /// Per thread, the state of the script its Lua engine runs (set when the engine starts):
+    /// SCRIPT KILL and FUNCTION KILL reach a busy thread through it, without a message.
+    pub script_status: Vec<std::sync::OnceLock<Arc<rustis_scripting::RunStatus>>>,
 }
 
 impl Shared {

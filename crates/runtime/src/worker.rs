@@ -225,6 +225,8 @@ pub(crate) struct Worker {
     /// Clients blocked on this shard's keys (see `blocking.rs`), and how many registrations.
     pub blocked: RefCell<crate::blocking::Blocked>,
     pub n_blocked: Cell<usize>,
+    /// This thread's Lua engine and what it knows of other threads' loads.
+    pub scripting: crate::script::Scripting,
     /// This thread's ends of the mesh queues, one per other thread.
     inbox: RefCell<Vec<mpsc::UnboundedReceiver<Msg>>>,
 }
@@ -249,6 +251,7 @@ impl Worker {
             next_tx: Cell::new(0),
             blocked: RefCell::new(Default::default()),
             n_blocked: Cell::new(0),
+            scripting: Default::default(),
             inbox: RefCell::new(inbox),
         }
     }

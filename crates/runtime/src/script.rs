@@ -1,0 +1,692 @@
+//! Scripts and functions on the thread-per-core engine: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO,
+//! FCALL, FCALL_RO, SCRIPT and FUNCTION.
+//!
+//! Each thread has its own Lua engine (`rustis_scripting::Engine`, created on first use).
+//! Script and library loads are made on every thread's engine: the thread that runs the
+//! command loads first and replies; the others get the same load as a message, applied before
+//! their engine next runs anything (loads are deterministic, so every engine ends up with
+//! the same scripts and libraries). A message posted before the reply is in every other
+//! thread's queue before any request that reply can cause, and a thread drains its queue
+//! before it runs a request, so SCRIPT LOAD followed by EVALSHA on any connection finds it.
+//!
+//! A script runs on the thread of the connection that sent it, in one of three modes
+//! (docs/transactions.md, "Scripts and functions"):
+//! - **Local**: every key it declares lives on this thread's shard (always, with one
+//!   thread). It runs without a message and without yielding, like Redis. If it reaches a key
+//!   of another shard, or one another transaction holds, it stops (`Abort`), its writes are
+//!   undone from the pre-images taken before each first write, and it runs again in `All`.
+//! - **Keys**: its declared keys live on several shards. They are locked through the one
+//!   ordering of cross-shard work; each command runs on its shard as the lock holder (this
+//!   thread waits for the reply, serving its own mesh queue meanwhile). Reaching a key it did
+//!   not lock stops it as in `Local`, with the same undo, and it runs again in `All`.
+//! - **All**: every shard locked whole, in ascending order: it may touch any key. A script
+//!   that once left its declared keys runs this way from then on (per thread), and so does
+//!   every script inside a cross-shard MULTI/EXEC.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use rustis_commands::registry::{flags, Partial, Run, ScriptCall};
+use rustis_commands::txn::{check_in, check_out};
+use rustis_commands::{CommandSpec, ConnCmd, Out, ShardCtx};
+use rustis_scripting::{
+    Abort, CallOpts, Engine, EngineConfig, EvalKind, Host, LogLevel, Outcome, RunInfo,
+};
+use rustis_storage::{DbIndex, Entry};
+
+use crate::dispatch::{lock_all, txn_plan, txn_run, REGISTRY};
+use crate::routing::shard_of;
+use crate::session::Session;
+use crate::worker::{LockSet, TxId, Worker};
+
+/// The cap on each Lua state's memory: a script that allocates without bound fails with
+/// Lua's "not enough memory" instead of taking the server's.
+const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
+const SHUTTING_DOWN: &str = "ERR server is shutting down";
+
+/// A load every thread's engine must make.
+#[derive(Clone)]
+enum Sync {
+    /// A script body (SCRIPT LOAD, or EVAL of a new script).
+    Script(Bytes),
+    /// SCRIPT FLUSH.
+    FlushScripts,
+    /// A FUNCTION LOAD / DELETE / FLUSH / RESTORE command line that succeeded.
+    Function(Vec<Bytes>),
+}
+
+/// One thread's scripting state.
+#[derive(Default)]
+pub(crate) struct Scripting {
+    engine: RefCell<Option<Engine>>,
+    /// Loads made on other threads, not yet applied here.
+    pending: RefCell<Vec<Sync>>,
+    /// Scripts (by SHA) and functions (by name) that reached keys outside what they declared:
+    /// they run with every shard locked.
+    roaming: RefCell<HashSet<String>>,
+}
+
+impl Scripting {
+    /// `used_memory_lua` and `number_of_cached_scripts` of this thread's engine.
+    pub(crate) fn figures(&self) -> (usize, usize) {
+        match self.engine.try_borrow() {
+            Ok(e) => e
+                .as_ref()
+                .map_or((0, 0), |e| (e.used_memory_lua(), e.cached_scripts())),
+            Err(_) => (0, 0),
+        }
+    }
+}
+
+/// Runs `f` on this thread's engine, creating it on first use and applying the loads other
+/// threads made first.
+fn with_engine<T>(w: &Worker, f: impl FnOnce(&mut Engine) -> T) -> T {
+    let mut slot = w.scripting.engine.borrow_mut();
+    let engine = slot.get_or_insert_with(|| {
+        let e = Engine::new(
+            &REGISTRY,
+            EngineConfig {
+                memory_limit: LUA_MEMORY_LIMIT,
+            },
+        );
+        let _ = w.shared.script_status[w.id].set(e.status());
+        e
+    });
+    let pending = std::mem::take(&mut *w.scripting.pending.borrow_mut());
+    for p in pending {
+        match p {
+            Sync::Script(body) => {
+                let _ = engine.load_script(&body);
+            }
+            Sync::FlushScripts => engine.flush_scripts(),
+            Sync::Function(args) => {
+                let _ = engine.function_cmd(&args, &mut Out::new(false));
+            }
+        }
+    }
+    f(engine)
+}
+
+/// Makes the same load on every other thread's engine (see the module docs for why a reply
+/// sent after this can be relied on).
+fn broadcast(w: &Worker, what: Sync) {
+    for s in (0..w.n).filter(|&s| s != w.id) {
+        let what = what.clone();
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            wk.scripting.pending.borrow_mut().push(what);
+            Box::new(())
+        });
+        drop(w.send_call(s, None, false, f));
+    }
+}
+
+/// SCRIPT and FUNCTION.
+pub(crate) async fn admin(w: &Rc<Worker>, cmd: ConnCmd, args: &[Bytes], out: &mut Out) {
+    let sub = args
+        .get(1)
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    let start = out.buf.len();
+    let outcome = with_engine(w, |e| match cmd {
+        ConnCmd::Function => e.function_cmd(args, out),
+        _ => e.script_cmd(args, out),
+    });
+    if outcome == Outcome::NotHandled {
+        return kill(w, cmd, &sub, out);
+    }
+    let failed = out.buf[start..].first() == Some(&b'-');
+    if failed {
+        return;
+    }
+    match (cmd, sub.as_slice()) {
+        (ConnCmd::ScriptAdmin, b"load") => broadcast(w, Sync::Script(args[2].clone())),
+        (ConnCmd::ScriptAdmin, b"flush") => {
+            broadcast(w, Sync::FlushScripts);
+            w.scripting.roaming.borrow_mut().clear();
+        }
+        (ConnCmd::Function, b"load" | b"delete" | b"flush" | b"restore") => {
+            broadcast(w, Sync::Function(args.to_vec()))
+        }
+        _ => {}
+    }
+}
+
+/// SCRIPT KILL, FUNCTION KILL (and SCRIPT DEBUG, which Rustis does not have).
+fn kill(w: &Worker, cmd: ConnCmd, sub: &[u8], out: &mut Out) {
+    if sub == b"debug" {
+        return out.error("ERR SCRIPT DEBUG is not supported by Rustis");
+    }
+    let function = cmd == ConnCmd::Function;
+    let running = w
+        .shared
+        .script_status
+        .iter()
+        .filter_map(|s| s.get())
+        .find(|s| s.is_running());
+    match running {
+        None => out.error("NOTBUSY No scripts in execution right now."),
+        Some(s) if s.is_function() != function => {
+            if function {
+                out.error("NOTBUSY No scripts in execution right now.")
+            } else {
+                out.error(
+                    "BUSY Redis is busy running a function. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
+                )
+            }
+        }
+        Some(s) if s.has_written() => out.error(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+        ),
+        Some(s) => {
+            s.request_kill();
+            out.ok();
+        }
+    }
+}
+
+/// How a run holds the keyspace.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Local,
+    Keys(TxId),
+    All(TxId),
+}
+
+/// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL, FCALL_RO. `held`: the caller's transaction
+/// already holds every shard whole (a script inside a cross-shard EXEC).
+pub(crate) async fn run(
+    w: &Rc<Worker>,
+    sess: &Session,
+    call: ScriptCall,
+    args: &[Bytes],
+    out: &mut Out,
+    held: Option<TxId>,
+) {
+    let db = sess.db();
+    let (eval, read_only, by_sha) = match call {
+        ScriptCall::Eval => (true, false, false),
+        ScriptCall::EvalRo => (true, true, false),
+        ScriptCall::EvalSha => (true, false, true),
+        ScriptCall::EvalShaRo => (true, true, true),
+        ScriptCall::Fcall => (false, false, false),
+        ScriptCall::FcallRo => (false, true, false),
+    };
+    let kind = EvalKind { by_sha, read_only };
+    // What the run needs, checked as Redis checks it first (numkeys, NOSCRIPT, compilation,
+    // flags); EVAL caches the body here.
+    let new_body = eval && !by_sha && !with_engine(w, |e| e.script_exists(&sha_of(&args[1])));
+    let info: Result<RunInfo, String> = with_engine(w, |e| {
+        let mut probe = Probe;
+        if eval {
+            e.eval_info(args, kind, &mut probe)
+        } else {
+            e.fcall_info(args, read_only, &mut probe)
+        }
+    });
+    let info = match info {
+        Ok(i) => i,
+        Err(e) => return out.error(&e),
+    };
+    if new_body {
+        broadcast(w, Sync::Script(args[1].clone()));
+    }
+    let declared: Vec<(DbIndex, Bytes)> = args[info.keys.clone()]
+        .iter()
+        .map(|k| (db, k.clone()))
+        .collect();
+    let mut mode = if let Some(tx) = held {
+        Mode::All(tx)
+    } else if w.n == 1 {
+        Mode::Local
+    } else if w.scripting.roaming.borrow().contains(&info.name) {
+        Mode::All(0)
+    } else if declared.iter().all(|(_, k)| shard_of(k, w.n) == w.id) {
+        Mode::Local
+    } else {
+        Mode::Keys(0)
+    };
+    loop {
+        // Lock what the mode needs.
+        let mut groups: Vec<(usize, LockSet)> = Vec::new();
+        match &mut mode {
+            Mode::Local => {}
+            Mode::All(tx) if held.is_some() => {
+                let _ = tx;
+            }
+            Mode::All(tx) => {
+                *tx = w.new_tx();
+                groups = (0..w.n).map(|s| (s, LockSet::All)).collect();
+            }
+            Mode::Keys(tx) => {
+                *tx = w.new_tx();
+                let mut by_shard: Vec<Vec<(DbIndex, Bytes)>> =
+                    (0..w.n).map(|_| Vec::new()).collect();
+                for (d, k) in &declared {
+                    by_shard[shard_of(k, w.n)].push((*d, k.clone()));
+                }
+                for (s, mut keys) in by_shard.into_iter().enumerate() {
+                    if !keys.is_empty() {
+                        keys.sort_unstable();
+                        keys.dedup();
+                        groups.push((s, LockSet::Keys(keys)));
+                    }
+                }
+            }
+        }
+        let tx = match mode {
+            Mode::Local => 0,
+            Mode::Keys(tx) | Mode::All(tx) => tx,
+        };
+        if !groups.is_empty() && !lock_all(w, tx, &groups).await {
+            return out.error(SHUTTING_DOWN);
+        }
+        let mut host = ScriptHost {
+            w,
+            sess,
+            mode,
+            db,
+            locked: declared.iter().cloned().collect(),
+            undo: Vec::new(),
+            captured: HashSet::new(),
+            widen: false,
+            gone: false,
+        };
+        let outcome = with_engine(w, |e| {
+            if eval {
+                e.eval(args, kind, &mut host, out)
+            } else {
+                e.fcall(args, read_only, &mut host, out)
+            }
+        });
+        let widen = host.widen;
+        let gone = host.gone;
+        if outcome == Outcome::Aborted && widen {
+            host.undo_all();
+        }
+        for (s, _) in &groups {
+            w.send_unlock(*s, tx);
+        }
+        if mode == Mode::Local {
+            w.serve_ready();
+        }
+        match outcome {
+            Outcome::Aborted if widen && held.is_none() && !matches!(mode, Mode::All(_)) => {
+                w.scripting.roaming.borrow_mut().insert(info.name.clone());
+                mode = Mode::All(0);
+            }
+            Outcome::Aborted => {
+                if gone {
+                    return out.error(SHUTTING_DOWN);
+                }
+                return out.error("ERR the script could not be run atomically; try again");
+            }
+            _ => return,
+        }
+    }
+}
+
+fn sha_of(body: &[u8]) -> Bytes {
+    Bytes::from(rustis_scripting::sha1_hex(body))
+}
+
+/// The host for the checks before a run: nothing runs through it.
+struct Probe;
+
+impl Host for Probe {
+    fn call(
+        &mut self,
+        _args: Vec<Bytes>,
+        _spec: &'static CommandSpec,
+        _opts: CallOpts,
+    ) -> Result<Vec<u8>, Abort> {
+        Err(Abort)
+    }
+}
+
+/// A pre-image: the entry a key had before the run first wrote it (`None`: it did not exist).
+type PreImage = (usize, DbIndex, Bytes, Option<Entry>);
+
+/// Runs the commands of one script run.
+struct ScriptHost<'a> {
+    w: &'a Rc<Worker>,
+    sess: &'a Session,
+    mode: Mode,
+    /// The database the script selected (it starts at the caller's; SELECT in a script does
+    /// not change the caller's).
+    db: DbIndex,
+    /// In `Keys`: the keys the run holds locked.
+    locked: HashSet<(DbIndex, Bytes)>,
+    /// What to restore if the run stops to go wider, in the order taken.
+    undo: Vec<PreImage>,
+    captured: HashSet<(DbIndex, Bytes)>,
+    /// The run stopped because it reached a key its mode does not hold.
+    widen: bool,
+    /// The run stopped because the server is shutting down.
+    gone: bool,
+}
+
+impl ScriptHost<'_> {
+    fn tx(&self) -> Option<TxId> {
+        match self.mode {
+            Mode::Local => None,
+            Mode::Keys(tx) | Mode::All(tx) => Some(tx),
+        }
+    }
+
+    /// Stops the run so that it runs again holding every shard.
+    fn widen(&mut self) -> Result<Vec<u8>, Abort> {
+        self.widen = true;
+        Err(Abort)
+    }
+
+    /// Whether the run may touch `key` (of shard `s`) in its mode.
+    fn may_touch(&self, s: usize, db: DbIndex, key: &Bytes) -> bool {
+        match self.mode {
+            Mode::All(_) => true,
+            Mode::Local => self.w.n == 1 || (s == self.w.id && !self.w.key_locked(db, key)),
+            Mode::Keys(_) => self.locked.contains(&(db, key.clone())),
+        }
+    }
+
+    /// Whether writes must keep pre-images (a run that may stop to go wider).
+    fn keeps_undo(&self) -> bool {
+        self.w.n > 1 && !matches!(self.mode, Mode::All(_))
+    }
+
+    /// Runs `f` on shard `s` as this run's transaction and waits for it. This thread keeps
+    /// serving its own mesh queue while it waits (another thread's run may be waiting on this
+    /// one), but not its connections.
+    fn on<T: Send + 'static>(
+        &mut self,
+        s: usize,
+        f: impl FnOnce(&Worker) -> T + Send + 'static,
+    ) -> Result<T, Abort> {
+        if s == self.w.id {
+            return Ok(f(self.w));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let call = Box::new(move |wk: &Worker| -> Partial {
+            let _ = tx.send(f(wk));
+            Box::new(())
+        });
+        drop(self.w.send_call(s, self.tx(), false, call));
+        let mut spins = 0u32;
+        loop {
+            match rx.try_recv() {
+                Ok(v) => return Ok(v),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.gone = true;
+                    return Err(Abort);
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            }
+            self.w.drain_inbox();
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Takes the pre-images of the keys a write command is about to change, once per key.
+    fn capture(&mut self, keys: &[(usize, DbIndex, Bytes)]) -> Result<(), Abort> {
+        let fresh: Vec<(usize, DbIndex, Bytes)> = keys
+            .iter()
+            .filter(|(_, d, k)| !self.captured.contains(&(*d, k.clone())))
+            .cloned()
+            .collect();
+        for (s, d, k) in fresh {
+            self.captured.insert((d, k.clone()));
+            let key = k.clone();
+            let pre = self.on(s, move |wk: &Worker| {
+                let now = wk.shared.clock.now_ms();
+                let mut shard = wk.shard.borrow_mut();
+                shard.set_now(now);
+                shard.dbs[d].peek(&key).cloned()
+            })?;
+            self.undo.push((s, d, k, pre));
+        }
+        Ok(())
+    }
+
+    /// Puts every key the run wrote back as it was before the run.
+    fn undo_all(&mut self) {
+        let undo = std::mem::take(&mut self.undo);
+        for (s, d, k, pre) in undo.into_iter().rev() {
+            let _ = self.on(s, move |wk: &Worker| {
+                let mut shard = wk.shard.borrow_mut();
+                let db = &mut shard.dbs[d];
+                match pre {
+                    Some(e) => db.insert_entry(&k, e),
+                    None => {
+                        db.remove(&k);
+                    }
+                }
+            });
+        }
+    }
+
+    /// A connection command from a script: PING, ECHO, SELECT, COMMAND, and the HELP of
+    /// CLIENT and CONFIG; INFO where it can be answered without waiting on other threads.
+    fn conn(&mut self, cmd: ConnCmd, args: &[Bytes], out: &mut Out) {
+        match cmd {
+            ConnCmd::Select => match rustis_commands::args::parse_i64(&args[1]) {
+                Ok(i) if i >= 0 && (i as usize) < self.w.shared.n_dbs => {
+                    self.db = i as usize;
+                    out.ok();
+                }
+                Ok(_) => out.error(rustis_storage::OpError::DbIndexOutOfRange.message()),
+                Err(_) => out.error(rustis_storage::OpError::NotInteger.message()),
+            },
+            _ => {
+                let pending = {
+                    let fut = crate::admin::run(self.w, self.sess, cmd, args, out);
+                    let mut fut = std::pin::pin!(fut);
+                    let mut cx = Context::from_waker(std::task::Waker::noop());
+                    fut.as_mut().poll(&mut cx) == Poll::Pending
+                };
+                if pending {
+                    out.error(&format!(
+                        "ERR {} cannot be called from a script on a server with more than one thread",
+                        cmd_name(args)
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn cmd_name(args: &[Bytes]) -> String {
+    String::from_utf8_lossy(&args[0]).to_uppercase()
+}
+
+impl Host for ScriptHost<'_> {
+    fn call(
+        &mut self,
+        args: Vec<Bytes>,
+        spec: &'static CommandSpec,
+        opts: CallOpts,
+    ) -> Result<Vec<u8>, Abort> {
+        let mut out = Out::new(opts.resp3);
+        let db = self.db;
+        if let Run::Conn(cmd) = spec.run {
+            self.conn(cmd, &args, &mut out);
+            return Ok(out.buf.to_vec());
+        }
+        if let Some(check) = spec.precheck {
+            if let Err(e) = check(&args) {
+                out.error(&e);
+                return Ok(out.buf.to_vec());
+            }
+        }
+        if let Run::Fanout(ops) = spec.run {
+            if self.w.n > 1 && !matches!(self.mode, Mode::All(_)) {
+                return self.widen();
+            }
+            let args = Arc::new(args);
+            let mut parts = Vec::with_capacity(self.w.n);
+            for s in 0..self.w.n {
+                let a = args.clone();
+                parts.push(self.on(s, move |wk: &Worker| -> Partial {
+                    let now = wk.shared.clock.now_ms();
+                    let mut shard = wk.shard.borrow_mut();
+                    shard.set_now(now);
+                    (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
+                })?);
+            }
+            (ops.merge)(&args, parts, &mut out);
+            return Ok(out.buf.to_vec());
+        }
+        let pos = match spec.key_positions(&args) {
+            Ok(p) => p,
+            Err(e) => {
+                out.error(&e);
+                return Ok(out.buf.to_vec());
+            }
+        };
+        let dbs = spec
+            .dbs_of_keys(&args, db, pos.len())
+            .unwrap_or_else(|_| vec![db; pos.len()]);
+        let keys: Vec<(usize, DbIndex, Bytes)> = pos
+            .iter()
+            .zip(&dbs)
+            .filter(|(_, d)| **d < self.w.shared.n_dbs)
+            .map(|(&p, &d)| (shard_of(&args[p], self.w.n), d, args[p].clone()))
+            .collect();
+        if !keys.iter().all(|(s, d, k)| self.may_touch(*s, *d, k)) {
+            return self.widen();
+        }
+        if spec.flags & flags::WRITE != 0 && self.keeps_undo() {
+            self.capture(&keys)?;
+        }
+        let mut shards: Vec<usize> = keys.iter().map(|k| k.0).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        let tx = self.tx();
+        let resp3 = opts.resp3;
+        match shards[..] {
+            [] | [_] => {
+                let s = shards.first().copied().unwrap_or(self.w.id);
+                let a = args.clone();
+                let (buf, need) = self.on(s, move |wk: &Worker| {
+                    let mut o = Out::new(resp3);
+                    let need = wk.exec_in_tx(tx, spec, db, &a, &mut o);
+                    (o.buf, need)
+                })?;
+                match need {
+                    None => Ok(buf.to_vec()),
+                    // A command reading keys it does not declare (SORT ... BY) that this shard
+                    // cannot give it.
+                    Some(need) => match (self.mode, &spec.run) {
+                        (Mode::All(_), Run::Txn(_)) => self.txn(spec, &args, need, resp3),
+                        _ => self.widen(),
+                    },
+                }
+            }
+            _ => match spec.run {
+                Run::MultiKey(ops) => {
+                    let args = Arc::new(args);
+                    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+                    for &p in &pos {
+                        let s = shard_of(&args[p], self.w.n);
+                        match groups.iter_mut().find(|(g, _)| *g == s) {
+                            Some((_, v)) => v.push(p),
+                            None => groups.push((s, vec![p])),
+                        }
+                    }
+                    groups.sort_by_key(|(s, _)| *s);
+                    let mut parts = Vec::with_capacity(groups.len());
+                    for (s, p) in groups {
+                        let (a, q) = (args.clone(), p.clone());
+                        let part = self.on(s, move |wk: &Worker| -> Partial {
+                            let now = wk.shared.clock.now_ms();
+                            let mut shard = wk.shard.borrow_mut();
+                            shard.set_now(now);
+                            (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &q)
+                        })?;
+                        parts.push((p, part));
+                    }
+                    (ops.merge)(&args, parts, &mut out);
+                    Ok(out.buf.to_vec())
+                }
+                Run::Txn(_) => self.txn(spec, &args, Vec::new(), resp3),
+                _ => {
+                    out.error("ERR internal routing error");
+                    Ok(out.buf.to_vec())
+                }
+            },
+        }
+    }
+
+    fn log(&mut self, level: LogLevel, msg: &[u8]) {
+        let msg = String::from_utf8_lossy(msg);
+        match level {
+            LogLevel::Debug | LogLevel::Verbose => tracing::debug!(target: "script", "{msg}"),
+            LogLevel::Notice => tracing::info!(target: "script", "{msg}"),
+            LogLevel::Warning => tracing::warn!(target: "script", "{msg}"),
+        }
+    }
+}
+
+impl ScriptHost<'_> {
+    /// A `Txn` command over keys of several shards, all held by this run: its entries are
+    /// checked out of their shards, it runs here, and they go back.
+    fn txn(
+        &mut self,
+        spec: &'static CommandSpec,
+        args: &[Bytes],
+        mut extra: Vec<(DbIndex, Bytes)>,
+        resp3: bool,
+    ) -> Result<Vec<u8>, Abort> {
+        let Run::Txn(f) = spec.run else {
+            return self.widen();
+        };
+        for _ in 0..8 {
+            let mut out = Out::new(resp3);
+            let plan = match txn_plan(self.w, self.db, spec, args, &extra) {
+                Ok(p) => p,
+                Err(e) => {
+                    out.error(&e);
+                    return Ok(out.buf.to_vec());
+                }
+            };
+            if !plan
+                .key_groups
+                .iter()
+                .all(|(s, ks)| ks.iter().all(|(d, k)| self.may_touch(*s, *d, k)))
+            {
+                return self.widen();
+            }
+            let mut taken = Vec::with_capacity(plan.key_groups.len());
+            for (s, ks) in plan.key_groups.clone() {
+                taken.push(self.on(s, move |wk: &Worker| {
+                    let now = wk.shared.clock.now_ms();
+                    let mut shard = wk.shard.borrow_mut();
+                    shard.set_now(now);
+                    check_out(&mut shard, &ks)
+                })?);
+            }
+            let (back, more) = txn_run(self.w, plan, taken, f, args, &mut out);
+            for (s, mine) in back {
+                self.on(s, move |wk: &Worker| {
+                    check_in(&mut wk.shard.borrow_mut(), mine);
+                })?;
+            }
+            if more.is_empty() {
+                return Ok(out.buf.to_vec());
+            }
+            extra.extend(more);
+        }
+        let mut out = Out::new(resp3);
+        out.error("ERR the keys this command reads kept changing while it ran; try again");
+        Ok(out.buf.to_vec())
+    }
+}
