@@ -428,6 +428,8 @@ struct ThreadStats {
     misses: u64,
     clients: usize,
     commands: u64,
+    /// The thread's Lua engine: bytes its state uses, scripts it has cached.
+    lua: (usize, usize),
 }
 
 /// INFO [section ...]
@@ -454,6 +456,7 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             misses: shard.dbs.iter().map(|d| d.misses).sum(),
             clients: wk.clients.borrow().len(),
             commands: wk.commands.get(),
+            lua: wk.scripting.figures(),
         }
     })
     .await
@@ -492,14 +495,17 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
     if show("memory") {
         let rss = rss_bytes();
         let used = sh.allocated.map(|f| f()).unwrap_or(rss);
+        let lua: usize = stats.iter().map(|t| t.lua.0).sum();
         let _ = write!(
             s,
-            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nmaxmemory:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:jemalloc\r\n\r\n",
+            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nmaxmemory:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:jemalloc\r\nused_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nnumber_of_cached_scripts:{}\r\n\r\n",
             human(used),
             human(rss),
             sh.config().get("maxmemory").unwrap_or("0"),
             sh.config().get("maxmemory-policy").unwrap_or("noeviction"),
             if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+            human(lua),
+            stats.iter().map(|t| t.lua.1).max().unwrap_or(0),
         );
     }
     if show("persistence") {

@@ -146,7 +146,9 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
     let mut cmds = Vec::new();
     let mut pending = dispatch::Pending::new(w.n);
     let mut streak: (usize, u32) = (w.id, 0);
+    sess.fd.set(std::os::fd::AsRawFd::as_raw_fd(&stream));
     'conn: loop {
+        sess.idle.set(rbuf.is_empty() && out.is_empty());
         // Waiting for the socket and for pushes is the connection's only wait, so a push costs
         // a request nothing when there is none: the inbox is polled where CLIENT KILL's wake-up
         // was (KILL is itself a push).
@@ -159,6 +161,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             }
             p = sess.next_push() => Some(p),
         };
+        sess.idle.set(false);
         if let Some(p) = push {
             // Every reply produced so far has been written: the frames go out now, between
             // that reply and the next.

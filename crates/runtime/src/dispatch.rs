@@ -357,6 +357,15 @@ pub(crate) async fn run(
                 continue;
             }
         }
+        // A long script keeps some thread busy: only `allow_busy` commands run.
+        if let Some(busy) = crate::busy::busy_error(w) {
+            if !crate::busy::allowed(spec, &args) {
+                multi::flag_error(sess);
+                out.error(busy);
+                pending.wrote_local(start, out);
+                continue;
+            }
+        }
         // Inside MULTI, commands are queued for EXEC (their own checks run then).
         if sess.in_multi() && !multi::runs_at_once(spec) {
             multi::queue(sess, spec, args, out);

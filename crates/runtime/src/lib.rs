@@ -5,6 +5,7 @@
 
 mod admin;
 mod blocking;
+mod busy;
 mod clients;
 mod command;
 pub mod config;

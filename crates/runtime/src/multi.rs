@@ -167,6 +167,11 @@ async fn watch(w: &Worker, sess: &Session, keys: &[Bytes]) {
     }
 }
 
+/// UNWATCH: ends every watch of the connection.
+pub(crate) fn reset_watches(w: &Worker, sess: &Session) {
+    unwatch_all(w, sess);
+}
+
 /// Ends every watch of the connection on the shards that keep them; nothing waits for it.
 fn unwatch_all(w: &Worker, sess: &Session) {
     let watches = std::mem::take(&mut *sess.watches.borrow_mut());

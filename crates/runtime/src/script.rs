@@ -158,7 +158,7 @@ pub(crate) async fn admin(w: &Rc<Worker>, cmd: ConnCmd, args: &[Bytes], out: &mu
 }
 
 /// SCRIPT KILL, FUNCTION KILL (and SCRIPT DEBUG, which Rustis does not have).
-fn kill(w: &Worker, cmd: ConnCmd, sub: &[u8], out: &mut Out) {
+pub(crate) fn kill(w: &Worker, cmd: ConnCmd, sub: &[u8], out: &mut Out) {
     if sub == b"debug" {
         return out.error("ERR SCRIPT DEBUG is not supported by Rustis");
     }
@@ -296,6 +296,10 @@ pub(crate) async fn run(
             captured: HashSet::new(),
             widen: false,
             gone: false,
+            started: std::time::Instant::now(),
+            busy_after: busy_after(w),
+            busy: false,
+            function: !eval,
         };
         let outcome = with_engine(w, |e| {
             if eval {
@@ -306,6 +310,9 @@ pub(crate) async fn run(
         });
         let widen = host.widen;
         let gone = host.gone;
+        if host.busy {
+            crate::busy::leave(w);
+        }
         if outcome == Outcome::Aborted && widen {
             host.undo_all();
         }
@@ -329,6 +336,12 @@ pub(crate) async fn run(
             _ => return,
         }
     }
+}
+
+/// `lua-time-limit` (Redis's `busy-reply-threshold`).
+fn busy_after(w: &Worker) -> std::time::Duration {
+    let ms = w.shared.config().get_i64("lua-time-limit").max(0) as u64;
+    std::time::Duration::from_millis(ms)
 }
 
 fn sha_of(body: &[u8]) -> Bytes {
@@ -369,6 +382,12 @@ struct ScriptHost<'a> {
     widen: bool,
     /// The run stopped because the server is shutting down.
     gone: bool,
+    /// When the run started, and after how long it makes the server busy (`lua-time-limit`).
+    started: std::time::Instant,
+    busy_after: std::time::Duration,
+    /// Whether it made this thread busy, and runs a function rather than an EVAL script.
+    busy: bool,
+    function: bool,
 }
 
 impl ScriptHost<'_> {
@@ -624,6 +643,22 @@ impl Host for ScriptHost<'_> {
                 }
             },
         }
+    }
+
+    fn tick(&mut self) {
+        if !self.busy {
+            if self.started.elapsed() < self.busy_after {
+                return;
+            }
+            tracing::warn!(
+                "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command.",
+                self.started.elapsed().as_millis(),
+                if self.function { "FUNCTION KILL" } else { "SCRIPT KILL" }
+            );
+            self.busy = true;
+            crate::busy::enter(self.w, self.function);
+        }
+        crate::busy::serve_idle(self.w);
     }
 
     fn log(&mut self, level: LogLevel, msg: &[u8]) {

@@ -46,6 +46,10 @@ pub(crate) struct Session {
     pub multi: RefCell<Option<Multi>>,
     /// The keys it WATCHes.
     pub watches: RefCell<Vec<Watched>>,
+    /// Its socket, and whether its task waits for the next request with nothing read or
+    /// unwritten: a thread busy in a long script answers such a connection itself (`busy.rs`).
+    pub fd: Cell<i32>,
+    pub idle: Cell<bool>,
     db: Cell<DbIndex>,
     resp: Cell<u8>,
     closing: Cell<bool>,
@@ -100,6 +104,8 @@ impl Session {
             blocked: RefCell::new(None),
             multi: RefCell::new(None),
             watches: RefCell::new(Vec::new()),
+            fd: Cell::new(-1),
+            idle: Cell::new(false),
             db: Cell::new(0),
             resp: Cell::new(2),
             closing: Cell::new(false),

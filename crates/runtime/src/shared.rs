@@ -32,6 +32,11 @@ pub(crate) struct Shared {
     /// Per thread, the state of the script its Lua engine runs (set when the engine starts):
     /// SCRIPT KILL and FUNCTION KILL reach a busy thread through it, without a message.
     pub script_status: Vec<std::sync::OnceLock<Arc<rustis_scripting::RunStatus>>>,
+    /// Per thread: 0, or what keeps it busy past `lua-time-limit` (1: an EVAL script, 2: a
+    /// function); and how many threads are busy. While any is, commands without the
+    /// `allow_busy` flag get `-BUSY` on every thread, as in Redis.
+    pub busy: Vec<std::sync::atomic::AtomicU8>,
+    pub busy_count: AtomicUsize,
 }
 
 impl Shared {
