@@ -94,6 +94,9 @@ INSTALL_HINT = (
 # the usual soft limit of 1,024 open files.
 WANTED_NOFILE = 16384
 
+# The eval workload's script: one GET and one SET of its key, as rate limiters and caches do.
+EVAL_SCRIPT = "redis.call('GET', KEYS[1]) return redis.call('SET', KEYS[1], ARGV[1])"
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -160,6 +163,18 @@ WORKLOADS: Tuple[Workload, ...] = (
         published="-t mset,mget -c 50 -P 16 -n 200000 -r 100000",
         tests=("mset", "mget"),
         args=("-c", "50", "-P", "16", "-r", "100000"),
+        requests=200_000,
+    ),
+    Workload(
+        name="eval",
+        description="Scripts and transactions, 50 clients, no pipelining: eval runs EVAL of a "
+                    "script doing one GET and one SET of a random key (redis-benchmark); "
+                    "multi-exec runs MULTI, SET of a random key, INCR of a random counter, EXEC "
+                    "(benchmark.py's own Python client, one transaction per round trip: its rate is "
+                    "bounded by the client, so compare the server CPU per transaction).",
+        published="-t eval,multi-exec -c 50 -n 200000 -r 100000",
+        tests=("eval", "multi-exec"),
+        args=("-c", "50", "-r", "100000"),
         requests=200_000,
     ),
     Workload(
@@ -675,7 +690,72 @@ class Server:
 # test name, and the command (its CSV row is named by the command line).
 CUSTOM_TESTS: Dict[str, Tuple[str, ...]] = {
     "mget": ("MGET",) + ("key:__rand_int__",) * 10,
+    "eval": ("EVAL", EVAL_SCRIPT, "1", "key:__rand_int__", "v"),
 }
+
+# Tests that benchmark.py drives with its own client (redis-benchmark sends one command per
+# request, and a transaction is four).
+OWN_CLIENT_TESTS = ("multi-exec",)
+
+
+def txn_request(i: int) -> bytes:
+    """One MULTI/SET/INCR/EXEC transaction on keys derived from ``i``."""
+    return (encode_command(b"MULTI")
+            + encode_command(b"SET", b"key:%012d" % (i % 100000), b"v")
+            + encode_command(b"INCR", b"counter:%012d" % (i % 1000))
+            + encode_command(b"EXEC"))
+
+
+# A transaction's replies are six lines: +OK, +QUEUED, +QUEUED, *2, +OK, :n.
+TXN_REPLY_LINES = 6
+
+
+def _txn_client(port: int, count: int, seed: int, out: "object") -> None:
+    """Runs ``count`` transactions on one connection, one per round trip, and puts the
+    latencies (seconds) on ``out``."""
+    reqs = [txn_request(seed * 7919 + k) for k in range(512)]
+    lat: List[float] = []
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for k in range(count):
+            t0 = time.perf_counter()
+            s.sendall(reqs[k % len(reqs)])
+            lines = 0
+            while lines < TXN_REPLY_LINES:
+                data = s.recv(65536)
+                if not data:
+                    raise BenchError("the server closed the connection")
+                if data.startswith(b"-") or b"\r\n-" in data:
+                    raise BenchError(f"transaction failed: {data[:200]!r}")
+                lines += data.count(b"\n")
+            lat.append(time.perf_counter() - t0)
+    out.put(lat)
+
+
+def run_own_client(port: int, test: str, requests: int, clients: int = 50) -> Dict[str, float]:
+    """Runs one of ``OWN_CLIENT_TESTS`` with ``clients`` connections (one process each) and
+    returns redis-benchmark's figures: rps, p50_latency_ms, p99_latency_ms."""
+    import multiprocessing
+    assert test == "multi-exec"
+    per = max(1, requests // clients)
+    q: "multiprocessing.Queue[List[float]]" = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=_txn_client, args=(port, per, i, q))
+             for i in range(clients)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    lat: List[float] = []
+    for _ in procs:
+        lat.extend(q.get(timeout=600))
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    lat.sort()
+    return {
+        "rps": len(lat) / elapsed,
+        "p50_latency_ms": lat[len(lat) // 2] * 1000,
+        "p99_latency_ms": lat[min(len(lat) - 1, len(lat) * 99 // 100)] * 1000,
+    }
 
 
 def benchmark_argv(bench_bin: str, port: int, test: str, requests: int,
@@ -760,6 +840,9 @@ def functional_checks(test: str) -> List[Tuple[Tuple[str, ...], object]]:
                  (("DEL", s, l), 2)],
         "mget": [(("MSET", s, "v3", l, "v4"), "OK"), (("MGET", s, l, z), [b"v3", b"v4", None]),
                  (("DEL", s, l), 2)],
+        "eval": [(("EVAL", EVAL_SCRIPT, "1", s, "v5"), "OK"), (("GET", s), b"v5"), (("DEL", s), 1)],
+        "multi-exec": [(("MULTI",), "OK"), (("SET", s, "v6"), "QUEUED"), (("INCR", l), "QUEUED"),
+                       (("EXEC",), ["OK", 1]), (("DEL", s, l), 2)],
     }
     return checks.get(test, [(("PING",), "PONG")])
 
@@ -974,9 +1057,13 @@ def run_workload_once(
         try:
             functional_check(server.port, test)
             cpu0 = server.cpu_seconds()
-            figures, _argv = run_redis_benchmark(
-                bench_bin, server.port, test, workload.requests, workload.args, timeout
-            )
+            requests = workload.requests
+            if test in OWN_CLIENT_TESTS:
+                figures = run_own_client(server.port, test, requests)
+            else:
+                figures, _argv = run_redis_benchmark(
+                    bench_bin, server.port, test, workload.requests, workload.args, timeout
+                )
             cpu1 = server.cpu_seconds()
         except (BenchError, OSError, ValueError) as e:
             if not server.alive():
@@ -991,7 +1078,7 @@ def run_workload_once(
             rps=figures.get("rps"),
             p50_ms=figures.get("p50_latency_ms"),
             p99_ms=figures.get("p99_latency_ms"),
-            cpu_us_per_op=cpu_us_per_op(cpu0, cpu1, workload.requests, CLK_TCK),
+            cpu_us_per_op=cpu_us_per_op(cpu0, cpu1, requests, CLK_TCK),
             rss_mb=server.status_kb("VmHWM") / 1024,
         )
         results.append(m)

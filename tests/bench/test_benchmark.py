@@ -604,7 +604,8 @@ def test_every_timed_command_has_a_functional_check():
     for w in bm.WORKLOADS:
         for test in w.tests:
             commands = {cmd[0] for cmd, _ in bm.functional_checks(test)}
-            assert test.split("_")[0].upper() in commands, test
+            sep = "-" if test in bm.OWN_CLIENT_TESTS else "_"
+            assert test.split(sep)[0].upper() in commands, test
 
 
 def test_functional_check_passes_and_fails_without_leaving_keys(fake_server):
