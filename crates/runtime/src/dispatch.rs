@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use rand::SeedableRng;
 use rustis_commands::registry::{flags, FanoutOps, MultiKeyOps, Partial, Run, TxnFn};
 use rustis_commands::txn::{check_in, check_out, FetchedKeys, Returned, UNDECLARED_KEYS};
-use rustis_commands::{CommandSpec, Out, Registry, ShardCtx};
+use rustis_commands::{CommandSpec, ConnCmd, Out, Registry, ShardCtx};
 use rustis_resp::errors::{unknown_command, unknown_subcommand, wrong_args};
 use rustis_storage::{DbIndex, Entry};
 use tokio::sync::oneshot;
@@ -387,6 +387,13 @@ pub(crate) async fn run(
         }
         match &spec.run {
             Run::Conn(cmd) => {
+                // A script with declared keys runs without messages on their shard's thread:
+                // count it toward moving the connection there.
+                if let (ConnCmd::Script(_), Some(key)) = (cmd, args.get(3)) {
+                    if args.get(2).is_some_and(|n| n.as_ref() != b"0") {
+                        affinity.saw(shard_of(key, w.n));
+                    }
+                }
                 if admin::is_barrier(*cmd) {
                     pending.flush(w, out, parser).await;
                 }
