@@ -345,3 +345,51 @@ fn a_failing_script_keeps_its_earlier_writes() {
         check(&mut c, &["GET", &k[0]], b"$7\r\nwritten\r\n");
     }
 }
+
+/// A script past `lua-time-limit` makes the server busy: every other connection, on its
+/// thread or another, gets -BUSY, SCRIPT KILL stops the script, and the connection that ran
+/// it gets the kill error and then the replies of what it had pipelined after it.
+#[test]
+fn a_long_script_makes_the_server_busy_until_script_kill() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        for _ in 0..4 {
+            let mut r = server.raw();
+            let mut rd = server.raw();
+            check(
+                &mut r,
+                &["CONFIG", "SET", "lua-time-limit", "10"],
+                b"+OK\r\n",
+            );
+            rd.send(
+                b"*3\r\n$4\r\neval\r\n$33\r\nwhile 1 do redis.call('ping') end\r\n$1\r\n0\r\n*1\r\n$4\r\nping\r\n",
+            );
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let busy = loop {
+                let reply = r.cmd(&["PING"]);
+                if reply != b"+PONG\r\n" {
+                    break reply;
+                }
+                assert!(std::time::Instant::now() < deadline, "never busy");
+            };
+            assert_eq!(
+                busy,
+                b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+            );
+            check(&mut r, &["SCRIPT", "KILL"], b"+OK\r\n");
+            let killed = rd.read_reply();
+            assert!(
+                killed.starts_with(b"-ERR Script killed by user with SCRIPT KILL... script: "),
+                "{}",
+                String::from_utf8_lossy(&killed)
+            );
+            assert_eq!(rd.read_reply(), b"+PONG\r\n");
+            check(&mut r, &["PING"], b"+PONG\r\n");
+            check(
+                &mut r,
+                &["SCRIPT", "KILL"],
+                b"-NOTBUSY No scripts in execution right now.\r\n",
+            );
+        }
+    }
+}

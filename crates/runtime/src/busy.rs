@@ -34,7 +34,12 @@ pub(crate) fn busy_error(w: &Worker) -> Option<&'static str> {
     if w.shared.busy_count.load(Ordering::Relaxed) == 0 {
         return None;
     }
-    let kind = w.shared.busy.iter().map(|b| b.load(Ordering::Relaxed)).max()?;
+    let kind = w
+        .shared
+        .busy
+        .iter()
+        .map(|b| b.load(Ordering::Relaxed))
+        .max()?;
     match kind {
         0 => None,
         1 => Some(BUSY_SCRIPT),
@@ -99,7 +104,8 @@ fn serve_one(w: &Rc<Worker>, sess: &Session) {
     }
     let mut buf = BytesMut::from(&peek[..n as usize]);
     let before = buf.len();
-    let mut parser = rustis_resp::Parser::default();
+    let max_bulk = w.shared.config().get_i64("proto-max-bulk-len").max(1) as usize;
+    let mut parser = rustis_resp::Parser::with_max_bulk(max_bulk);
     let mut cmds = Vec::new();
     if parser.parse_batch(&mut buf, &mut cmds).is_err() || cmds.is_empty() {
         // A protocol error or an incomplete command: the connection's own task deals with it
@@ -108,14 +114,7 @@ fn serve_one(w: &Rc<Worker>, sess: &Session) {
     }
     let consumed = before - buf.len();
     // SAFETY: as above; the bytes taken are exactly those of the complete commands parsed.
-    let taken = unsafe {
-        libc::recv(
-            fd,
-            peek.as_mut_ptr().cast(),
-            consumed,
-            libc::MSG_DONTWAIT,
-        )
-    };
+    let taken = unsafe { libc::recv(fd, peek.as_mut_ptr().cast(), consumed, libc::MSG_DONTWAIT) };
     if taken != consumed as isize {
         return;
     }

@@ -225,7 +225,9 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         shutdown: shutdown_tx,
         allocated: opts.allocated,
         script_status: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
-        busy: (0..n).map(|_| std::sync::atomic::AtomicU8::new(0)).collect(),
+        busy: (0..n)
+            .map(|_| std::sync::atomic::AtomicU8::new(0))
+            .collect(),
         busy_count: AtomicUsize::new(0),
     });
     // The mesh: one queue for every ordered pair of threads, built once.
