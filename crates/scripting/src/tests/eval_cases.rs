@@ -428,4 +428,6 @@ pub(super) const EVAL_CASES: &[EvalCase] = &[
     ("return cmsgpack.unpack('\\203\\127\\240\\0\\0\\0\\0\\0\\0')", &[], &[], true, b":-9223372036854775808\x0d\x0a"),
     ("return cmsgpack._VERSION", &[], &[], false, b"$18\x0d\x0alua-cmsgpack 0.4.0\x0d\x0a"),
     ("return cmsgpack._VERSION", &[], &[], true, b"$18\x0d\x0alua-cmsgpack 0.4.0\x0d\x0a"),
+    ("local a = {} for i=1,7999 do a[i] = 'k' end return redis.call('del', unpack(a))", &[], &[], false, b":0\x0d\x0a"),
+    ("return {1, {map={a={set={b=true}}}}, {double=1.5}}", &[], &[], true, b"*3\x0d\x0a:1\x0d\x0a%1\x0d\x0a$1\x0d\x0aa\x0d\x0a~1\x0d\x0a$1\x0d\x0ab\x0d\x0a,1.5\x0d\x0a"),
 ];

@@ -610,3 +610,38 @@ fn a_host_panic_reaches_the_caller_after_lua_has_unwound() {
         b":2\r\n"
     );
 }
+
+#[test]
+fn a_self_referencing_reply_stops_where_redis_stack_limit_does() {
+    // redis-server 7.0.15 writes this many `*1` levels, then the error element.
+    let mut e = engine();
+    for (script, resp3, head, levels) in [
+        (
+            "local a = {}; local b = {a}; a[1] = b; return a",
+            false,
+            &b"*1\r\n"[..],
+            7995,
+        ),
+        (
+            "local a = {}; local b = {a}; a[1] = b; return {map={x=a}}",
+            true,
+            b"%1\r\n$1\r\nx\r\n",
+            7992,
+        ),
+        (
+            "local a = {}; local b = {a}; a[1] = b; return {set={[a]=true}}",
+            true,
+            b"~1\r\n",
+            7992,
+        ),
+    ] {
+        let got = eval_on(&mut e, script, &[], &[], resp3);
+        assert!(got.starts_with(head), "{script}");
+        let arrays = got.windows(4).filter(|w| *w == b"*1\r\n").count();
+        assert_eq!(arrays, levels, "{script}");
+        assert!(
+            got.ends_with(b"*1\r\n-ERR reached lua stack limit\r\n"),
+            "{script}"
+        );
+    }
+}
