@@ -645,3 +645,21 @@ fn a_self_referencing_reply_stops_where_redis_stack_limit_does() {
         );
     }
 }
+
+#[test]
+fn a_library_whose_load_code_loops_times_out() {
+    let mut e = engine();
+    let code = b"#!lua name=lib\nlocal a = 1\nwhile 1 do a = a + 1 end";
+    let r = e.load_library(code, false, Some(std::time::Duration::from_millis(1)));
+    assert_eq!(
+        r,
+        Err("ERR Error registering functions: ERR FUNCTION LOAD timeout".to_string())
+    );
+    assert_eq!(e.function_stats(), crate::FunctionStats::default());
+    let ok = e.load_library(
+        b"#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+        false,
+        None,
+    );
+    assert_eq!(ok, Ok("lib".to_string()));
+}
