@@ -430,4 +430,204 @@ pub(super) const EVAL_CASES: &[EvalCase] = &[
     ("return cmsgpack._VERSION", &[], &[], true, b"$18\x0d\x0alua-cmsgpack 0.4.0\x0d\x0a"),
     ("local a = {} for i=1,7999 do a[i] = 'k' end return redis.call('del', unpack(a))", &[], &[], false, b":0\x0d\x0a"),
     ("return {1, {map={a={set={b=true}}}}, {double=1.5}}", &[], &[], true, b"*3\x0d\x0a:1\x0d\x0a%1\x0d\x0a$1\x0d\x0aa\x0d\x0a~1\x0d\x0a$1\x0d\x0ab\x0d\x0a,1.5\x0d\x0a"),
+    ("return _G", &[], &[], false, b"*0\x0d\x0a"),
+    ("local a = {}; setmetatable(a,{__index=function() foo() end}) return a", &[], &[], false, b"*0\x0d\x0a"),
+    ("return
+                 table.concat(
+                   cjson.decode(
+                    \"[0.0, -5e3, -1, 0.3e-3, 1023.2, 0e10]\"), \" \")
+        ", &[], &[], false, b"$26\x0d\x0a0 -5000 -1 0.0003 1023.2 0\x0d\x0a"),
+    ("local decoded = cjson.decode('{\"keya\": \"a\", \"keyb\": \"b\"}')
+                return {decoded.keya, decoded.keyb}
+        ", &[], &[], false, b"*2\x0d\x0a$1\x0d\x0aa\x0d\x0a$1\x0d\x0ab\x0d\x0a"),
+    ("
+            local some_map = {
+                s1=\"Some string\",
+                n1=100,
+                a1={\"Some\",\"String\",\"Array\"},
+                nil1=nil,
+                b1=true,
+                b2=false}
+            local encoded = cjson.encode(some_map)
+            local decoded = cjson.decode(encoded)
+            assert(table.concat(some_map) == table.concat(decoded))
+
+            cjson.encode_keep_buffer(false)
+            encoded = cjson.encode(some_map)
+            decoded = cjson.decode(encoded)
+            assert(table.concat(some_map) == table.concat(decoded))
+
+            -- Table with numeric keys
+            local table1 = {one=\"one\", [1]=\"one\"}
+            encoded = cjson.encode(table1)
+            decoded = cjson.decode(encoded)
+            assert(decoded[\"one\"] == table1[\"one\"])
+            assert(decoded[\"1\"] == table1[1])
+
+            -- Array
+            local array1 = {[1]=\"one\", [2]=\"two\"}
+            encoded = cjson.encode(array1)
+            decoded = cjson.decode(encoded)
+            assert(table.concat(array1) == table.concat(decoded))
+
+            -- Invalid keys
+            local invalid_map = {}
+            invalid_map[false] = \"false\"
+            local ok, encoded = pcall(cjson.encode, invalid_map)
+            assert(ok == false)
+
+            -- Max depth
+            cjson.encode_max_depth(1)
+            ok, encoded = pcall(cjson.encode, some_map)
+            assert(ok == false)
+
+            cjson.decode_max_depth(1)
+            ok, decoded = pcall(cjson.decode, '{\"obj\": {\"array\": [1,2,3,4]}}')
+            assert(ok == false)
+
+            -- Invalid numbers
+            ok, encoded = pcall(cjson.encode, {num1=0/0})
+            assert(ok == false)
+            cjson.encode_invalid_numbers(true)
+            ok, encoded = pcall(cjson.encode, {num1=0/0})
+            assert(ok == true)
+
+            -- Restore defaults
+            cjson.decode_max_depth(1000)
+            cjson.encode_max_depth(1000)
+            cjson.encode_invalid_numbers(false)
+        ", &[], &[], false, b"$-1\x0d\x0a"),
+    ("local encoded = cmsgpack.pack(0.1)
+                local h = \"\"
+                for i = 1, #encoded do
+                    h = h .. string.format(\"%02x\",string.byte(encoded,i))
+                end
+                return h
+        ", &[], &[], false, b"$18\x0d\x0acb3fb999999999999a\x0d\x0a"),
+    ("local encoded = cmsgpack.pack(-1099511627776)
+                local h = \"\"
+                for i = 1, #encoded do
+                    h = h .. string.format(\"%02x\",string.byte(encoded,i))
+                end
+                return h
+        ", &[], &[], false, b"$18\x0d\x0ad3ffffff0000000000\x0d\x0a"),
+    ("
+                local str_lt_32 = string.rep(\"x\", 30)
+                local str_lt_255 = string.rep(\"x\", 250)
+                local str_lt_65535 = string.rep(\"x\", 65530)
+                local str_long = string.rep(\"x\", 100000)
+                local array_lt_15 = {1, 2, 3, 4, 5}
+                local array_lt_65535 = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}
+                local array_big = {}
+                for i=1, 100000 do
+                    array_big[i] = i
+                end
+                local map_lt_15 = {a=1, b=2}
+                local map_big = {}
+                for i=1, 100000 do
+                    map_big[tostring(i)] = i
+                end
+                local some_map = {
+                    s1=str_lt_32,
+                    s2=str_lt_255,
+                    s3=str_lt_65535,
+                    s4=str_long,
+                    d1=0.1,
+                    i1=1,
+                    i2=250,
+                    i3=65530,
+                    i4=100000,
+                    i5=2^40,
+                    i6=-1,
+                    i7=-120,
+                    i8=-32000,
+                    i9=-100000,
+                    i10=-3147483648,
+                    a1=array_lt_15,
+                    a2=array_lt_65535,
+                    a3=array_big,
+                    m1=map_lt_15,
+                    m2=map_big,
+                    b1=false,
+                    b2=true,
+                    n=nil
+                }
+                local encoded = cmsgpack.pack(some_map)
+                local decoded = cmsgpack.unpack(encoded)
+                assert(table.concat(some_map) == table.concat(decoded))
+                local offset, decoded_one = cmsgpack.unpack_one(encoded, 0)
+                assert(table.concat(some_map) == table.concat(decoded_one))
+                assert(offset == -1)
+
+                local encoded_multiple = cmsgpack.pack(str_lt_32, str_lt_255, str_lt_65535, str_long)
+                local offset, obj = cmsgpack.unpack_limit(encoded_multiple, 1, 0)
+                assert(obj == str_lt_32)
+                offset, obj = cmsgpack.unpack_limit(encoded_multiple, 1, offset)
+                assert(obj == str_lt_255)
+                offset, obj = cmsgpack.unpack_limit(encoded_multiple, 1, offset)
+                assert(obj == str_lt_65535)
+                offset, obj = cmsgpack.unpack_limit(encoded_multiple, 1, offset)
+                assert(obj == str_long)
+                assert(offset == -1)
+        ", &[], &[], false, b"$-1\x0d\x0a"),
+    ("local a = {x=nil,y=5}
+                local b = {x=a}
+                a['x'] = b
+                local encoded = cmsgpack.pack(a)
+                local h = \"\"
+                -- cmsgpack encodes to a depth of 16, but can't encode
+                -- references, so the encoded object has a deep copy recursive
+                -- depth of 16.
+                for i = 1, #encoded do
+                    h = h .. string.format(\"%02x\",string.byte(encoded,i))
+                end
+                -- when unpacked, re.x.x != re because the unpack creates
+                -- individual tables down to a depth of 16.
+                -- (that's why the encoded output is so large)
+                local re = cmsgpack.unpack(encoded)
+                assert(re)
+                assert(re.x)
+                assert(re.x.x.y == re.y)
+                assert(re.x.x.x.x.y == re.y)
+                assert(re.x.x.x.x.x.x.y == re.y)
+                assert(re.x.x.x.x.x.x.x.x.x.x.y == re.y)
+                -- maximum working depth:
+                assert(re.x.x.x.x.x.x.x.x.x.x.x.x.x.x.y == re.y)
+                -- now the last x would be b above and has no y
+                assert(re.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x)
+                -- so, the final x.x is at the depth limit and was assigned nil
+                assert(re.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x.x == nil)
+                return {h, re.x.x.x.x.x.x.x.x.y == re.y, re.y == 5}
+        ", &[], &[], false, b"*3\x0d\x0a$146\x0d\x0a82a17905a17881a17882a17905a17881a17882a17905a17881a17882a17905a17881a17882a17905a17881a17882a17905a17881a17882a17905a17881a17882a17905a17881a178c0\x0d\x0a:1\x0d\x0a:1\x0d\x0a"),
+    ("assert(0x7fffffff == 2147483647, \"broken hex literals\");
+                assert(0xffffffff == -1 or 0xffffffff == 2^32-1,
+                    \"broken hex literals\");
+                assert(tostring(-1) == \"-1\", \"broken tostring()\");
+                assert(tostring(0xffffffff) == \"-1\" or
+                    tostring(0xffffffff) == \"4294967295\",
+                    \"broken tostring()\")
+        ", &[], &[], false, b"$-1\x0d\x0a"),
+    ("assert(bit.tobit(1) == 1);
+                assert(bit.band(1) == 1);
+                assert(bit.bxor(1,2) == 3);
+                assert(bit.bor(1,2,4,8,16,32,64,128) == 255)
+        ", &[], &[], false, b"$-1\x0d\x0a"),
+    ("return 'hello' --trailing comment", &[], &[], false, b"$5\x0d\x0ahello\x0d\x0a"),
+    ("
+                  redis.sha1hex()
+            ", &[], &[], false, b"-ERR wrong number of arguments script: 4dda0f642268871250d8fb7a8ab87d69db87b3fb, on @user_script:2.\x0d\x0a"),
+    ("
+            return loadstring(string.dump(function() return 1 end))()
+        ", &[], &[], false, b"-ERR user_script:2: attempt to call a nil value script: dea79e6976b07a2221cd6aecd74e9a6efba58dbf, on @user_script:2.\x0d\x0a"),
+    ("local value = 9007199254740991 redis.call('set','foo',value) return redis.call('get','foo')", &[], &[], false, b"$16\x0d\x0a9007199254740991\x0d\x0a"),
+    ("redis.call('set','invalid')", &[], &[], false, b"-ERR Wrong number of args calling Redis command from script script: 1a5c3ece5ad455794cc7d0dda435ffd9cf8d58c2, on @user_script:1.\x0d\x0a"),
+    ("return redis.call('config', 'set', 'x', 'y')", &[], &[], false, b"-ERR This Redis command is not allowed from script script: 5ec23bd14657dd898bab1e0a00bc3d5d9b1a6df6, on @user_script:1.\x0d\x0a"),
+    ("local f, e = loadstring(string.dump(function() return 1 end), 'x') return e", &[], &[], false, b"$49\x0d\x0a[string \x22x\x22]:1: unexpected symbol near 'char(27)'\x0d\x0a"),
+    ("local f, e = loadstring('retur 1') return e", &[], &[], false, b"$43\x0d\x0a[string \x22retur 1\x22]:1: '=' expected near '1'\x0d\x0a"),
+    ("local f, e = loadstring('retur 1', '=mine') return e", &[], &[], false, b"$29\x0d\x0amine:1: '=' expected near '1'\x0d\x0a"),
+    ("local i = 0 local f = load(function() i = i + 1 if i == 1 then return 'return 7' end end) return f()", &[], &[], false, b":7\x0d\x0a"),
+    ("local f, e = load(function() return nil end) return type(f)", &[], &[], false, b"$8\x0d\x0afunction\x0d\x0a"),
+    ("return loadstring('return 1', 'x', 'y')()", &[], &[], false, b":1\x0d\x0a"),
+    ("return loadstring()", &[], &[], false, b"-ERR user_script:1: bad argument #1 to 'loadstring' (string expected, got no value) script: d80723d7d8427f977d218ab648c910adce50e8a3, on @user_script:1.\x0d\x0a"),
+    ("return load()", &[], &[], false, b"-ERR user_script:1: bad argument #1 to 'load' (function expected, got no value) script: a6fcbea7c6189fb0ab8d5189022a9a1440eee157, on @user_script:1.\x0d\x0a"),
 ];
