@@ -663,3 +663,27 @@ fn a_library_whose_load_code_loops_times_out() {
     );
     assert_eq!(ok, Ok("lib".to_string()));
 }
+
+#[test]
+fn deeply_nested_library_input_fails_without_overflowing_the_stack() {
+    // The exact depths, where Redis's Lua stack checks fail, are pinned against
+    // redis-server 7.0.15 in the generated EVAL cases.
+    let mut e = engine();
+    for (script, want) in [
+        (
+            "local t = cmsgpack.unpack(string.rep('\\145', 100000)) return t",
+            "stack overflow (in function mp_decode_to_lua_array)",
+        ),
+        (
+            "cjson.decode_max_depth(100000) return cjson.decode(string.rep('[', 100000))",
+            "Found too many nested data structures (",
+        ),
+        (
+            "cjson.encode_max_depth(100000) local t = {} local c = t for i = 1, 100000 do c[1] = {} c = c[1] end return cjson.encode(t)",
+            "Cannot serialise, excessive nesting (",
+        ),
+    ] {
+        let got = String::from_utf8_lossy(&eval_on(&mut e, script, &[], &[], false)).into_owned();
+        assert!(got.starts_with("-ERR user_script:1: ") && got.contains(want), "{script}: {got}");
+    }
+}
