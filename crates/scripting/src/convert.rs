@@ -13,11 +13,6 @@ use rustis_resp::Out;
 
 use crate::lua::{ffi, push_bytes, raw_get_str, to_bytes, ty, L};
 
-/// Deepest nesting of tables written as a reply: past it, the element is the error Redis
-/// gives when the Lua stack cannot grow (`lua_checkstack` fails near 8000 slots, and each
-/// level takes about four).
-const MAX_REPLY_DEPTH: usize = 1990;
-
 /// Pushes the Lua value of the first reply in `reply`. A malformed reply (which a host never
 /// sends) pushes nil rather than failing.
 pub(crate) unsafe fn push_reply(l: L, reply: &[u8]) {
@@ -258,12 +253,67 @@ pub(crate) fn lua_number_to_i64(d: f64) -> i64 {
 
 /// Writes the value at the top of the stack as a reply and pops it. `script_resp3` is the
 /// protocol the script set with `redis.setresp` (it decides how booleans are sent).
+///
+/// Nested tables are walked with an explicit work list, not recursion, so that a deep (or
+/// self-referencing) table costs no native stack: the Lua stack holds one slot per level as
+/// in Redis, and where Redis's `lua_checkstack` fails the element becomes its error.
 pub(crate) unsafe fn write_reply(l: L, out: &mut Out, script_resp3: bool) {
-    write_value(l, out, script_resp3, 0);
+    let mut tasks = vec![Task::Value];
+    while let Some(t) = tasks.pop() {
+        match t {
+            Task::Value => write_value(l, out, script_resp3, &mut tasks),
+            Task::Array { next, len } => {
+                if next > len {
+                    ffi::lua_pop(l, 1);
+                } else {
+                    tasks.push(Task::Array {
+                        next: next + 1,
+                        len,
+                    });
+                    ffi::lua_rawgeti_(l, -1, next as c_int);
+                    tasks.push(Task::Value);
+                }
+            }
+            Task::Map => {
+                // Stack: outer, inner, key.
+                if ffi::lua_next(l, -2) != 0 {
+                    ffi::lua_pushvalue(l, -2);
+                    tasks.push(Task::Map);
+                    tasks.push(Task::Value);
+                    tasks.push(Task::Value);
+                } else {
+                    ffi::lua_pop(l, 2);
+                }
+            }
+            Task::Set => {
+                // Stack: outer, inner, key.
+                if ffi::lua_next(l, -2) != 0 {
+                    ffi::lua_pop(l, 1);
+                    ffi::lua_pushvalue(l, -1);
+                    tasks.push(Task::Set);
+                    tasks.push(Task::Value);
+                } else {
+                    ffi::lua_pop(l, 2);
+                }
+            }
+        }
+    }
 }
 
-unsafe fn write_value(l: L, out: &mut Out, script_resp3: bool, depth: usize) {
-    if depth > MAX_REPLY_DEPTH || ffi::lua_checkstack(l, 4) == 0 {
+/// Work left in writing a reply; each acts on the top of the Lua stack.
+enum Task {
+    /// Write the value on top and pop it (a table may push more work).
+    Value,
+    /// Write elements `next..=len` of the array on top, then pop it.
+    Array { next: usize, len: usize },
+    /// Write the next pair of the map being walked (`outer, inner, key` on the stack).
+    Map,
+    /// Write the next member of the set being walked (`outer, inner, key` on the stack).
+    Set,
+}
+
+unsafe fn write_value(l: L, out: &mut Out, script_resp3: bool, tasks: &mut Vec<Task>) {
+    if ffi::lua_checkstack(l, 4) == 0 {
         write_error(out, b"ERR reached lua stack limit");
         ffi::lua_pop(l, 1);
         return;
@@ -286,7 +336,7 @@ unsafe fn write_value(l: L, out: &mut Out, script_resp3: bool, depth: usize) {
         }
         ffi::LUA_TNUMBER => out.int(lua_number_to_i64(ffi::lua_tonumber(l, -1))),
         ffi::LUA_TTABLE => {
-            write_table(l, out, script_resp3, depth);
+            write_table(l, out, tasks);
             return;
         }
         _ => out.null(),
@@ -294,8 +344,8 @@ unsafe fn write_value(l: L, out: &mut Out, script_resp3: bool, depth: usize) {
     ffi::lua_pop(l, 1);
 }
 
-/// Writes the table at the top of the stack and pops it.
-unsafe fn write_table(l: L, out: &mut Out, script_resp3: bool, depth: usize) {
+/// Writes the table at the top of the stack (or queues its elements) and pops it when done.
+unsafe fn write_table(l: L, out: &mut Out, tasks: &mut Vec<Task>) {
     raw_get_str(l, -1, b"err");
     if ty(l, -1) == ffi::LUA_TSTRING {
         let msg = to_bytes(l, -1).unwrap_or_default().to_vec();
@@ -367,30 +417,18 @@ unsafe fn write_table(l: L, out: &mut Out, script_resp3: bool, depth: usize) {
 
     raw_get_str(l, -1, b"map");
     if ty(l, -1) == ffi::LUA_TTABLE {
-        let count = count_pairs(l);
-        out.map(count);
+        out.map(count_pairs(l));
         ffi::lua_pushnil(l);
-        while ffi::lua_next(l, -2) != 0 {
-            ffi::lua_pushvalue(l, -2);
-            write_value(l, out, script_resp3, depth + 1);
-            write_value(l, out, script_resp3, depth + 1);
-        }
-        ffi::lua_pop(l, 2);
+        tasks.push(Task::Map);
         return;
     }
     ffi::lua_pop(l, 1);
 
     raw_get_str(l, -1, b"set");
     if ty(l, -1) == ffi::LUA_TTABLE {
-        let count = count_pairs(l);
-        out.set(count);
+        out.set(count_pairs(l));
         ffi::lua_pushnil(l);
-        while ffi::lua_next(l, -2) != 0 {
-            ffi::lua_pop(l, 1);
-            ffi::lua_pushvalue(l, -1);
-            write_value(l, out, script_resp3, depth + 1);
-        }
-        ffi::lua_pop(l, 2);
+        tasks.push(Task::Set);
         return;
     }
     ffi::lua_pop(l, 1);
@@ -407,11 +445,7 @@ unsafe fn write_table(l: L, out: &mut Out, script_resp3: bool, depth: usize) {
         n += 1;
     }
     out.array(n);
-    for j in 1..=n {
-        ffi::lua_rawgeti_(l, -1, j as c_int);
-        write_value(l, out, script_resp3, depth + 1);
-    }
-    ffi::lua_pop(l, 1);
+    tasks.push(Task::Array { next: 1, len: n });
 }
 
 /// The number of pairs in the table at the top of the stack.

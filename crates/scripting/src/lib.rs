@@ -96,10 +96,14 @@ pub trait Host {
     /// Runs one command of the script and returns its whole reply, encoded in RESP3 when
     /// `opts.resp3`, else RESP2. `args[0]` is the name as the script wrote it; `spec` is the
     /// command (or subcommand) it resolved to, already checked for existence, arity,
-    /// `noscript`, ACL (via [`Host::acl_allows`]), read-only scripts and OOM. The host runs
+    /// `noscript`, ACL (via [`Host::acl_check`]), read-only scripts and OOM. The host runs
     /// whatever else dispatch checks (prechecks, key checks) and replies with the error if
     /// they fail. An error reply is a reply (`Ok(b"-ERR ...")`); `Err(Abort)` stops the
     /// script.
+    ///
+    /// As Redis's script client, the host never blocks a command (XREAD BLOCK, WAIT and the
+    /// like answer at once), starts each run in the caller's database, and keeps a SELECT
+    /// made by the script for that run only.
     fn call(
         &mut self,
         args: Vec<Bytes>,
@@ -125,9 +129,12 @@ pub trait Host {
         None
     }
 
-    /// Whether the calling user may run the command (ACL).
-    fn acl_allows(&mut self, _args: &[Bytes], _spec: &'static CommandSpec) -> bool {
-        true
+    /// Whether the calling user may run the command (ACL): `Err` holds why not, as Redis's
+    /// `getAclErrorMessage` words it (`can't run this command or subcommand`, `no
+    /// permissions to access one of the keys used as arguments`, ...); the script's error is
+    /// `The user executing the script <reason>`.
+    fn acl_check(&mut self, _args: &[Bytes], _spec: &'static CommandSpec) -> Result<(), String> {
+        Ok(())
     }
 
     /// Whether the server runs in cluster mode (for the `no-cluster` flag).

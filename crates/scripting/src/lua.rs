@@ -126,22 +126,35 @@ pub(crate) unsafe fn guard(l: L, body: impl FnOnce(L) -> Result<c_int, Fail>) ->
 }
 
 /// Pushes the error value for `f` and raises it. Nothing owned is alive when it unwinds.
+/// When the Lua stack is full (the failure may be that very check), the function's own
+/// stack is dropped first: the error unwinds it anyway.
 pub(crate) unsafe fn raise(l: L, f: Fail) -> ! {
-    match f {
-        Fail::Where(msg) => push_where(l, &msg),
-        Fail::Plain(msg) => push_bytes(l, msg.as_bytes()),
-        Fail::ErrTable(msg) => push_err_table(l, &msg),
-        Fail::Arg(n, msg) => {
-            let text = arg_error_text(l, n, &msg);
-            push_where(l, &text);
-        }
+    enum Text {
+        Where(String),
+        Plain(String),
+        Table(Vec<u8>),
+        OnStack,
+    }
+    let text = match f {
+        Fail::Where(msg) => Text::Where(msg),
+        Fail::Plain(msg) => Text::Plain(msg),
+        Fail::ErrTable(msg) => Text::Table(msg),
+        Fail::Arg(n, msg) => Text::Where(arg_error_text(l, n, &msg)),
         Fail::Type(n, expected) => {
             let got = CStr::from_ptr(ffi::luaL_typename(l, n)).to_string_lossy();
             let msg = format!("{expected} expected, got {got}");
-            let text = arg_error_text(l, n, &msg);
-            push_where(l, &text);
+            Text::Where(arg_error_text(l, n, &msg))
         }
-        Fail::OnStack => {}
+        Fail::OnStack => Text::OnStack,
+    };
+    if !matches!(text, Text::OnStack) && ffi::lua_checkstack(l, 4) == 0 {
+        ffi::lua_settop(l, 0);
+    }
+    match text {
+        Text::Where(msg) => push_where(l, &msg),
+        Text::Plain(msg) => push_bytes(l, msg.as_bytes()),
+        Text::Table(msg) => push_err_table(l, &msg),
+        Text::OnStack => {}
     }
     ffi::lua_error(l)
 }

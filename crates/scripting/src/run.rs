@@ -251,8 +251,8 @@ fn check_command(
     }
     // SAFETY: the host outlives the run (see `Run::host`).
     let host = unsafe { &mut *run.host };
-    if !host.acl_allows(args, spec) {
-        return Err(b"The user executing the script can't run this command or subcommand".to_vec());
+    if let Err(why) = host.acl_check(args, spec) {
+        return Err(format!("The user executing the script {why}").into_bytes());
     }
     let is_write = spec.flags & flags::WRITE != 0;
     let may_replicate = matches!(spec.name, "publish" | "spublish" | "pfcount");
@@ -317,7 +317,19 @@ unsafe fn generic_call(l: L, raise: bool) -> c_int {
             );
             return Ok(1);
         }
-        let spec = match check_command(run, &args) {
+        // The checks ask the host too: a panic there must not unwind through Lua either.
+        let checked =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_command(run, &args)));
+        let checked = match checked {
+            Ok(c) => c,
+            Err(p) => {
+                run.aborted = true;
+                run.panic = Some(p);
+                stop_on_every_line(l);
+                return Err(Fail::ErrTable(ABORTED.to_vec()));
+            }
+        };
+        let spec = match checked {
             Ok(s) => s,
             Err(msg) => {
                 push_err_table(l, &error_text_for(&msg));
@@ -495,7 +507,11 @@ unsafe extern "C-unwind" fn redis_acl_check_cmd(l: L) -> c_int {
                 b"ERR Invalid command passed to redis.acl_check_cmd()".to_vec(),
             ));
         };
-        let ok = (*run.host).acl_allows(&args, spec);
+        let host = run.host;
+        let Some(ok) = catch(run, || (*host).acl_check(&args, spec).is_ok()) else {
+            stop_on_every_line(l);
+            return Err(Fail::ErrTable(ABORTED.to_vec()));
+        };
         ffi::lua_pushboolean(l, ok as c_int);
         Ok(1)
     })

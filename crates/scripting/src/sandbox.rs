@@ -51,6 +51,11 @@ pub(crate) unsafe fn setup(l: L) {
         ffi::lua_pushnil(l);
         raw_set_str(l, g, name.as_bytes());
     }
+    // Redis's Lua only parses source text: a precompiled (binary) chunk must not load.
+    ffi::lua_pushcclosure(l, text_loadstring, 0);
+    raw_set_str(l, g, b"loadstring");
+    ffi::lua_pushcclosure(l, text_load, 0);
+    raw_set_str(l, g, b"load");
     crate::libs::open_all(l, g);
     crate::run::register_api(l, g);
 
@@ -244,6 +249,94 @@ unsafe extern "C-unwind" fn w_see_through(l: L) -> c_int {
         unproxy(l, 1);
     }
     call_original(l)
+}
+
+/// Loads the string at the top of the stack as source text under `name`, as `loadstring`
+/// does, and returns its results (the function, or nil and the message). A chunk that starts
+/// with Lua's binary signature is parsed as text too (a leading blank keeps its first line),
+/// so it fails as it does in Redis's Lua, which has no bytecode loader.
+unsafe fn load_text(l: L, name_idx: c_int) -> c_int {
+    let code_idx = ffi::lua_gettop(l);
+    if to_bytes(l, code_idx).is_some_and(|c| c.first() == Some(&0x1b)) {
+        push_bytes(l, b" ");
+        ffi::lua_pushvalue(l, code_idx);
+        ffi::lua_concat(l, 2);
+        ffi::lua_replace(l, code_idx);
+    }
+    let code = to_bytes(l, code_idx).unwrap_or_default();
+    let status = ffi::luaL_loadbuffer(
+        l,
+        code.as_ptr() as *const _,
+        code.len(),
+        ffi::lua_tolstring(l, name_idx, std::ptr::null_mut()),
+    );
+    if status == 0 {
+        return 1;
+    }
+    ffi::lua_pushnil(l);
+    ffi::lua_insert(l, -2);
+    2
+}
+
+/// `loadstring(s [, chunkname])`, source text only.
+unsafe extern "C-unwind" fn text_loadstring(l: L) -> c_int {
+    guard(l, |l| {
+        crate::lua::check_bytes(l, 1)?;
+        if ty(l, 2) <= ffi::LUA_TNIL {
+            ffi::lua_settop(l, 1);
+            ffi::lua_pushvalue(l, 1);
+        } else {
+            crate::lua::check_bytes(l, 2)?;
+            ffi::lua_settop(l, 2);
+        }
+        // Stack: s, name; load_text wants the code on top.
+        ffi::lua_pushvalue(l, 1);
+        Ok(load_text(l, 2))
+    })
+}
+
+/// `load(func [, chunkname])`: the pieces the reader returns, joined, then as `loadstring`.
+unsafe extern "C-unwind" fn text_load(l: L) -> c_int {
+    guard(l, |l| {
+        if ty(l, 1) != ffi::LUA_TFUNCTION {
+            return Err(Fail::Type(1, "function"));
+        }
+        if ty(l, 2) <= ffi::LUA_TNIL {
+            ffi::lua_settop(l, 1);
+            push_bytes(l, b"=(load)");
+        } else {
+            crate::lua::check_bytes(l, 2)?;
+            ffi::lua_settop(l, 2);
+        }
+        push_bytes(l, b"");
+        loop {
+            ffi::lua_pushvalue(l, 1);
+            ffi::lua_call(l, 0, 1);
+            match ty(l, -1) {
+                ffi::LUA_TNIL => {
+                    ffi::lua_pop(l, 1);
+                    break;
+                }
+                // Numbers are strings to Lua's reader too.
+                ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+                    if ffi::lua_objlen(l, -1) == 0 {
+                        ffi::lua_pop(l, 1);
+                        break;
+                    }
+                    ffi::lua_concat(l, 2);
+                }
+                _ => {
+                    // Lua's reader error ends the load, which returns it.
+                    ffi::lua_pushnil(l);
+                    ffi::luaL_where(l, 1);
+                    push_bytes(l, b"reader function must return a string");
+                    ffi::lua_concat(l, 2);
+                    return Ok(2);
+                }
+            }
+        }
+        Ok(load_text(l, 2))
+    })
 }
 
 /// Pushes the real global table.

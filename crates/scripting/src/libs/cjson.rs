@@ -3,17 +3,16 @@
 //! `null` into `cjson.null` (a light userdata NULL) and accepts what C's `strtod` reads as a
 //! number. Error texts are CJSON's.
 //!
-//! Decoding builds a Rust tree first and pushes it to Lua only when the whole text parsed, so
-//! that an error raises with nothing of ours left to drop.
+//! Encoding and decoding walk nested tables with a work list rather than recursion, using the
+//! Lua stack as CJSON does, so that deep nesting fails where CJSON's stack checks fail and
+//! never exhausts the native stack.
 
 use std::cell::Cell;
 use std::ffi::c_int;
 
 use rustis_resp::encode::fmt_g;
 
-use crate::lua::{
-    abs_index, check_bytes, ffi, guard, push_bytes, raw_set_str, to_bytes, ty, Fail, L,
-};
+use crate::lua::{check_bytes, ffi, guard, push_bytes, raw_set_str, to_bytes, ty, Fail, L};
 
 /// The settings the `cjson.encode_*`/`decode_*` functions read and change.
 #[derive(Clone, Copy)]
@@ -256,7 +255,7 @@ unsafe extern "C-unwind" fn encode(l: L) -> c_int {
         }
         let cfg = config();
         let mut buf = Vec::new();
-        append_value(l, &cfg, 0, &mut buf)?;
+        append_value(l, &cfg, &mut buf)?;
         push_bytes(l, &buf);
         Ok(1)
     })
@@ -356,82 +355,121 @@ unsafe fn array_length(l: L, cfg: &Config) -> Result<i64, Fail> {
     Ok(max)
 }
 
-unsafe fn append_value(l: L, cfg: &Config, depth: i64, buf: &mut Vec<u8>) -> Result<(), Fail> {
-    match ty(l, -1) {
-        ffi::LUA_TSTRING => append_string(buf, to_bytes(l, -1).unwrap_or_default()),
-        ffi::LUA_TNUMBER => append_number(l, cfg, -1, buf)?,
-        ffi::LUA_TBOOLEAN => buf.extend_from_slice(if ffi::lua_toboolean(l, -1) != 0 {
-            b"true"
-        } else {
-            b"false"
-        }),
-        ffi::LUA_TTABLE => {
-            let depth = depth + 1;
-            if depth > cfg.encode_max_depth || ffi::lua_checkstack(l, 3) == 0 {
-                return Err(Fail::Where(format!(
-                    "Cannot serialise, excessive nesting ({depth})"
-                )));
+/// Encodes the value on top of the stack (left there). Tables are walked with a work list,
+/// not recursion, using the Lua stack as CJSON does (one slot per array level, two per object
+/// level), so that nesting fails where CJSON's `lua_checkstack` does.
+unsafe fn append_value(l: L, cfg: &Config, buf: &mut Vec<u8>) -> Result<(), Fail> {
+    ffi::lua_pushvalue(l, -1);
+    let mut tasks = vec![Enc::Value(0)];
+    while let Some(t) = tasks.pop() {
+        match t {
+            Enc::Value(depth) => {
+                match ty(l, -1) {
+                    ffi::LUA_TSTRING => append_string(buf, to_bytes(l, -1).unwrap_or_default()),
+                    ffi::LUA_TNUMBER => append_number(l, cfg, -1, buf)?,
+                    ffi::LUA_TBOOLEAN => buf.extend_from_slice(if ffi::lua_toboolean(l, -1) != 0 {
+                        b"true"
+                    } else {
+                        b"false"
+                    }),
+                    ffi::LUA_TTABLE => {
+                        let depth = depth + 1;
+                        if depth > cfg.encode_max_depth || ffi::lua_checkstack(l, 3) == 0 {
+                            return Err(Fail::Where(format!(
+                                "Cannot serialise, excessive nesting ({depth})"
+                            )));
+                        }
+                        let len = array_length(l, cfg)?;
+                        if len > 0 {
+                            buf.push(b'[');
+                            tasks.push(Enc::Array {
+                                next: 1,
+                                len,
+                                depth,
+                            });
+                        } else {
+                            buf.push(b'{');
+                            ffi::lua_pushnil(l);
+                            tasks.push(Enc::Object { first: true, depth });
+                        }
+                        continue;
+                    }
+                    ffi::LUA_TNIL => buf.extend_from_slice(b"null"),
+                    ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(l, -1).is_null() => {
+                        buf.extend_from_slice(b"null")
+                    }
+                    _ => return Err(encode_error(l, -1, "type not supported")),
+                }
+                ffi::lua_pop(l, 1);
             }
-            let len = array_length(l, cfg)?;
-            if len > 0 {
-                buf.push(b'[');
-                for i in 1..=len {
-                    if i > 1 {
-                        buf.push(b',');
-                    }
-                    ffi::lua_rawgeti_(l, -1, i as c_int);
-                    append_value(l, cfg, depth, buf)?;
+            Enc::Array { next, len, depth } => {
+                if next > len {
+                    buf.push(b']');
                     ffi::lua_pop(l, 1);
+                    continue;
                 }
-                buf.push(b']');
-            } else {
-                buf.push(b'{');
-                let t = abs_index(l, -1);
-                let mut first = true;
-                ffi::lua_pushnil(l);
-                while ffi::lua_next(l, t) != 0 {
-                    if !first {
-                        buf.push(b',');
-                    }
-                    first = false;
-                    match ty(l, -2) {
-                        ffi::LUA_TNUMBER => {
-                            buf.push(b'"');
-                            append_number(l, cfg, -2, buf)?;
-                            buf.extend_from_slice(b"\":");
-                        }
-                        ffi::LUA_TSTRING => {
-                            append_string(buf, to_bytes(l, -2).unwrap_or_default());
-                            buf.push(b':');
-                        }
-                        _ => {
-                            return Err(encode_error(l, -2, "table key must be a number or string"))
-                        }
-                    }
-                    append_value(l, cfg, depth, buf)?;
+                if next > 1 {
+                    buf.push(b',');
+                }
+                tasks.push(Enc::Array {
+                    next: next + 1,
+                    len,
+                    depth,
+                });
+                ffi::lua_rawgeti_(l, -1, next as c_int);
+                tasks.push(Enc::Value(depth));
+            }
+            Enc::Object { first, depth } => {
+                // Stack: table, previous key.
+                if ffi::lua_next(l, -2) == 0 {
+                    buf.push(b'}');
                     ffi::lua_pop(l, 1);
+                    continue;
                 }
-                buf.push(b'}');
+                if !first {
+                    buf.push(b',');
+                }
+                match ty(l, -2) {
+                    ffi::LUA_TNUMBER => {
+                        buf.push(b'"');
+                        append_number(l, cfg, -2, buf)?;
+                        buf.extend_from_slice(b"\":");
+                    }
+                    ffi::LUA_TSTRING => {
+                        append_string(buf, to_bytes(l, -2).unwrap_or_default());
+                        buf.push(b':');
+                    }
+                    _ => return Err(encode_error(l, -2, "table key must be a number or string")),
+                }
+                tasks.push(Enc::Object {
+                    first: false,
+                    depth,
+                });
+                tasks.push(Enc::Value(depth));
             }
         }
-        ffi::LUA_TNIL => buf.extend_from_slice(b"null"),
-        ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(l, -1).is_null() => {
-            buf.extend_from_slice(b"null")
-        }
-        _ => return Err(encode_error(l, -1, "type not supported")),
     }
     Ok(())
 }
 
+/// Encoding work left; each acts on the top of the Lua stack.
+enum Enc {
+    /// Encode the value on top (a table queues its elements), then pop it.
+    Value(i64),
+    /// Elements `next..=len` of the array on top, then pop it.
+    Array { next: i64, len: i64, depth: i64 },
+    /// The next pair of the object being walked (`table, key` on the stack).
+    Object { first: bool, depth: i64 },
+}
+
 // ---- decoding ----
 
+/// A scalar token's value.
 enum Json {
     Null,
     Bool(bool),
     Num(f64),
     Str(Vec<u8>),
-    Arr(Vec<Json>),
-    Obj(Vec<(Vec<u8>, Json)>),
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -648,9 +686,11 @@ impl Parser<'_> {
         ))
     }
 
-    fn descend(&mut self) -> Result<(), Fail> {
+    /// Enters an object or array, as CJSON checks it: within the depth setting and with
+    /// `slots` free on the Lua stack.
+    unsafe fn descend(&mut self, l: L, slots: c_int) -> Result<(), Fail> {
         self.depth += 1;
-        if self.depth <= self.cfg.decode_max_depth {
+        if self.depth <= self.cfg.decode_max_depth && ffi::lua_checkstack(l, slots) != 0 {
             return Ok(());
         }
         Err(Fail::Where(format!(
@@ -659,70 +699,108 @@ impl Parser<'_> {
         )))
     }
 
-    fn value(&mut self, tok: Token) -> Result<Json, Fail> {
+    /// Reads the key of an object member and its colon, and pushes the key.
+    unsafe fn member_key(&mut self, l: L, tok: Token) -> Result<(), Fail> {
         match tok {
-            Token::Ok(Tok::ObjBegin, ..) => self.object(),
-            Token::Ok(Tok::ArrBegin, ..) => self.array(),
-            Token::Ok(Tok::Str | Tok::Num | Tok::Bool | Tok::Null, _, v) => Ok(v),
-            other => Err(self.parse_error("value", &other)),
+            Token::Ok(Tok::Str, _, Json::Str(k)) => push_bytes(l, &k),
+            other => return Err(self.parse_error("object key string", &other)),
         }
+        let colon = self.next_token();
+        if !matches!(colon, Token::Ok(Tok::Colon, ..)) {
+            return Err(self.parse_error("colon", &colon));
+        }
+        Ok(())
     }
 
-    fn object(&mut self) -> Result<Json, Fail> {
-        self.descend()?;
-        let mut items = Vec::new();
-        let mut tok = self.next_token();
-        if let Token::Ok(Tok::ObjEnd, ..) = tok {
-            self.depth -= 1;
-            return Ok(Json::Obj(items));
-        }
-        loop {
-            let key = match tok {
-                Token::Ok(Tok::Str, _, Json::Str(k)) => k,
-                other => return Err(self.parse_error("object key string", &other)),
-            };
-            let colon = self.next_token();
-            if !matches!(colon, Token::Ok(Tok::Colon, ..)) {
-                return Err(self.parse_error("colon", &colon));
-            }
-            let t = self.next_token();
-            let v = self.value(t)?;
-            items.push((key, v));
-            let t = self.next_token();
-            match t {
-                Token::Ok(Tok::ObjEnd, ..) => {
-                    self.depth -= 1;
-                    return Ok(Json::Obj(items));
+    /// Parses one value, pushing it onto the Lua stack as CJSON does (tables filled in place),
+    /// with a work list instead of recursion.
+    unsafe fn value(&mut self, l: L, first: Token) -> Result<(), Fail> {
+        let mut frames: Vec<Frame> = Vec::new();
+        let mut tok = first;
+        'value: loop {
+            match tok {
+                Token::Ok(Tok::ObjBegin, ..) => {
+                    self.descend(l, 3)?;
+                    ffi::lua_createtable(l, 0, 0);
+                    let t = self.next_token();
+                    if matches!(t, Token::Ok(Tok::ObjEnd, ..)) {
+                        self.depth -= 1;
+                    } else {
+                        self.member_key(l, t)?;
+                        frames.push(Frame::Object);
+                        tok = self.next_token();
+                        continue 'value;
+                    }
                 }
-                Token::Ok(Tok::Comma, ..) => {}
-                other => return Err(self.parse_error("comma or object end", &other)),
+                Token::Ok(Tok::ArrBegin, ..) => {
+                    self.descend(l, 2)?;
+                    ffi::lua_createtable(l, 0, 0);
+                    let t = self.next_token();
+                    if matches!(t, Token::Ok(Tok::ArrEnd, ..)) {
+                        self.depth -= 1;
+                    } else {
+                        frames.push(Frame::Array(1));
+                        tok = t;
+                        continue 'value;
+                    }
+                }
+                Token::Ok(Tok::Str | Tok::Num | Tok::Bool | Tok::Null, _, v) => match v {
+                    Json::Null => ffi::lua_pushlightuserdata(l, std::ptr::null_mut()),
+                    Json::Bool(b) => ffi::lua_pushboolean(l, b as c_int),
+                    Json::Num(d) => ffi::lua_pushnumber(l, d),
+                    Json::Str(s) => push_bytes(l, &s),
+                },
+                other => return Err(self.parse_error("value", &other)),
             }
-            tok = self.next_token();
+            // A whole value is on top: store it in its container, closing finished ones.
+            loop {
+                match frames.last_mut() {
+                    None => return Ok(()),
+                    Some(Frame::Array(i)) => {
+                        ffi::lua_rawseti_(l, -2, *i);
+                        *i += 1;
+                        let t = self.next_token();
+                        match t {
+                            Token::Ok(Tok::ArrEnd, ..) => {
+                                self.depth -= 1;
+                                frames.pop();
+                            }
+                            Token::Ok(Tok::Comma, ..) => {
+                                tok = self.next_token();
+                                continue 'value;
+                            }
+                            other => return Err(self.parse_error("comma or array end", &other)),
+                        }
+                    }
+                    Some(Frame::Object) => {
+                        ffi::lua_rawset(l, -3);
+                        let t = self.next_token();
+                        match t {
+                            Token::Ok(Tok::ObjEnd, ..) => {
+                                self.depth -= 1;
+                                frames.pop();
+                            }
+                            Token::Ok(Tok::Comma, ..) => {
+                                let k = self.next_token();
+                                self.member_key(l, k)?;
+                                tok = self.next_token();
+                                continue 'value;
+                            }
+                            other => return Err(self.parse_error("comma or object end", &other)),
+                        }
+                    }
+                }
+            }
         }
     }
+}
 
-    fn array(&mut self) -> Result<Json, Fail> {
-        self.descend()?;
-        let mut items = Vec::new();
-        let mut tok = self.next_token();
-        if let Token::Ok(Tok::ArrEnd, ..) = tok {
-            self.depth -= 1;
-            return Ok(Json::Arr(items));
-        }
-        loop {
-            items.push(self.value(tok)?);
-            let t = self.next_token();
-            match t {
-                Token::Ok(Tok::ArrEnd, ..) => {
-                    self.depth -= 1;
-                    return Ok(Json::Arr(items));
-                }
-                Token::Ok(Tok::Comma, ..) => {}
-                other => return Err(self.parse_error("comma or array end", &other)),
-            }
-            tok = self.next_token();
-        }
-    }
+/// A container being filled while decoding.
+enum Frame {
+    /// An array (on top of the Lua stack) and the index of its next element.
+    Array(c_int),
+    /// An object (below its current key on the Lua stack).
+    Object,
 }
 
 /// C's `strtod` on the start of `s`: the value and how many bytes it read.
@@ -804,31 +882,6 @@ pub(crate) fn strtod(s: &[u8]) -> Option<(f64, usize)> {
     Some((sign * v, i + j))
 }
 
-unsafe fn push_json(l: L, v: &Json) {
-    ffi::lua_checkstack(l, 3);
-    match v {
-        Json::Null => ffi::lua_pushlightuserdata(l, std::ptr::null_mut()),
-        Json::Bool(b) => ffi::lua_pushboolean(l, *b as c_int),
-        Json::Num(d) => ffi::lua_pushnumber(l, *d),
-        Json::Str(s) => push_bytes(l, s),
-        Json::Arr(items) => {
-            ffi::lua_createtable(l, items.len() as c_int, 0);
-            for (i, it) in items.iter().enumerate() {
-                push_json(l, it);
-                ffi::lua_rawseti_(l, -2, (i + 1) as c_int);
-            }
-        }
-        Json::Obj(items) => {
-            ffi::lua_createtable(l, 0, items.len() as c_int);
-            for (k, it) in items {
-                push_bytes(l, k);
-                push_json(l, it);
-                ffi::lua_rawset(l, -3);
-            }
-        }
-    }
-}
-
 unsafe extern "C-unwind" fn decode(l: L) -> c_int {
     guard(l, |l| {
         if ffi::lua_gettop(l) != 1 {
@@ -847,12 +900,11 @@ unsafe extern "C-unwind" fn decode(l: L) -> c_int {
             cfg: config(),
         };
         let t = p.next_token();
-        let v = p.value(t)?;
+        p.value(l, t)?;
         let t = p.next_token();
         if !matches!(t, Token::Ok(Tok::End, ..)) {
             return Err(p.parse_error("the end", &t));
         }
-        push_json(l, &v);
         Ok(1)
     })
 }

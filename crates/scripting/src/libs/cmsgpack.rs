@@ -2,8 +2,9 @@
 //! `unpack_limit`). Whole numbers pack as the smallest integer form, others as float32 when
 //! exact, else float64; tables nest at most 16 deep (deeper ones pack as nil).
 //!
-//! Unpacking decodes into a Rust list first and pushes it only when the input decoded, so an
-//! error raises with nothing of ours left to drop.
+//! Unpacking fills Lua tables in place as lua-cmsgpack does, walking nested containers with a
+//! work list rather than recursion, so that deep input cannot exhaust the native stack and
+//! fails where lua-cmsgpack's Lua stack checks fail.
 
 use std::ffi::c_int;
 
@@ -214,18 +215,17 @@ unsafe extern "C-unwind" fn pack(l: L) -> c_int {
 
 // ---- unpacking ----
 
-enum Mp {
-    Nil,
-    Bool(bool),
-    Num(f64),
-    Str(Vec<u8>),
-    Arr(Vec<Mp>),
-    Map(Vec<(Mp, Mp)>),
-}
-
-enum DecodeError {
+/// Why decoding stopped: lua-cmsgpack's cursor errors, or a Lua error to raise.
+enum Stop {
     Eof,
     BadFormat,
+    Raise(Fail),
+}
+
+impl From<Fail> for Stop {
+    fn from(f: Fail) -> Self {
+        Stop::Raise(f)
+    }
 }
 
 struct Cur<'a> {
@@ -233,137 +233,150 @@ struct Cur<'a> {
 }
 
 impl Cur<'_> {
-    fn need(&self, n: usize) -> Result<(), DecodeError> {
+    fn need(&self, n: usize) -> Result<(), Stop> {
         if self.p.len() < n {
-            Err(DecodeError::Eof)
+            Err(Stop::Eof)
         } else {
             Ok(())
         }
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+    fn take(&mut self, n: usize) -> Result<&[u8], Stop> {
         self.need(n)?;
         let (a, b) = self.p.split_at(n);
         self.p = b;
         Ok(a)
     }
 
-    fn be(&mut self, n: usize) -> Result<u64, DecodeError> {
+    fn be(&mut self, n: usize) -> Result<u64, Stop> {
         Ok(self.take(n)?.iter().fold(0u64, |v, &b| (v << 8) | b as u64))
-    }
-
-    fn value(&mut self) -> Result<Mp, DecodeError> {
-        self.need(1)?;
-        let b0 = self.p[0];
-        self.p = &self.p[1..];
-        Ok(match b0 {
-            0xcc => Mp::Num(self.be(1)? as f64),
-            0xd0 => Mp::Num(self.be(1)? as u8 as i8 as f64),
-            0xcd => Mp::Num(self.be(2)? as f64),
-            0xd1 => Mp::Num(self.be(2)? as u16 as i16 as f64),
-            0xce => Mp::Num(self.be(4)? as f64),
-            0xd2 => Mp::Num(self.be(4)? as u32 as i32 as f64),
-            0xcf => Mp::Num(self.be(8)? as f64),
-            0xd3 => Mp::Num(self.be(8)? as i64 as f64),
-            0xc0 => Mp::Nil,
-            0xc3 => Mp::Bool(true),
-            0xc2 => Mp::Bool(false),
-            0xca => Mp::Num(f32::from_bits(self.be(4)? as u32) as f64),
-            0xcb => Mp::Num(f64::from_bits(self.be(8)?)),
-            0xd9 => {
-                let n = self.be(1)? as usize;
-                Mp::Str(self.take(n)?.to_vec())
-            }
-            0xda => {
-                let n = self.be(2)? as usize;
-                Mp::Str(self.take(n)?.to_vec())
-            }
-            0xdb => {
-                let n = self.be(4)? as usize;
-                Mp::Str(self.take(n)?.to_vec())
-            }
-            0xdc => {
-                let n = self.be(2)? as usize;
-                self.array(n)?
-            }
-            0xdd => {
-                let n = self.be(4)? as usize;
-                self.array(n)?
-            }
-            0xde => {
-                let n = self.be(2)? as usize;
-                self.map(n)?
-            }
-            0xdf => {
-                let n = self.be(4)? as usize;
-                self.map(n)?
-            }
-            b if b & 0x80 == 0 => Mp::Num(b as f64),
-            b if b & 0xe0 == 0xe0 => Mp::Num(b as i8 as f64),
-            b if b & 0xe0 == 0xa0 => Mp::Str(self.take((b & 0x1f) as usize)?.to_vec()),
-            b if b & 0xf0 == 0x90 => self.array((b & 0xf) as usize)?,
-            b if b & 0xf0 == 0x80 => self.map((b & 0xf) as usize)?,
-            _ => return Err(DecodeError::BadFormat),
-        })
-    }
-
-    fn array(&mut self, n: usize) -> Result<Mp, DecodeError> {
-        let mut v = Vec::with_capacity(n.min(1024));
-        for _ in 0..n {
-            v.push(self.value()?);
-        }
-        Ok(Mp::Arr(v))
-    }
-
-    fn map(&mut self, n: usize) -> Result<Mp, DecodeError> {
-        let mut v = Vec::with_capacity(n.min(1024));
-        for _ in 0..n {
-            let k = self.value()?;
-            let val = self.value()?;
-            v.push((k, val));
-        }
-        Ok(Mp::Map(v))
     }
 }
 
-/// Pushes a decoded value; `Err` when a map key cannot index a table (as Lua refuses).
-unsafe fn push_mp(l: L, v: &Mp) -> Result<(), Fail> {
-    if ffi::lua_checkstack(l, 3) == 0 {
-        return Err(Fail::Where(
-            "stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)"
-                .into(),
-        ));
-    }
-    match v {
-        Mp::Nil => ffi::lua_pushnil(l),
-        Mp::Bool(b) => ffi::lua_pushboolean(l, *b as c_int),
-        Mp::Num(d) => ffi::lua_pushnumber(l, *d),
-        Mp::Str(s) => push_bytes(l, s),
-        Mp::Arr(items) => {
-            ffi::lua_createtable(l, 0, 0);
-            for (i, it) in items.iter().enumerate() {
-                ffi::lua_pushnumber(l, (i + 1) as f64);
-                push_mp(l, it)?;
-                ffi::lua_settable(l, -3);
-            }
-        }
-        Mp::Map(items) => {
-            ffi::lua_createtable(l, 0, 0);
-            for (k, it) in items {
-                match k {
-                    Mp::Nil => return Err(Fail::Plain("table index is nil".into())),
-                    Mp::Num(d) if d.is_nan() => {
-                        return Err(Fail::Plain("table index is NaN".into()))
-                    }
-                    _ => {}
-                }
-                push_mp(l, k)?;
-                push_mp(l, it)?;
-                ffi::lua_settable(l, -3);
-            }
-        }
+/// `luaL_checkstack`, failing with its message.
+unsafe fn check_stack(l: L, msg: &str) -> Result<(), Fail> {
+    if ffi::lua_checkstack(l, 1) == 0 {
+        return Err(Fail::Where(format!("stack overflow ({msg})")));
     }
     Ok(())
+}
+
+/// A container being filled: an array (its elements left and the index of the next), or a
+/// map (its pairs left, and whether its key is read and waits on the stack for the value).
+enum Open {
+    Array { left: usize, next: usize },
+    Map { left: usize, want_value: bool },
+}
+
+/// Decodes one value onto the Lua stack as lua-cmsgpack does (tables filled in place, the
+/// same Lua stack checks), with a work list instead of recursion.
+unsafe fn decode_value(l: L, c: &mut Cur<'_>) -> Result<(), Stop> {
+    let mut open: Vec<Open> = Vec::new();
+    loop {
+        c.need(1)?;
+        check_stack(
+            l,
+            "too many return values at once; use unpack_one or unpack_limit instead.",
+        )?;
+        let b0 = c.p[0];
+        c.p = &c.p[1..];
+        let mut finished = true;
+        match b0 {
+            0xcc => ffi::lua_pushnumber(l, c.be(1)? as f64),
+            0xd0 => ffi::lua_pushnumber(l, c.be(1)? as u8 as i8 as f64),
+            0xcd => ffi::lua_pushnumber(l, c.be(2)? as f64),
+            0xd1 => ffi::lua_pushnumber(l, c.be(2)? as u16 as i16 as f64),
+            0xce => ffi::lua_pushnumber(l, c.be(4)? as f64),
+            0xd2 => ffi::lua_pushnumber(l, c.be(4)? as u32 as i32 as f64),
+            0xcf => ffi::lua_pushnumber(l, c.be(8)? as f64),
+            0xd3 => ffi::lua_pushnumber(l, c.be(8)? as i64 as f64),
+            0xca => ffi::lua_pushnumber(l, f32::from_bits(c.be(4)? as u32) as f64),
+            0xcb => ffi::lua_pushnumber(l, f64::from_bits(c.be(8)?)),
+            0xc0 => ffi::lua_pushnil(l),
+            0xc3 | 0xc2 => ffi::lua_pushboolean(l, (b0 == 0xc3) as c_int),
+            0xd9..=0xdb => {
+                let n = c.be(match b0 {
+                    0xd9 => 1,
+                    0xda => 2,
+                    _ => 4,
+                })? as usize;
+                push_bytes(l, c.take(n)?);
+            }
+            b if b & 0x80 == 0 => ffi::lua_pushnumber(l, b as f64),
+            b if b & 0xe0 == 0xe0 => ffi::lua_pushnumber(l, b as i8 as f64),
+            b if b & 0xe0 == 0xa0 => push_bytes(l, c.take((b & 0x1f) as usize)?),
+            _ => {
+                let (is_array, n) = match b0 {
+                    0xdc => (true, c.be(2)? as usize),
+                    0xdd => (true, c.be(4)? as usize),
+                    0xde => (false, c.be(2)? as usize),
+                    0xdf => (false, c.be(4)? as usize),
+                    b if b & 0xf0 == 0x90 => (true, (b & 0xf) as usize),
+                    b if b & 0xf0 == 0x80 => (false, (b & 0xf) as usize),
+                    _ => return Err(Stop::BadFormat),
+                };
+                ffi::lua_createtable(l, 0, 0);
+                if is_array {
+                    check_stack(l, "in function mp_decode_to_lua_array")?;
+                    if n > 0 {
+                        ffi::lua_pushnumber(l, 1.0);
+                        open.push(Open::Array {
+                            left: n - 1,
+                            next: 2,
+                        });
+                        finished = false;
+                    }
+                } else if n > 0 {
+                    open.push(Open::Map {
+                        left: n,
+                        want_value: false,
+                    });
+                    finished = false;
+                }
+            }
+        }
+        // Store each finished value in its container; a finished container is a value too.
+        while finished {
+            match open.last_mut() {
+                None => return Ok(()),
+                Some(Open::Array { left, next }) => {
+                    ffi::lua_settable(l, -3);
+                    if *left == 0 {
+                        open.pop();
+                    } else {
+                        ffi::lua_pushnumber(l, *next as f64);
+                        *next += 1;
+                        *left -= 1;
+                        finished = false;
+                    }
+                }
+                Some(Open::Map { left, want_value }) => {
+                    if !*want_value {
+                        *want_value = true;
+                        finished = false;
+                        continue;
+                    }
+                    match ty(l, -2) {
+                        ffi::LUA_TNIL => {
+                            return Err(Fail::Plain("table index is nil".into()).into())
+                        }
+                        ffi::LUA_TNUMBER if ffi::lua_tonumber(l, -2).is_nan() => {
+                            return Err(Fail::Plain("table index is NaN".into()).into())
+                        }
+                        _ => {}
+                    }
+                    ffi::lua_settable(l, -3);
+                    *left -= 1;
+                    if *left == 0 {
+                        open.pop();
+                    } else {
+                        *want_value = false;
+                        finished = false;
+                    }
+                }
+            }
+        }
+    }
 }
 
 unsafe fn unpack_full(l: L, limit: i64, offset: i64) -> Result<c_int, Fail> {
@@ -385,28 +398,24 @@ unsafe fn unpack_full(l: L, limit: i64, offset: i64) -> Result<c_int, Fail> {
     let mut cur = Cur {
         p: &s[offset as usize..],
     };
-    let mut values = Vec::new();
-    let mut cnt = 0;
-    while !cur.p.is_empty() && cnt < limit {
-        match cur.value() {
-            Ok(v) => values.push(v),
-            Err(DecodeError::Eof) => return Err(Fail::Where("Missing bytes in input.".into())),
-            Err(DecodeError::BadFormat) => {
-                return Err(Fail::Where("Bad data format in input.".into()))
-            }
+    let mut cnt: c_int = 0;
+    while !cur.p.is_empty() && (cnt as i64) < limit {
+        match decode_value(l, &mut cur) {
+            Ok(()) => {}
+            Err(Stop::Eof) => return Err(Fail::Where("Missing bytes in input.".into())),
+            Err(Stop::BadFormat) => return Err(Fail::Where("Bad data format in input.".into())),
+            Err(Stop::Raise(f)) => return Err(f),
         }
         cnt += 1;
     }
-    let left = cur.p.len() as i64;
-    let mut n = values.len() as c_int;
     if !decode_all {
+        let left = cur.p.len() as i64;
+        check_stack(l, "in function mp_unpack_full")?;
         ffi::lua_pushinteger(l, if left == 0 { -1 } else { len - left });
-        n += 1;
+        ffi::lua_insert(l, 2);
+        cnt += 1;
     }
-    for v in &values {
-        push_mp(l, v)?;
-    }
-    Ok(n)
+    Ok(cnt)
 }
 
 unsafe extern "C-unwind" fn unpack(l: L) -> c_int {

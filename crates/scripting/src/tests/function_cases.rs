@@ -93,4 +93,28 @@ pub(super) const FUNCTION_CASES: &[&[(&[&str], &[u8])]] = &[
         (&["FUNCTION", "LOAD", "#!lua name=lib1\nlocal function add(a, b) return a + b end\nredis.register_function('add', function(keys, args) return add(tonumber(args[1]), tonumber(args[2])) end)\nredis.register_function('add2', function(keys, args) return add(tonumber(args[1]), tonumber(args[2])) end)\nredis.register_function('add3', function(keys, args) return add(tonumber(args[1]), tonumber(args[2])) end)"], b"$4\x0d\x0alib1\x0d\x0a"),
         (&["FUNCTION", "DUMP"], b"$168\x0d\x0a\xf5\xc3@\x98Ay\x1f#!lua name=lib1\x0alocal function a\x0ddd(a, b) retur \x10\x17 + b end\x0aredis.register_\xc02\x01(' 3\x01',\xe0\x00B\x0a(keys, args\xe0\x01D U\x08tonumber(@\x19\x05[1]), \xe0\x05\x12\x032]))@h\x00)\xe0\x14i\x002\xe0aj\x003\xe0Bj\x01d)\x0a\x00\xdaa\xd3m\xad\xc5\xc6\x85\x0d\x0a"),
     ],
+    &[
+        (&["FUNCTION", "LOAD", "#!lua name=lib1\nlocal lib = redis\nlib.register_function('f1', function ()\n  lib.redis = redis\n  lib.math = math\n  return {ok='OK'}\nend)\nlib.register_function('f2', function ()\n  lib.register_function('f1', function () return 1 end)\nend)"], b"$4\x0d\x0alib1\x0d\x0a"),
+        (&["FCALL", "f1", "0"], b"-ERR user_function:4: Attempt to modify a readonly table script: f1, on @user_function:4.\x0d\x0a"),
+        (&["FCALL", "f2", "0"], b"-ERR redis.register_function can only be called on FUNCTION LOAD command script: f2, on @user_function:9.\x0d\x0a"),
+        (&["FUNCTION", "LOAD", "#!lua name=lib2\nredis.math.random()"], b"-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'math'\x0d\x0a"),
+        (&["FUNCTION", "LOAD", "#!lua name=lib2\nredis.redis.call('ping')"], b"-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'redis'\x0d\x0a"),
+        (&["FUNCTION", "LOAD", "#!lua name=lib2\nreturn redis.set_repl(redis.REPL_NONE)"], b"-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'set_repl'\x0d\x0a"),
+        (&["FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('f3', function() return redis.REDIS_VERSION end) redis.log(redis.LOG_WARNING, 'x')"], b"$4\x0d\x0alib2\x0d\x0a"),
+        (&["FCALL", "f3", "0"], b"$6\x0d\x0a7.0.15\x0d\x0a"),
+        (&["FUNCTION", "LIST", "WITHCODE", "WITHCODE"], b"-ERR Unknown argument WITHCODE\x0d\x0a"),
+        (&["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "foo", "LIBRARYNAME", "foo"], b"-ERR Unknown argument LIBRARYNAME\x0d\x0a"),
+        (&["FUNCTION", "DELETE", "lib1"], b"+OK\x0d\x0a"),
+        (&["FCALL", "f1", "0"], b"-ERR Function not found\x0d\x0a"),
+    ],
+    &[
+        (&["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f1', function(keys, args)\n  redis.register_function('f2', function(key, args) return 2 end)\n  return 1\nend)"], b"$3\x0d\x0alib\x0d\x0a"),
+        (&["FCALL", "f1", "0"], b"-ERR user_function:3: attempt to call field 'register_function' (a nil value) script: f1, on @user_function:3.\x0d\x0a"),
+    ],
+    &[
+        (&["FUNCTION", "LOAD", "#!lua name=shared\nlocal function add(a) return a + 1 end\nredis.register_function('inc', function(keys, args) return add(tonumber(args[1])) end)\nredis.register_function{function_name='ver', callback=function() return {redis.REDIS_VERSION, type(cjson), type(math.random), tostring(redis.call ~= nil)} end, description='v'}"], b"$6\x0d\x0ashared\x0d\x0a"),
+        (&["FCALL", "inc", "0", "41"], b":42\x0d\x0a"),
+        (&["FCALL_RO", "ver", "0"], b"-ERR Can not execute a script with write flag using *_ro command.\x0d\x0a"),
+        (&["FCALL", "VER", "0"], b"*4\x0d\x0a$6\x0d\x0a7.0.15\x0d\x0a$5\x0d\x0atable\x0d\x0a$8\x0d\x0afunction\x0d\x0a$4\x0d\x0atrue\x0d\x0a"),
+    ],
 ];

@@ -610,3 +610,80 @@ fn a_host_panic_reaches_the_caller_after_lua_has_unwound() {
         b":2\r\n"
     );
 }
+
+#[test]
+fn a_self_referencing_reply_stops_where_redis_stack_limit_does() {
+    // redis-server 7.0.15 writes this many `*1` levels, then the error element.
+    let mut e = engine();
+    for (script, resp3, head, levels) in [
+        (
+            "local a = {}; local b = {a}; a[1] = b; return a",
+            false,
+            &b"*1\r\n"[..],
+            7995,
+        ),
+        (
+            "local a = {}; local b = {a}; a[1] = b; return {map={x=a}}",
+            true,
+            b"%1\r\n$1\r\nx\r\n",
+            7992,
+        ),
+        (
+            "local a = {}; local b = {a}; a[1] = b; return {set={[a]=true}}",
+            true,
+            b"~1\r\n",
+            7992,
+        ),
+    ] {
+        let got = eval_on(&mut e, script, &[], &[], resp3);
+        assert!(got.starts_with(head), "{script}");
+        let arrays = got.windows(4).filter(|w| *w == b"*1\r\n").count();
+        assert_eq!(arrays, levels, "{script}");
+        assert!(
+            got.ends_with(b"*1\r\n-ERR reached lua stack limit\r\n"),
+            "{script}"
+        );
+    }
+}
+
+#[test]
+fn a_library_whose_load_code_loops_times_out() {
+    let mut e = engine();
+    let code = b"#!lua name=lib\nlocal a = 1\nwhile 1 do a = a + 1 end";
+    let r = e.load_library(code, false, Some(std::time::Duration::from_millis(1)));
+    assert_eq!(
+        r,
+        Err("ERR Error registering functions: ERR FUNCTION LOAD timeout".to_string())
+    );
+    assert_eq!(e.function_stats(), crate::FunctionStats::default());
+    let ok = e.load_library(
+        b"#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+        false,
+        None,
+    );
+    assert_eq!(ok, Ok("lib".to_string()));
+}
+
+#[test]
+fn deeply_nested_library_input_fails_without_overflowing_the_stack() {
+    // The exact depths, where Redis's Lua stack checks fail, are pinned against
+    // redis-server 7.0.15 in the generated EVAL cases.
+    let mut e = engine();
+    for (script, want) in [
+        (
+            "local t = cmsgpack.unpack(string.rep('\\145', 100000)) return t",
+            "stack overflow (in function mp_decode_to_lua_array)",
+        ),
+        (
+            "cjson.decode_max_depth(100000) return cjson.decode(string.rep('[', 100000))",
+            "Found too many nested data structures (",
+        ),
+        (
+            "cjson.encode_max_depth(100000) local t = {} local c = t for i = 1, 100000 do c[1] = {} c = c[1] end return cjson.encode(t)",
+            "Cannot serialise, excessive nesting (",
+        ),
+    ] {
+        let got = String::from_utf8_lossy(&eval_on(&mut e, script, &[], &[], false)).into_owned();
+        assert!(got.starts_with("-ERR user_script:1: ") && got.contains(want), "{script}: {got}");
+    }
+}
