@@ -26,6 +26,7 @@ pub mod registry;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod txn;
 pub mod zset;

@@ -1118,6 +1118,9 @@ static BZPOPMIN: BlockingOps = BlockingOps {
     timeout_ms: |a| timeout_at(a, -1),
     serve: |sc, a, pos, out| serve_zpop(sc, a, pos, false, None, out),
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: false,
 };
 
 /// BZPOPMAX key [key ...] timeout
@@ -1126,6 +1129,9 @@ static BZPOPMAX: BlockingOps = BlockingOps {
     timeout_ms: |a| timeout_at(a, -1),
     serve: |sc, a, pos, out| serve_zpop(sc, a, pos, true, None, out),
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: false,
 };
 
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
@@ -1143,6 +1149,9 @@ static BZMPOP: BlockingOps = BlockingOps {
         }
     },
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: false,
 };
 
 /// Serves a BZPOPMIN/BZPOPMAX (`count == None`: replies `[key, member, score]`) or a BZMPOP

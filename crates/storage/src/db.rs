@@ -350,7 +350,13 @@ impl Db {
     /// [`ChangeKind::Deleted`].
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.expire_if_needed(key);
-        self.unlink(key, ChangeKind::Deleted)
+        let e = self.unlink(key, ChangeKind::Deleted)?;
+        // Clients blocked in XREADGROUP on a deleted stream are told (Redis signals a stream's
+        // deletion as it signals a store).
+        if let Value::Stream(_) = e.value {
+            self.blocked.signal(key);
+        }
+        Some(e)
     }
 
     /// Takes `key`'s live entry out of the table for a cross-shard transaction that holds the
