@@ -1781,12 +1781,10 @@ fn xinfo_stream(s: &StreamValue, opts: &[Bytes], args: &[Bytes], out: &mut Out) 
     out.map(if full { 9 } else { 10 });
     out.bulk(b"length");
     out.int(s.len() as i64);
-    // Redis reports its radix tree here; this is the node count, and a tree of that many
-    // leaves under one root.
     out.bulk(b"radix-tree-keys");
     out.int(s.node_count() as i64);
     out.bulk(b"radix-tree-nodes");
-    out.int(s.node_count() as i64 + 1);
+    out.int(s.rax_nodes() as i64);
     out.bulk(b"last-generated-id");
     bulk_id(out, s.last_id);
     out.bulk(b"max-deleted-entry-id");

@@ -381,6 +381,47 @@ impl StreamValue {
         self.nodes.len()
     }
 
+    /// How many nodes Redis's radix tree of these nodes would have (XINFO's
+    /// `radix-tree-nodes`): keys are the nodes' first IDs as 16 big-endian bytes, each run of
+    /// bytes shared below a point is one compressed node, each point where keys diverge is one
+    /// node, and each key ends in a leaf; an empty tree is its root alone.
+    pub fn rax_nodes(&self) -> usize {
+        fn count(keys: &[[u8; 16]], depth: usize) -> usize {
+            if depth == 16 {
+                return 1;
+            }
+            let (first, last) = (&keys[0], &keys[keys.len() - 1]);
+            let common = (depth..16).take_while(|&i| first[i] == last[i]).count();
+            if common > 0 {
+                return 1 + count(keys, depth + common);
+            }
+            let mut n = 1;
+            let mut i = 0;
+            while i < keys.len() {
+                let b = keys[i][depth];
+                let j = i + keys[i..].iter().take_while(|k| k[depth] == b).count();
+                n += count(&keys[i..j], depth + 1);
+                i = j;
+            }
+            n
+        }
+        let keys: Vec<[u8; 16]> = self
+            .nodes
+            .keys()
+            .map(|id| {
+                let mut k = [0u8; 16];
+                k[..8].copy_from_slice(&id.ms.to_be_bytes());
+                k[8..].copy_from_slice(&id.seq.to_be_bytes());
+                k
+            })
+            .collect();
+        if keys.is_empty() {
+            1
+        } else {
+            count(&keys, 0)
+        }
+    }
+
     /// The ID an auto-generated XADD would give at `now_ms`; `None` if none is left.
     pub fn next_auto_id(&self, now_ms: u64) -> Option<StreamId> {
         if now_ms > self.last_id.ms {
