@@ -564,6 +564,46 @@ fn xreadgroup_block_serves_new_entries_and_ends_with_the_group_or_key() {
         s.wait_blocked(1);
         check(&mut b, &["DEL", "q"], b":1\r\n");
         reply(&mut a, b"-UNBLOCKED the stream key no longer exists\r\n");
+        // A flush or a swap that takes the stream away ends the wait too.
+        check(
+            &mut b,
+            &["XGROUP", "CREATE", "q", "grp", "$", "MKSTREAM"],
+            b"+OK\r\n",
+        );
+        a.send_cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "grp",
+            "alice",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "q",
+            ">",
+        ]);
+        s.wait_blocked(1);
+        check(&mut b, &["FLUSHALL"], b"+OK\r\n");
+        reply(&mut a, b"-UNBLOCKED the stream key no longer exists\r\n");
+        check(
+            &mut b,
+            &["XGROUP", "CREATE", "q", "grp", "$", "MKSTREAM"],
+            b"+OK\r\n",
+        );
+        a.send_cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "grp",
+            "alice",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "q",
+            ">",
+        ]);
+        s.wait_blocked(1);
+        check(&mut b, &["SWAPDB", "0", "1"], b"+OK\r\n");
+        reply(&mut a, b"-UNBLOCKED the stream key no longer exists\r\n");
+        check(&mut b, &["FLUSHALL"], b"+OK\r\n");
         // History (an ID instead of `>`) never blocks.
         check(
             &mut b,
