@@ -16,6 +16,7 @@ pub mod blocking;
 pub mod connection;
 pub mod ctx;
 pub mod generic;
+pub mod geo;
 pub mod glob;
 pub mod hash;
 pub mod hll;

@@ -582,7 +582,7 @@ fn zadd_command(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out, incr: bool) {
 }
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
-fn cmd_zadd(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
+pub(crate) fn cmd_zadd(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     zadd_command(ctx, args, out, false)
 }
 
@@ -799,7 +799,7 @@ fn txn_zrangestore(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
 
 /// Stores `pairs` (distinct members) at key position `dst`, or deletes it when empty; returns
 /// the stored size.
-fn store_result(
+pub(crate) fn store_result(
     keys: &mut dyn Keys,
     dst: usize,
     pairs: Vec<(Box<[u8]>, f64)>,
