@@ -2,13 +2,16 @@
 //!
 //! **Representation.** Entries live in *nodes* of up to `stream-node-max-entries` entries (and
 //! about `stream-node-max-bytes` bytes), kept in a `BTreeMap` keyed by the ID of each node's
-//! first entry, as Redis keeps listpacks in a radix tree. Inside a node, entries are a vector
-//! sorted by ID; each holds its ID (16 bytes), a deleted flag and its fields and values packed
-//! into one boxed buffer (a varint count, then a varint length before each string): 40 bytes
-//! plus the packed strings (one or two bytes of length each) and one allocation per entry,
-//! against roughly 10 to 20 bytes of listpack overhead per entry in Redis. Nodes are what
-//! approximate trimming (`MAXLEN ~`, `MINID ~`) removes whole, and deletion only marks an entry
-//! until its node is empty, so `~` trims exactly the entries Redis 7.0 trims.
+//! first entry, as Redis keeps listpacks in a radix tree. A node is one packed byte buffer, like
+//! Redis's listpack: the field names of its first entry are kept once (the *master* fields),
+//! and each entry is a flags byte (deleted, same fields as the master), its ID as varint deltas
+//! from the node's first ID, then its values alone (when its field names are the master's) or
+//! its field/value pairs, each string preceded by its varint length; a `u32` offset per entry
+//! gives binary search by ID. An entry costs its strings, one or two bytes per string, about
+//! three bytes of flags and ID, and four of offset (about 30 bytes for a typical 3-field job
+//! event, against 32 in Redis 7.0). Nodes are what approximate trimming (`MAXLEN ~`,
+//! `MINID ~`) removes whole, and deletion only marks an entry until its node is empty, so `~`
+//! trims exactly the entries Redis 7.0 trims.
 //!
 //! Consumer groups are ordered by name (as Redis's radix tree orders them); each has its
 //! pending entries list (PEL: ID → consumer, delivery time and count) and its consumers, each
@@ -83,21 +86,155 @@ pub const INVALID_ENTRIES_READ: i64 = -1;
 /// Where a node is full: Redis's largest listpack.
 const LISTPACK_MAX_SIZE: usize = 1 << 30;
 
-#[derive(Debug, Clone, PartialEq)]
-struct Item {
-    id: StreamId,
-    deleted: bool,
-    fields: Box<[u8]>,
-}
+const FLAG_DELETED: u8 = 1;
+const FLAG_SAME_FIELDS: u8 = 2;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Node {
-    items: Vec<Item>,
+    /// The first entry's field names, packed (a varint count, then each name).
+    master: Box<[u8]>,
+    /// The entries, packed one after the other.
+    data: Vec<u8>,
+    /// Where each entry starts in `data`.
+    offsets: Vec<u32>,
     /// Entries not marked deleted.
     live: usize,
-    /// An estimate of the listpack bytes Redis would use for this node (for
-    /// `stream-node-max-bytes`).
-    bytes: usize,
+    /// Entries marked deleted.
+    deleted: usize,
+    /// The size Redis's listpack for this node would have, without its two counters (live and
+    /// deleted entries), whose size depends on their values: `stream-node-max-bytes` is
+    /// checked against it, so nodes end where Redis's do.
+    lp_rest: usize,
+}
+
+/// Bytes of a listpack integer element (encoding, value and back length).
+fn lp_int(v: i64) -> usize {
+    1 + match v {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        -32768..=32767 => 3,
+        -8_388_608..=8_388_607 => 4,
+        -2_147_483_648..=2_147_483_647 => 5,
+        _ => 9,
+    }
+}
+
+/// The integer a listpack stores a string as, if it is one (canonical decimal of an `i64`).
+fn lp_string_int(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let digits = if s[0] == b'-' { &s[1..] } else { s };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if digits[0] == b'0' && (digits.len() > 1 || s[0] == b'-') {
+        return None;
+    }
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+/// Bytes of a listpack element holding `s`.
+fn lp_str(s: &[u8]) -> usize {
+    if let Some(v) = lp_string_int(s) {
+        return lp_int(v);
+    }
+    let n = s.len();
+    let enc = n + if n < 64 {
+        1
+    } else if n < 4096 {
+        2
+    } else {
+        5
+    };
+    enc + match enc {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    }
+}
+
+/// One entry of a node, decoded up to its fields.
+struct Slot<'a> {
+    id: StreamId,
+    flags: u8,
+    fields: Fields<'a>,
+}
+
+impl Node {
+    fn slot(&self, key: StreamId, i: usize) -> Slot<'_> {
+        let mut pos = self.offsets[i] as usize;
+        let flags = self.data[pos];
+        pos += 1;
+        let ms_delta = get_varint(&self.data, &mut pos) as u64;
+        let seq = get_varint(&self.data, &mut pos) as u64;
+        let id = if ms_delta == 0 {
+            StreamId::new(key.ms, key.seq.wrapping_add(seq))
+        } else {
+            StreamId::new(key.ms.wrapping_add(ms_delta), seq)
+        };
+        let fields = if flags & FLAG_SAME_FIELDS != 0 {
+            let mut mpos = 0;
+            let n = get_varint(&self.master, &mut mpos);
+            Fields {
+                master: &self.master,
+                mpos,
+                data: &self.data,
+                pos,
+                left: n * 2,
+                same: true,
+            }
+        } else {
+            let n = get_varint(&self.data, &mut pos);
+            Fields {
+                master: &[],
+                mpos: 0,
+                data: &self.data,
+                pos,
+                left: n * 2,
+                same: false,
+            }
+        };
+        Slot { id, flags, fields }
+    }
+
+    fn id_at(&self, key: StreamId, i: usize) -> StreamId {
+        self.slot(key, i).id
+    }
+
+    fn find(&self, key: StreamId, id: StreamId) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.offsets.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.id_at(key, mid).cmp(&id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    fn set_deleted(&mut self, i: usize) {
+        self.data[self.offsets[i] as usize] |= FLAG_DELETED;
+    }
+
+    fn is_deleted(&self, i: usize) -> bool {
+        self.data[self.offsets[i] as usize] & FLAG_DELETED != 0
+    }
+
+    /// The bytes Redis's listpack for this node would have.
+    fn bytes(&self) -> usize {
+        self.lp_rest + lp_int(self.live as i64) + lp_int(self.deleted as i64)
+    }
+
+    fn mark_deleted(&mut self, i: usize) {
+        self.set_deleted(i);
+        self.live -= 1;
+        self.deleted += 1;
+    }
 }
 
 fn put_varint(buf: &mut Vec<u8>, mut n: usize) {
@@ -122,32 +259,56 @@ fn get_varint(buf: &[u8], pos: &mut usize) -> usize {
     n
 }
 
-fn pack<S: AsRef<[u8]>>(strings: &[S]) -> Box<[u8]> {
-    let total: usize = strings.iter().map(|s| s.as_ref().len() + 2).sum();
-    let mut buf = Vec::with_capacity(total + 4);
-    put_varint(&mut buf, strings.len());
-    for s in strings {
-        let s = s.as_ref();
-        put_varint(&mut buf, s.len());
-        buf.extend_from_slice(s);
+fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
+    put_varint(buf, s.len());
+    buf.extend_from_slice(s);
+}
+
+/// Packs the field names of `fields` (field, value, ...).
+fn pack_names<S: AsRef<[u8]>>(fields: &[S]) -> Box<[u8]> {
+    let mut buf = Vec::new();
+    put_varint(&mut buf, fields.len() / 2);
+    for f in fields.iter().step_by(2) {
+        put_str(&mut buf, f.as_ref());
     }
     buf.into_boxed_slice()
+}
+
+/// Whether `fields`' names are those packed in `master`.
+fn same_names<S: AsRef<[u8]>>(master: &[u8], fields: &[S]) -> bool {
+    let mut pos = 0;
+    if get_varint(master, &mut pos) != fields.len() / 2 {
+        return false;
+    }
+    for f in fields.iter().step_by(2) {
+        let n = get_varint(master, &mut pos);
+        let end = (pos + n).min(master.len());
+        if &master[pos..end] != f.as_ref() {
+            return false;
+        }
+        pos = end;
+    }
+    true
 }
 
 /// The fields and values of one entry, in order (field, value, field, value, ...).
 #[derive(Debug, Clone)]
 pub struct Fields<'a> {
-    buf: &'a [u8],
+    master: &'a [u8],
+    mpos: usize,
+    data: &'a [u8],
     pos: usize,
     left: usize,
+    /// Field names come from the node's master fields, values from the entry.
+    same: bool,
 }
 
-impl<'a> Fields<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        let mut pos = 0;
-        let left = get_varint(buf, &mut pos);
-        Fields { buf, pos, left }
-    }
+fn take_str<'a>(buf: &'a [u8], pos: &mut usize) -> &'a [u8] {
+    let n = get_varint(buf, pos);
+    let start = (*pos).min(buf.len());
+    let end = (start + n).min(buf.len());
+    *pos = end;
+    &buf[start..end]
 }
 
 impl<'a> Iterator for Fields<'a> {
@@ -156,12 +317,13 @@ impl<'a> Iterator for Fields<'a> {
         if self.left == 0 {
             return None;
         }
+        let is_name = self.left.is_multiple_of(2);
         self.left -= 1;
-        let n = get_varint(self.buf, &mut self.pos);
-        let end = (self.pos + n).min(self.buf.len());
-        let s = &self.buf[self.pos..end];
-        self.pos = end;
-        Some(s)
+        if self.same && is_name {
+            Some(take_str(self.master, &mut self.mpos))
+        } else {
+            Some(take_str(self.data, &mut self.pos))
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -456,34 +618,69 @@ impl StreamValue {
         let need_new = match self.nodes.last_key_value() {
             None => true,
             Some((_, n)) => {
-                n.bytes + totelelen >= max_bytes
-                    || (max_entries != 0 && n.items.len() >= max_entries)
+                n.bytes() + totelelen >= max_bytes
+                    || (max_entries != 0 && n.offsets.len() >= max_entries)
             }
         };
-        // An estimate of the listpack bytes: per string its bytes and two bytes of header and
-        // back length, plus about six bytes of flags, ID deltas and counts per entry.
-        let entry_bytes = totelelen + fields.len() * 2 + 6;
         if need_new {
+            // The node before is complete: give back its spare capacity, as Redis shrinks
+            // a listpack when it starts the next one.
+            if let Some(mut prev) = self.nodes.last_entry() {
+                let prev = prev.get_mut();
+                prev.data.shrink_to_fit();
+                prev.offsets.shrink_to_fit();
+            }
+            // Header and end, then the master entry: the field count, the names and a zero
+            // (its two counters are counted apart).
+            let names: usize = fields.iter().step_by(2).map(|f| lp_str(f.as_ref())).sum();
             self.nodes.insert(
                 id,
                 Node {
-                    items: Vec::with_capacity(4),
+                    master: pack_names(fields),
+                    data: Vec::with_capacity(totelelen + fields.len() + 8),
+                    offsets: Vec::with_capacity(4),
                     live: 0,
-                    bytes: 12 + entry_bytes,
+                    deleted: 0,
+                    lp_rest: 7 + lp_int((fields.len() / 2) as i64) + names + lp_int(0),
                 },
             );
         }
         let Some(mut last) = self.nodes.last_entry() else {
             unreachable!("a node was just found or made");
         };
+        let key = *last.key();
         let node = last.get_mut();
-        node.items.push(Item {
-            id,
-            deleted: false,
-            fields: pack(fields),
-        });
+        let same = same_names(&node.master, fields);
+        node.offsets.push(node.data.len() as u32);
+        node.data.push(if same { FLAG_SAME_FIELDS } else { 0 });
+        if id.ms == key.ms {
+            put_varint(&mut node.data, 0);
+            put_varint(&mut node.data, (id.seq - key.seq) as usize);
+        } else {
+            put_varint(&mut node.data, (id.ms - key.ms) as usize);
+            put_varint(&mut node.data, id.seq as usize);
+        }
+        let pairs = fields.len() / 2;
+        // Redis's entry: flags, ID deltas, [field count, names], values, element count.
+        let mut lp = lp_int(if same { FLAG_SAME_FIELDS as i64 } else { 0 })
+            + lp_int(id.ms.wrapping_sub(key.ms) as i64)
+            + lp_int(id.seq.wrapping_sub(key.seq) as i64);
+        if same {
+            for v in fields.iter().skip(1).step_by(2) {
+                put_str(&mut node.data, v.as_ref());
+                lp += lp_str(v.as_ref());
+            }
+            lp += lp_int(pairs as i64 + 3);
+        } else {
+            put_varint(&mut node.data, pairs);
+            for f in fields {
+                put_str(&mut node.data, f.as_ref());
+                lp += lp_str(f.as_ref());
+            }
+            lp += lp_int(pairs as i64) + lp_int(2 * pairs as i64 + 4);
+        }
+        node.lp_rest += lp;
         node.live += 1;
-        node.bytes += entry_bytes;
         self.length += 1;
         self.entries_added += 1;
         self.last_id = id;
@@ -493,17 +690,17 @@ impl StreamValue {
         Ok(())
     }
 
-    fn locate(&self, id: StreamId) -> Option<(&Node, usize)> {
-        let (_, node) = self.nodes.range(..=id).next_back()?;
-        let i = node.items.binary_search_by(|it| it.id.cmp(&id)).ok()?;
-        Some((node, i))
+    fn locate(&self, id: StreamId) -> Option<(StreamId, &Node, usize)> {
+        let (&key, node) = self.nodes.range(..=id).next_back()?;
+        let i = node.find(key, id)?;
+        Some((key, node, i))
     }
 
     /// The fields of entry `id`, if it exists.
     pub fn get(&self, id: StreamId) -> Option<Fields<'_>> {
-        let (node, i) = self.locate(id)?;
-        let it = &node.items[i];
-        (!it.deleted).then(|| Fields::new(&it.fields))
+        let (key, node, i) = self.locate(id)?;
+        let slot = node.slot(key, i);
+        (slot.flags & FLAG_DELETED == 0).then_some(slot.fields)
     }
 
     /// Whether entry `id` exists.
@@ -527,25 +724,25 @@ impl StreamValue {
             .next_back()
             .map_or(start, |(k, _)| *k);
         let nodes = self.nodes.range(first..=end);
-        let keep = move |it: &&Item| !it.deleted && it.id >= start && it.id <= end;
+        let keep = move |s: &Slot<'_>| s.flags & FLAG_DELETED == 0 && s.id >= start && s.id <= end;
         if rev {
             Box::new(
                 nodes
                     .rev()
-                    .flat_map(|(_, n)| n.items.iter().rev())
-                    .skip_while(move |it| it.id > end)
-                    .take_while(move |it| it.id >= start)
+                    .flat_map(|(k, n)| (0..n.offsets.len()).rev().map(move |i| n.slot(*k, i)))
+                    .skip_while(move |s| s.id > end)
+                    .take_while(move |s| s.id >= start)
                     .filter(keep)
-                    .map(|it| (it.id, Fields::new(&it.fields))),
+                    .map(|s| (s.id, s.fields)),
             )
         } else {
             Box::new(
                 nodes
-                    .flat_map(|(_, n)| n.items.iter())
-                    .skip_while(move |it| it.id < start)
-                    .take_while(move |it| it.id <= end)
+                    .flat_map(|(k, n)| (0..n.offsets.len()).map(move |i| n.slot(*k, i)))
+                    .skip_while(move |s| s.id < start)
+                    .take_while(move |s| s.id <= end)
                     .filter(keep)
-                    .map(|it| (it.id, Fields::new(&it.fields))),
+                    .map(|s| (s.id, s.fields)),
             )
         }
     }
@@ -569,14 +766,13 @@ impl StreamValue {
         let Some((&key, node)) = self.nodes.range_mut(..=id).next_back() else {
             return false;
         };
-        let Ok(i) = node.items.binary_search_by(|it| it.id.cmp(&id)) else {
+        let Some(i) = node.find(key, id) else {
             return false;
         };
-        if node.items[i].deleted {
+        if node.is_deleted(i) {
             return false;
         }
-        node.items[i].deleted = true;
-        node.live -= 1;
+        node.mark_deleted(i);
         if node.live == 0 {
             self.nodes.remove(&key);
         }
@@ -612,7 +808,7 @@ impl StreamValue {
             }
             let remove_node = match how {
                 Trim::MaxLen(max) => self.length - entries >= max,
-                Trim::MinId(min) => node.items.last().is_some_and(|it| it.id < min),
+                Trim::MinId(min) => node.id_at(key, node.offsets.len() - 1) < min,
             };
             if remove_node {
                 self.nodes.remove(&key);
@@ -626,17 +822,16 @@ impl StreamValue {
             let Some(node) = self.nodes.get_mut(&key) else {
                 break;
             };
-            for it in node.items.iter_mut() {
+            for i in 0..node.offsets.len() {
                 let stop = match how {
                     Trim::MaxLen(max) => self.length <= max,
-                    Trim::MinId(min) => it.id >= min,
+                    Trim::MinId(min) => node.id_at(key, i) >= min,
                 };
                 if stop {
                     break;
                 }
-                if !it.deleted {
-                    it.deleted = true;
-                    node.live -= 1;
+                if !node.is_deleted(i) {
+                    node.mark_deleted(i);
                     self.length -= 1;
                     deleted += 1;
                 }
@@ -659,8 +854,7 @@ impl StreamValue {
     pub fn first_id_with_tombstones(&self) -> StreamId {
         self.nodes
             .first_key_value()
-            .and_then(|(_, n)| n.items.first())
-            .map_or(StreamId::MIN, |it| it.id)
+            .map_or(StreamId::MIN, |(k, _)| *k)
     }
 
     /// Whether deleted entries may lie in `start..=end` (Redis's `streamRangeHasTombstones`).
@@ -781,6 +975,38 @@ mod tests {
         }
         assert_eq!(s.node_count(), 2);
         assert_eq!(ids(&s).len(), 15);
+    }
+
+    #[test]
+    fn entries_keep_their_own_fields_beside_the_master_ones() {
+        let mut s = StreamValue::new();
+        s.add(id(5, 7), &[b"a".as_slice(), b"1", b"b", b"2"], 100, 0)
+            .unwrap();
+        s.add(id(5, 9), &[b"a".as_slice(), b"3", b"b", b""], 100, 0)
+            .unwrap();
+        s.add(id(6, 0), &[b"x".as_slice(), b"4"], 100, 0).unwrap();
+        s.add(
+            id(u64::MAX, 3),
+            &[b"a".as_slice(), b"5", b"c", b"6"],
+            100,
+            0,
+        )
+        .unwrap();
+        let all: Vec<(StreamId, Vec<&[u8]>)> = s
+            .range(StreamId::MIN, StreamId::MAX, false)
+            .map(|(i, f)| (i, f.collect()))
+            .collect();
+        assert_eq!(
+            all,
+            vec![
+                (id(5, 7), vec![b"a".as_slice(), b"1", b"b", b"2"]),
+                (id(5, 9), vec![b"a".as_slice(), b"3", b"b", b""]),
+                (id(6, 0), vec![b"x".as_slice(), b"4"]),
+                (id(u64::MAX, 3), vec![b"a".as_slice(), b"5", b"c", b"6"]),
+            ]
+        );
+        assert!(s.get(id(5, 8)).is_none());
+        assert_eq!(s.get(id(6, 0)).unwrap().len(), 2);
     }
 
     #[test]
