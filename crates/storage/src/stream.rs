@@ -928,7 +928,7 @@ impl StreamValue {
     /// An estimate of the bytes this stream uses beyond its key (for the memory figure).
     pub fn mem_estimate(&self) -> usize {
         let pel: usize = self.groups.values().map(|g| 64 + g.pel.len() * 80).sum();
-        64 + self.length as usize * 56 + pel
+        64 + self.length as usize * 32 + pel
     }
 }
 
