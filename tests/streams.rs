@@ -3,7 +3,8 @@
 //! by XADD, XGROUP DESTROY and DEL from other connections. Every case runs on one thread and on
 //! four, where keys and clients spread over the threads.
 
-use rustis_tests::{check, each, run_cases_on_threads, RawConn};
+use rustis_storage::ManualClock;
+use rustis_tests::{check, each, run_cases_on_threads, RawConn, TestServer, THREADS};
 
 fn reply(c: &mut RawConn, want: &[u8]) {
     let got = c.read_reply();
@@ -641,4 +642,138 @@ fn xreadgroup_block_serves_new_entries_and_ends_with_the_group_or_key() {
             b"*-1\r\n",
         );
     });
+}
+
+/// One row of XPENDING's extended form.
+fn idle_row(id: &str, consumer: &str, idle: u64, count: u64) -> String {
+    format!(
+        "*4\r\n${}\r\n{id}\r\n${}\r\n{consumer}\r\n:{idle}\r\n:{count}\r\n",
+        id.len(),
+        consumer.len()
+    )
+}
+
+#[test]
+fn delivery_times_follow_the_clock() {
+    for t in THREADS {
+        let clock = ManualClock::new(1_000_000);
+        let s = TestServer::start_with_clock(t, clock.clone());
+        let mut c = s.raw();
+        // Auto IDs come from the clock; within one millisecond the sequence grows.
+        check(
+            &mut c,
+            &["XADD", "s", "*", "f", "v"],
+            b"$9\r\n1000000-0\r\n",
+        );
+        check(
+            &mut c,
+            &["XADD", "s", "*", "f", "w"],
+            b"$9\r\n1000000-1\r\n",
+        );
+        check(&mut c, &["XGROUP", "CREATE", "s", "g", "0"], b"+OK\r\n");
+        check(
+            &mut c,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "alice",
+                "COUNT",
+                "1",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+            &served("s", &[("1000000-0", "f", "v")]),
+        );
+        clock.advance(5000);
+        let one = |row: String| format!("*1\r\n{row}").into_bytes();
+        check(
+            &mut c,
+            &["XPENDING", "s", "g", "-", "+", "10"],
+            &one(idle_row("1000000-0", "alice", 5000, 1)),
+        );
+        check(
+            &mut c,
+            &["XPENDING", "s", "g", "IDLE", "6000", "-", "+", "10"],
+            b"*0\r\n",
+        );
+        // Too recent for a claim of 6 s; old enough for one of 4 s, which counts a delivery.
+        check(
+            &mut c,
+            &["XCLAIM", "s", "g", "bob", "6000", "1000000-0"],
+            b"*0\r\n",
+        );
+        check(
+            &mut c,
+            &["XCLAIM", "s", "g", "bob", "4000", "1000000-0", "JUSTID"],
+            b"*1\r\n$9\r\n1000000-0\r\n",
+        );
+        check(
+            &mut c,
+            &["XPENDING", "s", "g", "-", "+", "10"],
+            &one(idle_row("1000000-0", "bob", 0, 1)),
+        );
+        // IDLE sets the delivery time in the past; TIME sets it outright (a future one is now).
+        check(
+            &mut c,
+            &[
+                "XCLAIM",
+                "s",
+                "g",
+                "carol",
+                "0",
+                "1000000-0",
+                "IDLE",
+                "3000",
+                "RETRYCOUNT",
+                "9",
+            ],
+            b"*1\r\n*2\r\n$9\r\n1000000-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
+        );
+        check(
+            &mut c,
+            &["XPENDING", "s", "g", "-", "+", "10", "carol"],
+            &one(idle_row("1000000-0", "carol", 3000, 9)),
+        );
+        check(
+            &mut c,
+            &[
+                "XCLAIM",
+                "s",
+                "g",
+                "carol",
+                "0",
+                "1000000-0",
+                "TIME",
+                "99999999",
+                "JUSTID",
+            ],
+            b"*1\r\n$9\r\n1000000-0\r\n",
+        );
+        check(
+            &mut c,
+            &["XPENDING", "s", "g", "-", "+", "10"],
+            &one(idle_row("1000000-0", "carol", 0, 9)),
+        );
+        // XAUTOCLAIM takes what has been idle long enough.
+        clock.advance(2500);
+        check(
+            &mut c,
+            &["XAUTOCLAIM", "s", "g", "dave", "3000", "0"],
+            b"*3\r\n$3\r\n0-0\r\n*0\r\n*0\r\n",
+        );
+        check(
+            &mut c,
+            &["XAUTOCLAIM", "s", "g", "dave", "2000", "0", "JUSTID"],
+            b"*3\r\n$3\r\n0-0\r\n*1\r\n$9\r\n1000000-0\r\n*0\r\n",
+        );
+        // Consumers' idle times: alice read at 1000000, bob and carol claimed at 1005000,
+        // dave at 1007500.
+        check(
+            &mut c,
+            &["XINFO", "CONSUMERS", "s", "g"],
+            b"*4\r\n*6\r\n$4\r\nname\r\n$5\r\nalice\r\n$7\r\npending\r\n:0\r\n$4\r\nidle\r\n:7500\r\n*6\r\n$4\r\nname\r\n$3\r\nbob\r\n$7\r\npending\r\n:0\r\n$4\r\nidle\r\n:2500\r\n*6\r\n$4\r\nname\r\n$5\r\ncarol\r\n$7\r\npending\r\n:0\r\n$4\r\nidle\r\n:2500\r\n*6\r\n$4\r\nname\r\n$4\r\ndave\r\n$7\r\npending\r\n:1\r\n$4\r\nidle\r\n:0\r\n",
+        );
+    }
 }
