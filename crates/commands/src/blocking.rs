@@ -34,10 +34,10 @@ pub struct BlockingOps {
     /// before the command is first tried there and registered: XREAD's `$` becomes the
     /// stream's last ID at that moment, which later serves compare against.
     pub prepare: Option<fn(&mut ShardCtx, &mut [Bytes], usize)>,
-    /// With several keys, first run the non-blocking form over all of them (as one
-    /// transaction), and block only if it found nothing: its reply can name several keys
-    /// (XREAD), which trying keys one by one cannot give.
-    pub whole_first: bool,
+    /// Whether, with these arguments and several keys, to first run the non-blocking form
+    /// over all of them (as one transaction) and block only if it found nothing: its reply can
+    /// name several keys (XREAD), which trying keys one by one cannot give. `None`: never.
+    pub whole_first: Option<fn(&[Bytes]) -> bool>,
 }
 
 impl BlockingOps {

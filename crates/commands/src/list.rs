@@ -731,7 +731,7 @@ static BLPOP: BlockingOps = BlockingOps {
     timeout_reply: Out::null_array,
     blocks_if: None,
     prepare: None,
-    whole_first: false,
+    whole_first: None,
 };
 
 /// BRPOP key [key ...] timeout
@@ -742,7 +742,7 @@ static BRPOP: BlockingOps = BlockingOps {
     timeout_reply: Out::null_array,
     blocks_if: None,
     prepare: None,
-    whole_first: false,
+    whole_first: None,
 };
 
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
@@ -756,7 +756,7 @@ static BLMPOP: BlockingOps = BlockingOps {
     timeout_reply: Out::null_array,
     blocks_if: None,
     prepare: None,
-    whole_first: false,
+    whole_first: None,
 };
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout, and BRPOPLPUSH source destination
@@ -770,7 +770,7 @@ static BLMOVE: BlockingOps = BlockingOps {
     timeout_reply: Out::null_array,
     blocks_if: None,
     prepare: None,
-    whole_first: false,
+    whole_first: None,
 };
 
 /// The ends of a BLMOVE or BRPOPLPUSH.

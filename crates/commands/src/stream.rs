@@ -829,7 +829,14 @@ static XREAD: BlockingOps = BlockingOps {
     timeout_reply: Out::null_array,
     blocks_if: Some(has_block),
     prepare: Some(resolve_dollar),
-    whole_first: true,
+    // Only an explicit ID can find entries at once; with `$` everywhere each stream's shard
+    // resolves and registers in one step, leaving no window for an entry to be missed.
+    whole_first: Some(|a| {
+        let Ok(r) = parse_read(a, false) else {
+            return false;
+        };
+        a[r.streams + r.n..].iter().any(|id| &id[..] != b"$")
+    }),
 };
 
 /// XREADGROUP with BLOCK.
@@ -840,7 +847,7 @@ static XREADGROUP: BlockingOps = BlockingOps {
     timeout_reply: Out::null_array,
     blocks_if: Some(has_block),
     prepare: None,
-    whole_first: true,
+    whole_first: Some(|_| true),
 };
 
 fn has_block(a: &[Bytes]) -> bool {

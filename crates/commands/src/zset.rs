@@ -1120,7 +1120,7 @@ static BZPOPMIN: BlockingOps = BlockingOps {
     timeout_reply: Out::null_array,
     blocks_if: None,
     prepare: None,
-    whole_first: false,
+    whole_first: None,
 };
 
 /// BZPOPMAX key [key ...] timeout
@@ -1131,7 +1131,7 @@ static BZPOPMAX: BlockingOps = BlockingOps {
     timeout_reply: Out::null_array,
     blocks_if: None,
     prepare: None,
-    whole_first: false,
+    whole_first: None,
 };
 
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
@@ -1151,7 +1151,7 @@ static BZMPOP: BlockingOps = BlockingOps {
     timeout_reply: Out::null_array,
     blocks_if: None,
     prepare: None,
-    whole_first: false,
+    whole_first: None,
 };
 
 /// Serves a BZPOPMIN/BZPOPMAX (`count == None`: replies `[key, member, score]`) or a BZMPOP

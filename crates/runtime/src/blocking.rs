@@ -316,7 +316,7 @@ pub(crate) async fn block(
         let spans = all_keys
             .iter()
             .any(|p| !positions.contains(p) && shard_of(&args[*p], w.n) != home);
-        if spans || (ops.whole_first && positions.len() > 1) {
+        if spans || (positions.len() > 1 && ops.whole_first.is_some_and(|f| f(&args))) {
             let mut now = Out::new(out.resp3);
             dispatch::txn(w, sess.db(), *f, spec, args.clone(), &mut now).await;
             // The non-blocking forms reply a null (bulk or array) when there is nothing.
