@@ -27,6 +27,24 @@ pub struct BlockingOps {
     pub serve: fn(&mut ServeCtx, &[Bytes], usize, &mut Out) -> Serve,
     /// Writes the reply for a timeout (or `CLIENT UNBLOCK ... TIMEOUT`).
     pub timeout_reply: fn(&mut Out),
+    /// Whether these (prechecked) arguments block at all; `None`: always. XREAD blocks only
+    /// with BLOCK; without it, it runs as any command.
+    pub blocks_if: Option<fn(&[Bytes]) -> bool>,
+    /// Rewrites what the arguments say about the key at `pos`, on the key's shard, right
+    /// before the command is first tried there and registered: XREAD's `$` becomes the
+    /// stream's last ID at that moment, which later serves compare against.
+    pub prepare: Option<fn(&mut ShardCtx, &mut [Bytes], usize)>,
+    /// Whether, with these arguments and several keys, to first run the non-blocking form
+    /// over all of them (as one transaction) and block only if it found nothing: its reply can
+    /// name several keys (XREAD), which trying keys one by one cannot give. `None`: never.
+    pub whole_first: Option<fn(&[Bytes]) -> bool>,
+}
+
+impl BlockingOps {
+    /// Whether `args` make the command block.
+    pub fn blocks(&self, args: &[Bytes]) -> bool {
+        self.blocks_if.is_none_or(|f| f(args))
+    }
 }
 
 /// What trying to serve a blocked command gave.

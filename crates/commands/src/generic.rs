@@ -118,6 +118,10 @@ pub mod lazyfree {
             Value::Str(_) => 1,
             Value::List(l) => l.len(),
             Value::Set(s) => s.len(),
+            // One allocation per entry, and per group its pending entries.
+            Value::Stream(s) => {
+                s.len() as usize + s.groups.values().map(|g| 1 + g.pel.len()).sum::<usize>()
+            }
             _ => usize::MAX,
         }
     }

@@ -729,6 +729,9 @@ static BLPOP: BlockingOps = BlockingOps {
     timeout_ms: |a| timeout_at(a, -1),
     serve: |sc, a, pos, out| serve_pop(sc, a, pos, End::Left, None, out),
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: None,
 };
 
 /// BRPOP key [key ...] timeout
@@ -737,6 +740,9 @@ static BRPOP: BlockingOps = BlockingOps {
     timeout_ms: |a| timeout_at(a, -1),
     serve: |sc, a, pos, out| serve_pop(sc, a, pos, End::Right, None, out),
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: None,
 };
 
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
@@ -748,6 +754,9 @@ static BLMPOP: BlockingOps = BlockingOps {
         Err(_) => Serve::NotReady,
     },
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: None,
 };
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout, and BRPOPLPUSH source destination
@@ -759,6 +768,9 @@ static BLMOVE: BlockingOps = BlockingOps {
     // Redis 7.0 times out every list wait with a null array, BLMOVE included (its
     // non-blocking form, in MULTI, replies a null bulk).
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: None,
 };
 
 /// The ends of a BLMOVE or BRPOPLPUSH.

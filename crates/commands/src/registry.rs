@@ -614,6 +614,8 @@ impl Registry {
         crate::set::register(&mut r);
         crate::hash::register(&mut r);
         crate::zset::register(&mut r);
+        crate::stream::register(&mut r);
+        crate::geo::register(&mut r);
         let bindings = std::mem::take(&mut r.bindings);
         let mut unbound: Vec<&str> = Vec::new();
         for meta in COMMANDS {

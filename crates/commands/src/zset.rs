@@ -582,7 +582,7 @@ fn zadd_command(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out, incr: bool) {
 }
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
-fn cmd_zadd(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
+pub(crate) fn cmd_zadd(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     zadd_command(ctx, args, out, false)
 }
 
@@ -799,7 +799,7 @@ fn txn_zrangestore(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out) {
 
 /// Stores `pairs` (distinct members) at key position `dst`, or deletes it when empty; returns
 /// the stored size.
-fn store_result(
+pub(crate) fn store_result(
     keys: &mut dyn Keys,
     dst: usize,
     pairs: Vec<(Box<[u8]>, f64)>,
@@ -1118,6 +1118,9 @@ static BZPOPMIN: BlockingOps = BlockingOps {
     timeout_ms: |a| timeout_at(a, -1),
     serve: |sc, a, pos, out| serve_zpop(sc, a, pos, false, None, out),
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: None,
 };
 
 /// BZPOPMAX key [key ...] timeout
@@ -1126,6 +1129,9 @@ static BZPOPMAX: BlockingOps = BlockingOps {
     timeout_ms: |a| timeout_at(a, -1),
     serve: |sc, a, pos, out| serve_zpop(sc, a, pos, true, None, out),
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: None,
 };
 
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
@@ -1143,6 +1149,9 @@ static BZMPOP: BlockingOps = BlockingOps {
         }
     },
     timeout_reply: Out::null_array,
+    blocks_if: None,
+    prepare: None,
+    whole_first: None,
 };
 
 /// Serves a BZPOPMIN/BZPOPMAX (`count == None`: replies `[key, member, score]`) or a BZMPOP

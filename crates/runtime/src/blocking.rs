@@ -147,9 +147,19 @@ impl Worker {
     /// Registers a blocked command on this shard for its keys at `positions` (all owned here),
     /// after trying to serve it from them in order. Returns true if it is settled (served here
     /// or claimed elsewhere) and need not register anywhere else.
-    fn block_register(&self, req: Request, positions: Vec<usize>) -> bool {
+    fn block_register(&self, mut req: Request, positions: Vec<usize>) -> bool {
         self.tick_clock();
         let mut shard = self.shard.borrow_mut();
+        if let Some(prepare) = req.ops.prepare {
+            // This shard's registrations get their own copy of the arguments, rewritten for
+            // its keys (XREAD's `$`); the key names stay as they were.
+            let mut args = (*req.args).clone();
+            let mut ctx = ShardCtx::new(&mut shard, req.db);
+            for &pos in &positions {
+                prepare(&mut ctx, &mut args, pos);
+            }
+            req.args = Arc::new(args);
+        }
         for &pos in &positions {
             if req.waiter.is_claimed() {
                 return true;
@@ -306,7 +316,7 @@ pub(crate) async fn block(
         let spans = all_keys
             .iter()
             .any(|p| !positions.contains(p) && shard_of(&args[*p], w.n) != home);
-        if spans {
+        if spans || (positions.len() > 1 && ops.whole_first.is_some_and(|f| f(&args))) {
             let mut now = Out::new(out.resp3);
             dispatch::txn(w, sess.db(), *f, spec, args.clone(), &mut now).await;
             // The non-blocking forms reply a null (bulk or array) when there is nothing.

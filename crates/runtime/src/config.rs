@@ -293,6 +293,13 @@ static PARAMS: &[Param] = &[
         Kind::Int(0, MAX),
         "64",
     ),
+    p("stream-node-max-bytes", Kind::Memory, "4096", true),
+    p(
+        "stream-node-max-entries",
+        Kind::Int(0, i64::MAX),
+        "100",
+        true,
+    ),
     only_default("requirepass", Kind::Text, "", true, NO_AUTH),
 ];
 
@@ -478,6 +485,8 @@ impl Config {
             zset_max_listpack_value: u("zset-max-listpack-value"),
             set_max_listpack_entries: u("set-max-listpack-entries"),
             set_max_listpack_value: u("set-max-listpack-value"),
+            stream_node_max_bytes: u("stream-node-max-bytes"),
+            stream_node_max_entries: u("stream-node-max-entries"),
         }
     }
 

@@ -379,7 +379,7 @@ pub(crate) async fn run(
                 continue;
             }
         }
-        if let Some(ops) = spec.blocking {
+        if let Some(ops) = spec.blocking.filter(|o| o.blocks(&args)) {
             pending.flush(w, out, parser).await;
             crate::blocking::block(w, sess, spec, ops, args, out, peer).await;
             w.tick_clock();

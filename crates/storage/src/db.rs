@@ -350,7 +350,13 @@ impl Db {
     /// [`ChangeKind::Deleted`].
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.expire_if_needed(key);
-        self.unlink(key, ChangeKind::Deleted)
+        let e = self.unlink(key, ChangeKind::Deleted)?;
+        // Clients blocked in XREADGROUP on a deleted stream are told (Redis signals a stream's
+        // deletion as it signals a store).
+        if let Value::Stream(_) = e.value {
+            self.blocked.signal(key);
+        }
+        Some(e)
     }
 
     /// Takes `key`'s live entry out of the table for a cross-shard transaction that holds the
@@ -479,6 +485,7 @@ impl Db {
     /// elsewhere (FLUSHDB ASYNC). Reported as [`ChangeKind::Flushed`].
     pub fn take_all(&mut self) -> Table {
         self.announce_flush();
+        signal_waited_streams(&mut self.blocked, &self.map);
         let mut fresh = Table::new();
         fresh.set_clock((self.now / 1000) as u32);
         let old = std::mem::replace(&mut self.map, fresh);
@@ -489,6 +496,7 @@ impl Db {
     /// Removes every key. Reported as [`ChangeKind::Flushed`].
     pub fn clear(&mut self) {
         self.announce_flush();
+        signal_waited_streams(&mut self.blocked, &self.map);
         self.map.clear();
         self.reset_contents();
     }
@@ -519,6 +527,9 @@ impl Db {
     fn after_swap(&mut self, other_map: &Table, other: DbIndex) {
         let map = &self.map;
         self.blocked.signal_existing(|k| map.get(k).is_some());
+        // Streams that this index held before the swap are gone from it: their blocked
+        // XREADGROUP clients are told, as Redis's `scanDatabaseForDeletedStreams` does.
+        signal_waited_streams(&mut self.blocked, other_map);
         if self.book.observed() {
             self.book
                 .touch_all(|k| map.get(k).is_some() || other_map.get(k).is_some());
@@ -677,6 +688,17 @@ fn reclaim_expired(book: &mut Book, key: &[u8], e: &Entry) {
     if book.slow() {
         book.unlinked(key, e, ChangeKind::Expired);
     }
+}
+
+/// Makes ready every waited key that holds a stream in `map`: a flush or a swap is about to
+/// delete it from the database whose waiters `blocked` are, or did, and its blocked XREADGROUP
+/// clients are told (Redis's `scanDatabaseForDeletedStreams`).
+fn signal_waited_streams(blocked: &mut crate::blocking::BlockedKeys, map: &Table) {
+    if blocked.is_empty() {
+        return;
+    }
+    blocked
+        .signal_existing(|k| matches!(map.get(k), Some(e) if matches!(e.value, Value::Stream(_))));
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod list;
 pub mod set;
 pub mod shard;
 pub mod slot;
+pub mod stream;
 pub mod string;
 pub mod table;
 pub mod value;

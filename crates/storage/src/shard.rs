@@ -29,6 +29,10 @@ pub struct ShardConfig {
     pub set_max_listpack_entries: usize,
     /// `set-max-listpack-value`.
     pub set_max_listpack_value: usize,
+    /// `stream-node-max-bytes`.
+    pub stream_node_max_bytes: usize,
+    /// `stream-node-max-entries`.
+    pub stream_node_max_entries: usize,
 }
 
 impl Default for ShardConfig {
@@ -43,6 +47,8 @@ impl Default for ShardConfig {
             zset_max_listpack_value: 64,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
         }
     }
 }

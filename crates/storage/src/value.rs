@@ -3,6 +3,7 @@
 use crate::hash::HashValue;
 use crate::list::ListValue;
 use crate::set::SetValue;
+use crate::stream::StreamValue;
 use crate::string::StrValue;
 use crate::zset::ZSetValue;
 
@@ -19,6 +20,8 @@ pub enum Value {
     Hash(HashValue),
     /// A sorted set.
     ZSet(ZSetValue),
+    /// A stream (boxed: it is much larger than the other variants).
+    Stream(Box<StreamValue>),
 }
 
 impl Value {
@@ -30,6 +33,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -41,6 +45,7 @@ impl Value {
             Value::Set(s) => s.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(s) => s.encoding(),
         }
     }
 }

@@ -128,6 +128,7 @@ pub fn value_mem(v: &Value) -> usize {
         Value::Set(s) => 64 + s.len() * 40,
         Value::Hash(h) => 32 + h.len() * 48,
         Value::ZSet(z) => 32 + z.len() * 64,
+        Value::Stream(s) => s.mem_estimate(),
     }
 }
 
