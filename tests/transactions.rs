@@ -360,3 +360,24 @@ fn watch_retry_loops_never_lose_an_update() {
         check(&mut c, &["GET", "counter"], b"$3\r\n400\r\n");
     }
 }
+
+#[test]
+fn a_refused_exec_discards_the_transaction_and_says_why() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut c = server.raw();
+        check_all(
+            &mut c,
+            &[
+                (&["MULTI"], b"+OK\r\n"),
+                (&["SET", "a", "1"], b"+QUEUED\r\n"),
+                (
+                    &["EXEC", "extra"],
+                    b"-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n",
+                ),
+                (&["EXISTS", "a"], b":0\r\n"),
+                (&["PING", "x"], b"$1\r\nx\r\n"),
+            ],
+        );
+    }
+}

@@ -163,8 +163,7 @@ fn run_busy(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out, close
         return out.error(&unknown_command(&args[0], &args[1..]));
     };
     if !spec.arity_ok(args.len()) {
-        crate::multi::flag_error(sess);
-        return out.error(&wrong_args(spec.name));
+        return crate::multi::reject(w, sess, spec, &wrong_args(spec.name), out);
     }
     if !spec.subcommands.is_empty() && args.len() >= 2 {
         match spec.subcommand(&args[1]) {
@@ -180,8 +179,7 @@ fn run_busy(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out, close
         }
     }
     if !allowed(spec, args) {
-        crate::multi::flag_error(sess);
-        return out.error(busy_error(w).unwrap_or(BUSY_SCRIPT));
+        return crate::multi::reject(w, sess, spec, busy_error(w).unwrap_or(BUSY_SCRIPT), out);
     }
     match spec.run {
         Run::Conn(ConnCmd::ScriptAdmin) | Run::Conn(ConnCmd::Function) => {
@@ -231,10 +229,6 @@ fn run_busy(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out, close
         Run::Conn(ConnCmd::Unwatch) => {
             crate::multi::reset_watches(w, sess);
             out.ok();
-        }
-        Run::Conn(ConnCmd::Exec) => {
-            // EXEC is not `allow_busy`: never reached.
-            out.error(busy_error(w).unwrap_or(BUSY_SCRIPT));
         }
         Run::Conn(ConnCmd::Reset) => {
             crate::multi::reset(w, sess);

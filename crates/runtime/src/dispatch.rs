@@ -337,8 +337,7 @@ pub(crate) async fn run(
         };
         sess.set_last_cmd(spec.name);
         if !spec.arity_ok(args.len()) {
-            multi::flag_error(sess);
-            out.error(&wrong_args(spec.name));
+            multi::reject(w, sess, spec, &wrong_args(spec.name), out);
             pending.wrote_local(start, out);
             continue;
         }
@@ -360,8 +359,7 @@ pub(crate) async fn run(
         // A long script keeps some thread busy: only `allow_busy` commands run.
         if let Some(busy) = crate::busy::busy_error(w) {
             if !crate::busy::allowed(spec, &args) {
-                multi::flag_error(sess);
-                out.error(busy);
+                multi::reject(w, sess, spec, busy, out);
                 pending.wrote_local(start, out);
                 continue;
             }

@@ -81,6 +81,21 @@ pub(crate) fn queue(sess: &Session, spec: &'static CommandSpec, args: Vec<Bytes>
     out.simple("QUEUED");
 }
 
+/// Refuses a command before it runs (as Redis's `rejectCommand`): an open transaction is
+/// marked failed, and a refused EXEC discards it and says why.
+pub(crate) fn reject(w: &Worker, sess: &Session, spec: &CommandSpec, error: &str, out: &mut Out) {
+    if matches!(spec.run, Run::Conn(ConnCmd::Exec)) {
+        reset(w, sess);
+        // Redis's rejections are formatted without the ERR code (it is added when they are
+        // sent alone); coded errors such as BUSY keep theirs.
+        let error = error.strip_prefix('-').unwrap_or(error);
+        let error = error.strip_prefix("ERR ").unwrap_or(error);
+        return out.error(&format!("EXECABORT Transaction discarded because of: {error}"));
+    }
+    flag_error(sess);
+    out.error(error);
+}
+
 /// Marks the transaction (if one is open) as failed: a command was refused while queueing.
 pub(crate) fn flag_error(sess: &Session) {
     if let Some(m) = sess.multi.borrow_mut().as_mut() {
