@@ -393,3 +393,33 @@ fn a_long_script_makes_the_server_busy_until_script_kill() {
         }
     }
 }
+
+#[test]
+fn sort_of_a_set_from_a_script_is_ordered_and_cluster_is_refused() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut c = server.raw();
+        check_all(
+            &mut c,
+            &[
+                (&["SADD", "myset", "a", "b", "c", "aa", "azz"], b":5\r\n"),
+                (
+                    &["EVAL", "return redis.call('sort',KEYS[1],'by','_')", "1", "myset"],
+                    b"*5\r\n$1\r\na\r\n$2\r\naa\r\n$3\r\nazz\r\n$1\r\nb\r\n$1\r\nc\r\n",
+                ),
+                (
+                    &["EVAL", "return redis.call('sort',KEYS[1],'by','_','get','#','get','_:*')", "1", "myset"],
+                    b"*10\r\n$1\r\na\r\n$-1\r\n$2\r\naa\r\n$-1\r\n$3\r\nazz\r\n$-1\r\n$1\r\nb\r\n$-1\r\n$1\r\nc\r\n$-1\r\n",
+                ),
+                (
+                    &["CLUSTER", "INFO"],
+                    b"-ERR This instance has cluster support disabled\r\n",
+                ),
+                (
+                    &["EVAL", "redis.call('cluster','reset','hard')", "0"],
+                    b"-ERR This Redis command is not allowed from script script: 928927d19bdb459d8e6371c54498afc89c32a616, on @user_script:1.\r\n",
+                ),
+            ],
+        );
+    }
+}

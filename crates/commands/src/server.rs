@@ -1,9 +1,22 @@
-//! Server commands: COMMAND, INFO, CONFIG, SHUTDOWN.
+//! Server commands: COMMAND, INFO, CONFIG, SHUTDOWN, and CLUSTER.
 //!
-//! The runtime carries them out (they read state from every thread); this module binds their
-//! names to the runtime.
+//! The runtime carries out the first four (they read state from every thread); this module
+//! binds their names to the runtime. CLUSTER answers here: the server runs without cluster
+//! support, and every CLUSTER subcommand says so, as redis-server's does with
+//! `cluster-enabled no`.
 
+use bytes::Bytes;
+
+use crate::ctx::ShardCtx;
 use crate::registry::{Binding, ConnCmd, Registry, Run};
+use crate::Out;
+
+/// Redis's reply to every CLUSTER subcommand when cluster support is off.
+pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
+
+fn cluster(_: &mut ShardCtx, _: &[Bytes], out: &mut Out) {
+    out.error(CLUSTER_DISABLED);
+}
 
 /// Registers the family.
 pub fn register(r: &mut Registry) {
@@ -11,4 +24,5 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("info", Run::Conn(ConnCmd::Info)));
     r.add(Binding::new("config", Run::Conn(ConnCmd::Config)));
     r.add(Binding::new("shutdown", Run::Conn(ConnCmd::Shutdown)));
+    r.add(Binding::new("cluster", Run::Shard(cluster)));
 }

@@ -90,7 +90,9 @@ pub(crate) fn reject(w: &Worker, sess: &Session, spec: &CommandSpec, error: &str
         // sent alone); coded errors such as BUSY keep theirs.
         let error = error.strip_prefix('-').unwrap_or(error);
         let error = error.strip_prefix("ERR ").unwrap_or(error);
-        return out.error(&format!("EXECABORT Transaction discarded because of: {error}"));
+        return out.error(&format!(
+            "EXECABORT Transaction discarded because of: {error}"
+        ));
     }
     flag_error(sess);
     out.error(error);

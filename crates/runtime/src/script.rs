@@ -564,6 +564,10 @@ impl Host for ScriptHost<'_> {
             (ops.merge)(&args, parts, &mut out);
             return Ok(out.buf.to_vec());
         }
+        let args = match spec.name {
+            "sort" | "sort_ro" => self.sort_for_script(args, spec.name == "sort_ro")?,
+            _ => args,
+        };
         let pos = match spec.key_positions(&args) {
             Ok(p) => p,
             Err(e) => {
@@ -672,6 +676,50 @@ impl Host for ScriptHost<'_> {
 }
 
 impl ScriptHost<'_> {
+    /// SORT of a set without an order (`BY` a pattern with no `*`) from a script sorts the
+    /// elements anyway, as Redis does so that a script's result does not depend on the set's
+    /// layout: the `BY` goes and `ALPHA` comes.
+    fn sort_for_script(&mut self, args: Vec<Bytes>, read_only: bool) -> Result<Vec<Bytes>, Abort> {
+        let Ok(o) = rustis_commands::sort::parse_sort(&args, read_only) else {
+            return Ok(args);
+        };
+        if !o.dont_sort || o.store.is_some() {
+            return Ok(args);
+        }
+        let (db, key) = (self.db, args[1].clone());
+        let s = shard_of(&key, self.w.n);
+        if !self.may_touch(s, db, &key) {
+            return Ok(args);
+        }
+        let is_set = self.on(s, move |wk: &Worker| {
+            let now = wk.shared.clock.now_ms();
+            let mut shard = wk.shard.borrow_mut();
+            shard.set_now(now);
+            matches!(shard.dbs[db].get(&key), Some(rustis_storage::Value::Set(_)))
+        })?;
+        if !is_set {
+            return Ok(args);
+        }
+        let mut out = Vec::with_capacity(args.len() + 1);
+        let mut i = 0;
+        while i < args.len() {
+            if i >= 2 && o.gets.contains(&(i + 1)) {
+                out.extend_from_slice(&args[i..i + 2]);
+                i += 2;
+            } else if i >= 2 && args[i].eq_ignore_ascii_case(b"by") && i + 1 < args.len() {
+                i += 2;
+            } else if i >= 2 && args[i].eq_ignore_ascii_case(b"limit") && i + 2 < args.len() {
+                out.extend_from_slice(&args[i..i + 3]);
+                i += 3;
+            } else {
+                out.push(args[i].clone());
+                i += 1;
+            }
+        }
+        out.push(Bytes::from_static(b"ALPHA"));
+        Ok(out)
+    }
+
     /// A `Txn` command over keys of several shards, all held by this run: its entries are
     /// checked out of their shards, it runs here, and they go back.
     fn txn(
