@@ -381,3 +381,24 @@ fn a_refused_exec_discards_the_transaction_and_says_why() {
         );
     }
 }
+
+/// A command that leaves a watched key as it was does not touch it: SMOVE of a member the
+/// destination already has changes only the source.
+#[test]
+fn a_watch_holds_when_the_key_is_left_unchanged() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut c = server.raw();
+        let mut other = server.raw();
+        let k = spread("s", 2, threads);
+        check(&mut c, &["SADD", &k[0], "a", "b"], b":2\r\n");
+        check(&mut c, &["SADD", &k[1], "a"], b":1\r\n");
+        check(&mut c, &["WATCH", &k[1]], b"+OK\r\n");
+        check(&mut c, &["MULTI"], b"+OK\r\n");
+        check(&mut c, &["SADD", &k[1], "c"], b"+QUEUED\r\n");
+        check(&mut other, &["SMOVE", &k[0], &k[1], "a"], b":1\r\n");
+        check(&mut c, &["EXEC"], b"*1\r\n:1\r\n");
+        check(&mut c, &["SCARD", &k[1]], b":2\r\n");
+        check(&mut c, &["SCARD", &k[0]], b":1\r\n");
+    }
+}

@@ -450,7 +450,7 @@ pub fn op_smove(keys: &mut dyn Keys, member: &[u8]) -> Result<bool, OpError> {
         None => return Ok(false),
         Some(src) => src.contains(member),
     };
-    txn_set(keys, 1)?;
+    let in_dst = txn_set(keys, 1)?.is_some_and(|dst| dst.contains(member));
     if keys.key(0) == keys.key(1) || !in_src {
         return Ok(in_src);
     }
@@ -460,6 +460,11 @@ pub fn op_smove(keys: &mut dyn Keys, member: &[u8]) -> Result<bool, OpError> {
     });
     if emptied == Some(true) {
         keys.delete(0);
+    }
+    if in_dst {
+        // The destination does not change: as in Redis, it is not touched (a WATCH on it
+        // holds, and no event is fired for it).
+        return Ok(true);
     }
     let added = get_mut_as::<SetValue>(keys, 1)
         .map(|mut dst| dst.insert(member, max))
