@@ -78,6 +78,31 @@ pub enum ConnCmd {
     Shutdown,
     /// `RESET`
     Reset,
+    /// A pub/sub command.
+    PubSub(PubSubCmd),
+}
+
+/// The pub/sub commands, which the runtime carries out (see `crate::pubsub`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PubSubCmd {
+    /// `SUBSCRIBE channel [channel ...]`
+    Subscribe,
+    /// `UNSUBSCRIBE [channel ...]`
+    Unsubscribe,
+    /// `PSUBSCRIBE pattern [pattern ...]`
+    Psubscribe,
+    /// `PUNSUBSCRIBE [pattern ...]`
+    Punsubscribe,
+    /// `PUBLISH channel message`
+    Publish,
+    /// `SSUBSCRIBE shardchannel [shardchannel ...]`
+    Ssubscribe,
+    /// `SUNSUBSCRIBE [shardchannel ...]`
+    Sunsubscribe,
+    /// `SPUBLISH shardchannel message`
+    Spublish,
+    /// `PUBSUB subcommand ...`
+    Pubsub,
 }
 
 /// How a command runs.
@@ -581,6 +606,7 @@ impl Registry {
         crate::set::register(&mut r);
         crate::hash::register(&mut r);
         crate::zset::register(&mut r);
+        crate::pubsub::register(&mut r);
         let bindings = std::mem::take(&mut r.bindings);
         let mut unbound: Vec<&str> = Vec::new();
         for meta in COMMANDS {

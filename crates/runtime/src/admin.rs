@@ -47,6 +47,7 @@ pub(crate) async fn run(
         ConnCmd::Hello => hello(w, sess, args, out),
         ConnCmd::Select => select(w, sess, args, out),
         ConnCmd::Reset => {
+            crate::pubsub::forget(sess);
             sess.set_db(0);
             sess.set_resp(2);
             out.resp3 = false;
@@ -58,6 +59,7 @@ pub(crate) async fn run(
         ConnCmd::Info => info(w, args, out).await,
         ConnCmd::Config => config(w, args, out).await,
         ConnCmd::Shutdown => shutdown(w, sess, args, out),
+        ConnCmd::PubSub(c) => crate::pubsub::run(w, sess, c, args, out).await,
     }
 }
 
@@ -631,6 +633,7 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
                 }
             }
             let shard_cfg = cfg.shard_config();
+            w.shared.pubsub.load(&cfg);
             *w.shared.config_mut() = cfg;
             // Every shard gets its own copy of the settings it uses.
             for s in 0..w.n {

@@ -117,6 +117,15 @@ async fn write_out(stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
     Ok(())
 }
 
+/// [`write_out`], given up when an output buffer limit closes the connection meanwhile (a
+/// subscriber that does not read would otherwise keep it waiting for ever).
+async fn write_or_abort(sess: &Session, stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
+    tokio::select! {
+        r = write_out(stream, out) => r,
+        _ = sess.pubsub.wait_abort() => Err(std::io::ErrorKind::ConnectionAborted.into()),
+    }
+}
+
 /// Moves every push already waiting, starting with `first`, into `out`; false if one of them
 /// asks the connection to close.
 fn take_pushes(sess: &Session, first: Push, out: &mut Out) -> bool {
@@ -164,7 +173,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             // that reply and the next.
             let open = take_pushes(&sess, p, &mut out);
             if !out.is_empty() {
-                if write_out(&mut stream, &out).await.is_err() {
+                if write_or_abort(&sess, &mut stream, &out).await.is_err() {
                     break;
                 }
                 out.clear();
@@ -232,7 +241,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             sess.close();
         }
         if !out.is_empty() {
-            if write_out(&mut stream, &out).await.is_err() {
+            if write_or_abort(&sess, &mut stream, &out).await.is_err() {
                 break;
             }
             out.clear();
@@ -258,7 +267,8 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             Affinity::NoKeys => {}
             _ => streak = (w.id, 0),
         }
-        if streak.1 >= MIGRATE_AFTER && rbuf.is_empty() {
+        // A subscriber stays: its subscriptions are registered on this thread (pubsub.rs).
+        if streak.1 >= MIGRATE_AFTER && rbuf.is_empty() && sess.pubsub.total() == 0 {
             // Nothing of this connection is in flight: no partial request, no unsent reply.
             // Its state leaves this thread's registry and travels whole; pushes not yet taken
             // wait in its inbox, which travels with it.
@@ -286,6 +296,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             }
         }
     }
+    crate::pubsub::forget(&sess);
     w.clients.borrow_mut().remove(id);
     shared.connected.fetch_sub(1, Ordering::Relaxed);
 }

@@ -353,6 +353,12 @@ pub(crate) async fn run(
                 continue;
             }
         }
+        // ---- Pub/sub: RESP2's subscribed mode (see pubsub.rs). ----
+        if crate::pubsub::intercept(sess, spec, &args, out) {
+            pending.wrote_local(start, out);
+            continue;
+        }
+        // ---- End of pub/sub. ----
         if let Some(check) = spec.precheck {
             if let Err(e) = check(&args) {
                 out.error(&e);

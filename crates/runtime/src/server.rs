@@ -224,7 +224,9 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         rejected_connections: AtomicU64::new(0),
         shutdown: shutdown_tx,
         allocated: opts.allocated,
+        pubsub: Default::default(),
     });
+    shared.pubsub.load(&shared.config());
     // The mesh: one queue for every ordered pair of threads, built once.
     let mut senders: Vec<Vec<Option<mpsc::UnboundedSender<Msg>>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();

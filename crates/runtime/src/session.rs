@@ -48,6 +48,8 @@ pub(crate) struct Session {
     last_active: Cell<Instant>,
     pusher: Pusher,
     inbox: RefCell<mpsc::UnboundedReceiver<Push>>,
+    /// Its subscriptions and the bytes of pub/sub frames waiting in its inbox.
+    pub pubsub: crate::pubsub::SessState,
 }
 
 /// What can be sent to a connection that did not ask for it.
@@ -100,6 +102,7 @@ impl Session {
             last_active: Cell::new(now),
             pusher: Pusher(tx),
             inbox: RefCell::new(rx),
+            pubsub: Default::default(),
         }
     }
 
@@ -162,13 +165,24 @@ impl Session {
     /// Waits for the next push. The inbox is borrowed only while polled, never across a
     /// suspension, and its sender lives in this session, so it never runs dry.
     pub async fn next_push(&self) -> Push {
-        poll_fn(|cx| self.inbox.borrow_mut().poll_recv(cx))
+        let p = poll_fn(|cx| self.inbox.borrow_mut().poll_recv(cx))
             .await
-            .unwrap_or(Push::Kill)
+            .unwrap_or(Push::Kill);
+        self.taken(&p);
+        p
     }
 
     /// The next push if one is already waiting.
     pub fn try_push(&self) -> Option<Push> {
-        self.inbox.borrow_mut().try_recv().ok()
+        let p = self.inbox.borrow_mut().try_recv().ok()?;
+        self.taken(&p);
+        Some(p)
+    }
+
+    /// Counts a frame out of the inbox (the pub/sub output buffer limit counts what waits).
+    fn taken(&self, p: &Push) {
+        if let Push::Frame(f) = p {
+            self.pubsub.taken(f.len());
+        }
     }
 }

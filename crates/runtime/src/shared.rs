@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub rejected_connections: AtomicU64,
     pub shutdown: watch::Sender<bool>,
     pub allocated: Option<fn() -> usize>,
+    /// The pubsub output buffer limits, copied from the config (see `pubsub.rs`).
+    pub pubsub: crate::pubsub::Limits,
 }
 
 impl Shared {

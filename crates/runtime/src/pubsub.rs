@@ -1,0 +1,582 @@
+//! Pub/sub across threads: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, their UNSUBSCRIBEs, PUBLISH,
+//! SPUBLISH and PUBSUB.
+//!
+//! Shared nothing: each thread keeps the subscriptions of its own connections ([`Local`], in a
+//! thread-local, never touched by another thread), and each connection keeps its own
+//! ([`SessState`] in its `Session`). A publish delivers to its own thread's subscribers and sends
+//! one message over the mesh to every other thread, which delivers to its subscribers and
+//! answers with how many it reached; the reply is the sum. Messages between two threads arrive
+//! in the order they were sent, and a PUBLISH replies only once every thread has delivered, so
+//! a subscriber gets one publisher's messages in publish order, even when that publisher moves
+//! to another thread between two publishes.
+//!
+//! A subscribed connection does not move to another thread (`conn.rs` checks
+//! [`SessState::total`]): its subscriptions are registered on the thread it lives on, and
+//! delivery to it always happens there.
+//!
+//! Delivery is a push into the connection's inbox, so a publisher never waits on a subscriber.
+//! The bytes waiting there are counted; a subscriber past `client-output-buffer-limit pubsub`
+//! (its hard limit, or its soft limit for longer than the soft seconds) is disconnected, as
+//! Redis does.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use hashbrown::HashMap;
+use rustis_commands::args::eq_ic;
+use rustis_commands::glob::glob_match;
+use rustis_commands::registry::{Partial, PubSubCmd};
+use rustis_commands::{CommandSpec, Out};
+use rustis_resp::errors::wrong_args;
+
+use crate::session::Session;
+use crate::worker::Worker;
+
+/// The three kinds of subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// SUBSCRIBE: a channel name.
+    Channel = 0,
+    /// PSUBSCRIBE: a glob pattern over channel names.
+    Pattern = 1,
+    /// SSUBSCRIBE: a shard channel name (SPUBLISH's).
+    Shard = 2,
+}
+
+impl Kind {
+    fn subscribed(self) -> &'static [u8] {
+        match self {
+            Kind::Channel => b"subscribe",
+            Kind::Pattern => b"psubscribe",
+            Kind::Shard => b"ssubscribe",
+        }
+    }
+
+    fn unsubscribed(self) -> &'static [u8] {
+        match self {
+            Kind::Channel => b"unsubscribe",
+            Kind::Pattern => b"punsubscribe",
+            Kind::Shard => b"sunsubscribe",
+        }
+    }
+}
+
+// ---- Per connection. ----
+
+/// A connection's pub/sub state, kept in its `Session`.
+#[derive(Default)]
+pub(crate) struct SessState {
+    /// Per kind: name → the order it was subscribed in (unsubscribing from all goes in that
+    /// order).
+    subs: RefCell<[HashMap<Bytes, u64>; 3]>,
+    seq: Cell<u64>,
+    /// Bytes of pub/sub frames pushed to the inbox and not yet taken by the connection.
+    queued: Cell<usize>,
+    /// Since when `queued` has been above the soft limit, if it is.
+    soft_since: Cell<Option<Instant>>,
+    /// Set when the connection must close at once, dropping what it has not written (an
+    /// output buffer limit); the connection loop stops waiting on a write when it is notified.
+    abort: tokio::sync::Notify,
+    aborted: Cell<bool>,
+}
+
+impl SessState {
+    /// Channels plus patterns: the count SUBSCRIBE and PSUBSCRIBE replies carry.
+    pub fn count(&self) -> usize {
+        let s = self.subs.borrow();
+        s[0].len() + s[1].len()
+    }
+
+    /// Shard channels: the count SSUBSCRIBE replies carry.
+    pub fn shard_count(&self) -> usize {
+        self.subs.borrow()[2].len()
+    }
+
+    /// Every subscription: the connection is in subscribed mode while this is not zero.
+    pub fn total(&self) -> usize {
+        self.subs.borrow().iter().map(|m| m.len()).sum()
+    }
+
+    /// How many of one kind (CLIENT LIST `sub=`, `psub=`, `ssub=`).
+    pub fn of_kind(&self, k: Kind) -> usize {
+        self.subs.borrow()[k as usize].len()
+    }
+
+    fn count_for(&self, k: Kind) -> usize {
+        match k {
+            Kind::Shard => self.shard_count(),
+            _ => self.count(),
+        }
+    }
+
+    /// The connection took `n` bytes of frames out of its inbox.
+    pub fn taken(&self, n: usize) {
+        let left = self.queued.get().saturating_sub(n);
+        self.queued.set(left);
+    }
+
+    /// Resolves once an output buffer limit closes the connection.
+    pub async fn wait_abort(&self) {
+        if self.aborted.get() {
+            return;
+        }
+        self.abort.notified().await;
+    }
+}
+
+// ---- Per thread. ----
+
+/// The subscribers of one name on one thread, by client id.
+type Subscribers = HashMap<u64, Rc<Session>>;
+
+/// One thread's subscriptions: per kind, name → its subscribers connected to this thread.
+#[derive(Default)]
+struct Local {
+    maps: [HashMap<Bytes, Subscribers>; 3],
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = RefCell::default();
+}
+
+/// The pubsub class of `client-output-buffer-limit`, read on every delivery without a lock.
+#[derive(Default)]
+pub(crate) struct Limits {
+    /// `client-output-buffer-limit pubsub`: hard bytes, soft bytes, soft seconds (0: none).
+    hard: AtomicU64,
+    soft: AtomicU64,
+    soft_secs: AtomicU64,
+}
+
+impl Limits {
+    /// Copies the settings from the configuration (at startup and after CONFIG SET).
+    pub fn load(&self, cfg: &crate::config::Config) {
+        let (hard, soft, secs) = cfg.pubsub_limits();
+        self.hard.store(hard, Ordering::Relaxed);
+        self.soft.store(soft, Ordering::Relaxed);
+        self.soft_secs.store(secs, Ordering::Relaxed);
+    }
+}
+
+/// A frame in the subscriber's protocol: `*n` (RESP2) or `>n` (RESP3) and bulk strings.
+fn frame(resp3: bool, parts: &[&[u8]]) -> Bytes {
+    let len: usize = parts.iter().map(|p| p.len() + 16).sum::<usize>() + 8;
+    let mut b = BytesMut::with_capacity(len);
+    b.put_u8(if resp3 { b'>' } else { b'*' });
+    b.put_slice(itoa::Buffer::new().format(parts.len()).as_bytes());
+    b.put_slice(b"\r\n");
+    for p in parts {
+        b.put_u8(b'$');
+        b.put_slice(itoa::Buffer::new().format(p.len()).as_bytes());
+        b.put_slice(b"\r\n");
+        b.put_slice(p);
+        b.put_slice(b"\r\n");
+    }
+    b.freeze()
+}
+
+/// Frames encoded once per protocol for one message.
+struct Frames<'a> {
+    parts: [&'a [u8]; 4],
+    n: usize,
+    enc: [Option<Bytes>; 2],
+}
+
+impl<'a> Frames<'a> {
+    fn new(parts: &[&'a [u8]]) -> Self {
+        let mut p: [&[u8]; 4] = [b""; 4];
+        p[..parts.len()].copy_from_slice(parts);
+        Frames {
+            parts: p,
+            n: parts.len(),
+            enc: [None, None],
+        }
+    }
+
+    fn get(&mut self, resp3: bool) -> Bytes {
+        let parts = &self.parts[..self.n];
+        self.enc[resp3 as usize]
+            .get_or_insert_with(|| frame(resp3, parts))
+            .clone()
+    }
+}
+
+/// Pushes a frame to a subscriber on this thread, enforcing the pubsub output buffer limit.
+fn push_to(sess: &Session, f: Bytes, limits: &Limits) {
+    let st = &sess.pubsub;
+    if st.aborted.get() {
+        return;
+    }
+    let queued = st.queued.get() + f.len();
+    st.queued.set(queued);
+    sess.pusher().push(f);
+    let hard = limits.hard.load(Ordering::Relaxed) as usize;
+    let soft = limits.soft.load(Ordering::Relaxed) as usize;
+    let mut over = hard > 0 && queued >= hard;
+    if soft > 0 && queued >= soft {
+        let now = Instant::now();
+        match st.soft_since.get() {
+            None => st.soft_since.set(Some(now)),
+            Some(t) => {
+                let secs = limits.soft_secs.load(Ordering::Relaxed);
+                if now.duration_since(t).as_secs() > secs {
+                    over = true;
+                }
+            }
+        }
+    } else {
+        st.soft_since.set(None);
+    }
+    if over {
+        tracing::warn!(
+            client = sess.id,
+            "closing a pub/sub client over its output buffer limit ({queued} bytes waiting)"
+        );
+        st.aborted.set(true);
+        sess.close();
+        st.abort.notify_one();
+        sess.pusher().kill();
+    }
+}
+
+/// Delivers a message to this thread's subscribers; returns how many it reached.
+fn deliver_local(limits: &Limits, kind: Kind, channel: &[u8], msg: &[u8]) -> usize {
+    LOCAL.with(|l| {
+        let l = l.borrow();
+        let mut n = 0;
+        let map = &l.maps[kind as usize];
+        if let Some(subs) = map.get(channel) {
+            let word: &[u8] = if kind == Kind::Shard {
+                b"smessage"
+            } else {
+                b"message"
+            };
+            let mut frames = Frames::new(&[word, channel, msg]);
+            for s in subs.values() {
+                push_to(s, frames.get(s.resp() == 3), limits);
+                n += 1;
+            }
+        }
+        if kind == Kind::Channel {
+            for (pat, subs) in &l.maps[Kind::Pattern as usize] {
+                if !glob_match(pat, channel, false) {
+                    continue;
+                }
+                let mut frames = Frames::new(&[b"pmessage", pat, channel, msg]);
+                for s in subs.values() {
+                    push_to(s, frames.get(s.resp() == 3), limits);
+                    n += 1;
+                }
+            }
+        }
+        n
+    })
+}
+
+/// Publishes on every thread and returns how many subscribers received the message.
+pub(crate) async fn publish(w: &Worker, kind: Kind, channel: Bytes, msg: Bytes) -> usize {
+    let mut n = deliver_local(&w.shared.pubsub, kind, &channel, &msg);
+    if w.n > 1 {
+        let mut waits = Vec::with_capacity(w.n - 1);
+        for s in (0..w.n).filter(|&s| s != w.id) {
+            let (c, m) = (channel.clone(), msg.clone());
+            let f = Box::new(move |wk: &Worker| -> Partial {
+                Box::new(deliver_local(&wk.shared.pubsub, kind, &c, &m))
+            });
+            waits.push(w.send_call(s, None, false, f));
+        }
+        for rx in waits {
+            if let Ok(p) = rx.await {
+                if let Ok(k) = p.downcast::<usize>() {
+                    n += *k;
+                }
+            }
+        }
+    }
+    n
+}
+
+// ---- Commands. ----
+
+fn header(out: &mut Out, n: usize) {
+    if out.resp3 {
+        out.push(n);
+    } else {
+        out.array(n);
+    }
+}
+
+fn subscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], out: &mut Out) {
+    let me = w.clients.borrow().get(sess.id).cloned();
+    for name in names {
+        let fresh = {
+            let mut subs = sess.pubsub.subs.borrow_mut();
+            let map = &mut subs[kind as usize];
+            if map.contains_key(name) {
+                false
+            } else {
+                let seq = sess.pubsub.seq.get() + 1;
+                sess.pubsub.seq.set(seq);
+                map.insert(name.clone(), seq);
+                true
+            }
+        };
+        if fresh {
+            if let Some(me) = &me {
+                LOCAL.with(|l| {
+                    l.borrow_mut().maps[kind as usize]
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(sess.id, me.clone());
+                });
+            }
+        }
+        header(out, 3);
+        out.bulk(kind.subscribed());
+        out.bulk(name);
+        out.int(sess.pubsub.count_for(kind) as i64);
+    }
+}
+
+/// Removes one subscription of `sess` from its state and this thread's; false if it had none.
+fn drop_one(sess: &Session, kind: Kind, name: &[u8]) -> bool {
+    if sess.pubsub.subs.borrow_mut()[kind as usize]
+        .remove(name)
+        .is_none()
+    {
+        return false;
+    }
+    LOCAL.with(|l| {
+        let mut l = l.borrow_mut();
+        let map = &mut l.maps[kind as usize];
+        if let Some(subs) = map.get_mut(name) {
+            subs.remove(&sess.id);
+            if subs.is_empty() {
+                map.remove(name);
+            }
+        }
+    });
+    true
+}
+
+/// Unsubscribes from `names`, or from every name of the kind (in subscription order) when
+/// there are none; with `out`, writes one frame per name as Redis does.
+fn unsubscribe(sess: &Session, kind: Kind, names: &[Bytes], mut out: Option<&mut Out>) {
+    let all: Vec<Bytes>;
+    let names = if names.is_empty() {
+        let mut v: Vec<(u64, Bytes)> = sess.pubsub.subs.borrow()[kind as usize]
+            .iter()
+            .map(|(k, s)| (*s, k.clone()))
+            .collect();
+        v.sort_unstable_by_key(|e| e.0);
+        all = v.into_iter().map(|e| e.1).collect();
+        if all.is_empty() {
+            if let Some(out) = out {
+                header(out, 3);
+                out.bulk(kind.unsubscribed());
+                out.null();
+                out.int(sess.pubsub.count_for(kind) as i64);
+            }
+            return;
+        }
+        &all[..]
+    } else {
+        names
+    };
+    for name in names {
+        drop_one(sess, kind, name);
+        if let Some(out) = out.as_deref_mut() {
+            header(out, 3);
+            out.bulk(kind.unsubscribed());
+            out.bulk(name);
+            out.int(sess.pubsub.count_for(kind) as i64);
+        }
+    }
+}
+
+/// Drops every subscription of a connection, without replies: RESET, and a connection that
+/// closes (whatever closed it: QUIT, CLIENT KILL, the peer, a limit).
+pub(crate) fn forget(sess: &Session) {
+    if sess.pubsub.total() == 0 {
+        return;
+    }
+    for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+        unsubscribe(sess, kind, &[], None);
+    }
+}
+
+/// The subscribed-mode rule of RESP2: while a RESP2 connection has subscriptions, only the
+/// (un)subscribe commands, PING, QUIT and RESET run, and PING answers as a pub/sub frame.
+/// Returns true when it wrote the command's reply itself (the command then does not run).
+pub(crate) fn intercept(sess: &Session, spec: &CommandSpec, args: &[Bytes], out: &mut Out) -> bool {
+    if sess.resp() != 2 || sess.pubsub.total() == 0 {
+        return false;
+    }
+    match spec.name {
+        "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe"
+        | "punsubscribe" | "quit" | "reset" => false,
+        "ping" if args.len() <= 2 => {
+            out.array(2);
+            out.bulk(b"pong");
+            out.bulk(args.get(1).map_or(&b""[..], |a| &a[..]));
+            true
+        }
+        "ping" => false,
+        _ => {
+            let full = match (spec.subcommands.is_empty(), args.get(1)) {
+                (false, Some(sub)) => spec
+                    .subcommand(sub)
+                    .map_or(spec.name.to_string(), |s| s.name.to_string()),
+                _ => spec.name.to_string(),
+            };
+            out.error(&format!("ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
+            true
+        }
+    }
+}
+
+/// Runs a pub/sub command.
+pub(crate) async fn run(
+    w: &Rc<Worker>,
+    sess: &Session,
+    cmd: PubSubCmd,
+    args: &[Bytes],
+    out: &mut Out,
+) {
+    match cmd {
+        PubSubCmd::Subscribe => subscribe(w, sess, Kind::Channel, &args[1..], out),
+        PubSubCmd::Psubscribe => subscribe(w, sess, Kind::Pattern, &args[1..], out),
+        PubSubCmd::Ssubscribe => subscribe(w, sess, Kind::Shard, &args[1..], out),
+        PubSubCmd::Unsubscribe => unsubscribe(sess, Kind::Channel, &args[1..], Some(out)),
+        PubSubCmd::Punsubscribe => unsubscribe(sess, Kind::Pattern, &args[1..], Some(out)),
+        PubSubCmd::Sunsubscribe => unsubscribe(sess, Kind::Shard, &args[1..], Some(out)),
+        PubSubCmd::Publish => {
+            let n = publish(w, Kind::Channel, args[1].clone(), args[2].clone()).await;
+            out.int(n as i64);
+        }
+        PubSubCmd::Spublish => {
+            let n = publish(w, Kind::Shard, args[1].clone(), args[2].clone()).await;
+            out.int(n as i64);
+        }
+        PubSubCmd::Pubsub => introspect(w, args, out).await,
+    }
+}
+
+/// Runs `f` on every thread (this one included) and collects the results in thread order.
+async fn gather<T: Send + 'static>(
+    w: &Worker,
+    f: impl Fn() -> T + Send + Sync + Clone + 'static,
+) -> Vec<T> {
+    let mut waits = Vec::with_capacity(w.n);
+    for s in 0..w.n {
+        let f = f.clone();
+        let call = Box::new(move |_: &Worker| -> Partial { Box::new(f()) });
+        waits.push(w.send_call(s, None, false, call));
+    }
+    let mut all = Vec::with_capacity(w.n);
+    for rx in waits {
+        if let Ok(p) = rx.await {
+            if let Ok(v) = p.downcast::<T>() {
+                all.push(*v);
+            }
+        }
+    }
+    all
+}
+
+/// The names of one kind with subscribers on this thread, those matching `pat` if given.
+fn names_here(kind: Kind, pat: Option<&[u8]>) -> Vec<Bytes> {
+    LOCAL.with(|l| {
+        l.borrow().maps[kind as usize]
+            .keys()
+            .filter(|k| pat.is_none_or(|p| glob_match(p, k, false)))
+            .cloned()
+            .collect()
+    })
+}
+
+/// The names of one kind with subscribers on any thread.
+async fn names_everywhere(w: &Worker, kind: Kind, pat: Option<Bytes>) -> Vec<Bytes> {
+    let per = gather(w, move || names_here(kind, pat.as_deref())).await;
+    if per.len() == 1 {
+        return per.into_iter().next().unwrap_or_default();
+    }
+    let mut seen = hashbrown::HashSet::new();
+    per.into_iter()
+        .flatten()
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
+}
+
+async fn numsub(w: &Worker, kind: Kind, names: &[Bytes], out: &mut Out) {
+    let names: Vec<Bytes> = names.to_vec();
+    let ask = names.clone();
+    let per = gather(w, move || {
+        LOCAL.with(|l| {
+            let l = l.borrow();
+            ask.iter()
+                .map(|n| l.maps[kind as usize].get(n).map_or(0, |s| s.len()))
+                .collect::<Vec<usize>>()
+        })
+    })
+    .await;
+    out.array(names.len() * 2);
+    for (i, n) in names.iter().enumerate() {
+        out.bulk(n);
+        out.int(
+            per.iter()
+                .map(|v| v.get(i).copied().unwrap_or(0))
+                .sum::<usize>() as i64,
+        );
+    }
+}
+
+const HELP: &[&str] = &[
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+];
+
+async fn introspect(w: &Worker, args: &[Bytes], out: &mut Out) {
+    let sub = &args[1];
+    let n = args.len();
+    if n == 2 && eq_ic(sub, "help") {
+        crate::admin::help(out, "PUBSUB", HELP);
+    } else if (eq_ic(sub, "channels") || eq_ic(sub, "shardchannels")) && n <= 3 {
+        let kind = if eq_ic(sub, "channels") {
+            Kind::Channel
+        } else {
+            Kind::Shard
+        };
+        let names = names_everywhere(w, kind, args.get(2).cloned()).await;
+        out.array(names.len());
+        for c in names {
+            out.bulk(&c);
+        }
+    } else if eq_ic(sub, "numsub") {
+        numsub(w, Kind::Channel, &args[2..], out).await;
+    } else if eq_ic(sub, "shardnumsub") {
+        numsub(w, Kind::Shard, &args[2..], out).await;
+    } else if eq_ic(sub, "numpat") && n == 2 {
+        let pats = names_everywhere(w, Kind::Pattern, None).await;
+        out.int(pats.len() as i64);
+    } else if n < 2 {
+        out.error(&wrong_args("pubsub"));
+    } else {
+        out.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(sub)
+        ));
+    }
+}
