@@ -155,19 +155,38 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
     let mut cmds = Vec::new();
     let mut pending = dispatch::Pending::new(w.n);
     let mut streak: (usize, u32) = (w.id, 0);
+    let mut pushed_last = false;
     'conn: loop {
         // Waiting for the socket and for pushes is the connection's only wait, so a push costs
         // a request nothing when there is none: the inbox is polled where CLIENT KILL's wake-up
         // was (KILL is itself a push).
-        let push = tokio::select! {
-            r = stream.readable() => {
-                if r.is_err() {
-                    break 'conn;
+        // Pushes first: a message already waiting when a request arrives was sent before it,
+        // so it goes out before that request's reply. Right after writing pushes the socket
+        // comes first, so that a stream of pushes cannot keep requests waiting.
+        let push = if pushed_last {
+            tokio::select! {
+                biased;
+                r = stream.readable() => {
+                    if r.is_err() {
+                        break 'conn;
+                    }
+                    None
                 }
-                None
+                p = sess.next_push() => Some(p),
             }
-            p = sess.next_push() => Some(p),
+        } else {
+            tokio::select! {
+                biased;
+                p = sess.next_push() => Some(p),
+                r = stream.readable() => {
+                    if r.is_err() {
+                        break 'conn;
+                    }
+                    None
+                }
+            }
         };
+        pushed_last = push.is_some();
         if let Some(p) = push {
             // Every reply produced so far has been written: the frames go out now, between
             // that reply and the next.

@@ -1,0 +1,360 @@
+//! Pub/sub over TCP: every reply and every pushed frame compared byte for byte with what
+//! redis-server 7.0.15 sends. Every case runs on one thread and on four; on four, subscribers
+//! are spread over several connections so that publisher and subscribers sit on different
+//! threads (the kernel spreads connections over the threads' listeners).
+
+use rustis_tests::{check, check_all, each, encode, show, RawConn, TestServer};
+
+/// A RESP2 pub/sub frame of bulk strings.
+fn arr(parts: &[&str]) -> Vec<u8> {
+    frame(b'*', parts)
+}
+
+/// A RESP3 push frame of bulk strings.
+fn push(parts: &[&str]) -> Vec<u8> {
+    frame(b'>', parts)
+}
+
+fn frame(kind: u8, parts: &[&str]) -> Vec<u8> {
+    let mut v = vec![kind];
+    v.extend(format!("{}\r\n", parts.len()).bytes());
+    for p in parts {
+        v.extend(format!("${}\r\n{p}\r\n", p.len()).bytes());
+    }
+    v
+}
+
+/// A (un)subscribe confirmation: `[kind, name, count]`.
+fn conf(kind: u8, word: &str, name: &str, n: i64) -> Vec<u8> {
+    let mut v = vec![kind];
+    v.extend(
+        format!(
+            "3\r\n${}\r\n{word}\r\n${}\r\n{name}\r\n:{n}\r\n",
+            word.len(),
+            name.len()
+        )
+        .bytes(),
+    );
+    v
+}
+
+fn expect(c: &mut RawConn, want: &[u8]) {
+    assert_eq!(show(&c.read_reply()), show(want));
+}
+
+#[test]
+fn subscribe_publish_unsubscribe_in_resp2() {
+    each(|s| {
+        let mut sub = s.raw();
+        let mut publ = s.raw();
+        sub.send_cmd(&["SUBSCRIBE", "news", "sport"]);
+        expect(&mut sub, &conf(b'*', "subscribe", "news", 1));
+        expect(&mut sub, &conf(b'*', "subscribe", "sport", 2));
+        // Subscribing again changes nothing and still confirms.
+        sub.send_cmd(&["SUBSCRIBE", "news"]);
+        expect(&mut sub, &conf(b'*', "subscribe", "news", 2));
+        check(&mut publ, &["PUBLISH", "news", "hello"], b":1\r\n");
+        check(&mut publ, &["PUBLISH", "nobody", "hello"], b":0\r\n");
+        expect(&mut sub, &arr(&["message", "news", "hello"]));
+        check(&mut publ, &["PUBLISH", "sport", ""], b":1\r\n");
+        expect(&mut sub, &arr(&["message", "sport", ""]));
+        sub.send_cmd(&["UNSUBSCRIBE", "news", "nothere"]);
+        expect(&mut sub, &conf(b'*', "unsubscribe", "news", 1));
+        expect(&mut sub, &conf(b'*', "unsubscribe", "nothere", 1));
+        check(&mut publ, &["PUBLISH", "news", "x"], b":0\r\n");
+        sub.send_cmd(&["UNSUBSCRIBE"]);
+        expect(&mut sub, &conf(b'*', "unsubscribe", "sport", 0));
+        // Unsubscribed from everything: back to normal mode.
+        check(&mut sub, &["PING"], b"+PONG\r\n");
+        check(
+            &mut sub,
+            &["UNSUBSCRIBE"],
+            b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n",
+        );
+        check(
+            &mut sub,
+            &["PUNSUBSCRIBE"],
+            b"*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n",
+        );
+        check(
+            &mut sub,
+            &["SUNSUBSCRIBE"],
+            b"*3\r\n$12\r\nsunsubscribe\r\n$-1\r\n:0\r\n",
+        );
+    });
+}
+
+#[test]
+fn resp2_subscribed_mode_allows_only_pubsub_commands() {
+    each(|s| {
+        let mut c = s.raw();
+        c.send_cmd(&["PSUBSCRIBE", "a*"]);
+        expect(&mut c, &conf(b'*', "psubscribe", "a*", 1));
+        check_all(
+            &mut c,
+            &[
+                (&["PING"], b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"),
+                (&["PING", "hi"], b"*2\r\n$4\r\npong\r\n$2\r\nhi\r\n"),
+                (&["PING", "a", "b"], b"-ERR wrong number of arguments for 'ping' command\r\n"),
+                (&["GET", "k"], b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"),
+                (&["CONFIG", "GET", "x"], b"-ERR Can't execute 'config|get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"),
+                (&["NOSUCH"], b"-ERR unknown command 'NOSUCH', with args beginning with: \r\n"),
+                (&["GET"], b"-ERR wrong number of arguments for 'get' command\r\n"),
+            ],
+        );
+        // RESET leaves subscribed mode and drops the subscription.
+        check(&mut c, &["RESET"], b"+RESET\r\n");
+        check(&mut c, &["PING"], b"+PONG\r\n");
+        let mut p = s.raw();
+        check(&mut p, &["PUBLISH", "abc", "x"], b":0\r\n");
+        check(&mut p, &["PUBSUB", "NUMPAT"], b":0\r\n");
+    });
+}
+
+#[test]
+fn resp3_client_mixes_pushes_and_replies() {
+    each(|s| {
+        let mut c = s.raw();
+        c.cmd(&["HELLO", "3"]);
+        c.send_cmd(&["SUBSCRIBE", "ch"]);
+        expect(&mut c, &conf(b'>', "subscribe", "ch", 1));
+        check(&mut c, &["SET", "k", "v"], b"+OK\r\n");
+        check(&mut c, &["GET", "k"], b"$1\r\nv\r\n");
+        check(&mut c, &["PING"], b"+PONG\r\n");
+        let mut p = s.raw();
+        check(&mut p, &["PUBLISH", "ch", "m1"], b":1\r\n");
+        expect(&mut c, &push(&["message", "ch", "m1"]));
+        c.send_cmd(&["PSUBSCRIBE", "c?"]);
+        expect(&mut c, &conf(b'>', "psubscribe", "c?", 2));
+        check(&mut p, &["PUBLISH", "ch", "m2"], b":2\r\n");
+        expect(&mut c, &push(&["message", "ch", "m2"]));
+        expect(&mut c, &push(&["pmessage", "c?", "ch", "m2"]));
+        check(&mut c, &["GET", "k"], b"$1\r\nv\r\n");
+        c.send_cmd(&["UNSUBSCRIBE", "nope"]);
+        expect(&mut c, &conf(b'>', "unsubscribe", "nope", 2));
+        c.send_cmd(&["PUNSUBSCRIBE"]);
+        expect(&mut c, &conf(b'>', "punsubscribe", "c?", 1));
+        c.send_cmd(&["UNSUBSCRIBE"]);
+        expect(&mut c, &conf(b'>', "unsubscribe", "ch", 0));
+        check(
+            &mut c,
+            &["SUNSUBSCRIBE"],
+            b">3\r\n$12\r\nsunsubscribe\r\n_\r\n:0\r\n",
+        );
+    });
+}
+
+#[test]
+fn publish_counts_and_reaches_subscribers_on_every_thread_in_order() {
+    each(|s| {
+        const SUBS: usize = 12;
+        const MSGS: usize = 200;
+        let mut subs: Vec<RawConn> = (0..SUBS).map(|_| s.raw()).collect();
+        for (i, c) in subs.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                c.send_cmd(&["SUBSCRIBE", "orders"]);
+                expect(c, &conf(b'*', "subscribe", "orders", 1));
+            } else {
+                c.send_cmd(&["PSUBSCRIBE", "ord*"]);
+                expect(c, &conf(b'*', "psubscribe", "ord*", 1));
+            }
+        }
+        let mut p = s.raw();
+        // A pipeline of publishes: every reply counts every subscriber, on every thread.
+        let mut pipeline = Vec::new();
+        for i in 0..MSGS {
+            pipeline.extend(encode(&[b"PUBLISH", b"orders", i.to_string().as_bytes()]));
+        }
+        p.send(&pipeline);
+        for _ in 0..MSGS {
+            assert_eq!(show(&p.read_reply()), format!(":{SUBS}\r\n"));
+        }
+        for (i, c) in subs.iter_mut().enumerate() {
+            for m in 0..MSGS {
+                let m = m.to_string();
+                let want = if i % 2 == 0 {
+                    arr(&["message", "orders", &m])
+                } else {
+                    arr(&["pmessage", "ord*", "orders", &m])
+                };
+                expect(c, &want);
+            }
+        }
+        check(
+            &mut p,
+            &["PUBSUB", "NUMSUB", "orders", "ord*", "x"],
+            b"*6\r\n$6\r\norders\r\n:6\r\n$4\r\nord*\r\n:0\r\n$1\r\nx\r\n:0\r\n",
+        );
+        check(&mut p, &["PUBSUB", "NUMPAT"], b":1\r\n");
+        check(&mut p, &["PUBSUB", "CHANNELS"], b"*1\r\n$6\r\norders\r\n");
+        check(&mut p, &["PUBSUB", "CHANNELS", "x*"], b"*0\r\n");
+        // Disconnects drop subscriptions on whichever thread holds them.
+        drop(subs);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while p.cmd(&["PUBLISH", "orders", "late"]) != b":0\r\n" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "subscriptions outlive their clients"
+            );
+            std::thread::yield_now();
+        }
+        check(&mut p, &["PUBSUB", "NUMPAT"], b":0\r\n");
+        check(&mut p, &["PUBSUB", "CHANNELS"], b"*0\r\n");
+    });
+}
+
+#[test]
+fn client_kill_drops_subscriptions() {
+    each(|s| {
+        let mut sub = s.raw();
+        let id = show(&sub.cmd(&["CLIENT", "ID"]));
+        let id = id.trim_start_matches(':').trim().to_string();
+        sub.send_cmd(&["SUBSCRIBE", "a"]);
+        expect(&mut sub, &conf(b'*', "subscribe", "a", 1));
+        let mut admin = s.raw();
+        check(&mut admin, &["CLIENT", "KILL", "ID", &id], b":1\r\n");
+        assert_eq!(sub.read_to_close(), b"");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while admin.cmd(&["PUBSUB", "NUMSUB", "a"]) != b"*2\r\n$1\r\na\r\n:0\r\n" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the killed client stays subscribed"
+            );
+            std::thread::yield_now();
+        }
+    });
+}
+
+#[test]
+fn shard_channels_are_apart_from_channels() {
+    each(|s| {
+        let mut sub = s.raw();
+        sub.send_cmd(&["SSUBSCRIBE", "s1", "s2"]);
+        expect(&mut sub, &conf(b'*', "ssubscribe", "s1", 1));
+        expect(&mut sub, &conf(b'*', "ssubscribe", "s2", 2));
+        sub.send_cmd(&["SUBSCRIBE", "s1"]);
+        expect(&mut sub, &conf(b'*', "subscribe", "s1", 1));
+        let mut p = s.raw();
+        check(&mut p, &["SPUBLISH", "s1", "hi"], b":1\r\n");
+        expect(&mut sub, &arr(&["smessage", "s1", "hi"]));
+        check(&mut p, &["PUBLISH", "s1", "yo"], b":1\r\n");
+        expect(&mut sub, &arr(&["message", "s1", "yo"]));
+        check(
+            &mut p,
+            &["PUBSUB", "SHARDNUMSUB", "s1", "s3"],
+            b"*4\r\n$2\r\ns1\r\n:1\r\n$2\r\ns3\r\n:0\r\n",
+        );
+        check(
+            &mut p,
+            &["PUBSUB", "SHARDCHANNELS", "s2"],
+            b"*1\r\n$2\r\ns2\r\n",
+        );
+        sub.send_cmd(&["SUNSUBSCRIBE", "s1"]);
+        expect(&mut sub, &conf(b'*', "sunsubscribe", "s1", 1));
+        sub.send_cmd(&["SUNSUBSCRIBE"]);
+        expect(&mut sub, &conf(b'*', "sunsubscribe", "s2", 0));
+        sub.send_cmd(&["UNSUBSCRIBE"]);
+        expect(&mut sub, &conf(b'*', "unsubscribe", "s1", 0));
+        check(&mut sub, &["PING"], b"+PONG\r\n");
+    });
+}
+
+#[test]
+fn pubsub_help_and_errors() {
+    each(|s| {
+        let mut c = s.raw();
+        check(
+            &mut c,
+            &["PUBSUB", "CHANNELS", "a", "b"],
+            b"-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.\r\n",
+        );
+        check(
+            &mut c,
+            &["PUBSUB", "NUMPAT", "x"],
+            b"-ERR wrong number of arguments for 'pubsub|numpat' command\r\n",
+        );
+        check(
+            &mut c,
+            &["PUBSUB", "NOPE"],
+            b"-ERR unknown subcommand 'NOPE'. Try PUBSUB HELP.\r\n",
+        );
+        check(
+            &mut c,
+            &["SUBSCRIBE"],
+            b"-ERR wrong number of arguments for 'subscribe' command\r\n",
+        );
+        check(
+            &mut c,
+            &["PUBLISH", "a"],
+            b"-ERR wrong number of arguments for 'publish' command\r\n",
+        );
+        check(&mut c, &["PUBSUB", "NUMSUB"], b"*0\r\n");
+        let help = c.cmd(&["PUBSUB", "HELP"]);
+        assert!(show(&help).starts_with(
+            "*14\r\n+PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+        ));
+    });
+}
+
+#[test]
+fn a_subscriber_that_never_reads_is_disconnected_at_its_limit() {
+    each(|s: &TestServer| {
+        let mut admin = s.raw();
+        check(
+            &mut admin,
+            &[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "pubsub 1mb 0 0",
+            ],
+            b"+OK\r\n",
+        );
+        check(
+            &mut admin,
+            &["CONFIG", "GET", "client-output-buffer-limit"],
+            b"*2\r\n$26\r\nclient-output-buffer-limit\r\n$59\r\nnormal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 0 0\r\n",
+        );
+        let mut slow = s.raw();
+        slow.send_cmd(&["SUBSCRIBE", "flood"]);
+        expect(&mut slow, &conf(b'*', "subscribe", "flood", 1));
+        let mut fast = s.raw();
+        fast.send_cmd(&["SUBSCRIBE", "other"]);
+        expect(&mut fast, &conf(b'*', "subscribe", "other", 1));
+        let big = "x".repeat(64 * 1024);
+        let mut p = s.raw();
+        // The slow subscriber never reads: once the kernel's buffers and then its limit fill
+        // up, it is dropped. 1 GB is far more than any socket buffer.
+        let mut sent = 0usize;
+        loop {
+            let n = p.cmd(&["PUBLISH", "flood", &big]);
+            if n == b":0\r\n" {
+                break;
+            }
+            sent += big.len();
+            assert!(sent < 1 << 30, "the slow subscriber was never disconnected");
+        }
+        // The publisher and the other subscriber are served as usual.
+        check(&mut p, &["PUBLISH", "other", "still here"], b":1\r\n");
+        expect(&mut fast, &arr(&["message", "other", "still here"]));
+        check(
+            &mut p,
+            &["PUBSUB", "NUMSUB", "flood"],
+            b"*2\r\n$5\r\nflood\r\n:0\r\n",
+        );
+        // Its connection is closed: only admin, fast and p are left.
+        let clients = show(&admin.cmd(&["CLIENT", "LIST"]));
+        assert_eq!(clients.matches("id=").count(), 3, "{clients}");
+        drop(slow);
+        check(
+            &mut admin,
+            &["CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0"],
+            b"-ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - 'client-output-buffer-limit' is not supported yet: output buffers of normal clients are not limited yet (the pubsub class is) (see docs/config.md)\r\n",
+        );
+        check(
+            &mut admin,
+            &["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 0"],
+            b"-ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Wrong number of arguments in buffer limit configuration.\r\n",
+        );
+    });
+}
