@@ -640,6 +640,7 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
                 let c = shard_cfg.clone();
                 let call = Box::new(move |wk: &Worker| -> rustis_commands::registry::Partial {
                     wk.shard.borrow_mut().config = c;
+                    crate::notify::sync(wk);
                     Box::new(())
                 });
                 let _ = w.send_call(s, None, false, call).await;

@@ -242,13 +242,7 @@ static PARAMS: &[Param] = &[
     p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
-    only_default(
-        "notify-keyspace-events",
-        Kind::Text,
-        "",
-        true,
-        "there is no pub/sub yet, so no event would be delivered",
-    ),
+    p("notify-keyspace-events", Kind::Text, "", true),
     pa(
         "list-max-listpack-size",
         "list-max-ziplist-size",
@@ -487,6 +481,20 @@ impl Config {
                 }
                 if param.name == "client-output-buffer-limit" {
                     output_limits(&self.values[idx], value)?
+                } else if param.name == "notify-keyspace-events" {
+                    let flags = crate::notify::parse_flags(value).ok_or_else(|| {
+                        ConfigError::Invalid(
+                            param.name.to_string(),
+                            "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into(),
+                        )
+                    })?;
+                    if crate::notify::wants_key_misses(flags) {
+                        return Err(ConfigError::Unsupported(
+                            param.name.to_string(),
+                            "key-miss events (class m) are not delivered yet",
+                        ));
+                    }
+                    crate::notify::flags_to_string(flags)
                 } else if param.only.is_some() {
                     value.trim().to_string()
                 } else {
@@ -663,7 +671,7 @@ mod tests {
             ("appendonly", "yes"),
             ("maxmemory", "1mb"),
             ("maxmemory-policy", "allkeys-lru"),
-            ("notify-keyspace-events", "KEA"),
+            ("notify-keyspace-events", "KEm"),
             ("logfile", "/tmp/rustis.log"),
             ("daemonize", "yes"),
             ("masterauth", "x"),

@@ -628,6 +628,7 @@ async fn multi_key(
                 let now = wk.shared.clock.now_ms();
                 let mut shard = wk.shard.borrow_mut();
                 shard.set_now(now);
+                let _cx = crate::notify::Context::enter(&a);
                 (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p)
             });
             (*s, LockSet::Keys(keys), f)
@@ -892,8 +893,12 @@ async fn txn_round(
         }
     }
     let mut waits = Vec::new();
+    // Keyspace notifications name the command that changed a key.
+    let named = crate::notify::command_for_parts(w, args);
     for ((s, _), mine) in groups.into_iter().zip(back) {
+        let named = named.clone();
         let f = Box::new(move |wk: &Worker| -> Partial {
+            let _cx = named.as_deref().map(|a| crate::notify::Context::enter(a));
             check_in(&mut wk.shard.borrow_mut(), mine);
             Box::new(())
         });

@@ -10,6 +10,7 @@ mod command;
 pub mod config;
 mod conn;
 mod dispatch;
+mod notify;
 mod pubsub;
 pub mod routing;
 mod server;

@@ -21,7 +21,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -142,13 +142,16 @@ thread_local! {
     static LOCAL: RefCell<Local> = RefCell::default();
 }
 
-/// The pubsub class of `client-output-buffer-limit`, read on every delivery without a lock.
+/// The settings read on every delivery and every change, without a lock: the pubsub class of
+/// `client-output-buffer-limit` and `notify-keyspace-events`.
 #[derive(Default)]
 pub(crate) struct Limits {
     /// `client-output-buffer-limit pubsub`: hard bytes, soft bytes, soft seconds (0: none).
     hard: AtomicU64,
     soft: AtomicU64,
     soft_secs: AtomicU64,
+    /// `notify-keyspace-events` as flag bits (see `notify.rs`).
+    pub notify: AtomicU32,
 }
 
 impl Limits {
@@ -158,6 +161,11 @@ impl Limits {
         self.hard.store(hard, Ordering::Relaxed);
         self.soft.store(soft, Ordering::Relaxed);
         self.soft_secs.store(secs, Ordering::Relaxed);
+        let events = cfg.get("notify-keyspace-events").unwrap_or("");
+        self.notify.store(
+            crate::notify::parse_flags(events).unwrap_or(0),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -496,6 +504,22 @@ fn names_here(kind: Kind, pat: Option<&[u8]>) -> Vec<Bytes> {
             .cloned()
             .collect()
     })
+}
+
+/// Publishes without waiting for the count (keyspace events): delivered to this thread's
+/// subscribers at once, and on every other thread when its message arrives there. Messages from
+/// one thread to another keep their order, so one thread's events reach a subscriber in the
+/// order they happened.
+pub(crate) fn publish_detached(w: &Worker, channel: Bytes, msg: Bytes) {
+    deliver_local(&w.shared.pubsub, Kind::Channel, &channel, &msg);
+    for s in (0..w.n).filter(|&s| s != w.id) {
+        let (c, m) = (channel.clone(), msg.clone());
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            deliver_local(&wk.shared.pubsub, Kind::Channel, &c, &m);
+            Box::new(())
+        });
+        drop(w.send_call(s, None, false, f));
+    }
 }
 
 /// The names of one kind with subscribers on any thread.

@@ -346,6 +346,7 @@ fn thread_main(
             mesh.peers,
             mesh.inbox,
         ));
+        crate::notify::install(&w);
         tokio::task::spawn_local(serve_mesh(w.clone()));
         // Each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));

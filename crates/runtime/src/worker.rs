@@ -685,6 +685,8 @@ pub(crate) fn exec_on(
     out: &mut Out,
     hidden: HiddenFn<'_>,
 ) -> Option<NeededKeys> {
+    // Keyspace notifications name the command that changed a key.
+    let _cx = crate::notify::Context::enter(args);
     match &spec.run {
         Run::Shard(f) => f(&mut ShardCtx::new(shard, db), args, out),
         Run::MultiKey(ops) => match spec.key_positions(args) {
