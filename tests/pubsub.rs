@@ -358,3 +358,140 @@ fn a_subscriber_that_never_reads_is_disconnected_at_its_limit() {
         );
     });
 }
+
+/// A pattern subscriber's frame for keyspace event `event` on `key` in database 0.
+fn keyspace(key: &str, event: &str) -> Vec<u8> {
+    arr(&["pmessage", "*", &format!("__keyspace@0__:{key}"), event])
+}
+
+fn keyevent(key: &str, event: &str) -> Vec<u8> {
+    arr(&["pmessage", "*", &format!("__keyevent@0__:{event}"), key])
+}
+
+/// A subscriber to every channel, subscribed before it returns.
+fn watcher(s: &TestServer) -> RawConn {
+    let mut w = s.raw();
+    w.send_cmd(&["PSUBSCRIBE", "*"]);
+    expect(&mut w, &conf(b'*', "psubscribe", "*", 1));
+    w
+}
+
+#[test]
+fn keyspace_notifications_config_is_checked_and_shown_as_redis_does() {
+    each(|s| {
+        let mut c = s.raw();
+        for (set, get) in [
+            ("gKE", "gKE"),
+            ("$lshzxeKE", "$lshzxeKE"),
+            ("KA", "AK"),
+            ("EA", "AE"),
+            ("Egn$", "g$nE"),
+            ("", ""),
+        ] {
+            check(
+                &mut c,
+                &["CONFIG", "SET", "notify-keyspace-events", set],
+                b"+OK\r\n",
+            );
+            let want = format!(
+                "*2\r\n$22\r\nnotify-keyspace-events\r\n${}\r\n{get}\r\n",
+                get.len()
+            );
+            check(
+                &mut c,
+                &["CONFIG", "GET", "notify-keyspace-events"],
+                want.as_bytes(),
+            );
+        }
+        check(
+            &mut c,
+            &["CONFIG", "SET", "notify-keyspace-events", "KQ"],
+            b"-ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.\r\n",
+        );
+    });
+}
+
+#[test]
+fn keyspace_and_keyevent_notifications_follow_each_command() {
+    each(|s| {
+        let mut c = s.raw();
+        check(
+            &mut c,
+            &["CONFIG", "SET", "notify-keyspace-events", "KEA"],
+            b"+OK\r\n",
+        );
+        let mut w = watcher(s);
+        // Each command's events, in Redis's order: keyspace then keyevent for each event.
+        let cases: &[(&[&str], &[(&str, &str)])] = &[
+            (&["SET", "foo", "bar"], &[("foo", "set")]),
+            (
+                &["SET", "foo", "baz", "EX", "100"],
+                &[("foo", "set"), ("foo", "expire")],
+            ),
+            (&["PERSIST", "foo"], &[("foo", "persist")]),
+            (&["APPEND", "foo", "x"], &[("foo", "append")]),
+            (&["INCR", "n"], &[("n", "incrby")]),
+            (&["INCRBYFLOAT", "n", "1.5"], &[("n", "incrbyfloat")]),
+            (&["LPUSH", "l", "a", "b"], &[("l", "lpush")]),
+            (&["RPOP", "l"], &[("l", "rpop")]),
+            (&["LPOP", "l"], &[("l", "lpop"), ("l", "del")]),
+            (&["SADD", "s", "a"], &[("s", "sadd")]),
+            (&["SPOP", "s"], &[("s", "spop"), ("s", "del")]),
+            (&["HSET", "h", "f", "1"], &[("h", "hset")]),
+            (&["HINCRBY", "h", "f", "2"], &[("h", "hincrby")]),
+            (&["HDEL", "h", "f"], &[("h", "hdel"), ("h", "del")]),
+            (&["ZADD", "z", "1", "a"], &[("z", "zadd")]),
+            (&["ZADD", "z", "INCR", "1", "a"], &[("z", "zincr")]),
+            (&["ZREM", "z", "a"], &[("z", "zrem"), ("z", "del")]),
+            (
+                &["RENAME", "foo", "{foo}bar"],
+                &[("foo", "rename_from"), ("{foo}bar", "rename_to")],
+            ),
+            (&["EXPIRE", "{foo}bar", "-1"], &[("{foo}bar", "del")]),
+            (&["DEL", "n", "nokey"], &[("n", "del")]),
+        ];
+        for (cmd, events) in cases {
+            c.cmd(cmd);
+            for (key, event) in events.iter() {
+                expect(&mut w, &keyspace(key, event));
+                expect(&mut w, &keyevent(key, event));
+            }
+        }
+        // Only the classes asked for: a list change is announced, a string change is not.
+        check(
+            &mut c,
+            &["CONFIG", "SET", "notify-keyspace-events", "El"],
+            b"+OK\r\n",
+        );
+        c.cmd(&["SET", "foo", "bar"]);
+        c.cmd(&["RPUSH", "l", "x"]);
+        expect(&mut w, &keyevent("l", "rpush"));
+        // New keys, once each.
+        check(
+            &mut c,
+            &["CONFIG", "SET", "notify-keyspace-events", "En"],
+            b"+OK\r\n",
+        );
+        c.cmd(&["SET", "k1", "v"]);
+        c.cmd(&["SET", "k1", "w"]);
+        c.cmd(&["SET", "k2", "v"]);
+        expect(&mut w, &keyevent("k1", "new"));
+        expect(&mut w, &keyevent("k2", "new"));
+        // Expired keys, found by a read or by the active expiry cycle.
+        check(
+            &mut c,
+            &["CONFIG", "SET", "notify-keyspace-events", "Ex"],
+            b"+OK\r\n",
+        );
+        c.cmd(&["SET", "gone", "1", "PX", "1"]);
+        expect(&mut w, &keyevent("gone", "expired"));
+        check(
+            &mut c,
+            &["CONFIG", "SET", "notify-keyspace-events", ""],
+            b"+OK\r\n",
+        );
+        c.cmd(&["SET", "quiet", "1"]);
+        check(&mut c, &["PUBLISH", "fence", "x"], b":1\r\n");
+        expect(&mut w, &arr(&["pmessage", "*", "fence", "x"]));
+    });
+}

@@ -230,7 +230,8 @@ impl Drop for Context {
 /// The arguments to carry to the parts of a cross-shard command, so that they can enter its
 /// [`Context`] where they run; `None` while notifications are off.
 pub(crate) fn command_for_parts(w: &Worker, args: &[Bytes]) -> Option<std::sync::Arc<Vec<Bytes>>> {
-    active(w.shared.pubsub.notify.load(Ordering::Relaxed)).then(|| std::sync::Arc::new(args.to_vec()))
+    active(w.shared.pubsub.notify.load(Ordering::Relaxed))
+        .then(|| std::sync::Arc::new(args.to_vec()))
 }
 
 /// The listener of one database.
@@ -477,7 +478,11 @@ fn change_event(args: &[Bytes], key: &[u8]) -> Option<Vec<(u32, &'static str)>> 
             let incr = args
                 .iter()
                 .skip(2)
-                .take_while(|a| ["nx", "xx", "gt", "lt", "ch", "incr"].iter().any(|w| eq_ic(a, w)))
+                .take_while(|a| {
+                    ["nx", "xx", "gt", "lt", "ch", "incr"]
+                        .iter()
+                        .any(|w| eq_ic(a, w))
+                })
                 .any(|a| eq_ic(a, "incr"));
             one(ZSET, if incr { "zincr" } else { "zadd" })
         }
@@ -509,9 +514,9 @@ fn deleted_event(args: &[Bytes], key: &[u8]) -> Vec<(u32, &'static str)> {
         "rename" | "renamenx" => vec![(GENERIC, "rename_from")],
         "move" => vec![(GENERIC, "move_from")],
         "lpop" | "rpop" | "blpop" | "brpop" | "lmpop" | "blmpop" | "lrem" | "ltrim" | "srem"
-        | "spop" | "hdel" | "zrem" | "zremrangebyscore" | "zremrangebyrank"
-        | "zremrangebylex" | "zpopmin" | "zpopmax" | "bzpopmin" | "bzpopmax" | "zmpop"
-        | "bzmpop" | "lmove" | "blmove" | "rpoplpush" | "brpoplpush" | "smove" => {
+        | "spop" | "hdel" | "zrem" | "zremrangebyscore" | "zremrangebyrank" | "zremrangebylex"
+        | "zpopmin" | "zpopmax" | "bzpopmin" | "bzpopmax" | "zmpop" | "bzmpop" | "lmove"
+        | "blmove" | "rpoplpush" | "brpoplpush" | "smove" => {
             let mut v = change_event(args, key).unwrap_or_default();
             // A move's source is only popped from.
             if key == arg(args, 1) {
