@@ -495,3 +495,44 @@ fn keyspace_and_keyevent_notifications_follow_each_command() {
         expect(&mut w, &arr(&["pmessage", "*", "fence", "x"]));
     });
 }
+
+#[test]
+fn client_reply_off_and_skip_drop_replies_but_not_pushes() {
+    each(|s| {
+        let mut c = s.raw();
+        let mut pipeline = Vec::new();
+        for cmd in [
+            &["CLIENT", "REPLY", "OFF"][..],
+            &["SET", "a", "1"],
+            &["GET", "a"],
+            &["NOSUCH"],
+            &["CLIENT", "REPLY", "SKIP"],
+            &["PING"],
+            &["CLIENT", "REPLY", "ON"],
+            &["GET", "a"],
+            &["CLIENT", "REPLY", "SKIP"],
+            &["GET", "a"],
+            &["GET", "a"],
+            &["CLIENT", "REPLY", "x"],
+        ] {
+            let a: Vec<&[u8]> = cmd.iter().map(|x| x.as_bytes()).collect();
+            pipeline.extend(encode(&a));
+        }
+        c.send(&pipeline);
+        for want in [
+            &b"+OK\r\n"[..],
+            b"$1\r\n1\r\n",
+            b"$1\r\n1\r\n",
+            b"-ERR syntax error\r\n",
+        ] {
+            expect(&mut c, want);
+        }
+        // Subscription confirmations and messages are pushes: they still arrive.
+        c.send_cmd(&["CLIENT", "REPLY", "OFF"]);
+        c.send_cmd(&["SUBSCRIBE", "x"]);
+        expect(&mut c, &conf(b'*', "subscribe", "x", 1));
+        let mut p = s.raw();
+        check(&mut p, &["PUBLISH", "x", "hi"], b":1\r\n");
+        expect(&mut c, &arr(&["message", "x", "hi"]));
+    });
+}

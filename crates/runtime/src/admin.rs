@@ -198,6 +198,9 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
         "list" => {
             // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]
             let mut ids: Option<Vec<u64>> = None;
+            // With TYPE: whether the clients listed are the subscribed ones (pubsub) or the
+            // others (normal); there are no master or replica clients.
+            let mut subscribed: Option<Option<bool>> = None;
             let mut i = 2;
             while i < argc {
                 if eq_ic(&args[i], "type") && i + 1 < argc {
@@ -205,9 +208,11 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
                     if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
                         return out.error(&format!("ERR Unknown client type '{t}'"));
                     }
-                    if t != "normal" {
-                        ids = Some(Vec::new());
-                    }
+                    subscribed = Some(match t.as_str() {
+                        "normal" => Some(false),
+                        "pubsub" => Some(true),
+                        _ => None,
+                    });
                     i += 2;
                 } else if eq_ic(&args[i], "id") && i + 1 < argc {
                     let mut v = Vec::new();
@@ -225,17 +230,22 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             }
             sess.set_last_cmd("client|list");
             let Some(per_thread) = on_every_thread(w, |wk| {
-                wk.clients.borrow().iter().map(|c| (c.id, crate::clients::line(c))).collect::<Vec<_>>()
+                wk.clients
+                    .borrow()
+                    .iter()
+                    .map(|c| (c.id, c.pubsub.total() > 0, crate::clients::line(c)))
+                    .collect::<Vec<_>>()
             })
             .await
             else {
                 return out.error("ERR server is shutting down");
             };
-            let mut all: Vec<(u64, String)> = per_thread.into_iter().flatten().collect();
-            all.sort_by_key(|(id, _)| *id);
+            let mut all: Vec<(u64, bool, String)> = per_thread.into_iter().flatten().collect();
+            all.sort_by_key(|(id, _, _)| *id);
             let mut text = String::new();
-            for (id, line) in all {
-                if ids.as_ref().is_none_or(|v| v.contains(&id)) {
+            for (id, sub, line) in all {
+                let typed = subscribed.is_none_or(|t| t == Some(sub));
+                if typed && ids.as_ref().is_none_or(|v| v.contains(&id)) {
                     text.push_str(&line);
                     text.push('\n');
                 }
@@ -243,6 +253,7 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             out.verbatim(text.as_bytes());
         }
         "kill" if argc >= 3 => client_kill(w, sess, args, out).await,
+        "reply" if argc == 3 => crate::pubsub::client_reply(sess, &args[2], out),
         "unblock" if argc == 3 || argc == 4 => {
             // CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
             let id = match parse_i64(&args[2]) {

@@ -322,10 +322,22 @@ pub(crate) async fn run(
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;
     let mut last_spec = LastSpec::default();
+    // ---- CLIENT REPLY OFF|SKIP: where the reply being dropped starts (see pubsub.rs). ----
+    let mut silenced: Option<usize> = None;
     for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing() {
             break;
         }
+        // ---- CLIENT REPLY: the previous command's reply, complete, is dropped. ----
+        if let Some(from) = silenced.take() {
+            pending.flush(w, out, parser).await;
+            out.truncate(from);
+        }
+        if crate::pubsub::silence(sess, &args) {
+            pending.flush(w, out, parser).await;
+            silenced = Some(out.buf.len());
+        }
+        // ---- End of CLIENT REPLY. ----
         executed += 1;
         let start = out.buf.len();
         let Some(spec) = last_spec.lookup(&args[0]) else {
@@ -446,6 +458,9 @@ pub(crate) async fn run(
         }
     }
     pending.flush(w, out, parser).await;
+    if let Some(from) = silenced {
+        out.truncate(from);
+    }
     pending.hints = hints;
     w.commands.set(w.commands.get() + executed);
     affinity

@@ -81,6 +81,21 @@ pub(crate) struct SessState {
     /// output buffer limit); the connection loop stops waiting on a write when it is notified.
     abort: tokio::sync::Notify,
     aborted: Cell<bool>,
+    /// CLIENT REPLY's mode.
+    reply: Cell<ReplyMode>,
+}
+
+/// CLIENT REPLY: whether the connection's replies are sent. Pub/sub frames always are, as in
+/// Redis (they are pushes, even the (un)subscribe confirmations of RESP2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum ReplyMode {
+    /// Replies are sent (the default; CLIENT REPLY ON).
+    #[default]
+    On,
+    /// No reply is sent (CLIENT REPLY OFF).
+    Off,
+    /// The next command's reply is not sent (CLIENT REPLY SKIP).
+    Skip,
 }
 
 impl SessState {
@@ -125,6 +140,52 @@ impl SessState {
         }
         self.abort.notified().await;
     }
+}
+
+/// CLIENT REPLY ON|OFF|SKIP: changes the mode; only ON replies (+OK), as in Redis.
+pub(crate) fn client_reply(sess: &Session, mode: &[u8], out: &mut Out) {
+    let st = &sess.pubsub;
+    if eq_ic(mode, "on") {
+        st.reply.set(ReplyMode::On);
+        out.ok();
+    } else if eq_ic(mode, "off") {
+        st.reply.set(ReplyMode::Off);
+    } else if eq_ic(mode, "skip") {
+        if st.reply.get() != ReplyMode::Off {
+            st.reply.set(ReplyMode::Skip);
+        }
+    } else {
+        out.error(rustis_resp::errors::SYNTAX);
+    }
+}
+
+/// Whether the reply of the command `args`, about to run, must be dropped (CLIENT REPLY OFF,
+/// or SKIP, which this consumes). Never for the (un)subscribe commands, whose confirmations are
+/// pushes, nor for CLIENT REPLY ON, which answers once replies are back on.
+pub(crate) fn silence(sess: &Session, args: &[Bytes]) -> bool {
+    let st = &sess.pubsub;
+    let mode = st.reply.get();
+    if mode == ReplyMode::On {
+        return false;
+    }
+    if mode == ReplyMode::Skip {
+        st.reply.set(ReplyMode::On);
+    }
+    let name = &args[0];
+    let pushes = [
+        "subscribe",
+        "psubscribe",
+        "ssubscribe",
+        "unsubscribe",
+        "punsubscribe",
+        "sunsubscribe",
+    ]
+    .iter()
+    .any(|n| eq_ic(name, n));
+    let reply_on = eq_ic(name, "client")
+        && args.get(1).is_some_and(|a| eq_ic(a, "reply"))
+        && args.get(2).is_some_and(|a| eq_ic(a, "on"));
+    !(pushes || reply_on)
 }
 
 // ---- Per thread. ----
