@@ -389,15 +389,20 @@ fn subscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], out: &mut 
             } else {
                 let seq = sess.pubsub.seq.get() + 1;
                 sess.pubsub.seq.set(seq);
-                map.insert(name.clone(), seq);
+                // A copy: the argument is a slice of the read buffer, which it would keep
+                // alive for as long as the subscription lasts.
+                map.insert(Bytes::copy_from_slice(name), seq);
                 true
             }
         };
         if fresh {
             if let Some(me) = &me {
+                let stored = sess.pubsub.subs.borrow()[kind as usize]
+                    .get_key_value(&name[..])
+                    .map_or_else(|| name.clone(), |(k, _)| k.clone());
                 LOCAL.with(|l| {
                     l.borrow_mut().maps[kind as usize]
-                        .entry(name.clone())
+                        .entry(stored)
                         .or_default()
                         .insert(sess.id, me.clone());
                 });
