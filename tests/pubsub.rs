@@ -359,6 +359,9 @@ fn a_subscriber_that_never_reads_is_disconnected_at_its_limit() {
     });
 }
 
+/// The `(key, event)` pairs one command announces, in order.
+type Events<'a> = &'a [(&'a str, &'a str)];
+
 /// A pattern subscriber's frame for keyspace event `event` on `key` in database 0.
 fn keyspace(key: &str, event: &str) -> Vec<u8> {
     arr(&["pmessage", "*", &format!("__keyspace@0__:{key}"), event])
@@ -422,7 +425,7 @@ fn keyspace_and_keyevent_notifications_follow_each_command() {
         );
         let mut w = watcher(s);
         // Each command's events, in Redis's order: keyspace then keyevent for each event.
-        let cases: &[(&[&str], &[(&str, &str)])] = &[
+        let cases: &[(&[&str], Events)] = &[
             (&["SET", "foo", "bar"], &[("foo", "set")]),
             (
                 &["SET", "foo", "baz", "EX", "100"],

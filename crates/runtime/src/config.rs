@@ -309,12 +309,12 @@ fn output_limits(current: &str, value: &str) -> Result<String, ConfigError> {
     ];
     let cur: Vec<&str> = current.split_whitespace().collect();
     for (i, c) in cur.chunks(4).enumerate().take(3) {
-        for j in 0..3 {
-            classes[i][j] = c.get(j + 1).and_then(|v| v.parse().ok()).unwrap_or(0);
+        for (j, v) in classes[i].iter_mut().enumerate() {
+            *v = c.get(j + 1).and_then(|v| v.parse().ok()).unwrap_or(0);
         }
     }
     let args: Vec<&str> = value.split_whitespace().collect();
-    if args.len() % 4 != 0 {
+    if !args.len().is_multiple_of(4) {
         return Err(invalid(
             "Wrong number of arguments in buffer limit configuration.",
         ));
