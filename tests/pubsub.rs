@@ -539,3 +539,50 @@ fn client_reply_off_and_skip_drop_replies_but_not_pushes() {
         expect(&mut c, &arr(&["message", "x", "hi"]));
     });
 }
+
+/// A MONITOR line with its time and address taken out: `[db] args`.
+fn monitor_line(line: &[u8]) -> String {
+    let text = show(line);
+    let rest = text.strip_prefix('+').expect("a simple string");
+    let (time, rest) = rest.split_once(' ').expect("a time");
+    let (secs, micros) = time.split_once('.').expect("seconds.micros");
+    assert!(secs.parse::<u64>().is_ok() && micros.len() == 6, "{text}");
+    let (db_addr, args) = rest.split_once("] ").expect("[db addr]");
+    let db = db_addr
+        .trim_start_matches('[')
+        .split(' ')
+        .next()
+        .unwrap_or("");
+    format!("[{db}] {args}")
+}
+
+#[test]
+fn monitor_shows_every_clients_commands_on_every_thread() {
+    each(|s| {
+        let mut m = s.raw();
+        check(&mut m, &["MONITOR"], b"+OK\r\n");
+        // Several clients, so that some run on other threads than the monitor; each command's
+        // line is read before the next command runs, so their order is known.
+        let mut clients: Vec<RawConn> = (0..6).map(|_| s.raw()).collect();
+        for (i, c) in clients.iter_mut().enumerate() {
+            let key = format!("k{i}");
+            check(c, &["SET", &key, "a\"b\\c\n\u{1}"], b"+OK\r\n");
+            let want = format!("[0] \"SET\" \"{key}\" \"a\\\"b\\\\c\\n\\x01\"\r\n");
+            assert_eq!(monitor_line(&m.read_reply()), want);
+            // Administrative commands are not shown, nor commands that never ran.
+            c.cmd(&["CONFIG", "GET", "port"]);
+            c.cmd(&["NOSUCH"]);
+            c.cmd(&["GET"]);
+            // The database is the one the command left selected.
+            check(c, &["SELECT", "3"], b"+OK\r\n");
+            assert_eq!(monitor_line(&m.read_reply()), "[3] \"SELECT\" \"3\"\r\n");
+            check(c, &["SELECT", "0"], b"+OK\r\n");
+            assert_eq!(monitor_line(&m.read_reply()), "[0] \"SELECT\" \"0\"\r\n");
+        }
+        // A second MONITOR gets no reply; RESET ends monitoring (and is not shown to itself).
+        m.send_cmd(&["MONITOR"]);
+        check(&mut m, &["RESET"], b"+RESET\r\n");
+        check(&mut clients[0], &["PING"], b"+PONG\r\n");
+        check(&mut m, &["PING"], b"+PONG\r\n");
+    });
+}

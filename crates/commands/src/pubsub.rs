@@ -1,5 +1,6 @@
 //! Pub/sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, SSUBSCRIBE,
-//! SUNSUBSCRIBE, SPUBLISH and PUBSUB.
+//! SUNSUBSCRIBE, SPUBLISH and PUBSUB, and MONITOR (whose feed reaches a connection the way
+//! messages do).
 //!
 //! Subscriptions belong to connections and messages cross every thread, so the runtime
 //! carries these commands out (`rustis_runtime`'s `pubsub` module); this module binds them.
@@ -20,4 +21,5 @@ pub fn register(r: &mut Registry) {
     bind(r, "sunsubscribe", PubSubCmd::Sunsubscribe);
     bind(r, "spublish", PubSubCmd::Spublish);
     bind(r, "pubsub", PubSubCmd::Pubsub);
+    bind(r, "monitor", PubSubCmd::Monitor);
 }

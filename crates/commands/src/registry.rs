@@ -103,6 +103,8 @@ pub enum PubSubCmd {
     Spublish,
     /// `PUBSUB subcommand ...`
     Pubsub,
+    /// `MONITOR`: a stream of pushed lines, one per command run, like a subscription.
+    Monitor,
 }
 
 /// How a command runs.

@@ -47,7 +47,7 @@ pub(crate) async fn run(
         ConnCmd::Hello => hello(w, sess, args, out),
         ConnCmd::Select => select(w, sess, args, out),
         ConnCmd::Reset => {
-            crate::pubsub::forget(sess);
+            crate::pubsub::forget(w, sess);
             sess.set_db(0);
             sess.set_resp(2);
             out.resp3 = false;

@@ -57,6 +57,8 @@ pub(crate) fn line(c: &Session) -> String {
             "b"
         } else if c.pubsub.total() > 0 {
             "P"
+        } else if c.pubsub.monitoring() {
+            "O"
         } else {
             "N"
         },

@@ -286,8 +286,8 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             Affinity::NoKeys => {}
             _ => streak = (w.id, 0),
         }
-        // A subscriber stays: its subscriptions are registered on this thread (pubsub.rs).
-        if streak.1 >= MIGRATE_AFTER && rbuf.is_empty() && sess.pubsub.total() == 0 {
+        // A subscriber or monitor stays: it is registered on this thread (pubsub.rs).
+        if streak.1 >= MIGRATE_AFTER && rbuf.is_empty() && !sess.pubsub.pinned() {
             // Nothing of this connection is in flight: no partial request, no unsent reply.
             // Its state leaves this thread's registry and travels whole; pushes not yet taken
             // wait in its inbox, which travels with it.
@@ -315,7 +315,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             }
         }
     }
-    crate::pubsub::forget(&sess);
+    crate::pubsub::forget(&w, &sess);
     w.clients.borrow_mut().remove(id);
     shared.connected.fetch_sub(1, Ordering::Relaxed);
 }

@@ -322,13 +322,19 @@ pub(crate) async fn run(
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;
     let mut last_spec = LastSpec::default();
-    // ---- CLIENT REPLY OFF|SKIP: where the reply being dropped starts (see pubsub.rs). ----
+    // ---- CLIENT REPLY OFF|SKIP: where the reply being dropped starts; MONITOR: the line of
+    // the command being run, fed once it has run (see pubsub.rs). ----
     let mut silenced: Option<usize> = None;
+    let mut fed: Option<Vec<u8>> = None;
     for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing() {
             break;
         }
-        // ---- CLIENT REPLY: the previous command's reply, complete, is dropped. ----
+        // ---- MONITOR and CLIENT REPLY: the previous command has run; its reply, complete,
+        // is dropped if silenced. ----
+        if let Some(line) = fed.take() {
+            crate::pubsub::feed_monitors(w, sess, line);
+        }
         if let Some(from) = silenced.take() {
             pending.flush(w, out, parser).await;
             out.truncate(from);
@@ -370,6 +376,7 @@ pub(crate) async fn run(
             pending.wrote_local(start, out);
             continue;
         }
+        fed = crate::pubsub::monitor_line(w, spec, &args);
         // ---- End of pub/sub. ----
         if let Some(check) = spec.precheck {
             if let Err(e) = check(&args) {
@@ -456,6 +463,9 @@ pub(crate) async fn run(
                 }
             }
         }
+    }
+    if let Some(line) = fed {
+        crate::pubsub::feed_monitors(w, sess, line);
     }
     pending.flush(w, out, parser).await;
     if let Some(from) = silenced {

@@ -21,7 +21,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -83,6 +83,8 @@ pub(crate) struct SessState {
     aborted: Cell<bool>,
     /// CLIENT REPLY's mode.
     reply: Cell<ReplyMode>,
+    /// Whether the connection ran MONITOR.
+    monitor: Cell<bool>,
 }
 
 /// CLIENT REPLY: whether the connection's replies are sent. Pub/sub frames always are, as in
@@ -113,6 +115,17 @@ impl SessState {
     /// Every subscription: the connection is in subscribed mode while this is not zero.
     pub fn total(&self) -> usize {
         self.subs.borrow().iter().map(|m| m.len()).sum()
+    }
+
+    /// Whether the connection must stay on its thread: it has subscriptions or is a monitor,
+    /// registered on this thread.
+    pub fn pinned(&self) -> bool {
+        self.total() > 0 || self.monitor.get()
+    }
+
+    /// Whether it ran MONITOR (CLIENT LIST flag `O`).
+    pub fn monitoring(&self) -> bool {
+        self.monitor.get()
     }
 
     /// How many of one kind (CLIENT LIST `sub=`, `psub=`, `ssub=`).
@@ -197,6 +210,8 @@ type Subscribers = HashMap<u64, Rc<Session>>;
 #[derive(Default)]
 struct Local {
     maps: [HashMap<Bytes, Subscribers>; 3],
+    /// This thread's MONITOR clients.
+    monitors: Subscribers,
 }
 
 thread_local! {
@@ -213,6 +228,8 @@ pub(crate) struct Limits {
     soft_secs: AtomicU64,
     /// `notify-keyspace-events` as flag bits (see `notify.rs`).
     pub notify: AtomicU32,
+    /// MONITOR clients on every thread: while zero, commands are not fed anywhere.
+    monitors: AtomicUsize,
 }
 
 impl Limits {
@@ -473,7 +490,11 @@ fn unsubscribe(sess: &Session, kind: Kind, names: &[Bytes], mut out: Option<&mut
 
 /// Drops every subscription of a connection, without replies: RESET, and a connection that
 /// closes (whatever closed it: QUIT, CLIENT KILL, the peer, a limit).
-pub(crate) fn forget(sess: &Session) {
+pub(crate) fn forget(w: &Worker, sess: &Session) {
+    if sess.pubsub.monitor.replace(false) {
+        LOCAL.with(|l| l.borrow_mut().monitors.remove(&sess.id));
+        w.shared.pubsub.monitors.fetch_sub(1, Ordering::Relaxed);
+    }
     if sess.pubsub.total() == 0 {
         return;
     }
@@ -536,7 +557,109 @@ pub(crate) async fn run(
             out.int(n as i64);
         }
         PubSubCmd::Pubsub => introspect(w, args, out).await,
+        PubSubCmd::Monitor => monitor(w, sess, out),
     }
+}
+
+// ---- MONITOR. ----
+
+/// MONITOR: from now on the connection gets a line for every command any client runs. A
+/// second MONITOR gets no reply at all, as in Redis.
+fn monitor(w: &Worker, sess: &Session, out: &mut Out) {
+    if sess.pubsub.monitor.get() {
+        return;
+    }
+    let Some(me) = w.clients.borrow().get(sess.id).cloned() else {
+        return out.error("ERR internal error: the client is not registered");
+    };
+    sess.pubsub.monitor.set(true);
+    LOCAL.with(|l| l.borrow_mut().monitors.insert(sess.id, me));
+    w.shared.pubsub.monitors.fetch_add(1, Ordering::Relaxed);
+    out.ok();
+}
+
+/// The line a command about to run will show to MONITOR clients, without its time and
+/// database (see [`feed_monitors`]); `None` while nobody monitors, and for administrative
+/// commands, which Redis does not show. Costs one atomic load while nobody monitors.
+pub(crate) fn monitor_line(w: &Worker, spec: &CommandSpec, args: &[Bytes]) -> Option<Vec<u8>> {
+    if w.shared.pubsub.monitors.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let run = match (spec.subcommands.is_empty(), args.get(1)) {
+        (false, Some(sub)) => spec.subcommand(sub).unwrap_or(spec),
+        _ => spec,
+    };
+    use rustis_commands::registry::flags;
+    if run.flags & (flags::ADMIN | flags::SKIP_MONITOR) != 0 {
+        return None;
+    }
+    let mut line = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            line.push(b' ');
+        }
+        repr(&mut line, a);
+    }
+    line.extend_from_slice(b"\r\n");
+    Some(line)
+}
+
+/// Feeds a command that has run to every MONITOR client, on every thread, as Redis's
+/// `+<seconds>.<micros> [<db> <addr>] "arg" ...` line: after it ran, as Redis does, so the
+/// database is the one it left selected and a client that RESET is no longer fed.
+pub(crate) fn feed_monitors(w: &Worker, sess: &Session, args_line: Vec<u8>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "+{}.{:06} [{} {}] ",
+        now.as_secs(),
+        now.subsec_micros(),
+        sess.db(),
+        sess.addr
+    )
+    .into_bytes();
+    line.extend_from_slice(&args_line);
+    let line = Bytes::from(line);
+    feed_local(&line);
+    for s in (0..w.n).filter(|&s| s != w.id) {
+        let l = line.clone();
+        let f = Box::new(move |_: &Worker| -> Partial {
+            feed_local(&l);
+            Box::new(())
+        });
+        drop(w.send_call(s, None, false, f));
+    }
+}
+
+fn feed_local(line: &Bytes) {
+    LOCAL.with(|l| {
+        for m in l.borrow().monitors.values() {
+            m.pusher().push(line.clone());
+        }
+    });
+}
+
+/// Redis's `sdscatrepr`: a quoted string with `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b`
+/// escaped and other unprintable bytes as `\xHH`.
+fn repr(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'\\' | b'"' => {
+                out.push(b'\\');
+                out.push(c);
+            }
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x07 => out.extend_from_slice(b"\\a"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(c),
+            _ => out.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
+        }
+    }
+    out.push(b'"');
 }
 
 /// Runs `f` on every thread (this one included) and collects the results in thread order.
