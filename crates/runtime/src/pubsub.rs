@@ -593,12 +593,25 @@ pub(crate) fn monitor_line(w: &Worker, spec: &CommandSpec, args: &[Bytes]) -> Op
     if run.flags & (flags::ADMIN | flags::SKIP_MONITOR) != 0 {
         return None;
     }
+    // Passwords are not shown: HELLO's AUTH pair, and every argument of AUTH, as in Redis.
+    let hidden = |i: usize| {
+        if eq_ic(&args[0], "auth") {
+            return i > 0;
+        }
+        eq_ic(&args[0], "hello")
+            && i >= 3
+            && (eq_ic(&args[i - 1], "auth") || (i >= 4 && eq_ic(&args[i - 2], "auth")))
+    };
     let mut line = Vec::new();
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
             line.push(b' ');
         }
-        repr(&mut line, a);
+        if hidden(i) {
+            line.extend_from_slice(b"\"(redacted)\"");
+        } else {
+            repr(&mut line, a);
+        }
     }
     line.extend_from_slice(b"\r\n");
     Some(line)
