@@ -219,8 +219,7 @@ thread_local! {
 }
 
 /// The settings read on every delivery and every change, without a lock: the pubsub class of
-/// `client-output-buffer-limit` and `notify-keyspace-events`.
-#[derive(Default)]
+/// `client-output-buffer-limit` and `notify-keyspace-events`; and who listens where.
 pub(crate) struct Limits {
     /// `client-output-buffer-limit pubsub`: hard bytes, soft bytes, soft seconds (0: none).
     hard: AtomicU64,
@@ -230,9 +229,36 @@ pub(crate) struct Limits {
     pub notify: AtomicU32,
     /// MONITOR clients on every thread: while zero, commands are not fed anywhere.
     monitors: AtomicUsize,
+    /// Per thread, its subscriptions of every kind: a publish skips the threads that have
+    /// none. A subscription is counted before its confirmation is written, so a publish that
+    /// follows a confirmed subscription, on any thread, sees it.
+    subscribed: Box<[AtomicUsize]>,
 }
 
 impl Limits {
+    /// The settings of a server of `threads` threads, before the config is loaded.
+    pub fn new(threads: usize) -> Self {
+        Limits {
+            hard: AtomicU64::new(0),
+            soft: AtomicU64::new(0),
+            soft_secs: AtomicU64::new(0),
+            notify: AtomicU32::new(0),
+            monitors: AtomicUsize::new(0),
+            subscribed: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
+        }
+    }
+
+    fn here(&self, thread: usize) -> &AtomicUsize {
+        &self.subscribed[thread]
+    }
+
+    /// Whether thread `s` has any subscription now.
+    fn has_subscribers(&self, s: usize) -> bool {
+        self.subscribed
+            .get(s)
+            .is_none_or(|n| n.load(Ordering::Acquire) > 0)
+    }
+
     /// Copies the settings from the configuration (at startup and after CONFIG SET).
     pub fn load(&self, cfg: &crate::config::Config) {
         let (hard, soft, secs) = cfg.pubsub_limits();
@@ -367,7 +393,8 @@ pub(crate) async fn publish(w: &Worker, kind: Kind, channel: Bytes, msg: Bytes) 
     let mut n = deliver_local(&w.shared.pubsub, kind, &channel, &msg);
     if w.n > 1 {
         let mut waits = Vec::with_capacity(w.n - 1);
-        for s in (0..w.n).filter(|&s| s != w.id) {
+        let limits = &w.shared.pubsub;
+        for s in (0..w.n).filter(|&s| s != w.id && limits.has_subscribers(s)) {
             let (c, m) = (channel.clone(), msg.clone());
             let f = Box::new(move |wk: &Worker| -> Partial {
                 Box::new(deliver_local(&wk.shared.pubsub, kind, &c, &m))
@@ -413,6 +440,7 @@ fn subscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], out: &mut 
             }
         };
         if fresh {
+            w.shared.pubsub.here(w.id).fetch_add(1, Ordering::Release);
             if let Some(me) = &me {
                 let stored = sess.pubsub.subs.borrow()[kind as usize]
                     .get_key_value(&name[..])
@@ -433,13 +461,14 @@ fn subscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], out: &mut 
 }
 
 /// Removes one subscription of `sess` from its state and this thread's; false if it had none.
-fn drop_one(sess: &Session, kind: Kind, name: &[u8]) -> bool {
+fn drop_one(w: &Worker, sess: &Session, kind: Kind, name: &[u8]) -> bool {
     if sess.pubsub.subs.borrow_mut()[kind as usize]
         .remove(name)
         .is_none()
     {
         return false;
     }
+    w.shared.pubsub.here(w.id).fetch_sub(1, Ordering::Release);
     LOCAL.with(|l| {
         let mut l = l.borrow_mut();
         let map = &mut l.maps[kind as usize];
@@ -455,7 +484,7 @@ fn drop_one(sess: &Session, kind: Kind, name: &[u8]) -> bool {
 
 /// Unsubscribes from `names`, or from every name of the kind (in subscription order) when
 /// there are none; with `out`, writes one frame per name as Redis does.
-fn unsubscribe(sess: &Session, kind: Kind, names: &[Bytes], mut out: Option<&mut Out>) {
+fn unsubscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], mut out: Option<&mut Out>) {
     let all: Vec<Bytes>;
     let names = if names.is_empty() {
         let mut v: Vec<(u64, Bytes)> = sess.pubsub.subs.borrow()[kind as usize]
@@ -478,7 +507,7 @@ fn unsubscribe(sess: &Session, kind: Kind, names: &[Bytes], mut out: Option<&mut
         names
     };
     for name in names {
-        drop_one(sess, kind, name);
+        drop_one(w, sess, kind, name);
         if let Some(out) = out.as_deref_mut() {
             header(out, 3);
             out.bulk(kind.unsubscribed());
@@ -499,7 +528,7 @@ pub(crate) fn forget(w: &Worker, sess: &Session) {
         return;
     }
     for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
-        unsubscribe(sess, kind, &[], None);
+        unsubscribe(w, sess, kind, &[], None);
     }
 }
 
@@ -545,9 +574,9 @@ pub(crate) async fn run(
         PubSubCmd::Subscribe => subscribe(w, sess, Kind::Channel, &args[1..], out),
         PubSubCmd::Psubscribe => subscribe(w, sess, Kind::Pattern, &args[1..], out),
         PubSubCmd::Ssubscribe => subscribe(w, sess, Kind::Shard, &args[1..], out),
-        PubSubCmd::Unsubscribe => unsubscribe(sess, Kind::Channel, &args[1..], Some(out)),
-        PubSubCmd::Punsubscribe => unsubscribe(sess, Kind::Pattern, &args[1..], Some(out)),
-        PubSubCmd::Sunsubscribe => unsubscribe(sess, Kind::Shard, &args[1..], Some(out)),
+        PubSubCmd::Unsubscribe => unsubscribe(w, sess, Kind::Channel, &args[1..], Some(out)),
+        PubSubCmd::Punsubscribe => unsubscribe(w, sess, Kind::Pattern, &args[1..], Some(out)),
+        PubSubCmd::Sunsubscribe => unsubscribe(w, sess, Kind::Shard, &args[1..], Some(out)),
         PubSubCmd::Publish => {
             let n = publish(w, Kind::Channel, args[1].clone(), args[2].clone()).await;
             out.int(n as i64);
@@ -714,7 +743,8 @@ fn names_here(kind: Kind, pat: Option<&[u8]>) -> Vec<Bytes> {
 /// order they happened.
 pub(crate) fn publish_detached(w: &Worker, channel: Bytes, msg: Bytes) {
     deliver_local(&w.shared.pubsub, Kind::Channel, &channel, &msg);
-    for s in (0..w.n).filter(|&s| s != w.id) {
+    let limits = &w.shared.pubsub;
+    for s in (0..w.n).filter(|&s| s != w.id && limits.has_subscribers(s)) {
         let (c, m) = (channel.clone(), msg.clone());
         let f = Box::new(move |wk: &Worker| -> Partial {
             deliver_local(&wk.shared.pubsub, Kind::Channel, &c, &m);

@@ -224,7 +224,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         rejected_connections: AtomicU64::new(0),
         shutdown: shutdown_tx,
         allocated: opts.allocated,
-        pubsub: Default::default(),
+        pubsub: crate::pubsub::Limits::new(n),
     });
     shared.pubsub.load(&shared.config());
     // The mesh: one queue for every ordered pair of threads, built once.
