@@ -586,3 +586,54 @@ fn monitor_shows_every_clients_commands_on_every_thread() {
         check(&mut m, &["PING"], b"+PONG\r\n");
     });
 }
+
+#[test]
+fn pipelined_publishes_mixed_with_other_commands_keep_order_and_counts() {
+    each(|s| {
+        let mut subs: Vec<RawConn> = (0..8).map(|_| s.raw()).collect();
+        for c in subs.iter_mut() {
+            c.send_cmd(&["SUBSCRIBE", "ch"]);
+            expect(c, &conf(b'*', "subscribe", "ch", 1));
+            c.send_cmd(&["SSUBSCRIBE", "sc"]);
+            expect(c, &conf(b'*', "ssubscribe", "sc", 1));
+        }
+        let mut p = s.raw();
+        let cmds: &[&[&str]] = &[
+            &["PUBLISH", "ch", "1"],
+            &["SPUBLISH", "sc", "2"],
+            &["PUBLISH", "nobody", "x"],
+            &["SET", "k", "v"],
+            &["PUBLISH", "ch", "3"],
+            &["PUBLISH", "ch"],
+            &["PUBLISH", "ch", "4"],
+            &["GET", "k"],
+            &["PUBLISH", "ch", "5"],
+        ];
+        let mut pipeline = Vec::new();
+        for cmd in cmds {
+            let a: Vec<&[u8]> = cmd.iter().map(|x| x.as_bytes()).collect();
+            pipeline.extend(encode(&a));
+        }
+        p.send(&pipeline);
+        for want in [
+            &b":8\r\n"[..],
+            b":8\r\n",
+            b":0\r\n",
+            b"+OK\r\n",
+            b":8\r\n",
+            b"-ERR wrong number of arguments for 'publish' command\r\n",
+            b":8\r\n",
+            b"$1\r\nv\r\n",
+            b":8\r\n",
+        ] {
+            expect(&mut p, want);
+        }
+        for c in subs.iter_mut() {
+            expect(c, &arr(&["message", "ch", "1"]));
+            expect(c, &arr(&["smessage", "sc", "2"]));
+            for m in ["3", "4", "5"] {
+                expect(c, &arr(&["message", "ch", m]));
+            }
+        }
+    });
+}

@@ -326,6 +326,7 @@ pub(crate) async fn run(
     // the command being run, fed once it has run (see pubsub.rs). ----
     let mut silenced: Option<usize> = None;
     let mut fed: Option<Vec<u8>> = None;
+    crate::pubsub::prepare(w, sess, cmds);
     for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing() {
             break;

@@ -85,6 +85,8 @@ pub(crate) struct SessState {
     reply: Cell<ReplyMode>,
     /// Whether the connection ran MONITOR.
     monitor: Cell<bool>,
+    /// Pipelined publishes of the read being dispatched.
+    pipelined: RefCell<Pipelined>,
 }
 
 /// CLIENT REPLY: whether the connection's replies are sent. Pub/sub frames always are, as in
@@ -388,28 +390,150 @@ fn deliver_local(limits: &Limits, kind: Kind, channel: &[u8], msg: &[u8]) -> usi
     })
 }
 
-/// Publishes on every thread and returns how many subscribers received the message.
-pub(crate) async fn publish(w: &Worker, kind: Kind, channel: Bytes, msg: Bytes) -> usize {
-    let mut n = deliver_local(&w.shared.pubsub, kind, &channel, &msg);
+/// One message to publish: its kind, channel and payload.
+type Message = (Kind, Bytes, Bytes);
+
+/// Publishes messages, in order, on every thread that has subscribers, and returns how many
+/// subscribers received each. The other threads get one mesh message each for all of them.
+async fn publish_all(w: &Worker, msgs: Vec<Message>) -> Vec<usize> {
+    let limits = &w.shared.pubsub;
+    let mut counts: Vec<usize> = msgs
+        .iter()
+        .map(|(k, c, m)| deliver_local(limits, *k, c, m))
+        .collect();
     if w.n > 1 {
+        let msgs = std::sync::Arc::new(msgs);
         let mut waits = Vec::with_capacity(w.n - 1);
-        let limits = &w.shared.pubsub;
         for s in (0..w.n).filter(|&s| s != w.id && limits.has_subscribers(s)) {
-            let (c, m) = (channel.clone(), msg.clone());
+            let msgs = msgs.clone();
             let f = Box::new(move |wk: &Worker| -> Partial {
-                Box::new(deliver_local(&wk.shared.pubsub, kind, &c, &m))
+                let limits = &wk.shared.pubsub;
+                let n: Vec<usize> = msgs
+                    .iter()
+                    .map(|(k, c, m)| deliver_local(limits, *k, c, m))
+                    .collect();
+                Box::new(n)
             });
             waits.push(w.send_call(s, None, false, f));
         }
         for rx in waits {
             if let Ok(p) = rx.await {
-                if let Ok(k) = p.downcast::<usize>() {
-                    n += *k;
+                if let Ok(theirs) = p.downcast::<Vec<usize>>() {
+                    for (n, t) in counts.iter_mut().zip(theirs.iter()) {
+                        *n += t;
+                    }
                 }
             }
         }
     }
-    n
+    counts
+}
+
+/// Publishes on every thread and returns how many subscribers received the message.
+pub(crate) async fn publish(w: &Worker, kind: Kind, channel: Bytes, msg: Bytes) -> usize {
+    publish_all(w, vec![(kind, channel, msg)])
+        .await
+        .first()
+        .copied()
+        .unwrap_or(0)
+}
+
+// ---- Pipelined publishes. ----
+//
+// A pipeline of consecutive PUBLISH/SPUBLISH commands is published as one batch when its first
+// command runs: by then everything before it has run, and nothing else runs before the rest of
+// the batch (no other command stands between them), so publishing them together is what
+// publishing them one by one would show, at one message per thread instead of one per command.
+// `prepare` finds the runs when a read is dispatched; the first command of a run publishes it
+// and the others take their counts. A command is matched by the identity of its arguments
+// (the same `Bytes`), so a command run from anywhere else (a transaction's queue) is never
+// mistaken for one of a prepared run.
+
+/// Identity of a publish command's arguments.
+type Ident = (usize, usize, usize, usize);
+
+fn ident(channel: &Bytes, msg: &Bytes) -> Ident {
+    (
+        channel.as_ptr() as usize,
+        channel.len(),
+        msg.as_ptr() as usize,
+        msg.len(),
+    )
+}
+
+/// Runs of consecutive publishes in the read being dispatched, and the counts of a published
+/// run's commands that have not replied yet.
+#[derive(Default)]
+pub(crate) struct Pipelined {
+    runs: Vec<Vec<Message>>,
+    ready: std::collections::VecDeque<(Ident, usize)>,
+}
+
+/// Finds the runs of two or more consecutive PUBLISH/SPUBLISH commands in a read about to be
+/// dispatched. Does nothing with one thread, where a publish sends no message.
+pub(crate) fn prepare(w: &Worker, sess: &Session, cmds: &[Vec<Bytes>]) {
+    if w.n == 1 {
+        return;
+    }
+    let mut p = sess.pubsub.pipelined.borrow_mut();
+    p.runs.clear();
+    p.ready.clear();
+    if cmds.len() < 2 {
+        return;
+    }
+    let mut run: Vec<Message> = Vec::new();
+    for args in cmds {
+        let kind = match args.first() {
+            Some(n) if args.len() == 3 && eq_ic(n, "publish") => Some(Kind::Channel),
+            Some(n) if args.len() == 3 && eq_ic(n, "spublish") => Some(Kind::Shard),
+            _ => None,
+        };
+        match kind {
+            Some(k) => run.push((k, args[1].clone(), args[2].clone())),
+            None => {
+                if run.len() >= 2 {
+                    p.runs.push(std::mem::take(&mut run));
+                }
+                run.clear();
+            }
+        }
+    }
+    if run.len() >= 2 {
+        p.runs.push(run);
+    }
+}
+
+/// PUBLISH/SPUBLISH: the count of a run already published, or the run published now if this
+/// command starts one, or this message alone.
+async fn publish_command(w: &Worker, sess: &Session, kind: Kind, args: &[Bytes]) -> usize {
+    let (channel, msg) = (&args[1], &args[2]);
+    let id = ident(channel, msg);
+    let batch = {
+        let mut p = sess.pubsub.pipelined.borrow_mut();
+        if let Some(&(rid, n)) = p.ready.front() {
+            if rid == id {
+                p.ready.pop_front();
+                return n;
+            }
+            // Not the run's next command: the run was interrupted (it cannot be, see above);
+            // its remaining counts are stale.
+            p.ready.clear();
+        }
+        let at = p.runs.iter().position(|r| {
+            r.first()
+                .is_some_and(|(k, c, m)| *k == kind && ident(c, m) == id)
+        });
+        at.map(|i| p.runs.swap_remove(i))
+    };
+    let Some(batch) = batch else {
+        return publish(w, kind, channel.clone(), msg.clone()).await;
+    };
+    let ids: Vec<Ident> = batch.iter().map(|(_, c, m)| ident(c, m)).collect();
+    let counts = publish_all(w, batch).await;
+    let mut p = sess.pubsub.pipelined.borrow_mut();
+    p.ready
+        .extend(ids.into_iter().zip(counts.iter().copied()).skip(1));
+    counts.first().copied().unwrap_or(0)
 }
 
 // ---- Commands. ----
@@ -578,11 +702,11 @@ pub(crate) async fn run(
         PubSubCmd::Punsubscribe => unsubscribe(w, sess, Kind::Pattern, &args[1..], Some(out)),
         PubSubCmd::Sunsubscribe => unsubscribe(w, sess, Kind::Shard, &args[1..], Some(out)),
         PubSubCmd::Publish => {
-            let n = publish(w, Kind::Channel, args[1].clone(), args[2].clone()).await;
+            let n = publish_command(w, sess, Kind::Channel, args).await;
             out.int(n as i64);
         }
         PubSubCmd::Spublish => {
-            let n = publish(w, Kind::Shard, args[1].clone(), args[2].clone()).await;
+            let n = publish_command(w, sess, Kind::Shard, args).await;
             out.int(n as i64);
         }
         PubSubCmd::Pubsub => introspect(w, args, out).await,
