@@ -187,6 +187,13 @@ fn publish_counts_and_reaches_subscribers_on_every_thread_in_order() {
         );
         check(&mut p, &["PUBSUB", "NUMPAT"], b":1\r\n");
         check(&mut p, &["PUBSUB", "CHANNELS"], b"*1\r\n$6\r\norders\r\n");
+        let info = show(&p.cmd(&["INFO", "stats"]));
+        assert!(
+            info.contains(
+                "\r\npubsub_channels:1\r\npubsub_patterns:1\r\npubsubshard_channels:0\r\n"
+            ),
+            "{info}"
+        );
         check(&mut p, &["PUBSUB", "CHANNELS", "x*"], b"*0\r\n");
         // Disconnects drop subscriptions on whichever thread holds them.
         drop(subs);

@@ -511,9 +511,10 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
     }
     if show("stats") {
         let commands: u64 = stats.iter().map(|t| t.commands).sum();
+        let (channels, patterns, shard_channels) = crate::pubsub::info_counts(w).await;
         let _ = write!(
             s,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\n\r\n",
             sh.total_connections.load(std::sync::atomic::Ordering::Relaxed),
             sh.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
             stats.iter().map(|t| t.expired).sum::<u64>(),

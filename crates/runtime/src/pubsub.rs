@@ -891,6 +891,16 @@ async fn names_everywhere(w: &Worker, kind: Kind, pat: Option<Bytes>) -> Vec<Byt
         .collect()
 }
 
+/// INFO's `pubsub_channels`, `pubsub_patterns` and `pubsubshard_channels`: the distinct
+/// names with subscribers on any thread.
+pub(crate) async fn info_counts(w: &Worker) -> (usize, usize, usize) {
+    (
+        names_everywhere(w, Kind::Channel, None).await.len(),
+        names_everywhere(w, Kind::Pattern, None).await.len(),
+        names_everywhere(w, Kind::Shard, None).await.len(),
+    )
+}
+
 async fn numsub(w: &Worker, kind: Kind, names: &[Bytes], out: &mut Out) {
     let names: Vec<Bytes> = names.to_vec();
     let ask = names.clone();
