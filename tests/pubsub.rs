@@ -644,3 +644,31 @@ fn pipelined_publishes_mixed_with_other_commands_keep_order_and_counts() {
         }
     });
 }
+
+#[test]
+fn client_kill_closes_a_subscriber_stuck_writing_to_a_peer_that_does_not_read() {
+    each(|s| {
+        let mut slow = s.raw();
+        let id = show(&slow.cmd(&["CLIENT", "ID"]));
+        let id = id.trim_start_matches(':').trim().to_string();
+        slow.send_cmd(&["SUBSCRIBE", "flood"]);
+        expect(&mut slow, &conf(b'*', "subscribe", "flood", 1));
+        // 16 MB: more than the socket buffers hold, less than the default hard limit, and the
+        // soft limit's 60 seconds do not pass: the connection stays stuck in a write.
+        let big = "x".repeat(64 * 1024);
+        let mut p = s.raw();
+        for _ in 0..256 {
+            check(&mut p, &["PUBLISH", "flood", &big], b":1\r\n");
+        }
+        check(&mut p, &["CLIENT", "KILL", "ID", &id], b":1\r\n");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while p.cmd(&["PUBSUB", "NUMSUB", "flood"]) != b"*2\r\n$5\r\nflood\r\n:0\r\n" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the killed subscriber is still there"
+            );
+            std::thread::yield_now();
+        }
+        drop(slow);
+    });
+}

@@ -117,12 +117,13 @@ async fn write_out(stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
     Ok(())
 }
 
-/// [`write_out`], given up when an output buffer limit closes the connection meanwhile (a
-/// subscriber that does not read would otherwise keep it waiting for ever).
+/// [`write_out`], given up when an output buffer limit or CLIENT KILL closes the connection
+/// meanwhile (a peer that does not read would otherwise keep it waiting for ever).
 async fn write_or_abort(sess: &Session, stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
     tokio::select! {
         r = write_out(stream, out) => r,
         _ = sess.pubsub.wait_abort() => Err(std::io::ErrorKind::ConnectionAborted.into()),
+        _ = sess.pusher().killed() => Err(std::io::ErrorKind::ConnectionAborted.into()),
     }
 }
 

@@ -155,6 +155,12 @@ impl SessState {
         }
         self.abort.notified().await;
     }
+
+    /// Closes the connection at once, dropping what it has not written.
+    fn abort_now(&self) {
+        self.aborted.set(true);
+        self.abort.notify_one();
+    }
 }
 
 /// CLIENT REPLY ON|OFF|SKIP: changes the mode; only ON replies (+OK), as in Redis.
@@ -349,9 +355,8 @@ fn push_to(sess: &Session, f: Bytes, limits: &Limits) {
             client = sess.id,
             "closing a pub/sub client over its output buffer limit ({queued} bytes waiting)"
         );
-        st.aborted.set(true);
+        st.abort_now();
         sess.close();
-        st.abort.notify_one();
         sess.pusher().kill();
     }
 }

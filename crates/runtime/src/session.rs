@@ -64,7 +64,11 @@ pub(crate) enum Push {
 /// Sends pushes to one connection, from any thread. Cheap to clone; holding one does not keep
 /// the connection open. It stays valid when the connection moves to another thread.
 #[derive(Clone)]
-pub(crate) struct Pusher(mpsc::UnboundedSender<Push>);
+pub(crate) struct Pusher(
+    mpsc::UnboundedSender<Push>,
+    /// Woken by [`Pusher::kill`], for a connection stuck writing to a peer that does not read.
+    std::sync::Arc<tokio::sync::Notify>,
+);
 
 impl Pusher {
     /// Queues frames for the connection; false if it has closed.
@@ -75,6 +79,12 @@ impl Pusher {
     /// Asks the connection to close. It wakes wherever it waits: idle, or blocked in a command.
     pub fn kill(&self) {
         let _ = self.0.send(Push::Kill);
+        self.1.notify_one();
+    }
+
+    /// Resolves once the connection is asked to close (a permit is kept if nobody waits).
+    pub async fn killed(&self) {
+        self.1.notified().await;
     }
 }
 
@@ -100,7 +110,7 @@ impl Session {
             closing: Cell::new(false),
             last_cmd: Cell::new("NULL"),
             last_active: Cell::new(now),
-            pusher: Pusher(tx),
+            pusher: Pusher(tx, Default::default()),
             inbox: RefCell::new(rx),
             pubsub: Default::default(),
         }
