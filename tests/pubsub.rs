@@ -396,6 +396,7 @@ fn keyspace_notifications_config_is_checked_and_shown_as_redis_does() {
             ("KA", "AK"),
             ("EA", "AE"),
             ("Egn$", "g$nE"),
+            ("KEAn", "AKE"),
             ("", ""),
         ] {
             check(
@@ -487,6 +488,15 @@ fn keyspace_and_keyevent_notifications_follow_each_command() {
         c.cmd(&["SET", "k2", "v"]);
         expect(&mut w, &keyevent("k1", "new"));
         expect(&mut w, &keyevent("k2", "new"));
+        // `A` with `n` reads back without the `n`, and new keys are still announced.
+        check(
+            &mut c,
+            &["CONFIG", "SET", "notify-keyspace-events", "EAn"],
+            b"+OK\r\n",
+        );
+        c.cmd(&["SET", "k3", "v"]);
+        expect(&mut w, &keyevent("k3", "new"));
+        expect(&mut w, &keyevent("k3", "set"));
         // Expired keys, found by a read or by the active expiry cycle.
         check(
             &mut c,
@@ -670,5 +680,38 @@ fn client_kill_closes_a_subscriber_stuck_writing_to_a_peer_that_does_not_read() 
             std::thread::yield_now();
         }
         drop(slow);
+    });
+}
+
+#[test]
+fn new_key_events_after_transactions_that_change_nothing() {
+    each(|s| {
+        let mut c = s.raw();
+        check(
+            &mut c,
+            &["CONFIG", "SET", "notify-keyspace-events", "En"],
+            b"+OK\r\n",
+        );
+        let mut w = watcher(s);
+        // With four threads foo and bar live on different ones: RENAMENX and RENAME take the
+        // cross-shard path, which checks both keys out and puts them back. (Recorded from
+        // redis-server 7.0.15.)
+        for (cmd, reply) in [
+            (&["SET", "foo", "1"][..], &b"+OK\r\n"[..]),
+            (&["SET", "bar", "1"], b"+OK\r\n"),
+            (&["RENAMENX", "foo", "bar"], b":0\r\n"),
+            (&["DEL", "foo"], b":1\r\n"),
+            (&["SET", "foo", "2"], b"+OK\r\n"),
+            (&["RENAME", "foo", "bar"], b"+OK\r\n"),
+            (&["SET", "baz", "1"], b"+OK\r\n"),
+        ] {
+            check(&mut c, cmd, reply);
+        }
+        // RENAME's destination is new even though it existed: Redis deletes and adds it.
+        for key in ["foo", "bar", "foo", "bar", "baz"] {
+            expect(&mut w, &keyevent(key, "new"));
+        }
+        check(&mut c, &["PUBLISH", "fence", "x"], b":1\r\n");
+        expect(&mut w, &arr(&["pmessage", "*", "fence", "x"]));
     });
 }

@@ -357,12 +357,16 @@ fn output_limits(current: &str, value: &str) -> Result<String, ConfigError> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     values: Vec<String>,
+    /// `notify-keyspace-events` as set: its CONFIG GET form drops `n` when `A` is there, as
+    /// Redis's does, while the events of class `n` are still sent.
+    notify_flags: u32,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
+            notify_flags: 0,
         }
     }
 }
@@ -494,6 +498,7 @@ impl Config {
                             "key-miss events (class m) are not delivered yet",
                         ));
                     }
+                    self.notify_flags = flags;
                     crate::notify::flags_to_string(flags)
                 } else if param.only.is_some() {
                     value.trim().to_string()
@@ -536,6 +541,11 @@ impl Config {
             }
         }
         out
+    }
+
+    /// `notify-keyspace-events` as flag bits (see `notify.rs`).
+    pub(crate) fn notify_flags(&self) -> u32 {
+        self.notify_flags
     }
 
     /// `client-output-buffer-limit`'s pubsub class: hard bytes, soft bytes, soft seconds.

@@ -130,10 +130,10 @@ struct State {
     /// The arguments of the command running on this shard, if any.
     args: Option<Vec<Bytes>>,
     /// Keys that `before_change` announced and no `on_change` has followed yet: they existed.
+    /// A record outlives its command when a transaction checked a key out and put it back
+    /// unchanged (no `on_change` follows); such a record is harmless, as the key still exists,
+    /// and every record of a key goes when the key does (deleted, expired, evicted, flushed).
     existed: Vec<(DbIndex, Vec<u8>)>,
-    /// Whether `existed` stopped recording (too many keys at once); every key then counts as
-    /// having existed until the command ends.
-    overflow: bool,
     /// Events already published for a key by the running command (`(key, event)`): a pop
     /// that empties a collection may be reported as a change and a deletion, or as a deletion
     /// alone, and its event is sent once either way.
@@ -217,8 +217,6 @@ impl Drop for Context {
             STATE.with(|s| {
                 let mut s = s.borrow_mut();
                 if outer.is_none() {
-                    s.existed.clear();
-                    s.overflow = false;
                     s.sent.clear();
                 }
                 s.args = outer;
@@ -243,13 +241,10 @@ impl KeyListener for Notifier {
     fn before_change(&mut self, db: DbIndex, key: &[u8], _old: &Entry) {
         STATE.with(|s| {
             let mut s = s.borrow_mut();
-            if s.overflow {
-                return;
-            }
             if s.existed.len() >= MAX_EXISTED {
-                s.existed.clear();
-                s.overflow = true;
-                return;
+                // The oldest half goes (more keys than this checked out at once by one
+                // transaction is the only way to get here outside a flush, which clears them).
+                s.existed.drain(..MAX_EXISTED / 2);
             }
             s.existed.push((db, key.to_vec()));
         });
@@ -262,19 +257,27 @@ impl KeyListener for Notifier {
             STATE.with(|s| {
                 let mut s = s.borrow_mut();
                 s.existed.clear();
-                s.overflow = false;
             });
             return;
         }
         let key = change.key;
         let (existed, args) = STATE.with(|s| {
             let mut s = s.borrow_mut();
-            let existed = match s.existed.iter().position(|(d, k)| *d == db && k == key) {
-                Some(i) => {
-                    s.existed.swap_remove(i);
-                    true
+            let gone = matches!(
+                change.kind,
+                ChangeKind::Deleted | ChangeKind::Expired | ChangeKind::Evicted
+            );
+            let existed = if gone {
+                s.existed.retain(|(d, k)| !(*d == db && k == key));
+                true
+            } else {
+                match s.existed.iter().position(|(d, k)| *d == db && k == key) {
+                    Some(i) => {
+                        s.existed.swap_remove(i);
+                        true
+                    }
+                    None => false,
                 }
-                None => s.overflow,
             };
             (existed, s.args.clone())
         });
@@ -282,7 +285,9 @@ impl KeyListener for Notifier {
         let mut events: Vec<(u32, &'static str)> = Vec::with_capacity(3);
         match change.kind {
             ChangeKind::Set | ChangeKind::Modified => {
-                if !existed {
+                // RENAME and COPY delete their destination and add it again: `new` even when
+                // it existed, as in Redis.
+                if !existed || replaces_destination(&args, key) {
                     events.push((NEW, "new"));
                 }
                 if let Some(e) = change_event(&args, key) {
@@ -314,11 +319,21 @@ impl KeyListener for Notifier {
             ChangeKind::Evicted => events.push((EVICTED, "evicted")),
             ChangeKind::Flushed | ChangeKind::Swapped(_) => {}
         }
-        // A list move announces the destination's push before the source's pop (and its
-        // `del`), as Redis does, whichever key the command changed first.
+        // A list move announces the destination's `new` and push before the source's pop
+        // (and its `del`), and RENAME the destination's `new`, then `rename_from`, then
+        // `rename_to`, as Redis does, whichever key the command changed first.
+        // MOVE's two keys have one name in two databases: its source is the one deleted.
         let (src, dst) = (arg(&args, 1), arg(&args, 2));
-        let moving = is_list_move(&args) && src != dst;
-        let defer = moving && key == src;
+        let is_move = name(&args) == "move";
+        let renaming = (is_rename(&args) && src != dst) || is_move;
+        let moving = (is_list_move(&args) && src != dst) || renaming;
+        let (at_src, at_dst) = if is_move {
+            let deleted = change.kind == ChangeKind::Deleted;
+            (deleted, !deleted)
+        } else {
+            (key == src, key == dst)
+        };
+        let defer = moving && at_src;
         STATE.with(|s| {
             let mut s = s.borrow_mut();
             for (_, e) in &events {
@@ -332,13 +347,27 @@ impl KeyListener for Notifier {
                 }
             }
         });
+        let mut flushed = false;
         for (class, event) in events {
+            if renaming && at_dst && event != "new" && !flushed {
+                flush_deferred();
+                flushed = true;
+            }
             emit(db, class, event, key);
         }
-        if moving && key == dst {
+        if moving && at_dst && !flushed {
             flush_deferred();
         }
     }
+}
+
+fn is_rename(args: &[Bytes]) -> bool {
+    matches!(name(args).as_str(), "rename" | "renamenx")
+}
+
+/// Whether `key` is the destination of a RENAME or COPY, which Redis deletes and adds again.
+fn replaces_destination(args: &[Bytes], key: &[u8]) -> bool {
+    matches!(name(args).as_str(), "rename" | "renamenx" | "copy") && key == arg(args, 2)
 }
 
 /// Sends the events a list move held back.

@@ -273,11 +273,7 @@ impl Limits {
         self.hard.store(hard, Ordering::Relaxed);
         self.soft.store(soft, Ordering::Relaxed);
         self.soft_secs.store(secs, Ordering::Relaxed);
-        let events = cfg.get("notify-keyspace-events").unwrap_or("");
-        self.notify.store(
-            crate::notify::parse_flags(events).unwrap_or(0),
-            Ordering::Relaxed,
-        );
+        self.notify.store(cfg.notify_flags(), Ordering::Relaxed);
     }
 }
 
