@@ -469,6 +469,8 @@ pub(crate) async fn run(
         crate::pubsub::feed_monitors(w, sess, line);
     }
     pending.flush(w, out, parser).await;
+    // Keyspace events published to other threads are delivered before the replies go out.
+    crate::pubsub::settle().await;
     if let Some(from) = silenced {
         out.truncate(from);
     }

@@ -875,8 +875,105 @@ pub(crate) fn publish_detached(w: &Worker, channel: Bytes, msg: Bytes) {
             deliver_local(&wk.shared.pubsub, Kind::Channel, &c, &m);
             Box::new(())
         });
-        drop(w.send_call(s, None, false, f));
+        let ack = w.send_call(s, None, false, f);
+        SETTLE.with(|st| st.track(ack));
     }
+}
+
+// ---- Settling detached deliveries. ----
+//
+// Two commands a client runs one after the other may change keys on two different threads;
+// their events travel on two different mesh queues, which a subscriber's thread may drain in
+// either order. So a reply is not sent before the events its command published to other
+// threads have been delivered there: the connection's thread waits for them at the end of a
+// read (`settle`), and a thread that ran a batch or a part for another thread sends that
+// reply once they are (`reply_after_events`). Events of one read's commands on different
+// threads may still arrive in another order than the commands ran. With nobody subscribed on
+// another thread, nothing is posted and nothing waits.
+
+/// This thread's detached deliveries not yet acknowledged, numbered in the order posted.
+#[derive(Default)]
+struct Settle {
+    posted: Cell<u64>,
+    outstanding: RefCell<std::collections::BTreeSet<u64>>,
+    done: Rc<tokio::sync::Notify>,
+}
+
+impl Settle {
+    fn track(&self, ack: tokio::sync::oneshot::Receiver<Partial>) {
+        let seq = self.posted.get() + 1;
+        self.posted.set(seq);
+        self.outstanding.borrow_mut().insert(seq);
+        tokio::task::spawn_local(async move {
+            let _ = ack.await;
+            SETTLE.with(|st| {
+                st.outstanding.borrow_mut().remove(&seq);
+                st.done.notify_waiters();
+            });
+        });
+    }
+
+    /// Whether every delivery posted up to `upto` is acknowledged.
+    fn settled(&self, upto: u64) -> bool {
+        self.outstanding
+            .borrow()
+            .first()
+            .is_none_or(|&first| first > upto)
+    }
+}
+
+thread_local! {
+    static SETTLE: Settle = Settle::default();
+}
+
+/// Waits until every delivery this thread has posted so far is acknowledged.
+async fn settled_upto(upto: u64) {
+    let done = SETTLE.with(|st| st.done.clone());
+    loop {
+        let notified = done.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if SETTLE.with(|st| st.settled(upto)) {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// Waits until the events this thread has published to other threads are delivered (before
+/// a read's replies are written).
+pub(crate) async fn settle() {
+    let upto = SETTLE.with(|st| st.posted.get());
+    if SETTLE.with(|st| st.settled(upto)) {
+        return;
+    }
+    settled_upto(upto).await;
+}
+
+/// How many deliveries this thread has posted so far: taken before running work for another
+/// thread, and handed to [`reply_after_events`].
+pub(crate) fn mark() -> u64 {
+    SETTLE.with(|st| st.posted.get())
+}
+
+/// Sends a reply to another thread; if the work it answers published events to other threads
+/// (more deliveries posted than at `mark`), once they are delivered. A delivery's own
+/// acknowledgement publishes nothing, so it is never held back, and no two threads can wait
+/// on each other.
+pub(crate) fn reply_after_events<T: 'static>(
+    mark: u64,
+    reply: tokio::sync::oneshot::Sender<T>,
+    value: T,
+) {
+    let upto = SETTLE.with(|st| st.posted.get());
+    if upto == mark || SETTLE.with(|st| st.settled(upto)) {
+        let _ = reply.send(value);
+        return;
+    }
+    tokio::task::spawn_local(async move {
+        settled_upto(upto).await;
+        let _ = reply.send(value);
+    });
 }
 
 /// The names of one kind with subscribers on any thread.

@@ -402,8 +402,9 @@ impl Worker {
             locks.queue.is_empty() && locks.items_free(&items)
         };
         if runnable {
+            let mark = crate::pubsub::mark();
             let r = self.run_batch(items, resp3, into);
-            let _ = reply.send(r);
+            crate::pubsub::reply_after_events(mark, reply, r);
         } else {
             self.locks.borrow_mut().queue.push_back(Queued::Batch {
                 items,
@@ -513,8 +514,9 @@ impl Worker {
                     into,
                     reply,
                 }) => {
+                    let mark = crate::pubsub::mark();
                     let r = self.run_batch(items, resp3, into);
-                    let _ = reply.send(r);
+                    crate::pubsub::reply_after_events(mark, reply, r);
                 }
                 Some(Queued::Lock { tx, set, reply }) => {
                     self.locks.borrow_mut().grant(tx, set);
@@ -549,7 +551,9 @@ impl Worker {
                 f,
                 reply,
             } => {
-                let _ = reply.send(self.try_run(tx, set, release, &f));
+                let mark = crate::pubsub::mark();
+                let r = self.try_run(tx, set, release, &f);
+                crate::pubsub::reply_after_events(mark, reply, r);
             }
             Msg::Call {
                 tx,
@@ -557,6 +561,7 @@ impl Worker {
                 f,
                 reply,
             } => {
+                let mark = crate::pubsub::mark();
                 let r = f(self);
                 if unlock {
                     if let Some(tx) = tx {
@@ -564,7 +569,8 @@ impl Worker {
                     }
                 }
                 self.serve_ready();
-                let _ = reply.send(r);
+                // Keyspace events it published reach other threads before its reply does.
+                crate::pubsub::reply_after_events(mark, reply, r);
             }
             Msg::Adopt(m) => crate::conn::adopt(self, *m),
         }
