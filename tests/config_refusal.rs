@@ -39,8 +39,8 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ),
     (
         "notify-keyspace-events",
-        "KEA",
-        "there is no pub/sub yet, so no event would be delivered",
+        "KEm",
+        "key-miss events (class m) are not delivered yet",
     ),
     ("masterauth", "pw", "replication is not implemented yet"),
     ("masteruser", "repl", "replication is not implemented yet"),
@@ -51,8 +51,8 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ),
     (
         "client-output-buffer-limit",
-        "normal 0 0 0",
-        "client output buffers are not limited yet",
+        "normal 1mb 1mb 0",
+        "output buffers of normal clients are not limited yet (the pubsub class is)",
     ),
     (
         "client-query-buffer-limit",

@@ -23,6 +23,7 @@ pub mod hll;
 pub mod list;
 pub mod longdouble;
 pub mod meta;
+pub mod pubsub;
 pub mod registry;
 pub mod server;
 pub mod set;

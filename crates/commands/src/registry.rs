@@ -94,6 +94,8 @@ pub enum ConnCmd {
     ScriptAdmin,
     /// `FUNCTION subcommand ...`
     Function,
+    /// A pub/sub command.
+    PubSub(PubSubCmd),
 }
 
 /// Which of the commands that run a script or function.
@@ -111,6 +113,31 @@ pub enum ScriptCall {
     Fcall,
     /// `FCALL_RO`
     FcallRo,
+}
+
+/// The pub/sub commands, which the runtime carries out (see `crate::pubsub`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PubSubCmd {
+    /// `SUBSCRIBE channel [channel ...]`
+    Subscribe,
+    /// `UNSUBSCRIBE [channel ...]`
+    Unsubscribe,
+    /// `PSUBSCRIBE pattern [pattern ...]`
+    Psubscribe,
+    /// `PUNSUBSCRIBE [pattern ...]`
+    Punsubscribe,
+    /// `PUBLISH channel message`
+    Publish,
+    /// `SSUBSCRIBE shardchannel [shardchannel ...]`
+    Ssubscribe,
+    /// `SUNSUBSCRIBE [shardchannel ...]`
+    Sunsubscribe,
+    /// `SPUBLISH shardchannel message`
+    Spublish,
+    /// `PUBSUB subcommand ...`
+    Pubsub,
+    /// `MONITOR`: a stream of pushed lines, one per command run, like a subscription.
+    Monitor,
 }
 
 /// How a command runs.
@@ -616,6 +643,7 @@ impl Registry {
         crate::zset::register(&mut r);
         crate::stream::register(&mut r);
         crate::geo::register(&mut r);
+        crate::pubsub::register(&mut r);
         let bindings = std::mem::take(&mut r.bindings);
         let mut unbound: Vec<&str> = Vec::new();
         for meta in COMMANDS {

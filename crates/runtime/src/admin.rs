@@ -51,6 +51,7 @@ pub(crate) async fn run(
         ConnCmd::Select => select(w, sess, args, out),
         ConnCmd::Reset => {
             crate::multi::reset(w, sess);
+            crate::pubsub::forget(w, sess);
             sess.set_db(0);
             sess.set_resp(2);
             out.resp3 = false;
@@ -67,6 +68,7 @@ pub(crate) async fn run(
         }
         ConnCmd::Script(call) => Box::pin(crate::script::run(w, sess, call, args, out, None)).await,
         ConnCmd::ScriptAdmin | ConnCmd::Function => crate::script::admin(w, cmd, args, out).await,
+        ConnCmd::PubSub(c) => crate::pubsub::run(w, sess, c, args, out).await,
     }
 }
 
@@ -205,6 +207,9 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
         "list" => {
             // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]
             let mut ids: Option<Vec<u64>> = None;
+            // With TYPE: whether the clients listed are the subscribed ones (pubsub) or the
+            // others (normal); there are no master or replica clients.
+            let mut subscribed: Option<Option<bool>> = None;
             let mut i = 2;
             while i < argc {
                 if eq_ic(&args[i], "type") && i + 1 < argc {
@@ -212,9 +217,11 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
                     if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
                         return out.error(&format!("ERR Unknown client type '{t}'"));
                     }
-                    if t != "normal" {
-                        ids = Some(Vec::new());
-                    }
+                    subscribed = Some(match t.as_str() {
+                        "normal" => Some(false),
+                        "pubsub" => Some(true),
+                        _ => None,
+                    });
                     i += 2;
                 } else if eq_ic(&args[i], "id") && i + 1 < argc {
                     let mut v = Vec::new();
@@ -232,17 +239,22 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             }
             sess.set_last_cmd("client|list");
             let Some(per_thread) = on_every_thread(w, |wk| {
-                wk.clients.borrow().iter().map(|c| (c.id, crate::clients::line(c))).collect::<Vec<_>>()
+                wk.clients
+                    .borrow()
+                    .iter()
+                    .map(|c| (c.id, c.pubsub.total() > 0, crate::clients::line(c)))
+                    .collect::<Vec<_>>()
             })
             .await
             else {
                 return out.error("ERR server is shutting down");
             };
-            let mut all: Vec<(u64, String)> = per_thread.into_iter().flatten().collect();
-            all.sort_by_key(|(id, _)| *id);
+            let mut all: Vec<(u64, bool, String)> = per_thread.into_iter().flatten().collect();
+            all.sort_by_key(|(id, _, _)| *id);
             let mut text = String::new();
-            for (id, line) in all {
-                if ids.as_ref().is_none_or(|v| v.contains(&id)) {
+            for (id, sub, line) in all {
+                let typed = subscribed.is_none_or(|t| t == Some(sub));
+                if typed && ids.as_ref().is_none_or(|v| v.contains(&id)) {
                     text.push_str(&line);
                     text.push('\n');
                 }
@@ -250,6 +262,7 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             out.verbatim(text.as_bytes());
         }
         "kill" if argc >= 3 => client_kill(w, sess, args, out).await,
+        "reply" if argc == 3 => crate::pubsub::client_reply(sess, &args[2], out),
         "unblock" if argc == 3 || argc == 4 => {
             // CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
             let id = match parse_i64(&args[2]) {
@@ -513,9 +526,10 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
     }
     if show("stats") {
         let commands: u64 = stats.iter().map(|t| t.commands).sum();
+        let (channels, patterns, shard_channels) = crate::pubsub::info_counts(w).await;
         let _ = write!(
             s,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\n\r\n",
             sh.total_connections.load(std::sync::atomic::Ordering::Relaxed),
             sh.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
             stats.iter().map(|t| t.expired).sum::<u64>(),
@@ -646,12 +660,14 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
                 }
             }
             let shard_cfg = cfg.shard_config();
+            w.shared.pubsub.load(&cfg);
             *w.shared.config_mut() = cfg;
             // Every shard gets its own copy of the settings it uses.
             for s in 0..w.n {
                 let c = shard_cfg.clone();
                 let call = Box::new(move |wk: &Worker| -> rustis_commands::registry::Partial {
                     wk.shard.borrow_mut().config = c;
+                    crate::notify::sync(wk);
                     Box::new(())
                 });
                 let _ = w.send_call(s, None, false, call).await;

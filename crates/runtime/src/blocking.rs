@@ -129,6 +129,7 @@ impl Worker {
         let mut claim = move || waiter.claim();
         let (id, n) = (self.id, self.n);
         let local = move |k: &[u8]| shard_of(k, n) == id;
+        let _cx = crate::notify::Context::enter(&reg.args);
         let mut sc = ServeCtx::new(ShardCtx::new(shard, reg.db), immediate, &mut claim, &local);
         match (reg.ops.serve)(&mut sc, &reg.args, reg.pos, &mut out) {
             Serve::NotReady => Served::NotReady,

@@ -46,15 +46,26 @@ impl Clients {
 pub(crate) fn line(c: &Session) -> String {
     let now = Instant::now();
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
         String::from_utf8_lossy(&c.name.borrow()),
         now.duration_since(c.created).as_secs(),
         now.duration_since(c.last_active()).as_secs(),
-        if c.blocked.borrow().is_some() { "b" } else { "N" },
+        if c.blocked.borrow().is_some() {
+            "b"
+        } else if c.pubsub.total() > 0 {
+            "P"
+        } else if c.pubsub.monitoring() {
+            "O"
+        } else {
+            "N"
+        },
         c.db(),
+        c.pubsub.of_kind(crate::pubsub::Kind::Channel),
+        c.pubsub.of_kind(crate::pubsub::Kind::Pattern),
+        c.pubsub.of_kind(crate::pubsub::Kind::Shard),
         c.last_cmd(),
         c.resp(),
         String::from_utf8_lossy(&c.lib_name.borrow()),

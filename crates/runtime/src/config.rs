@@ -153,11 +153,6 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
     ("appendfsync", None, NO_PERSISTENCE),
     ("appendfilename", None, NO_PERSISTENCE),
     (
-        "client-output-buffer-limit",
-        None,
-        "client output buffers are not limited yet",
-    ),
-    (
         "client-query-buffer-limit",
         None,
         "client query buffers are limited only by proto-max-bulk-len yet",
@@ -247,13 +242,7 @@ static PARAMS: &[Param] = &[
     p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
-    only_default(
-        "notify-keyspace-events",
-        Kind::Text,
-        "",
-        true,
-        "there is no pub/sub yet, so no event would be delivered",
-    ),
+    p("notify-keyspace-events", Kind::Text, "", true),
     pa(
         "list-max-listpack-size",
         "list-max-ziplist-size",
@@ -301,18 +290,90 @@ static PARAMS: &[Param] = &[
         true,
     ),
     only_default("requirepass", Kind::Text, "", true, NO_AUTH),
+    p(
+        "client-output-buffer-limit",
+        Kind::Text,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        true,
+    ),
 ];
+
+/// Why a limit on normal clients' output buffers is refused.
+const NO_NORMAL_LIMIT: &str =
+    "output buffers of normal clients are not limited yet (the pubsub class is)";
+
+/// Applies `client-output-buffer-limit` arguments (`<class> <hard> <soft> <seconds>`, repeated)
+/// to the current value, as Redis does: classes not named keep their limits. Returns the new
+/// value in CONFIG GET's form.
+fn output_limits(current: &str, value: &str) -> Result<String, ConfigError> {
+    let name = "client-output-buffer-limit";
+    let invalid = |why: &str| ConfigError::Invalid(name.to_string(), why.to_string());
+    // normal, slave, pubsub: hard, soft, seconds.
+    let mut classes = [
+        [0u64; 3],
+        [268435456, 67108864, 60],
+        [33554432, 8388608, 60],
+    ];
+    let cur: Vec<&str> = current.split_whitespace().collect();
+    for (i, c) in cur.chunks(4).enumerate().take(3) {
+        for (j, v) in classes[i].iter_mut().enumerate() {
+            *v = c.get(j + 1).and_then(|v| v.parse().ok()).unwrap_or(0);
+        }
+    }
+    let args: Vec<&str> = value.split_whitespace().collect();
+    if !args.len().is_multiple_of(4) {
+        return Err(invalid(
+            "Wrong number of arguments in buffer limit configuration.",
+        ));
+    }
+    for c in args.chunks(4) {
+        let class = match c[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err(invalid(
+                    "Invalid client class specified in buffer limit configuration.",
+                ))
+            }
+        };
+        let hard = parse_memory(c[1]);
+        let soft = parse_memory(c[2]);
+        let secs = c[3].parse::<u64>().ok();
+        let (Some(hard), Some(soft), Some(secs)) = (hard, soft, secs) else {
+            return Err(invalid(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+            ));
+        };
+        classes[class] = [hard, soft, secs];
+    }
+    if classes[0] != [0, 0, 0] {
+        return Err(ConfigError::Unsupported(name.to_string(), NO_NORMAL_LIMIT));
+    }
+    let mut out = String::new();
+    for (word, c) in ["normal", "slave", "pubsub"].iter().zip(classes) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&format!("{word} {} {} {}", c[0], c[1], c[2]));
+    }
+    Ok(out)
+}
 
 /// The live configuration: one value per parameter, as text (CONFIG GET's form).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     values: Vec<String>,
+    /// `notify-keyspace-events` as set: its CONFIG GET form drops `n` when `A` is there, as
+    /// Redis's does, while the events of class `n` are still sent.
+    notify_flags: u32,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
+            notify_flags: 0,
         }
     }
 }
@@ -429,7 +490,24 @@ impl Config {
                         "dbfilename can't be a path, just a filename".into(),
                     ));
                 }
-                if param.only.is_some() {
+                if param.name == "client-output-buffer-limit" {
+                    output_limits(&self.values[idx], value)?
+                } else if param.name == "notify-keyspace-events" {
+                    let flags = crate::notify::parse_flags(value).ok_or_else(|| {
+                        ConfigError::Invalid(
+                            param.name.to_string(),
+                            "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into(),
+                        )
+                    })?;
+                    if crate::notify::wants_key_misses(flags) {
+                        return Err(ConfigError::Unsupported(
+                            param.name.to_string(),
+                            "key-miss events (class m) are not delivered yet",
+                        ));
+                    }
+                    self.notify_flags = flags;
+                    crate::notify::flags_to_string(flags)
+                } else if param.only.is_some() {
                     value.trim().to_string()
                 } else {
                     value.to_string()
@@ -470,6 +548,27 @@ impl Config {
             }
         }
         out
+    }
+
+    /// `notify-keyspace-events` as flag bits (see `notify.rs`).
+    pub(crate) fn notify_flags(&self) -> u32 {
+        self.notify_flags
+    }
+
+    /// `client-output-buffer-limit`'s pubsub class: hard bytes, soft bytes, soft seconds.
+    pub fn pubsub_limits(&self) -> (u64, u64, u64) {
+        let v: Vec<u64> = self
+            .get("client-output-buffer-limit")
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(9)
+            .take(3)
+            .map(|n| n.parse().unwrap_or(0))
+            .collect();
+        match v[..] {
+            [h, s, t] => (h, s, t),
+            _ => (0, 0, 0),
+        }
     }
 
     /// The settings shards copy.
@@ -591,7 +690,7 @@ mod tests {
             ("appendonly", "yes"),
             ("maxmemory", "1mb"),
             ("maxmemory-policy", "allkeys-lru"),
-            ("notify-keyspace-events", "KEA"),
+            ("notify-keyspace-events", "KEm"),
             ("logfile", "/tmp/rustis.log"),
             ("daemonize", "yes"),
             ("masterauth", "x"),
@@ -599,7 +698,7 @@ mod tests {
             ("cluster-enabled", "yes"),
             ("tls-port", "6380"),
             ("user", "alice on >pw"),
-            ("client-output-buffer-limit", "normal 0 0 0"),
+            ("client-output-buffer-limit", "normal 1mb 1mb 0"),
         ] {
             let e = c.set(name, value, true).unwrap_err();
             assert!(matches!(e, ConfigError::Unsupported(..)), "{name}: {e:?}");

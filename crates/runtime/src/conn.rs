@@ -117,6 +117,16 @@ async fn write_out(stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
     Ok(())
 }
 
+/// [`write_out`], given up when an output buffer limit or CLIENT KILL closes the connection
+/// meanwhile (a peer that does not read would otherwise keep it waiting for ever).
+async fn write_or_abort(sess: &Session, stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
+    tokio::select! {
+        r = write_out(stream, out) => r,
+        _ = sess.pubsub.wait_abort() => Err(std::io::ErrorKind::ConnectionAborted.into()),
+        _ = sess.pusher().killed() => Err(std::io::ErrorKind::ConnectionAborted.into()),
+    }
+}
+
 /// Moves every push already waiting, starting with `first`, into `out`; false if one of them
 /// asks the connection to close.
 fn take_pushes(sess: &Session, first: Push, out: &mut Out) -> bool {
@@ -147,27 +157,46 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
     let mut pending = dispatch::Pending::new(w.n);
     let mut streak: (usize, u32) = (w.id, 0);
     sess.fd.set(std::os::fd::AsRawFd::as_raw_fd(&stream));
+    let mut pushed_last = false;
     'conn: loop {
         sess.idle.set(rbuf.is_empty() && out.is_empty());
         // Waiting for the socket and for pushes is the connection's only wait, so a push costs
         // a request nothing when there is none: the inbox is polled where CLIENT KILL's wake-up
         // was (KILL is itself a push).
-        let push = tokio::select! {
-            r = stream.readable() => {
-                if r.is_err() {
-                    break 'conn;
+        // Pushes first: a message already waiting when a request arrives was sent before it,
+        // so it goes out before that request's reply. Right after writing pushes the socket
+        // comes first, so that a stream of pushes cannot keep requests waiting.
+        let push = if pushed_last {
+            tokio::select! {
+                biased;
+                r = stream.readable() => {
+                    if r.is_err() {
+                        break 'conn;
+                    }
+                    None
                 }
-                None
+                p = sess.next_push() => Some(p),
             }
-            p = sess.next_push() => Some(p),
+        } else {
+            tokio::select! {
+                biased;
+                p = sess.next_push() => Some(p),
+                r = stream.readable() => {
+                    if r.is_err() {
+                        break 'conn;
+                    }
+                    None
+                }
+            }
         };
         sess.idle.set(false);
+        pushed_last = push.is_some();
         if let Some(p) = push {
             // Every reply produced so far has been written: the frames go out now, between
             // that reply and the next.
             let open = take_pushes(&sess, p, &mut out);
             if !out.is_empty() {
-                if write_out(&mut stream, &out).await.is_err() {
+                if write_or_abort(&sess, &mut stream, &out).await.is_err() {
                     break;
                 }
                 out.clear();
@@ -235,7 +264,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             sess.close();
         }
         if !out.is_empty() {
-            if write_out(&mut stream, &out).await.is_err() {
+            if write_or_abort(&sess, &mut stream, &out).await.is_err() {
                 break;
             }
             out.clear();
@@ -261,7 +290,8 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             Affinity::NoKeys => {}
             _ => streak = (w.id, 0),
         }
-        if streak.1 >= MIGRATE_AFTER && rbuf.is_empty() {
+        // A subscriber or monitor stays: it is registered on this thread (pubsub.rs).
+        if streak.1 >= MIGRATE_AFTER && rbuf.is_empty() && !sess.pubsub.pinned() {
             // Nothing of this connection is in flight: no partial request, no unsent reply.
             // Its state leaves this thread's registry and travels whole; pushes not yet taken
             // wait in its inbox, which travels with it.
@@ -290,6 +320,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
         }
     }
     crate::multi::reset(&w, &sess);
+    crate::pubsub::forget(&w, &sess);
     w.clients.borrow_mut().remove(id);
     shared.connected.fetch_sub(1, Ordering::Relaxed);
 }

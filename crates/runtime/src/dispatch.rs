@@ -323,10 +323,29 @@ pub(crate) async fn run(
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;
     let mut last_spec = LastSpec::default();
+    // ---- CLIENT REPLY OFF|SKIP: where the reply being dropped starts; MONITOR: the line of
+    // the command being run, fed once it has run (see pubsub.rs). ----
+    let mut silenced: Option<usize> = None;
+    let mut fed: Option<Vec<u8>> = None;
+    crate::pubsub::prepare(w, sess, cmds);
     for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing() {
             break;
         }
+        // ---- MONITOR and CLIENT REPLY: the previous command has run; its reply, complete,
+        // is dropped if silenced. ----
+        if let Some(line) = fed.take() {
+            crate::pubsub::feed_monitors(w, sess, line);
+        }
+        if let Some(from) = silenced.take() {
+            pending.flush(w, out, parser).await;
+            out.truncate(from);
+        }
+        if crate::pubsub::silence(sess, &args) {
+            pending.flush(w, out, parser).await;
+            silenced = Some(out.buf.len());
+        }
+        // ---- End of CLIENT REPLY. ----
         executed += 1;
         let start = out.buf.len();
         let Some(spec) = last_spec.lookup(&args[0]) else {
@@ -364,12 +383,19 @@ pub(crate) async fn run(
                 continue;
             }
         }
+        // ---- Pub/sub: RESP2's subscribed mode (see pubsub.rs). ----
+        if crate::pubsub::intercept(sess, spec, &args, out) {
+            pending.wrote_local(start, out);
+            continue;
+        }
+        // ---- End of pub/sub. ----
         // Inside MULTI, commands are queued for EXEC (their own checks run then).
         if sess.in_multi() && !multi::runs_at_once(spec) {
             multi::queue(sess, spec, args, out);
             pending.wrote_local(start, out);
             continue;
         }
+        fed = crate::pubsub::monitor_line(w, spec, &args);
         if let Some(check) = spec.precheck {
             if let Err(e) = check(&args) {
                 out.error(&e);
@@ -464,7 +490,15 @@ pub(crate) async fn run(
             }
         }
     }
+    if let Some(line) = fed {
+        crate::pubsub::feed_monitors(w, sess, line);
+    }
     pending.flush(w, out, parser).await;
+    // Keyspace events published to other threads are delivered before the replies go out.
+    crate::pubsub::settle().await;
+    if let Some(from) = silenced {
+        out.truncate(from);
+    }
     pending.hints = hints;
     w.commands.set(w.commands.get() + executed);
     affinity
@@ -647,6 +681,7 @@ async fn multi_key(
                 let now = wk.shared.clock.now_ms();
                 let mut shard = wk.shard.borrow_mut();
                 shard.set_now(now);
+                let _cx = crate::notify::Context::enter(&a);
                 (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p)
             });
             (*s, LockSet::Keys(keys), f)
@@ -1013,8 +1048,12 @@ async fn txn_round(
     let (back, more) = txn_run(w, plan, taken, f, args, out);
     // The last call on each shard unlocks it (unless the caller holds the locks).
     let mut waits = Vec::new();
+    // Keyspace notifications name the command that changed a key.
+    let named = crate::notify::command_for_parts(w, args);
     for (s, mine) in back {
+        let named = named.clone();
         let f = Box::new(move |wk: &Worker| -> Partial {
+            let _cx = named.as_deref().map(|a| crate::notify::Context::enter(a));
             check_in(&mut wk.shard.borrow_mut(), mine);
             Box::new(())
         });

@@ -12,6 +12,8 @@ pub mod config;
 mod conn;
 mod dispatch;
 mod multi;
+mod notify;
+mod pubsub;
 pub mod routing;
 mod script;
 mod server;

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use rustis_commands::registry::{flags, Partial, Run, ScriptCall};
+use rustis_commands::registry::{flags, Partial, PubSubCmd, Run, ScriptCall};
 use rustis_commands::txn::{check_in, check_out};
 use rustis_commands::{CommandSpec, ConnCmd, Out, ShardCtx};
 use rustis_scripting::{
@@ -497,6 +497,29 @@ impl ScriptHost<'_> {
     /// CLIENT and CONFIG; INFO where it can be answered without waiting on other threads.
     fn conn(&mut self, cmd: ConnCmd, args: &[Bytes], out: &mut Out) {
         match cmd {
+            ConnCmd::PubSub(c @ (PubSubCmd::Publish | PubSubCmd::Spublish)) => {
+                // Delivered on every thread that has subscribers, as the lock holder's calls;
+                // the count is theirs summed, as PUBLISH's reply.
+                let kind = if c == PubSubCmd::Spublish {
+                    crate::pubsub::Kind::Shard
+                } else {
+                    crate::pubsub::Kind::Channel
+                };
+                let mut n = 0;
+                for s in 0..self.w.n {
+                    if s != self.w.id && !crate::pubsub::has_subscribers(self.w, s) {
+                        continue;
+                    }
+                    let (ch, msg) = (args[1].clone(), args[2].clone());
+                    match self.on(s, move |wk: &Worker| {
+                        crate::pubsub::deliver_here(wk, kind, &ch, &msg)
+                    }) {
+                        Ok(k) => n += k,
+                        Err(_) => return out.error(SHUTTING_DOWN),
+                    }
+                }
+                out.int(n as i64);
+            }
             ConnCmd::Select => match rustis_commands::args::parse_i64(&args[1]) {
                 Ok(i) if i >= 0 && (i as usize) < self.w.shared.n_dbs => {
                     self.db = i as usize;

@@ -229,7 +229,9 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             .map(|_| std::sync::atomic::AtomicU8::new(0))
             .collect(),
         busy_count: AtomicUsize::new(0),
+        pubsub: crate::pubsub::Limits::new(n),
     });
+    shared.pubsub.load(&shared.config());
     // The mesh: one queue for every ordered pair of threads, built once.
     let mut senders: Vec<Vec<Option<mpsc::UnboundedSender<Msg>>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
@@ -349,6 +351,7 @@ fn thread_main(
             mesh.peers,
             mesh.inbox,
         ));
+        crate::notify::install(&w);
         tokio::task::spawn_local(serve_mesh(w.clone()));
         // Each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));

@@ -57,6 +57,8 @@ pub(crate) struct Session {
     last_active: Cell<Instant>,
     pusher: Pusher,
     inbox: RefCell<mpsc::UnboundedReceiver<Push>>,
+    /// Its subscriptions and the bytes of pub/sub frames waiting in its inbox.
+    pub pubsub: crate::pubsub::SessState,
 }
 
 /// What can be sent to a connection that did not ask for it.
@@ -71,7 +73,11 @@ pub(crate) enum Push {
 /// Sends pushes to one connection, from any thread. Cheap to clone; holding one does not keep
 /// the connection open. It stays valid when the connection moves to another thread.
 #[derive(Clone)]
-pub(crate) struct Pusher(mpsc::UnboundedSender<Push>);
+pub(crate) struct Pusher(
+    mpsc::UnboundedSender<Push>,
+    /// Woken by [`Pusher::kill`], for a connection stuck writing to a peer that does not read.
+    std::sync::Arc<tokio::sync::Notify>,
+);
 
 impl Pusher {
     /// Queues frames for the connection; false if it has closed.
@@ -82,6 +88,12 @@ impl Pusher {
     /// Asks the connection to close. It wakes wherever it waits: idle, or blocked in a command.
     pub fn kill(&self) {
         let _ = self.0.send(Push::Kill);
+        self.1.notify_one();
+    }
+
+    /// Resolves once the connection is asked to close (a permit is kept if nobody waits).
+    pub async fn killed(&self) {
+        self.1.notified().await;
     }
 }
 
@@ -111,8 +123,9 @@ impl Session {
             closing: Cell::new(false),
             last_cmd: Cell::new("NULL"),
             last_active: Cell::new(now),
-            pusher: Pusher(tx),
+            pusher: Pusher(tx, Default::default()),
             inbox: RefCell::new(rx),
+            pubsub: Default::default(),
         }
     }
 
@@ -180,13 +193,24 @@ impl Session {
     /// Waits for the next push. The inbox is borrowed only while polled, never across a
     /// suspension, and its sender lives in this session, so it never runs dry.
     pub async fn next_push(&self) -> Push {
-        poll_fn(|cx| self.inbox.borrow_mut().poll_recv(cx))
+        let p = poll_fn(|cx| self.inbox.borrow_mut().poll_recv(cx))
             .await
-            .unwrap_or(Push::Kill)
+            .unwrap_or(Push::Kill);
+        self.taken(&p);
+        p
     }
 
     /// The next push if one is already waiting.
     pub fn try_push(&self) -> Option<Push> {
-        self.inbox.borrow_mut().try_recv().ok()
+        let p = self.inbox.borrow_mut().try_recv().ok()?;
+        self.taken(&p);
+        Some(p)
+    }
+
+    /// Counts a frame out of the inbox (the pub/sub output buffer limit counts what waits).
+    fn taken(&self, p: &Push) {
+        if let Push::Frame(f) = p {
+            self.pubsub.taken(f.len());
+        }
     }
 }

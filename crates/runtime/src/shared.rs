@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     /// `allow_busy` flag get `-BUSY` on every thread, as in Redis.
     pub busy: Vec<std::sync::atomic::AtomicU8>,
     pub busy_count: AtomicUsize,
+    /// The pubsub output buffer limits, copied from the config (see `pubsub.rs`).
+    pub pubsub: crate::pubsub::Limits,
 }
 
 impl Shared {

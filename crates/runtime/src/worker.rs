@@ -438,8 +438,9 @@ impl Worker {
             locks.queue.is_empty() && locks.items_free(&items)
         };
         if runnable {
+            let mark = crate::pubsub::mark();
             let r = self.run_batch(items, resp3, into);
-            let _ = reply.send(r);
+            crate::pubsub::reply_after_events(mark, reply, r);
         } else {
             self.locks.borrow_mut().queue.push_back(Queued::Batch {
                 items,
@@ -549,8 +550,9 @@ impl Worker {
                     into,
                     reply,
                 }) => {
+                    let mark = crate::pubsub::mark();
                     let r = self.run_batch(items, resp3, into);
-                    let _ = reply.send(r);
+                    crate::pubsub::reply_after_events(mark, reply, r);
                 }
                 Some(Queued::Lock { tx, set, reply }) => {
                     self.locks.borrow_mut().grant(tx, set);
@@ -585,7 +587,9 @@ impl Worker {
                 f,
                 reply,
             } => {
-                let _ = reply.send(self.try_run(tx, set, release, &f));
+                let mark = crate::pubsub::mark();
+                let r = self.try_run(tx, set, release, &f);
+                crate::pubsub::reply_after_events(mark, reply, r);
             }
             Msg::Call {
                 tx,
@@ -593,6 +597,7 @@ impl Worker {
                 f,
                 reply,
             } => {
+                let mark = crate::pubsub::mark();
                 let r = f(self);
                 if unlock {
                     if let Some(tx) = tx {
@@ -600,7 +605,8 @@ impl Worker {
                     }
                 }
                 self.serve_ready();
-                let _ = reply.send(r);
+                // Keyspace events it published reach other threads before its reply does.
+                crate::pubsub::reply_after_events(mark, reply, r);
             }
             Msg::Adopt(m) => crate::conn::adopt(self, *m),
         }
@@ -721,6 +727,8 @@ pub(crate) fn exec_on(
     out: &mut Out,
     hidden: HiddenFn<'_>,
 ) -> Option<NeededKeys> {
+    // Keyspace notifications name the command that changed a key.
+    let _cx = crate::notify::Context::enter(args);
     match &spec.run {
         Run::Shard(f) => f(&mut ShardCtx::new(shard, db), args, out),
         Run::MultiKey(ops) => match spec.key_positions(args) {

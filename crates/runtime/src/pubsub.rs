@@ -1,0 +1,1081 @@
+//! Pub/sub across threads: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, their UNSUBSCRIBEs, PUBLISH,
+//! SPUBLISH and PUBSUB.
+//!
+//! Shared nothing: each thread keeps the subscriptions of its own connections ([`Local`], in a
+//! thread-local, never touched by another thread), and each connection keeps its own
+//! ([`SessState`] in its `Session`). A publish delivers to its own thread's subscribers and sends
+//! one message over the mesh to every other thread, which delivers to its subscribers and
+//! answers with how many it reached; the reply is the sum. Messages between two threads arrive
+//! in the order they were sent, and a PUBLISH replies only once every thread has delivered, so
+//! a subscriber gets one publisher's messages in publish order, even when that publisher moves
+//! to another thread between two publishes.
+//!
+//! A subscribed connection does not move to another thread (`conn.rs` checks
+//! [`SessState::total`]): its subscriptions are registered on the thread it lives on, and
+//! delivery to it always happens there.
+//!
+//! Delivery is a push into the connection's inbox, so a publisher never waits on a subscriber.
+//! The bytes waiting there are counted; a subscriber past `client-output-buffer-limit pubsub`
+//! (its hard limit, or its soft limit for longer than the soft seconds) is disconnected, as
+//! Redis does.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use hashbrown::HashMap;
+use rustis_commands::args::eq_ic;
+use rustis_commands::glob::glob_match;
+use rustis_commands::registry::{Partial, PubSubCmd};
+use rustis_commands::{CommandSpec, Out};
+use rustis_resp::errors::wrong_args;
+
+use crate::session::Session;
+use crate::worker::Worker;
+
+/// The three kinds of subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// SUBSCRIBE: a channel name.
+    Channel = 0,
+    /// PSUBSCRIBE: a glob pattern over channel names.
+    Pattern = 1,
+    /// SSUBSCRIBE: a shard channel name (SPUBLISH's).
+    Shard = 2,
+}
+
+impl Kind {
+    fn subscribed(self) -> &'static [u8] {
+        match self {
+            Kind::Channel => b"subscribe",
+            Kind::Pattern => b"psubscribe",
+            Kind::Shard => b"ssubscribe",
+        }
+    }
+
+    fn unsubscribed(self) -> &'static [u8] {
+        match self {
+            Kind::Channel => b"unsubscribe",
+            Kind::Pattern => b"punsubscribe",
+            Kind::Shard => b"sunsubscribe",
+        }
+    }
+}
+
+// ---- Per connection. ----
+
+/// A connection's pub/sub state, kept in its `Session`.
+#[derive(Default)]
+pub(crate) struct SessState {
+    /// Per kind: name → the order it was subscribed in (unsubscribing from all goes in that
+    /// order).
+    subs: RefCell<[HashMap<Bytes, u64>; 3]>,
+    seq: Cell<u64>,
+    /// Bytes of pub/sub frames pushed to the inbox and not yet taken by the connection.
+    queued: Cell<usize>,
+    /// Since when `queued` has been above the soft limit, if it is.
+    soft_since: Cell<Option<Instant>>,
+    /// Set when the connection must close at once, dropping what it has not written (an
+    /// output buffer limit); the connection loop stops waiting on a write when it is notified.
+    abort: tokio::sync::Notify,
+    aborted: Cell<bool>,
+    /// CLIENT REPLY's mode.
+    reply: Cell<ReplyMode>,
+    /// Whether the connection ran MONITOR.
+    monitor: Cell<bool>,
+    /// Pipelined publishes of the read being dispatched.
+    pipelined: RefCell<Pipelined>,
+}
+
+/// CLIENT REPLY: whether the connection's replies are sent. Pub/sub frames always are, as in
+/// Redis (they are pushes, even the (un)subscribe confirmations of RESP2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum ReplyMode {
+    /// Replies are sent (the default; CLIENT REPLY ON).
+    #[default]
+    On,
+    /// No reply is sent (CLIENT REPLY OFF).
+    Off,
+    /// The next command's reply is not sent (CLIENT REPLY SKIP).
+    Skip,
+}
+
+impl SessState {
+    /// Channels plus patterns: the count SUBSCRIBE and PSUBSCRIBE replies carry.
+    pub fn count(&self) -> usize {
+        let s = self.subs.borrow();
+        s[0].len() + s[1].len()
+    }
+
+    /// Shard channels: the count SSUBSCRIBE replies carry.
+    pub fn shard_count(&self) -> usize {
+        self.subs.borrow()[2].len()
+    }
+
+    /// Every subscription: the connection is in subscribed mode while this is not zero.
+    pub fn total(&self) -> usize {
+        self.subs.borrow().iter().map(|m| m.len()).sum()
+    }
+
+    /// Whether the connection must stay on its thread: it has subscriptions or is a monitor,
+    /// registered on this thread.
+    pub fn pinned(&self) -> bool {
+        self.total() > 0 || self.monitor.get()
+    }
+
+    /// Whether it ran MONITOR (CLIENT LIST flag `O`).
+    pub fn monitoring(&self) -> bool {
+        self.monitor.get()
+    }
+
+    /// How many of one kind (CLIENT LIST `sub=`, `psub=`, `ssub=`).
+    pub fn of_kind(&self, k: Kind) -> usize {
+        self.subs.borrow()[k as usize].len()
+    }
+
+    fn count_for(&self, k: Kind) -> usize {
+        match k {
+            Kind::Shard => self.shard_count(),
+            _ => self.count(),
+        }
+    }
+
+    /// The connection took `n` bytes of frames out of its inbox.
+    pub fn taken(&self, n: usize) {
+        let left = self.queued.get().saturating_sub(n);
+        self.queued.set(left);
+    }
+
+    /// Resolves once an output buffer limit closes the connection.
+    pub async fn wait_abort(&self) {
+        if self.aborted.get() {
+            return;
+        }
+        self.abort.notified().await;
+    }
+
+    /// Closes the connection at once, dropping what it has not written.
+    fn abort_now(&self) {
+        self.aborted.set(true);
+        self.abort.notify_one();
+    }
+}
+
+/// CLIENT REPLY ON|OFF|SKIP: changes the mode; only ON replies (+OK), as in Redis.
+pub(crate) fn client_reply(sess: &Session, mode: &[u8], out: &mut Out) {
+    let st = &sess.pubsub;
+    if eq_ic(mode, "on") {
+        st.reply.set(ReplyMode::On);
+        out.ok();
+    } else if eq_ic(mode, "off") {
+        st.reply.set(ReplyMode::Off);
+    } else if eq_ic(mode, "skip") {
+        if st.reply.get() != ReplyMode::Off {
+            st.reply.set(ReplyMode::Skip);
+        }
+    } else {
+        out.error(rustis_resp::errors::SYNTAX);
+    }
+}
+
+/// Whether the reply of the command `args`, about to run, must be dropped (CLIENT REPLY OFF,
+/// or SKIP, which this consumes). Never for the (un)subscribe commands, whose confirmations are
+/// pushes, nor for CLIENT REPLY ON, which answers once replies are back on.
+pub(crate) fn silence(sess: &Session, args: &[Bytes]) -> bool {
+    let st = &sess.pubsub;
+    let mode = st.reply.get();
+    if mode == ReplyMode::On {
+        return false;
+    }
+    if mode == ReplyMode::Skip {
+        st.reply.set(ReplyMode::On);
+    }
+    let name = &args[0];
+    let pushes = [
+        "subscribe",
+        "psubscribe",
+        "ssubscribe",
+        "unsubscribe",
+        "punsubscribe",
+        "sunsubscribe",
+    ]
+    .iter()
+    .any(|n| eq_ic(name, n));
+    let reply_on = eq_ic(name, "client")
+        && args.get(1).is_some_and(|a| eq_ic(a, "reply"))
+        && args.get(2).is_some_and(|a| eq_ic(a, "on"));
+    !(pushes || reply_on)
+}
+
+// ---- Per thread. ----
+
+/// The subscribers of one name on one thread, by client id.
+type Subscribers = HashMap<u64, Rc<Session>>;
+
+/// One thread's subscriptions: per kind, name → its subscribers connected to this thread.
+#[derive(Default)]
+struct Local {
+    maps: [HashMap<Bytes, Subscribers>; 3],
+    /// This thread's MONITOR clients.
+    monitors: Subscribers,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = RefCell::default();
+}
+
+/// The settings read on every delivery and every change, without a lock: the pubsub class of
+/// `client-output-buffer-limit` and `notify-keyspace-events`; and who listens where.
+pub(crate) struct Limits {
+    /// `client-output-buffer-limit pubsub`: hard bytes, soft bytes, soft seconds (0: none).
+    hard: AtomicU64,
+    soft: AtomicU64,
+    soft_secs: AtomicU64,
+    /// `notify-keyspace-events` as flag bits (see `notify.rs`).
+    pub notify: AtomicU32,
+    /// MONITOR clients on every thread: while zero, commands are not fed anywhere.
+    monitors: AtomicUsize,
+    /// Per thread, its subscriptions of every kind: a publish skips the threads that have
+    /// none. A subscription is counted before its confirmation is written, so a publish that
+    /// follows a confirmed subscription, on any thread, sees it.
+    subscribed: Box<[AtomicUsize]>,
+}
+
+impl Limits {
+    /// The settings of a server of `threads` threads, before the config is loaded.
+    pub fn new(threads: usize) -> Self {
+        Limits {
+            hard: AtomicU64::new(0),
+            soft: AtomicU64::new(0),
+            soft_secs: AtomicU64::new(0),
+            notify: AtomicU32::new(0),
+            monitors: AtomicUsize::new(0),
+            subscribed: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
+        }
+    }
+
+    fn here(&self, thread: usize) -> &AtomicUsize {
+        &self.subscribed[thread]
+    }
+
+    /// Whether thread `s` has any subscription now.
+    fn has_subscribers(&self, s: usize) -> bool {
+        self.subscribed
+            .get(s)
+            .is_none_or(|n| n.load(Ordering::Acquire) > 0)
+    }
+
+    /// Copies the settings from the configuration (at startup and after CONFIG SET).
+    pub fn load(&self, cfg: &crate::config::Config) {
+        let (hard, soft, secs) = cfg.pubsub_limits();
+        self.hard.store(hard, Ordering::Relaxed);
+        self.soft.store(soft, Ordering::Relaxed);
+        self.soft_secs.store(secs, Ordering::Relaxed);
+        self.notify.store(cfg.notify_flags(), Ordering::Relaxed);
+    }
+}
+
+/// A frame in the subscriber's protocol: `*n` (RESP2) or `>n` (RESP3) and bulk strings.
+fn frame(resp3: bool, parts: &[&[u8]]) -> Bytes {
+    let len: usize = parts.iter().map(|p| p.len() + 16).sum::<usize>() + 8;
+    let mut b = BytesMut::with_capacity(len);
+    b.put_u8(if resp3 { b'>' } else { b'*' });
+    b.put_slice(itoa::Buffer::new().format(parts.len()).as_bytes());
+    b.put_slice(b"\r\n");
+    for p in parts {
+        b.put_u8(b'$');
+        b.put_slice(itoa::Buffer::new().format(p.len()).as_bytes());
+        b.put_slice(b"\r\n");
+        b.put_slice(p);
+        b.put_slice(b"\r\n");
+    }
+    b.freeze()
+}
+
+/// Frames encoded once per protocol for one message.
+struct Frames<'a> {
+    parts: [&'a [u8]; 4],
+    n: usize,
+    enc: [Option<Bytes>; 2],
+}
+
+impl<'a> Frames<'a> {
+    fn new(parts: &[&'a [u8]]) -> Self {
+        let mut p: [&[u8]; 4] = [b""; 4];
+        p[..parts.len()].copy_from_slice(parts);
+        Frames {
+            parts: p,
+            n: parts.len(),
+            enc: [None, None],
+        }
+    }
+
+    fn get(&mut self, resp3: bool) -> Bytes {
+        let parts = &self.parts[..self.n];
+        self.enc[resp3 as usize]
+            .get_or_insert_with(|| frame(resp3, parts))
+            .clone()
+    }
+}
+
+/// Pushes a frame to a subscriber on this thread, enforcing the pubsub output buffer limit.
+fn push_to(sess: &Session, f: Bytes, limits: &Limits) {
+    let st = &sess.pubsub;
+    if st.aborted.get() {
+        return;
+    }
+    let queued = st.queued.get() + f.len();
+    st.queued.set(queued);
+    sess.pusher().push(f);
+    let hard = limits.hard.load(Ordering::Relaxed) as usize;
+    let soft = limits.soft.load(Ordering::Relaxed) as usize;
+    let mut over = hard > 0 && queued >= hard;
+    if soft > 0 && queued >= soft {
+        let now = Instant::now();
+        match st.soft_since.get() {
+            None => st.soft_since.set(Some(now)),
+            Some(t) => {
+                let secs = limits.soft_secs.load(Ordering::Relaxed);
+                if now.duration_since(t).as_secs() > secs {
+                    over = true;
+                }
+            }
+        }
+    } else {
+        st.soft_since.set(None);
+    }
+    if over {
+        tracing::warn!(
+            client = sess.id,
+            "closing a pub/sub client over its output buffer limit ({queued} bytes waiting)"
+        );
+        st.abort_now();
+        sess.close();
+        sess.pusher().kill();
+    }
+}
+
+/// Delivers a message to this thread's subscribers; returns how many it reached.
+fn deliver_local(limits: &Limits, kind: Kind, channel: &[u8], msg: &[u8]) -> usize {
+    LOCAL.with(|l| {
+        let l = l.borrow();
+        let mut n = 0;
+        let map = &l.maps[kind as usize];
+        if let Some(subs) = map.get(channel) {
+            let word: &[u8] = if kind == Kind::Shard {
+                b"smessage"
+            } else {
+                b"message"
+            };
+            let mut frames = Frames::new(&[word, channel, msg]);
+            for s in subs.values() {
+                push_to(s, frames.get(s.resp() == 3), limits);
+                n += 1;
+            }
+        }
+        if kind == Kind::Channel {
+            for (pat, subs) in &l.maps[Kind::Pattern as usize] {
+                if !glob_match(pat, channel, false) {
+                    continue;
+                }
+                let mut frames = Frames::new(&[b"pmessage", pat, channel, msg]);
+                for s in subs.values() {
+                    push_to(s, frames.get(s.resp() == 3), limits);
+                    n += 1;
+                }
+            }
+        }
+        n
+    })
+}
+
+/// One message to publish: its kind, channel and payload.
+type Message = (Kind, Bytes, Bytes);
+
+/// Publishes messages, in order, on every thread that has subscribers, and returns how many
+/// subscribers received each. The other threads get one mesh message each for all of them.
+async fn publish_all(w: &Worker, msgs: Vec<Message>) -> Vec<usize> {
+    let limits = &w.shared.pubsub;
+    let mut counts: Vec<usize> = msgs
+        .iter()
+        .map(|(k, c, m)| deliver_local(limits, *k, c, m))
+        .collect();
+    if w.n > 1 {
+        let msgs = std::sync::Arc::new(msgs);
+        let mut waits = Vec::with_capacity(w.n - 1);
+        for s in (0..w.n).filter(|&s| s != w.id && limits.has_subscribers(s)) {
+            let msgs = msgs.clone();
+            let f = Box::new(move |wk: &Worker| -> Partial {
+                let limits = &wk.shared.pubsub;
+                let n: Vec<usize> = msgs
+                    .iter()
+                    .map(|(k, c, m)| deliver_local(limits, *k, c, m))
+                    .collect();
+                Box::new(n)
+            });
+            waits.push(w.send_call(s, None, false, f));
+        }
+        for rx in waits {
+            if let Ok(p) = rx.await {
+                if let Ok(theirs) = p.downcast::<Vec<usize>>() {
+                    for (n, t) in counts.iter_mut().zip(theirs.iter()) {
+                        *n += t;
+                    }
+                }
+            }
+        }
+    }
+    counts
+}
+
+/// Delivers a message to this thread's subscribers and returns how many got it (a script's
+/// PUBLISH calls it on every thread that has subscribers, see `script.rs`).
+pub(crate) fn deliver_here(w: &Worker, kind: Kind, channel: &[u8], msg: &[u8]) -> usize {
+    deliver_local(&w.shared.pubsub, kind, channel, msg)
+}
+
+/// Whether thread `s` has any subscription (a publish may skip it otherwise).
+pub(crate) fn has_subscribers(w: &Worker, s: usize) -> bool {
+    w.shared.pubsub.has_subscribers(s)
+}
+
+/// Publishes on every thread and returns how many subscribers received the message.
+pub(crate) async fn publish(w: &Worker, kind: Kind, channel: Bytes, msg: Bytes) -> usize {
+    publish_all(w, vec![(kind, channel, msg)])
+        .await
+        .first()
+        .copied()
+        .unwrap_or(0)
+}
+
+// ---- Pipelined publishes. ----
+//
+// A pipeline of consecutive PUBLISH/SPUBLISH commands is published as one batch when its first
+// command runs: by then everything before it has run, and nothing else runs before the rest of
+// the batch (no other command stands between them), so publishing them together is what
+// publishing them one by one would show, at one message per thread instead of one per command.
+// `prepare` finds the runs when a read is dispatched; the first command of a run publishes it
+// and the others take their counts. A command is matched by the identity of its arguments
+// (the same `Bytes`), so a command run from anywhere else (a transaction's queue) is never
+// mistaken for one of a prepared run.
+
+/// Identity of a publish command's arguments.
+type Ident = (usize, usize, usize, usize);
+
+fn ident(channel: &Bytes, msg: &Bytes) -> Ident {
+    (
+        channel.as_ptr() as usize,
+        channel.len(),
+        msg.as_ptr() as usize,
+        msg.len(),
+    )
+}
+
+/// Runs of consecutive publishes in the read being dispatched, and the counts of a published
+/// run's commands that have not replied yet.
+#[derive(Default)]
+pub(crate) struct Pipelined {
+    runs: Vec<Vec<Message>>,
+    ready: std::collections::VecDeque<(Ident, usize)>,
+}
+
+/// Finds the runs of two or more consecutive PUBLISH/SPUBLISH commands in a read about to be
+/// dispatched. Does nothing with one thread, where a publish sends no message.
+pub(crate) fn prepare(w: &Worker, sess: &Session, cmds: &[Vec<Bytes>]) {
+    if w.n == 1 {
+        return;
+    }
+    let mut p = sess.pubsub.pipelined.borrow_mut();
+    p.runs.clear();
+    p.ready.clear();
+    if cmds.len() < 2 {
+        return;
+    }
+    let mut run: Vec<Message> = Vec::new();
+    for args in cmds {
+        let kind = match args.first() {
+            Some(n) if args.len() == 3 && eq_ic(n, "publish") => Some(Kind::Channel),
+            Some(n) if args.len() == 3 && eq_ic(n, "spublish") => Some(Kind::Shard),
+            _ => None,
+        };
+        match kind {
+            Some(k) => run.push((k, args[1].clone(), args[2].clone())),
+            None => {
+                if run.len() >= 2 {
+                    p.runs.push(std::mem::take(&mut run));
+                }
+                run.clear();
+            }
+        }
+    }
+    if run.len() >= 2 {
+        p.runs.push(run);
+    }
+}
+
+/// PUBLISH/SPUBLISH: the count of a run already published, or the run published now if this
+/// command starts one, or this message alone.
+async fn publish_command(w: &Worker, sess: &Session, kind: Kind, args: &[Bytes]) -> usize {
+    let (channel, msg) = (&args[1], &args[2]);
+    let id = ident(channel, msg);
+    let batch = {
+        let mut p = sess.pubsub.pipelined.borrow_mut();
+        if let Some(&(rid, n)) = p.ready.front() {
+            if rid == id {
+                p.ready.pop_front();
+                return n;
+            }
+            // Not the run's next command: the run was interrupted (it cannot be, see above);
+            // its remaining counts are stale.
+            p.ready.clear();
+        }
+        let at = p.runs.iter().position(|r| {
+            r.first()
+                .is_some_and(|(k, c, m)| *k == kind && ident(c, m) == id)
+        });
+        at.map(|i| p.runs.swap_remove(i))
+    };
+    let Some(batch) = batch else {
+        return publish(w, kind, channel.clone(), msg.clone()).await;
+    };
+    let ids: Vec<Ident> = batch.iter().map(|(_, c, m)| ident(c, m)).collect();
+    let counts = publish_all(w, batch).await;
+    let mut p = sess.pubsub.pipelined.borrow_mut();
+    p.ready
+        .extend(ids.into_iter().zip(counts.iter().copied()).skip(1));
+    counts.first().copied().unwrap_or(0)
+}
+
+// ---- Commands. ----
+
+fn header(out: &mut Out, n: usize) {
+    if out.resp3 {
+        out.push(n);
+    } else {
+        out.array(n);
+    }
+}
+
+fn subscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], out: &mut Out) {
+    let me = w.clients.borrow().get(sess.id).cloned();
+    for name in names {
+        let fresh = {
+            let mut subs = sess.pubsub.subs.borrow_mut();
+            let map = &mut subs[kind as usize];
+            if map.contains_key(name) {
+                false
+            } else {
+                let seq = sess.pubsub.seq.get() + 1;
+                sess.pubsub.seq.set(seq);
+                // A copy: the argument is a slice of the read buffer, which it would keep
+                // alive for as long as the subscription lasts.
+                map.insert(Bytes::copy_from_slice(name), seq);
+                true
+            }
+        };
+        if fresh {
+            w.shared.pubsub.here(w.id).fetch_add(1, Ordering::Release);
+            if let Some(me) = &me {
+                let stored = sess.pubsub.subs.borrow()[kind as usize]
+                    .get_key_value(&name[..])
+                    .map_or_else(|| name.clone(), |(k, _)| k.clone());
+                LOCAL.with(|l| {
+                    l.borrow_mut().maps[kind as usize]
+                        .entry(stored)
+                        .or_default()
+                        .insert(sess.id, me.clone());
+                });
+            }
+        }
+        header(out, 3);
+        out.bulk(kind.subscribed());
+        out.bulk(name);
+        out.int(sess.pubsub.count_for(kind) as i64);
+    }
+}
+
+/// Removes one subscription of `sess` from its state and this thread's; false if it had none.
+fn drop_one(w: &Worker, sess: &Session, kind: Kind, name: &[u8]) -> bool {
+    if sess.pubsub.subs.borrow_mut()[kind as usize]
+        .remove(name)
+        .is_none()
+    {
+        return false;
+    }
+    w.shared.pubsub.here(w.id).fetch_sub(1, Ordering::Release);
+    LOCAL.with(|l| {
+        let mut l = l.borrow_mut();
+        let map = &mut l.maps[kind as usize];
+        if let Some(subs) = map.get_mut(name) {
+            subs.remove(&sess.id);
+            if subs.is_empty() {
+                map.remove(name);
+            }
+        }
+    });
+    true
+}
+
+/// Unsubscribes from `names`, or from every name of the kind (in subscription order) when
+/// there are none; with `out`, writes one frame per name as Redis does.
+fn unsubscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], mut out: Option<&mut Out>) {
+    let all: Vec<Bytes>;
+    let names = if names.is_empty() {
+        let mut v: Vec<(u64, Bytes)> = sess.pubsub.subs.borrow()[kind as usize]
+            .iter()
+            .map(|(k, s)| (*s, k.clone()))
+            .collect();
+        v.sort_unstable_by_key(|e| e.0);
+        all = v.into_iter().map(|e| e.1).collect();
+        if all.is_empty() {
+            if let Some(out) = out {
+                header(out, 3);
+                out.bulk(kind.unsubscribed());
+                out.null();
+                out.int(sess.pubsub.count_for(kind) as i64);
+            }
+            return;
+        }
+        &all[..]
+    } else {
+        names
+    };
+    for name in names {
+        drop_one(w, sess, kind, name);
+        if let Some(out) = out.as_deref_mut() {
+            header(out, 3);
+            out.bulk(kind.unsubscribed());
+            out.bulk(name);
+            out.int(sess.pubsub.count_for(kind) as i64);
+        }
+    }
+}
+
+/// Drops every subscription of a connection, without replies: RESET, and a connection that
+/// closes (whatever closed it: QUIT, CLIENT KILL, the peer, a limit).
+pub(crate) fn forget(w: &Worker, sess: &Session) {
+    if sess.pubsub.monitor.replace(false) {
+        LOCAL.with(|l| l.borrow_mut().monitors.remove(&sess.id));
+        w.shared.pubsub.monitors.fetch_sub(1, Ordering::Relaxed);
+    }
+    if sess.pubsub.total() == 0 {
+        return;
+    }
+    for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+        unsubscribe(w, sess, kind, &[], None);
+    }
+}
+
+/// The subscribed-mode rule of RESP2: while a RESP2 connection has subscriptions, only the
+/// (un)subscribe commands, PING, QUIT and RESET run, and PING answers as a pub/sub frame.
+/// Returns true when it wrote the command's reply itself (the command then does not run).
+pub(crate) fn intercept(sess: &Session, spec: &CommandSpec, args: &[Bytes], out: &mut Out) -> bool {
+    if sess.resp() != 2 || sess.pubsub.total() == 0 {
+        return false;
+    }
+    match spec.name {
+        "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe"
+        | "punsubscribe" | "quit" | "reset" => false,
+        "ping" if args.len() <= 2 => {
+            out.array(2);
+            out.bulk(b"pong");
+            out.bulk(args.get(1).map_or(&b""[..], |a| &a[..]));
+            true
+        }
+        "ping" => false,
+        _ => {
+            let full = match (spec.subcommands.is_empty(), args.get(1)) {
+                (false, Some(sub)) => spec
+                    .subcommand(sub)
+                    .map_or(spec.name.to_string(), |s| s.name.to_string()),
+                _ => spec.name.to_string(),
+            };
+            out.error(&format!("ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"));
+            true
+        }
+    }
+}
+
+/// Runs a pub/sub command.
+pub(crate) async fn run(
+    w: &Rc<Worker>,
+    sess: &Session,
+    cmd: PubSubCmd,
+    args: &[Bytes],
+    out: &mut Out,
+) {
+    match cmd {
+        PubSubCmd::Subscribe => subscribe(w, sess, Kind::Channel, &args[1..], out),
+        PubSubCmd::Psubscribe => subscribe(w, sess, Kind::Pattern, &args[1..], out),
+        PubSubCmd::Ssubscribe => subscribe(w, sess, Kind::Shard, &args[1..], out),
+        PubSubCmd::Unsubscribe => unsubscribe(w, sess, Kind::Channel, &args[1..], Some(out)),
+        PubSubCmd::Punsubscribe => unsubscribe(w, sess, Kind::Pattern, &args[1..], Some(out)),
+        PubSubCmd::Sunsubscribe => unsubscribe(w, sess, Kind::Shard, &args[1..], Some(out)),
+        PubSubCmd::Publish => {
+            let n = publish_command(w, sess, Kind::Channel, args).await;
+            out.int(n as i64);
+        }
+        PubSubCmd::Spublish => {
+            let n = publish_command(w, sess, Kind::Shard, args).await;
+            out.int(n as i64);
+        }
+        PubSubCmd::Pubsub => introspect(w, args, out).await,
+        PubSubCmd::Monitor => monitor(w, sess, out),
+    }
+}
+
+// ---- MONITOR. ----
+
+/// MONITOR: from now on the connection gets a line for every command any client runs. A
+/// second MONITOR gets no reply at all, as in Redis.
+fn monitor(w: &Worker, sess: &Session, out: &mut Out) {
+    if sess.pubsub.monitor.get() {
+        return;
+    }
+    let Some(me) = w.clients.borrow().get(sess.id).cloned() else {
+        return out.error("ERR internal error: the client is not registered");
+    };
+    sess.pubsub.monitor.set(true);
+    LOCAL.with(|l| l.borrow_mut().monitors.insert(sess.id, me));
+    w.shared.pubsub.monitors.fetch_add(1, Ordering::Relaxed);
+    out.ok();
+}
+
+/// The line a command about to run will show to MONITOR clients, without its time and
+/// database (see [`feed_monitors`]); `None` while nobody monitors, and for administrative
+/// commands, which Redis does not show. Costs one atomic load while nobody monitors.
+pub(crate) fn monitor_line(w: &Worker, spec: &CommandSpec, args: &[Bytes]) -> Option<Vec<u8>> {
+    if w.shared.pubsub.monitors.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let run = match (spec.subcommands.is_empty(), args.get(1)) {
+        (false, Some(sub)) => spec.subcommand(sub).unwrap_or(spec),
+        _ => spec,
+    };
+    use rustis_commands::registry::flags;
+    if run.flags & (flags::ADMIN | flags::SKIP_MONITOR) != 0 {
+        return None;
+    }
+    // Passwords are not shown: HELLO's AUTH pair, and every argument of AUTH, as in Redis.
+    let hidden = |i: usize| {
+        if eq_ic(&args[0], "auth") {
+            return i > 0;
+        }
+        eq_ic(&args[0], "hello")
+            && i >= 3
+            && (eq_ic(&args[i - 1], "auth") || (i >= 4 && eq_ic(&args[i - 2], "auth")))
+    };
+    let mut line = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            line.push(b' ');
+        }
+        if hidden(i) {
+            line.extend_from_slice(b"\"(redacted)\"");
+        } else {
+            repr(&mut line, a);
+        }
+    }
+    line.extend_from_slice(b"\r\n");
+    Some(line)
+}
+
+/// Feeds a command that has run to every MONITOR client, on every thread, as Redis's
+/// `+<seconds>.<micros> [<db> <addr>] "arg" ...` line: after it ran, as Redis does, so the
+/// database is the one it left selected and a client that RESET is no longer fed.
+pub(crate) fn feed_monitors(w: &Worker, sess: &Session, args_line: Vec<u8>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "+{}.{:06} [{} {}] ",
+        now.as_secs(),
+        now.subsec_micros(),
+        sess.db(),
+        sess.addr
+    )
+    .into_bytes();
+    line.extend_from_slice(&args_line);
+    let line = Bytes::from(line);
+    feed_local(&line);
+    for s in (0..w.n).filter(|&s| s != w.id) {
+        let l = line.clone();
+        let f = Box::new(move |_: &Worker| -> Partial {
+            feed_local(&l);
+            Box::new(())
+        });
+        drop(w.send_call(s, None, false, f));
+    }
+}
+
+fn feed_local(line: &Bytes) {
+    LOCAL.with(|l| {
+        for m in l.borrow().monitors.values() {
+            m.pusher().push(line.clone());
+        }
+    });
+}
+
+/// Redis's `sdscatrepr`: a quoted string with `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b`
+/// escaped and other unprintable bytes as `\xHH`.
+fn repr(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'\\' | b'"' => {
+                out.push(b'\\');
+                out.push(c);
+            }
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x07 => out.extend_from_slice(b"\\a"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(c),
+            _ => out.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
+        }
+    }
+    out.push(b'"');
+}
+
+/// Runs `f` on every thread (this one included) and collects the results in thread order.
+async fn gather<T: Send + 'static>(
+    w: &Worker,
+    f: impl Fn() -> T + Send + Sync + Clone + 'static,
+) -> Vec<T> {
+    let mut waits = Vec::with_capacity(w.n);
+    for s in 0..w.n {
+        let f = f.clone();
+        let call = Box::new(move |_: &Worker| -> Partial { Box::new(f()) });
+        waits.push(w.send_call(s, None, false, call));
+    }
+    let mut all = Vec::with_capacity(w.n);
+    for rx in waits {
+        if let Ok(p) = rx.await {
+            if let Ok(v) = p.downcast::<T>() {
+                all.push(*v);
+            }
+        }
+    }
+    all
+}
+
+/// The names of one kind with subscribers on this thread, those matching `pat` if given.
+fn names_here(kind: Kind, pat: Option<&[u8]>) -> Vec<Bytes> {
+    LOCAL.with(|l| {
+        l.borrow().maps[kind as usize]
+            .keys()
+            .filter(|k| pat.is_none_or(|p| glob_match(p, k, false)))
+            .cloned()
+            .collect()
+    })
+}
+
+/// Publishes without waiting for the count (keyspace events): delivered to this thread's
+/// subscribers at once, and on every other thread when its message arrives there. Messages from
+/// one thread to another keep their order, so one thread's events reach a subscriber in the
+/// order they happened.
+pub(crate) fn publish_detached(w: &Worker, channel: Bytes, msg: Bytes) {
+    deliver_local(&w.shared.pubsub, Kind::Channel, &channel, &msg);
+    let limits = &w.shared.pubsub;
+    for s in (0..w.n).filter(|&s| s != w.id && limits.has_subscribers(s)) {
+        let (c, m) = (channel.clone(), msg.clone());
+        let f = Box::new(move |wk: &Worker| -> Partial {
+            deliver_local(&wk.shared.pubsub, Kind::Channel, &c, &m);
+            Box::new(())
+        });
+        let ack = w.send_call(s, None, false, f);
+        SETTLE.with(|st| st.track(ack));
+    }
+}
+
+// ---- Settling detached deliveries. ----
+//
+// Two commands a client runs one after the other may change keys on two different threads;
+// their events travel on two different mesh queues, which a subscriber's thread may drain in
+// either order. So a reply is not sent before the events its command published to other
+// threads have been delivered there: the connection's thread waits for them at the end of a
+// read (`settle`), and a thread that ran a batch or a part for another thread sends that
+// reply once they are (`reply_after_events`). Events of one read's commands on different
+// threads may still arrive in another order than the commands ran. With nobody subscribed on
+// another thread, nothing is posted and nothing waits.
+
+/// This thread's detached deliveries not yet acknowledged, numbered in the order posted.
+#[derive(Default)]
+struct Settle {
+    posted: Cell<u64>,
+    outstanding: RefCell<std::collections::BTreeSet<u64>>,
+    done: Rc<tokio::sync::Notify>,
+}
+
+impl Settle {
+    fn track(&self, ack: tokio::sync::oneshot::Receiver<Partial>) {
+        let seq = self.posted.get() + 1;
+        self.posted.set(seq);
+        self.outstanding.borrow_mut().insert(seq);
+        tokio::task::spawn_local(async move {
+            let _ = ack.await;
+            SETTLE.with(|st| {
+                st.outstanding.borrow_mut().remove(&seq);
+                st.done.notify_waiters();
+            });
+        });
+    }
+
+    /// Whether every delivery posted up to `upto` is acknowledged.
+    fn settled(&self, upto: u64) -> bool {
+        self.outstanding
+            .borrow()
+            .first()
+            .is_none_or(|&first| first > upto)
+    }
+}
+
+thread_local! {
+    static SETTLE: Settle = Settle::default();
+}
+
+/// Waits until every delivery this thread has posted so far is acknowledged.
+async fn settled_upto(upto: u64) {
+    let done = SETTLE.with(|st| st.done.clone());
+    loop {
+        let notified = done.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if SETTLE.with(|st| st.settled(upto)) {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// Waits until the events this thread has published to other threads are delivered (before
+/// a read's replies are written).
+pub(crate) async fn settle() {
+    let upto = SETTLE.with(|st| st.posted.get());
+    if SETTLE.with(|st| st.settled(upto)) {
+        return;
+    }
+    settled_upto(upto).await;
+}
+
+/// How many deliveries this thread has posted so far: taken before running work for another
+/// thread, and handed to [`reply_after_events`].
+pub(crate) fn mark() -> u64 {
+    SETTLE.with(|st| st.posted.get())
+}
+
+/// Sends a reply to another thread; if the work it answers published events to other threads
+/// (more deliveries posted than at `mark`), once they are delivered. A delivery's own
+/// acknowledgement publishes nothing, so it is never held back, and no two threads can wait
+/// on each other.
+pub(crate) fn reply_after_events<T: 'static>(
+    mark: u64,
+    reply: tokio::sync::oneshot::Sender<T>,
+    value: T,
+) {
+    let upto = SETTLE.with(|st| st.posted.get());
+    if upto == mark || SETTLE.with(|st| st.settled(upto)) {
+        let _ = reply.send(value);
+        return;
+    }
+    tokio::task::spawn_local(async move {
+        settled_upto(upto).await;
+        let _ = reply.send(value);
+    });
+}
+
+/// The names of one kind with subscribers on any thread.
+async fn names_everywhere(w: &Worker, kind: Kind, pat: Option<Bytes>) -> Vec<Bytes> {
+    let per = gather(w, move || names_here(kind, pat.as_deref())).await;
+    if per.len() == 1 {
+        return per.into_iter().next().unwrap_or_default();
+    }
+    let mut seen = hashbrown::HashSet::new();
+    per.into_iter()
+        .flatten()
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
+}
+
+/// INFO's `pubsub_channels`, `pubsub_patterns` and `pubsubshard_channels`: the distinct
+/// names with subscribers on any thread.
+pub(crate) async fn info_counts(w: &Worker) -> (usize, usize, usize) {
+    (
+        names_everywhere(w, Kind::Channel, None).await.len(),
+        names_everywhere(w, Kind::Pattern, None).await.len(),
+        names_everywhere(w, Kind::Shard, None).await.len(),
+    )
+}
+
+async fn numsub(w: &Worker, kind: Kind, names: &[Bytes], out: &mut Out) {
+    let names: Vec<Bytes> = names.to_vec();
+    let ask = names.clone();
+    let per = gather(w, move || {
+        LOCAL.with(|l| {
+            let l = l.borrow();
+            ask.iter()
+                .map(|n| l.maps[kind as usize].get(n).map_or(0, |s| s.len()))
+                .collect::<Vec<usize>>()
+        })
+    })
+    .await;
+    out.array(names.len() * 2);
+    for (i, n) in names.iter().enumerate() {
+        out.bulk(n);
+        out.int(
+            per.iter()
+                .map(|v| v.get(i).copied().unwrap_or(0))
+                .sum::<usize>() as i64,
+        );
+    }
+}
+
+const HELP: &[&str] = &[
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+];
+
+async fn introspect(w: &Worker, args: &[Bytes], out: &mut Out) {
+    let sub = &args[1];
+    let n = args.len();
+    if n == 2 && eq_ic(sub, "help") {
+        crate::admin::help(out, "PUBSUB", HELP);
+    } else if (eq_ic(sub, "channels") || eq_ic(sub, "shardchannels")) && n <= 3 {
+        let kind = if eq_ic(sub, "channels") {
+            Kind::Channel
+        } else {
+            Kind::Shard
+        };
+        let names = names_everywhere(w, kind, args.get(2).cloned()).await;
+        out.array(names.len());
+        for c in names {
+            out.bulk(&c);
+        }
+    } else if eq_ic(sub, "numsub") {
+        numsub(w, Kind::Channel, &args[2..], out).await;
+    } else if eq_ic(sub, "shardnumsub") {
+        numsub(w, Kind::Shard, &args[2..], out).await;
+    } else if eq_ic(sub, "numpat") && n == 2 {
+        let pats = names_everywhere(w, Kind::Pattern, None).await;
+        out.int(pats.len() as i64);
+    } else if n < 2 {
+        out.error(&wrong_args("pubsub"));
+    } else {
+        out.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(sub)
+        ));
+    }
+}
