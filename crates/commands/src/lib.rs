@@ -22,6 +22,7 @@ pub mod hll;
 pub mod list;
 pub mod longdouble;
 pub mod meta;
+pub mod persist;
 pub mod registry;
 pub mod server;
 pub mod set;

@@ -78,6 +78,12 @@ pub enum ConnCmd {
     Shutdown,
     /// `RESET`
     Reset,
+    /// `SAVE`
+    Save,
+    /// `BGSAVE [SCHEDULE]`
+    Bgsave,
+    /// `LASTSAVE`
+    Lastsave,
 }
 
 /// How a command runs.
@@ -573,6 +579,7 @@ impl Registry {
         crate::connection::register(&mut r);
         crate::server::register(&mut r);
         crate::generic::register(&mut r);
+        crate::persist::register(&mut r);
         crate::string::register(&mut r);
         crate::bitmap::register(&mut r);
         crate::hll::register(&mut r);

@@ -129,7 +129,7 @@ const fn only_default(
 }
 
 const NO_AUTH: &str = "there is no AUTH or ACL yet, so a password would not be checked";
-const NO_PERSISTENCE: &str = "persistence is not implemented yet, so nothing would be written";
+const NO_AOF: &str = "the append-only file is not implemented yet, so nothing would be written";
 const NO_EVICTION: &str =
     "memory limits and eviction are not implemented yet, so memory use would not be bounded";
 const NO_REPLICATION: &str = "replication is not implemented yet";
@@ -150,8 +150,8 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
     ),
     ("aclfile", Some(""), NO_AUTH),
     ("user", None, NO_AUTH),
-    ("appendfsync", None, NO_PERSISTENCE),
-    ("appendfilename", None, NO_PERSISTENCE),
+    ("appendfsync", None, NO_AOF),
+    ("appendfilename", None, NO_AOF),
     (
         "client-output-buffer-limit",
         None,
@@ -222,10 +222,12 @@ static PARAMS: &[Param] = &[
         "Rustis does not detach into the background; run it under a supervisor",
     ),
     p("protected-mode", Kind::Bool, "yes", true),
-    only_default("save", Kind::Text, "", true, NO_PERSISTENCE),
-    only_default("appendonly", Kind::Bool, "no", true, NO_PERSISTENCE),
+    p("save", Kind::Text, "", true),
+    only_default("appendonly", Kind::Bool, "no", true, NO_AOF),
     p("dir", Kind::Text, ".", true),
     p("dbfilename", Kind::Text, "dump.rdb", true),
+    p("rdbcompression", Kind::Bool, "yes", true),
+    p("rdbchecksum", Kind::Bool, "yes", true),
     only_default("maxmemory", Kind::Memory, "0", true, NO_EVICTION),
     Param {
         name: "maxmemory-policy",
@@ -352,6 +354,24 @@ pub fn parse_memory(s: &str) -> Option<u64> {
     n.checked_mul(mul)
 }
 
+/// Parses `save`'s value as Redis does: `""` for none, else words one space apart, in pairs of
+/// seconds (at least 1) and changes (at least 0).
+pub fn parse_save_points(v: &str) -> Option<Vec<(u64, u64)>> {
+    if v.is_empty() {
+        return Some(Vec::new());
+    }
+    let words: Vec<&str> = v.split(' ').collect();
+    if words.len() % 2 != 0 {
+        return None;
+    }
+    // strtoll of an empty word is 0, which only a change count may be.
+    let num = |w: &str| if w.is_empty() { Some(0) } else { w.parse::<u64>().ok() };
+    words
+        .chunks(2)
+        .map(|p| Some((num(p[0]).filter(|&s| s >= 1)?, num(p[1])?)))
+        .collect()
+}
+
 impl Config {
     /// Sets a parameter from its text value, checking it. `startup` allows immutable ones.
     pub fn set(&mut self, name: &str, value: &str, startup: bool) -> Result<(), ConfigError> {
@@ -416,13 +436,27 @@ impl Config {
                         }
                     }
                 }
+                if param.name == "save" && parse_save_points(value).is_none() {
+                    return Err(ConfigError::Invalid(
+                        param.name.to_string(),
+                        "Invalid save parameters".into(),
+                    ));
+                }
                 if param.name == "dbfilename" && (value.contains('/') || value.contains('\\')) {
                     return Err(ConfigError::Invalid(
                         param.name.to_string(),
                         "dbfilename can't be a path, just a filename".into(),
                     ));
                 }
-                if param.only.is_some() {
+                if param.name == "save" {
+                    // As CONFIG GET shows it: the pairs, one space apart.
+                    parse_save_points(value)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|(s, c)| format!("{s} {c}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                } else if param.only.is_some() {
                     value.trim().to_string()
                 } else {
                     value.to_string()
@@ -478,20 +512,30 @@ impl Config {
             zset_max_listpack_value: u("zset-max-listpack-value"),
             set_max_listpack_entries: u("set-max-listpack-entries"),
             set_max_listpack_value: u("set-max-listpack-value"),
+            rdb_compression: self.get("rdbcompression") != Some("no"),
         }
     }
 
     /// The data files that exist where this configuration says Redis would load them from at
-    /// startup: the RDB file (`dir`/`dbfilename`) and an AOF manifest
-    /// (`dir`/appendonlydir/appendonly.aof.manifest). Rustis cannot load them yet, so a server
-    /// must not start over one: it would look fine while serving none of that data.
+    /// startup and that Rustis cannot load: an AOF manifest
+    /// (`dir`/appendonlydir/appendonly.aof.manifest). A server must not start over one: it
+    /// would look fine while serving none of that data. (The RDB file, [`Config::rdb_path`],
+    /// is loaded.)
     pub fn data_files(&self) -> Vec<std::path::PathBuf> {
         let dir = std::path::Path::new(self.get("dir").unwrap_or("."));
-        let candidates = [
-            dir.join(self.get("dbfilename").unwrap_or("dump.rdb")),
-            dir.join("appendonlydir").join("appendonly.aof.manifest"),
-        ];
+        let candidates = [dir.join("appendonlydir").join("appendonly.aof.manifest")];
         candidates.into_iter().filter(|p| p.exists()).collect()
+    }
+
+    /// Where snapshots are written and loaded from: `dir`/`dbfilename`.
+    pub fn rdb_path(&self) -> std::path::PathBuf {
+        std::path::Path::new(self.get("dir").unwrap_or("."))
+            .join(self.get("dbfilename").unwrap_or("dump.rdb"))
+    }
+
+    /// The `save` points: `(seconds, changes)` pairs.
+    pub fn save_points(&self) -> Vec<(u64, u64)> {
+        parse_save_points(self.get("save").unwrap_or("")).unwrap_or_default()
     }
 
     /// Reads redis.conf-style text: one directive per line, arguments split like redis-cli
@@ -578,7 +622,6 @@ mod tests {
         let mut c = Config::default();
         for (name, value) in [
             ("requirepass", "secret"),
-            ("save", "3600 1"),
             ("appendonly", "yes"),
             ("maxmemory", "1mb"),
             ("maxmemory-policy", "allkeys-lru"),
@@ -623,6 +666,20 @@ mod tests {
             c.set("dbfilename", "a/dump.rdb", false),
             Err(ConfigError::Invalid(..))
         ));
+    }
+
+    #[test]
+    fn save_points_are_checked_and_normalized() {
+        let mut c = Config::default();
+        c.set("save", "3600 1 300 100", false).unwrap();
+        assert_eq!(c.get("save"), Some("3600 1 300 100"));
+        assert_eq!(c.save_points(), vec![(3600, 1), (300, 100)]);
+        for bad in ["3600", "a 1", "1 -1", "3600  1 300 100", "0 1"] {
+            let e = c.set("save", bad, false).unwrap_err();
+            assert_eq!(e.to_string(), "Invalid save parameters");
+        }
+        c.set("save", "", false).unwrap();
+        assert!(c.save_points().is_empty());
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub rejected_connections: AtomicU64,
     pub shutdown: watch::Sender<bool>,
     pub allocated: Option<fn() -> usize>,
+    /// Snapshot state: last save, background save, counters (`persist.rs`).
+    pub persist: crate::persist::PersistState,
 }
 
 impl Shared {

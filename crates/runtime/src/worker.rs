@@ -227,6 +227,11 @@ pub(crate) struct Worker {
     pub n_blocked: Cell<usize>,
     /// This thread's ends of the mesh queues, one per other thread.
     inbox: RefCell<Vec<mpsc::UnboundedReceiver<Msg>>>,
+    /// Write commands run from this thread's connections (`rdb_changes_since_last_save`).
+    pub dirty: Cell<u64>,
+    /// This shard's running background snapshot, and the wake-up of its task (`persist.rs`).
+    pub snap: RefCell<Option<crate::persist::ShardSnap>>,
+    pub snap_wake: tokio::sync::Notify,
 }
 
 impl Worker {
@@ -250,6 +255,9 @@ impl Worker {
             blocked: RefCell::new(Default::default()),
             n_blocked: Cell::new(0),
             inbox: RefCell::new(inbox),
+            dirty: Cell::new(0),
+            snap: RefCell::new(None),
+            snap_wake: tokio::sync::Notify::new(),
         }
     }
 

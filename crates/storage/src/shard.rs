@@ -29,6 +29,8 @@ pub struct ShardConfig {
     pub set_max_listpack_entries: usize,
     /// `set-max-listpack-value`.
     pub set_max_listpack_value: usize,
+    /// `rdbcompression`: whether DUMP and snapshots LZF-compress long strings.
+    pub rdb_compression: bool,
 }
 
 impl Default for ShardConfig {
@@ -43,6 +45,7 @@ impl Default for ShardConfig {
             zset_max_listpack_value: 64,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
+            rdb_compression: true,
         }
     }
 }
