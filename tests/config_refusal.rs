@@ -162,7 +162,11 @@ fn config_set_refuses_each_unenforced_setting_by_name_and_changes_nothing() {
             b"*2\r\n$4\r\nsave\r\n$0\r\n\r\n",
         );
         // Save points are enforced now: accepted, normalized, and malformed ones refused.
-        check(&mut c, &["CONFIG", "SET", "save", "3600 1 300 100"], b"+OK\r\n");
+        check(
+            &mut c,
+            &["CONFIG", "SET", "save", "3600 1 300 100"],
+            b"+OK\r\n",
+        );
         check(
             &mut c,
             &["CONFIG", "GET", "save"],

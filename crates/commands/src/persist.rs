@@ -146,7 +146,9 @@ mod tests {
     use super::*;
 
     fn b(v: &[&str]) -> Vec<Bytes> {
-        v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+        v.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -161,10 +163,15 @@ mod tests {
             })
         );
         // IDLETIME and FREQ exclude each other: the second is a syntax error.
-        let e = parse_restore_opts(&b(&["restore", "k", "0", "p", "idletime", "1", "freq", "2"]));
+        let e = parse_restore_opts(&b(&[
+            "restore", "k", "0", "p", "idletime", "1", "freq", "2",
+        ]));
         assert_eq!(e, Err(SYNTAX.to_string()));
         let e = parse_restore_opts(&b(&["restore", "k", "0", "p", "freq", "256"]));
-        assert_eq!(e, Err("ERR Invalid FREQ value, must be >= 0 and <= 255".into()));
+        assert_eq!(
+            e,
+            Err("ERR Invalid FREQ value, must be >= 0 and <= 255".into())
+        );
         let e = parse_restore_opts(&b(&["restore", "k", "0", "p", "idletime"]));
         assert_eq!(e, Err(SYNTAX.to_string()));
     }

@@ -202,19 +202,19 @@ pub fn load(
                 r.u8().map_err(|e| at(&r, e))?;
             }
             opcodes::IDLE => {
-                r.len().map_err(|e| at(&r, e))?;
+                r.read_len().map_err(|e| at(&r, e))?;
             }
             opcodes::EOF => break,
             opcodes::SELECTDB => {
-                let n = r.len().map_err(|e| at(&r, e))?;
+                let n = r.read_len().map_err(|e| at(&r, e))?;
                 if n >= databases as u64 {
                     return Err(LoadError::DbOutOfRange(n));
                 }
                 db = n as usize;
             }
             opcodes::RESIZEDB => {
-                r.len().map_err(|e| at(&r, e))?;
-                r.len().map_err(|e| at(&r, e))?;
+                r.read_len().map_err(|e| at(&r, e))?;
+                r.read_len().map_err(|e| at(&r, e))?;
             }
             opcodes::AUX => {
                 let k = r.string().map_err(|e| at(&r, e))?;
@@ -293,7 +293,10 @@ mod tests {
             true
         })
         .unwrap();
-        assert_eq!(got, vec![(b"a".to_vec(), None), (b"b".to_vec(), Some(5_000))]);
+        assert_eq!(
+            got,
+            vec![(b"a".to_vec(), None), (b"b".to_vec(), Some(5_000))]
+        );
         assert_eq!((l.keys, l.expired), (2, 1));
         assert_eq!(l.aux[0], (b"redis-ver".to_vec(), b"7.0.15".to_vec()));
     }

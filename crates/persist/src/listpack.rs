@@ -143,7 +143,8 @@ impl Builder {
             self.buf.push(v as u8);
         } else if (-4096..=4095).contains(&v) {
             let u = if v < 0 { (1i64 << 13) + v } else { v } as u64;
-            self.buf.extend_from_slice(&[0xC0 | (u >> 8) as u8, u as u8]);
+            self.buf
+                .extend_from_slice(&[0xC0 | (u >> 8) as u8, u as u8]);
         } else if (-32768..=32767).contains(&v) {
             self.buf.push(0xF1);
             self.buf.extend_from_slice(&(v as i16).to_le_bytes());
@@ -172,7 +173,8 @@ impl Builder {
         if n < 64 {
             self.buf.push(0x80 | n as u8);
         } else if n < 4096 {
-            self.buf.extend_from_slice(&[0xE0 | (n >> 8) as u8, n as u8]);
+            self.buf
+                .extend_from_slice(&[0xE0 | (n >> 8) as u8, n as u8]);
         } else {
             self.buf.push(0xF0);
             self.buf.extend_from_slice(&(n as u32).to_le_bytes());
@@ -267,7 +269,10 @@ pub fn entries(lp: &[u8]) -> Result<Vec<Entry<'_>>, DecodeError> {
                 }
                 0xF3 => {
                     let x = take(p + 1, 4)?;
-                    (Entry::Int(i32::from_le_bytes([x[0], x[1], x[2], x[3]]) as i64), 5)
+                    (
+                        Entry::Int(i32::from_le_bytes([x[0], x[1], x[2], x[3]]) as i64),
+                        5,
+                    )
                 }
                 0xF4 => {
                     let x = take(p + 1, 8)?;
@@ -326,7 +331,11 @@ mod tests {
         }
         let lp = b.finish();
         assert_eq!(lp.len(), size);
-        let got: Vec<Vec<u8>> = entries(&lp).unwrap().into_iter().map(Entry::to_vec).collect();
+        let got: Vec<Vec<u8>> = entries(&lp)
+            .unwrap()
+            .into_iter()
+            .map(Entry::to_vec)
+            .collect();
         assert_eq!(got, items);
     }
 

@@ -230,9 +230,12 @@ mod tests {
     #[test]
     fn repetitive_input_compresses_and_round_trips() {
         let mut c = Compressor::new();
-        let input = b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let input =
+            b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
         let mut out = Vec::new();
-        let n = c.compress(input, input.len() - 4, &mut out).expect("compresses");
+        let n = c
+            .compress(input, input.len() - 4, &mut out)
+            .expect("compresses");
         assert_eq!(n, out.len());
         assert!(n < 10);
         assert_eq!(decompress(&out, input.len()).as_deref(), Some(&input[..]));

@@ -433,7 +433,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A plain length.
-    pub fn len(&mut self) -> Result<u64, DecodeError> {
+    pub fn read_len(&mut self) -> Result<u64, DecodeError> {
         match self.len_or_enc()? {
             (n, false) => Ok(n),
             _ => Err(DecodeError::Format("length")),
@@ -442,7 +442,7 @@ impl<'a> Reader<'a> {
 
     /// A length used as a count or size in memory.
     fn len_usize(&mut self) -> Result<usize, DecodeError> {
-        usize::try_from(self.len()?).map_err(|_| DecodeError::Format("length"))
+        usize::try_from(self.read_len()?).map_err(|_| DecodeError::Format("length"))
     }
 
     /// A string in any of its encodings (`rdbGenericLoadStringObject`).
@@ -556,7 +556,7 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
     let v = match ty {
         types::STRING => Value::Str(StrValue::from_bytes(&r.string()?)),
         types::LIST => {
-            let n = r.len()?;
+            let n = r.read_len()?;
             let mut l = ListValue::new();
             for _ in 0..n {
                 l.push_back(&r.string()?);
@@ -564,10 +564,10 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
             Value::List(l)
         }
         types::LIST_QUICKLIST_2 => {
-            let nodes = r.len()?;
+            let nodes = r.read_len()?;
             let mut l = ListValue::new();
             for _ in 0..nodes {
-                let container = r.len()?;
+                let container = r.read_len()?;
                 let blob = r.string()?;
                 match container {
                     CONTAINER_PLAIN => l.push_back(&blob),
@@ -585,7 +585,7 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
             Value::List(l)
         }
         types::SET => {
-            let n = r.len()?;
+            let n = r.read_len()?;
             let mut s = SetValue::new();
             for _ in 0..n {
                 if !s.insert(&r.string()?, cfg.set_max_intset_entries) {
@@ -602,7 +602,9 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
             }
             let width = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
             let count = u32::from_le_bytes([blob[4], blob[5], blob[6], blob[7]]) as usize;
-            if !matches!(width, 2 | 4 | 8) || Some(blob.len()) != count.checked_mul(width).map(|b| b + 8) {
+            if !matches!(width, 2 | 4 | 8)
+                || Some(blob.len()) != count.checked_mul(width).map(|b| b + 8)
+            {
                 return Err(bad);
             }
             let mut s = SetValue::new();
@@ -622,7 +624,7 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
             Value::Set(s)
         }
         types::HASH => {
-            let n = r.len()?;
+            let n = r.read_len()?;
             let limits = hash_limits(cfg);
             let mut h = if n > limits.max_entries as u64 {
                 // Start in the table encoding, as Redis does for a hash this long.
@@ -642,7 +644,7 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
         types::HASH_LISTPACK => {
             let blob = r.string()?;
             let es = listpack::entries(&blob)?;
-            if es.len() % 2 != 0 {
+            if es.len() & 1 == 1 {
                 return Err(DecodeError::Format("hash listpack"));
             }
             let limits = hash_limits(cfg);
@@ -655,7 +657,7 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
             Value::Hash(h)
         }
         types::ZSET | types::ZSET_2 => {
-            let n = r.len()?;
+            let n = r.read_len()?;
             let mut pairs = Vec::new();
             for _ in 0..n {
                 let m = r.string()?.into_boxed_slice();
@@ -671,7 +673,7 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
         types::ZSET_LISTPACK => {
             let blob = r.string()?;
             let es = listpack::entries(&blob)?;
-            if es.len() % 2 != 0 {
+            if es.len() & 1 == 1 {
                 return Err(DecodeError::Format("sorted set listpack"));
             }
             let mut pairs = Vec::with_capacity(es.len() / 2);
@@ -689,7 +691,9 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
         | types::ZSET_ZIPLIST
         | types::HASH_ZIPLIST
         | types::LIST_QUICKLIST => {
-            return Err(DecodeError::Unsupported("ziplist encodings (RDB 9 and older)"))
+            return Err(DecodeError::Unsupported(
+                "ziplist encodings (RDB 9 and older)",
+            ))
         }
         _ => return Err(DecodeError::Format("value type")),
     };
@@ -717,9 +721,9 @@ mod tests {
         write_len(&mut o, 16384);
         assert_eq!(o, [63, 0x40, 64, 0x80, 0, 0, 0x40, 0]);
         let mut r = Reader::new(&o);
-        assert_eq!(r.len().unwrap(), 63);
-        assert_eq!(r.len().unwrap(), 64);
-        assert_eq!(r.len().unwrap(), 16384);
+        assert_eq!(r.read_len().unwrap(), 63);
+        assert_eq!(r.read_len().unwrap(), 64);
+        assert_eq!(r.read_len().unwrap(), 16384);
     }
 
     #[test]

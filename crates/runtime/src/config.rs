@@ -361,11 +361,17 @@ pub fn parse_save_points(v: &str) -> Option<Vec<(u64, u64)>> {
         return Some(Vec::new());
     }
     let words: Vec<&str> = v.split(' ').collect();
-    if words.len() % 2 != 0 {
+    if words.len() & 1 == 1 {
         return None;
     }
     // strtoll of an empty word is 0, which only a change count may be.
-    let num = |w: &str| if w.is_empty() { Some(0) } else { w.parse::<u64>().ok() };
+    let num = |w: &str| {
+        if w.is_empty() {
+            Some(0)
+        } else {
+            w.parse::<u64>().ok()
+        }
+    };
     words
         .chunks(2)
         .map(|p| Some((num(p[0]).filter(|&s| s >= 1)?, num(p[1])?)))

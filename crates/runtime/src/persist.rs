@@ -109,7 +109,8 @@ struct SnapState {
 impl SnapState {
     fn encode(&mut self, db: DbIndex, key: &[u8], e: &Entry) {
         let part = &mut self.parts[db];
-        if let Err(err) = file::write_entry(&mut self.enc, &mut part.bytes, key, &e.value, e.expire())
+        if let Err(err) =
+            file::write_entry(&mut self.enc, &mut part.bytes, key, &e.value, e.expire())
         {
             self.err.get_or_insert(err.to_string());
         }
@@ -289,11 +290,17 @@ fn write_file(
         let f = std::fs::File::create(&tmp)?;
         let mut fw = FileWriter::new(std::io::BufWriter::new(f), aux, checksum)?;
         for db in 0..n_dbs {
-            let keys: u64 = parts.iter().map(|p| p.dbs.get(db).map_or(0, |d| d.keys)).sum();
+            let keys: u64 = parts
+                .iter()
+                .map(|p| p.dbs.get(db).map_or(0, |d| d.keys))
+                .sum();
             if keys == 0 {
                 continue;
             }
-            let expires: u64 = parts.iter().map(|p| p.dbs.get(db).map_or(0, |d| d.expires)).sum();
+            let expires: u64 = parts
+                .iter()
+                .map(|p| p.dbs.get(db).map_or(0, |d| d.expires))
+                .sum();
             fw.select_db(db, keys, expires)?;
             for p in parts {
                 if let Some(d) = p.dbs.get(db) {
@@ -328,9 +335,8 @@ async fn on_every_shard_locked<T: Send + 'static>(
     w: &Worker,
     f: fn(&Worker) -> T,
 ) -> Option<Vec<T>> {
-    let pf: PartFn = Arc::new(move |wk: &Worker| -> rustis_commands::registry::Partial {
-        Box::new(f(wk))
-    });
+    let pf: PartFn =
+        Arc::new(move |wk: &Worker| -> rustis_commands::registry::Partial { Box::new(f(wk)) });
     let parts: Vec<(usize, LockSet, PartFn)> =
         (0..w.n).map(|s| (s, LockSet::All, pf.clone())).collect();
     let results = run_locked(w, w.new_tx(), &parts, Parts::Write).await?;
@@ -414,8 +420,9 @@ pub(crate) async fn bgsave(w: &Rc<Worker>) -> Result<(), String> {
             .spawn(move || {
                 let r = match err {
                     Some(e) => Err(e),
-                    None => write_file(&path, &parts, n_dbs, &aux, checksum)
-                        .map_err(|e| e.to_string()),
+                    None => {
+                        write_file(&path, &parts, n_dbs, &aux, checksum).map_err(|e| e.to_string())
+                    }
                 };
                 let _ = tx.send(r);
             });
@@ -526,8 +533,8 @@ pub(crate) async fn save_points(w: Rc<Worker>) {
         let dirty = total.saturating_sub(st.dirty_at_save.load(Ordering::Relaxed));
         let now = unix_secs(&w);
         let since = now - st.last_save.load(Ordering::Relaxed);
-        let retry_ok =
-            st.bg_last_ok.load(Ordering::Relaxed) || now - st.bg_last_try.load(Ordering::Relaxed) > 5;
+        let retry_ok = st.bg_last_ok.load(Ordering::Relaxed)
+            || now - st.bg_last_try.load(Ordering::Relaxed) > 5;
         if retry_ok
             && points
                 .iter()

@@ -219,8 +219,12 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     let (loaded_keys, loaded_expired) =
         crate::persist::load_at_startup(&cfg, &mut shards, opts.clock.now_ms())?;
     let persist = crate::persist::PersistState::new((opts.clock.now_ms() / 1000) as i64);
-    persist.loaded_keys.store(loaded_keys, std::sync::atomic::Ordering::Relaxed);
-    persist.loaded_expired.store(loaded_expired, std::sync::atomic::Ordering::Relaxed);
+    persist
+        .loaded_keys
+        .store(loaded_keys, std::sync::atomic::Ordering::Relaxed);
+    persist
+        .loaded_expired
+        .store(loaded_expired, std::sync::atomic::Ordering::Relaxed);
     let shared = Arc::new(Shared {
         config: RwLock::new(cfg),
         clock: opts.clock,
