@@ -10,14 +10,16 @@
 //! **SAVE** encodes each shard whole under that lock and writes the file (the server waits, as
 //! Redis's SAVE blocks it).
 //!
-//! **BGSAVE** only *marks* each shard under the lock: every live key goes into the shard's
-//! `pending` set and a write-path listener is registered. The lock is then released and each
-//! shard's snapshot task encodes its keys a bounded slice at a time (walking its tables with
-//! the SCAN cursor, which visits every key present for the whole walk), yielding to the
-//! thread's other work between slices. Writes keep going: before a pending key changes or goes
-//! (`KeyListener::before_change`), its old entry is encoded first and the key leaves `pending`,
-//! so what is written is the value at the cut; keys created after the cut are never pending.
-//! When every shard is done, a helper thread writes the file.
+//! **BGSAVE** only registers a write-path listener on each shard under the lock (O(1) per
+//! shard). The lock is then released and each shard's snapshot task encodes its keys a bounded
+//! slice at a time (walking its tables with the SCAN cursor, which visits every key present
+//! for the whole walk), yielding to the thread's other work between slices. Writes keep going:
+//! before a key of the cut changes or goes (`KeyListener::before_change`), its old entry is
+//! encoded first, so what is written is the value at the cut. A key is of the cut unless it
+//! was created after it (`fresh`: a change reported with no `before_change` first) or is
+//! already written (`written`); a flush or swap of a database reports every key of it first,
+//! after which nothing in that database's table belongs to the cut (`closed`). When every shard
+//! is done, a helper thread writes the file.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -97,18 +99,42 @@ struct ShardPart {
     err: Option<String>,
 }
 
+type KeySet = HashSet<Box<[u8]>, foldhash::fast::RandomState>;
+
+/// One database's side of a background snapshot.
+#[derive(Default)]
+struct SnapDb {
+    /// Keys of the cut already encoded.
+    written: KeySet,
+    /// Keys created after the cut.
+    fresh: KeySet,
+    /// Flushed or swapped since the cut: every key of the cut was encoded then, and nothing in
+    /// the table belongs to the cut any more.
+    closed: bool,
+}
+
 /// What a background snapshot shares between the shard's snapshot task and its write-path
 /// listener (both on the shard's thread; the lock is never contended).
 struct SnapState {
-    pending: Vec<HashSet<Box<[u8]>>>,
+    dbs: Vec<SnapDb>,
     parts: Vec<DbPart>,
     enc: Encoder,
     err: Option<String>,
 }
 
 impl SnapState {
-    fn encode(&mut self, db: DbIndex, key: &[u8], e: &Entry) {
+    /// Encodes `key` if it belongs to the cut and is not written yet.
+    fn save(&mut self, db: DbIndex, key: &[u8], e: &Entry) {
+        let Some(d) = self.dbs.get_mut(db) else {
+            return;
+        };
+        if d.closed || d.written.contains(key) || d.fresh.contains(key) {
+            return;
+        }
+        d.written.insert(key.into());
         let part = &mut self.parts[db];
+        part.keys += 1;
+        part.expires += u64::from(e.expire().is_some());
         if let Err(err) =
             file::write_entry(&mut self.enc, &mut part.bytes, key, &e.value, e.expire())
         {
@@ -126,13 +152,26 @@ struct CowListener(Arc<Mutex<SnapState>>);
 
 impl KeyListener for CowListener {
     fn before_change(&mut self, db: DbIndex, key: &[u8], old: &Entry) {
-        let mut st = lock(&self.0);
-        if st.pending.get_mut(db).is_some_and(|p| p.remove(key)) {
-            st.encode(db, key, old);
-        }
+        lock(&self.0).save(db, key, old);
     }
 
-    fn on_change(&mut self, _change: &rustis_storage::Change<'_>) {}
+    fn on_change(&mut self, change: &rustis_storage::Change<'_>) {
+        use rustis_storage::ChangeKind;
+        let mut st = lock(&self.0);
+        let Some(d) = st.dbs.get_mut(change.db) else {
+            return;
+        };
+        match change.kind {
+            ChangeKind::Flushed | ChangeKind::Swapped(_) => d.closed = true,
+            // A key of the cut that changes was written by `before_change` first; any other
+            // key reported here was created after the cut.
+            _ => {
+                if !d.closed && !d.written.contains(change.key) {
+                    d.fresh.insert(change.key.into());
+                }
+            }
+        }
+    }
 }
 
 /// A shard's running background snapshot.
@@ -167,29 +206,15 @@ fn encode_shard(shard: &mut Shard, dirty: u64) -> ShardPart {
     part
 }
 
-/// Marks a shard for a background snapshot (run under the all-shard lock): every live key is
-/// pending, the copy-on-write listener is on, and the shard's snapshot task is woken.
+/// Starts a background snapshot of a shard (run under the all-shard lock, so this instant is
+/// the cut): the copy-on-write listener goes on and the shard's snapshot task is woken.
 fn mark_shard(wk: &Worker) -> oneshot::Receiver<ShardPart> {
     let (tx, rx) = oneshot::channel();
     let mut shard = wk.shard.borrow_mut();
     let n_dbs = shard.dbs.len();
-    let mut pending = Vec::with_capacity(n_dbs);
-    let mut parts = Vec::with_capacity(n_dbs);
-    for i in 0..n_dbs {
-        let db = shard.db(i);
-        let mut set = HashSet::with_capacity(db.len());
-        let mut p = DbPart::default();
-        for (k, e) in db.iter() {
-            set.insert(Box::<[u8]>::from(k));
-            p.expires += u64::from(e.expire().is_some());
-        }
-        p.keys = set.len() as u64;
-        pending.push(set);
-        parts.push(p);
-    }
     let state = Arc::new(Mutex::new(SnapState {
-        pending,
-        parts,
+        dbs: (0..n_dbs).map(|_| SnapDb::default()).collect(),
+        parts: (0..n_dbs).map(|_| DbPart::default()).collect(),
         enc: Encoder::new(rdb_options(&shard.config)),
         err: None,
     }));
@@ -221,26 +246,17 @@ fn snapshot_slice(w: &Worker) -> bool {
             break;
         };
         let state = &snap.state;
-        let db = shard.db(i);
-        let next = db.scan(snap.cursors[i].0, |k, e| {
+        if lock(state).dbs[i].closed {
+            snap.cursors[i] = (0, true);
+            continue;
+        }
+        // Every key of the cut is either changed later (and written by the listener first) or
+        // present for the whole walk, which SCAN's cursor then visits at least once.
+        let next = shard.db(i).scan(snap.cursors[i].0, |k, e| {
             visited += 1;
-            let mut st = lock(state);
-            if st.pending[i].remove(k) {
-                st.encode(i, k, e);
-            }
+            lock(state).save(i, k, e);
         });
         snap.cursors[i] = (next, next == 0);
-        if next == 0 {
-            // The walk visited every key present throughout it; a key still pending can only
-            // be one that expired on the way without being reported, so look once more.
-            let left: Vec<Box<[u8]>> = lock(state).pending[i].drain().collect();
-            for k in left {
-                if let Some(e) = db.peek(&k) {
-                    let e = e.clone();
-                    lock(state).encode(i, &k, &e);
-                }
-            }
-        }
     }
     if snap.cursors.iter().any(|c| !c.1) {
         return false;
