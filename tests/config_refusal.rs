@@ -172,6 +172,14 @@ fn config_set_refuses_each_unenforced_setting_by_name_and_changes_nothing() {
             &["CONFIG", "GET", "save"],
             b"*2\r\n$4\r\nsave\r\n$14\r\n3600 1 300 100\r\n",
         );
+        // Where snapshots go is protected from CONFIG SET, as in Redis 7.0.
+        for name in ["dir", "dbfilename"] {
+            check(
+                &mut c,
+                &["CONFIG", "SET", name, "x"],
+                format!("-ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config\r\n").as_bytes(),
+            );
+        }
         check(
             &mut c,
             &["CONFIG", "SET", "save", "3600"],

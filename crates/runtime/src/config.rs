@@ -29,6 +29,10 @@ pub enum ConfigError {
     /// The parameter cannot change while running.
     #[error("can't set immutable config")]
     Immutable(String),
+    /// The parameter is one Redis 7.0 protects from CONFIG SET by default
+    /// (`enable-protected-configs no`): where files are written.
+    #[error("can't set protected config")]
+    Protected(String),
     /// The configuration file is malformed at a line.
     #[error("\n*** FATAL CONFIG FILE ERROR ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{reason}")]
     File {
@@ -56,6 +60,7 @@ impl ConfigError {
             | ConfigError::NotInteger(p)
             | ConfigError::Invalid(p, _)
             | ConfigError::Immutable(p)
+            | ConfigError::Protected(p)
             | ConfigError::Unsupported(p, _) => p,
             ConfigError::File { .. } | ConfigError::Io(..) => "",
         }
@@ -185,6 +190,10 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
 ];
 
 const MAX: i64 = i64::MAX;
+
+/// Parameters CONFIG SET refuses as Redis 7.0 does by default (`enable-protected-configs no`):
+/// they say where snapshots are written. They are set at startup.
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// Every parameter CONFIG GET lists. Each is enforced, or has no effect whatever its value
 /// (a tuning knob with no counterpart here), or accepts only the value that promises nothing
@@ -387,6 +396,9 @@ impl Config {
         let param = &PARAMS[idx];
         if !param.mutable && !startup {
             return Err(ConfigError::Immutable(param.name.to_string()));
+        }
+        if PROTECTED.contains(&param.name) && !startup {
+            return Err(ConfigError::Protected(param.name.to_string()));
         }
         let norm = match param.kind {
             Kind::Int(min, max) => {
@@ -669,9 +681,13 @@ mod tests {
         assert!(text.contains("at line 2") && text.contains("'appendonly yes'"));
         assert!(text.contains("'appendonly' is not supported yet"), "{text}");
         assert!(matches!(
-            c.set("dbfilename", "a/dump.rdb", false),
+            c.set("dbfilename", "a/dump.rdb", true),
             Err(ConfigError::Invalid(..))
         ));
+        assert_eq!(
+            c.set("dir", "/tmp", false),
+            Err(ConfigError::Protected("dir".into()))
+        );
     }
 
     #[test]
