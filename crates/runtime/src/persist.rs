@@ -37,7 +37,8 @@ use tokio::sync::oneshot;
 use crate::dispatch::{run_locked, Parts};
 use crate::worker::{LockSet, PartFn, Worker};
 
-/// Keys one slice of a background snapshot visits before the shard's thread does other work.
+/// Keys (and SCAN steps) one slice of a background snapshot takes before the shard's thread
+/// does other work.
 const SLICE_KEYS: usize = 1000;
 
 /// Server-wide persistence state (INFO persistence, LASTSAVE, the save points).
@@ -257,6 +258,8 @@ fn snapshot_slice(w: &Worker) -> bool {
             lock(state).save(i, k, e);
         });
         snap.cursors[i] = (next, next == 0);
+        // A step over empty buckets counts too, so a sparse table cannot make a slice long.
+        visited += 1;
     }
     if snap.cursors.iter().any(|c| !c.1) {
         return false;
