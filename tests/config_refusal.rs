@@ -18,14 +18,9 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "there is no AUTH or ACL yet, so a password would not be checked",
     ),
     (
-        "save",
-        "3600 1 300 100",
-        "persistence is not implemented yet, so nothing would be written",
-    ),
-    (
         "appendonly",
         "yes",
-        "persistence is not implemented yet, so nothing would be written",
+        "the append-only file is not implemented yet, so nothing would be written",
     ),
     (
         "maxmemory",
@@ -64,7 +59,7 @@ const REFUSED: &[(&str, &str, &str)] = &[
     (
         "appendfsync",
         "always",
-        "persistence is not implemented yet, so nothing would be written",
+        "the append-only file is not implemented yet, so nothing would be written",
     ),
 ];
 
@@ -150,7 +145,7 @@ fn config_set_refuses_each_unenforced_setting_by_name_and_changes_nothing() {
                 "-ERR CONFIG SET failed (possibly related to argument 'appendonly') - {}\r\n",
                 unsupported(
                     "appendonly",
-                    "persistence is not implemented yet, so nothing would be written"
+                    "the append-only file is not implemented yet, so nothing would be written"
                 )
             )
             .as_bytes(),
@@ -165,6 +160,30 @@ fn config_set_refuses_each_unenforced_setting_by_name_and_changes_nothing() {
             &mut c,
             &["CONFIG", "GET", "save"],
             b"*2\r\n$4\r\nsave\r\n$0\r\n\r\n",
+        );
+        // Save points are enforced now: accepted, normalized, and malformed ones refused.
+        check(
+            &mut c,
+            &["CONFIG", "SET", "save", "3600 1 300 100"],
+            b"+OK\r\n",
+        );
+        check(
+            &mut c,
+            &["CONFIG", "GET", "save"],
+            b"*2\r\n$4\r\nsave\r\n$14\r\n3600 1 300 100\r\n",
+        );
+        // Where snapshots go is protected from CONFIG SET, as in Redis 7.0.
+        for name in ["dir", "dbfilename"] {
+            check(
+                &mut c,
+                &["CONFIG", "SET", name, "x"],
+                format!("-ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config\r\n").as_bytes(),
+            );
+        }
+        check(
+            &mut c,
+            &["CONFIG", "SET", "save", "3600"],
+            b"-ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters\r\n",
         );
         check(
             &mut c,
@@ -345,15 +364,15 @@ fn a_data_file_that_cannot_be_loaded_stops_startup_naming_it() {
     let dir = TempDir::new("datafile");
     // No data file: the server starts.
     start_in(&dir.0, None).expect("starts without a data file");
-    // An RDB file at dir/dbfilename.
+    // A truncated RDB file at dir/dbfilename.
     let rdb = dir.0.join("dump.rdb");
     std::fs::write(&rdb, b"REDIS0010").expect("write dump.rdb");
-    let e = start_in(&dir.0, None).expect_err("refuses to start over dump.rdb");
-    assert!(matches!(&e, StartError::DataFile(p) if *p == rdb), "{e:?}");
+    let e = start_in(&dir.0, None).expect_err("refuses to start over a truncated dump.rdb");
+    assert!(matches!(&e, StartError::Load(p, _) if *p == rdb), "{e:?}");
     assert_eq!(
         e.to_string(),
         format!(
-            "{} exists, but Rustis cannot load data files yet; refusing to start with an empty dataset (move the file away, or point dir/dbfilename elsewhere; see docs/config.md)",
+            "could not load {}: unexpected end of data at offset 9; refusing to start without its data (see docs/persistence.md)",
             rdb.display()
         )
     );
@@ -361,8 +380,9 @@ fn a_data_file_that_cannot_be_loaded_stops_startup_naming_it() {
     start_in(&dir.0, Some("other.rdb")).expect("dump.rdb is not the configured file");
     std::fs::write(dir.0.join("other.rdb"), b"REDIS0010").expect("write other.rdb");
     let e = start_in(&dir.0, Some("other.rdb")).expect_err("refuses other.rdb");
-    assert!(matches!(&e, StartError::DataFile(p) if p.ends_with("other.rdb")));
+    assert!(matches!(&e, StartError::Load(p, _) if p.ends_with("other.rdb")));
     std::fs::remove_file(&rdb).expect("remove dump.rdb");
+    std::fs::remove_file(dir.0.join("other.rdb")).expect("remove other.rdb");
     // Redis 7's AOF: a manifest in dir/appendonlydir.
     let aof = dir.0.join("appendonlydir");
     std::fs::create_dir_all(&aof).expect("appendonlydir");

@@ -169,11 +169,15 @@ run_on() {
         port=$(free_port)
         log="$work/$name-${unit//\//_}.log"
         if [[ $name == rustis ]]; then
+            # Its own empty dir: a unit's SAVE must not write into (or a later run load from)
+            # the directory the script runs in.
+            mkdir -p "$work/$name.dir"
             RUSTIS_LOG=warn "$RUSTIS_BIN" --port "$port" --bind 127.0.0.1 --threads "$threads" \
-                >"$work/$name.server.log" 2>&1 &
+                --dir "$work/$name.dir" >"$work/$name.server.log" 2>&1 &
         else
+            mkdir -p "$work/$name.dir"
             "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-                --daemonize no >"$work/$name.server.log" 2>&1 &
+                --dir "$work/$name.dir" --daemonize no >"$work/$name.server.log" 2>&1 &
         fi
         server_pid=$!
         if ! wait_ready "$port"; then

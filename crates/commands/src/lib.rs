@@ -24,6 +24,7 @@ pub mod list;
 pub mod longdouble;
 pub mod meta;
 pub mod pubsub;
+pub mod persist;
 pub mod registry;
 pub mod server;
 pub mod set;

@@ -94,6 +94,12 @@ pub enum ConnCmd {
     ScriptAdmin,
     /// `FUNCTION subcommand ...`
     Function,
+    /// `SAVE`
+    Save,
+    /// `BGSAVE [SCHEDULE]`
+    Bgsave,
+    /// `LASTSAVE`
+    Lastsave,
     /// A pub/sub command.
     PubSub(PubSubCmd),
 }
@@ -633,6 +639,7 @@ impl Registry {
         crate::connection::register(&mut r);
         crate::server::register(&mut r);
         crate::generic::register(&mut r);
+        crate::persist::register(&mut r);
         crate::string::register(&mut r);
         crate::bitmap::register(&mut r);
         crate::hll::register(&mut r);

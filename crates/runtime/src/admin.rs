@@ -62,13 +62,16 @@ pub(crate) async fn run(
         ConnCmd::Command => crate::command::command(args, out),
         ConnCmd::Info => info(w, args, out).await,
         ConnCmd::Config => config(w, args, out).await,
-        ConnCmd::Shutdown => shutdown(w, sess, args, out),
         ConnCmd::Multi | ConnCmd::Exec | ConnCmd::Discard | ConnCmd::Watch | ConnCmd::Unwatch => {
             Box::pin(crate::multi::run(w, sess, cmd, args, out)).await
         }
         ConnCmd::Script(call) => Box::pin(crate::script::run(w, sess, call, args, out, None)).await,
         ConnCmd::ScriptAdmin | ConnCmd::Function => crate::script::admin(w, cmd, args, out).await,
         ConnCmd::PubSub(c) => crate::pubsub::run(w, sess, c, args, out).await,
+        ConnCmd::Shutdown => shutdown(w, sess, args, out).await,
+        ConnCmd::Save | ConnCmd::Bgsave | ConnCmd::Lastsave => {
+            crate::persist::command(w, cmd, args, out).await
+        }
     }
 }
 
@@ -522,7 +525,7 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         );
     }
     if show("persistence") {
-        s.push_str("# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n\r\n");
+        s.push_str(&crate::persist::info(w).await);
     }
     if show("stats") {
         let commands: u64 = stats.iter().map(|t| t.commands).sum();
@@ -715,15 +718,24 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
-fn shutdown(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
+async fn shutdown(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
     let mut abort = false;
+    let (mut save, mut nosave, mut force) = (false, false, false);
     for a in &args[1..] {
         if eq_ic(a, "abort") {
             abort = true;
-        } else if !(eq_ic(a, "nosave") || eq_ic(a, "save") || eq_ic(a, "now") || eq_ic(a, "force"))
-        {
+        } else if eq_ic(a, "nosave") {
+            nosave = true;
+        } else if eq_ic(a, "save") {
+            save = true;
+        } else if eq_ic(a, "force") {
+            force = true;
+        } else if !eq_ic(a, "now") {
             return out.error(SYNTAX);
         }
+    }
+    if save && nosave {
+        return out.error(SYNTAX);
     }
     if abort {
         if args.len() > 2 {
@@ -731,8 +743,15 @@ fn shutdown(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
         }
         return out.error("ERR No shutdown in progress.");
     }
-    // Nothing is persisted yet, so there is nothing to save: stop every thread. Like Redis, the
+    // SAVE, or save points without NOSAVE, write a snapshot first; if that fails the server
+    // stays up (unless FORCE), as in Redis. Then every thread stops, and like Redis the
     // connection closes without a reply.
+    if crate::persist::shutdown_saves(w, save, nosave) {
+        tracing::warn!("Saving the final RDB snapshot before exiting.");
+        if crate::persist::save(w).await.is_err() && !force {
+            return out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+        }
+    }
     tracing::warn!("User requested shutdown...");
     sess.close();
     w.shared.request_shutdown();

@@ -29,6 +29,10 @@ pub enum ConfigError {
     /// The parameter cannot change while running.
     #[error("can't set immutable config")]
     Immutable(String),
+    /// The parameter is one Redis 7.0 protects from CONFIG SET by default
+    /// (`enable-protected-configs no`): where files are written.
+    #[error("can't set protected config")]
+    Protected(String),
     /// The configuration file is malformed at a line.
     #[error("\n*** FATAL CONFIG FILE ERROR ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{reason}")]
     File {
@@ -56,6 +60,7 @@ impl ConfigError {
             | ConfigError::NotInteger(p)
             | ConfigError::Invalid(p, _)
             | ConfigError::Immutable(p)
+            | ConfigError::Protected(p)
             | ConfigError::Unsupported(p, _) => p,
             ConfigError::File { .. } | ConfigError::Io(..) => "",
         }
@@ -129,7 +134,7 @@ const fn only_default(
 }
 
 const NO_AUTH: &str = "there is no AUTH or ACL yet, so a password would not be checked";
-const NO_PERSISTENCE: &str = "persistence is not implemented yet, so nothing would be written";
+const NO_AOF: &str = "the append-only file is not implemented yet, so nothing would be written";
 const NO_EVICTION: &str =
     "memory limits and eviction are not implemented yet, so memory use would not be bounded";
 const NO_REPLICATION: &str = "replication is not implemented yet";
@@ -150,8 +155,8 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
     ),
     ("aclfile", Some(""), NO_AUTH),
     ("user", None, NO_AUTH),
-    ("appendfsync", None, NO_PERSISTENCE),
-    ("appendfilename", None, NO_PERSISTENCE),
+    ("appendfsync", None, NO_AOF),
+    ("appendfilename", None, NO_AOF),
     (
         "client-query-buffer-limit",
         None,
@@ -180,6 +185,10 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
 ];
 
 const MAX: i64 = i64::MAX;
+
+/// Parameters CONFIG SET refuses as Redis 7.0 does by default (`enable-protected-configs no`):
+/// they say where snapshots are written. They are set at startup.
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// Every parameter CONFIG GET lists. Each is enforced, or has no effect whatever its value
 /// (a tuning knob with no counterpart here), or accepts only the value that promises nothing
@@ -217,10 +226,12 @@ static PARAMS: &[Param] = &[
         "Rustis does not detach into the background; run it under a supervisor",
     ),
     p("protected-mode", Kind::Bool, "yes", true),
-    only_default("save", Kind::Text, "", true, NO_PERSISTENCE),
-    only_default("appendonly", Kind::Bool, "no", true, NO_PERSISTENCE),
+    p("save", Kind::Text, "", true),
+    only_default("appendonly", Kind::Bool, "no", true, NO_AOF),
     p("dir", Kind::Text, ".", true),
     p("dbfilename", Kind::Text, "dump.rdb", true),
+    p("rdbcompression", Kind::Bool, "yes", true),
+    p("rdbchecksum", Kind::Bool, "yes", true),
     only_default("maxmemory", Kind::Memory, "0", true, NO_EVICTION),
     Param {
         name: "maxmemory-policy",
@@ -420,6 +431,30 @@ pub fn parse_memory(s: &str) -> Option<u64> {
     n.checked_mul(mul)
 }
 
+/// Parses `save`'s value as Redis does: `""` for none, else words one space apart, in pairs of
+/// seconds (at least 1) and changes (at least 0).
+pub fn parse_save_points(v: &str) -> Option<Vec<(u64, u64)>> {
+    if v.is_empty() {
+        return Some(Vec::new());
+    }
+    let words: Vec<&str> = v.split(' ').collect();
+    if words.len() & 1 == 1 {
+        return None;
+    }
+    // strtoll of an empty word is 0, which only a change count may be.
+    let num = |w: &str| {
+        if w.is_empty() {
+            Some(0)
+        } else {
+            w.parse::<u64>().ok()
+        }
+    };
+    words
+        .chunks(2)
+        .map(|p| Some((num(p[0]).filter(|&s| s >= 1)?, num(p[1])?)))
+        .collect()
+}
+
 impl Config {
     /// Sets a parameter from its text value, checking it. `startup` allows immutable ones.
     pub fn set(&mut self, name: &str, value: &str, startup: bool) -> Result<(), ConfigError> {
@@ -429,6 +464,9 @@ impl Config {
         let param = &PARAMS[idx];
         if !param.mutable && !startup {
             return Err(ConfigError::Immutable(param.name.to_string()));
+        }
+        if PROTECTED.contains(&param.name) && !startup {
+            return Err(ConfigError::Protected(param.name.to_string()));
         }
         let norm = match param.kind {
             Kind::Int(min, max) => {
@@ -484,6 +522,12 @@ impl Config {
                         }
                     }
                 }
+                if param.name == "save" && parse_save_points(value).is_none() {
+                    return Err(ConfigError::Invalid(
+                        param.name.to_string(),
+                        "Invalid save parameters".into(),
+                    ));
+                }
                 if param.name == "dbfilename" && (value.contains('/') || value.contains('\\')) {
                     return Err(ConfigError::Invalid(
                         param.name.to_string(),
@@ -507,6 +551,14 @@ impl Config {
                     }
                     self.notify_flags = flags;
                     crate::notify::flags_to_string(flags)
+                } else if param.name == "save" {
+                    // As CONFIG GET shows it: the pairs, one space apart.
+                    parse_save_points(value)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|(s, c)| format!("{s} {c}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 } else if param.only.is_some() {
                     value.trim().to_string()
                 } else {
@@ -586,20 +638,30 @@ impl Config {
             set_max_listpack_value: u("set-max-listpack-value"),
             stream_node_max_bytes: u("stream-node-max-bytes"),
             stream_node_max_entries: u("stream-node-max-entries"),
+            rdb_compression: self.get("rdbcompression") != Some("no"),
         }
     }
 
     /// The data files that exist where this configuration says Redis would load them from at
-    /// startup: the RDB file (`dir`/`dbfilename`) and an AOF manifest
-    /// (`dir`/appendonlydir/appendonly.aof.manifest). Rustis cannot load them yet, so a server
-    /// must not start over one: it would look fine while serving none of that data.
+    /// startup and that Rustis cannot load: an AOF manifest
+    /// (`dir`/appendonlydir/appendonly.aof.manifest). A server must not start over one: it
+    /// would look fine while serving none of that data. (The RDB file, [`Config::rdb_path`],
+    /// is loaded.)
     pub fn data_files(&self) -> Vec<std::path::PathBuf> {
         let dir = std::path::Path::new(self.get("dir").unwrap_or("."));
-        let candidates = [
-            dir.join(self.get("dbfilename").unwrap_or("dump.rdb")),
-            dir.join("appendonlydir").join("appendonly.aof.manifest"),
-        ];
+        let candidates = [dir.join("appendonlydir").join("appendonly.aof.manifest")];
         candidates.into_iter().filter(|p| p.exists()).collect()
+    }
+
+    /// Where snapshots are written and loaded from: `dir`/`dbfilename`.
+    pub fn rdb_path(&self) -> std::path::PathBuf {
+        std::path::Path::new(self.get("dir").unwrap_or("."))
+            .join(self.get("dbfilename").unwrap_or("dump.rdb"))
+    }
+
+    /// The `save` points: `(seconds, changes)` pairs.
+    pub fn save_points(&self) -> Vec<(u64, u64)> {
+        parse_save_points(self.get("save").unwrap_or("")).unwrap_or_default()
     }
 
     /// Reads redis.conf-style text: one directive per line, arguments split like redis-cli
@@ -686,7 +748,6 @@ mod tests {
         let mut c = Config::default();
         for (name, value) in [
             ("requirepass", "secret"),
-            ("save", "3600 1"),
             ("appendonly", "yes"),
             ("maxmemory", "1mb"),
             ("maxmemory-policy", "allkeys-lru"),
@@ -728,9 +789,27 @@ mod tests {
         assert!(text.contains("at line 2") && text.contains("'appendonly yes'"));
         assert!(text.contains("'appendonly' is not supported yet"), "{text}");
         assert!(matches!(
-            c.set("dbfilename", "a/dump.rdb", false),
+            c.set("dbfilename", "a/dump.rdb", true),
             Err(ConfigError::Invalid(..))
         ));
+        assert_eq!(
+            c.set("dir", "/tmp", false),
+            Err(ConfigError::Protected("dir".into()))
+        );
+    }
+
+    #[test]
+    fn save_points_are_checked_and_normalized() {
+        let mut c = Config::default();
+        c.set("save", "3600 1 300 100", false).unwrap();
+        assert_eq!(c.get("save"), Some("3600 1 300 100"));
+        assert_eq!(c.save_points(), vec![(3600, 1), (300, 100)]);
+        for bad in ["3600", "a 1", "1 -1", "3600  1 300 100", "0 1"] {
+            let e = c.set("save", bad, false).unwrap_err();
+            assert_eq!(e.to_string(), "Invalid save parameters");
+        }
+        c.set("save", "", false).unwrap();
+        assert!(c.save_points().is_empty());
     }
 
     #[test]

@@ -403,6 +403,9 @@ pub(crate) async fn run(
                 continue;
             }
         }
+        if spec.flags & flags::WRITE != 0 {
+            w.dirty.set(w.dirty.get() + 1);
+        }
         if let Some(ops) = spec.blocking.filter(|o| o.blocks(&args)) {
             pending.flush(w, out, parser).await;
             crate::blocking::block(w, sess, spec, ops, args, out, peer).await;
@@ -552,7 +555,7 @@ pub(crate) async fn lock_all(w: &Worker, tx: u64, groups: &[(usize, LockSet)]) -
 
 /// How [`run_locked`] runs the parts of a cross-shard command.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Parts {
+pub(crate) enum Parts {
     /// The parts only read: each may run as soon as its own lock is granted, holding it, and
     /// the results of a try that did not get every shard are thrown away.
     Read,
@@ -577,7 +580,7 @@ enum Parts {
 ///
 /// The fallback is [`lock_all`] (a try round, then the ordered round) followed by one
 /// parallel round of the parts, as docs/transactions.md describes.
-async fn run_locked(
+pub(crate) async fn run_locked(
     w: &Worker,
     tx: TxId,
     parts: &[(usize, LockSet, PartFn)],

@@ -14,6 +14,7 @@ mod dispatch;
 mod multi;
 mod notify;
 mod pubsub;
+mod persist;
 pub mod routing;
 mod script;
 mod server;
@@ -37,9 +38,12 @@ pub enum StartError {
     /// A thread could not be started.
     #[error("could not start a thread: {0}")]
     Thread(std::io::Error),
-    /// A data file exists where Redis would load it from, and Rustis cannot load it yet.
-    #[error("{} exists, but Rustis cannot load data files yet; refusing to start with an empty dataset (move the file away, or point dir/dbfilename elsewhere; see docs/config.md)", .0.display())]
+    /// An AOF exists where Redis would load it from, and Rustis cannot load AOF files yet.
+    #[error("{} exists, but Rustis cannot load AOF files yet; refusing to start with an empty dataset (move the file away, or point dir elsewhere; see docs/config.md)", .0.display())]
     DataFile(std::path::PathBuf),
+    /// The RDB file at `dir`/`dbfilename` could not be read or loaded.
+    #[error("could not load {}: {}; refusing to start without its data (see docs/persistence.md)", .0.display(), .1)]
+    Load(std::path::PathBuf, String),
     /// An event loop could not be started.
     #[error("could not start an event loop: {0}")]
     Runtime(String),

@@ -158,8 +158,9 @@ fn raise_fd_limit() {
     }
 }
 
-/// Starts the server and returns once every thread is listening. Refuses to start over a data
-/// file it cannot load (`StartError::DataFile`).
+/// Starts the server and returns once every thread is listening, with the RDB file at
+/// `dir`/`dbfilename` loaded if there is one. Refuses to start over an AOF, which it cannot
+/// load (`StartError::DataFile`), or an RDB file it fails to load (`StartError::Load`).
 pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     let cfg = opts.config;
     if let Some(file) = cfg.data_files().into_iter().next() {
@@ -208,6 +209,22 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let shard_cfg = cfg.shard_config();
+    let mut shards: Vec<Shard> = (0..n)
+        .map(|id| {
+            let mut shard = Shard::new(id, n, n_dbs);
+            shard.config = shard_cfg.clone();
+            shard
+        })
+        .collect();
+    let (loaded_keys, loaded_expired) =
+        crate::persist::load_at_startup(&cfg, &mut shards, opts.clock.now_ms())?;
+    let persist = crate::persist::PersistState::new((opts.clock.now_ms() / 1000) as i64);
+    persist
+        .loaded_keys
+        .store(loaded_keys, std::sync::atomic::Ordering::Relaxed);
+    persist
+        .loaded_expired
+        .store(loaded_expired, std::sync::atomic::Ordering::Relaxed);
     let shared = Arc::new(Shared {
         config: RwLock::new(cfg),
         clock: opts.clock,
@@ -230,6 +247,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             .collect(),
         busy_count: AtomicUsize::new(0),
         pubsub: crate::pubsub::Limits::new(n),
+        persist,
     });
     shared.pubsub.load(&shared.config());
     // The mesh: one queue for every ordered pair of threads, built once.
@@ -250,17 +268,16 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     let (control, control_rx): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::unbounded_channel()).unzip();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let mut threads = Vec::with_capacity(n);
-    for (id, (((listeners, peers), inbox), control)) in per_thread
+    for (id, ((((listeners, peers), inbox), control), mut shard)) in per_thread
         .into_iter()
         .zip(senders)
         .zip(receivers)
         .zip(control_rx)
+        .zip(shards)
         .enumerate()
     {
         let shared = shared.clone();
         let ready = ready_tx.clone();
-        let mut shard = Shard::new(id, n, n_dbs);
-        shard.config = shard_cfg.clone();
         shard.lazyfree = LazyFree::new(garbage_tx.clone());
         let t = std::thread::Builder::new()
             .name(format!("rustis-{id}"))
@@ -356,6 +373,12 @@ fn thread_main(
         // Each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));
         tokio::task::spawn_local(close_idle_clients(w.clone()));
+        // Background snapshots of this shard, a slice at a time; thread 0 watches the save
+        // points.
+        tokio::task::spawn_local(crate::persist::snapshot_task(w.clone()));
+        if id == 0 {
+            tokio::task::spawn_local(crate::persist::save_points(w.clone()));
+        }
         for l in listeners {
             match TcpListener::from_std(l) {
                 Ok(l) => {

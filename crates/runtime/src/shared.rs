@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     pub busy_count: AtomicUsize,
     /// The pubsub output buffer limits, copied from the config (see `pubsub.rs`).
     pub pubsub: crate::pubsub::Limits,
+    /// Snapshot state: last save, background save, counters (`persist.rs`).
+    pub persist: crate::persist::PersistState,
 }
 
 impl Shared {

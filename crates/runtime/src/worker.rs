@@ -229,6 +229,11 @@ pub(crate) struct Worker {
     pub scripting: crate::script::Scripting,
     /// This thread's ends of the mesh queues, one per other thread.
     inbox: RefCell<Vec<mpsc::UnboundedReceiver<Msg>>>,
+    /// Write commands run from this thread's connections (`rdb_changes_since_last_save`).
+    pub dirty: Cell<u64>,
+    /// This shard's running background snapshot, and the wake-up of its task (`persist.rs`).
+    pub snap: RefCell<Option<crate::persist::ShardSnap>>,
+    pub snap_wake: tokio::sync::Notify,
 }
 
 impl Worker {
@@ -253,6 +258,9 @@ impl Worker {
             n_blocked: Cell::new(0),
             scripting: Default::default(),
             inbox: RefCell::new(inbox),
+            dirty: Cell::new(0),
+            snap: RefCell::new(None),
+            snap_wake: tokio::sync::Notify::new(),
         }
     }
 

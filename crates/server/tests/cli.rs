@@ -73,7 +73,7 @@ fn a_setting_that_promises_a_missing_feature_stops_startup_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--appendonly yes: 'appendonly' is not supported yet: persistence"),
+        err.contains("--appendonly yes: 'appendonly' is not supported yet: the append-only file"),
         "{err}"
     );
     let conf = dir.0.join("redis.conf");
@@ -86,14 +86,14 @@ fn a_setting_that_promises_a_missing_feature_stops_startup_naming_it() {
 }
 
 #[test]
-fn a_dump_rdb_in_the_working_directory_stops_startup_naming_it() {
+fn a_dump_rdb_in_the_working_directory_that_cannot_be_loaded_stops_startup_naming_it() {
     let dir = TempDir::new("rdb");
     std::fs::write(dir.0.join("dump.rdb"), b"REDIS0010").expect("write dump.rdb");
     let out = run_in(&dir.0, &["--port", "0"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("dump.rdb exists, but Rustis cannot load data files yet"),
+        err.contains("could not load ./dump.rdb: unexpected end of data at offset 9"),
         "{err}"
     );
 }

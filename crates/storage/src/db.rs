@@ -239,6 +239,12 @@ impl Db {
         self.map.idle_secs(key).map(u64::from)
     }
 
+    /// Makes `key` look idle for `secs` seconds (RESTORE ... IDLETIME); an access time is not
+    /// a change, so the write path is not involved.
+    pub fn set_idle_secs(&mut self, key: &[u8], secs: u32) -> bool {
+        self.map.set_idle_secs(key, secs)
+    }
+
     /// Counts a keyspace hit or miss for INFO, as Redis does for read lookups.
     pub fn count_lookup(&mut self, hit: bool) {
         if hit {

@@ -33,6 +33,8 @@ pub struct ShardConfig {
     pub stream_node_max_bytes: usize,
     /// `stream-node-max-entries`.
     pub stream_node_max_entries: usize,
+    /// `rdbcompression`: whether DUMP and snapshots LZF-compress long strings.
+    pub rdb_compression: bool,
 }
 
 impl Default for ShardConfig {
@@ -49,6 +51,7 @@ impl Default for ShardConfig {
             set_max_listpack_value: 64,
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
+            rdb_compression: true,
         }
     }
 }

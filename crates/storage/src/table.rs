@@ -378,6 +378,13 @@ impl Table {
         self.find(key).map(|n| self.clock.wrapping_sub(n.key.lru()))
     }
 
+    /// Makes `key` look last accessed `secs` seconds ago (RESTORE ... IDLETIME); false if it
+    /// is not stored.
+    pub fn set_idle_secs(&mut self, key: &[u8], secs: u32) -> bool {
+        let clock = self.clock.wrapping_sub(secs);
+        self.find_mut(key).map(|n| n.key.set_lru(clock)).is_some()
+    }
+
     /// Stores `entry` at `key`; returns the entry it replaced.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         self.step();

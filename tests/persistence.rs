@@ -1,0 +1,704 @@
+//! Persistence against redis-server 7.0.15: DUMP payloads byte for byte for every type and
+//! encoding whose bytes depend only on the value, RESTORE of each server's payloads by the
+//! other, RESTORE's options and errors, RDB files written by each server loaded by the other,
+//! a SAVE/restart round trip, and BGSAVE's point-in-time cut while writes go on. The test
+//! starts its own redis-server and fails if there is none on PATH.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustis_runtime::Config;
+use rustis_tests::{show, RawConn, TestServer, THREADS};
+
+/// A redis-server 7.0.15 on a free port with its own `dir`, killed on drop.
+struct Reference {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Reference {
+    fn start(dir: &Path) -> Reference {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server 7.0.15 must be on PATH for this test");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(s) = TcpStream::connect(addr) {
+                let mut c = RawConn::from_stream(s);
+                // Still loading a big file answers -LOADING; wait for PONG.
+                if c.cmd(&["PING"]) == b"+PONG\r\n" {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let r = Reference { child, addr };
+        assert!(show(&r.conn().cmd(&["INFO", "server"])).contains("redis_version:7.0.15\r\n"));
+        r
+    }
+
+    fn conn(&self) -> RawConn {
+        RawConn::connect(self.addr)
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "rustis-persist-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start_in(threads: usize, dir: &Path) -> TestServer {
+    let mut config = Config::default();
+    config
+        .set("dir", dir.to_str().expect("UTF-8"), true)
+        .expect("dir");
+    TestServer::start_opts(threads, None, config)
+}
+
+/// Elements that are not numbers and do not compress.
+fn noise(i: usize, len: usize) -> String {
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (b'a' + (x % 26) as u8) as char
+        })
+        .collect()
+}
+
+/// Commands that build one key of each type and encoding; each key's name says what it is.
+fn dataset() -> Vec<Vec<String>> {
+    let mut cmds: Vec<Vec<String>> = Vec::new();
+    let mut c = |v: &[&str]| cmds.push(v.iter().map(|s| s.to_string()).collect());
+    c(&["SET", "s:int8", "12"]);
+    c(&["SET", "s:int16", "-1000"]);
+    c(&["SET", "s:int32", "2000000000"]);
+    c(&["SET", "s:int64", "9000000000000"]);
+    c(&["SET", "s:numstr", "007"]);
+    c(&["SET", "s:emb", "hello world"]);
+    c(&["SET", "s:raw", &noise(1, 100)]);
+    c(&["SET", "s:lzf", &"abcabcabcabc".repeat(20)]);
+    c(&["SET", "s:long", &"0123456789".repeat(500)]);
+    c(&["SET", "s:longnoise", &noise(2, 3000)]);
+    c(&["SET", "s:empty", ""]);
+    c(&["SET", "s:float", "10.5"]);
+    c(&["INCRBYFLOAT", "s:float", "0.25"]);
+    c(&["APPEND", "s:append", "xyz"]);
+    c(&["PFADD", "s:hll", "a", "b", "c", "d"]);
+    c(&["SET", "s:ttl", "v", "PX", "100000000"]);
+    c(&[
+        "RPUSH",
+        "l:small",
+        "a",
+        "1",
+        "-2",
+        "300",
+        "70000",
+        "5000000000",
+        "",
+        "x",
+    ]);
+    let big: Vec<String> = (0..3000).map(|i| format!("element-{i}")).collect();
+    let mut v = vec!["RPUSH".to_string(), "l:nodes".to_string()];
+    v.extend(big.iter().cloned());
+    cmds.push(v);
+    let mut v = vec!["RPUSH".to_string(), "l:noisy".to_string()];
+    v.extend((0..200).map(|i| noise(i, 60)));
+    cmds.push(v);
+    let mut c = |v: &[&str]| cmds.push(v.iter().map(|s| s.to_string()).collect());
+    c(&["LPUSH", "l:lpush", "a", "b", "c"]);
+    c(&["SADD", "set:int16", "3", "1", "2", "-7"]);
+    c(&["SADD", "set:int32", "1", "100000"]);
+    c(&["SADD", "set:int64", "1", "1000000000000"]);
+    c(&["SADD", "set:str", "a", "b", "c"]);
+    c(&[
+        "HSET",
+        "h:small",
+        "f1",
+        "v1",
+        "f2",
+        "123",
+        "f3",
+        &"x".repeat(30),
+    ]);
+    // More than redis-server 7.0.15's compiled-in hash-max-listpack-entries (512).
+    let mut v = vec!["HSET".to_string(), "h:big".to_string()];
+    for i in 0..600 {
+        v.push(format!("field{i}"));
+        v.push(format!("value{i}"));
+    }
+    cmds.push(v);
+    let mut c = |v: &[&str]| cmds.push(v.iter().map(|s| s.to_string()).collect());
+    c(&[
+        "ZADD", "z:small", "1", "one", "2.5", "two", "-3", "three", "1e300", "big", "inf", "top",
+        "-0", "negzero", "0.1", "tenth",
+    ]);
+    let mut v = vec!["ZADD".to_string(), "z:big".to_string()];
+    for i in 0..200 {
+        v.push(format!("{}", i as f64 * 1.5 - 7.0));
+        v.push(format!("member{i}"));
+    }
+    cmds.push(v);
+    cmds
+}
+
+/// Keys whose DUMP depends only on the value: Redis's own bytes for them are reproducible.
+const BYTE_EXACT: &[&str] = &[
+    "s:int8",
+    "s:int16",
+    "s:int32",
+    "s:int64",
+    "s:numstr",
+    "s:emb",
+    "s:raw",
+    "s:lzf",
+    "s:long",
+    "s:longnoise",
+    "s:empty",
+    "s:float",
+    "s:append",
+    "s:hll",
+    "s:ttl",
+    "l:small",
+    "l:nodes",
+    "l:noisy",
+    "l:lpush",
+    "set:int16",
+    "set:int32",
+    "set:int64",
+    "h:small",
+    "z:small",
+    "z:big",
+];
+
+fn fill(c: &mut RawConn) {
+    for cmd in dataset() {
+        let args: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
+        let r = c.cmd(&args);
+        assert!(!r.starts_with(b"-"), "{args:?}: {}", show(&r));
+    }
+}
+
+fn keys() -> Vec<String> {
+    let mut k: Vec<String> = dataset().into_iter().map(|c| c[1].clone()).collect();
+    k.sort();
+    k.dedup();
+    k
+}
+
+/// [`contents`] where `raw` and `embstr` are one: a string loaded or restored is `embstr` up to
+/// 44 bytes in Redis too, whatever it was when saved.
+fn loose(c: &mut RawConn, key: &str) -> String {
+    contents(c, key)
+        .replace("$3\r\nraw\r\n", "str")
+        .replace("$6\r\nembstr\r\n", "str")
+}
+
+/// A key's type, encoding and contents, in an order-free form.
+fn contents(c: &mut RawConn, key: &str) -> String {
+    let ty = show(&c.cmd(&["TYPE", key]));
+    let enc = show(&c.cmd(&["OBJECT", "ENCODING", key]));
+    let body = match ty.as_str() {
+        "+string\r\n" => show(&c.cmd(&["GET", key])),
+        "+list\r\n" => show(&c.cmd(&["LRANGE", key, "0", "-1"])),
+        "+set\r\n" => {
+            let mut m = show(&c.cmd(&["SMEMBERS", key]))
+                .split("\r\n")
+                .map(str::to_string)
+                .collect::<Vec<_>>();
+            m.sort();
+            m.join(",")
+        }
+        "+hash\r\n" => {
+            let mut m = show(&c.cmd(&["HGETALL", key]))
+                .split("\r\n")
+                .map(str::to_string)
+                .collect::<Vec<_>>();
+            m.sort();
+            m.join(",")
+        }
+        "+zset\r\n" => show(&c.cmd(&["ZRANGE", key, "0", "-1", "WITHSCORES"])),
+        _ => String::new(),
+    };
+    let ttl = show(&c.cmd(&["PTTL", key]));
+    let has_ttl = if ttl.starts_with(":-") {
+        ttl
+    } else {
+        "ttl".into()
+    };
+    format!("{ty}{enc}{body}{has_ttl}")
+}
+
+fn bulk_payload(reply: &[u8]) -> Vec<u8> {
+    assert_eq!(reply[0], b'$', "{}", show(reply));
+    let nl = reply.iter().position(|&b| b == b'\n').unwrap();
+    reply[nl + 1..reply.len() - 2].to_vec()
+}
+
+#[test]
+fn dump_matches_redis_byte_for_byte_and_payloads_restore_both_ways() {
+    let rdir = TempDir::new("dump");
+    let reference = Reference::start(&rdir.0);
+    let mut r = reference.conn();
+    fill(&mut r);
+    for threads in THREADS {
+        let s = TestServer::start(threads);
+        let mut c = s.raw();
+        fill(&mut c);
+        for key in keys() {
+            assert_eq!(contents(&mut c, &key), contents(&mut r, &key), "{key}");
+            let ours = c.cmd(&["DUMP", &key]);
+            let theirs = r.cmd(&["DUMP", &key]);
+            if BYTE_EXACT.contains(&key.as_str()) {
+                assert_eq!(show(&ours), show(&theirs), "DUMP {key} ({threads} threads)");
+            }
+            // Each server restores the other's payload to the same contents.
+            let restored = format!("{key}:restored");
+            let p = bulk_payload(&theirs);
+            let ok = c.cmd_bytes(&[b"RESTORE", restored.as_bytes(), b"0", &p]);
+            assert_eq!(show(&ok), "+OK\r\n", "RESTORE {key} from redis");
+            let p = bulk_payload(&ours);
+            let ok = r.cmd_bytes(&[b"RESTORE", restored.as_bytes(), b"0", &p, b"REPLACE"]);
+            assert_eq!(show(&ok), "+OK\r\n", "redis RESTORE {key} from rustis");
+            let mut a = contents(&mut c, &restored);
+            let mut b = contents(&mut r, &restored);
+            // RESTORE with ttl 0 stores no expiry, whatever the payload's key had.
+            a = a.replace(":-1\r\n", "");
+            b = b.replace(":-1\r\n", "");
+            assert_eq!(a, b, "restored {key}");
+            let orig = loose(&mut r, &key)
+                .replace(":-1\r\n", "")
+                .replace("ttl", "");
+            let a = loose(&mut c, &restored).replace(":-1\r\n", "");
+            assert_eq!(a, orig, "restored {key} equals the original");
+        }
+    }
+}
+
+#[test]
+fn dump_honours_rdbcompression() {
+    let rdir = TempDir::new("nocomp");
+    let reference = Reference::start(&rdir.0);
+    let mut r = reference.conn();
+    for threads in THREADS {
+        let s = TestServer::start(threads);
+        let mut c = s.raw();
+        let v = "abcabcabcabc".repeat(20);
+        for conn in [&mut c, &mut r] {
+            assert_eq!(
+                conn.cmd(&["CONFIG", "SET", "rdbcompression", "no"]),
+                b"+OK\r\n"
+            );
+            conn.cmd(&["SET", "k", &v]);
+            conn.cmd(&["RPUSH", "l", &v, &v]);
+        }
+        assert_eq!(show(&c.cmd(&["DUMP", "k"])), show(&r.cmd(&["DUMP", "k"])));
+        assert_eq!(show(&c.cmd(&["DUMP", "l"])), show(&r.cmd(&["DUMP", "l"])));
+        for conn in [&mut c, &mut r] {
+            conn.cmd(&["CONFIG", "SET", "rdbcompression", "yes"]);
+            conn.cmd(&["DEL", "k", "l"]);
+        }
+    }
+}
+
+/// `(args, payload)`: RESTORE calls whose replies must equal redis-server's.
+fn restore_cases(good: &[u8]) -> Vec<Vec<Vec<u8>>> {
+    let mut bad_crc = good.to_vec();
+    let n = bad_crc.len();
+    bad_crc[n - 1] ^= 0xff;
+    let mut newer = good.to_vec();
+    newer[n - 10] = 11;
+    // A body that is not a value, with a correct footer.
+    let mut garbage = vec![0xEE, 1, 2, 3];
+    garbage.extend_from_slice(&10u16.to_le_bytes());
+    let crc = rustis_persist::CRC64.checksum(&garbage);
+    garbage.extend_from_slice(&crc.to_le_bytes());
+    // A string claiming far more bytes than the payload has.
+    let mut long = vec![0u8, 0x80, 0x7f, 0xff, 0xff, 0xff, b'a'];
+    long.extend_from_slice(&10u16.to_le_bytes());
+    let crc = rustis_persist::CRC64.checksum(&long);
+    long.extend_from_slice(&crc.to_le_bytes());
+    let b = |v: &[&[u8]]| v.iter().map(|x| x.to_vec()).collect::<Vec<_>>();
+    vec![
+        b(&[b"RESTORE", b"new", b"0", good]),
+        b(&[b"RESTORE", b"new", b"0", good]),
+        b(&[b"RESTORE", b"new", b"0", good, b"REPLACE"]),
+        b(&[b"RESTORE", b"n2", b"-1", good]),
+        b(&[b"RESTORE", b"n2", b"x", good]),
+        b(&[b"RESTORE", b"n2", b"0", b"short"]),
+        b(&[b"RESTORE", b"n2", b"0", &bad_crc]),
+        b(&[b"RESTORE", b"n2", b"0", &newer]),
+        b(&[b"RESTORE", b"n2", b"0", &garbage]),
+        b(&[b"RESTORE", b"n2", b"0", &long]),
+        b(&[b"RESTORE", b"n2", b"0", good, b"FOO"]),
+        b(&[b"RESTORE", b"n2", b"0", good, b"IDLETIME", b"-1"]),
+        b(&[b"RESTORE", b"n2", b"0", good, b"IDLETIME", b"x"]),
+        b(&[b"RESTORE", b"n2", b"0", good, b"FREQ", b"256"]),
+        b(&[
+            b"RESTORE",
+            b"n2",
+            b"0",
+            good,
+            b"FREQ",
+            b"1",
+            b"IDLETIME",
+            b"1",
+        ]),
+        b(&[b"RESTORE", b"n3", b"0", good, b"IDLETIME", b"1000"]),
+        b(&[b"OBJECT", b"IDLETIME", b"n3"]),
+        b(&[b"RESTORE", b"n4", b"1", good, b"ABSTTL"]),
+        b(&[b"EXISTS", b"n4"]),
+        b(&[b"RESTORE", b"new", b"1", good, b"ABSTTL", b"REPLACE"]),
+        b(&[b"EXISTS", b"new"]),
+        b(&[b"RESTORE", b"n5", b"100000", good]),
+        b(&[b"PTTL", b"n5"]),
+        b(&[b"RESTORE", b"n6", b"0", good, b"FREQ", b"5"]),
+        b(&[b"GET", b"n6"]),
+        b(&[b"DUMP", b"missing"]),
+        b(&[b"RESTORE"]),
+    ]
+}
+
+#[test]
+fn restore_options_and_errors_match_redis() {
+    let rdir = TempDir::new("restore");
+    let reference = Reference::start(&rdir.0);
+    let mut r = reference.conn();
+    r.cmd(&["SET", "src", "value"]);
+    let good = bulk_payload(&r.cmd(&["DUMP", "src"]));
+    for threads in THREADS {
+        let s = TestServer::start(threads);
+        let mut c = s.raw();
+        r.cmd(&["DEL", "new", "n2", "n3", "n4", "n5", "n6"]);
+        for case in restore_cases(&good) {
+            let args: Vec<&[u8]> = case.iter().map(|a| a.as_slice()).collect();
+            let mut ours = show(&c.cmd_bytes(&args));
+            let mut theirs = show(&r.cmd_bytes(&args));
+            if case[0] == b"PTTL" {
+                // Both count down from 100000: compared within a second.
+                let ms = |s: &str| s.trim_start_matches(':').trim_end().parse::<i64>().unwrap();
+                assert!((ms(&ours) - ms(&theirs)).abs() < 1000, "{ours} {theirs}");
+                ours = "pttl".into();
+                theirs = "pttl".into();
+            }
+            assert_eq!(
+                ours,
+                theirs,
+                "{:?}",
+                String::from_utf8_lossy(&case.concat())
+            );
+        }
+    }
+}
+
+fn wait_bgsave(c: &mut RawConn) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        if info.contains("rdb_bgsave_in_progress:0\r\n") {
+            assert!(info.contains("rdb_last_bgsave_status:ok\r\n"), "{info}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "BGSAVE never finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn rdb_files_written_by_each_server_load_in_the_other() {
+    for threads in THREADS {
+        // Rustis -> redis-server.
+        let dir = TempDir::new("to-redis");
+        let s = start_in(threads, &dir.0);
+        let mut c = s.raw();
+        fill(&mut c);
+        c.cmd(&["SELECT", "3"]);
+        c.cmd(&["SET", "db3key", "x"]);
+        c.cmd(&["SELECT", "0"]);
+        assert_eq!(c.cmd(&["SAVE"]), b"+OK\r\n");
+        let reference = Reference::start(&dir.0);
+        let mut r = reference.conn();
+        assert_eq!(show(&r.cmd(&["DBSIZE"])), show(&c.cmd(&["DBSIZE"])));
+        for key in keys() {
+            assert_eq!(loose(&mut r, &key), loose(&mut c, &key), "{key}");
+        }
+        r.cmd(&["SELECT", "3"]);
+        assert_eq!(r.cmd(&["GET", "db3key"]), b"$1\r\nx\r\n");
+        drop(reference);
+
+        // redis-server -> Rustis, with an expired key it must skip.
+        let rdir = TempDir::new("from-redis");
+        let reference = Reference::start(&rdir.0);
+        let mut r = reference.conn();
+        fill(&mut r);
+        r.cmd(&["SELECT", "5"]);
+        r.cmd(&["SET", "db5key", "y"]);
+        r.cmd(&["SELECT", "0"]);
+        r.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+        r.cmd(&["SET", "gone", "z", "PX", "1"]);
+        // Wait, without touching the key, until the server's clock is past its expiry.
+        let micros = |c: &mut RawConn| -> u64 {
+            let t = show(&c.cmd(&["TIME"]));
+            let parts: Vec<&str> = t.split("\r\n").collect();
+            parts[2].parse::<u64>().unwrap() * 1_000_000 + parts[4].parse::<u64>().unwrap()
+        };
+        let start = micros(&mut r);
+        while micros(&mut r) < start + 2_000 {
+            std::thread::yield_now();
+        }
+        assert_eq!(r.cmd(&["SAVE"]), b"+OK\r\n");
+        let s = start_in(threads, &rdir.0);
+        let mut c = s.raw();
+        for key in keys() {
+            assert_eq!(loose(&mut c, &key), loose(&mut r, &key), "{key}");
+        }
+        assert_eq!(c.cmd(&["EXISTS", "gone"]), b":0\r\n");
+        c.cmd(&["SELECT", "5"]);
+        assert_eq!(c.cmd(&["GET", "db5key"]), b"$1\r\ny\r\n");
+    }
+}
+
+#[test]
+fn save_and_bgsave_survive_a_restart() {
+    for threads in THREADS {
+        for how in ["SAVE", "BGSAVE"] {
+            let dir = TempDir::new("roundtrip");
+            let before: Vec<String>;
+            {
+                let s = start_in(threads, &dir.0);
+                let mut c = s.raw();
+                fill(&mut c);
+                before = keys().iter().map(|k| loose(&mut c, k)).collect();
+                let last = show(&c.cmd(&["LASTSAVE"]));
+                let r = c.cmd(&[how]);
+                if how == "SAVE" {
+                    assert_eq!(r, b"+OK\r\n");
+                } else {
+                    assert_eq!(show(&r), "+Background saving started\r\n");
+                    wait_bgsave(&mut c);
+                }
+                let info = show(&c.cmd(&["INFO", "persistence"]));
+                assert!(info.contains("rdb_changes_since_last_save:0\r\n"), "{info}");
+                assert!(info.contains("rdb_saves:1\r\n"), "{info}");
+                assert!(show(&c.cmd(&["LASTSAVE"])) >= last);
+            }
+            let s = start_in(threads, &dir.0);
+            let mut c = s.raw();
+            for (k, b) in keys().iter().zip(&before) {
+                assert_eq!(&loose(&mut c, k), b, "{k}: {how} with {threads} threads");
+            }
+            let info = show(&c.cmd(&["INFO", "persistence"]));
+            assert!(
+                info.contains(&format!("rdb_last_load_keys_loaded:{}\r\n", keys().len())),
+                "{info}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bgsave_writes_the_dataset_as_of_its_start_while_writes_go_on() {
+    for threads in THREADS {
+        let dir = TempDir::new("cut");
+        {
+            let s = start_in(threads, &dir.0);
+            let mut c = s.raw();
+            let n = 20_000;
+            let mut pipe = Vec::new();
+            for i in 0..n {
+                pipe.extend(rustis_tests::encode(&[
+                    b"SET",
+                    format!("k{i}").as_bytes(),
+                    b"old",
+                ]));
+            }
+            c.send(&pipe);
+            for _ in 0..n {
+                c.read_reply();
+            }
+            c.cmd(&["RPUSH", "list", "a", "b"]);
+            c.cmd(&["SELECT", "1"]);
+            c.cmd(&["SET", "db1key", "v1"]);
+            c.cmd(&["SELECT", "0"]);
+            assert_eq!(show(&c.cmd(&["BGSAVE"])), "+Background saving started\r\n");
+            assert_eq!(
+                show(&c.cmd(&["BGSAVE"])),
+                "-ERR Background save already in progress\r\n"
+            );
+            // Everything after the reply is after the cut: overwrite, delete, add, flush.
+            let mut pipe = Vec::new();
+            for i in (0..n).rev() {
+                let k = format!("k{i}");
+                if i % 3 == 0 {
+                    pipe.extend(rustis_tests::encode(&[b"DEL", k.as_bytes()]));
+                } else {
+                    pipe.extend(rustis_tests::encode(&[b"SET", k.as_bytes(), b"new"]));
+                }
+                pipe.extend(rustis_tests::encode(&[
+                    b"SET",
+                    format!("n{i}").as_bytes(),
+                    b"x",
+                ]));
+            }
+            pipe.extend(rustis_tests::encode(&[b"RPUSH", b"list", b"c"]));
+            c.send(&pipe);
+            for _ in 0..(2 * n + 1) {
+                c.read_reply();
+            }
+            // A swap moves every key of both databases; the snapshot keeps them where they were.
+            c.cmd(&["SWAPDB", "0", "1"]);
+            c.cmd(&["SET", "after-swap", "x"]);
+            c.cmd(&["FLUSHALL"]);
+            wait_bgsave(&mut c);
+        }
+        let s = start_in(threads, &dir.0);
+        let mut c = s.raw();
+        assert_eq!(c.cmd(&["DBSIZE"]), b":20001\r\n");
+        for i in [0, 1, 2, 999, 10_000, 19_999] {
+            assert_eq!(c.cmd(&["GET", &format!("k{i}")]), b"$3\r\nold\r\n", "k{i}");
+        }
+        assert_eq!(c.cmd(&["EXISTS", "n0", "n19999"]), b":0\r\n");
+        assert_eq!(
+            show(&c.cmd(&["LRANGE", "list", "0", "-1"])),
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+        );
+        assert_eq!(c.cmd(&["EXISTS", "after-swap", "db1key"]), b":0\r\n");
+        c.cmd(&["SELECT", "1"]);
+        assert_eq!(c.cmd(&["DBSIZE"]), b":1\r\n");
+        assert_eq!(c.cmd(&["GET", "db1key"]), b"$2\r\nv1\r\n");
+    }
+}
+
+#[test]
+fn save_points_and_shutdown_save() {
+    for threads in THREADS {
+        let dir = TempDir::new("points");
+        {
+            let s = start_in(threads, &dir.0);
+            let mut c = s.raw();
+            assert_eq!(c.cmd(&["CONFIG", "SET", "save", "1 1"]), b"+OK\r\n");
+            c.cmd(&["SET", "a", "1"]);
+            // The save point fires within a couple of seconds.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let info = show(&c.cmd(&["INFO", "persistence"]));
+                if info.contains("rdb_saves:1\r\n") && info.contains("rdb_bgsave_in_progress:0") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "no save: {info}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(dir.0.join("dump.rdb").exists());
+            c.cmd(&["CONFIG", "SET", "save", ""]);
+            c.cmd(&["SET", "b", "2"]);
+            // SHUTDOWN SAVE writes the last change, closing the connection without a reply.
+            c.send_cmd(&["SHUTDOWN", "SAVE"]);
+            assert_eq!(c.read_to_close(), b"");
+        }
+        let s = start_in(threads, &dir.0);
+        let mut c = s.raw();
+        assert_eq!(c.cmd(&["MGET", "a", "b"]), b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+        assert_eq!(
+            c.cmd(&["SHUTDOWN", "SAVE", "NOSAVE"]),
+            b"-ERR syntax error\r\n"
+        );
+        assert_eq!(c.cmd(&["BGSAVE", "NOW"]), b"-ERR syntax error\r\n");
+    }
+}
+
+#[test]
+fn lzf_output_matches_redis_on_varied_strings() {
+    let rdir = TempDir::new("lzf");
+    let reference = Reference::start(&rdir.0);
+    let mut r = reference.conn();
+    let s = TestServer::start(1);
+    let mut c = s.raw();
+    // Strings from 21 bytes to 20 KB over small and large alphabets, with runs and repeats:
+    // compressible, barely compressible and incompressible, past the 8 KiB back-reference
+    // window and the 264-byte match limit.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..300 {
+        let len = 21 + (next() % [100, 1000, 20_000][i % 3]) as usize;
+        let alphabet = 1 + next() % [2, 4, 26, 255][i % 4];
+        let mut v = Vec::with_capacity(len);
+        while v.len() < len {
+            match next() % 4 {
+                0 if v.len() > 10 => {
+                    let back = 1 + (next() as usize % v.len().min(9000));
+                    let n = (next() % 300) as usize;
+                    for _ in 0..n.min(len - v.len()) {
+                        v.push(v[v.len() - back]);
+                    }
+                }
+                1 => {
+                    let b = (next() % alphabet) as u8;
+                    let n = (next() % 50) as usize;
+                    v.extend(std::iter::repeat_n(b, n.min(len - v.len())));
+                }
+                _ => v.push((next() % alphabet) as u8 + b'!'.min(255 - alphabet as u8)),
+            }
+        }
+        let key = format!("k{i}");
+        for conn in [&mut c, &mut r] {
+            let set = conn.cmd_bytes(&[b"SET", key.as_bytes(), &v]);
+            assert_eq!(set, b"+OK\r\n");
+        }
+        let ours = c.cmd(&["DUMP", &key]);
+        let theirs = r.cmd(&["DUMP", &key]);
+        assert!(ours == theirs, "DUMP of string {i} ({len} bytes) differs");
+    }
+}
