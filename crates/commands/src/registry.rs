@@ -816,7 +816,10 @@ mod tests {
         // Every single-shard command with keys can be routed by its first key.
         for spec in r.iter() {
             if let Run::Shard(_) = spec.run {
-                let keyed_subs = spec.subcommands.iter().any(|s| !s.meta.key_specs.is_empty());
+                let keyed_subs = spec
+                    .subcommands
+                    .iter()
+                    .any(|s| !s.meta.key_specs.is_empty());
                 if !spec.meta.key_specs.is_empty() || keyed_subs {
                     assert!(spec.first_key > 0 || spec.name == "object", "{}", spec.name);
                 }
