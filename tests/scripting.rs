@@ -412,6 +412,10 @@ fn sort_of_a_set_from_a_script_is_ordered_and_cluster_is_refused() {
                     b"*10\r\n$1\r\na\r\n$-1\r\n$2\r\naa\r\n$-1\r\n$3\r\nazz\r\n$-1\r\n$1\r\nb\r\n$-1\r\n$1\r\nc\r\n$-1\r\n",
                 ),
                 (
+                    &["EVAL", "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')", "0"],
+                    b"-ERR xread command is not allowed with BLOCK option from scripts\r\n",
+                ),
+                (
                     &["CLUSTER", "INFO"],
                     b"-ERR This instance has cluster support disabled\r\n",
                 ),

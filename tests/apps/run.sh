@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ${#apps[@]} -eq 0 ]; then
-  apps=(watch_transfer.py redis_py_lock.py ioredis_scripts.js)
+  apps=(watch_transfer.py redis_py_lock.py ioredis_scripts.js rq_jobs.py bullmq_jobs.js)
 fi
 
 if [ ! -d "$here/node_modules" ]; then

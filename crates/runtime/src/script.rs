@@ -589,6 +589,20 @@ impl Host for ScriptHost<'_> {
         }
         let args = match spec.name {
             "sort" | "sort_ro" => self.sort_for_script(args, spec.name == "sort_ro")?,
+            // Redis refuses BLOCK from scripts outright for these two (the other blocking
+            // commands run as their non-blocking forms).
+            "xread" | "xreadgroup"
+                if args[1..]
+                    .iter()
+                    .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
+                    .any(|a| a.eq_ignore_ascii_case(b"block")) =>
+            {
+                out.error(&format!(
+                    "ERR {} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(&args[0])
+                ));
+                return Ok(out.buf.to_vec());
+            }
             _ => args,
         };
         let pos = match spec.key_positions(&args) {
