@@ -7,7 +7,7 @@
 #   tests/apps/run.sh [--redis] [--threads N] [APP ...]
 #
 # APP is a file in tests/apps (default: all of them). Python apps need redis-py, JavaScript
-# apps need `npm install` here (this script runs it when node_modules is missing). Rustis is
+# apps need the packages of package.json (this script runs `npm install` here). Rustis is
 # target/release/rustis unless $RUSTIS_BIN names a binary.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,9 +26,8 @@ if [ ${#apps[@]} -eq 0 ]; then
   apps=(watch_transfer.py redis_py_lock.py ioredis_scripts.js rq_jobs.py bullmq_jobs.js)
 fi
 
-if [ ! -d "$here/node_modules" ]; then
-  (cd "$here" && npm install --silent --no-audit --no-fund >/dev/null)
-fi
+# Quick when node_modules already holds what package.json asks for.
+(cd "$here" && npm install --silent --no-audit --no-fund >/dev/null)
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 dir=$(mktemp -d)

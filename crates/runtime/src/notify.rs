@@ -527,6 +527,24 @@ fn change_event(args: &[Bytes], key: &[u8]) -> Option<Vec<(u32, &'static str)>> 
         "zinterstore" => one(ZSET, "zinterstore"),
         "zdiffstore" => one(ZSET, "zdiffstore"),
         "zrangestore" => one(ZSET, "zrangestore"),
+        // Streams: the events of the commands that always change what they name. Consumers
+        // created on the fly by XREADGROUP, XCLAIM and XAUTOCLAIM fire no event here (Redis
+        // fires `xgroup-createconsumer`), since their change cannot be told apart from a
+        // delivery.
+        // XADD also fires `xtrim` in Redis when its MAXLEN/MINID removed entries; here it
+        // fires `xadd` only.
+        "xadd" => one(STREAM, "xadd"),
+        "xtrim" => one(STREAM, "xtrim"),
+        "xdel" => one(STREAM, "xdel"),
+        "xsetid" => one(STREAM, "xsetid"),
+        "xgroup" => match arg(args, 1).to_ascii_lowercase().as_slice() {
+            b"create" => one(STREAM, "xgroup-create"),
+            b"setid" => one(STREAM, "xgroup-setid"),
+            b"destroy" => one(STREAM, "xgroup-destroy"),
+            b"createconsumer" => one(STREAM, "xgroup-createconsumer"),
+            b"delconsumer" => one(STREAM, "xgroup-delconsumer"),
+            _ => None,
+        },
         "rename" | "renamenx" => one(GENERIC, "rename_to"),
         "move" => one(GENERIC, "move_to"),
         "copy" => one(GENERIC, "copy_to"),
