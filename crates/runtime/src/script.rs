@@ -217,10 +217,25 @@ pub(crate) async fn run(
         ScriptCall::Fcall => (false, false, false),
         ScriptCall::FcallRo => (false, true, false),
     };
-    let kind = EvalKind { by_sha, read_only };
+    let mut kind = EvalKind { by_sha, read_only };
+    // EVAL of a cached body runs as EVALSHA of its SHA, so that the body is hashed once per
+    // call (as Redis does) rather than at each step below.
+    let mut by_sha_args;
+    let mut args = args;
+    let mut new_body = false;
+    if eval && !by_sha {
+        let sha = rustis_scripting::sha1_hex(&args[1]);
+        if with_engine(w, |e| e.script_exists(sha.as_bytes())) {
+            by_sha_args = args.to_vec();
+            by_sha_args[1] = Bytes::from(sha);
+            args = &by_sha_args;
+            kind.by_sha = true;
+        } else {
+            new_body = true;
+        }
+    }
     // What the run needs, checked as Redis checks it first (numkeys, NOSCRIPT, compilation,
     // flags); EVAL caches the body here.
-    let new_body = eval && !by_sha && !with_engine(w, |e| e.script_exists(&sha_of(&args[1])));
     let info: Result<RunInfo, String> = with_engine(w, |e| {
         let mut probe = Probe;
         if eval {
@@ -235,6 +250,11 @@ pub(crate) async fn run(
     };
     if new_body {
         broadcast(w, Sync::Script(args[1].clone()));
+        // It is cached now: the run below finds it by SHA.
+        by_sha_args = args.to_vec();
+        by_sha_args[1] = Bytes::from(info.name.clone());
+        args = &by_sha_args;
+        kind.by_sha = true;
     }
     let declared: Vec<(DbIndex, Bytes)> = args[info.keys.clone()]
         .iter()
@@ -342,10 +362,6 @@ pub(crate) async fn run(
 fn busy_after(w: &Worker) -> std::time::Duration {
     let ms = w.shared.config().get_i64("lua-time-limit").max(0) as u64;
     std::time::Duration::from_millis(ms)
-}
-
-fn sha_of(body: &[u8]) -> Bytes {
-    Bytes::from(rustis_scripting::sha1_hex(body))
 }
 
 /// The host for the checks before a run: nothing runs through it.

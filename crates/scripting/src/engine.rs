@@ -90,7 +90,7 @@ pub struct Engine {
     pub(crate) lua: State,
     pub(crate) registry: &'static Registry,
     pub(crate) config: EngineConfig,
-    scripts: HashMap<String, Script>,
+    scripts: HashMap<String, Script, foldhash::fast::RandomState>,
     /// Bytes of the cached bodies and their SHAs, as Redis counts `used_memory_scripts_eval`.
     scripts_mem: usize,
     pub(crate) rand: Box<Rand48>,
@@ -121,7 +121,7 @@ impl Engine {
             lua: new_state(&config),
             registry,
             config,
-            scripts: HashMap::new(),
+            scripts: HashMap::default(),
             scripts_mem: 0,
             rand: Box::new(Rand48::new()),
             status: Arc::new(RunStatus::default()),
@@ -159,7 +159,13 @@ impl Engine {
     /// Whether the script `sha` (any case) is cached.
     pub fn script_exists(&self, sha: &[u8]) -> bool {
         std::str::from_utf8(sha)
-            .map(|s| self.scripts.contains_key(&s.to_ascii_lowercase()))
+            .map(|s| {
+                if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    self.scripts.contains_key(&s.to_ascii_lowercase())
+                } else {
+                    self.scripts.contains_key(s)
+                }
+            })
             .unwrap_or(false)
     }
 
@@ -224,7 +230,10 @@ impl Engine {
             if !known {
                 return Err("NOSCRIPT No matching script. Please use EVAL.".into());
             }
-            String::from_utf8_lossy(sha).to_ascii_lowercase()
+            // Known, so valid ASCII hex: lowercased without a lossy decode.
+            std::str::from_utf8(sha)
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default()
         } else {
             self.load_script(&args[1])?
         };

@@ -171,7 +171,14 @@ pub fn fcall_keys(args: &[Bytes]) -> Result<Vec<usize>, String> {
 
 /// Lowercase hex SHA1, as Redis names scripts.
 pub fn sha1_hex(data: &[u8]) -> String {
-    sha1_smol::Sha1::from(data).digest().to_string()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = sha1_smol::Sha1::from(data).digest().bytes();
+    let mut out = String::with_capacity(40);
+    for b in digest {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
 }
 
 /// A user-given name cut as Redis's `addReplySubcommandSyntaxError` cuts it (128 bytes).
