@@ -77,7 +77,7 @@ pub(crate) fn leave(w: &Worker) {
 
 /// Answers this thread's idle connections while its script runs (the session running it is
 /// never idle).
-pub(crate) fn serve_idle(w: &Rc<Worker>) {
+pub(crate) fn serve_idle(w: &Worker) {
     let sessions: Vec<Rc<Session>> = w.clients.borrow().iter().cloned().collect();
     for sess in sessions {
         if sess.idle.get() && !sess.closing() && sess.fd.get() >= 0 {
@@ -86,7 +86,7 @@ pub(crate) fn serve_idle(w: &Rc<Worker>) {
     }
 }
 
-fn serve_one(w: &Rc<Worker>, sess: &Session) {
+fn serve_one(w: &Worker, sess: &Session) {
     let fd = sess.fd.get();
     let mut peek = vec![0u8; 64 * 1024];
     // SAFETY: `fd` is the session's open socket (its task holds it open while the session is
@@ -157,7 +157,7 @@ fn send_all(fd: i32, mut data: &[u8]) {
 }
 
 /// One command from an idle connection while the thread is busy.
-fn run_busy(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out, close: &mut bool) {
+fn run_busy(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out, close: &mut bool) {
     let Some(spec) = REGISTRY.lookup(&args[0]) else {
         crate::multi::flag_error(sess);
         return out.error(&unknown_command(&args[0], &args[1..]));

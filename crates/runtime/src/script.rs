@@ -88,6 +88,17 @@ impl Scripting {
 /// threads made first.
 fn with_engine<T>(w: &Worker, f: impl FnOnce(&mut Engine) -> T) -> T {
     let mut slot = w.scripting.engine.borrow_mut();
+    engine_of(w, &mut slot, f)
+}
+
+/// [`with_engine`], or `None` when the engine is running a script already (a message handled
+/// while that script waits for another shard).
+fn try_with_engine<T>(w: &Worker, f: impl FnOnce(&mut Engine) -> T) -> Option<T> {
+    let mut slot = w.scripting.engine.try_borrow_mut().ok()?;
+    Some(engine_of(w, &mut slot, f))
+}
+
+fn engine_of<T>(w: &Worker, slot: &mut Option<Engine>, f: impl FnOnce(&mut Engine) -> T) -> T {
     let engine = slot.get_or_insert_with(|| {
         let e = Engine::new(
             &REGISTRY,
@@ -271,6 +282,37 @@ pub(crate) async fn run(
     } else {
         Mode::Keys(0)
     };
+    // Every declared key on one other shard: run the script there, as a local run of that
+    // thread, in one message (it comes back to be widened if it reaches further).
+    if let (Mode::Keys(_), Some((_, first))) = (mode, declared.first()) {
+        let s = shard_of(first, w.n);
+        if declared.iter().all(|(_, k)| shard_of(k, w.n) == s) {
+            let body = if eval {
+                with_engine(w, |e| e.script_body(&info.name).cloned())
+            } else {
+                None
+            };
+            let a = args.to_vec();
+            let resp3 = out.resp3;
+            let f = Box::new(move |wk: &Worker| -> Partial {
+                Box::new(run_forwarded(wk, eval, kind, body, &a, db, resp3))
+            });
+            let got = w.send_call(s, None, false, f).await;
+            let got = got
+                .ok()
+                .and_then(|p| p.downcast::<Forwarded>().ok())
+                .map(|b| *b);
+            match got {
+                Some(Forwarded::Done(buf)) => return out.extend_from(&buf, &[], 0, buf.len()),
+                Some(Forwarded::Widen) => {
+                    w.scripting.roaming.borrow_mut().insert(info.name.clone());
+                    mode = Mode::All(0);
+                }
+                Some(Forwarded::NotThere) => {}
+                None => return out.error(SHUTTING_DOWN),
+            }
+        }
+    }
     loop {
         // Lock what the mode needs.
         let mut groups: Vec<(usize, LockSet)> = Vec::new();
@@ -308,7 +350,8 @@ pub(crate) async fn run(
         }
         let mut host = ScriptHost {
             w,
-            sess,
+            rc: Some(w),
+            sess: Some(sess),
             mode,
             db,
             locked: declared.iter().cloned().collect(),
@@ -358,6 +401,77 @@ pub(crate) async fn run(
     }
 }
 
+/// How a run forwarded to the thread of its keys ended.
+enum Forwarded {
+    /// The reply.
+    Done(bytes::BytesMut),
+    /// It reached a key that thread could not give it: undone, to run again with every
+    /// shard locked.
+    Widen,
+    /// That thread's engine could not run it now (it is running a script itself, or it has
+    /// not yet applied a load): nothing ran.
+    NotThere,
+}
+
+/// Runs a script or function on this thread for a connection of another thread, as a local
+/// run (see [`Mode::Local`]).
+fn run_forwarded(
+    w: &Worker,
+    eval: bool,
+    kind: EvalKind,
+    body: Option<Bytes>,
+    args: &[Bytes],
+    db: DbIndex,
+    resp3: bool,
+) -> Forwarded {
+    let mut host = ScriptHost {
+        w,
+        rc: None,
+        sess: None,
+        mode: Mode::Local,
+        db,
+        locked: HashSet::new(),
+        undo: Vec::new(),
+        captured: HashSet::new(),
+        widen: false,
+        gone: false,
+        started: std::time::Instant::now(),
+        busy_after: busy_after(w),
+        busy: false,
+        function: !eval,
+    };
+    let mut out = Out::new(resp3);
+    let outcome = try_with_engine(w, |e| {
+        if let Some(body) = &body {
+            if !e.script_exists(args[1].as_ref()) && e.load_script(body).is_err() {
+                return None;
+            }
+        } else if !eval {
+            let mut probe = Probe;
+            e.fcall_info(args, kind.read_only, &mut probe).ok()?;
+        }
+        Some(if eval {
+            e.eval(args, kind, &mut host, &mut out)
+        } else {
+            e.fcall(args, kind.read_only, &mut host, &mut out)
+        })
+    })
+    .flatten();
+    if host.busy {
+        crate::busy::leave(w);
+    }
+    let done = match outcome {
+        None => Forwarded::NotThere,
+        Some(Outcome::Aborted) => {
+            host.undo_all();
+            Forwarded::Widen
+        }
+        Some(_) => Forwarded::Done(out.buf),
+    };
+    w.serve_ready();
+    done
+}
+
 /// `lua-time-limit` (Redis's `busy-reply-threshold`).
 fn busy_after(w: &Worker) -> std::time::Duration {
     let ms = w.shared.config().get_i64("lua-time-limit").max(0) as u64;
@@ -383,8 +497,12 @@ type PreImage = (usize, DbIndex, Bytes, Option<Entry>);
 
 /// Runs the commands of one script run.
 struct ScriptHost<'a> {
-    w: &'a Rc<Worker>,
-    sess: &'a Session,
+    w: &'a Worker,
+    /// The worker as the connection's task holds it (to run its mesh queue while it waits on
+    /// another shard); `None` for a run forwarded to the keys' thread, which never waits.
+    rc: Option<&'a Rc<Worker>>,
+    /// The calling connection; `None` for a forwarded run.
+    sess: Option<&'a Session>,
     mode: Mode,
     /// The database the script selected (it starts at the caller's; SELECT in a script does
     /// not change the caller's).
@@ -461,7 +579,9 @@ impl ScriptHost<'_> {
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => {}
             }
-            self.w.drain_inbox();
+            if let Some(rc) = self.rc {
+                rc.drain_inbox();
+            }
             spins += 1;
             if spins < 64 {
                 std::hint::spin_loop();
@@ -511,8 +631,10 @@ impl ScriptHost<'_> {
 
     /// A connection command from a script: PING, ECHO, SELECT, COMMAND, and the HELP of
     /// CLIENT and CONFIG; INFO where it can be answered without waiting on other threads.
-    fn conn(&mut self, cmd: ConnCmd, args: &[Bytes], out: &mut Out) {
+    fn conn(&mut self, cmd: ConnCmd, args: &[Bytes], out: &mut Out) -> Result<(), Abort> {
         match cmd {
+            ConnCmd::Ping if args.len() == 1 => out.simple("PONG"),
+            ConnCmd::Ping | ConnCmd::Echo => out.bulk(&args[1]),
             ConnCmd::PubSub(c @ (PubSubCmd::Publish | PubSubCmd::Spublish)) => {
                 // Delivered on every thread that has subscribers, as the lock holder's calls;
                 // the count is theirs summed, as PUBLISH's reply.
@@ -531,7 +653,10 @@ impl ScriptHost<'_> {
                         crate::pubsub::deliver_here(wk, kind, &ch, &msg)
                     }) {
                         Ok(k) => n += k,
-                        Err(_) => return out.error(SHUTTING_DOWN),
+                        Err(_) => {
+                            out.error(SHUTTING_DOWN);
+                            return Ok(());
+                        }
                     }
                 }
                 out.int(n as i64);
@@ -545,8 +670,14 @@ impl ScriptHost<'_> {
                 Err(_) => out.error(rustis_storage::OpError::NotInteger.message()),
             },
             _ => {
+                // A forwarded run has no connection: the commands that need one make it run
+                // again on the connection's thread.
+                let (Some(rc), Some(sess)) = (self.rc, self.sess) else {
+                    self.widen = true;
+                    return Err(Abort);
+                };
                 let pending = {
-                    let fut = crate::admin::run(self.w, self.sess, cmd, args, out);
+                    let fut = crate::admin::run(rc, sess, cmd, args, out);
                     let mut fut = std::pin::pin!(fut);
                     let mut cx = Context::from_waker(std::task::Waker::noop());
                     fut.as_mut().poll(&mut cx) == Poll::Pending
@@ -559,6 +690,7 @@ impl ScriptHost<'_> {
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -576,7 +708,7 @@ impl Host for ScriptHost<'_> {
         let mut out = Out::new(opts.resp3);
         let db = self.db;
         if let Run::Conn(cmd) = spec.run {
-            self.conn(cmd, &args, &mut out);
+            self.conn(cmd, &args, &mut out)?;
             return Ok(out.buf.to_vec());
         }
         if let Some(check) = spec.precheck {
