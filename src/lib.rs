@@ -319,3 +319,23 @@ pub fn run_cases_on_threads(cases: &[(&[&str], Option<&[u8]>)]) {
 pub fn cmd_text(c: &mut RawConn, args: &[&str]) -> String {
     show(&c.cmd(args))
 }
+
+/// `n` key names derived from `base`, each owned by a different shard with `threads` threads
+/// (with fewer threads than keys, shards repeat: any names will do).
+pub fn spread(base: &str, n: usize, threads: usize) -> Vec<String> {
+    use rustis_storage::slot::shard_of;
+    let mut keys: Vec<String> = Vec::new();
+    for i in 0.. {
+        let k = format!("{base}{i}");
+        let distinct = keys
+            .iter()
+            .all(|o| shard_of(o.as_bytes(), threads) != shard_of(k.as_bytes(), threads));
+        if distinct || threads < n {
+            keys.push(k);
+            if keys.len() == n {
+                return keys;
+            }
+        }
+    }
+    unreachable!()
+}

@@ -6,27 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use rustis_storage::slot::shard_of;
-use rustis_tests::{check, check_all, TestServer};
-
-/// `n` key names derived from `base`, each on a different shard with `threads` threads (any
-/// names with fewer threads than keys).
-fn spread(base: &str, n: usize, threads: usize) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    for i in 0.. {
-        let k = format!("{base}{i}");
-        let distinct = keys
-            .iter()
-            .all(|o| shard_of(o.as_bytes(), threads) != shard_of(k.as_bytes(), threads));
-        if distinct || threads < n {
-            keys.push(k);
-            if keys.len() == n {
-                return keys;
-            }
-        }
-    }
-    unreachable!()
-}
+use rustis_tests::{check, check_all, spread, TestServer};
 
 #[test]
 fn replies_conversions_libraries_and_errors_match_redis() {

@@ -5,27 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use rustis_storage::slot::shard_of;
-use rustis_tests::{check, check_all, TestServer};
-
-/// `n` key names derived from `base`, each on a different shard with `threads` threads (all
-/// on the one shard with one thread).
-fn spread(base: &str, n: usize, threads: usize) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    for i in 0.. {
-        let k = format!("{base}{i}");
-        let distinct = keys
-            .iter()
-            .all(|o| shard_of(o.as_bytes(), threads) != shard_of(k.as_bytes(), threads));
-        if distinct || threads < n {
-            keys.push(k);
-            if keys.len() == n {
-                return keys;
-            }
-        }
-    }
-    unreachable!()
-}
+use rustis_tests::{check, check_all, spread, TestServer};
 
 #[test]
 fn queued_commands_run_in_order_and_runtime_errors_do_not_abort() {
