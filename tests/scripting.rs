@@ -118,6 +118,8 @@ fn the_script_cache_is_the_same_on_every_thread() {
             );
         }
         check(&mut conns[2], &["SCRIPT", "FLUSH"], b"+OK\r\n");
+        let info = String::from_utf8_lossy(&conns[3].cmd(&["INFO", "memory"])).to_string();
+        assert!(info.contains("number_of_cached_scripts:0\r\n"), "{info}");
         for c in conns.iter_mut() {
             check(
                 c,

@@ -472,7 +472,7 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             misses: shard.dbs.iter().map(|d| d.misses).sum(),
             clients: wk.clients.borrow().len(),
             commands: wk.commands.get(),
-            lua: wk.scripting.figures(),
+            lua: crate::script::Scripting::figures(wk),
         }
     })
     .await

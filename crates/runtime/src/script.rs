@@ -73,13 +73,18 @@ pub(crate) struct Scripting {
 }
 
 impl Scripting {
-    /// `used_memory_lua` and `number_of_cached_scripts` of this thread's engine.
-    pub(crate) fn figures(&self) -> (usize, usize) {
-        match self.engine.try_borrow() {
-            Ok(e) => e
-                .as_ref()
-                .map_or((0, 0), |e| (e.used_memory_lua(), e.cached_scripts())),
-            Err(_) => (0, 0),
+    /// `used_memory_lua` and `number_of_cached_scripts` of this thread's engine, after the
+    /// loads other threads made (a SCRIPT FLUSH elsewhere shows here at once).
+    pub(crate) fn figures(w: &Worker) -> (usize, usize) {
+        let figures = |e: &mut Engine| (e.used_memory_lua(), e.cached_scripts());
+        let engine_exists = matches!(
+            w.scripting.engine.try_borrow().map(|e| e.is_some()),
+            Ok(true)
+        );
+        if engine_exists || !w.scripting.pending.borrow().is_empty() {
+            try_with_engine(w, figures).unwrap_or((0, 0))
+        } else {
+            (0, 0)
         }
     }
 }
