@@ -339,3 +339,13 @@ pub fn spread(base: &str, n: usize, threads: usize) -> Vec<String> {
     }
     unreachable!()
 }
+
+/// The value lines of a reply made of arrays and bulk strings: every line but the `*n` and
+/// `$n` headers (`:n` and `+s` lines stay as they are).
+pub fn reply_values(reply: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(reply)
+        .split("\r\n")
+        .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
+        .map(str::to_string)
+        .collect()
+}

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use rustis_tests::{check, check_all, spread, TestServer};
+use rustis_tests::{check, check_all, reply_values, spread, TestServer};
 
 #[test]
 fn replies_conversions_libraries_and_errors_match_redis() {
@@ -253,14 +253,10 @@ fn scripts_are_atomic(undeclared: bool) {
                 while !stop.load(Ordering::Relaxed) {
                     let mut args = vec!["MGET"];
                     args.extend(k.iter().map(String::as_str));
-                    let text = String::from_utf8_lossy(&c.cmd(&args)).to_string();
-                    let values: Vec<&str> = text
-                        .split("\r\n")
-                        .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
-                        .collect();
+                    let values = reply_values(&c.cmd(&args));
                     assert!(
                         values.windows(2).all(|p| p[0] == p[1]),
-                        "saw a partial script: {text:?}"
+                        "saw a partial script: {values:?}"
                     );
                     seen += 1;
                 }

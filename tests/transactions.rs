@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use rustis_tests::{check, check_all, spread, TestServer};
+use rustis_tests::{check, check_all, reply_values, spread, TestServer};
 
 #[test]
 fn queued_commands_run_in_order_and_runtime_errors_do_not_abort() {
@@ -267,14 +267,10 @@ fn a_cross_shard_exec_is_atomic() {
                         }
                         c.cmd(&["EXEC"])
                     };
-                    let text = String::from_utf8_lossy(&reply).to_string();
-                    let values: Vec<&str> = text
-                        .split("\r\n")
-                        .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
-                        .collect();
+                    let values = reply_values(&reply);
                     assert!(
                         values.windows(2).all(|p| p[0] == p[1]),
-                        "saw a partial transaction: {text:?}"
+                        "saw a partial transaction: {values:?}"
                     );
                     seen += 1;
                 }
