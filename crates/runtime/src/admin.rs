@@ -663,7 +663,7 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
                 }
             }
             let shard_cfg = cfg.shard_config();
-            w.shared.pubsub.load(&cfg);
+            w.shared.load_hot_settings(&cfg);
             *w.shared.config_mut() = cfg;
             // Every shard gets its own copy of the settings it uses.
             for s in 0..w.n {

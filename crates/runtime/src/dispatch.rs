@@ -681,9 +681,7 @@ async fn multi_key(
             let keys = pos.iter().map(|&p| (db, args[p].clone())).collect();
             let (a, p) = (args.clone(), pos.clone());
             let f: PartFn = Arc::new(move |wk: &Worker| -> Partial {
-                let now = wk.shared.clock.now_ms();
-                let mut shard = wk.shard.borrow_mut();
-                shard.set_now(now);
+                let mut shard = wk.shard_now();
                 let _cx = crate::notify::Context::enter(&a);
                 (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p)
             });
@@ -780,9 +778,7 @@ async fn check_out_locked(
 ) -> Option<Vec<Vec<Option<Entry>>>> {
     fn take(ks: Vec<(DbIndex, Bytes)>) -> PartFn {
         Arc::new(move |wk: &Worker| -> Partial {
-            let now = wk.shared.clock.now_ms();
-            let mut shard = wk.shard.borrow_mut();
-            shard.set_now(now);
+            let mut shard = wk.shard_now();
             Box::new(check_out(&mut shard, &ks))
         })
     }
@@ -855,9 +851,7 @@ async fn check_out_held(
     for (s, ks) in groups {
         let ks = ks.clone();
         let f = Box::new(move |wk: &Worker| -> Partial {
-            let now = wk.shared.clock.now_ms();
-            let mut shard = wk.shard.borrow_mut();
-            shard.set_now(now);
+            let mut shard = wk.shard_now();
             Box::new(check_out(&mut shard, &ks))
         });
         waits.push(w.send_call(*s, Some(tx), false, f));
@@ -1093,9 +1087,7 @@ async fn fanout(
     }
     let a: Arc<Vec<Bytes>> = Arc::new(args.to_vec());
     let f: PartFn = Arc::new(move |wk: &Worker| -> Partial {
-        let now = wk.shared.clock.now_ms();
-        let mut shard = wk.shard.borrow_mut();
-        shard.set_now(now);
+        let mut shard = wk.shard_now();
         (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
     });
     let parts: Vec<(usize, LockSet, PartFn)> =

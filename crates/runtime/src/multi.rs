@@ -165,9 +165,7 @@ async fn watch(w: &Worker, sess: &Session, keys: &[Bytes]) {
         let s = shard_of(key, w.n);
         let k = key.clone();
         let f = Box::new(move |wk: &Worker| -> Partial {
-            let now = wk.shared.clock.now_ms();
-            let mut shard = wk.shard.borrow_mut();
-            shard.set_now(now);
+            let mut shard = wk.shard_now();
             Box::new(shard.dbs[db].watch(&k))
         });
         let Ok(v) = w.send_call(s, None, false, f).await else {
@@ -217,9 +215,7 @@ fn unwatch_all(w: &Worker, sess: &Session) {
 /// Whether every watched key of `keys` still has the version it had when watched; runs on the
 /// shard that owns them.
 fn watches_hold(wk: &Worker, keys: &[(DbIndex, Bytes, Version)]) -> bool {
-    let now = wk.shared.clock.now_ms();
-    let mut shard = wk.shard.borrow_mut();
-    shard.set_now(now);
+    let mut shard = wk.shard_now();
     keys.iter()
         .all(|(db, k, v)| shard.dbs[*db].version(k) == Some(*v))
 }
@@ -424,9 +420,7 @@ async fn run_held(
         for s in 0..w.n {
             let a = args.clone();
             let f = Box::new(move |wk: &Worker| -> Partial {
-                let now = wk.shared.clock.now_ms();
-                let mut shard = wk.shard.borrow_mut();
-                shard.set_now(now);
+                let mut shard = wk.shard_now();
                 (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
             });
             waits.push(w.send_call(s, Some(tx), false, f));
@@ -482,9 +476,7 @@ async fn run_held(
                 for (s, pos) in &groups {
                     let (a, p) = (args.clone(), pos.clone());
                     let f = Box::new(move |wk: &Worker| -> Partial {
-                        let now = wk.shared.clock.now_ms();
-                        let mut shard = wk.shard.borrow_mut();
-                        shard.set_now(now);
+                        let mut shard = wk.shard_now();
                         (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p)
                     });
                     waits.push(w.send_call(*s, Some(tx), false, f));

@@ -378,9 +378,7 @@ pub(crate) async fn save(w: &Worker) -> Result<(), String> {
         return Err("ERR Background save already in progress".into());
     }
     let parts = on_every_shard_locked(w, |wk| {
-        let now = wk.shared.clock.now_ms();
-        let mut shard = wk.shard.borrow_mut();
-        shard.set_now(now);
+        let mut shard = wk.shard_now();
         encode_shard(&mut shard, wk.dirty.get())
     })
     .await

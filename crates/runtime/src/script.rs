@@ -479,7 +479,10 @@ fn run_forwarded(
 
 /// `lua-time-limit` (Redis's `busy-reply-threshold`).
 fn busy_after(w: &Worker) -> std::time::Duration {
-    let ms = w.shared.config().get_i64("lua-time-limit").max(0) as u64;
+    let ms = w
+        .shared
+        .lua_time_limit_ms
+        .load(std::sync::atomic::Ordering::Relaxed);
     std::time::Duration::from_millis(ms)
 }
 
@@ -607,9 +610,7 @@ impl ScriptHost<'_> {
             self.captured.insert((d, k.clone()));
             let key = k.clone();
             let pre = self.on(s, move |wk: &Worker| {
-                let now = wk.shared.clock.now_ms();
-                let mut shard = wk.shard.borrow_mut();
-                shard.set_now(now);
+                let mut shard = wk.shard_now();
                 shard.dbs[d].peek(&key).cloned()
             })?;
             self.undo.push((s, d, k, pre));
@@ -731,9 +732,7 @@ impl Host for ScriptHost<'_> {
             for s in 0..self.w.n {
                 let a = args.clone();
                 parts.push(self.on(s, move |wk: &Worker| -> Partial {
-                    let now = wk.shared.clock.now_ms();
-                    let mut shard = wk.shard.borrow_mut();
-                    shard.set_now(now);
+                    let mut shard = wk.shard_now();
                     (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
                 })?);
             }
@@ -820,9 +819,7 @@ impl Host for ScriptHost<'_> {
                     for (s, p) in groups {
                         let (a, q) = (args.clone(), p.clone());
                         let part = self.on(s, move |wk: &Worker| -> Partial {
-                            let now = wk.shared.clock.now_ms();
-                            let mut shard = wk.shard.borrow_mut();
-                            shard.set_now(now);
+                            let mut shard = wk.shard_now();
                             (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &q)
                         })?;
                         parts.push((p, part));
@@ -882,9 +879,7 @@ impl ScriptHost<'_> {
             return Ok(args);
         }
         let is_set = self.on(s, move |wk: &Worker| {
-            let now = wk.shared.clock.now_ms();
-            let mut shard = wk.shard.borrow_mut();
-            shard.set_now(now);
+            let mut shard = wk.shard_now();
             matches!(shard.dbs[db].get(&key), Some(rustis_storage::Value::Set(_)))
         })?;
         if !is_set {
@@ -941,9 +936,7 @@ impl ScriptHost<'_> {
             let mut taken = Vec::with_capacity(plan.key_groups.len());
             for (s, ks) in plan.key_groups.clone() {
                 taken.push(self.on(s, move |wk: &Worker| {
-                    let now = wk.shared.clock.now_ms();
-                    let mut shard = wk.shard.borrow_mut();
-                    shard.set_now(now);
+                    let mut shard = wk.shard_now();
                     check_out(&mut shard, &ks)
                 })?);
             }

@@ -246,10 +246,11 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             .map(|_| std::sync::atomic::AtomicU8::new(0))
             .collect(),
         busy_count: AtomicUsize::new(0),
+        lua_time_limit_ms: AtomicU64::new(0),
         pubsub: crate::pubsub::Limits::new(n),
         persist,
     });
-    shared.pubsub.load(&shared.config());
+    shared.load_hot_settings(&shared.config());
     // The mesh: one queue for every ordered pair of threads, built once.
     let mut senders: Vec<Vec<Option<mpsc::UnboundedSender<Msg>>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();

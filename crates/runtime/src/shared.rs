@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     /// `allow_busy` flag get `-BUSY` on every thread, as in Redis.
     pub busy: Vec<std::sync::atomic::AtomicU8>,
     pub busy_count: AtomicUsize,
+    /// `lua-time-limit` in milliseconds, copied from the config when it is set, so a script
+    /// run reads it without taking the config's lock.
+    pub lua_time_limit_ms: AtomicU64,
     /// The pubsub output buffer limits, copied from the config (see `pubsub.rs`).
     pub pubsub: crate::pubsub::Limits,
     /// Snapshot state: last save, background save, counters (`persist.rs`).
@@ -52,6 +55,16 @@ impl Shared {
     /// The next client id (CLIENT ID), unique for the server's life.
     pub fn client_id(&self) -> u64 {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Copies the settings that are read on the data path out of `cfg` (at startup and after
+    /// CONFIG SET).
+    pub fn load_hot_settings(&self, cfg: &Config) {
+        self.pubsub.load(cfg);
+        self.lua_time_limit_ms.store(
+            cfg.get_i64("lua-time-limit").max(0) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// Reads the config.

@@ -287,10 +287,18 @@ impl Worker {
         ((self.id as u64) << 48) | c
     }
 
+    /// The shard, borrowed, with the clock read into it: how a part or call sent from another
+    /// thread starts.
+    pub fn shard_now(&self) -> std::cell::RefMut<'_, Shard> {
+        let now = self.shared.clock.now_ms();
+        let mut shard = self.shard.borrow_mut();
+        shard.set_now(now);
+        shard
+    }
+
     /// Reads the clock into the shard: every command of the batch sees this time.
     pub fn tick_clock(&self) {
-        let now = self.shared.clock.now_ms();
-        self.shard.borrow_mut().set_now(now);
+        drop(self.shard_now());
     }
 
     /// Whether a command for this shard may run inline right now: nothing queued, and none of
