@@ -255,16 +255,28 @@ pub(crate) fn route(
     if pos.iter().all(|&p| shard_of(&args[p], w.n) == first) {
         return Ok(Target::One(first));
     }
+    Ok(Target::Many(by_shard(
+        w.n,
+        pos.iter().map(|&p| (p, &args[p][..])),
+    )))
+}
+
+/// Groups `(index, key)` pairs by the shard that owns the key, in ascending shard order, each
+/// group keeping its indexes in the order given.
+pub(crate) fn by_shard<'a>(
+    n: usize,
+    keys: impl Iterator<Item = (usize, &'a [u8])>,
+) -> Vec<(usize, Vec<usize>)> {
     let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-    for p in pos {
-        let s = shard_of(&args[p], w.n);
+    for (i, k) in keys {
+        let s = shard_of(k, n);
         match groups.iter_mut().find(|(g, _)| *g == s) {
-            Some((_, v)) => v.push(p),
-            None => groups.push((s, vec![p])),
+            Some((_, v)) => v.push(i),
+            None => groups.push((s, vec![i])),
         }
     }
     groups.sort_by_key(|(s, _)| *s);
-    Ok(Target::Many(groups))
+    groups
 }
 
 /// Which shards the keyed commands of one run went to; the connection loop uses it to move a
@@ -928,15 +940,10 @@ pub(crate) fn txn_plan(
         extra_slots.dedup_by_key(|e| e.2);
     }
     // Distinct keys grouped by shard, remembering each key's index in `unique`.
-    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-    for (i, (_, k)) in unique.iter().enumerate() {
-        let s = shard_of(k, w.n);
-        match groups.iter_mut().find(|(g, _)| *g == s) {
-            Some((_, v)) => v.push(i),
-            None => groups.push((s, vec![i])),
-        }
-    }
-    groups.sort_by_key(|(s, _)| *s);
+    let groups = by_shard(
+        w.n,
+        unique.iter().enumerate().map(|(i, (_, k))| (i, &k[..])),
+    );
     let key_groups = groups
         .iter()
         .map(|(s, idx)| (*s, idx.iter().map(|&i| unique[i].clone()).collect()))

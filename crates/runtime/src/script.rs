@@ -39,7 +39,7 @@ use rustis_scripting::{
 };
 use rustis_storage::{DbIndex, Entry};
 
-use crate::dispatch::{lock_all, txn_plan, txn_run, REGISTRY};
+use crate::dispatch::{by_shard, lock_all, txn_plan, txn_run, REGISTRY};
 use crate::routing::shard_of;
 use crate::session::Session;
 use crate::worker::{LockSet, TxId, Worker};
@@ -806,15 +806,7 @@ impl Host for ScriptHost<'_> {
             _ => match spec.run {
                 Run::MultiKey(ops) => {
                     let args = Arc::new(args);
-                    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-                    for &p in &pos {
-                        let s = shard_of(&args[p], self.w.n);
-                        match groups.iter_mut().find(|(g, _)| *g == s) {
-                            Some((_, v)) => v.push(p),
-                            None => groups.push((s, vec![p])),
-                        }
-                    }
-                    groups.sort_by_key(|(s, _)| *s);
+                    let groups = by_shard(self.w.n, pos.iter().map(|&p| (p, &args[p][..])));
                     let mut parts = Vec::with_capacity(groups.len());
                     for (s, p) in groups {
                         let (a, q) = (args.clone(), p.clone());
