@@ -9,7 +9,8 @@
 //! thread's queue before any request that reply can cause, and a thread drains its queue
 //! before it runs a request, so SCRIPT LOAD followed by EVALSHA on any connection finds it.
 //!
-//! A script runs on the thread of the connection that sent it, in one of three modes
+//! A script runs on the thread of the connection that sent it (or, forwarded, on the thread
+//! that owns its keys), in one of four modes
 //! (docs/transactions.md, "Scripts and functions"):
 //! - **Local**: every key it declares lives on this thread's shard (always, with one
 //!   thread). It runs without a message and without yielding, like Redis. If it reaches a key
