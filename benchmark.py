@@ -115,9 +115,10 @@ class Workload:
     tests: Tuple[str, ...] = ()
     args: Tuple[str, ...] = ()
     requests: int = 0
-    memory_keys: int = 0  # Non-zero for the memory workload.
+    memory_keys: int = 0  # Non-zero for the memory workloads.
     key_size: int = 16
     value_size: int = 32
+    memory_kind: str = "strings"  # What a memory workload stores: "strings" or "stream".
 
     @property
     def is_memory(self) -> bool:
@@ -178,10 +179,42 @@ WORKLOADS: Tuple[Workload, ...] = (
         requests=200_000,
     ),
     Workload(
+        name="streams",
+        description="Streams as job queues use them, 50 clients, no pipelining: xadd runs XADD "
+                    "of one field to one of 100 streams, trimmed with MAXLEN ~ 1000 "
+                    "(redis-benchmark); xreadgroup-xack takes one entry with XREADGROUP and "
+                    "acknowledges it with XACK, from a stream preloaded with one entry per "
+                    "request (benchmark.py's own Python client, one job per two round trips: "
+                    "compare the server CPU per job).",
+        published="-t xadd,xreadgroup-xack -c 50 -n 200000 -r 100",
+        tests=("xadd", "xreadgroup-xack"),
+        args=("-c", "50", "-r", "100"),
+        requests=200_000,
+    ),
+    Workload(
+        name="geo",
+        description="Geo indexes, 50 clients, no pipelining: geoadd runs GEOADD of a random "
+                    "member; geosearch runs GEOSEARCH FROMMEMBER of a random member BYRADIUS "
+                    "2 km ASC COUNT 10 over 100,000 members preloaded in a 2 x 2 degree square "
+                    "(about 30 within the radius).",
+        published="-t geoadd,geosearch -c 50 -n 200000 -r 100000",
+        tests=("geoadd", "geosearch"),
+        args=("-c", "50", "-r", "100000"),
+        requests=200_000,
+    ),
+    Workload(
         name="memory",
         description="1,000,000 distinct keys (16-byte keys, 32-byte values): RSS per key.",
         published="pipelined loader, 1000000 SETs of distinct keys",
         memory_keys=1_000_000,
+    ),
+    Workload(
+        name="stream-memory",
+        description="One stream of 1,000,000 entries (one 5-byte field, 32-byte values, "
+                    "automatic IDs): RSS per entry.",
+        published="pipelined loader, 1000000 XADDs to one stream",
+        memory_keys=1_000_000,
+        memory_kind="stream",
     ),
 )
 WORKLOAD_NAMES = tuple(w.name for w in WORKLOADS)
@@ -443,6 +476,18 @@ def set_batch(start: int, stop: int, key_size: int, value_size: int) -> bytes:
     )
 
 
+def xadd_batch(start: int, stop: int, value_size: int) -> bytes:
+    """RESP for XADD commands appending entries start..stop-1 to the stream-memory workload's
+    stream (automatic IDs), to be pipelined."""
+    return b"".join(
+        encode_command(b"XADD", STREAM_MEMORY_KEY, b"*", b"field", memory_value(i, value_size))
+        for i in range(start, stop)
+    )
+
+
+STREAM_MEMORY_KEY = b"bench:stream"
+
+
 def count_simple_replies(buf: bytes) -> int:
     """Number of complete one-line replies (``+OK``, ``-ERR ...``) in buf."""
     return buf.count(b"\r\n")
@@ -686,16 +731,96 @@ class Server:
             proc.wait()
 
 
+# The geosearch test's index: GEO_MEMBERS members named as redis-benchmark's __rand_int__
+# expands (12 zero-padded digits), spread over a 2 x 2 degree square.
+GEO_KEY = "geo:points"
+GEO_MEMBERS = 100_000
+
 # Tests redis-benchmark has no built-in for, run as a custom command line: the
 # test name, and the command (its CSV row is named by the command line).
 CUSTOM_TESTS: Dict[str, Tuple[str, ...]] = {
     "mget": ("MGET",) + ("key:__rand_int__",) * 10,
     "eval": ("EVAL", EVAL_SCRIPT, "1", "key:__rand_int__", "v"),
+    "xadd": ("XADD", "stream:__rand_int__", "MAXLEN", "~", "1000", "*", "field", "value"),
+    "geoadd": ("GEOADD", "geo:add", "13.361389", "38.115556", "member:__rand_int__"),
+    "geosearch": ("GEOSEARCH", GEO_KEY, "FROMMEMBER", "member:__rand_int__", "BYRADIUS", "2",
+                  "km", "ASC", "COUNT", "10"),
 }
 
 # Tests that benchmark.py drives with its own client (redis-benchmark sends one command per
-# request, and a transaction is four).
-OWN_CLIENT_TESTS = ("multi-exec",)
+# request, and a transaction is four, a job two that depend on each other).
+OWN_CLIENT_TESTS = ("multi-exec", "xreadgroup-xack")
+
+
+# The xreadgroup-xack test's queue and group.
+JOBS_KEY, JOBS_GROUP = b"bench:jobs", b"workers"
+
+
+def geo_point(i: int) -> Tuple[float, float]:
+    """The i-th preloaded point: a deterministic scatter (a multiplicative hash per axis)
+    over longitude 12..14 and latitude 37..39."""
+    return (12.0 + ((i * 2654435761) % 1_000_003) / 500_001.5,
+            37.0 + ((i * 40503 + 7) % 999_983) / 499_991.5)
+
+
+def pipeline_all(port: int, requests: Iterable[bytes], batch: int = 1000) -> None:
+    """Sends the requests pipelined in batches, reading (and checking) every reply."""
+    with RespClient(port, timeout=60) as c:
+        pending: List[bytes] = []
+
+        def flush() -> None:
+            c.sock.sendall(b"".join(pending))
+            for _ in pending:
+                reply = c.read_reply()
+                if isinstance(reply, Exception):
+                    raise BenchError(f"preload failed: {reply}")
+            pending.clear()
+
+        for r in requests:
+            pending.append(r)
+            if len(pending) == batch:
+                flush()
+        if pending:
+            flush()
+
+
+def prepare_test(port: int, test: str, requests: int) -> None:
+    """Loads the data a test reads, before its CPU time is measured."""
+    if test == "geosearch":
+        pipeline_all(port, (
+            encode_command(b"GEOADD", GEO_KEY.encode(), b"%.6f" % lon, b"%.6f" % lat,
+                           b"member:%012d" % i)
+            for i, (lon, lat) in ((i, geo_point(i)) for i in range(GEO_MEMBERS))))
+    elif test == "xreadgroup-xack":
+        pipeline_all(port, [encode_command(b"DEL", JOBS_KEY),
+                            encode_command(b"XGROUP", b"CREATE", JOBS_KEY, JOBS_GROUP, b"$",
+                                           b"MKSTREAM")])
+        pipeline_all(port, (encode_command(b"XADD", JOBS_KEY, b"*", b"job", b"%d" % i)
+                            for i in range(requests)))
+
+
+def _jobs_client(port: int, count: int, seed: int, out: "object") -> None:
+    """Takes ``count`` jobs from the queue, each with XREADGROUP COUNT 1 and then XACK of the
+    ID it got, and puts the latencies (seconds) of whole jobs on ``out``."""
+    consumer = b"worker-%d" % seed
+    read = encode_command(b"XREADGROUP", b"GROUP", JOBS_GROUP, consumer, b"COUNT", b"1",
+                          b"STREAMS", JOBS_KEY, b">")
+    lat: List[float] = []
+    with RespClient(port, timeout=60) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(count):
+            t0 = time.perf_counter()
+            c.sock.sendall(read)
+            reply = c.read_reply()
+            try:
+                job_id = reply[0][1][0][0]  # type: ignore[index]
+            except (TypeError, IndexError) as e:
+                raise BenchError(f"XREADGROUP replied {reply!r}") from e
+            c.sock.sendall(encode_command(b"XACK", JOBS_KEY, JOBS_GROUP, job_id))
+            if c.read_reply() != 1:
+                raise BenchError(f"XACK of {job_id!r} did not acknowledge it")
+            lat.append(time.perf_counter() - t0)
+    out.put(lat)
 
 
 def txn_request(i: int) -> bytes:
@@ -736,10 +861,10 @@ def run_own_client(port: int, test: str, requests: int, clients: int = 50) -> Di
     """Runs one of ``OWN_CLIENT_TESTS`` with ``clients`` connections (one process each) and
     returns redis-benchmark's figures: rps, p50_latency_ms, p99_latency_ms."""
     import multiprocessing
-    assert test == "multi-exec"
+    target = {"multi-exec": _txn_client, "xreadgroup-xack": _jobs_client}[test]
     per = max(1, requests // clients)
     q: "multiprocessing.Queue[List[float]]" = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=_txn_client, args=(port, per, i, q))
+    procs = [multiprocessing.Process(target=target, args=(port, per, i, q))
              for i in range(clients)]
     t0 = time.perf_counter()
     for p in procs:
@@ -843,6 +968,19 @@ def functional_checks(test: str) -> List[Tuple[Tuple[str, ...], object]]:
         "eval": [(("EVAL", EVAL_SCRIPT, "1", s, "v5"), "OK"), (("GET", s), b"v5"), (("DEL", s), 1)],
         "multi-exec": [(("MULTI",), "OK"), (("SET", s, "v6"), "QUEUED"), (("INCR", l), "QUEUED"),
                        (("EXEC",), ["OK", 1]), (("DEL", s, l), 2)],
+        "xadd": [(("XADD", s, "MAXLEN", "~", "1000", "1-1", "f", "v"), b"1-1"),
+                 (("XLEN", s), 1), (("DEL", s), 1)],
+        "xreadgroup-xack": [(("XADD", s, "1-1", "f", "v"), b"1-1"),
+                            (("XGROUP", "CREATE", s, "g", "0"), "OK"),
+                            (("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", s, ">"),
+                             [[s.encode(), [[b"1-1", [b"f", b"v"]]]]]),
+                            (("XACK", s, "g", "1-1"), 1), (("DEL", s), 1)],
+        "geoadd": [(("GEOADD", z, "13.361389", "38.115556", "a"), 1),
+                   (("GEOHASH", z, "a"), [b"sqc8b49rny0"]), (("DEL", z), 1)],
+        "geosearch": [(("GEOADD", z, "13.361389", "38.115556", "a", "15.087269", "37.502669",
+                        "b"), 2),
+                      (("GEOSEARCH", z, "FROMMEMBER", "a", "BYRADIUS", "200", "km", "ASC",
+                        "COUNT", "10"), [b"a", b"b"]), (("DEL", z), 1)],
     }
     return checks.get(test, [(("PING",), "PONG")])
 
@@ -866,6 +1004,22 @@ def functional_check(port: int, test: str) -> None:
                     c.call("DEL", *keys)
                 except (OSError, BenchError, ValueError):
                     pass
+
+
+def load_stream_entries(port: int, n_entries: int, value_size: int,
+                        batch: int = 1000) -> float:
+    """XADD n_entries entries to one stream over one pipelined connection, checking every
+    reply is an ID; returns the elapsed seconds."""
+    start = time.monotonic()
+    with RespClient(port, timeout=60) as c:
+        for lo in range(0, n_entries, batch):
+            hi = min(n_entries, lo + batch)
+            c.sock.sendall(xadd_batch(lo, hi, value_size))
+            for _ in range(hi - lo):
+                reply = c.read_reply()
+                if not isinstance(reply, bytes):
+                    raise BenchError(f"loader got {reply!r} instead of an entry ID")
+    return time.monotonic() - start
 
 
 def load_distinct_keys(port: int, n_keys: int, key_size: int, value_size: int,
@@ -1030,25 +1184,31 @@ def run_workload_once(
     if workload.is_memory:
         empty_kb = server.status_kb("VmRSS")
         cpu0 = server.cpu_seconds()
-        status(f"{progress} loading {workload.memory_keys:,} keys ...")
-        elapsed = load_distinct_keys(
-            server.port, workload.memory_keys, workload.key_size, workload.value_size
-        )
+        stream = workload.memory_kind == "stream"
+        status(f"{progress} loading {workload.memory_keys:,} {'entries' if stream else 'keys'} ...")
+        if stream:
+            elapsed = load_stream_entries(server.port, workload.memory_keys, workload.value_size)
+        else:
+            elapsed = load_distinct_keys(
+                server.port, workload.memory_keys, workload.key_size, workload.value_size
+            )
         cpu1 = server.cpu_seconds()
         with RespClient(server.port) as c:
-            dbsize = c.call("DBSIZE")
-        if dbsize != workload.memory_keys:
-            raise BenchError(f"DBSIZE is {dbsize!r} after loading {workload.memory_keys} keys")
+            count = c.call("XLEN", STREAM_MEMORY_KEY) if stream else c.call("DBSIZE")
+        if count != workload.memory_keys:
+            raise BenchError(f"{'XLEN' if stream else 'DBSIZE'} is {count!r} after loading "
+                             f"{workload.memory_keys}")
         loaded_kb = server.status_kb("VmRSS")
         m = Measurement(
-            workload.name, target, "SET",
+            workload.name, target, "XADD" if stream else "SET",
             rps=workload.memory_keys / elapsed if elapsed > 0 else None,
             cpu_us_per_op=cpu_us_per_op(cpu0, cpu1, workload.memory_keys, CLK_TCK),
             rss_mb=server.status_kb("VmHWM") / 1024,
             bytes_per_key=(loaded_kb - empty_kb) * 1024 / workload.memory_keys,
         )
         results.append(m)
-        log(f"{progress} SET {num(m.rps, 0)} keys/s (Python loader), "
+        log(f"{progress} {m.command} {num(m.rps, 0)} {'entries' if stream else 'keys'}/s "
+            f"(Python loader), "
             f"{num(m.bytes_per_key, 1)} bytes/key, RSS {loaded_kb / 1024:.1f} MB")
         return
 
@@ -1056,6 +1216,7 @@ def run_workload_once(
         status(f"{progress} {test.upper()} running ...")
         try:
             functional_check(server.port, test)
+            prepare_test(server.port, test, workload.requests)
             cpu0 = server.cpu_seconds()
             requests = workload.requests
             if test in OWN_CLIENT_TESTS:

@@ -2,8 +2,9 @@
 //! in-process on a free loopback port and talks to it with the `redis` crate or raw bytes.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -348,4 +349,66 @@ pub fn reply_values(reply: &[u8]) -> Vec<String> {
         .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
         .map(str::to_string)
         .collect()
+}
+
+/// A redis-server 7.0.15 on a free port, in a fresh directory, killed on drop: the reference
+/// that differential tests compare replies with. Panics if there is none on PATH (CI installs
+/// it; so does `apt-get install redis-server`).
+pub struct Reference {
+    child: Child,
+    addr: SocketAddr,
+    _dir: PathBuf,
+}
+
+impl Reference {
+    pub fn start() -> Reference {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let dir = fresh_dir();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server 7.0.15 must be on PATH for this test");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::yield_now();
+        }
+        let r = Reference {
+            child,
+            addr,
+            _dir: dir,
+        };
+        let version = show(&r.conn().cmd(&["INFO", "server"]));
+        assert!(
+            version.contains("redis_version:7.0.15\r\n"),
+            "the reference must be redis-server 7.0.15"
+        );
+        r
+    }
+
+    pub fn conn(&self) -> RawConn {
+        RawConn::connect(self.addr)
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

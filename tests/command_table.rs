@@ -4,63 +4,7 @@
 //! and GETKEYSANDFLAGS must reply as it does. The test starts its own redis-server and fails
 //! if there is none on PATH.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use rustis_tests::{show, RawConn, TestServer, THREADS};
-
-/// A redis-server 7.0.15 on a free port, killed on drop.
-struct Reference {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Reference {
-    fn start() -> Reference {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server 7.0.15 must be on PATH for this test");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::yield_now();
-        }
-        let r = Reference { child, addr };
-        let version = show(&r.conn().cmd(&["INFO", "server"]));
-        assert!(
-            version.contains("redis_version:7.0.15\r\n"),
-            "the reference must be redis-server 7.0.15"
-        );
-        r
-    }
-
-    fn conn(&self) -> RawConn {
-        RawConn::connect(self.addr)
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use rustis_tests::{show, RawConn, Reference, TestServer, THREADS};
 
 /// A parsed reply, keeping the RESP3 type of every aggregate and string.
 #[derive(Debug, Clone, PartialEq)]

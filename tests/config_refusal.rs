@@ -18,9 +18,9 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "there is no AUTH or ACL yet, so a password would not be checked",
     ),
     (
-        "appendonly",
+        "aof-timestamp-enabled",
         "yes",
-        "the append-only file is not implemented yet, so nothing would be written",
+        "the AOF is written without timestamp annotations",
     ),
     (
         "maxmemory",
@@ -57,25 +57,15 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("tls-port", "6380", "TLS is not implemented yet"),
     ("tls-cert-file", "redis.crt", "TLS is not implemented yet"),
     (
-        "appendfsync",
-        "always",
-        "the append-only file is not implemented yet, so nothing would be written",
+        "aof-use-rdb-preamble",
+        "no",
+        "the AOF's base file is always written in RDB format",
     ),
 ];
 
 /// Immutable parameters with a refused value: startup refuses them (CONFIG SET says
 /// "can't set immutable config" for them, as Redis does).
 const REFUSED_AT_STARTUP_ONLY: &[(&str, &str, &str)] = &[
-    (
-        "logfile",
-        "/tmp/rustis.log",
-        "logs go to standard error only",
-    ),
-    (
-        "daemonize",
-        "yes",
-        "Rustis does not detach into the background; run it under a supervisor",
-    ),
     (
         "replicaof",
         "127.0.0.1 6379",
@@ -140,12 +130,12 @@ fn config_set_refuses_each_unenforced_setting_by_name_and_changes_nothing() {
         // A multi-parameter CONFIG SET with one refused value sets none of them.
         check(
             &mut c,
-            &["CONFIG", "SET", "hz", "20", "appendonly", "yes"],
+            &["CONFIG", "SET", "hz", "20", "aof-timestamp-enabled", "yes"],
             format!(
-                "-ERR CONFIG SET failed (possibly related to argument 'appendonly') - {}\r\n",
+                "-ERR CONFIG SET failed (possibly related to argument 'aof-timestamp-enabled') - {}\r\n",
                 unsupported(
-                    "appendonly",
-                    "the append-only file is not implemented yet, so nothing would be written"
+                    "aof-timestamp-enabled",
+                    "the AOF is written without timestamp annotations"
                 )
             )
             .as_bytes(),
@@ -227,10 +217,39 @@ fn startup_refuses_each_unenforced_setting_from_the_command_line_and_the_config_
         assert_eq!(
             e.to_string(),
             format!(
-                "\n*** FATAL CONFIG FILE ERROR ***\nReading the configuration file, at line 2\n>>> '{line}'\n{}",
+                "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n>>> '{line}'\n{}",
                 unsupported(name, why)
             )
         );
+    }
+}
+
+#[test]
+fn enable_protected_configs_lets_config_set_change_dir_as_in_redis() {
+    for t in THREADS {
+        for setting in ["yes", "local"] {
+            let mut cfg = Config::default();
+            cfg.set("enable-protected-configs", setting, true).unwrap();
+            let s = TestServer::start_opts(t, None, cfg);
+            let mut c = s.raw();
+            let dir = std::env::temp_dir().to_string_lossy().into_owned();
+            check(
+                &mut c,
+                &["CONFIG", "SET", "dbfilename", "other.rdb"],
+                b"+OK\r\n",
+            );
+            check(&mut c, &["CONFIG", "SET", "dir", &dir], b"+OK\r\n");
+            check(
+                &mut c,
+                &["CONFIG", "GET", "dbfilename"],
+                b"*2\r\n$10\r\ndbfilename\r\n$9\r\nother.rdb\r\n",
+            );
+            check(
+                &mut c,
+                &["CONFIG", "SET", "enable-protected-configs", "no"],
+                b"-ERR CONFIG SET failed (possibly related to argument 'enable-protected-configs') - can't set immutable config\r\n",
+            );
+        }
     }
 }
 
@@ -383,15 +402,11 @@ fn a_data_file_that_cannot_be_loaded_stops_startup_naming_it() {
     assert!(matches!(&e, StartError::Load(p, _) if p.ends_with("other.rdb")));
     std::fs::remove_file(&rdb).expect("remove dump.rdb");
     std::fs::remove_file(dir.0.join("other.rdb")).expect("remove other.rdb");
-    // Redis 7's AOF: a manifest in dir/appendonlydir.
+    // Redis 7's AOF (a manifest in dir/appendonlydir) is loaded only with appendonly yes, as
+    // Redis does; with appendonly no the RDB file is the data (see tests/aof.rs).
     let aof = dir.0.join("appendonlydir");
     std::fs::create_dir_all(&aof).expect("appendonlydir");
-    start_in(&dir.0, None).expect("an empty appendonlydir holds no data");
     let manifest = aof.join("appendonly.aof.manifest");
     std::fs::write(&manifest, b"file appendonly.aof.1.base.rdb seq 1 type b\n").expect("manifest");
-    let e = start_in(&dir.0, None).expect_err("refuses an AOF manifest");
-    assert!(
-        matches!(&e, StartError::DataFile(p) if *p == manifest),
-        "{e:?}"
-    );
+    start_in(&dir.0, None).expect("appendonly no ignores the AOF");
 }

@@ -357,7 +357,8 @@ fn hscan_walks_a_big_hash_in_steps_and_misses_nothing() {
     for t in THREADS {
         let s = TestServer::start(t);
         let mut c = s.raw();
-        for i in 0..500 {
+        // More fields than hash-max-listpack-entries (512), so the hash is a table.
+        for i in 0..600 {
             c.cmd(&["HSET", "h", &format!("f{i}"), "v"]);
         }
         let mut seen = std::collections::HashSet::new();
@@ -386,7 +387,7 @@ fn hscan_walks_a_big_hash_in_steps_and_misses_nothing() {
             }
         }
         assert!(rounds > 10, "the scan went in steps");
-        assert_eq!(seen.len(), 500);
+        assert_eq!(seen.len(), 600);
         let matched = bulks(&c.cmd(&["HSCAN", "h", "0", "MATCH", "f1?", "COUNT", "1000"])[..])
             .into_iter()
             .skip(1)

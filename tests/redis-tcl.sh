@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Runs units of Redis's own Tcl test suite against a running Rustis, in the suite's external-server
-# mode, and prints one summary line per unit. With --redis it runs the same units, in the same
-# mode, against redis-server for comparison.
+# Runs units of Redis's own Tcl test suite against Rustis and prints one summary line per unit.
+# With --redis it runs the same units, the same way, against redis-server for comparison.
 #
 #   tests/redis-tcl.sh [options] REDIS_SRC UNIT...
 #
@@ -9,43 +8,68 @@
 #                fetched or built there, and nothing is written into it)
 #   UNIT         a unit as the suite names it: unit/keyspace, unit/type/list, ...
 #
+# Two modes:
+#   normal (default)  the suite starts its own servers, as `./runtest` does in a Redis tree:
+#                     every start_server block (with its overrides, config files, restarts)
+#                     runs. Rustis is placed where the suite expects src/redis-server (a
+#                     wrapper that adds --threads), and redis-cli / redis-benchmark from PATH
+#                     as src/redis-cli / src/redis-benchmark.
+#   --external        one server per unit started here, and the suite in its external-server
+#                     mode (units or blocks that need their own server are skipped); a PING
+#                     sent every second from a separate connection checks the server stays
+#                     responsive.
+#
 # Options:
 #   --redis          also run each unit against redis-server (from PATH, or $REDIS_SERVER)
 #   --no-rustis      do not run against Rustis (with --redis: the reference numbers only)
+#   --external       the external-server mode (see above)
 #   --threads N      Rustis threads (default 4)
-#   --tags "T ..."   tags for the suite's --tags (default: skip every needs:* tag, i.e. the tests
-#                    that need DEBUG, replication, SAVE, latency monitor, CONFIG RESETSTAT, ...)
+#   --clients N      the suite's test clients run in parallel (normal mode; default 1)
+#   --timeout S      the suite's per-test timeout in seconds (default 600; keep it well above
+#                    the two minutes the suite waits for a server that does not start, such as
+#                    one given a setting Rustis refuses, or the unit is aborted there)
+#   --tags "T ..."   tags for the suite's --tags (default: none in normal mode; in external
+#                    mode every needs:* tag is skipped)
 #   --only NAME      run only the tests so named (a /regexp as the suite takes it); repeatable
 #   --verbose        show the suite's own output as it runs
 #   --keep           keep the work directory (logs and the suite's output) and print its path
 #
 # Rustis is the release build, built here with cargo unless $RUSTIS_BIN names a binary.
 #
-# The suite runs from a scratch copy of REDIS_SRC/tests with one adaptation: the external-server
-# setup's `r function flush` is wrapped in `catch`, because Rustis has no FUNCTION command and the
-# setup would otherwise abort every unit before its first test. The copy is used for redis-server
-# too, where the change makes no difference.
+# The suite runs from a scratch copy of REDIS_SRC/tests (one per server) with two adaptations:
+#   - the external-server setup's `r function flush` is wrapped in `catch`, so that a server
+#     without FUNCTION does not abort every unit before its first test (no change for servers
+#     that have it);
+#   - start_server does not give the servers it starts a `unixsocket` (Rustis has no Unix
+#     sockets, and refuses the directive rather than pretend); the few tests that connect
+#     through the socket fail instead of every server failing to start. The same copy is used
+#     for redis-server, so both run the same tests.
 #
 # Each summary line reads
-#   <server> <unit>: P passed, F failed, E errors, S skipped (finished|aborted), ping ok|N missed
+#   <server> <unit>: P passed, F failed, E errors, S skipped (finished|aborted)[, ping ...]
 # where "failed" counts assertion failures, "errors" counts tests that raised an error (an
 # unexpected error reply, a dropped connection) plus errors outside any test, "aborted" means the
 # unit did not run to its end, "block(s) cut short" counts errors outside any test, each of which
-# skips the rest of its start_server block, and "ping" is a PING sent every second from a
-# separate connection during the run: each one unanswered within 5 seconds is a missed ping.
+# skips the rest of its start_server block, and "ping" (external mode) is the PING sent every
+# second during the run: each one unanswered within 5 seconds is a missed ping.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-run_redis=0 run_rustis=1 threads=4 verbose=0 keep=0
+run_redis=0 run_rustis=1 threads=4 verbose=0 keep=0 external=0 clients=1 timeout=600
 suite_extra=()
-tags="-needs:debug -needs:repl -needs:save -needs:pfdebug -needs:latency -needs:reset -needs:config-maxmemory -needs:config-resetstat -needs:local-process"
+tags=""
+tags_set=0
+external_tags="-needs:debug -needs:repl -needs:save -needs:pfdebug -needs:latency -needs:reset -needs:config-maxmemory -needs:config-resetstat -needs:local-process"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --redis) run_redis=1 ;;
         --no-rustis) run_rustis=0 ;;
+        --external) external=1 ;;
         --threads) threads="$2"; shift ;;
-        --tags) tags="$2"; shift ;;
+        --clients) clients="$2"; shift ;;
+        --timeout) timeout="$2"; shift ;;
+        --tags) tags="$2"; tags_set=1; shift ;;
         --verbose) verbose=1 ;;
         --keep) keep=1 ;;
         --only) suite_extra+=(--only "$2"); shift ;;
@@ -55,6 +79,7 @@ while [[ $# -gt 0 ]]; do
     esac
     shift
 done
+if [[ $tags_set -eq 0 && $external -eq 1 ]]; then tags="$external_tags"; fi
 [[ $# -ge 2 ]] || usage
 src="$(cd "$1" && pwd)"; shift
 units=("$@")
@@ -72,13 +97,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The scratch copy of the suite, where it writes its tests/tmp.
-mkdir -p "$work/suite"
-cp -R "$src/tests" "$work/suite/tests"
-rm -rf "$work/suite/tests/tmp"
-sed -i 's/^\(\s*\)r function flush$/\1catch {r function flush}/' "$work/suite/tests/support/server.tcl"
-grep -q 'catch {r function flush}' "$work/suite/tests/support/server.tcl" \
-    || { echo "unexpected tests/support/server.tcl: is this Redis 7.0?" >&2; exit 2; }
+# A scratch copy of the suite for one server, in $1, where it writes its tests/tmp.
+make_suite() {
+    local dir=$1
+    mkdir -p "$dir/src"
+    cp -R "$src/tests" "$dir/tests"
+    rm -rf "$dir/tests/tmp"
+    sed -i 's/^\(\s*\)r function flush$/\1catch {r function flush}/' "$dir/tests/support/server.tcl"
+    sed -i 's/^\(\s*\)dict set config "unixsocket" \$unixsocket$/\1# (no unixsocket: see tests\/redis-tcl.sh)/' \
+        "$dir/tests/support/server.tcl"
+    grep -q 'catch {r function flush}' "$dir/tests/support/server.tcl" \
+        && grep -q '(no unixsocket' "$dir/tests/support/server.tcl" \
+        || { echo "unexpected tests/support/server.tcl: is this Redis 7.0?" >&2; exit 2; }
+    local tool
+    for tool in redis-cli redis-benchmark; do
+        if command -v "$tool" >/dev/null; then ln -s "$(command -v "$tool")" "$dir/src/$tool"; fi
+    done
+}
 
 if [[ $run_rustis -eq 1 ]]; then
     if [[ -z "${RUSTIS_BIN:-}" ]]; then
@@ -138,33 +173,42 @@ tally() {
 }
 
 run_unit() {
-    local name=$1 unit=$2 port=$3 log=$4
-    # A random base port, so that runs side by side do not fight over the suite's own port.
-    local args=(--host 127.0.0.1 --port "$port" --single "$unit" --durable
-        --baseport $((22000 + RANDOM % 7000)) ${suite_extra[@]+"${suite_extra[@]}"}
-        --ignore-encoding --ignore-digest --clients 1 --timeout 600 --tags "$tags")
-    : >"$work/missed"
-    pinger "$port" "$work/missed" &
-    pinger_pid=$!
-    if [[ $verbose -eq 1 ]]; then
-        (cd "$work/suite" && tclsh tests/test_helper.tcl "${args[@]}") 2>&1 | tee "$log" || true
+    local name=$1 unit=$2 port=$3 log=$4 suite=$5
+    local args=(--single "$unit" --durable --baseport $((22000 + RANDOM % 7000))
+        ${suite_extra[@]+"${suite_extra[@]}"} --timeout "$timeout")
+    [[ -n "$tags" ]] && args+=(--tags "$tags")
+    if [[ -n "$port" ]]; then
+        # External mode: the server started here.
+        args+=(--host 127.0.0.1 --port "$port" --ignore-encoding --ignore-digest --clients 1)
+        : >"$work/missed"
+        pinger "$port" "$work/missed" &
+        pinger_pid=$!
     else
-        (cd "$work/suite" && tclsh tests/test_helper.tcl "${args[@]}") >"$log" 2>&1 || true
+        args+=(--clients "$clients")
     fi
-    kill "$pinger_pid" 2>/dev/null || true
-    wait "$pinger_pid" 2>/dev/null || true
-    pinger_pid=""
-    local missed ping
-    missed=$(wc -l <"$work/missed")
-    if [[ $missed -eq 0 ]]; then ping="ping ok"; else ping="ping $missed missed"; fi
+    if [[ $verbose -eq 1 ]]; then
+        (cd "$suite" && tclsh tests/test_helper.tcl "${args[@]}") 2>&1 | tee "$log" || true
+    else
+        (cd "$suite" && tclsh tests/test_helper.tcl "${args[@]}") >"$log" 2>&1 || true
+    fi
+    local ping=""
+    if [[ -n "$port" ]]; then
+        kill "$pinger_pid" 2>/dev/null || true
+        wait "$pinger_pid" 2>/dev/null || true
+        pinger_pid=""
+        local missed
+        missed=$(wc -l <"$work/missed")
+        if [[ $missed -eq 0 ]]; then ping=", ping ok"; else ping=", ping $missed missed"; fi
+    fi
     local p f e s state
     read -r p f e s state < <(tally "$log")
-    echo "$name $unit: $p passed, $f failed, $e errors, $s skipped ($state), $ping"
+    echo "$name $unit: $p passed, $f failed, $e errors, $s skipped ($state)$ping"
 }
 
-# Starts one server per unit, so that a unit that leaves a server unusable cannot spoil the next.
-run_on() {
-    local name=$1 unit port log
+# External mode: starts one server per unit, so that a unit that leaves a server unusable
+# cannot spoil the next.
+run_external() {
+    local name=$1 suite=$2 unit port log
     for unit in "${units[@]}"; do
         port=$(free_port)
         log="$work/$name-${unit//\//_}.log"
@@ -185,11 +229,41 @@ run_on() {
             keep=1
             continue
         fi
-        run_unit "$name" "$unit" "$port" "$log"
+        run_unit "$name" "$unit" "$port" "$log" "$suite"
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
         server_pid=""
     done
+}
+
+# Normal mode: the suite starts (and restarts) its servers itself from $suite/src/redis-server.
+run_normal() {
+    local name=$1 suite=$2 unit log
+    for unit in "${units[@]}"; do
+        log="$work/$name-${unit//\//_}.log"
+        run_unit "$name" "$unit" "" "$log" "$suite"
+    done
+}
+
+run_on() {
+    local name=$1 suite="$work/$1"
+    make_suite "$suite"
+    if [[ $name == rustis ]]; then
+        # The suite runs `src/redis-server <config file> [--options]`; the wrapper keeps the
+        # process id (exec), which the suite looks for in the log.
+        cat >"$suite/src/redis-server" <<WRAPPER
+#!/bin/sh
+if [ \$# -gt 0 ] && [ "\${1#-}" = "\$1" ]; then
+    conf=\$1; shift
+    exec "$RUSTIS_BIN" "\$conf" --threads $threads "\$@"
+fi
+exec "$RUSTIS_BIN" --threads $threads "\$@"
+WRAPPER
+        chmod +x "$suite/src/redis-server"
+    else
+        ln -s "$(command -v "$REDIS_SERVER")" "$suite/src/redis-server"
+    fi
+    if [[ $external -eq 1 ]]; then run_external "$name" "$suite"; else run_normal "$name" "$suite"; fi
 }
 
 [[ $run_rustis -eq 1 ]] && run_on rustis

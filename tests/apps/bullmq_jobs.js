@@ -2,7 +2,9 @@
 // hashes whose keys live on every shard, and append to an events stream that QueueEvents reads
 // with XREAD BLOCK. A queue, four workers and a QueueEvents listener run the way applications
 // run them. Checked: every job completes once with its result, a failing job is retried and
-// ends failed, a delayed job runs after its delay, and the counts add up.
+// ends failed, a delayed job runs after its delay, and the counts add up; prioritized jobs
+// added before any worker runs are taken highest priority first, in order of addition among
+// equals.
 "use strict";
 const { Queue, Worker, QueueEvents } = require("bullmq");
 
@@ -68,6 +70,43 @@ async function main() {
   await queue.obliterate({ force: true });
   await queue.close();
   console.log(`bullmq_jobs: ${n + 1} jobs completed once each, 1 failed after 2 attempts, counts ${JSON.stringify(counts)}`);
+  await priorities(connection);
+}
+
+// Jobs with priorities (1 is the highest) added while no worker runs, then taken by one worker
+// one at a time: the order must be by priority, and by addition within one priority.
+async function priorities(connection) {
+  const name = `prio${Date.now()}`;
+  const queue = new Queue(name, { connection });
+  const jobs = [];
+  for (let i = 0; i < 60; i++) {
+    jobs.push({ name: "p", data: { i, priority: 1 + ((i * 7) % 5) }, opts: { priority: 1 + ((i * 7) % 5) } });
+  }
+  await queue.addBulk(jobs);
+  const order = [];
+  let done;
+  const finished = new Promise((r) => (done = r));
+  const worker = new Worker(
+    name,
+    async (job) => {
+      order.push(job.data);
+      if (order.length === jobs.length) done();
+    },
+    { connection, concurrency: 1 }
+  );
+  await Promise.race([finished, new Promise((_, rej) => setTimeout(() => rej(new Error("prioritized jobs did not finish")), 60000))]);
+  const want = jobs
+    .map((j) => j.data)
+    .sort((a, b) => a.priority - b.priority || a.i - b.i)
+    .map((d) => d.i);
+  const got = order.map((d) => d.i);
+  if (JSON.stringify(got) !== JSON.stringify(want)) {
+    throw new Error(`prioritized jobs ran in order ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  }
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  console.log(`bullmq_jobs: ${jobs.length} prioritized jobs taken in priority order`);
 }
 
 main().catch((e) => {

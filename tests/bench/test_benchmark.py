@@ -274,7 +274,7 @@ def test_menu_all_and_label():
 
 
 def test_menu_one_test_retries_and_no_label():
-    answers = iter(["9", "x", "2", ""])
+    answers = iter(["99", "x", "2", ""])
     printed = []
     tests, label = bm.choose_from_menu(lambda _prompt: next(answers), printed.append)
     assert tests == ["regular"]
@@ -639,3 +639,25 @@ def test_benchmark_row_finds_builtin_rows_with_a_suffix_and_custom_rows_by_comma
     assert bm.benchmark_row(table, "mset")["rps"] == 100.0
     assert bm.benchmark_row(table, "mget")["rps"] == 200.0
     assert bm.benchmark_row(table, "set") is None
+
+
+def test_xadd_batch_is_pipelined_xadds_to_one_stream():
+    batch = bm.xadd_batch(3, 5, 32)
+    assert batch == (bm.encode_command(b"XADD", bm.STREAM_MEMORY_KEY, b"*", b"field",
+                                       bm.memory_value(3, 32))
+                     + bm.encode_command(b"XADD", bm.STREAM_MEMORY_KEY, b"*", b"field",
+                                         bm.memory_value(4, 32)))
+
+
+def test_geo_points_fill_their_square_and_differ():
+    points = [bm.geo_point(i) for i in range(bm.GEO_MEMBERS)]
+    assert all(12 <= lon < 14 and 37 <= lat < 39 for lon, lat in points)
+    assert len(set(points)) == len(points)
+    # Spread, not clustered: each quarter of the square holds about a quarter of them.
+    quarter = sum(1 for lon, lat in points if lon < 13 and lat < 38)
+    assert 0.2 < quarter / len(points) < 0.3
+
+
+def test_stream_memory_workload_counts_entries():
+    w = next(w for w in bm.WORKLOADS if w.name == "stream-memory")
+    assert (w.memory_kind, w.memory_keys, w.value_size) == ("stream", 1_000_000, 32)

@@ -21,6 +21,7 @@ pub mod glob;
 pub mod hash;
 pub mod hll;
 pub mod list;
+pub mod lolwut;
 pub mod longdouble;
 pub mod meta;
 pub mod persist;

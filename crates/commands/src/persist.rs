@@ -18,6 +18,10 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("restore", Run::Shard(cmd_restore)));
     r.add(Binding::new("save", Run::Conn(ConnCmd::Save)));
     r.add(Binding::new("bgsave", Run::Conn(ConnCmd::Bgsave)));
+    r.add(Binding::new(
+        "bgrewriteaof",
+        Run::Conn(ConnCmd::Bgrewriteaof),
+    ));
     r.add(Binding::new("lastsave", Run::Conn(ConnCmd::Lastsave)));
 }
 

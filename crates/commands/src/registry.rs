@@ -98,8 +98,20 @@ pub enum ConnCmd {
     Save,
     /// `BGSAVE [SCHEDULE]`
     Bgsave,
+    /// `BGREWRITEAOF`
+    Bgrewriteaof,
     /// `LASTSAVE`
     Lastsave,
+    /// `SLOWLOG subcommand ...`
+    Slowlog,
+    /// `LATENCY subcommand ...`
+    Latency,
+    /// `MEMORY subcommand ...`
+    Memory,
+    /// `DEBUG subcommand ...`
+    Debug,
+    /// `LOLWUT [VERSION version]`
+    Lolwut,
     /// A pub/sub command.
     PubSub(PubSubCmd),
 }
@@ -329,6 +341,9 @@ pub struct CommandSpec {
     pub blocking: Option<&'static crate::blocking::BlockingOps>,
     /// Its subcommands, in the data's order.
     pub subcommands: Vec<CommandSpec>,
+    /// Its place in the table, counting subcommands: `0..Registry::count()`, dense, so that
+    /// per-command statistics are an array indexed by it.
+    pub id: usize,
 }
 
 impl Run {
@@ -361,6 +376,8 @@ impl CommandSpec {
             run,
             blocking: None,
             subcommands: Vec::new(),
+            // Outside the table: no statistics are kept for it.
+            id: usize::MAX,
         }
     }
 
@@ -412,6 +429,7 @@ impl CommandSpec {
             run: b.run.copy(),
             blocking: b.blocking,
             subcommands,
+            id: 0,
         }
     }
 
@@ -616,6 +634,8 @@ impl Binding {
 /// The command table.
 pub struct Registry {
     specs: Vec<CommandSpec>,
+    /// Commands and subcommands counted; ids are `0..count`.
+    count: usize,
     index: HashMap<&'static str, usize>,
     bindings: Vec<Binding>,
 }
@@ -633,6 +653,7 @@ impl Registry {
     pub fn new() -> Self {
         let mut r = Registry {
             specs: Vec::new(),
+            count: 0,
             index: HashMap::new(),
             bindings: Vec::new(),
         };
@@ -672,7 +693,20 @@ impl Registry {
             "command table mismatch: in commands.json without a binding: {unbound:?}; \
              bound without a commands.json row: {unknown:?}"
         );
+        for spec in r.specs.iter_mut() {
+            spec.id = r.count;
+            r.count += 1;
+            for sub in spec.subcommands.iter_mut() {
+                sub.id = r.count;
+                r.count += 1;
+            }
+        }
         r
+    }
+
+    /// How many commands and subcommands there are: every `CommandSpec::id` is below it.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     /// Binds a command's code to its data. Names are unique; a duplicate is a programming

@@ -24,5 +24,10 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("info", Run::Conn(ConnCmd::Info)));
     r.add(Binding::new("config", Run::Conn(ConnCmd::Config)));
     r.add(Binding::new("shutdown", Run::Conn(ConnCmd::Shutdown)));
+    r.add(Binding::new("slowlog", Run::Conn(ConnCmd::Slowlog)));
+    r.add(Binding::new("latency", Run::Conn(ConnCmd::Latency)));
+    r.add(Binding::new("memory", Run::Conn(ConnCmd::Memory)));
+    r.add(Binding::new("debug", Run::Conn(ConnCmd::Debug)));
+    r.add(Binding::new("lolwut", Run::Conn(ConnCmd::Lolwut)));
     r.add(Binding::new("cluster", Run::Shard(cluster)));
 }

@@ -47,6 +47,8 @@ pub struct Aux {
     pub ctime: i64,
     /// `used-mem`, bytes.
     pub used_mem: i64,
+    /// `aof-base`: the file is the base of an append-only file.
+    pub aof_base: bool,
 }
 
 /// Puts an RDB file together on `w`, keeping its CRC-64 as it goes.
@@ -77,7 +79,7 @@ impl<W: Write> FileWriter<W> {
         field(&mut b, "redis-bits", b"64");
         field(&mut b, "ctime", aux.ctime.to_string().as_bytes());
         field(&mut b, "used-mem", aux.used_mem.to_string().as_bytes());
-        field(&mut b, "aof-base", b"0");
+        field(&mut b, "aof-base", if aux.aof_base { b"1" } else { b"0" });
         f.put(&b)?;
         Ok(f)
     }
@@ -267,6 +269,7 @@ mod tests {
             version: "7.0.15".into(),
             ctime: 1,
             used_mem: 2,
+            aof_base: false,
         };
         let mut f = FileWriter::new(Vec::new(), &aux, true).unwrap();
         let mut enc = Encoder::new(crate::Options::default());

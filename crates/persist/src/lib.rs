@@ -9,6 +9,7 @@ pub mod file;
 pub mod listpack;
 pub mod lzf;
 pub mod rdb;
+mod stream;
 
 use rustis_storage::{ShardConfig, Value};
 

@@ -116,7 +116,6 @@ impl Encoder {
 
     /// Writes a value's type byte and the value, as `rdbSaveObjectType` + `rdbSaveObject`.
     pub fn value(&mut self, out: &mut Vec<u8>, v: &Value) -> Result<(), EncodeError> {
-        #[allow(unreachable_patterns)]
         match v {
             Value::Str(s) => {
                 out.push(types::STRING);
@@ -188,40 +187,17 @@ impl Encoder {
                     }
                 }
             }
-            other => return Err(EncodeError::UnknownType(other.type_name())),
+            Value::Stream(st) => {
+                out.push(types::STREAM_LISTPACKS_2);
+                crate::stream::encode(self, out, st);
+            }
         }
         Ok(())
     }
 
     /// A list as quicklist nodes, cut where a list pushed from its tail would be cut.
     fn list(&mut self, out: &mut Vec<u8>, l: &ListValue) {
-        let fill = self.opts.list_fill;
-        let mut nodes: Vec<(u64, Vec<u8>)> = Vec::new();
-        let mut cur: Option<Builder> = None;
-        for e in l.iter() {
-            if e.len() >= PACKED_THRESHOLD {
-                if let Some(b) = cur.take() {
-                    nodes.push((CONTAINER_PACKED, b.finish()));
-                }
-                nodes.push((CONTAINER_PLAIN, e.to_vec()));
-                continue;
-            }
-            let fits = cur
-                .as_ref()
-                .is_some_and(|b| allow_insert(b.bytes(), b.count(), fill, e.len()));
-            if !fits {
-                if let Some(b) = cur.take() {
-                    nodes.push((CONTAINER_PACKED, b.finish()));
-                }
-                cur = Some(Builder::new());
-            }
-            if let Some(b) = cur.as_mut() {
-                b.push(e);
-            }
-        }
-        if let Some(b) = cur.take() {
-            nodes.push((CONTAINER_PACKED, b.finish()));
-        }
+        let nodes = quicklist_nodes(l, self.opts.list_fill);
         write_len(out, nodes.len() as u64);
         for (container, blob) in nodes {
             write_len(out, container);
@@ -253,6 +229,39 @@ impl Encoder {
         write_len(out, s.len() as u64);
         out.extend_from_slice(s);
     }
+}
+
+/// How a list is cut into quicklist nodes for `list-max-listpack-size` `fill`, as a list pushed
+/// from its tail is cut: `(container, node)` pairs, a node being a listpack's bytes (or a plain
+/// element's). DEBUG OBJECT counts them too.
+pub fn quicklist_nodes(l: &ListValue, fill: i64) -> Vec<(u64, Vec<u8>)> {
+    let mut nodes: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut cur: Option<Builder> = None;
+    for e in l.iter() {
+        if e.len() >= PACKED_THRESHOLD {
+            if let Some(b) = cur.take() {
+                nodes.push((CONTAINER_PACKED, b.finish()));
+            }
+            nodes.push((CONTAINER_PLAIN, e.to_vec()));
+            continue;
+        }
+        let fits = cur
+            .as_ref()
+            .is_some_and(|b| allow_insert(b.bytes(), b.count(), fill, e.len()));
+        if !fits {
+            if let Some(b) = cur.take() {
+                nodes.push((CONTAINER_PACKED, b.finish()));
+            }
+            cur = Some(Builder::new());
+        }
+        if let Some(b) = cur.as_mut() {
+            b.push(e);
+        }
+    }
+    if let Some(b) = cur.take() {
+        nodes.push((CONTAINER_PACKED, b.finish()));
+    }
+    nodes
 }
 
 /// `_quicklistNodeAllowInsert` for a node of `node_bytes` bytes and `count` entries.
@@ -683,9 +692,9 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
             zset_from(pairs, cfg)?
         }
         types::MODULE | types::MODULE_2 => return Err(DecodeError::Unsupported("module")),
-        types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => {
-            return Err(DecodeError::Unsupported("stream"))
-        }
+        types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => Value::Stream(Box::new(
+            crate::stream::decode(r, ty == types::STREAM_LISTPACKS_2)?,
+        )),
         types::HASH_ZIPMAP
         | types::LIST_ZIPLIST
         | types::ZSET_ZIPLIST

@@ -61,17 +61,31 @@ pub(crate) async fn run(
         ConnCmd::Client => client(w, sess, args, out).await,
         ConnCmd::Command => crate::command::command(args, out),
         ConnCmd::Info => info(w, args, out).await,
-        ConnCmd::Config => config(w, args, out).await,
+        ConnCmd::Config => config(w, sess, args, out).await,
         ConnCmd::Multi | ConnCmd::Exec | ConnCmd::Discard | ConnCmd::Watch | ConnCmd::Unwatch => {
+            // What EXEC logs on this thread is one MULTI/EXEC block in the AOF.
+            let _block = matches!(cmd, ConnCmd::Exec).then(crate::aof::Block::begin);
             Box::pin(crate::multi::run(w, sess, cmd, args, out)).await
         }
-        ConnCmd::Script(call) => Box::pin(crate::script::run(w, sess, call, args, out, None)).await,
+        ConnCmd::Script(call) => {
+            let _block = crate::aof::Block::begin();
+            Box::pin(crate::script::run(w, sess, call, args, out, None)).await
+        }
         ConnCmd::ScriptAdmin | ConnCmd::Function => crate::script::admin(w, cmd, args, out).await,
         ConnCmd::PubSub(c) => crate::pubsub::run(w, sess, c, args, out).await,
         ConnCmd::Shutdown => shutdown(w, sess, args, out).await,
+        ConnCmd::Debug => crate::debug::run(w, sess, args, out).await,
+        ConnCmd::Lolwut => rustis_commands::lolwut::run(args, out),
         ConnCmd::Save | ConnCmd::Bgsave | ConnCmd::Lastsave => {
             crate::persist::command(w, cmd, args, out).await
         }
+        ConnCmd::Slowlog => crate::stats::slowlog_command(w, args, out).await,
+        ConnCmd::Latency => crate::latency::command(w, args, out).await,
+        ConnCmd::Memory => crate::memory::command(w, sess, args, out).await,
+        ConnCmd::Bgrewriteaof => match crate::aof::bgrewriteaof(w).await {
+            Ok(reply) => out.simple(reply),
+            Err(e) => out.error(&e),
+        },
     }
 }
 
@@ -203,7 +217,7 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             out.ok();
         }
         "info" if argc == 2 => {
-            let mut line = crate::clients::line(sess);
+            let mut line = crate::clients::with_request(crate::clients::line(sess), args);
             line.push('\n');
             out.verbatim(line.as_bytes());
         }
@@ -255,8 +269,11 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             let mut all: Vec<(u64, bool, String)> = per_thread.into_iter().flatten().collect();
             all.sort_by_key(|(id, _, _)| *id);
             let mut text = String::new();
-            for (id, sub, line) in all {
+            for (id, sub, mut line) in all {
                 let typed = subscribed.is_none_or(|t| t == Some(sub));
+                if id == sess.id {
+                    line = crate::clients::with_request(line, args);
+                }
                 if typed && ids.as_ref().is_none_or(|v| v.contains(&id)) {
                     text.push_str(&line);
                     text.push('\n');
@@ -443,13 +460,12 @@ struct ThreadStats {
     hits: u64,
     misses: u64,
     clients: usize,
-    commands: u64,
     /// The thread's Lua engine: bytes its state uses, scripts it has cached.
     lua: (usize, usize),
 }
 
 /// INFO [section ...]
-async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
+pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
     let wanted: Vec<String> = args[1..]
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
@@ -471,13 +487,29 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             hits: shard.dbs.iter().map(|d| d.hits).sum(),
             misses: shard.dbs.iter().map(|d| d.misses).sum(),
             clients: wk.clients.borrow().len(),
-            commands: wk.commands.get(),
             lua: crate::script::Scripting::figures(wk),
         }
     })
     .await
     else {
         return out.error("ERR server is shutting down");
+    };
+    // ---- Statistics (stats.rs): commandstats and latencystats only when named or with
+    // all/everything, as in Redis; errorstats also by default. ----
+    let named = |x: &str| {
+        wanted
+            .iter()
+            .any(|s| s == "all" || s == "everything" || s == x)
+    };
+    let (show_cmd, show_lat, show_err) = (
+        named("commandstats"),
+        named("latencystats"),
+        show("errorstats"),
+    );
+    let snap = if show("stats") || show_cmd || show_lat || show_err {
+        crate::stats::snapshot(w).await
+    } else {
+        None
     };
     let sh = &w.shared;
     let mut s = String::new();
@@ -528,7 +560,7 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         s.push_str(&crate::persist::info(w).await);
     }
     if show("stats") {
-        let commands: u64 = stats.iter().map(|t| t.commands).sum();
+        let commands: u64 = snap.as_ref().map_or(0, |x| x.total_calls());
         let (channels, patterns, shard_channels) = crate::pubsub::info_counts(w).await;
         let _ = write!(
             s,
@@ -539,6 +571,10 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             stats.iter().map(|t| t.hits).sum::<u64>(),
             stats.iter().map(|t| t.misses).sum::<u64>(),
         );
+        if let Some(snap) = &snap {
+            s.truncate(s.len() - 2);
+            let _ = write!(s, "total_error_replies:{}\r\n\r\n", snap.error_replies);
+        }
     }
     if show("replication") {
         s.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_repl_offset:0\r\n\r\n");
@@ -549,6 +585,9 @@ async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             s,
             "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n\r\n"
         );
+    }
+    if let Some(snap) = &snap {
+        crate::stats::write_sections(w, snap, &mut s, (show_cmd, show_err, show_lat));
     }
     if show("cluster") {
         s.push_str("# Cluster\r\ncluster_enabled:0\r\n\r\n");
@@ -620,7 +659,7 @@ fn cpu_seconds() -> (f64, f64) {
 }
 
 /// CONFIG GET pattern [pattern ...] | SET name value [name value ...] | RESETSTAT | REWRITE | HELP
-async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
+async fn config(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     match sub.as_str() {
         "get" if args.len() >= 3 => {
@@ -641,6 +680,7 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         }
         "set" if args.len() >= 4 && args.len().is_multiple_of(2) => {
             let mut cfg = w.shared.config().clone();
+            let local = crate::server::is_loopback_peer(sess.addr.ip());
             let mut seen: Vec<String> = Vec::new();
             for pair in args[2..].chunks(2) {
                 let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
@@ -649,7 +689,7 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
                     return out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"));
                 }
                 seen.push(name.clone());
-                if let Err(e) = cfg.set(&name, &value, false) {
+                if let Err(e) = cfg.set_by_client(&name, &value, local) {
                     return match &e {
                         ConfigError::Unknown(_) => out.error(&format!(
                             "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
@@ -663,6 +703,8 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
                 }
             }
             let shard_cfg = cfg.shard_config();
+            let aof_was = w.shared.config().get("appendonly") == Some("yes");
+            let aof_now = cfg.get("appendonly") == Some("yes");
             w.shared.load_hot_settings(&cfg);
             *w.shared.config_mut() = cfg;
             // Every shard gets its own copy of the settings it uses.
@@ -675,6 +717,15 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
                 });
                 let _ = w.send_call(s, None, false, call).await;
             }
+            crate::aof::refresh_rdb_error(&w.shared);
+            if aof_was != aof_now {
+                if let Err(e) = crate::aof::set_enabled(w, aof_now).await {
+                    tracing::warn!(
+                        "Could not turn the append only file {}: {e}",
+                        if aof_now { "on" } else { "off" }
+                    );
+                }
+            }
             out.ok();
         }
         "resetstat" if args.len() == 2 => {
@@ -686,6 +737,7 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
                         db.expired_keys = 0;
                     }
                     wk.commands.set(0);
+                    crate::stats::reset_local();
                     Box::new(())
                 });
                 let _ = w.send_call(s, None, false, call).await;
@@ -694,7 +746,19 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         }
         "rewrite" if args.len() == 2 => match &w.shared.config_file {
             None => out.error("ERR The server is running without a config file"),
-            Some(_) => out.error("ERR Rewriting config file: Operation not supported"),
+            Some(path) => {
+                let result = w.shared.config().rewrite_file(path);
+                match result {
+                    Ok(()) => {
+                        tracing::info!("CONFIG REWRITE executed with success.");
+                        out.ok()
+                    }
+                    Err(e) => {
+                        tracing::warn!("CONFIG REWRITE failed: {e}");
+                        out.error(&format!("ERR Rewriting config file: {e}"))
+                    }
+                }
+            }
         },
         "help" if args.len() == 2 => help(
             out,
@@ -714,6 +778,70 @@ async fn config(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             out.error(&wrong_args(&format!("config|{sub}")))
         }
         _ => out.error(&unknown_subcommand(&args[1], "config")),
+    }
+}
+
+/// Where a received SIGTERM or SIGINT waits for thread 0: a signal handler's thread raises
+/// it, [`on_signal`] acts on it.
+#[derive(Default)]
+pub(crate) struct SignalSlot {
+    /// 1: SIGTERM, 2: SIGINT.
+    which: std::sync::atomic::AtomicU8,
+    wake: tokio::sync::Notify,
+}
+
+impl SignalSlot {
+    /// Records the signal and wakes thread 0 (a signal before it waits is kept).
+    pub(crate) fn raise(&self, sigint: bool) {
+        self.which.store(
+            if sigint { 2 } else { 1 },
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.wake.notify_one();
+    }
+}
+
+/// Shuts the server down when the process gets SIGTERM or SIGINT, as Redis does:
+/// `shutdown-on-sigterm`/`shutdown-on-sigint` say whether to save (`default`: when save points
+/// are set; `save`; `nosave`) and whether a failed save still exits (`force`). A save that
+/// fails without `force` leaves the server running, as in Redis.
+pub(crate) async fn on_signal(w: Rc<Worker>) {
+    loop {
+        w.shared.signal.wake.notified().await;
+        let sigint = w
+            .shared
+            .signal
+            .which
+            .load(std::sync::atomic::Ordering::Relaxed)
+            == 2;
+        let (name, param) = if sigint {
+            ("SIGINT", "shutdown-on-sigint")
+        } else {
+            ("SIGTERM", "shutdown-on-sigterm")
+        };
+        let flags = w
+            .shared
+            .config()
+            .get(param)
+            .unwrap_or("default")
+            .to_string();
+        let has = |f: &str| flags.split(' ').any(|x| x == f);
+        tracing::warn!("Received {name} scheduling shutdown...");
+        if crate::persist::shutdown_saves(&w, has("save"), has("nosave")) {
+            tracing::warn!("Saving the final RDB snapshot before exiting.");
+            if crate::persist::save(&w).await.is_err() {
+                if !has("force") {
+                    tracing::warn!("Error trying to save the DB, can't exit.");
+                    tracing::warn!(
+                        "Errors trying to shut down the server. Check the logs for more information."
+                    );
+                    continue;
+                }
+                tracing::warn!("Error trying to save the DB. Exit anyway.");
+            }
+        }
+        w.shared.request_shutdown();
+        return;
     }
 }
 

@@ -130,8 +130,14 @@ impl Worker {
         let (id, n) = (self.id, self.n);
         let local = move |k: &[u8]| shard_of(k, n) == id;
         let _cx = crate::notify::Context::enter(&reg.args);
-        let mut sc = ServeCtx::new(ShardCtx::new(shard, reg.db), immediate, &mut claim, &local);
-        match (reg.ops.serve)(&mut sc, &reg.args, reg.pos, &mut out) {
+        crate::aof::begin(shard);
+        let served = {
+            let mut sc = ServeCtx::new(ShardCtx::new(shard, reg.db), immediate, &mut claim, &local);
+            (reg.ops.serve)(&mut sc, &reg.args, reg.pos, &mut out)
+        };
+        // The AOF logs what serving changed as the keys' new state.
+        crate::aof::flush_pending(shard);
+        match served {
             Serve::NotReady => Served::NotReady,
             Serve::Lost => Served::Gone,
             Serve::Done => {

@@ -42,26 +42,54 @@ impl Clients {
     }
 }
 
-/// One line of CLIENT LIST (and CLIENT INFO) for `c`, in Redis 7's field order.
+/// CLIENT LIST's `flags` for `c`, in Redis's order: `O` (MONITOR), `P` (subscribed), `x`
+/// (in MULTI), `b` (blocked), else `N`.
+fn flags(c: &Session) -> String {
+    let mut f = String::new();
+    if c.pubsub.monitoring() {
+        f.push('O');
+    }
+    if c.pubsub.total() > 0 {
+        f.push('P');
+    }
+    if c.in_multi() {
+        f.push('x');
+    }
+    if c.blocked.borrow().is_some() {
+        f.push('b');
+    }
+    if f.is_empty() {
+        f.push('N');
+    }
+    f
+}
+
+/// The line of the client asking (CLIENT LIST or CLIENT INFO) with its `qbuf`: what its read
+/// buffer holds while it runs, the request itself (as RESP, as Redis's query buffer holds it).
+/// Other clients' buffers are empty between requests, so their `qbuf` is 0.
+pub(crate) fn with_request(line: String, args: &[bytes::Bytes]) -> String {
+    let mut n = 3 + args.len().to_string().len();
+    for a in args {
+        n += 1 + a.len().to_string().len() + 2 + a.len() + 2;
+    }
+    line.replacen(" qbuf=0 ", &format!(" qbuf={n} "), 1)
+}
+
+/// One line of CLIENT LIST (and CLIENT INFO) for `c`, in Redis 7's field order. Figures
+/// Rustis does not keep per client (query and output buffer sizes, memory) are 0.
 pub(crate) fn line(c: &Session) -> String {
     let now = Instant::now();
+    let multi = c.multi.borrow().as_ref().map_or(-1, |m| m.queued() as i64);
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
+        c.fd.get(),
         String::from_utf8_lossy(&c.name.borrow()),
         now.duration_since(c.created).as_secs(),
         now.duration_since(c.last_active()).as_secs(),
-        if c.blocked.borrow().is_some() {
-            "b"
-        } else if c.pubsub.total() > 0 {
-            "P"
-        } else if c.pubsub.monitoring() {
-            "O"
-        } else {
-            "N"
-        },
+        flags(c),
         c.db(),
         c.pubsub.of_kind(crate::pubsub::Kind::Channel),
         c.pubsub.of_kind(crate::pubsub::Kind::Pattern),

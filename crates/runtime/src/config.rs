@@ -34,7 +34,7 @@ pub enum ConfigError {
     #[error("can't set protected config")]
     Protected(String),
     /// The configuration file is malformed at a line.
-    #[error("\n*** FATAL CONFIG FILE ERROR ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{reason}")]
+    #[error("\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{reason}")]
     File {
         /// 1-based line number.
         line: usize,
@@ -134,7 +134,6 @@ const fn only_default(
 }
 
 const NO_AUTH: &str = "there is no AUTH or ACL yet, so a password would not be checked";
-const NO_AOF: &str = "the append-only file is not implemented yet, so nothing would be written";
 const NO_EVICTION: &str =
     "memory limits and eviction are not implemented yet, so memory use would not be bounded";
 const NO_REPLICATION: &str = "replication is not implemented yet";
@@ -155,8 +154,6 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
     ),
     ("aclfile", Some(""), NO_AUTH),
     ("user", None, NO_AUTH),
-    ("appendfsync", None, NO_AOF),
-    ("appendfilename", None, NO_AOF),
     (
         "client-query-buffer-limit",
         None,
@@ -186,6 +183,19 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
 
 const MAX: i64 = i64::MAX;
 
+/// Parameters whose value is several words, which a config line gives as several arguments.
+const MULTI_ARG: &[&str] = &[
+    "bind",
+    "save",
+    "client-output-buffer-limit",
+    "shutdown-on-sigterm",
+    "shutdown-on-sigint",
+];
+
+/// The values of `enable-protected-configs`, `enable-debug-command` and
+/// `enable-module-command`: `local` allows clients connected from 127.0.0.1 or ::1.
+const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
+
 /// Parameters CONFIG SET refuses as Redis 7.0 does by default (`enable-protected-configs no`):
 /// they say where snapshots are written. They are set at startup.
 const PROTECTED: &[&str] = &["dir", "dbfilename"];
@@ -197,6 +207,7 @@ const PROTECTED: &[&str] = &["dir", "dbfilename"];
 static PARAMS: &[Param] = &[
     p("bind", Kind::Text, "127.0.0.1", false),
     p("port", Kind::Int(0, 65535), "6379", false),
+    p("metrics-port", Kind::Int(0, 65535), "0", false),
     p("databases", Kind::Int(1, i32::MAX as i64), "16", false),
     p("io-threads", Kind::Int(1, 128), "1", false),
     p("maxclients", Kind::Int(1, MAX), "10000", true),
@@ -211,26 +222,90 @@ static PARAMS: &[Param] = &[
         "notice",
         true,
     ),
-    only_default(
-        "logfile",
-        Kind::Text,
-        "",
-        false,
-        "logs go to standard error only",
-    ),
-    only_default(
-        "daemonize",
-        Kind::Bool,
+    p("logfile", Kind::Text, "", false),
+    p("daemonize", Kind::Bool, "no", false),
+    p("pidfile", Kind::Text, "", false),
+    p("always-show-logo", Kind::Bool, "no", false),
+    p(
+        "enable-protected-configs",
+        Kind::Enum(PROTECTED_ACTION),
         "no",
         false,
-        "Rustis does not detach into the background; run it under a supervisor",
     ),
+    p(
+        "enable-debug-command",
+        Kind::Enum(PROTECTED_ACTION),
+        "no",
+        false,
+    ),
+    p(
+        "enable-module-command",
+        Kind::Enum(PROTECTED_ACTION),
+        "no",
+        false,
+    ),
+    p("shutdown-on-sigterm", Kind::Text, "default", true),
+    p("shutdown-on-sigint", Kind::Text, "default", true),
+    p("activerehashing", Kind::Bool, "yes", true),
+    p(
+        "repl-diskless-sync-delay",
+        Kind::Int(0, i32::MAX as i64),
+        "5",
+        true,
+    ),
+    pa(
+        "replica-serve-stale-data",
+        "slave-serve-stale-data",
+        Kind::Bool,
+        "yes",
+    ),
+    p("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
+    p(
+        "propagation-error-behavior",
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "ignore",
+        true,
+    ),
+    p("latency-monitor-threshold", Kind::Int(0, MAX), "0", true),
     p("protected-mode", Kind::Bool, "yes", true),
     p("save", Kind::Text, "", true),
-    only_default("appendonly", Kind::Bool, "no", true, NO_AOF),
+    p("appendonly", Kind::Bool, "no", true),
+    p("appendfilename", Kind::Text, "appendonly.aof", false),
+    p("appenddirname", Kind::Text, "appendonlydir", false),
+    p(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        "everysec",
+        true,
+    ),
+    only_default(
+        "aof-use-rdb-preamble",
+        Kind::Bool,
+        "yes",
+        true,
+        "the AOF's base file is always written in RDB format",
+    ),
+    p("aof-load-truncated", Kind::Bool, "yes", true),
+    only_default(
+        "aof-timestamp-enabled",
+        Kind::Bool,
+        "no",
+        true,
+        "the AOF is written without timestamp annotations",
+    ),
+    p("aof-rewrite-incremental-fsync", Kind::Bool, "yes", true),
+    p("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
+    p(
+        "auto-aof-rewrite-percentage",
+        Kind::Int(0, i32::MAX as i64),
+        "100",
+        true,
+    ),
+    p("auto-aof-rewrite-min-size", Kind::Memory, "67108864", true),
     p("dir", Kind::Text, ".", true),
     p("dbfilename", Kind::Text, "dump.rdb", true),
     p("rdbcompression", Kind::Bool, "yes", true),
+    p("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
     p("rdbchecksum", Kind::Bool, "yes", true),
     only_default("maxmemory", Kind::Memory, "0", true, NO_EVICTION),
     Param {
@@ -253,6 +328,14 @@ static PARAMS: &[Param] = &[
     p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
+    p("latency-monitor-threshold", Kind::Int(0, MAX), "0", true),
+    p("latency-tracking", Kind::Bool, "yes", true),
+    p(
+        "latency-tracking-info-percentiles",
+        Kind::Text,
+        "50 99 99.9",
+        true,
+    ),
     p("notify-keyspace-events", Kind::Text, "", true),
     pa(
         "list-max-listpack-size",
@@ -273,7 +356,7 @@ static PARAMS: &[Param] = &[
         "hash-max-listpack-entries",
         "hash-max-ziplist-entries",
         Kind::Int(0, MAX),
-        "128",
+        "512",
     ),
     pa(
         "hash-max-listpack-value",
@@ -409,6 +492,45 @@ fn not_yet(name: &str, value: &str) -> Result<(), ConfigError> {
     Err(ConfigError::Unsupported(name.to_string(), why))
 }
 
+/// A value as a config line quotes it (Redis's `sdscatrepr`).
+fn repr(v: &str) -> String {
+    let mut out = String::from("\"");
+    for b in v.bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A byte count as CONFIG REWRITE writes it: in gb, mb or kb when it is a whole number of
+/// them (Redis's `rewriteConfigFormatMemory`).
+fn format_memory(n: u64) -> String {
+    const KB: u64 = 1024;
+    match n {
+        0 => "0".into(),
+        n if n % (KB * KB * KB) == 0 => format!("{}gb", n / (KB * KB * KB)),
+        n if n % (KB * KB) == 0 => format!("{}mb", n / (KB * KB)),
+        n if n % KB == 0 => format!("{}kb", n / KB),
+        n => n.to_string(),
+    }
+}
+
+/// An I/O error as `strerror` words it (without Rust's "(os error N)").
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_string()
+}
+
 /// Parses a memory size as Redis's `memtoull` does: a number with an optional unit
 /// (`b`, `k`, `kb`, `m`, `mb`, `g`, `gb`; `k` = 1000, `kb` = 1024).
 pub fn parse_memory(s: &str) -> Option<u64> {
@@ -455,9 +577,85 @@ pub fn parse_save_points(v: &str) -> Option<Vec<(u64, u64)>> {
         .collect()
 }
 
+/// The words of `shutdown-on-sigterm`/`shutdown-on-sigint`, in the order CONFIG GET shows them.
+const SHUTDOWN_WORDS: &[&str] = &["save", "nosave", "now", "force"];
+
+/// Checks a `shutdown-on-sig*` value as Redis does (words one space apart, each one of
+/// `default save nosave now force`, not both `save` and `nosave`) and returns it in CONFIG GET's
+/// form: the flags in a fixed order, or `default` when there are none.
+fn shutdown_flags(name: &str, value: &str) -> Result<String, ConfigError> {
+    let mut set = [false; 4];
+    for word in value.split(' ') {
+        let word = word.to_ascii_lowercase();
+        if word == "default" {
+            continue;
+        }
+        let Some(i) = SHUTDOWN_WORDS.iter().position(|w| *w == word) else {
+            return Err(ConfigError::Invalid(
+                name.to_string(),
+                "argument(s) must be one of the following: default, save, nosave, now, force"
+                    .into(),
+            ));
+        };
+        set[i] = true;
+    }
+    if set[0] && set[1] {
+        return Err(ConfigError::Invalid(
+            name.to_string(),
+            "shutdown options SAVE and NOSAVE can't be used simultaneously".into(),
+        ));
+    }
+    let words: Vec<&str> = SHUTDOWN_WORDS
+        .iter()
+        .zip(set)
+        .filter(|(_, on)| *on)
+        .map(|(w, _)| *w)
+        .collect();
+    Ok(if words.is_empty() {
+        "default".into()
+    } else {
+        words.join(" ")
+    })
+}
+
+/// Whether a setting of `enable-protected-configs`, `enable-debug-command` or
+/// `enable-module-command` allows a client: `yes`, or `local` for a client connected from
+/// 127.0.0.1 or ::1 (Redis's `allowProtectedAction`).
+pub fn protected_action_allowed(setting: Option<&str>, local_client: bool) -> bool {
+    match setting {
+        Some("yes") => true,
+        Some("local") => local_client,
+        _ => false,
+    }
+}
+
 impl Config {
-    /// Sets a parameter from its text value, checking it. `startup` allows immutable ones.
+    /// Sets a parameter from its text value, checking it. `startup` allows immutable ones and,
+    /// from a client, the protected ones are refused (see [`Config::set_by_client`]).
     pub fn set(&mut self, name: &str, value: &str, startup: bool) -> Result<(), ConfigError> {
+        self.set_checked(name, value, startup, startup)
+    }
+
+    /// CONFIG SET from a client: as [`Config::set`] while running, except that the protected
+    /// parameters (`dir`, `dbfilename`) may change when `enable-protected-configs` allows the
+    /// client (`yes`, or `local` and the client is `local_client`).
+    pub fn set_by_client(
+        &mut self,
+        name: &str,
+        value: &str,
+        local_client: bool,
+    ) -> Result<(), ConfigError> {
+        let allowed = protected_action_allowed(self.get("enable-protected-configs"), local_client);
+        self.set_checked(name, value, false, allowed)
+    }
+
+    fn set_checked(
+        &mut self,
+        name: &str,
+        value: &str,
+        startup: bool,
+        protected_ok: bool,
+    ) -> Result<(), ConfigError> {
         let Some(idx) = find(name) else {
             return not_yet(name, value);
         };
@@ -465,7 +663,7 @@ impl Config {
         if !param.mutable && !startup {
             return Err(ConfigError::Immutable(param.name.to_string()));
         }
-        if PROTECTED.contains(&param.name) && !startup {
+        if PROTECTED.contains(&param.name) && !protected_ok {
             return Err(ConfigError::Protected(param.name.to_string()));
         }
         let norm = match param.kind {
@@ -534,7 +732,9 @@ impl Config {
                         "dbfilename can't be a path, just a filename".into(),
                     ));
                 }
-                if param.name == "client-output-buffer-limit" {
+                if param.name == "shutdown-on-sigterm" || param.name == "shutdown-on-sigint" {
+                    shutdown_flags(param.name, value)?
+                } else if param.name == "client-output-buffer-limit" {
                     output_limits(&self.values[idx], value)?
                 } else if param.name == "notify-keyspace-events" {
                     let flags = crate::notify::parse_flags(value).ok_or_else(|| {
@@ -551,6 +751,13 @@ impl Config {
                     }
                     self.notify_flags = flags;
                     crate::notify::flags_to_string(flags)
+                } else if param.name == "latency-tracking-info-percentiles" {
+                    crate::stats::parse_percentiles(value)
+                        .map_err(|why| ConfigError::Invalid(param.name.to_string(), why.into()))?
+                        .iter()
+                        .map(|p| crate::stats::trim_double(*p))
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 } else if param.name == "save" {
                     // As CONFIG GET shows it: the pairs, one space apart.
                     parse_save_points(value)
@@ -642,17 +849,6 @@ impl Config {
         }
     }
 
-    /// The data files that exist where this configuration says Redis would load them from at
-    /// startup and that Rustis cannot load: an AOF manifest
-    /// (`dir`/appendonlydir/appendonly.aof.manifest). A server must not start over one: it
-    /// would look fine while serving none of that data. (The RDB file, [`Config::rdb_path`],
-    /// is loaded.)
-    pub fn data_files(&self) -> Vec<std::path::PathBuf> {
-        let dir = std::path::Path::new(self.get("dir").unwrap_or("."));
-        let candidates = [dir.join("appendonlydir").join("appendonly.aof.manifest")];
-        candidates.into_iter().filter(|p| p.exists()).collect()
-    }
-
     /// Where snapshots are written and loaded from: `dir`/`dbfilename`.
     pub fn rdb_path(&self) -> std::path::PathBuf {
         std::path::Path::new(self.get("dir").unwrap_or("."))
@@ -686,7 +882,13 @@ impl Config {
             let Some((name, rest)) = words.split_first() else {
                 continue;
             };
-            if rest.is_empty() {
+            // A parameter of one value takes exactly one argument; the ones of several words
+            // (bind, save, ...) take any number, none being an empty value, as in Redis.
+            if let Some(idx) = find(name) {
+                if !MULTI_ARG.contains(&PARAMS[idx].name) && rest.len() != 1 {
+                    return Err(err("wrong number of arguments".into()));
+                }
+            } else if rest.is_empty() {
                 return Err(err("Bad directive or wrong number of arguments".into()));
             }
             // Multi-word values (bind, save) are kept as one space-separated value.
@@ -697,6 +899,154 @@ impl Config {
             })?;
         }
         Ok(())
+    }
+
+    /// CONFIG REWRITE: rewrites the config file at `path` for the current values as Redis
+    /// does, through a temporary file renamed over it. Comments, blank lines and the lines of
+    /// settings this server does not rewrite are kept; a setting's first line in the file is
+    /// replaced with its current value and its other lines are dropped; a setting at a value
+    /// other than its default that the file does not name is appended after a
+    /// `# Generated by CONFIG REWRITE` line; lines naming no setting are kept as `# ??? `
+    /// comments. Returns the error text (`strerror`-like) on failure.
+    pub fn rewrite_file(&self, path: &str) -> Result<(), String> {
+        let old = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(io_reason(&e)),
+        };
+        let text = self.rewrite_text(&old);
+        let tmp = format!("{path}.rewrite.{}", std::process::id());
+        std::fs::write(&tmp, text).map_err(|e| io_reason(&e))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io_reason(&e)
+        })
+    }
+
+    /// The rewritten text of a config file whose old text is `old` (see
+    /// [`Config::rewrite_file`]).
+    pub fn rewrite_text(&self, old: &str) -> String {
+        const SIGNATURE: &str = "# Generated by CONFIG REWRITE";
+        let mut lines: Vec<String> = Vec::new();
+        let mut by_option: std::collections::HashMap<String, std::collections::VecDeque<usize>> =
+            std::collections::HashMap::new();
+        let mut needs_signature = true;
+        if !old.is_empty() {
+            for raw in old.split('\n') {
+                let line = raw.trim_matches(|c| matches!(c, '\r' | '\n' | '\t' | ' '));
+                if line.is_empty() || line.starts_with('#') {
+                    if line == SIGNATURE {
+                        needs_signature = false;
+                    }
+                    lines.push(line.to_string());
+                    continue;
+                }
+                let name = rustis_resp::parse::split_args(line.as_bytes())
+                    .and_then(|w| w.first().map(|n| String::from_utf8_lossy(n).to_lowercase()));
+                let known = name.as_deref().and_then(|n| {
+                    if let Some(i) = find(n) {
+                        return Some(PARAMS[i].name.to_string());
+                    }
+                    let config_only = ["include", "rename-command", "user", "loadmodule"];
+                    (NOT_YET.iter().any(|(x, _, _)| *x == n) || config_only.contains(&n))
+                        .then(|| n.to_string())
+                });
+                match known {
+                    Some(n) => {
+                        by_option.entry(n).or_default().push_back(lines.len());
+                        lines.push(line.to_string());
+                    }
+                    None => lines.push(format!("# ??? {line}")),
+                }
+            }
+        }
+        let mut rewritten: Vec<&str> = Vec::new();
+        let mut put = |name: &'static str, line: String, force: bool, lines: &mut Vec<String>| {
+            rewritten.push(name);
+            match by_option.get_mut(name).and_then(|l| l.pop_front()) {
+                Some(n) => lines[n] = line,
+                None if force => {
+                    if needs_signature {
+                        lines.push(SIGNATURE.to_string());
+                        needs_signature = false;
+                    }
+                    lines.push(line);
+                }
+                None => {}
+            }
+        };
+        for (i, param) in PARAMS.iter().enumerate() {
+            let (name, value) = (param.name, self.values[i].as_str());
+            let force = value != param.default;
+            match (name, param.kind) {
+                ("save", _) => {
+                    let points = parse_save_points(value).unwrap_or_default();
+                    if points.is_empty() {
+                        put(name, "save \"\"".into(), true, &mut lines);
+                    }
+                    for (secs, changes) in points {
+                        put(name, format!("save {secs} {changes}"), true, &mut lines);
+                    }
+                }
+                ("bind", _) => put(name, format!("bind {value}"), force, &mut lines),
+                ("dir", _) => {
+                    let abs = std::fs::canonicalize(value)
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_else(|_| value.to_string());
+                    put(name, format!("dir {}", repr(&abs)), true, &mut lines);
+                }
+                ("client-output-buffer-limit", _) => {
+                    let defaults: Vec<&str> = param.default.split(' ').collect();
+                    let words: Vec<&str> = value.split(' ').collect();
+                    for (class, default) in words.chunks(4).zip(defaults.chunks(4)) {
+                        let mem = |w: &str| format_memory(w.parse().unwrap_or(0));
+                        let line = format!(
+                            "{name} {} {} {} {}",
+                            class[0],
+                            mem(class[1]),
+                            mem(class[2]),
+                            class.get(3).unwrap_or(&"0")
+                        );
+                        put(name, line, class != default, &mut lines);
+                    }
+                }
+                (_, Kind::Memory) => {
+                    let n: u64 = value.parse().unwrap_or(0);
+                    put(
+                        name,
+                        format!("{name} {}", format_memory(n)),
+                        force,
+                        &mut lines,
+                    );
+                }
+                (_, Kind::Text) => put(name, format!("{name} {}", repr(value)), force, &mut lines),
+                _ => put(name, format!("{name} {value}"), force, &mut lines),
+            }
+        }
+        // The other lines of the settings rewritten (a second `port`, old `save` lines) go.
+        for (name, rest) in by_option {
+            if rewritten.contains(&name.as_str()) {
+                for n in rest {
+                    lines[n].clear();
+                }
+            }
+        }
+        // Every run of blank lines becomes one.
+        let mut out = String::new();
+        let mut was_empty = false;
+        for l in &lines {
+            if l.is_empty() {
+                if was_empty {
+                    continue;
+                }
+                was_empty = true;
+            } else {
+                was_empty = false;
+            }
+            out.push_str(l);
+            out.push('\n');
+        }
+        out
     }
 
     /// Reads a redis.conf file.
@@ -748,12 +1098,10 @@ mod tests {
         let mut c = Config::default();
         for (name, value) in [
             ("requirepass", "secret"),
-            ("appendonly", "yes"),
+            ("aof-timestamp-enabled", "yes"),
             ("maxmemory", "1mb"),
             ("maxmemory-policy", "allkeys-lru"),
             ("notify-keyspace-events", "KEm"),
-            ("logfile", "/tmp/rustis.log"),
-            ("daemonize", "yes"),
             ("masterauth", "x"),
             ("replicaof", "127.0.0.1 6379"),
             ("cluster-enabled", "yes"),
@@ -784,10 +1132,15 @@ mod tests {
         }
         assert_eq!(c.get("save"), Some(""));
         assert_eq!(c.get("cluster-enabled"), None, "not listed, not stored");
-        let e = c.load_str("port 7000\nappendonly yes\n").unwrap_err();
+        let e = c
+            .load_str("port 7000\naof-timestamp-enabled yes\n")
+            .unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("at line 2") && text.contains("'appendonly yes'"));
-        assert!(text.contains("'appendonly' is not supported yet"), "{text}");
+        assert!(text.contains("at line 2") && text.contains("'aof-timestamp-enabled yes'"));
+        assert!(
+            text.contains("'aof-timestamp-enabled' is not supported yet"),
+            "{text}"
+        );
         assert!(matches!(
             c.set("dbfilename", "a/dump.rdb", true),
             Err(ConfigError::Invalid(..))
@@ -810,6 +1163,26 @@ mod tests {
         }
         c.set("save", "", false).unwrap();
         assert!(c.save_points().is_empty());
+    }
+
+    #[test]
+    fn config_rewrite_keeps_comments_replaces_lines_and_appends_what_changed() {
+        let old = "# mine\n\nport 7000\n# save points\nsave 900 1\nsave 300 10\nbogus 1\nhz 10\nport 7001\n";
+        let mut c = Config::default();
+        c.load_str(&old.replace("bogus 1\n", "")).unwrap();
+        c.set("hz", "20", false).unwrap();
+        c.set("save", "100 5", false).unwrap();
+        c.set("proto-max-bulk-len", "64mb", false).unwrap();
+        let text = c.rewrite_text(old);
+        let want_start = "# mine\n\nport 7001\n# save points\nsave 100 5\n\n# ??? bogus 1\nhz 20\n\n# Generated by CONFIG REWRITE\n";
+        assert!(text.starts_with(want_start), "{text}");
+        assert!(text.contains("\nproto-max-bulk-len 64mb\n"), "{text}");
+        assert!(text.contains("\ndir \""), "{text}");
+        // As in Redis, the file's last newline makes one blank line at its end, after which
+        // rewriting changes nothing.
+        let again = c.rewrite_text(&text);
+        assert_eq!(again, format!("{text}\n"));
+        assert_eq!(c.rewrite_text(&again), again);
     }
 
     #[test]

@@ -108,7 +108,13 @@ impl Pending {
     /// Sends every batch, waits for the replies and writes all deferred output in order.
     /// The items' argument vectors go back to `parser` for reuse, like those of commands run
     /// inline.
-    async fn flush(&mut self, w: &Worker, out: &mut Out, parser: &mut rustis_resp::Parser) {
+    async fn flush(
+        &mut self,
+        w: &Worker,
+        sess: &Session,
+        out: &mut Out,
+        parser: &mut rustis_resp::Parser,
+    ) {
         let Some(base) = self.base.take() else {
             return;
         };
@@ -146,7 +152,14 @@ impl Pending {
                     Some(r) => {
                         let start = if i == 0 { 0 } else { r.ends[i - 1] };
                         out.extend_from(&r.buf, &r.shared, start, r.ends[i]);
-                        if let Some(k) = retry.iter().position(|(rs, ri, _)| *rs == s && *ri == i) {
+                        let retried = retry.iter().position(|(rs, ri, _)| *rs == s && *ri == i);
+                        // ---- Statistics: counted here, where the client sent it. ----
+                        if let (None, Some(it)) = (retried, r.items.get(i)) {
+                            let nanos = r.nanos.get(i).copied().unwrap_or(0);
+                            let reply = &r.buf[start..r.ends[i]];
+                            crate::stats::ran(w, it.spec, &it.args, nanos, reply, Some(sess));
+                        }
+                        if let Some(k) = retried {
                             // Dispatch made it the last command sent (see `UNDECLARED_KEYS`), so
                             // everything before it in the pipeline has run, and nothing after.
                             let (_, _, need) = retry.swap_remove(k);
@@ -154,7 +167,17 @@ impl Pending {
                                 let (spec, db) = (it.spec, it.db);
                                 let args = std::mem::take(&mut it.args);
                                 if let Run::Txn(f) = spec.run {
-                                    txn_extra(w, None, db, f, spec, args, need, out).await;
+                                    let (t0, at) = (crate::stats::now(), out.buf.len());
+                                    txn_extra(w, None, db, f, spec, args.clone(), need, out).await;
+                                    let nanos = crate::stats::since(t0, crate::stats::now());
+                                    crate::stats::ran(
+                                        w,
+                                        spec,
+                                        &args,
+                                        nanos,
+                                        &out.buf[at..],
+                                        Some(sess),
+                                    );
                                     w.tick_clock();
                                 }
                             }
@@ -183,9 +206,14 @@ impl Pending {
                 if r.ends.capacity() > KEEP_ITEMS {
                     r.ends = Vec::new();
                 }
+                r.nanos.clear();
+                if r.nanos.capacity() > KEEP_ITEMS {
+                    r.nanos = Vec::new();
+                }
                 self.spare[s] = ReplyBufs {
                     buf: r.buf,
                     ends: r.ends,
+                    nanos: r.nanos,
                 };
             }
         }
@@ -339,6 +367,10 @@ pub(crate) async fn run(
     // the command being run, fed once it has run (see pubsub.rs). ----
     let mut silenced: Option<usize> = None;
     let mut fed: Option<Vec<u8>> = None;
+    // ---- Statistics: the clock reading at the end of the last command timed, which starts
+    // the next one's when nothing came between (a pipeline of inline commands reads the clock
+    // once per command). ----
+    let mut chain: Option<crate::stats::Stamp> = None;
     crate::pubsub::prepare(w, sess, cmds);
     for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing() {
@@ -350,25 +382,28 @@ pub(crate) async fn run(
             crate::pubsub::feed_monitors(w, sess, line);
         }
         if let Some(from) = silenced.take() {
-            pending.flush(w, out, parser).await;
+            pending.flush(w, sess, out, parser).await;
             out.truncate(from);
         }
         if crate::pubsub::silence(sess, &args) {
-            pending.flush(w, out, parser).await;
+            pending.flush(w, sess, out, parser).await;
             silenced = Some(out.buf.len());
         }
         // ---- End of CLIENT REPLY. ----
         executed += 1;
         let start = out.buf.len();
+        let chained = chain.take();
         let Some(spec) = last_spec.lookup(&args[0]) else {
             multi::flag_error(sess);
             out.error(&unknown_command(&args[0], &args[1..]));
+            crate::stats::error_reply(&out.buf[start..]);
             pending.wrote_local(start, out);
             continue;
         };
-        sess.set_last_cmd(spec.name);
+        sess.set_last_cmd(spec.resolve(&args).map_or(spec.name, |sub| sub.name));
         if !spec.arity_ok(args.len()) {
             multi::reject(w, sess, spec, &wrong_args(spec.name), out);
+            crate::stats::rejected(spec, &args, &out.buf[start..]);
             pending.wrote_local(start, out);
             continue;
         }
@@ -383,6 +418,10 @@ pub(crate) async fn run(
             if let Err(e) = checked {
                 multi::flag_error(sess);
                 out.error(&e);
+                match spec.subcommand(&args[1]) {
+                    Some(_) => crate::stats::rejected(spec, &args, &out.buf[start..]),
+                    None => crate::stats::error_reply(&out.buf[start..]),
+                }
                 pending.wrote_local(start, out);
                 continue;
             }
@@ -391,18 +430,33 @@ pub(crate) async fn run(
         if let Some(busy) = crate::busy::busy_error(w) {
             if !crate::busy::allowed(spec, &args) {
                 multi::reject(w, sess, spec, busy, out);
+                crate::stats::rejected(spec, &args, &out.buf[start..]);
                 pending.wrote_local(start, out);
                 continue;
             }
         }
+        // Writes are refused while the last BGSAVE or AOF write failed (MISCONF).
+        if let Some(e) = crate::aof::disk_error(w, spec) {
+            multi::reject(w, sess, spec, &e, out);
+            pending.wrote_local(start, out);
+            continue;
+        }
         // ---- Pub/sub: RESP2's subscribed mode (see pubsub.rs). ----
         if crate::pubsub::intercept(sess, spec, &args, out) {
+            if out.buf.get(start) == Some(&b'-') {
+                crate::stats::rejected(spec, &args, &out.buf[start..]);
+            }
             pending.wrote_local(start, out);
             continue;
         }
         // ---- End of pub/sub. ----
         // Inside MULTI, commands are queued for EXEC (their own checks run then).
         if sess.in_multi() && !multi::runs_at_once(spec) {
+            // Refused there (Redis's rejectCommand), or queued and counted when EXEC runs it.
+            let refused = spec.flags & flags::NO_MULTI != 0;
+            if refused {
+                crate::stats::rejected(spec, &args, b"-ERR Command not allowed");
+            }
             multi::queue(sess, spec, args, out);
             pending.wrote_local(start, out);
             continue;
@@ -411,6 +465,7 @@ pub(crate) async fn run(
         if let Some(check) = spec.precheck {
             if let Err(e) = check(&args) {
                 out.error(&e);
+                crate::stats::ran(w, spec, &args, 0, &out.buf[start..], Some(sess));
                 pending.wrote_local(start, out);
                 continue;
             }
@@ -419,8 +474,19 @@ pub(crate) async fn run(
             w.dirty.set(w.dirty.get() + 1);
         }
         if let Some(ops) = spec.blocking.filter(|o| o.blocks(&args)) {
-            pending.flush(w, out, parser).await;
+            pending.flush(w, sess, out, parser).await;
+            // The time a blocked command waits is not its run time; Redis counts only the
+            // time it runs, which here is not measured apart from the wait (counted as 0).
+            let (name, at) = (args.clone(), out.buf.len());
             crate::blocking::block(w, sess, spec, ops, args, out, peer).await;
+            crate::stats::ran(
+                w,
+                spec,
+                &name,
+                0,
+                out.buf.get(at..).unwrap_or(&[]),
+                Some(sess),
+            );
             w.tick_clock();
             continue;
         }
@@ -434,20 +500,43 @@ pub(crate) async fn run(
                     }
                 }
                 if admin::is_barrier(*cmd) {
-                    pending.flush(w, out, parser).await;
+                    pending.flush(w, sess, out, parser).await;
                 }
                 let start = out.buf.len();
+                let t0 = crate::stats::now();
                 admin::run(w, sess, *cmd, &args, out).await;
+                let t1 = crate::stats::now();
+                let reply = &out.buf[start.min(out.buf.len())..];
+                crate::stats::ran(
+                    w,
+                    spec,
+                    &args,
+                    crate::stats::since(t0, t1),
+                    reply,
+                    Some(sess),
+                );
+                chain = Some(t1);
                 pending.wrote_local(start, out);
             }
             Run::Fanout(ops) => {
-                pending.flush(w, out, parser).await;
+                pending.flush(w, sess, out, parser).await;
+                let (t0, at) = (crate::stats::now(), out.buf.len());
                 fanout(w, spec, sess.db(), ops, &args, out).await;
+                let t1 = crate::stats::now();
+                crate::stats::ran(
+                    w,
+                    spec,
+                    &args,
+                    crate::stats::since(t0, t1),
+                    &out.buf[at..],
+                    Some(sess),
+                );
             }
             Run::Shard(_) | Run::MultiKey(_) | Run::Txn(_) => {
                 match route(w, spec, &args, hints.get(i).copied()) {
                     Err(e) => {
                         out.error(&e);
+                        crate::stats::ran(w, spec, &args, 0, &out.buf[start..], Some(sess));
                         pending.wrote_local(start, out);
                     }
                     Ok(Target::One(s)) => {
@@ -456,8 +545,20 @@ pub(crate) async fn run(
                         }
                         if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db(), &args)
                         {
+                            let t0 = chained.unwrap_or_else(crate::stats::now);
                             match w.exec(spec, sess.db(), &args, out) {
                                 None => {
+                                    let t1 = crate::stats::now();
+                                    let nanos = crate::stats::since(t0, t1);
+                                    crate::stats::ran(
+                                        w,
+                                        spec,
+                                        &args,
+                                        nanos,
+                                        &out.buf[start..],
+                                        Some(sess),
+                                    );
+                                    chain = Some(t1);
                                     pending.wrote_local(start, out);
                                     parser.recycle(args);
                                 }
@@ -465,10 +566,23 @@ pub(crate) async fn run(
                                 // it, then run it again with those keys locked and fetched. ----
                                 Some(need) => {
                                     affinity = Affinity::Mixed;
-                                    pending.flush(w, out, parser).await;
+                                    pending.flush(w, sess, out, parser).await;
                                     if let Run::Txn(f) = spec.run {
-                                        txn_extra(w, None, sess.db(), f, spec, args, need, out)
-                                            .await;
+                                        let (t0, at) = (crate::stats::now(), out.buf.len());
+                                        txn_extra(
+                                            w,
+                                            None,
+                                            sess.db(),
+                                            f,
+                                            spec,
+                                            args.clone(),
+                                            need,
+                                            out,
+                                        )
+                                        .await;
+                                        let nanos = crate::stats::since(t0, crate::stats::now());
+                                        let reply = &out.buf[at..];
+                                        crate::stats::ran(w, spec, &args, nanos, reply, Some(sess));
                                     }
                                     w.tick_clock();
                                 }
@@ -484,13 +598,15 @@ pub(crate) async fn run(
                                 out,
                             );
                             if spec.flags & UNDECLARED_KEYS != 0 {
-                                pending.flush(w, out, parser).await;
+                                pending.flush(w, sess, out, parser).await;
                             }
                         }
                     }
                     Ok(Target::Many(groups)) => {
                         affinity = Affinity::Mixed;
-                        pending.flush(w, out, parser).await;
+                        pending.flush(w, sess, out, parser).await;
+                        let (t0, at) = (crate::stats::now(), out.buf.len());
+                        let kept = args.clone();
                         match &spec.run {
                             Run::MultiKey(ops) => {
                                 multi_key(w, spec, sess.db(), ops, args, groups, out).await
@@ -498,6 +614,8 @@ pub(crate) async fn run(
                             Run::Txn(f) => txn(w, sess.db(), *f, spec, args, out).await,
                             _ => out.error("ERR internal routing error"),
                         }
+                        let nanos = crate::stats::since(t0, crate::stats::now());
+                        crate::stats::ran(w, spec, &kept, nanos, &out.buf[at..], Some(sess));
                         // Time moved while we waited on other shards.
                         w.tick_clock();
                     }
@@ -508,9 +626,11 @@ pub(crate) async fn run(
     if let Some(line) = fed {
         crate::pubsub::feed_monitors(w, sess, line);
     }
-    pending.flush(w, out, parser).await;
+    pending.flush(w, sess, out, parser).await;
     // Keyspace events published to other threads are delivered before the replies go out.
     crate::pubsub::settle().await;
+    // Under `appendfsync always`, what these commands logged is on disk before any reply.
+    crate::aof::sync_always(w).await;
     if let Some(from) = silenced {
         out.truncate(from);
     }
@@ -674,6 +794,35 @@ pub(crate) async fn run_locked(
     Some(out)
 }
 
+/// Runs `parts` with every lock held; the caller releases them (with `send_unlock` on each
+/// shard) once it has done what must happen while nothing else can run (logging to the AOF).
+async fn run_held(
+    w: &Worker,
+    tx: TxId,
+    parts: &[(usize, LockSet, PartFn)],
+) -> Option<Vec<Partial>> {
+    let sets: Vec<(usize, LockSet)> = parts.iter().map(|(s, set, _)| (*s, set.clone())).collect();
+    if !lock_all(w, tx, &sets).await {
+        return None;
+    }
+    let mut waits = Vec::with_capacity(parts.len());
+    for (s, _, f) in parts {
+        let f = f.clone();
+        waits.push(w.send_call(*s, Some(tx), false, Box::new(move |wk: &Worker| f(wk))));
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for rx in waits {
+        out.push(rx.await.ok());
+    }
+    let out: Option<Vec<Partial>> = out.into_iter().collect();
+    if out.is_none() {
+        for (s, _, _) in parts {
+            w.send_unlock(*s, tx);
+        }
+    }
+    out
+}
+
 async fn multi_key(
     w: &Worker,
     spec: &CommandSpec,
@@ -695,7 +844,11 @@ async fn multi_key(
             let f: PartFn = Arc::new(move |wk: &Worker| -> Partial {
                 let mut shard = wk.shard_now();
                 let _cx = crate::notify::Context::enter(&a);
-                (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p)
+                crate::aof::begin(&mut shard);
+                let part = (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p);
+                // The AOF logs this shard's keys as their new state.
+                crate::aof::flush_pending(&mut shard);
+                part
             });
             (*s, LockSet::Keys(keys), f)
         })
@@ -826,7 +979,9 @@ async fn check_out_locked(
                 })
                 .collect();
             let f = Box::new(move |wk: &Worker| -> Partial {
-                check_in(&mut wk.shard.borrow_mut(), back);
+                let mut shard = wk.shard.borrow_mut();
+                check_in(&mut shard, back);
+                crate::aof::flush_pending(&mut shard);
                 Box::new(())
             });
             // Not awaited: the lock requests below follow it on the same queue.
@@ -1058,7 +1213,11 @@ async fn txn_round(
         let named = named.clone();
         let f = Box::new(move |wk: &Worker| -> Partial {
             let _cx = named.as_deref().map(|a| crate::notify::Context::enter(a));
-            check_in(&mut wk.shard.borrow_mut(), mine);
+            let mut shard = wk.shard.borrow_mut();
+            crate::aof::begin(&mut shard);
+            check_in(&mut shard, mine);
+            // The AOF logs the keys written back as their new state.
+            crate::aof::flush_pending(&mut shard);
             Box::new(())
         });
         waits.push(w.send_call(s, Some(tx), held.is_none(), f));
@@ -1087,7 +1246,10 @@ async fn fanout(
         // One shard: nothing can run between the part and the merge.
         let part = {
             let mut shard = w.shard.borrow_mut();
-            (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), args)
+            crate::aof::begin(&mut shard);
+            let part = (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), args);
+            crate::aof::log_fanout(spec, db, args);
+            part
         };
         w.serve_ready();
         return (ops.merge)(args, vec![part], out);
@@ -1095,6 +1257,7 @@ async fn fanout(
     let a: Arc<Vec<Bytes>> = Arc::new(args.to_vec());
     let f: PartFn = Arc::new(move |wk: &Worker| -> Partial {
         let mut shard = wk.shard_now();
+        crate::aof::begin(&mut shard);
         (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
     });
     let parts: Vec<(usize, LockSet, PartFn)> =
@@ -1104,6 +1267,27 @@ async fn fanout(
     } else {
         Parts::Read
     };
+    if how == Parts::Write
+        && w.shared
+            .aof
+            .enabled
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        // The command is logged once, after every part ran and before any shard is
+        // released, so that every write logged before it ran before it on every shard, and
+        // every write logged after it ran after it.
+        let tx = w.new_tx();
+        return match run_held(w, tx, &parts).await {
+            Some(results) => {
+                crate::aof::log_fanout(spec, db, args);
+                for (s, _, _) in &parts {
+                    w.send_unlock(*s, tx);
+                }
+                (ops.merge)(args, results, out)
+            }
+            None => out.error(SHUTTING_DOWN),
+        };
+    }
     match run_locked(w, w.new_tx(), &parts, how).await {
         Some(results) => (ops.merge)(args, results, out),
         None => out.error(SHUTTING_DOWN),

@@ -4,13 +4,19 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod aof;
 mod blocking;
 mod busy;
 mod clients;
 mod command;
 pub mod config;
 mod conn;
+mod debug;
 mod dispatch;
+mod latency;
+pub mod logging;
+mod memory;
+mod metrics;
 mod multi;
 mod notify;
 mod persist;
@@ -20,11 +26,13 @@ mod script;
 mod server;
 mod session;
 mod shared;
+mod stats;
 mod worker;
 
 pub use admin::REDIS_VERSION;
 pub use config::{Config, ConfigError};
-pub use server::{start, ServerHandle, ServerOptions};
+pub use memory::{install_allocator, AllocatorHooks};
+pub use server::{start, ServerHandle, ServerOptions, Signaller};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,9 +46,6 @@ pub enum StartError {
     /// A thread could not be started.
     #[error("could not start a thread: {0}")]
     Thread(std::io::Error),
-    /// An AOF exists where Redis would load it from, and Rustis cannot load AOF files yet.
-    #[error("{} exists, but Rustis cannot load AOF files yet; refusing to start with an empty dataset (move the file away, or point dir elsewhere; see docs/config.md)", .0.display())]
-    DataFile(std::path::PathBuf),
     /// The RDB file at `dir`/`dbfilename` could not be read or loaded.
     #[error("could not load {}: {}; refusing to start without its data (see docs/persistence.md)", .0.display(), .1)]
     Load(std::path::PathBuf, String),

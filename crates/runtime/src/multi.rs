@@ -41,6 +41,13 @@ pub(crate) struct Multi {
     dirty: bool,
 }
 
+impl Multi {
+    /// How many commands are queued (CLIENT LIST's `multi`).
+    pub(crate) fn queued(&self) -> usize {
+        self.cmds.len()
+    }
+}
+
 /// A key the connection watches, and its version when it started watching.
 pub(crate) struct Watched {
     db: DbIndex,
@@ -317,19 +324,20 @@ async fn exec_inline(w: &Rc<Worker>, sess: &Session, m: Multi, out: &mut Out) {
     }
     out.array(m.cmds.len());
     for (spec, args) in m.cmds {
-        sess.set_last_cmd(spec.name);
+        sess.set_last_cmd(spec.resolve(&args).map_or(spec.name, |sub| sub.name));
+        // Each queued command is counted as it runs, as Redis's EXEC does (see stats.rs).
+        let (t0, at) = (crate::stats::now(), out.buf.len());
         match spec.run {
             Run::Conn(cmd) => admin::run(w, sess, cmd, &args, out).await,
-            _ => {
-                if let Some(check) = spec.precheck {
-                    if let Err(e) = check(&args) {
-                        out.error(&e);
-                        continue;
-                    }
+            _ => match spec.precheck.map_or(Ok(()), |check| check(&args)) {
+                Err(e) => out.error(&e),
+                Ok(()) => {
+                    w.exec_in_tx(None, spec, sess.db(), &args, out);
                 }
-                w.exec_in_tx(None, spec, sess.db(), &args, out);
-            }
+            },
         }
+        let nanos = crate::stats::since(t0, crate::stats::now());
+        crate::stats::ran(w, spec, &args, nanos, &out.buf[at..], Some(sess));
     }
     w.serve_ready();
 }
@@ -356,8 +364,13 @@ async fn exec_locked(w: &Rc<Worker>, sess: &Session, m: Multi, p: Plan, out: &mu
     if held {
         out.array(m.cmds.len());
         for (spec, args) in m.cmds {
-            sess.set_last_cmd(spec.name);
+            sess.set_last_cmd(spec.resolve(&args).map_or(spec.name, |sub| sub.name));
+            let (t0, at) = (crate::stats::now(), out.buf.len());
+            // Kept for the statistics (and the slow log) once the command has run.
+            let kept = args.clone();
             run_held(w, sess, tx, spec, args, out).await;
+            let nanos = crate::stats::since(t0, crate::stats::now());
+            crate::stats::ran(w, spec, &kept, nanos, &out.buf[at..], Some(sess));
         }
     } else {
         out.null_array();
@@ -421,6 +434,7 @@ async fn run_held(
             let a = args.clone();
             let f = Box::new(move |wk: &Worker| -> Partial {
                 let mut shard = wk.shard_now();
+                crate::aof::begin(&mut shard);
                 (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
             });
             waits.push(w.send_call(s, Some(tx), false, f));
@@ -432,6 +446,8 @@ async fn run_held(
                 Err(_) => return out.error(SHUTTING_DOWN),
             }
         }
+        // Logged once, while the transaction holds every shard.
+        crate::aof::log_fanout(spec, db, &args);
         return (ops.merge)(&args, parts, out);
     }
     match route(w, spec, &args, None) {

@@ -94,7 +94,7 @@ struct DbPart {
 }
 
 /// One shard's part of a snapshot, and the shard's write count at the cut.
-struct ShardPart {
+pub(crate) struct ShardPart {
     dbs: Vec<DbPart>,
     dirty: u64,
     err: Option<String>,
@@ -345,14 +345,23 @@ fn target(w: &Worker) -> (PathBuf, Aux, bool) {
         version: crate::admin::REDIS_VERSION.to_string(),
         ctime: unix_secs(w),
         used_mem: w.shared.allocated.map_or(0, |f| f()) as i64,
+        aof_base: false,
     };
     (cfg.rdb_path(), aux, cfg.get("rdbchecksum") != Some("no"))
 }
 
 /// Runs `f` on every shard under the all-shard lock.
-async fn on_every_shard_locked<T: Send + 'static>(
+pub(crate) async fn on_every_shard<T: Send + 'static>(
     w: &Worker,
-    f: fn(&Worker) -> T,
+    f: impl Fn(&Worker) -> T + Send + Sync + 'static,
+) -> Option<Vec<T>> {
+    on_every_shard_locked(w, f).await
+}
+
+/// Runs `f` on every shard under the all-shard lock.
+pub(crate) async fn on_every_shard_locked<T: Send + 'static>(
+    w: &Worker,
+    f: impl Fn(&Worker) -> T + Send + Sync + 'static,
 ) -> Option<Vec<T>> {
     let pf: PartFn =
         Arc::new(move |wk: &Worker| -> rustis_commands::registry::Partial { Box::new(f(wk)) });
@@ -405,8 +414,13 @@ pub(crate) async fn save(w: &Worker) -> Result<(), String> {
 /// before returning, then encodes and writes in the background.
 pub(crate) async fn bgsave(w: &Rc<Worker>) -> Result<(), String> {
     let st = &w.shared.persist;
-    if st.bg_running.swap(true, Ordering::AcqRel) {
+    if st.bg_running.swap(true, Ordering::SeqCst) {
         return Err("ERR Background save already in progress".into());
+    }
+    // A rewrite of the AOF uses the same per-shard snapshot machinery.
+    if w.shared.aof.rewrite_running.load(Ordering::SeqCst) {
+        st.bg_running.store(false, Ordering::SeqCst);
+        return Err("ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.".into());
     }
     st.bg_started.store(unix_secs(w), Ordering::Relaxed);
     st.bg_last_try.store(unix_secs(w), Ordering::Relaxed);
@@ -463,6 +477,8 @@ pub(crate) async fn bgsave(w: &Rc<Worker>) -> Result<(), String> {
                 st.bg_last_ok.store(false, Ordering::Relaxed);
             }
         }
+        // `stop-writes-on-bgsave-error`: writes are refused (MISCONF) until a save succeeds.
+        crate::aof::refresh_rdb_error(&w.shared);
         st.bg_running.store(false, Ordering::Release);
     });
     Ok(())
@@ -520,7 +536,7 @@ pub(crate) async fn info(w: &Worker) -> String {
         -1
     };
     format!(
-        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{dirty}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n\r\n",
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{dirty}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}\r\n",
         u8::from(running),
         st.last_save.load(Ordering::Relaxed),
         if st.bg_last_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
@@ -528,6 +544,7 @@ pub(crate) async fn info(w: &Worker) -> String {
         st.saves.load(Ordering::Relaxed),
         st.loaded_expired.load(Ordering::Relaxed),
         st.loaded_keys.load(Ordering::Relaxed),
+        crate::aof::info(w),
     )
 }
 
@@ -605,4 +622,44 @@ pub(crate) fn load_at_startup(
         loaded.expired
     );
     Ok((loaded.keys, loaded.expired))
+}
+
+/// A rewrite's cut: under the all-shard lock, `at_cut` runs on each shard and its background
+/// snapshot starts (as BGSAVE's does); the parts arrive when every shard has encoded its keys.
+pub(crate) async fn snapshot_cut(w: &Rc<Worker>, at_cut: fn(&Worker)) -> Option<Vec<ShardPart>> {
+    let marked = on_every_shard_locked(w, move |wk| {
+        at_cut(wk);
+        mark_shard(wk)
+    })
+    .await?;
+    let mut parts = Vec::with_capacity(marked.len());
+    for rx in marked {
+        parts.push(rx.await.ok()?);
+    }
+    Some(parts)
+}
+
+/// Writes snapshot parts to `path` (through a temp file, fsynced, renamed) on a helper
+/// thread; `aof_base` marks it as an AOF base (the `aof-base` AUX field).
+pub(crate) async fn write_snapshot(
+    w: &Worker,
+    path: PathBuf,
+    parts: Vec<ShardPart>,
+    aof_base: bool,
+) -> Result<(), String> {
+    if let Some(e) = parts.iter().find_map(|p| p.err.clone()) {
+        return Err(e);
+    }
+    let (_, mut aux, checksum) = target(w);
+    aux.aof_base = aof_base;
+    let n_dbs = w.shared.n_dbs;
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("rustis-rdb".into())
+        .spawn(move || {
+            let r = write_file(&path, &parts, n_dbs, &aux, checksum).map_err(|e| e.to_string());
+            let _ = tx.send(r);
+        })
+        .map_err(|e| e.to_string())?;
+    rx.await.unwrap_or(Err("the writer thread stopped".into()))
 }

@@ -309,7 +309,10 @@ pub(crate) async fn run(
                 .and_then(|p| p.downcast::<Forwarded>().ok())
                 .map(|b| *b);
             match got {
-                Some(Forwarded::Done(buf)) => return out.extend_from(&buf, &[], 0, buf.len()),
+                Some(Forwarded::Done(buf, counted)) => {
+                    commit_counts(w, Some(sess), counted);
+                    return out.extend_from(&buf, &[], 0, buf.len());
+                }
                 Some(Forwarded::Widen) => {
                     w.scripting.roaming.borrow_mut().insert(info.name.clone());
                     mode = Mode::All(0);
@@ -369,6 +372,7 @@ pub(crate) async fn run(
             busy_after: busy_after(w),
             busy: false,
             function: !eval,
+            counted: Vec::new(),
         };
         let outcome = with_engine(w, |e| {
             if eval {
@@ -384,6 +388,8 @@ pub(crate) async fn run(
         }
         if outcome == Outcome::Aborted && widen {
             host.undo_all();
+        } else {
+            host.commit_counts();
         }
         for (s, _) in &groups {
             w.send_unlock(*s, tx);
@@ -409,8 +415,8 @@ pub(crate) async fn run(
 
 /// How a run forwarded to the thread of its keys ended.
 enum Forwarded {
-    /// The reply.
-    Done(bytes::BytesMut),
+    /// The reply, and the commands the script called (counted by the caller).
+    Done(bytes::BytesMut, Vec<Counted>),
     /// It reached a key that thread could not give it: undone, to run again with every
     /// shard locked.
     Widen,
@@ -445,6 +451,7 @@ fn run_forwarded(
         busy_after: busy_after(w),
         busy: false,
         function: !eval,
+        counted: Vec::new(),
     };
     let mut out = Out::new(resp3);
     let outcome = try_with_engine(w, |e| {
@@ -472,7 +479,8 @@ fn run_forwarded(
             host.undo_all();
             Forwarded::Widen
         }
-        Some(_) => Forwarded::Done(out.buf),
+        // The calls are counted on the connection's thread, with the script.
+        Some(_) => Forwarded::Done(out.buf, std::mem::take(&mut host.counted)),
     };
     w.serve_ready();
     done
@@ -531,6 +539,21 @@ struct ScriptHost<'a> {
     /// Whether it made this thread busy, and runs a function rather than an EVAL script.
     busy: bool,
     function: bool,
+    /// The commands the run called: spec, arguments, run time, and the reply's start when it
+    /// is an error (for `stats`).
+    counted: Vec<Counted>,
+}
+
+type Counted = (&'static CommandSpec, Vec<Bytes>, u64, Vec<u8>);
+
+/// Counts a run's calls on this thread, for the connection `sess` (see `stats`).
+fn commit_counts(w: &Worker, sess: Option<&Session>, counted: Vec<Counted>) {
+    for (spec, args, nanos, head) in counted {
+        crate::stats::ran(w, spec, &args, nanos, &head, sess);
+        if !head.is_empty() {
+            crate::stats::script_call_failed(&head);
+        }
+    }
 }
 
 impl ScriptHost<'_> {
@@ -632,6 +655,8 @@ impl ScriptHost<'_> {
                         db.remove(&k);
                     }
                 }
+                // The AOF logged the aborted run's commands; it logs the undo as states.
+                crate::aof::flush_pending(&mut shard);
             });
         }
     }
@@ -705,8 +730,8 @@ fn cmd_name(args: &[Bytes]) -> String {
     String::from_utf8_lossy(&args[0]).to_uppercase()
 }
 
-impl Host for ScriptHost<'_> {
-    fn call(
+impl ScriptHost<'_> {
+    fn call_inner(
         &mut self,
         args: Vec<Bytes>,
         spec: &'static CommandSpec,
@@ -734,9 +759,12 @@ impl Host for ScriptHost<'_> {
                 let a = args.clone();
                 parts.push(self.on(s, move |wk: &Worker| -> Partial {
                     let mut shard = wk.shard_now();
+                    crate::aof::begin(&mut shard);
                     (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a)
                 })?);
             }
+            // Logged once, while every shard is held (All mode).
+            crate::aof::log_fanout(spec, db, &args);
             (ops.merge)(&args, parts, &mut out);
             return Ok(out.buf.to_vec());
         }
@@ -827,6 +855,35 @@ impl Host for ScriptHost<'_> {
                 }
             },
         }
+    }
+
+    /// Counts the commands the run called (see `stats`), once it is known to stand.
+    fn commit_counts(&mut self) {
+        commit_counts(self.w, self.sess, std::mem::take(&mut self.counted));
+    }
+}
+
+impl Host for ScriptHost<'_> {
+    fn call(
+        &mut self,
+        args: Vec<Bytes>,
+        spec: &'static CommandSpec,
+        opts: CallOpts,
+    ) -> Result<Vec<u8>, Abort> {
+        // Counted once the run is known to stand (a run that goes wider runs again).
+        let kept = args.clone();
+        let t0 = crate::stats::now();
+        let r = self.call_inner(args, spec, opts);
+        if let Ok(reply) = &r {
+            let nanos = crate::stats::since(t0, crate::stats::now());
+            let head = if reply.first() == Some(&b'-') {
+                reply[..reply.len().min(64)].to_vec()
+            } else {
+                Vec::new()
+            };
+            self.counted.push((spec, kept, nanos, head));
+        }
+        r
     }
 
     fn tick(&mut self) {
@@ -936,7 +993,10 @@ impl ScriptHost<'_> {
             let (back, more) = txn_run(self.w, plan, taken, f, args, &mut out);
             for (s, mine) in back {
                 self.on(s, move |wk: &Worker| {
-                    check_in(&mut wk.shard.borrow_mut(), mine);
+                    let mut shard = wk.shard.borrow_mut();
+                    crate::aof::begin(&mut shard);
+                    check_in(&mut shard, mine);
+                    crate::aof::flush_pending(&mut shard);
                 })?;
             }
             if more.is_empty() {

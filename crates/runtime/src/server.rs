@@ -59,6 +59,17 @@ pub struct ServerHandle {
     control: Vec<mpsc::UnboundedSender<Control>>,
 }
 
+/// Delivers SIGTERM and SIGINT to a running server (see [`ServerHandle::signaller`]).
+#[derive(Clone)]
+pub struct Signaller(Arc<Shared>);
+
+impl Signaller {
+    /// The process received SIGTERM (`sigint` false) or SIGINT (`sigint` true).
+    pub fn signal(&self, sigint: bool) {
+        self.0.signal.raise(sigint);
+    }
+}
+
 /// Work sent from outside the server to run on one of its threads (see [`ServerHandle::push`]).
 type Control = Box<dyn FnOnce(&Worker) + Send>;
 
@@ -71,6 +82,11 @@ impl ServerHandle {
     /// Every address the server listens on.
     pub fn addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// How many threads (and shards) the server runs.
+    pub fn threads(&self) -> usize {
+        self.shared.n_threads
     }
 
     /// Asks the server to stop; [`ServerHandle::wait`] returns once it has.
@@ -92,6 +108,14 @@ impl ServerHandle {
         if let Some(t) = self.lazyfree.take() {
             let _ = t.join();
         }
+        // Everything the shards logged is written and fsynced.
+        crate::aof::stop_writer(&self.shared.aof);
+    }
+
+    /// What the process's signal handler calls to have the server shut down as Redis does on
+    /// SIGTERM or SIGINT (it may be called from any thread).
+    pub fn signaller(&self) -> Signaller {
+        Signaller(self.shared.clone())
     }
 
     /// Whether a shutdown was requested.
@@ -130,6 +154,20 @@ impl Drop for ServerHandle {
     }
 }
 
+/// Fails with `AddrInUse` if something listens on `addr` already, another Rustis included:
+/// the threads' listeners share their port through SO_REUSEPORT, which would otherwise let a
+/// second server bind the port of a running one and split its connections. The probe has no
+/// SO_REUSEPORT, so any listener there refuses it (SO_REUSEADDR only lets it past
+/// connections left in TIME_WAIT).
+fn probe_free(addr: SocketAddr) -> std::io::Result<()> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())
+}
+
 fn bind_one(addr: SocketAddr, backlog: i32) -> std::io::Result<StdListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
@@ -158,14 +196,11 @@ fn raise_fd_limit() {
     }
 }
 
-/// Starts the server and returns once every thread is listening, with the RDB file at
-/// `dir`/`dbfilename` loaded if there is one. Refuses to start over an AOF, which it cannot
-/// load (`StartError::DataFile`), or an RDB file it fails to load (`StartError::Load`).
+/// Starts the server and returns once every thread is listening, with its data loaded: the
+/// AOF with `appendonly yes` (see `aof.rs`), else the RDB file at `dir`/`dbfilename` if there
+/// is one. Refuses to start over a file it fails to load (`StartError::Load`).
 pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     let cfg = opts.config;
-    if let Some(file) = cfg.data_files().into_iter().next() {
-        return Err(StartError::DataFile(file));
-    }
     raise_fd_limit();
     let n = if opts.threads == 0 {
         std::thread::available_parallelism()
@@ -198,6 +233,9 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     for ip in &ips {
         for (t, lists) in per_thread.iter_mut().enumerate() {
             let addr = SocketAddr::new(*ip, actual_port);
+            if t == 0 && actual_port != 0 {
+                probe_free(addr).map_err(|e| StartError::Listen(addr, e))?;
+            }
             let l = bind_one(addr, backlog).map_err(|e| StartError::Listen(addr, e))?;
             if t == 0 {
                 let bound = l.local_addr().map_err(|e| StartError::Listen(addr, e))?;
@@ -207,6 +245,10 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             lists.push(l);
         }
     }
+    let metrics_port = cfg.get_i64("metrics-port") as u16;
+    let metrics_ip = ips.first().copied().unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let metrics = crate::metrics::bind(metrics_ip, metrics_port)
+        .map_err(|e| StartError::Listen(SocketAddr::new(metrics_ip, metrics_port), e))?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let shard_cfg = cfg.shard_config();
     let mut shards: Vec<Shard> = (0..n)
@@ -216,8 +258,13 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             shard
         })
         .collect();
-    let (loaded_keys, loaded_expired) =
-        crate::persist::load_at_startup(&cfg, &mut shards, opts.clock.now_ms())?;
+    let aof = crate::aof::AofState::new();
+    let (loaded_keys, loaded_expired) = if cfg.get("appendonly") == Some("yes") {
+        let r = crate::aof::start_at_startup(&cfg, &mut shards, &aof)?;
+        (r.keys, 0)
+    } else {
+        crate::persist::load_at_startup(&cfg, &mut shards, opts.clock.now_ms())?
+    };
     let persist = crate::persist::PersistState::new((opts.clock.now_ms() / 1000) as i64);
     persist
         .loaded_keys
@@ -248,7 +295,12 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         busy_count: AtomicUsize::new(0),
         lua_time_limit_ms: AtomicU64::new(0),
         pubsub: crate::pubsub::Limits::new(n),
+        stats: Default::default(),
         persist,
+        metrics: std::sync::Mutex::new(metrics),
+        signal: crate::admin::SignalSlot::default(),
+        debug: crate::debug::DebugState::default(),
+        aof,
     });
     shared.load_hot_settings(&shared.config());
     // The mesh: one queue for every ordered pair of threads, built once.
@@ -370,6 +422,7 @@ fn thread_main(
             mesh.inbox,
         ));
         crate::notify::install(&w);
+        crate::aof::sync(&w);
         tokio::task::spawn_local(serve_mesh(w.clone()));
         // Each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));
@@ -379,6 +432,12 @@ fn thread_main(
         tokio::task::spawn_local(crate::persist::snapshot_task(w.clone()));
         if id == 0 {
             tokio::task::spawn_local(crate::persist::save_points(w.clone()));
+            let metrics = shared.metrics.lock().ok().and_then(|mut m| m.take());
+            if let Some(l) = metrics {
+                tokio::task::spawn_local(crate::metrics::serve(w.clone(), l));
+            }
+            tokio::task::spawn_local(crate::admin::on_signal(w.clone()));
+            tokio::task::spawn_local(crate::aof::cron(w.clone()));
         }
         for l in listeners {
             match TcpListener::from_std(l) {
@@ -478,7 +537,7 @@ const DENIED: &[u8] = b"-DENIED Redis is running in protected mode because prote
 
 /// Whether protected mode lets a peer in. Like Redis, exactly 127.0.0.1 and ::1 count: other
 /// 127.x addresses and IPv4-mapped IPv6 addresses are remote.
-fn is_loopback_peer(ip: IpAddr) -> bool {
+pub(crate) fn is_loopback_peer(ip: IpAddr) -> bool {
     ip == IpAddr::from([127, 0, 0, 1]) || ip == IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
 }
 

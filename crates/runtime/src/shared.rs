@@ -42,8 +42,19 @@ pub(crate) struct Shared {
     pub lua_time_limit_ms: AtomicU64,
     /// The pubsub output buffer limits, copied from the config (see `pubsub.rs`).
     pub pubsub: crate::pubsub::Limits,
+    /// The statistics settings read on every command (see `stats`).
+    pub stats: crate::stats::Settings,
     /// Snapshot state: last save, background save, counters (`persist.rs`).
     pub persist: crate::persist::PersistState,
+    /// The Prometheus endpoint's listener, bound at startup, until thread 0 takes it.
+    pub metrics: std::sync::Mutex<Option<std::net::TcpListener>>,
+    /// A SIGTERM or SIGINT the process received, for thread 0 to shut down as
+    /// `shutdown-on-sigterm`/`shutdown-on-sigint` say (`admin::on_signal`).
+    pub signal: crate::admin::SignalSlot,
+    /// The switches DEBUG sets (`debug.rs`).
+    pub debug: crate::debug::DebugState,
+    /// The append-only file's writer and state (`aof.rs`).
+    pub aof: std::sync::Arc<crate::aof::AofState>,
 }
 
 impl Shared {
@@ -61,6 +72,9 @@ impl Shared {
     /// CONFIG SET).
     pub fn load_hot_settings(&self, cfg: &Config) {
         self.pubsub.load(cfg);
+        self.stats.load(cfg);
+        crate::logging::set_level(cfg.get("loglevel").unwrap_or("notice"));
+        self.aof.load_settings(cfg);
         self.lua_time_limit_ms.store(
             cfg.get_i64("lua-time-limit").max(0) as u64,
             Ordering::Relaxed,

@@ -39,6 +39,7 @@ pub(crate) struct Item {
 pub(crate) struct ReplyBufs {
     pub buf: BytesMut,
     pub ends: Vec<usize>,
+    pub nanos: Vec<u64>,
 }
 
 /// The replies to a batch: their bytes, and where each reply ends.
@@ -46,6 +47,8 @@ pub(crate) struct ReplyBufs {
 pub(crate) struct BatchReply {
     pub buf: BytesMut,
     pub ends: Vec<usize>,
+    /// Per item: how long it ran, in nanoseconds (for the sender's statistics, see `stats`).
+    pub nanos: Vec<u64>,
     /// The batch's items, handed back untouched: their arguments are freed on the sender's
     /// thread, where they were allocated (and where the read buffer they point into has its
     /// reference count), rather than here, and the vector is reused for the next batch.
@@ -391,10 +394,16 @@ impl Worker {
 
     fn run_batch(&self, items: Vec<Item>, resp3: bool, into: ReplyBufs) -> BatchReply {
         self.tick_clock();
-        let ReplyBufs { mut buf, mut ends } = into;
+        let ReplyBufs {
+            mut buf,
+            mut ends,
+            mut nanos,
+        } = into;
         buf.clear();
         ends.clear();
         ends.reserve(items.len());
+        nanos.clear();
+        nanos.reserve(items.len());
         let mut retry = Vec::new();
         // `Out::new` allocates nothing; its buffer is the one the batch brought. Large values
         // are shared: the sender's flush carries them over with `Out::extend_from`.
@@ -413,9 +422,14 @@ impl Worker {
             );
         }
         let mut shard = self.shard.borrow_mut();
+        // One clock reading per command: each one's end is the next one's start.
+        let mut t0 = crate::stats::now();
         for (i, it) in items.iter().enumerate() {
             let need = self.exec_here(&mut shard, it.spec, it.db, &it.args, &mut out);
             self.serve_ready_on(&mut shard);
+            let t1 = crate::stats::now();
+            nanos.push(crate::stats::since(t0, t1));
+            t0 = t1;
             ends.push(out.buf.len());
             if let Some(need) = need {
                 retry.push((i, need));
@@ -425,6 +439,7 @@ impl Worker {
             shared: out.take_shared(),
             buf: out.buf,
             ends,
+            nanos,
             items,
             retry,
         }
@@ -626,6 +641,13 @@ impl Worker {
             }
             Msg::Adopt(m) => crate::conn::adopt(self, *m),
         }
+        // Changes made here outside a command (a write-back, a part of a multi-key command)
+        // reach the AOF before anything else this thread does.
+        if crate::aof::on() {
+            if let Ok(mut shard) = self.shard.try_borrow_mut() {
+                crate::aof::flush_pending(&mut shard);
+            }
+        }
     }
 
     /// Sends a batch to shard `s` (this one included), with buffers for its replies (an empty
@@ -745,6 +767,27 @@ pub(crate) fn exec_on(
 ) -> Option<NeededKeys> {
     // Keyspace notifications name the command that changed a key.
     let _cx = crate::notify::Context::enter(args);
+    // The AOF logs what the command changed here (one flag test while it is off).
+    let aof = crate::aof::on();
+    let start = out.buf.len();
+    if aof {
+        crate::aof::begin(shard);
+    }
+    let need = exec_run(shard, spec, db, args, out, hidden);
+    if aof && need.is_none() {
+        crate::aof::end_command(shard, spec, db, args, &out.buf[start.min(out.buf.len())..]);
+    }
+    need
+}
+
+fn exec_run(
+    shard: &mut Shard,
+    spec: &CommandSpec,
+    db: DbIndex,
+    args: &[Bytes],
+    out: &mut Out,
+    hidden: HiddenFn<'_>,
+) -> Option<NeededKeys> {
     match &spec.run {
         Run::Shard(f) => f(&mut ShardCtx::new(shard, db), args, out),
         Run::MultiKey(ops) => match spec.key_positions(args) {
@@ -834,8 +877,25 @@ pub(crate) async fn active_expiry(w: Rc<Worker>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // DEBUG SET-ACTIVE-EXPIRE 0 pauses it; lazy expiry still hides expired keys.
+        if !w
+            .shared
+            .debug
+            .active_expire
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            continue;
+        }
         let now = w.shared.clock.now_ms();
-        w.shard.borrow_mut().active_expire_cycle(now, CYCLE_BUDGET);
+        let started = std::time::Instant::now();
+        {
+            let mut shard = w.shard.borrow_mut();
+            shard.active_expire_cycle(now, CYCLE_BUDGET);
+            crate::aof::flush_pending(&mut shard);
+        }
+        // The latency monitor's `expire-cycle` event, as Redis records it.
+        let ms = started.elapsed().as_millis() as u64;
+        crate::latency::event_if_needed(&w, "expire-cycle", ms);
     }
 }
 // ---- End of active expiry. ----

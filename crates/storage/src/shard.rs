@@ -43,7 +43,7 @@ impl Default for ShardConfig {
             proto_max_bulk_len: 512 * 1024 * 1024,
             set_max_intset_entries: 512,
             list_max_listpack_size: -2,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,

@@ -474,6 +474,34 @@ pub enum Trim {
     MinId(StreamId),
 }
 
+/// A node of a stream as Redis's listpack lays it out ([`StreamValue::raw_nodes`]).
+#[derive(Debug, Clone)]
+pub struct RawNode<'a> {
+    /// The node's first ID (its key in Redis's radix tree).
+    pub master_id: StreamId,
+    /// The master entry's field names.
+    pub master_fields: Vec<&'a [u8]>,
+    /// Entries not deleted.
+    pub live: usize,
+    /// Entries marked deleted.
+    pub deleted: usize,
+    /// Every entry, deleted ones included.
+    pub entries: Vec<RawEntry<'a>>,
+}
+
+/// One entry of a [`RawNode`].
+#[derive(Debug, Clone)]
+pub struct RawEntry<'a> {
+    /// Its ID.
+    pub id: StreamId,
+    /// Marked deleted.
+    pub deleted: bool,
+    /// Its field names are the master entry's (only its values are stored).
+    pub same_fields: bool,
+    /// Field, value, field, value, ...
+    pub fields: Vec<&'a [u8]>,
+}
+
 /// A stream.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StreamValue {
@@ -694,6 +722,144 @@ impl StreamValue {
         let (&key, node) = self.nodes.range(..=id).next_back()?;
         let i = node.find(key, id)?;
         Some((key, node, i))
+    }
+
+    /// Every node as Redis's listpack lays it out (the RDB form): its master ID, the master
+    /// entry's field names, its live and deleted counts, and each entry (deleted ones
+    /// included) with its flags and fields.
+    pub fn raw_nodes(&self) -> Vec<RawNode<'_>> {
+        self.nodes
+            .iter()
+            .map(|(&key, node)| {
+                let mut mpos = 0;
+                let n = get_varint(&node.master, &mut mpos);
+                let master_fields = (0..n).map(|_| take_str(&node.master, &mut mpos)).collect();
+                let entries = (0..node.offsets.len())
+                    .map(|i| {
+                        let slot = node.slot(key, i);
+                        RawEntry {
+                            id: slot.id,
+                            deleted: slot.flags & FLAG_DELETED != 0,
+                            same_fields: slot.flags & FLAG_SAME_FIELDS != 0,
+                            fields: slot.fields.collect(),
+                        }
+                    })
+                    .collect();
+                RawNode {
+                    master_id: key,
+                    master_fields,
+                    live: node.live,
+                    deleted: node.deleted,
+                    entries,
+                }
+            })
+            .collect()
+    }
+
+    /// Appends a node read from an RDB file: `master_fields` are its master entry's names,
+    /// `entries` its entries in order (`(id, deleted, fields)`, fields as field, value, ...).
+    /// The caller sets the stream's counters and IDs afterwards ([`StreamValue::set_meta`]).
+    /// False if the node is empty, out of order, or an entry's ID is below its master's.
+    pub fn push_raw_node(
+        &mut self,
+        master_id: StreamId,
+        master_fields: &[Vec<u8>],
+        entries: &[(StreamId, bool, Vec<Vec<u8>>)],
+    ) -> bool {
+        if entries.is_empty() {
+            return false;
+        }
+        if let Some((&lk, last)) = self.nodes.last_key_value() {
+            if last.offsets.is_empty() || master_id <= last.id_at(lk, last.offsets.len() - 1) {
+                return false;
+            }
+        }
+        let mut names = Vec::new();
+        put_varint(&mut names, master_fields.len());
+        for f in master_fields {
+            put_str(&mut names, f);
+        }
+        let name_bytes: usize = master_fields.iter().map(|f| lp_str(f)).sum();
+        let mut node = Node {
+            master: names.into_boxed_slice(),
+            data: Vec::new(),
+            offsets: Vec::with_capacity(entries.len()),
+            live: 0,
+            deleted: 0,
+            lp_rest: 7 + lp_int(master_fields.len() as i64) + name_bytes + lp_int(0),
+        };
+        let mut prev = None;
+        for (id, deleted, fields) in entries {
+            if *id < master_id || prev.is_some_and(|p| p >= *id) || fields.len() % 2 != 0 {
+                return false;
+            }
+            prev = Some(*id);
+            let same = same_names(&node.master, fields);
+            node.offsets.push(node.data.len() as u32);
+            let mut flags = if same { FLAG_SAME_FIELDS } else { 0 };
+            if *deleted {
+                flags |= FLAG_DELETED;
+            }
+            node.data.push(flags);
+            if id.ms == master_id.ms {
+                put_varint(&mut node.data, 0);
+                put_varint(&mut node.data, (id.seq - master_id.seq) as usize);
+            } else {
+                put_varint(&mut node.data, (id.ms - master_id.ms) as usize);
+                put_varint(&mut node.data, id.seq as usize);
+            }
+            let pairs = fields.len() / 2;
+            let mut lp = lp_int(flags as i64)
+                + lp_int(id.ms.wrapping_sub(master_id.ms) as i64)
+                + lp_int(id.seq.wrapping_sub(master_id.seq) as i64);
+            if same {
+                for v in fields.iter().skip(1).step_by(2) {
+                    put_str(&mut node.data, v);
+                    lp += lp_str(v);
+                }
+                lp += lp_int(pairs as i64 + 3);
+            } else {
+                put_varint(&mut node.data, pairs);
+                for f in fields {
+                    put_str(&mut node.data, f);
+                    lp += lp_str(f);
+                }
+                lp += lp_int(pairs as i64) + lp_int(2 * pairs as i64 + 4);
+            }
+            node.lp_rest += lp;
+            if *deleted {
+                node.deleted += 1;
+            } else {
+                node.live += 1;
+            }
+        }
+        if node.live == 0 {
+            return false;
+        }
+        self.nodes.insert(master_id, node);
+        true
+    }
+
+    /// Sets what an RDB file says of the stream beside its nodes; false if the length is not
+    /// the number of live entries.
+    pub fn set_meta(
+        &mut self,
+        length: u64,
+        last_id: StreamId,
+        first_id: StreamId,
+        max_deleted: StreamId,
+        entries_added: u64,
+    ) -> bool {
+        let live: u64 = self.nodes.values().map(|n| n.live as u64).sum();
+        if live != length {
+            return false;
+        }
+        self.length = length;
+        self.last_id = last_id;
+        self.first_id = first_id;
+        self.max_deleted = max_deleted;
+        self.entries_added = entries_added;
+        true
     }
 
     /// The fields of entry `id`, if it exists.
