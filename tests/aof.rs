@@ -704,7 +704,7 @@ fn a_failed_bgsave_stops_writes_with_misconf_until_a_save_succeeds() {
 fn debug_reload_and_loadaof_replace_the_dataset_with_the_files() {
     for threads in THREADS {
         let dir = TempDir::new("debug");
-        let s = start_aof(threads, &dir.0, &[]);
+        let s = start_aof(threads, &dir.0, &[("enable-debug-command", "yes")]);
         let mut c = s.raw();
         single_key_writes(&mut c);
         cross_shard_writes(&s, threads);
@@ -723,7 +723,7 @@ fn debug_reload_and_loadaof_replace_the_dataset_with_the_files() {
         );
         // Nothing of the reloads was logged twice: a restart has the same data.
         drop(s);
-        let s = start_aof(threads, &dir.0, &[]);
+        let s = start_aof(threads, &dir.0, &[("enable-debug-command", "yes")]);
         assert_eq!(state(&mut s.client()), before);
         assert_eq!(
             show(&s.raw().cmd(&["DEBUG", "NOPE"])),
