@@ -372,6 +372,49 @@ fn a_long_script_makes_the_server_busy_until_script_kill() {
     }
 }
 
+/// While a script that has written keeps the server busy, SHUTDOWN without NOSAVE gets -BUSY
+/// and SHUTDOWN NOSAVE stops the server, the thread running the script included (Redis's
+/// "SHUTDOWN NOSAVE can kill a timedout script anyway").
+#[test]
+fn shutdown_nosave_stops_a_server_busy_in_a_script_that_wrote() {
+    for threads in [1, 4] {
+        let mut server = TestServer::start(threads);
+        let mut r = server.raw();
+        let mut rd = server.raw();
+        check(
+            &mut r,
+            &["CONFIG", "SET", "lua-time-limit", "10"],
+            b"+OK\r\n",
+        );
+        rd.send_cmd(&[
+            "EVAL",
+            "redis.call('SET', KEYS[1], 'y'); while true do end",
+            "1",
+            "x",
+        ]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while r.cmd(&["PING"]) == b"+PONG\r\n" {
+            assert!(std::time::Instant::now() < deadline, "never busy");
+        }
+        check(
+            &mut r,
+            &["SHUTDOWN"],
+            b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n",
+        );
+        r.send_cmd(&["SHUTDOWN", "NOSAVE"]);
+        assert_eq!(r.read_to_close(), b"");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            server.stop();
+            let _ = tx.send(());
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_secs(30)).is_ok(),
+            "the server did not stop ({threads} threads)"
+        );
+    }
+}
+
 #[test]
 fn sort_of_a_set_from_a_script_is_ordered_and_cluster_is_refused() {
     for threads in [1, 4] {

@@ -871,6 +871,16 @@ async fn shutdown(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
         }
         return out.error("ERR No shutdown in progress.");
     }
+    // While a script keeps the server busy only SHUTDOWN NOSAVE stops it, as in Redis; the
+    // script (on whichever thread runs it) is stopped at its next hook so that thread exits too.
+    if let Some(busy) = crate::busy::busy_error(w) {
+        if !nosave {
+            return out.error(busy);
+        }
+        for s in w.shared.script_status.iter().filter_map(|s| s.get()) {
+            s.request_kill();
+        }
+    }
     // SAVE, or save points without NOSAVE, write a snapshot first; if that fails the server
     // stays up (unless FORCE), as in Redis. Then every thread stops, and like Redis the
     // connection closes without a reply.
