@@ -553,7 +553,10 @@ pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             sh.config().get("maxmemory-policy").unwrap_or("noeviction"),
             if used > 0 { rss as f64 / used as f64 } else { 0.0 },
             human(lua),
-            stats.iter().map(|t| t.lua.1).max().unwrap_or(0),
+            // This thread's engine: it applied every load posted before this request (the
+            // other threads may not have handled a SCRIPT FLUSH posted from a third one yet
+            // when they answer the gathering message).
+            crate::script::Scripting::figures(w).1,
         );
     }
     if show("persistence") {
