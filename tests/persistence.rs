@@ -654,6 +654,51 @@ fn save_points_and_shutdown_save() {
     }
 }
 
+/// With save points set, FLUSHALL saves the emptied dataset at once, as redis-server 7.0.15
+/// does: the change counter is 0 after it and a restart does not bring the keys back.
+#[test]
+fn flushall_with_save_points_saves_the_empty_dataset() {
+    let field = |c: &mut RawConn, name: &str| {
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        let line = info
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("{name} missing: {info}"));
+        line[name.len() + 1..].to_string()
+    };
+    let rdir = TempDir::new("flushref");
+    let reference = Reference::start(&rdir.0);
+    let mut r = reference.conn();
+    for threads in THREADS {
+        let dir = TempDir::new("flushall");
+        {
+            let s = start_in(threads, &dir.0);
+            let mut c = s.raw();
+            for conn in [&mut c, &mut r] {
+                assert_eq!(conn.cmd(&["CONFIG", "SET", "save", "3600 1"]), b"+OK\r\n");
+                assert_eq!(
+                    conn.cmd(&["MSET", "a", "1", "b", "2", "c", "3"]),
+                    b"+OK\r\n"
+                );
+                assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+                assert_eq!(conn.cmd(&["SET", "d", "4"]), b"+OK\r\n");
+            }
+            assert_eq!(field(&mut c, "rdb_changes_since_last_save"), "1");
+            for conn in [&mut c, &mut r] {
+                assert_eq!(conn.cmd(&["FLUSHALL"]), b"+OK\r\n");
+            }
+            for name in ["rdb_changes_since_last_save", "rdb_last_bgsave_status"] {
+                assert_eq!(field(&mut c, name), field(&mut r, name), "{name}");
+            }
+            assert_eq!(field(&mut c, "rdb_changes_since_last_save"), "0");
+            c.send_cmd(&["SHUTDOWN", "NOSAVE"]);
+            assert_eq!(c.read_to_close(), b"");
+        }
+        let s = start_in(threads, &dir.0);
+        assert_eq!(s.raw().cmd(&["DBSIZE"]), b":0\r\n", "{threads} threads");
+    }
+}
+
 #[test]
 fn lzf_output_matches_redis_on_varied_strings() {
     let rdir = TempDir::new("lzf");

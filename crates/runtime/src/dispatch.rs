@@ -522,6 +522,9 @@ pub(crate) async fn run(
                 pending.flush(w, sess, out, parser).await;
                 let (t0, at) = (crate::stats::now(), out.buf.len());
                 fanout(w, spec, sess.db(), ops, &args, out).await;
+                if spec.name == "flushall" && out.buf[at..].starts_with(b"+OK") {
+                    crate::persist::after_flushall(w).await;
+                }
                 let t1 = crate::stats::now();
                 crate::stats::ran(
                     w,

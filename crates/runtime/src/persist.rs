@@ -580,6 +580,18 @@ pub(crate) async fn save_points(w: Rc<Worker>) {
     }
 }
 
+/// After FLUSHALL: with save points set, Redis saves the (now empty) dataset at once, so a
+/// restart does not bring the flushed keys back and the change counter starts again from 0.
+/// A failed save is only logged, as in Redis (FLUSHALL has already answered for the data).
+pub(crate) async fn after_flushall(w: &Worker) {
+    if w.shared.config().save_points().is_empty() {
+        return;
+    }
+    if let Err(e) = save(w).await {
+        tracing::warn!("The save after FLUSHALL failed: {e}");
+    }
+}
+
 /// Whether SHUTDOWN with these flags saves: SAVE always, NOSAVE never, else when save points
 /// are set.
 pub(crate) fn shutdown_saves(w: &Worker, save: bool, nosave: bool) -> bool {
