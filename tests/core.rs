@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::net::TcpStream;
 
-use rustis_tests::{check, each, encode, TestServer};
+use rustis_tests::{check, check_all, each, encode, TestServer};
 
 #[test]
 fn first_commands_reply_like_redis() {
@@ -479,6 +479,38 @@ fn client_and_config_commands() {
         check(&mut c, &["CLIENT", "KILL", "ID", &other_id], b":1\r\n");
         assert_eq!(other.read_to_close(), b"");
         check(&mut c, &["CLIENT", "KILL", "ID", "999999"], b":0\r\n");
+        // TYPE pubsub kills the subscribed clients only, on whichever thread they are; the
+        // filters Redis 7.0 does not have, or bad values, get its errors.
+        let mut sub = s.raw();
+        let mut plain = s.raw();
+        sub.send_cmd(&["SUBSCRIBE", "ch"]);
+        sub.read_reply();
+        check(&mut c, &["CLIENT", "KILL", "TYPE", "master"], b":0\r\n");
+        check(&mut c, &["CLIENT", "KILL", "TYPE", "PUBSUB"], b":1\r\n");
+        assert_eq!(sub.read_to_close(), b"");
+        check(&mut plain, &["PING"], b"+PONG\r\n");
+        check_all(
+            &mut c,
+            &[
+                (
+                    &["CLIENT", "KILL", "TYPE", "wrong_type"],
+                    b"-ERR Unknown client type 'wrong_type'\r\n",
+                ),
+                (
+                    &["CLIENT", "KILL", "USER", "nosuch"],
+                    b"-ERR No such user 'nosuch'\r\n",
+                ),
+                (
+                    &["CLIENT", "KILL", "MAXAGE", "10"],
+                    b"-ERR syntax error\r\n",
+                ),
+                (
+                    &["CLIENT", "KILL", "ID", "abc"],
+                    b"-ERR client-id should be greater than 0\r\n",
+                ),
+                (&["CLIENT", "KILL", "TYPE"], b"-ERR No such client\r\n"),
+            ],
+        );
 
         check(
             &mut c,

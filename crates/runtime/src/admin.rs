@@ -345,6 +345,9 @@ async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut O
         addr: Option<String>,
         laddr: Option<String>,
         skip: Option<u64>,
+        /// TYPE: whether subscribed (pubsub) or other (normal) clients match; `Some(None)`
+        /// (master, replica) matches none.
+        subscribed: Option<Option<bool>>,
     }
     let legacy = args.len() == 3;
     let mut f = Filter {
@@ -376,14 +379,19 @@ async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut O
                     "no" => f.skip = None,
                     _ => return out.error(SYNTAX),
                 }
-            } else if eq_ic(&args[i], "type")
-                || eq_ic(&args[i], "user")
-                || eq_ic(&args[i], "maxage")
-            {
-                // Only normal clients of the default user exist; these filters match them all.
-                let lower = v.to_ascii_lowercase();
-                if eq_ic(&args[i], "type") && lower != "normal" {
-                    f.id = Some(0);
+            } else if eq_ic(&args[i], "type") {
+                // Subscribed clients are of type pubsub, the others normal; there are no
+                // master or replica clients, so those types match none.
+                f.subscribed = Some(match v.to_ascii_lowercase().as_str() {
+                    "normal" => Some(false),
+                    "pubsub" => Some(true),
+                    "master" | "replica" | "slave" => None,
+                    _ => return out.error(&format!("ERR Unknown client type '{v}'")),
+                });
+            } else if eq_ic(&args[i], "user") {
+                // The default user is the only one, and every client is authenticated as it.
+                if v != "default" {
+                    return out.error(&format!("ERR No such user '{v}'"));
                 }
             } else {
                 return out.error(SYNTAX);
@@ -394,7 +402,7 @@ async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut O
     // The filter crosses threads by value; each thread kills its own matching clients.
     let mut killed = 0i64;
     for s in 0..w.n {
-        let filt = (f.id, f.addr.clone(), f.laddr.clone(), f.skip);
+        let filt = (f.id, f.addr.clone(), f.laddr.clone(), f.skip, f.subscribed);
         let call = Box::new(
             move |wk: &crate::worker::Worker| -> rustis_commands::registry::Partial {
                 let mut killed = Vec::new();
@@ -402,7 +410,8 @@ async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut O
                     let m = filt.0.is_none_or(|id| id == c.id)
                         && filt.1.as_ref().is_none_or(|a| *a == c.addr.to_string())
                         && filt.2.as_ref().is_none_or(|a| *a == c.laddr.to_string())
-                        && filt.3 != Some(c.id);
+                        && filt.3 != Some(c.id)
+                        && filt.4.is_none_or(|t| t == Some(c.pubsub.total() > 0));
                     if m {
                         // It wakes wherever it waits (idle, or blocked in a command), or
                         // finds the kill when it next waits.
