@@ -23,14 +23,9 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "the AOF is written without timestamp annotations",
     ),
     (
-        "maxmemory",
-        "100mb",
-        "memory limits and eviction are not implemented yet, so memory use would not be bounded",
-    ),
-    (
-        "maxmemory-policy",
-        "allkeys-lru",
-        "memory limits and eviction are not implemented yet, so memory use would not be bounded",
+        "maxmemory-clients",
+        "10mb",
+        "the memory of all clients together is not limited yet (each client's output is, by client-output-buffer-limit)",
     ),
     (
         "notify-keyspace-events",

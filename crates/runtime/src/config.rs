@@ -134,8 +134,6 @@ const fn only_default(
 }
 
 const NO_AUTH: &str = "there is no AUTH or ACL yet, so a password would not be checked";
-const NO_EVICTION: &str =
-    "memory limits and eviction are not implemented yet, so memory use would not be bounded";
 const NO_REPLICATION: &str = "replication is not implemented yet";
 
 /// Redis parameters and redis.conf directives that Rustis does not list in CONFIG GET, since
@@ -174,6 +172,11 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
         "commands cannot be renamed yet, so a renamed command would stay callable",
     ),
     ("loadmodule", None, "modules are not supported"),
+    (
+        "maxmemory-clients",
+        Some("0"),
+        "the memory of all clients together is not limited yet (each client's output is, by client-output-buffer-limit)",
+    ),
     (
         "include",
         None,
@@ -307,7 +310,7 @@ static PARAMS: &[Param] = &[
     p("rdbcompression", Kind::Bool, "yes", true),
     p("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
     p("rdbchecksum", Kind::Bool, "yes", true),
-    only_default("maxmemory", Kind::Memory, "0", true, NO_EVICTION),
+    p("maxmemory", Kind::Memory, "0", true),
     Param {
         name: "maxmemory-policy",
         alias: None,
@@ -323,8 +326,17 @@ static PARAMS: &[Param] = &[
         ]),
         default: "noeviction",
         mutable: true,
-        only: Some(("noeviction", NO_EVICTION)),
+        only: None,
     },
+    p(
+        "maxmemory-samples",
+        Kind::Int(1, i32::MAX as i64),
+        "5",
+        true,
+    ),
+    p("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10", true),
+    p("lfu-log-factor", Kind::Int(0, i32::MAX as i64), "10", true),
+    p("lfu-decay-time", Kind::Int(0, i32::MAX as i64), "1", true),
     p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
@@ -846,6 +858,15 @@ impl Config {
             stream_node_max_bytes: u("stream-node-max-bytes"),
             stream_node_max_entries: u("stream-node-max-entries"),
             rdb_compression: self.get("rdbcompression") != Some("no"),
+            evict: rustis_storage::evict::EvictConfig {
+                policy: rustis_storage::evict::Policy::parse(
+                    self.get("maxmemory-policy").unwrap_or("noeviction"),
+                )
+                .unwrap_or_default(),
+                samples: u("maxmemory-samples").max(1),
+                lfu_log_factor: u("lfu-log-factor").min(u32::MAX as usize) as u32,
+                lfu_decay_time: u("lfu-decay-time").min(u32::MAX as usize) as u32,
+            },
         }
     }
 
@@ -1099,8 +1120,7 @@ mod tests {
         for (name, value) in [
             ("requirepass", "secret"),
             ("aof-timestamp-enabled", "yes"),
-            ("maxmemory", "1mb"),
-            ("maxmemory-policy", "allkeys-lru"),
+            ("maxmemory-clients", "10mb"),
             ("notify-keyspace-events", "KEm"),
             ("masterauth", "x"),
             ("replicaof", "127.0.0.1 6379"),

@@ -441,6 +441,13 @@ pub(crate) async fn run(
             pending.wrote_local(start, out);
             continue;
         }
+        // Over `maxmemory` with nothing left to evict: Redis's -OOM (see evict.rs).
+        if let Some(e) = crate::evict::refused(w, sess, spec, &args) {
+            multi::reject(w, sess, spec, e, out);
+            crate::stats::rejected(spec, &args, &out.buf[start..]);
+            pending.wrote_local(start, out);
+            continue;
+        }
         // ---- Pub/sub: RESP2's subscribed mode (see pubsub.rs). ----
         if crate::pubsub::intercept(sess, spec, &args, out) {
             if out.buf.get(start) == Some(&b'-') {

@@ -13,6 +13,7 @@ pub mod config;
 mod conn;
 mod debug;
 mod dispatch;
+mod evict;
 mod latency;
 pub mod logging;
 mod memory;
