@@ -39,16 +39,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "/etc/users.acl",
         "there is no AUTH or ACL yet, so a password would not be checked",
     ),
-    (
-        "client-output-buffer-limit",
-        "normal 1mb 1mb 0",
-        "output buffers of normal clients are not limited yet (the pubsub class is)",
-    ),
-    (
-        "client-query-buffer-limit",
-        "1gb",
-        "client query buffers are limited only by proto-max-bulk-len yet",
-    ),
     ("tls-port", "6380", "TLS is not implemented yet"),
     ("tls-cert-file", "redis.crt", "TLS is not implemented yet"),
     (

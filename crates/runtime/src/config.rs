@@ -152,11 +152,6 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
     ),
     ("aclfile", Some(""), NO_AUTH),
     ("user", None, NO_AUTH),
-    (
-        "client-query-buffer-limit",
-        None,
-        "client query buffers are limited only by proto-max-bulk-len yet",
-    ),
     ("tls-port", Some("0"), "TLS is not implemented yet"),
     ("tls-cert-file", Some(""), "TLS is not implemented yet"),
     ("tls-key-file", Some(""), "TLS is not implemented yet"),
@@ -215,6 +210,12 @@ static PARAMS: &[Param] = &[
     p("io-threads", Kind::Int(1, 128), "1", false),
     p("maxclients", Kind::Int(1, MAX), "10000", true),
     p("proto-max-bulk-len", Kind::Memory, "536870912", true),
+    p(
+        "client-query-buffer-limit",
+        Kind::Memory,
+        "1073741824",
+        true,
+    ),
     p("tcp-backlog", Kind::Int(0, MAX), "511", false),
     p("tcp-keepalive", Kind::Int(0, MAX), "300", true),
     p("timeout", Kind::Int(0, MAX), "0", true),
@@ -404,10 +405,6 @@ static PARAMS: &[Param] = &[
     ),
 ];
 
-/// Why a limit on normal clients' output buffers is refused.
-const NO_NORMAL_LIMIT: &str =
-    "output buffers of normal clients are not limited yet (the pubsub class is)";
-
 /// Applies `client-output-buffer-limit` arguments (`<class> <hard> <soft> <seconds>`, repeated)
 /// to the current value, as Redis does: classes not named keep their limits. Returns the new
 /// value in CONFIG GET's form.
@@ -452,9 +449,6 @@ fn output_limits(current: &str, value: &str) -> Result<String, ConfigError> {
             ));
         };
         classes[class] = [hard, soft, secs];
-    }
-    if classes[0] != [0, 0, 0] {
-        return Err(ConfigError::Unsupported(name.to_string(), NO_NORMAL_LIMIT));
     }
     let mut out = String::new();
     for (word, c) in ["normal", "slave", "pubsub"].iter().zip(classes) {
@@ -691,14 +685,28 @@ impl Config {
                 }
                 n.to_string()
             }
-            Kind::Memory => parse_memory(value)
-                .ok_or_else(|| {
+            Kind::Memory => {
+                let n = parse_memory(value).ok_or_else(|| {
                     ConfigError::Invalid(
                         param.name.to_string(),
                         "argument must be a memory value".into(),
                     )
-                })?
-                .to_string(),
+                })?;
+                // Redis's bounds for the query buffer limit (a size_t from 1 MB).
+                if param.name == "client-query-buffer-limit"
+                    && !(1024 * 1024..=i64::MAX as u64).contains(&n)
+                {
+                    return Err(ConfigError::Invalid(
+                        param.name.to_string(),
+                        format!(
+                            "argument must be between {} and {} inclusive",
+                            1024 * 1024,
+                            i64::MAX
+                        ),
+                    ));
+                }
+                n.to_string()
+            }
             Kind::Bool => match value.to_ascii_lowercase().as_str() {
                 "yes" => "yes".into(),
                 "no" => "no".into(),
@@ -828,11 +836,21 @@ impl Config {
 
     /// `client-output-buffer-limit`'s pubsub class: hard bytes, soft bytes, soft seconds.
     pub fn pubsub_limits(&self) -> (u64, u64, u64) {
+        self.output_class(9)
+    }
+
+    /// `client-output-buffer-limit`'s normal class: hard bytes, soft bytes, soft seconds.
+    pub fn normal_limits(&self) -> (u64, u64, u64) {
+        self.output_class(1)
+    }
+
+    /// The three numbers of one class, from their first word in CONFIG GET's form.
+    fn output_class(&self, skip: usize) -> (u64, u64, u64) {
         let v: Vec<u64> = self
             .get("client-output-buffer-limit")
             .unwrap_or("")
             .split_whitespace()
-            .skip(9)
+            .skip(skip)
             .take(3)
             .map(|n| n.parse().unwrap_or(0))
             .collect();
@@ -1127,7 +1145,6 @@ mod tests {
             ("cluster-enabled", "yes"),
             ("tls-port", "6380"),
             ("user", "alice on >pw"),
-            ("client-output-buffer-limit", "normal 1mb 1mb 0"),
         ] {
             let e = c.set(name, value, true).unwrap_err();
             assert!(matches!(e, ConfigError::Unsupported(..)), "{name}: {e:?}");

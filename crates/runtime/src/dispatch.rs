@@ -376,6 +376,10 @@ pub(crate) async fn run(
         if sess.closing() {
             break;
         }
+        // The output reached the normal class's hard limit: the rest is not run (limits.rs).
+        if crate::limits::over_hard(&w.shared.climits, sess, out) {
+            break;
+        }
         // ---- MONITOR and CLIENT REPLY: the previous command has run; its reply, complete,
         // is dropped if silenced. ----
         if let Some(line) = fed.take() {

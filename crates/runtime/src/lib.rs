@@ -15,6 +15,7 @@ mod debug;
 mod dispatch;
 mod evict;
 mod latency;
+mod limits;
 pub mod logging;
 mod memory;
 mod metrics;

@@ -302,6 +302,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         debug: crate::debug::DebugState::default(),
         aof,
         mem: crate::evict::MemState::new(n),
+        climits: Default::default(),
     });
     shared.load_hot_settings(&shared.config());
     // The mesh: one queue for every ordered pair of threads, built once.

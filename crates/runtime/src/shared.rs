@@ -57,6 +57,8 @@ pub(crate) struct Shared {
     pub aof: std::sync::Arc<crate::aof::AofState>,
     /// `maxmemory`'s settings and each thread's published memory figures (`evict.rs`).
     pub mem: Arc<crate::evict::MemState>,
+    /// Output and query buffer limits of ordinary clients (`limits.rs`).
+    pub climits: crate::limits::ClientLimits,
 }
 
 impl Shared {
@@ -75,6 +77,7 @@ impl Shared {
     pub fn load_hot_settings(&self, cfg: &Config) {
         self.pubsub.load(cfg);
         self.mem.load(cfg);
+        self.climits.load(cfg);
         self.stats.load(cfg);
         crate::logging::set_level(cfg.get("loglevel").unwrap_or("notice"));
         self.aof.load_settings(cfg);
