@@ -475,6 +475,9 @@ pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             .iter()
             .any(|s| s == "all" || s == "everything" || s == "default");
     let show = |s: &str| all || wanted.iter().any(|x| x == s);
+    // Read before the figures below are gathered: their copies are INFO's own, not the
+    // server's memory use (Redis's figure does not count building its reply either).
+    let used_now = w.shared.allocated.map(|f| f());
     let Some(stats) = on_every_thread(w, |wk| {
         let shard = wk.shard.borrow();
         ThreadStats {
@@ -542,7 +545,7 @@ pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
     }
     if show("memory") {
         let rss = rss_bytes();
-        let used = sh.allocated.map(|f| f()).unwrap_or(rss);
+        let used = used_now.unwrap_or(rss);
         let lua: usize = stats.iter().map(|t| t.lua.0).sum();
         let _ = write!(
             s,

@@ -1,25 +1,26 @@
 //! `maxmemory`: when a shard must free memory, and when a command is refused with `-OOM`.
 //!
-//! Which key goes is the storage's choice (`rustis_storage::evict`); this module owns the
-//! budget. Memory is measured as Redis's `used_memory` is, split in two parts so that no
-//! thread reads another's data and no lock is taken on the data path (docs/memory.md):
+//! Which key goes is the storage's choice (`rustis_storage::evict`); this module decides
+//! when. Memory is what Redis calls `used_memory`, measured one of two ways, neither taking
+//! a lock on the data path (docs/memory.md):
 //!
-//! - each shard's **keys**: the storage's exact running estimate of its entries
-//!   (`Shard::used_memory`, kept by the write path while `maxmemory` is set), which the
-//!   shard's thread reads in O(1) and publishes in a relaxed atomic after each command;
-//! - the **overhead**: what the allocator reports (jemalloc's `stats.allocated`) minus the
-//!   keys' estimate — connection buffers, table bucket arrays, Lua, allocator rounding —
-//!   recomputed by thread 0 every 100 ms and published the same way (0 when the allocator
-//!   cannot tell, as in tests run on the system allocator).
+//! - **the allocator's count** (the binary's counting jemalloc, `crates/server/src/alloc.rs`:
+//!   every allocation adds its size class to a counter of its thread's own). The server is
+//!   over when the sum is over `maxmemory`; before a command runs on a shard (and every
+//!   100 ms) the shard evicts its own keys while the server is over, so the shards that are
+//!   written to give up keys, as Redis's one keyspace would. A thread reads the sum at least
+//!   every 16 checks and at every check once its last reading was within 1/32 of the limit.
+//! - without one (the in-process test server on the system allocator), **the keys' exact
+//!   estimate** (`Shard::used_memory`, kept by the storage's write path while `maxmemory`
+//!   is set): each shard keeps its keys within `maxmemory / threads` and publishes its
+//!   figure in a relaxed atomic of its own after each command.
 //!
-//! A shard's budget is `(maxmemory - overhead) / threads`. Before a command runs on a shard
-//! (and every 100 ms) the shard evicts its own keys by the policy until it is within its
-//! budget, within `maxmemory-eviction-tenacity`'s time limit (the periodic run finishes what
-//! the limit cut short). A command flagged `denyoom` (and any command queued in MULTI but
-//! EXEC/DISCARD/QUIT/RESET, and EXEC of a transaction holding one) is refused with Redis's
-//! `-OOM` error when the published total is over `maxmemory` and either the policy is
-//! `noeviction` or some shard could not evict enough. Evictions are deletions through the
-//! write path: WATCH, keyspace events (`evicted`) and the AOF (`DEL`) see them.
+//! Eviction runs within `maxmemory-eviction-tenacity`'s time limit (the periodic run
+//! finishes what the limit cut short). A command flagged `denyoom` (and any command queued
+//! in MULTI but EXEC/DISCARD/QUIT/RESET, and EXEC of a transaction holding one) is refused
+//! with Redis's `-OOM` error when the server is over `maxmemory` and the policy is
+//! `noeviction` or the shards found nothing left to evict. Evictions are deletions through
+//! the write path: WATCH, keyspace events (`evicted`) and the AOF (`DEL`) see them.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -57,28 +58,54 @@ pub(crate) struct MemState {
     noeviction: AtomicBool,
     /// How long one eviction run may take, in µs (from `maxmemory-eviction-tenacity`).
     time_limit_us: AtomicU64,
-    /// The allocator's figure minus the keys' estimate, in bytes.
-    overhead: AtomicU64,
     slots: Vec<Slot>,
+    /// The allocator's exact count of bytes in use, when the binary installed one: the limit
+    /// is then checked against it, as Redis checks its `used_memory`.
+    allocated: Option<fn() -> usize>,
 }
 
 thread_local! {
     /// Whether `maxmemory` is set (one flag test per command while it is not).
     static ON: Cell<bool> = const { Cell::new(false) };
+    /// Whether memory is the allocator's count (no per-shard figures to publish).
+    static EXACT: Cell<bool> = const { Cell::new(false) };
     /// This thread's server state and thread number.
     static LOCAL: RefCell<Option<(Arc<MemState>, usize)>> = const { RefCell::new(None) };
+    /// The allocator's figure as this thread last read it, and how many checks ago.
+    static SEEN: Cell<(u64, u32)> = const { Cell::new((0, 0)) };
 }
+
+/// With an allocator count, a thread reads it (a load per thread's counter) at least every
+/// this many checks, and at every check once the last reading was near the limit.
+const REREAD_EVERY: u32 = 16;
 
 impl MemState {
     /// The state for `n` threads.
-    pub(crate) fn new(n: usize) -> Arc<MemState> {
+    pub(crate) fn new(n: usize, allocated: Option<fn() -> usize>) -> Arc<MemState> {
         Arc::new(MemState {
             maxmemory: AtomicU64::new(0),
             noeviction: AtomicBool::new(true),
             time_limit_us: AtomicU64::new(500),
-            overhead: AtomicU64::new(0),
             slots: (0..n).map(|_| Slot::default()).collect(),
+            allocated,
         })
+    }
+
+    /// Whether memory may be over `max`: with an allocator count, false without reading it
+    /// when the last reading was well below and recent; otherwise it is read.
+    fn maybe_over(&self, max: u64) -> bool {
+        let Some(allocated) = self.allocated else {
+            return self.used() > max;
+        };
+        let (seen, age) = SEEN.get();
+        let margin = (max / 32).max(256 << 10);
+        if age < REREAD_EVERY && seen != 0 && seen.saturating_add(margin) < max {
+            SEEN.set((seen, age + 1));
+            return false;
+        }
+        let now = allocated() as u64;
+        SEEN.set((now.max(1), 0));
+        now > max
     }
 
     /// Copies the settings from the config (startup and CONFIG SET).
@@ -105,23 +132,36 @@ impl MemState {
         self.slots.iter().map(|s| s.used.load(Relaxed)).sum()
     }
 
-    /// Memory as the limit sees it: the keys' estimate plus the overhead.
+    /// Memory as the limit sees it: the allocator's count, or without one the keys'
+    /// estimate.
     fn used(&self) -> u64 {
-        self.keys_used() + self.overhead.load(Relaxed)
+        match self.allocated {
+            Some(f) => f() as u64,
+            None => self.keys_used(),
+        }
     }
 
-    /// One shard's share of what the keys may use.
+    /// One shard's share of what the keys may use (without an allocator count).
     fn budget(&self) -> u64 {
-        let max = self.maxmemory.load(Relaxed);
-        max.saturating_sub(self.overhead.load(Relaxed)) / self.slots.len().max(1) as u64
+        self.maxmemory.load(Relaxed) / self.slots.len().max(1) as u64
     }
 
-    /// Whether a `denyoom` command is refused now.
+    /// Whether a `denyoom` command is refused now: over the limit, and the policy evicts
+    /// nothing, or (with the allocator's count, which every shard checks against) every
+    /// shard found nothing left to evict, or (with the keys' estimate, a budget per shard)
+    /// some shard did.
     fn out_of_memory(&self) -> bool {
         let max = self.maxmemory.load(Relaxed);
-        max != 0
-            && self.used() > max
-            && (self.noeviction.load(Relaxed) || self.slots.iter().any(|s| s.failed.load(Relaxed)))
+        if max == 0 || !self.maybe_over(max) || self.used() <= max {
+            return false;
+        }
+        let failed = |s: &Slot| s.failed.load(Relaxed);
+        self.noeviction.load(Relaxed)
+            || if self.allocated.is_some() {
+                self.slots.iter().all(failed)
+            } else {
+                self.slots.iter().any(failed)
+            }
     }
 }
 
@@ -144,9 +184,11 @@ pub(crate) fn sync(w: &Worker) {
     let m = w.shared.mem.clone();
     let on = m.maxmemory.load(Relaxed) != 0;
     ON.set(on);
+    EXACT.set(m.allocated.is_some());
     let mut shard = w.shard.borrow_mut();
     shard.sync_access();
-    shard.set_memory_tracking(on);
+    // The keys' estimate is only needed without the allocator's count.
+    shard.set_memory_tracking(on && m.allocated.is_none());
     let slot = &m.slots[w.id];
     slot.used
         .store(shard.used_memory().unwrap_or(0) as u64, Relaxed);
@@ -166,7 +208,7 @@ pub(crate) fn before_command(shard: &mut Shard) {
 /// After a command ran on `shard`: publishes what its keys now use.
 #[inline]
 pub(crate) fn after_command(shard: &Shard) {
-    if ON.get() {
+    if ON.get() && !EXACT.get() {
         publish(shard);
     }
 }
@@ -189,6 +231,9 @@ fn make_room(shard: &mut Shard) {
     let Some((m, id)) = LOCAL.with(|l| l.borrow().clone()) else {
         return;
     };
+    if let Some(allocated) = m.allocated {
+        return make_room_exact(shard, &m, id, allocated);
+    }
     let budget = m.budget();
     let mut used = shard.used_memory().unwrap_or(0) as u64;
     let mut failed = false;
@@ -221,19 +266,43 @@ fn make_room(shard: &mut Shard) {
     slot.failed.store(failed, Relaxed);
 }
 
+/// [`make_room`] with the allocator's count: this shard evicts its keys while the whole
+/// server is over `maxmemory` (every shard does so before its commands, so the shards that
+/// are written to give up keys, as the one keyspace of Redis would).
+fn make_room_exact(shard: &mut Shard, m: &MemState, id: usize, allocated: fn() -> usize) {
+    let max = m.maxmemory.load(Relaxed);
+    let slot = &m.slots[id];
+    if !m.maybe_over(max) {
+        slot.failed.store(false, Relaxed);
+        return;
+    }
+    let started = Instant::now();
+    let limit = m.time_limit_us.load(Relaxed);
+    let mut n = 0u64;
+    let mut failed = false;
+    while allocated() as u64 > max {
+        if shard.evict_one().is_none() {
+            failed = true;
+            break;
+        }
+        n += 1;
+        if n.is_multiple_of(16) && started.elapsed().as_micros() as u64 >= limit {
+            break;
+        }
+    }
+    if n > 0 {
+        slot.evicted.fetch_add(n, Relaxed);
+        crate::aof::flush_pending(shard);
+        SEEN.set((allocated().max(1) as u64, 0));
+    }
+    slot.failed.store(failed, Relaxed);
+}
+
 /// The periodic part, every 100 ms on every thread: frees memory on an idle shard (after
-/// CONFIG SET lowered the limit, or where a time limit stopped a run), and on thread 0
-/// recomputes the overhead from the allocator.
+/// CONFIG SET lowered the limit, or where a time limit stopped a run).
 pub(crate) fn cron(w: &Worker) {
     if !ON.get() {
         return;
-    }
-    if w.id == 0 {
-        if let Some(allocated) = w.shared.allocated {
-            let m = &w.shared.mem;
-            let over = (allocated() as u64).saturating_sub(m.keys_used());
-            m.overhead.store(over, Relaxed);
-        }
     }
     let mut shard = w.shard_now();
     make_room(&mut shard);
@@ -274,10 +343,15 @@ pub(crate) fn is_oom(w: &Worker) -> bool {
     if !ON.get() {
         return false;
     }
-    if let Ok(mut shard) = w.shard.try_borrow_mut() {
-        // A transaction holding keys here must not see them vanish.
-        if w.locks_idle() {
-            make_room(&mut shard);
+    // With a budget per shard, this thread's shard frees what it can first. With the
+    // allocator's count, the shards free memory before their own commands (so the keys of
+    // the shards that are written to go, not those of the connection's thread).
+    if w.shared.mem.allocated.is_none() {
+        if let Ok(mut shard) = w.shard.try_borrow_mut() {
+            // A transaction holding keys here must not see them vanish.
+            if w.locks_idle() {
+                make_room(&mut shard);
+            }
         }
     }
     w.shared.mem.out_of_memory()
@@ -296,12 +370,11 @@ mod tests {
     }
 
     #[test]
-    fn budget_splits_what_the_overhead_leaves() {
-        let m = MemState::new(4);
+    fn budget_is_an_even_share_and_oom_needs_a_failed_shard() {
+        let m = MemState::new(4, None);
         m.maxmemory.store(1000, Relaxed);
-        m.overhead.store(200, Relaxed);
-        assert_eq!(m.budget(), 200);
-        m.slots[0].used.store(900, Relaxed);
+        assert_eq!(m.budget(), 250);
+        m.slots[0].used.store(1100, Relaxed);
         m.noeviction.store(true, Relaxed);
         assert!(m.out_of_memory());
         m.noeviction.store(false, Relaxed);

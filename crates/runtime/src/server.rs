@@ -301,7 +301,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         signal: crate::admin::SignalSlot::default(),
         debug: crate::debug::DebugState::default(),
         aof,
-        mem: crate::evict::MemState::new(n),
+        mem: crate::evict::MemState::new(n, opts.allocated),
         climits: Default::default(),
     });
     shared.load_hot_settings(&shared.config());

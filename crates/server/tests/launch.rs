@@ -278,7 +278,11 @@ fn logfile_and_loglevel_and_shutdown_on_sigterm_nosave() {
 fn a_refused_directive_in_the_file_stops_startup_naming_the_line() {
     let dir = TempDir::new("refused");
     let conf = dir.0.join("redis.conf");
-    std::fs::write(&conf, "port 0\nenable-debug-command yes\nappendonly yes\n").unwrap();
+    std::fs::write(
+        &conf,
+        "port 0\nenable-debug-command yes\nloadmodule /x.so\n",
+    )
+    .unwrap();
     let out = Command::new(BIN)
         .arg(&conf)
         .current_dir(&dir.0)
@@ -287,7 +291,7 @@ fn a_refused_directive_in_the_file_stops_startup_naming_the_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("Reading the configuration file, at line 3\n>>> 'appendonly yes'\n'appendonly' is not supported yet"),
+        err.contains("Reading the configuration file, at line 3\n>>> 'loadmodule /x.so'\n'loadmodule' is not supported yet"),
         "{err}"
     );
 }
