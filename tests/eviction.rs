@@ -342,6 +342,9 @@ fn eviction_settings_read_back_and_are_checked() {
             ],
             b"+OK\r\n",
         );
+        // Under an LRU or LFU policy small integers are not shared objects, as in Redis.
+        check(&mut c, &["SET", "n", "1"], b"+OK\r\n");
+        check(&mut c, &["OBJECT", "REFCOUNT", "n"], b":1\r\n");
         let info = cmd_text(&mut c, &["INFO", "memory"]);
         assert!(info.contains("maxmemory:1073741824\r\n"), "{info}");
         assert!(info.contains("maxmemory_policy:volatile-lfu\r\n"), "{info}");

@@ -828,6 +828,7 @@ fn cmd_object(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         }
         return;
     }
+    let shared_ints = !ctx.shard.config.evict.no_shared_integers;
     let db = ctx.db();
     let lfu = db.access() != rustis_storage::table::Access::Lru;
     // Redis looks the key up without touching it, so IDLETIME reads the time before this call.
@@ -840,7 +841,8 @@ fn cmd_object(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     };
     match lower.as_str() {
         "encoding" => out.bulk(e.value.encoding().as_bytes()),
-        "refcount" => out.int(object_refcount(&e.value)),
+        "refcount" if shared_ints => out.int(object_refcount(&e.value)),
+        "refcount" => out.int(1),
         "idletime" if !lfu => out.int(idle as i64),
         "idletime" => out.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
         _ if lfu => out.int(freq as i64),

@@ -884,6 +884,11 @@ impl Config {
                 samples: u("maxmemory-samples").max(1),
                 lfu_log_factor: u("lfu-log-factor").min(u32::MAX as usize) as u32,
                 lfu_decay_time: u("lfu-decay-time").min(u32::MAX as usize) as u32,
+                no_shared_integers: u("maxmemory") != 0
+                    && rustis_storage::evict::Policy::parse(
+                        self.get("maxmemory-policy").unwrap_or("noeviction"),
+                    )
+                    .is_some_and(|p| p.tracks_access()),
             },
         }
     }

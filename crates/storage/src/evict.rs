@@ -59,6 +59,15 @@ impl Policy {
         matches!(self, Policy::AllkeysLfu | Policy::VolatileLfu)
     }
 
+    /// Whether the policy picks by access time or frequency (Redis's
+    /// `MAXMEMORY_FLAG_NO_SHARED_INTEGERS`).
+    pub fn tracks_access(self) -> bool {
+        matches!(
+            self,
+            Policy::AllkeysLru | Policy::VolatileLru | Policy::AllkeysLfu | Policy::VolatileLfu
+        )
+    }
+
     /// Whether only keys with a TTL may be evicted.
     pub fn volatile_only(self) -> bool {
         matches!(
@@ -82,6 +91,9 @@ pub struct EvictConfig {
     pub lfu_log_factor: u32,
     /// `lfu-decay-time` (minutes).
     pub lfu_decay_time: u32,
+    /// `maxmemory` is set with an LRU or LFU policy: small integers are not shared objects
+    /// in Redis then (each needs its own access time), which OBJECT REFCOUNT shows.
+    pub no_shared_integers: bool,
 }
 
 impl Default for EvictConfig {
@@ -91,6 +103,7 @@ impl Default for EvictConfig {
             samples: 5,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
+            no_shared_integers: false,
         }
     }
 }
