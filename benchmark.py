@@ -47,8 +47,9 @@ REPO_ROOT = Path(__file__).resolve().parent
 DEFAULT_CSV = REPO_ROOT / "bench" / "benchmarks.csv"
 
 # The columns that users of the original script rely on, in its order. The
-# trailing "Bytes/key" column is only filled by the memory workload; readers
-# that select columns by name are not affected by it.
+# trailing "Bytes/key" column is only filled by the memory workload and "Hit rate"
+# only by the eviction workload; readers that select columns by name are not
+# affected by them.
 CSV_COLUMNS = [
     "Timestamp",
     "Git Hash",
@@ -63,6 +64,7 @@ CSV_COLUMNS = [
     "CPU us/op",
     "RSS MB",
     "Bytes/key",
+    "Hit rate",
 ]
 
 # One row per run in a sidecar file next to the results CSV, so that the
@@ -119,10 +121,15 @@ class Workload:
     key_size: int = 16
     value_size: int = 32
     memory_kind: str = "strings"  # What a memory workload stores: "strings" or "stream".
+    eviction_keys: int = 0  # Non-zero for the eviction workload: the working set's keys.
 
     @property
     def is_memory(self) -> bool:
         return self.memory_keys > 0
+
+    @property
+    def is_eviction(self) -> bool:
+        return self.eviction_keys > 0
 
 
 WORKLOADS: Tuple[Workload, ...] = (
@@ -216,6 +223,20 @@ WORKLOADS: Tuple[Workload, ...] = (
         memory_keys=1_000_000,
         memory_kind="stream",
     ),
+    Workload(
+        name="eviction",
+        description="A cache under maxmemory: 200,000 keys (16-byte keys, 100-byte values) "
+                    "loaded, then maxmemory set to the empty server's memory plus half what "
+                    "they took, with allkeys-lru; one pipelined client (benchmark.py's own) "
+                    "reads keys of Zipfian popularity (s = 0.99, the same sequence for both "
+                    "servers) and SETs each one it misses, as a cache fills itself: hit rate "
+                    "of the measured reads, after as many warm-up reads.",
+        published="own client: 200000 keys, maxmemory = half their size, allkeys-lru, "
+                  "200000 Zipfian GETs (SET on miss) after 200000 warm-up",
+        requests=200_000,
+        value_size=100,
+        eviction_keys=200_000,
+    ),
 )
 WORKLOAD_NAMES = tuple(w.name for w in WORKLOADS)
 
@@ -233,9 +254,10 @@ class Measurement:
     cpu_us_per_op: Optional[float] = None
     rss_mb: Optional[float] = None
     bytes_per_key: Optional[float] = None
+    hit_rate: Optional[float] = None
 
 
-METRICS = ("rps", "p50_ms", "p99_ms", "cpu_us_per_op", "rss_mb", "bytes_per_key")
+METRICS = ("rps", "p50_ms", "p99_ms", "cpu_us_per_op", "rss_mb", "bytes_per_key", "hit_rate")
 
 
 class BenchError(Exception):
@@ -382,14 +404,14 @@ def format_ratio_table(rows: Sequence[Tuple[str, str, Dict[str, Optional[float]]
         return "–" if value is None else f"{value:.2f}"
 
     lines = [
-        "| Test Name | Cmd | RPS | p50 | p99 | CPU us/op | RSS | Bytes/key |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| Test Name | Cmd | RPS | p50 | p99 | CPU us/op | RSS | Bytes/key | Hit rate |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for workload, command, r in rows:
         lines.append(
             f"| {workload} | {command} | {cell(r['rps'])} | {cell(r['p50_ms'])} | "
             f"{cell(r['p99_ms'])} | {cell(r['cpu_us_per_op'])} | {cell(r['rss_mb'])} | "
-            f"{cell(r['bytes_per_key'])} |"
+            f"{cell(r['bytes_per_key'])} | {cell(r.get('hit_rate'))} |"
         )
     return "\n".join(lines)
 
@@ -404,14 +426,15 @@ def format_results_table(medians: Sequence[Measurement]) -> str:
     cell = num
 
     lines = [
-        "| Test Name | Target | Cmd | RPS | p50 (ms) | p99 (ms) | CPU us/op | RSS MB | Bytes/key |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| Test Name | Target | Cmd | RPS | p50 (ms) | p99 (ms) | CPU us/op | RSS MB | Bytes/key "
+        "| Hit rate |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in medians:
         lines.append(
             f"| {m.workload} | {m.target} | {m.command} | {cell(m.rps, 0)} | "
             f"{cell(m.p50_ms, 3)} | {cell(m.p99_ms, 3)} | {cell(m.cpu_us_per_op, 2)} | "
-            f"{cell(m.rss_mb, 1)} | {cell(m.bytes_per_key, 1)} |"
+            f"{cell(m.rss_mb, 1)} | {cell(m.bytes_per_key, 1)} | {cell(m.hit_rate, 3)} |"
         )
     return "\n".join(lines)
 
@@ -427,6 +450,8 @@ def scaled(workload: Workload, scale: float) -> Workload:
         name=f"{workload.name}@{scale:g}",
         requests=max(1, int(workload.requests * scale)) if workload.requests else 0,
         memory_keys=max(1, int(workload.memory_keys * scale)) if workload.memory_keys else 0,
+        eviction_keys=(max(1, int(workload.eviction_keys * scale))
+                       if workload.eviction_keys else 0),
     )
 
 
@@ -1044,6 +1069,109 @@ def load_distinct_keys(port: int, n_keys: int, key_size: int, value_size: int,
     return time.monotonic() - start
 
 
+# The eviction workload's key popularity: Zipf's law with YCSB's exponent.
+ZIPF_S = 0.99
+
+
+def zipf_sequence(n_keys: int, count: int, seed: int = 42) -> List[int]:
+    """``count`` key indexes in 0..n_keys-1 drawn with Zipfian popularity (rank r has weight
+    1/r**ZIPF_S), the ranks scattered over the indexes by a fixed shuffle so that popular keys
+    are not neighbours; the same seed gives the same sequence, so both servers get the same
+    reads."""
+    import bisect
+    import itertools
+    import random
+    rng = random.Random(seed)
+    cdf = list(itertools.accumulate(1.0 / (r ** ZIPF_S) for r in range(1, n_keys + 1)))
+    total = cdf[-1]
+    order = list(range(n_keys))
+    rng.shuffle(order)
+    return [order[min(n_keys - 1, bisect.bisect_left(cdf, rng.random() * total))]
+            for _ in range(count)]
+
+
+def info_used_memory(c: "RespClient") -> int:
+    """INFO's used_memory."""
+    info = c.call("INFO", "memory")
+    if not isinstance(info, bytes):
+        raise BenchError(f"INFO memory replied {info!r}")
+    for line in info.decode().splitlines():
+        if line.startswith("used_memory:"):
+            return int(line.split(":", 1)[1])
+    raise BenchError("INFO memory has no used_memory")
+
+
+def cache_reads(port: int, keys: Sequence[int], key_size: int, value_size: int,
+                batch: int = 200) -> int:
+    """GETs each key of ``keys`` (pipelined, ``batch`` at a time) and SETs the ones that
+    missed, as a cache fills itself; returns the number of hits."""
+    hits = 0
+    with RespClient(port, timeout=60) as c:
+        for lo in range(0, len(keys), batch):
+            chunk = keys[lo:lo + batch]
+            c.sock.sendall(b"".join(encode_command(b"GET", memory_key(i, key_size))
+                                    for i in chunk))
+            missed = []
+            for i in chunk:
+                reply = c.read_reply()
+                if isinstance(reply, Exception):
+                    raise BenchError(f"GET replied {reply}")
+                if reply is None:
+                    missed.append(i)
+                else:
+                    hits += 1
+            if missed:
+                c.sock.sendall(b"".join(
+                    encode_command(b"SET", memory_key(i, key_size), memory_value(i, value_size))
+                    for i in missed))
+                for _ in missed:
+                    reply = c.read_reply()
+                    if reply != "OK":
+                        raise BenchError(f"SET replied {reply!r}")
+    return hits
+
+
+def run_eviction(workload: Workload, target: str, server: "Server",
+                 progress: str) -> Measurement:
+    """The eviction workload on one server (see its description)."""
+    n = workload.eviction_keys
+    with RespClient(server.port) as c:
+        empty = info_used_memory(c)
+    status(f"{progress} loading {n:,} keys ...")
+    load_distinct_keys(server.port, n, workload.key_size, workload.value_size)
+    with RespClient(server.port) as c:
+        loaded = info_used_memory(c)
+        limit = empty + max(1, (loaded - empty) // 2)
+        for name, value in (("maxmemory-policy", "allkeys-lru"), ("maxmemory", str(limit))):
+            reply = c.call("CONFIG", "SET", name, value)
+            if reply != "OK":
+                raise BenchError(f"CONFIG SET {name} {value} replied {reply!r}")
+    reads = zipf_sequence(n, 2 * workload.requests)
+    warm, measured = reads[:workload.requests], reads[workload.requests:]
+    status(f"{progress} {len(warm):,} warm-up reads ...")
+    cache_reads(server.port, warm, workload.key_size, workload.value_size)
+    status(f"{progress} {len(measured):,} measured reads ...")
+    cpu0 = server.cpu_seconds()
+    t0 = time.monotonic()
+    hits = cache_reads(server.port, measured, workload.key_size, workload.value_size)
+    elapsed = time.monotonic() - t0
+    cpu1 = server.cpu_seconds()
+    with RespClient(server.port) as c:
+        used = info_used_memory(c)
+        keys = c.call("DBSIZE")
+    m = Measurement(
+        workload.name, target, "GET",
+        rps=len(measured) / elapsed if elapsed > 0 else None,
+        cpu_us_per_op=cpu_us_per_op(cpu0, cpu1, len(measured), CLK_TCK),
+        rss_mb=server.status_kb("VmHWM") / 1024,
+        hit_rate=hits / len(measured),
+    )
+    log(f"{progress} hit rate {m.hit_rate:.3f}, {num(m.rps, 0)} reads/s (Python client), "
+        f"{keys} keys kept, used_memory {used / 1e6:.1f} MB of maxmemory {limit / 1e6:.1f} MB "
+        f"(empty {empty / 1e6:.1f} MB, loaded {loaded / 1e6:.1f} MB)")
+    return m
+
+
 # ---------------------------------------------------------------------------
 # Machine and repository facts.
 # ---------------------------------------------------------------------------
@@ -1181,6 +1309,9 @@ def run_workload_once(
     failure keeps the figures already taken). A command that the server gets
     wrong is recorded in ``failures`` and skipped, so one missing command
     does not hide the figures of the others; a server that dies raises."""
+    if workload.is_eviction:
+        results.append(run_eviction(workload, target, server, progress))
+        return
     if workload.is_memory:
         empty_kb = server.status_kb("VmRSS")
         cpu0 = server.cpu_seconds()
@@ -1330,6 +1461,7 @@ def write_results(cfg: RunConfig, medians: Sequence[Measurement], timestamp: str
                 "CPU us/op": fmt(m.cpu_us_per_op, 3),
                 "RSS MB": fmt(m.rss_mb, 1),
                 "Bytes/key": fmt(m.bytes_per_key, 1),
+                "Hit rate": fmt(m.hit_rate, 4),
             })
 
     sidecar = machine_csv_path(cfg.csv_path)
@@ -1404,7 +1536,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cfg.save = menu_choice[1] is not None
         cfg.label = menu_choice[1] or cfg.label
 
-    needs_bench = any(not w.is_memory for w in WORKLOADS if w.name in cfg.tests)
+    needs_bench = any(not (w.is_memory or w.is_eviction)
+                      for w in WORKLOADS if w.name in cfg.tests)
     redis_server = shutil.which("redis-server")
     bench_bin = shutil.which("redis-benchmark")
     missing = []
@@ -1472,7 +1605,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if rows:
         print(f"\nRustis/Redis ratios, medians of {cfg.repeat} round(s) "
               f"({machine['Cores']} cores, {machine['CPU Model']}, commit {commit}).")
-        print("RPS: higher is better; latency, CPU us/op, RSS and bytes/key: lower is better.\n")
+        print("RPS and hit rate: higher is better; latency, CPU us/op, RSS and bytes/key: "
+              "lower is better.\n")
         print(format_ratio_table(rows))
     if cfg.failures:
         log("\nfailures:\n  " + "\n  ".join(cfg.failures))

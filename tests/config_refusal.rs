@@ -23,14 +23,9 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "the AOF is written without timestamp annotations",
     ),
     (
-        "maxmemory",
-        "100mb",
-        "memory limits and eviction are not implemented yet, so memory use would not be bounded",
-    ),
-    (
-        "maxmemory-policy",
-        "allkeys-lru",
-        "memory limits and eviction are not implemented yet, so memory use would not be bounded",
+        "maxmemory-clients",
+        "10mb",
+        "the memory of all clients together is not limited yet (each client's output is, by client-output-buffer-limit)",
     ),
     (
         "notify-keyspace-events",
@@ -43,16 +38,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "aclfile",
         "/etc/users.acl",
         "there is no AUTH or ACL yet, so a password would not be checked",
-    ),
-    (
-        "client-output-buffer-limit",
-        "normal 1mb 1mb 0",
-        "output buffers of normal clients are not limited yet (the pubsub class is)",
-    ),
-    (
-        "client-query-buffer-limit",
-        "1gb",
-        "client query buffers are limited only by proto-max-bulk-len yet",
     ),
     ("tls-port", "6380", "TLS is not implemented yet"),
     ("tls-cert-file", "redis.crt", "TLS is not implemented yet"),

@@ -176,7 +176,7 @@ def test_format_ratio_table():
     table = bm.format_ratio_table([("memory", "SET", {k: None for k in bm.METRICS} | {"bytes_per_key": 0.8})])
     lines = table.splitlines()
     assert lines[0].startswith("| Test Name | Cmd | RPS |")
-    assert lines[2] == "| memory | SET | – | – | – | – | – | 0.80 |"
+    assert lines[2] == "| memory | SET | – | – | – | – | – | 0.80 | – |"
 
 
 def test_format_results_table_shows_each_target():
@@ -192,7 +192,8 @@ def _flags(published):
     return {words[i]: words[i + 1] for i in range(0, len(words), 2)}
 
 
-@pytest.mark.parametrize("w", [w for w in bm.WORKLOADS if not w.is_memory], ids=lambda w: w.name)
+@pytest.mark.parametrize("w", [w for w in bm.WORKLOADS if not (w.is_memory or w.is_eviction)],
+                         ids=lambda w: w.name)
 def test_workloads_use_the_published_parameters(w):
     flags = _flags(w.published)
     published_tests = flags.pop("-t").split(",")
@@ -661,3 +662,30 @@ def test_geo_points_fill_their_square_and_differ():
 def test_stream_memory_workload_counts_entries():
     w = next(w for w in bm.WORKLOADS if w.name == "stream-memory")
     assert (w.memory_kind, w.memory_keys, w.value_size) == ("stream", 1_000_000, 32)
+
+
+def test_zipf_sequence_is_skewed_reproducible_and_in_range():
+    seq = bm.zipf_sequence(1000, 20000, seed=7)
+    assert seq == bm.zipf_sequence(1000, 20000, seed=7)
+    assert all(0 <= i < 1000 for i in seq)
+    counts = sorted((seq.count(i) for i in set(seq)), reverse=True)
+    # The most popular key is read far more often than a uniform draw would (20 times).
+    assert counts[0] > 1000
+    assert len(set(seq)) > 300
+
+
+def test_cache_reads_counts_hits_and_fills_misses(fake_server):
+    bm.pipeline_all(fake_server.port, [bm.encode_command(b"SET", bm.memory_key(1, 16), b"v")])
+    hits = bm.cache_reads(fake_server.port, [1, 2, 2, 3, 1], 16, 100)
+    # One pipelined batch: key 1 hits twice; keys 2 (twice) and 3 miss and are then set.
+    assert hits == 2
+    assert bm.memory_key(3, 16) in fake_server.data
+
+
+def test_eviction_workload_scales_its_keys_and_reports_a_hit_rate():
+    w = next(w for w in bm.WORKLOADS if w.name == "eviction")
+    assert w.is_eviction and not w.is_memory
+    assert bm.scaled(w, 0.01).eviction_keys == 2000
+    table = bm.format_results_table([M("eviction", "rustis", "GET", hit_rate=0.8123)])
+    assert "| 0.812 |" in table
+    assert bm.CSV_COLUMNS[-1] == "Hit rate"

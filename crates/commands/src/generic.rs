@@ -828,18 +828,24 @@ fn cmd_object(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         }
         return;
     }
+    let shared_ints = !ctx.shard.config.evict.no_shared_integers;
     let db = ctx.db();
+    let lfu = db.access() != rustis_storage::table::Access::Lru;
     // Redis looks the key up without touching it, so IDLETIME reads the time before this call.
     let Some(idle) = db.idle_secs(&args[2]) else {
         return out.null();
     };
+    let freq = db.freq(&args[2]).unwrap_or(0);
     let Some(e) = db.peek(&args[2]) else {
         return out.null();
     };
     match lower.as_str() {
         "encoding" => out.bulk(e.value.encoding().as_bytes()),
-        "refcount" => out.int(object_refcount(&e.value)),
-        "idletime" => out.int(idle as i64),
+        "refcount" if shared_ints => out.int(object_refcount(&e.value)),
+        "refcount" => out.int(1),
+        "idletime" if !lfu => out.int(idle as i64),
+        "idletime" => out.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+        _ if lfu => out.int(freq as i64),
         _ => out.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
     }
 }

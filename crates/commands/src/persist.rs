@@ -139,8 +139,16 @@ fn cmd_restore(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     }
     let expire = (when != 0).then_some(when as u64);
     db.insert(key, value, expire);
-    if let Some(idle) = o.idle {
-        db.set_idle_secs(key, u32::try_from(idle).unwrap_or(u32::MAX));
+    // As Redis's `objectSetLRUOrLFU`: FREQ counts under an LFU policy, IDLETIME otherwise.
+    let lfu = db.access() != rustis_storage::table::Access::Lru;
+    match (o.idle, o.freq) {
+        (Some(idle), _) if !lfu => {
+            db.set_idle_secs(key, u32::try_from(idle).unwrap_or(u32::MAX));
+        }
+        (_, Some(freq)) if lfu => {
+            db.set_freq(key, u8::try_from(freq).unwrap_or(255));
+        }
+        _ => {}
     }
     out.ok();
 }

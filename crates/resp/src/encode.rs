@@ -26,6 +26,8 @@ pub struct Out {
     /// Referenced values, each with the length of `buf` when it was written: the value goes
     /// after `buf[..offset]`. In offset order.
     shared: Vec<(usize, Bytes)>,
+    /// The total length of the values in `shared`.
+    shared_bytes: usize,
 }
 
 impl Out {
@@ -36,12 +38,19 @@ impl Out {
             resp3,
             share: false,
             shared: Vec::new(),
+            shared_bytes: 0,
         }
     }
 
     /// Whether some output is held by reference, outside `buf`.
     pub fn has_shared(&self) -> bool {
         !self.shared.is_empty()
+    }
+
+    /// The output's length in bytes, shared values included (what an output buffer limit
+    /// counts), in O(1).
+    pub fn len(&self) -> usize {
+        self.buf.len() + self.shared_bytes
     }
 
     /// Whether there is no output at all.
@@ -70,6 +79,7 @@ impl Out {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.shared.clear();
+        self.shared_bytes = 0;
     }
 
     /// Cuts the output back to its first `len` bytes of `buf`, with the shared values placed
@@ -77,7 +87,9 @@ impl Out {
     pub fn truncate(&mut self, len: usize) {
         self.buf.truncate(len);
         while self.shared.last().is_some_and(|(off, _)| *off >= len) {
-            self.shared.pop();
+            if let Some((_, v)) = self.shared.pop() {
+                self.shared_bytes -= v.len();
+            }
         }
     }
 
@@ -85,14 +97,18 @@ impl Out {
     /// relative to `at`, for a caller that moves `buf[at..]` elsewhere.
     pub fn take_shared_after(&mut self, at: usize) -> Vec<(usize, Bytes)> {
         let first = self.shared.partition_point(|(off, _)| *off <= at);
-        self.shared
+        let taken: Vec<(usize, Bytes)> = self
+            .shared
             .drain(first..)
             .map(|(off, v)| (off - at, v))
-            .collect()
+            .collect();
+        self.shared_bytes -= taken.iter().map(|(_, v)| v.len()).sum::<usize>();
+        taken
     }
 
     /// Hands over the shared values (with their offsets into `buf`), leaving none.
     pub fn take_shared(&mut self) -> Vec<(usize, Bytes)> {
+        self.shared_bytes = 0;
         std::mem::take(&mut self.shared)
     }
 
@@ -108,6 +124,7 @@ impl Out {
             self.buf.extend_from_slice(&buf[at..*off]);
             if self.share {
                 self.shared.push((self.buf.len(), v.clone()));
+                self.shared_bytes += v.len();
             } else {
                 self.buf.extend_from_slice(v);
             }
@@ -124,6 +141,7 @@ impl Out {
         }
         self.len_line(b'$', data.len() as i64);
         self.shared.push((self.buf.len(), data.clone()));
+        self.shared_bytes += data.len();
         self.buf.put_slice(b"\r\n");
     }
 

@@ -484,6 +484,9 @@ pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
             .iter()
             .any(|s| s == "all" || s == "everything" || s == "default");
     let show = |s: &str| all || wanted.iter().any(|x| x == s);
+    // Read before the figures below are gathered: their copies are INFO's own, not the
+    // server's memory use (Redis's figure does not count building its reply either).
+    let used_now = w.shared.allocated.map(|f| f());
     let Some(stats) = on_every_thread(w, |wk| {
         let shard = wk.shard.borrow();
         ThreadStats {
@@ -551,7 +554,7 @@ pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
     }
     if show("memory") {
         let rss = rss_bytes();
-        let used = sh.allocated.map(|f| f()).unwrap_or(rss);
+        let used = used_now.unwrap_or(rss);
         let lua: usize = stats.iter().map(|t| t.lua.0).sum();
         let _ = write!(
             s,
@@ -576,10 +579,11 @@ pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         let (channels, patterns, shard_channels) = crate::pubsub::info_counts(w).await;
         let _ = write!(
             s,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\n\r\n",
             sh.total_connections.load(std::sync::atomic::Ordering::Relaxed),
             sh.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
             stats.iter().map(|t| t.expired).sum::<u64>(),
+            sh.mem.evicted(),
             stats.iter().map(|t| t.hits).sum::<u64>(),
             stats.iter().map(|t| t.misses).sum::<u64>(),
         );
@@ -725,6 +729,7 @@ async fn config(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
                 let call = Box::new(move |wk: &Worker| -> rustis_commands::registry::Partial {
                     wk.shard.borrow_mut().config = c;
                     crate::notify::sync(wk);
+                    crate::evict::sync(wk);
                     Box::new(())
                 });
                 let _ = w.send_call(s, None, false, call).await;

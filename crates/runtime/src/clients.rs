@@ -75,13 +75,14 @@ pub(crate) fn with_request(line: String, args: &[bytes::Bytes]) -> String {
     line.replacen(" qbuf=0 ", &format!(" qbuf={n} "), 1)
 }
 
-/// One line of CLIENT LIST (and CLIENT INFO) for `c`, in Redis 7's field order. Figures
-/// Rustis does not keep per client (query and output buffer sizes, memory) are 0.
+/// One line of CLIENT LIST (and CLIENT INFO) for `c`, in Redis 7's field order. `omem` is
+/// the pub/sub frames waiting for it (a connection's replies are written before its next
+/// request is read); figures Rustis does not keep per client (memory) are 0.
 pub(crate) fn line(c: &Session) -> String {
     let now = Instant::now();
     let multi = c.multi.borrow().as_ref().map_or(-1, |m| m.queued() as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -94,6 +95,7 @@ pub(crate) fn line(c: &Session) -> String {
         c.pubsub.of_kind(crate::pubsub::Kind::Channel),
         c.pubsub.of_kind(crate::pubsub::Kind::Pattern),
         c.pubsub.of_kind(crate::pubsub::Kind::Shard),
+        c.pubsub.queued(),
         c.last_cmd(),
         c.resp(),
         String::from_utf8_lossy(&c.lib_name.borrow()),

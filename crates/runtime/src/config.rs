@@ -134,8 +134,6 @@ const fn only_default(
 }
 
 const NO_AUTH: &str = "there is no AUTH or ACL yet, so a password would not be checked";
-const NO_EVICTION: &str =
-    "memory limits and eviction are not implemented yet, so memory use would not be bounded";
 const NO_REPLICATION: &str = "replication is not implemented yet";
 
 /// Redis parameters and redis.conf directives that Rustis does not list in CONFIG GET, since
@@ -154,11 +152,6 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
     ),
     ("aclfile", Some(""), NO_AUTH),
     ("user", None, NO_AUTH),
-    (
-        "client-query-buffer-limit",
-        None,
-        "client query buffers are limited only by proto-max-bulk-len yet",
-    ),
     ("tls-port", Some("0"), "TLS is not implemented yet"),
     ("tls-cert-file", Some(""), "TLS is not implemented yet"),
     ("tls-key-file", Some(""), "TLS is not implemented yet"),
@@ -174,6 +167,11 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
         "commands cannot be renamed yet, so a renamed command would stay callable",
     ),
     ("loadmodule", None, "modules are not supported"),
+    (
+        "maxmemory-clients",
+        Some("0"),
+        "the memory of all clients together is not limited yet (each client's output is, by client-output-buffer-limit)",
+    ),
     (
         "include",
         None,
@@ -212,6 +210,12 @@ static PARAMS: &[Param] = &[
     p("io-threads", Kind::Int(1, 128), "1", false),
     p("maxclients", Kind::Int(1, MAX), "10000", true),
     p("proto-max-bulk-len", Kind::Memory, "536870912", true),
+    p(
+        "client-query-buffer-limit",
+        Kind::Memory,
+        "1073741824",
+        true,
+    ),
     p("tcp-backlog", Kind::Int(0, MAX), "511", false),
     p("tcp-keepalive", Kind::Int(0, MAX), "300", true),
     p("timeout", Kind::Int(0, MAX), "0", true),
@@ -307,7 +311,7 @@ static PARAMS: &[Param] = &[
     p("rdbcompression", Kind::Bool, "yes", true),
     p("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
     p("rdbchecksum", Kind::Bool, "yes", true),
-    only_default("maxmemory", Kind::Memory, "0", true, NO_EVICTION),
+    p("maxmemory", Kind::Memory, "0", true),
     Param {
         name: "maxmemory-policy",
         alias: None,
@@ -323,8 +327,17 @@ static PARAMS: &[Param] = &[
         ]),
         default: "noeviction",
         mutable: true,
-        only: Some(("noeviction", NO_EVICTION)),
+        only: None,
     },
+    p(
+        "maxmemory-samples",
+        Kind::Int(1, i32::MAX as i64),
+        "5",
+        true,
+    ),
+    p("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10", true),
+    p("lfu-log-factor", Kind::Int(0, i32::MAX as i64), "10", true),
+    p("lfu-decay-time", Kind::Int(0, i32::MAX as i64), "1", true),
     p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
@@ -392,10 +405,6 @@ static PARAMS: &[Param] = &[
     ),
 ];
 
-/// Why a limit on normal clients' output buffers is refused.
-const NO_NORMAL_LIMIT: &str =
-    "output buffers of normal clients are not limited yet (the pubsub class is)";
-
 /// Applies `client-output-buffer-limit` arguments (`<class> <hard> <soft> <seconds>`, repeated)
 /// to the current value, as Redis does: classes not named keep their limits. Returns the new
 /// value in CONFIG GET's form.
@@ -440,9 +449,6 @@ fn output_limits(current: &str, value: &str) -> Result<String, ConfigError> {
             ));
         };
         classes[class] = [hard, soft, secs];
-    }
-    if classes[0] != [0, 0, 0] {
-        return Err(ConfigError::Unsupported(name.to_string(), NO_NORMAL_LIMIT));
     }
     let mut out = String::new();
     for (word, c) in ["normal", "slave", "pubsub"].iter().zip(classes) {
@@ -679,14 +685,28 @@ impl Config {
                 }
                 n.to_string()
             }
-            Kind::Memory => parse_memory(value)
-                .ok_or_else(|| {
+            Kind::Memory => {
+                let n = parse_memory(value).ok_or_else(|| {
                     ConfigError::Invalid(
                         param.name.to_string(),
                         "argument must be a memory value".into(),
                     )
-                })?
-                .to_string(),
+                })?;
+                // Redis's bounds for the query buffer limit (a size_t from 1 MB).
+                if param.name == "client-query-buffer-limit"
+                    && !(1024 * 1024..=i64::MAX as u64).contains(&n)
+                {
+                    return Err(ConfigError::Invalid(
+                        param.name.to_string(),
+                        format!(
+                            "argument must be between {} and {} inclusive",
+                            1024 * 1024,
+                            i64::MAX
+                        ),
+                    ));
+                }
+                n.to_string()
+            }
             Kind::Bool => match value.to_ascii_lowercase().as_str() {
                 "yes" => "yes".into(),
                 "no" => "no".into(),
@@ -816,11 +836,21 @@ impl Config {
 
     /// `client-output-buffer-limit`'s pubsub class: hard bytes, soft bytes, soft seconds.
     pub fn pubsub_limits(&self) -> (u64, u64, u64) {
+        self.output_class(9)
+    }
+
+    /// `client-output-buffer-limit`'s normal class: hard bytes, soft bytes, soft seconds.
+    pub fn normal_limits(&self) -> (u64, u64, u64) {
+        self.output_class(1)
+    }
+
+    /// The three numbers of one class, from their first word in CONFIG GET's form.
+    fn output_class(&self, skip: usize) -> (u64, u64, u64) {
         let v: Vec<u64> = self
             .get("client-output-buffer-limit")
             .unwrap_or("")
             .split_whitespace()
-            .skip(9)
+            .skip(skip)
             .take(3)
             .map(|n| n.parse().unwrap_or(0))
             .collect();
@@ -846,6 +876,20 @@ impl Config {
             stream_node_max_bytes: u("stream-node-max-bytes"),
             stream_node_max_entries: u("stream-node-max-entries"),
             rdb_compression: self.get("rdbcompression") != Some("no"),
+            evict: rustis_storage::evict::EvictConfig {
+                policy: rustis_storage::evict::Policy::parse(
+                    self.get("maxmemory-policy").unwrap_or("noeviction"),
+                )
+                .unwrap_or_default(),
+                samples: u("maxmemory-samples").max(1),
+                lfu_log_factor: u("lfu-log-factor").min(u32::MAX as usize) as u32,
+                lfu_decay_time: u("lfu-decay-time").min(u32::MAX as usize) as u32,
+                no_shared_integers: u("maxmemory") != 0
+                    && rustis_storage::evict::Policy::parse(
+                        self.get("maxmemory-policy").unwrap_or("noeviction"),
+                    )
+                    .is_some_and(|p| p.tracks_access()),
+            },
         }
     }
 
@@ -1099,15 +1143,13 @@ mod tests {
         for (name, value) in [
             ("requirepass", "secret"),
             ("aof-timestamp-enabled", "yes"),
-            ("maxmemory", "1mb"),
-            ("maxmemory-policy", "allkeys-lru"),
+            ("maxmemory-clients", "10mb"),
             ("notify-keyspace-events", "KEm"),
             ("masterauth", "x"),
             ("replicaof", "127.0.0.1 6379"),
             ("cluster-enabled", "yes"),
             ("tls-port", "6380"),
             ("user", "alice on >pw"),
-            ("client-output-buffer-limit", "normal 1mb 1mb 0"),
         ] {
             let e = c.set(name, value, true).unwrap_err();
             assert!(matches!(e, ConfigError::Unsupported(..)), "{name}: {e:?}");

@@ -158,6 +158,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
     let mut streak: (usize, u32) = (w.id, 0);
     sess.fd.set(std::os::fd::AsRawFd::as_raw_fd(&stream));
     let mut pushed_last = false;
+    let mut soft = crate::limits::SoftState::default();
     'conn: loop {
         sess.idle.set(rbuf.is_empty() && out.is_empty());
         // Waiting for the socket and for pushes is the connection's only wait, so a push costs
@@ -263,12 +264,19 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             out.raw(b"\r\n");
             sess.close();
         }
+        if crate::limits::output_refused(&shared.climits, &sess, &out, &mut soft) {
+            break;
+        }
         if !out.is_empty() {
             if write_or_abort(&sess, &mut stream, &out).await.is_err() {
                 break;
             }
             out.clear();
             dispatch::trim(&mut out.buf);
+        }
+        // What is left unparsed is the start of a command still arriving.
+        if crate::limits::query_refused(&shared.climits, &sess, &rbuf) {
+            break;
         }
         if rbuf.is_empty() {
             // Release the read buffer between requests, as Redis does with idle query buffers:

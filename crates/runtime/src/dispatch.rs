@@ -376,6 +376,10 @@ pub(crate) async fn run(
         if sess.closing() {
             break;
         }
+        // The output reached the normal class's hard limit: the rest is not run (limits.rs).
+        if crate::limits::over_hard(&w.shared.climits, sess, out) {
+            break;
+        }
         // ---- MONITOR and CLIENT REPLY: the previous command has run; its reply, complete,
         // is dropped if silenced. ----
         if let Some(line) = fed.take() {
@@ -438,6 +442,13 @@ pub(crate) async fn run(
         // Writes are refused while the last BGSAVE or AOF write failed (MISCONF).
         if let Some(e) = crate::aof::disk_error(w, spec) {
             multi::reject(w, sess, spec, &e, out);
+            pending.wrote_local(start, out);
+            continue;
+        }
+        // Over `maxmemory` with nothing left to evict: Redis's -OOM (see evict.rs).
+        if let Some(e) = crate::evict::refused(w, sess, spec, &args) {
+            multi::reject(w, sess, spec, e, out);
+            crate::stats::rejected(spec, &args, &out.buf[start..]);
             pending.wrote_local(start, out);
             continue;
         }

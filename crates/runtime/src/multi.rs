@@ -105,6 +105,16 @@ pub(crate) fn reject(w: &Worker, sess: &Session, spec: &CommandSpec, error: &str
     out.error(error);
 }
 
+/// Whether the open transaction queued a command flagged `denyoom` (EXEC is then refused
+/// over `maxmemory`, as in Redis).
+pub(crate) fn queued_denyoom(sess: &Session) -> bool {
+    sess.multi.borrow().as_ref().is_some_and(|m| {
+        m.cmds
+            .iter()
+            .any(|(spec, args)| spec.resolve(args).unwrap_or(spec).flags & flags::DENYOOM != 0)
+    })
+}
+
 /// Marks the transaction (if one is open) as failed: a command was refused while queueing.
 pub(crate) fn flag_error(sess: &Session) {
     if let Some(m) = sess.multi.borrow_mut().as_mut() {

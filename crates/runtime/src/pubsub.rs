@@ -142,6 +142,12 @@ impl SessState {
         }
     }
 
+    /// Bytes of pub/sub frames pushed and not yet taken by the connection (CLIENT LIST's
+    /// `omem`, what the pubsub output buffer limit counts).
+    pub fn queued(&self) -> usize {
+        self.queued.get()
+    }
+
     /// The connection took `n` bytes of frames out of its inbox.
     pub fn taken(&self, n: usize) {
         let left = self.queued.get().saturating_sub(n);

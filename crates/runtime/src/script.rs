@@ -358,6 +358,7 @@ pub(crate) async fn run(
             return out.error(SHUTTING_DOWN);
         }
         let mut host = ScriptHost {
+            oom: crate::evict::is_oom(w),
             w,
             rc: Some(w),
             sess: Some(sess),
@@ -437,6 +438,7 @@ fn run_forwarded(
     resp3: bool,
 ) -> Forwarded {
     let mut host = ScriptHost {
+        oom: crate::evict::is_oom(w),
         w,
         rc: None,
         sess: None,
@@ -542,6 +544,9 @@ struct ScriptHost<'a> {
     /// The commands the run called: spec, arguments, run time, and the reply's start when it
     /// is an error (for `stats`).
     counted: Vec<Counted>,
+    /// The server was over `maxmemory` when the run started (Redis's `script_oom`): its
+    /// `denyoom` calls are refused.
+    oom: bool,
 }
 
 type Counted = (&'static CommandSpec, Vec<Bytes>, u64, Vec<u8>);
@@ -864,6 +869,10 @@ impl ScriptHost<'_> {
 }
 
 impl Host for ScriptHost<'_> {
+    fn oom(&mut self) -> bool {
+        self.oom
+    }
+
     fn call(
         &mut self,
         args: Vec<Bytes>,

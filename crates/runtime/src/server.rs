@@ -301,6 +301,8 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         signal: crate::admin::SignalSlot::default(),
         debug: crate::debug::DebugState::default(),
         aof,
+        mem: crate::evict::MemState::new(n, opts.allocated),
+        climits: Default::default(),
     });
     shared.load_hot_settings(&shared.config());
     // The mesh: one queue for every ordered pair of threads, built once.
@@ -423,6 +425,7 @@ fn thread_main(
         ));
         crate::notify::install(&w);
         crate::aof::sync(&w);
+        crate::evict::sync(&w);
         tokio::task::spawn_local(serve_mesh(w.clone()));
         // Each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));

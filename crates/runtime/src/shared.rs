@@ -55,6 +55,10 @@ pub(crate) struct Shared {
     pub debug: crate::debug::DebugState,
     /// The append-only file's writer and state (`aof.rs`).
     pub aof: std::sync::Arc<crate::aof::AofState>,
+    /// `maxmemory`'s settings and each thread's published memory figures (`evict.rs`).
+    pub mem: Arc<crate::evict::MemState>,
+    /// Output and query buffer limits of ordinary clients (`limits.rs`).
+    pub climits: crate::limits::ClientLimits,
 }
 
 impl Shared {
@@ -72,6 +76,8 @@ impl Shared {
     /// CONFIG SET).
     pub fn load_hot_settings(&self, cfg: &Config) {
         self.pubsub.load(cfg);
+        self.mem.load(cfg);
+        self.climits.load(cfg);
         self.stats.load(cfg);
         crate::logging::set_level(cfg.get("loglevel").unwrap_or("notice"));
         self.aof.load_settings(cfg);

@@ -299,6 +299,11 @@ impl Worker {
         shard
     }
 
+    /// Whether no transaction holds or waits for anything here.
+    pub fn locks_idle(&self) -> bool {
+        self.locks.borrow().idle()
+    }
+
     /// Reads the clock into the shard: every command of the batch sees this time.
     pub fn tick_clock(&self) {
         drop(self.shard_now());
@@ -765,6 +770,8 @@ pub(crate) fn exec_on(
     out: &mut Out,
     hidden: HiddenFn<'_>,
 ) -> Option<NeededKeys> {
+    // Over `maxmemory`, the shard frees memory first (see evict.rs).
+    crate::evict::before_command(shard);
     // Keyspace notifications name the command that changed a key.
     let _cx = crate::notify::Context::enter(args);
     // The AOF logs what the command changed here (one flag test while it is off).
@@ -777,6 +784,7 @@ pub(crate) fn exec_on(
     if aof && need.is_none() {
         crate::aof::end_command(shard, spec, db, args, &out.buf[start.min(out.buf.len())..]);
     }
+    crate::evict::after_command(shard);
     need
 }
 
@@ -877,6 +885,7 @@ pub(crate) async fn active_expiry(w: Rc<Worker>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        crate::evict::cron(&w);
         // DEBUG SET-ACTIVE-EXPIRE 0 pauses it; lazy expiry still hides expired keys.
         if !w
             .shared

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 
 use rustis_runtime::{Config, ServerOptions, StartError};
 
+mod alloc;
 mod log;
 
+/// jemalloc, counting what it hands out for INFO's `used_memory` and `maxmemory` (alloc.rs).
 #[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 /// jemalloc's options, which it reads (as a C `const char *`) before `main`.
 ///
@@ -165,8 +167,7 @@ fn parse_cli(args: &[String]) -> Result<Action, String> {
 }
 
 fn allocated() -> usize {
-    let _ = tikv_jemalloc_ctl::epoch::advance();
-    tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0)
+    alloc::allocated()
 }
 
 /// jemalloc's statistics report (MEMORY MALLOC-STATS), as its `malloc_stats_print` writes it.

@@ -239,6 +239,32 @@ impl Db {
         self.map.idle_secs(key).map(u64::from)
     }
 
+    /// The key's LFU counter after decay (OBJECT FREQ), without counting as an access.
+    pub fn freq(&mut self, key: &[u8]) -> Option<u32> {
+        self.expire_if_needed(key);
+        self.map.freq(key)
+    }
+
+    /// Sets the key's LFU counter (RESTORE ... FREQ); like the access time, not a change.
+    pub fn set_freq(&mut self, key: &[u8], freq: u8) -> bool {
+        self.map.set_freq(key, freq)
+    }
+
+    /// Sets what accesses record in each key (see [`crate::table::Access`]).
+    pub fn set_access(&mut self, access: crate::table::Access) {
+        self.map.set_access(access);
+    }
+
+    /// What accesses record in each key.
+    pub fn access(&self) -> crate::table::Access {
+        self.map.access()
+    }
+
+    /// The keyspace table, read-only, for sampling (eviction).
+    pub fn table(&self) -> &Table {
+        &self.map
+    }
+
     /// Makes `key` look idle for `secs` seconds (RESTORE ... IDLETIME); an access time is not
     /// a change, so the write path is not involved.
     pub fn set_idle_secs(&mut self, key: &[u8], secs: u32) -> bool {

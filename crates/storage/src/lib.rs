@@ -8,6 +8,7 @@ pub mod blocking;
 pub mod clock;
 pub mod db;
 pub mod elem;
+pub mod evict;
 pub mod expire;
 pub mod hash;
 pub mod hll;

@@ -35,6 +35,8 @@ pub struct ShardConfig {
     pub stream_node_max_entries: usize,
     /// `rdbcompression`: whether DUMP and snapshots LZF-compress long strings.
     pub rdb_compression: bool,
+    /// `maxmemory-policy`, `maxmemory-samples`, `lfu-log-factor`, `lfu-decay-time`.
+    pub evict: crate::evict::EvictConfig,
 }
 
 impl Default for ShardConfig {
@@ -52,6 +54,7 @@ impl Default for ShardConfig {
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
             rdb_compression: true,
+            evict: crate::evict::EvictConfig::default(),
         }
     }
 }
@@ -72,6 +75,10 @@ pub struct Shard {
     pub config: ShardConfig,
     /// Where values too costly to free on this thread go (UNLINK, FLUSHALL ASYNC).
     pub lazyfree: LazyFree,
+    /// Eviction candidates kept between choices (see `evict.rs`).
+    pub(crate) evict_pool: crate::evict::Pool,
+    /// The database the random policies look in next.
+    pub(crate) evict_next_db: usize,
     now: u64,
     next_listener: u64,
 }
@@ -113,6 +120,8 @@ impl Shard {
             rng: SmallRng::from_entropy(),
             config: ShardConfig::default(),
             lazyfree: LazyFree::default(),
+            evict_pool: Default::default(),
+            evict_next_db: 0,
             now: 0,
             next_listener: 0,
         }

@@ -150,6 +150,55 @@ pub struct Table {
     hasher: RandomState,
     /// The LRU clock in seconds that accesses stamp keys with.
     clock: u32,
+    /// What an access writes into a key's `lru` word (see [`Access`]).
+    access: Access,
+    /// A xorshift state for LFU's probabilistic increments (no `Rng` borrow on lookups).
+    lfu_rng: u64,
+}
+
+/// What a key's 32-bit `lru` word holds, as Redis's 24-bit `robj.lru` does: under an LRU (or
+/// no) `maxmemory-policy` the clock in seconds of the last access; under an LFU policy the
+/// time of the last decrement in minutes (16 bits) above an 8-bit logarithmic access counter.
+/// Switching modes does not convert the words: like Redis, old keys read oddly until touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    /// Stamp the clock (OBJECT IDLETIME, LRU eviction).
+    #[default]
+    Lru,
+    /// Count accesses (OBJECT FREQ, LFU eviction) with `lfu-log-factor` and `lfu-decay-time`.
+    Lfu {
+        /// `lfu-log-factor`: how slowly the counter grows.
+        log_factor: u32,
+        /// `lfu-decay-time`: minutes per decrement when a key is not accessed (0: never).
+        decay_minutes: u32,
+    },
+}
+
+/// The counter a new key starts with under LFU, so it is not evicted before it had a chance
+/// to be read (Redis's `LFU_INIT_VAL`).
+pub const LFU_INIT_VAL: u32 = 5;
+
+/// The LFU clock: minutes, 16 bits (Redis's `LFUGetTimeInMinutes`).
+fn lfu_minutes(clock_secs: u32) -> u32 {
+    (clock_secs / 60) & 0xffff
+}
+
+/// The counter of an LFU word after decay at `clock_secs` (Redis's `LFUDecrAndReturn`).
+pub fn lfu_decayed(word: u32, clock_secs: u32, decay_minutes: u32) -> u32 {
+    // A word written in LRU mode reads as an odd time here (the mode changed): mask it.
+    let ldt = (word >> 8) & 0xffff;
+    let counter = word & 0xff;
+    if decay_minutes == 0 {
+        return counter;
+    }
+    let now = lfu_minutes(clock_secs);
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        65535 - ldt + now
+    };
+    let periods = elapsed / decay_minutes;
+    counter.saturating_sub(periods)
 }
 
 impl Table {
@@ -351,9 +400,9 @@ impl Table {
     /// The entry at `key`, after one incremental rehash step.
     pub fn get_stepping(&mut self, key: &[u8]) -> Option<&Entry> {
         self.step();
-        let clock = self.clock;
+        let st = self.stamper();
         self.find_mut(key).map(|n| {
-            n.key.set_lru(clock);
+            n.key.set_lru(st.touch(n.key.lru()));
             &n.entry
         })
     }
@@ -361,9 +410,9 @@ impl Table {
     /// The entry at `key`, mutable, stamping it as accessed.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
         self.step();
-        let clock = self.clock;
+        let st = self.stamper();
         self.find_mut(key).map(|n| {
-            n.key.set_lru(clock);
+            n.key.set_lru(st.touch(n.key.lru()));
             &mut n.entry
         })
     }
@@ -371,6 +420,125 @@ impl Table {
     /// Sets the LRU clock (seconds) that accesses stamp keys with.
     pub fn set_clock(&mut self, secs: u32) {
         self.clock = secs;
+    }
+
+    /// Sets what accesses record (see [`Access`]).
+    pub fn set_access(&mut self, access: Access) {
+        self.access = access;
+    }
+
+    /// What accesses record.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// What one access writes, with this access's random draw taken (LFU only) before the
+    /// lookup borrows the table.
+    #[inline]
+    fn stamper(&mut self) -> Stamper {
+        let draw = match self.access {
+            Access::Lru => 0.0,
+            Access::Lfu { .. } => {
+                // xorshift64*: a uniform draw in [0, 1) without borrowing an `Rng`.
+                let mut x = self.lfu_rng | 1;
+                x ^= x >> 12;
+                x ^= x << 25;
+                x ^= x >> 27;
+                self.lfu_rng = x;
+                (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+            }
+        };
+        Stamper {
+            clock: self.clock,
+            access: self.access,
+            draw,
+        }
+    }
+
+    /// The `lru` word a new key starts with.
+    fn fresh_word(&self) -> u32 {
+        match self.access {
+            Access::Lru => self.clock,
+            Access::Lfu { .. } => (lfu_minutes(self.clock) << 8) | LFU_INIT_VAL,
+        }
+    }
+
+    /// The key's `lru` word, without counting this as an access.
+    pub fn lru_word(&self, key: &[u8]) -> Option<u32> {
+        self.find(key).map(|n| n.key.lru())
+    }
+
+    /// The key's LFU counter after decay (OBJECT FREQ), without counting this as an access;
+    /// meaningful under [`Access::Lfu`].
+    pub fn freq(&self, key: &[u8]) -> Option<u32> {
+        let decay = match self.access {
+            Access::Lfu { decay_minutes, .. } => decay_minutes,
+            Access::Lru => 0,
+        };
+        self.find(key)
+            .map(|n| lfu_decayed(n.key.lru(), self.clock, decay))
+    }
+
+    /// Sets the key's LFU counter (RESTORE ... FREQ); false if it is not stored.
+    pub fn set_freq(&mut self, key: &[u8], freq: u8) -> bool {
+        let word = (lfu_minutes(self.clock) << 8) | freq as u32;
+        self.find_mut(key).map(|n| n.key.set_lru(word)).is_some()
+    }
+
+    /// How evictable an `lru` word makes its key under the current mode: the idle seconds
+    /// under LRU, `255 - counter` under LFU (higher is evicted first, as in Redis's pool).
+    pub fn idle_score(&self, word: u32) -> u64 {
+        match self.access {
+            Access::Lru => self.clock.wrapping_sub(word) as u64,
+            Access::Lfu { decay_minutes, .. } => {
+                255 - lfu_decayed(word, self.clock, decay_minutes) as u64
+            }
+        }
+    }
+
+    /// Calls `f(key, lru word, entry)` on the keys of consecutive buckets from a random one
+    /// (Redis's `dictGetSomeKeys`), until `f` has accepted `want` keys (returned true) or
+    /// `max_buckets` buckets were visited.
+    pub fn sample(
+        &self,
+        rng: &mut impl Rng,
+        want: usize,
+        max_buckets: usize,
+        mut f: impl FnMut(&[u8], u32, &Entry) -> bool,
+    ) {
+        let s0 = self.arr[0].buckets.len();
+        let s1 = if self.rehash_idx.is_some() {
+            self.arr[1].buckets.len()
+        } else {
+            0
+        };
+        let total = s0 + s1;
+        if total == 0 || self.is_empty() || want == 0 {
+            return;
+        }
+        let mut i = rng.gen_range(0..total);
+        let mut taken = 0;
+        for _ in 0..max_buckets.min(total) {
+            let b = if i < s0 {
+                &self.arr[0].buckets[i]
+            } else {
+                &self.arr[1].buckets[i - s0]
+            };
+            let mut cur = b.as_deref();
+            while let Some(n) = cur {
+                if f(&n.key, n.key.lru(), &n.entry) {
+                    taken += 1;
+                    if taken >= want {
+                        return;
+                    }
+                }
+                cur = n.next.as_deref();
+            }
+            i += 1;
+            if i == total {
+                i = 0;
+            }
+        }
     }
 
     /// Seconds since `key` was last accessed, without counting this as an access.
@@ -388,11 +556,12 @@ impl Table {
     /// Stores `entry` at `key`; returns the entry it replaced.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         self.step();
-        let clock = self.clock;
+        let st = self.stamper();
         if let Some(n) = self.find_mut(key) {
-            n.key.set_lru(clock);
+            n.key.set_lru(st.touch(n.key.lru()));
             return Some(std::mem::replace(&mut n.entry, entry));
         }
+        let clock = self.fresh_word();
         self.grow_if_needed();
         let t = if self.rehash_idx.is_some() { 1 } else { 0 };
         let b = self.hash(key) & self.arr[t].mask();
@@ -425,6 +594,8 @@ impl Table {
         *self = Table {
             hasher: self.hasher,
             clock: self.clock,
+            access: self.access,
+            lfu_rng: self.lfu_rng,
             ..Table::default()
         };
     }
@@ -527,6 +698,38 @@ impl Table {
             pick -= 1;
         }
         Some(&cur.key)
+    }
+}
+
+/// One access's update of a key's `lru` word (see [`Table::stamper`]).
+#[derive(Clone, Copy)]
+struct Stamper {
+    clock: u32,
+    access: Access,
+    draw: f64,
+}
+
+impl Stamper {
+    /// The word after an access: the clock (LRU), or the decayed counter incremented with
+    /// probability `1 / ((counter - LFU_INIT_VAL) * log_factor + 1)` (Redis's `updateLFU`).
+    #[inline]
+    fn touch(self, old: u32) -> u32 {
+        match self.access {
+            Access::Lru => self.clock,
+            Access::Lfu {
+                log_factor,
+                decay_minutes,
+            } => {
+                let mut counter = lfu_decayed(old, self.clock, decay_minutes);
+                if counter < 255 {
+                    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+                    if self.draw < 1.0 / (base * log_factor as f64 + 1.0) {
+                        counter += 1;
+                    }
+                }
+                (lfu_minutes(self.clock) << 8) | counter
+            }
+        }
     }
 }
 
