@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     pub debug: crate::debug::DebugState,
     /// The append-only file's writer and state (`aof.rs`).
     pub aof: std::sync::Arc<crate::aof::AofState>,
+    /// The TLS configuration new TLS connections take (`tls.rs`).
+    pub tls: crate::tls::TlsState,
 }
 
 impl Shared {
