@@ -568,6 +568,20 @@ fn pipelines_and_large_values_over_tls() {
             assert_eq!(pair[0], b"+OK\r\n");
             assert_eq!(pair[1], format!(":{}\r\n", i + 1).as_bytes());
         }
+        // Rounds of commands on one key: a connection whose keys live on the other thread
+        // moves there (conn.rs), TLS state and all, and keeps answering.
+        for key in ["a", "b", "c", "d", "e", "f"] {
+            for round in 0..5 {
+                let mut batch = Vec::new();
+                for _ in 0..50 {
+                    batch.extend(encode(&[b"INCR", key.as_bytes()]));
+                }
+                c.write_all(&batch).unwrap();
+                c.flush().unwrap();
+                let replies = read_replies(&mut c, 50).unwrap();
+                assert_eq!(replies[49], format!(":{}\r\n", (round + 1) * 50).as_bytes());
+            }
+        }
         // A 6 MB value, written and read back whole.
         let big: Vec<u8> = (0..6 * 1024 * 1024)
             .map(|i| b'a' + (i % 26) as u8)

@@ -124,7 +124,7 @@ pub(crate) async fn serve_tls(
             serve_loop(w, conn, sess).await;
         }
         Err(e) => {
-            tracing::debug!("TLS handshake with {peer} failed: {e}");
+            tracing::debug!("Error accepting a client connection: {e} (addr={peer} laddr={laddr})");
             w.shared.connected.fetch_sub(1, Ordering::Relaxed);
         }
     }
