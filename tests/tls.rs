@@ -693,3 +693,27 @@ fn startup_fails_naming_a_missing_certificate_or_a_missing_ca() {
     );
     assert_eq!(ping(handle.addr(), cfg).unwrap(), b"+PONG\r\n");
 }
+
+#[test]
+fn timeout_closes_a_client_that_never_finishes_its_handshake() {
+    let pki = Pki::new("hstimeout");
+    let server_cert = pki.leaf("server", true);
+    let srv = start(
+        1,
+        &pki,
+        &server_cert,
+        &[("tls-auth-clients", "no"), ("timeout", "1")],
+    );
+    let mut raw = TcpStream::connect(srv.tls).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let n = raw
+        .read_to_end(&mut buf)
+        .expect("closed by the server, not timed out here");
+    assert_eq!(n, 0);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // A client that does finish its handshake is served as usual.
+    let cfg = client_config(&pki, &ClientOpts::default());
+    assert_eq!(ping(srv.tls, cfg).unwrap(), b"+PONG\r\n");
+}

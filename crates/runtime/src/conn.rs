@@ -118,7 +118,18 @@ pub(crate) async fn serve_tls(
 ) {
     let _ = stream.set_nodelay(true);
     let laddr = stream.local_addr().unwrap_or(peer);
-    match crate::tls::handshake(config, stream).await {
+    // `timeout` applies to a client still in its handshake too, as in Redis (where the client
+    // exists from accept on).
+    let idle = w.shared.config().get_i64("timeout");
+    let handshake = crate::tls::handshake(config, stream);
+    let done = if idle > 0 {
+        tokio::time::timeout(std::time::Duration::from_secs(idle as u64), handshake)
+            .await
+            .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+    } else {
+        handshake.await
+    };
+    match done {
         Ok(conn) => {
             let sess = Session::new(w.shared.client_id(), peer, laddr);
             serve_loop(w, conn, sess).await;
