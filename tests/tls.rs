@@ -655,6 +655,26 @@ fn startup_fails_naming_a_missing_certificate_or_a_missing_ca() {
             path(&missing)
         )
     );
+    // A key that is not the certificate's.
+    let other = pki.leaf("other", true);
+    let mut mismatch = c.clone();
+    mismatch
+        .set("tls-key-file", path(&other.key), true)
+        .unwrap();
+    let e = rustis_runtime::start(ServerOptions {
+        config: mismatch,
+        threads: 1,
+        ..Default::default()
+    })
+    .err()
+    .expect("refused");
+    assert!(
+        e.to_string().starts_with(&format!(
+            "Failed to configure TLS: Failed to load private key: {}: ",
+            path(&other.key)
+        )),
+        "{e}"
+    );
     let mut no_ca = c.clone();
     no_ca.set("tls-ca-cert-file", "", true).unwrap();
     let e = rustis_runtime::start(ServerOptions {

@@ -318,12 +318,28 @@ pub(crate) fn build(cfg: &Config) -> Result<ServerConfig, String> {
         b.build()
             .map_err(|e| format!("Failed to configure CA certificate(s) file/directory: {e}"))?
     };
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("Failed to load private key: {key_file}: {e}"))?;
+    let certified = rustls::sign::CertifiedKey::new(certs, signing);
+    match certified.keys_match() {
+        Ok(()) => {}
+        // An X.509 version 1 certificate (OpenSSL makes one when no extensions are asked for,
+        // as Redis's utils/gen-test-certs.sh does for redis.crt) cannot be parsed by webpki to
+        // compare its key; OpenSSL serves it, and so does Rustis, unchecked against the key.
+        Err(rustls::Error::InvalidCertificate(e))
+            if format!("{e:?}").contains("UnsupportedCertVersion") => {}
+        Err(rustls::Error::InvalidCertificate(e)) => {
+            return Err(format!("Failed to load certificate: {cert_file}: {e}"))
+        }
+        Err(e) => return Err(format!("Failed to load private key: {key_file}: {e}")),
+    }
     let mut sc = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|e| format!("Failed to configure tls-protocols/ciphers: {e}"))?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("Failed to load private key: {key_file}: {e}"))?;
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
     sc.ignore_client_order = get("tls-prefer-server-ciphers") == "yes";
     sc.session_storage = if get("tls-session-caching") == "yes" {
         Arc::new(SessionCache::new(
@@ -565,8 +581,21 @@ impl TlsConn {
     }
 }
 
+/// The content type of a TLS handshake record, which every TLS client's first bytes are.
+const HANDSHAKE_RECORD: u8 = 0x16;
+
 /// The handshake of a connection accepted on a TLS port, run as a task of its thread.
 pub(crate) async fn handshake(config: Arc<ServerConfig>, tcp: TcpStream) -> io::Result<TlsConn> {
+    // A client that does not start with a TLS handshake record (one speaking plain RESP to
+    // the TLS port) is closed at once, unanswered, as OpenSSL leaves it in Redis: rustls would
+    // answer it with an alert, which such a client reads as a malformed reply.
+    let mut first = [0u8; 1];
+    if tcp.peek(&mut first).await? == 0 || first[0] != HANDSHAKE_RECORD {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a TLS handshake (a plain-text client on the TLS port?)",
+        ));
+    }
     let stream = tokio_rustls::TlsAcceptor::from(config).accept(tcp).await?;
     let (tcp, tls) = stream.into_inner();
     let mut conn = TlsConn::new(tcp, Box::new(tls));
