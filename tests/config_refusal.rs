@@ -39,8 +39,26 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "/etc/users.acl",
         "there is no AUTH or ACL yet, so a password would not be checked",
     ),
-    ("tls-port", "6380", "TLS is not implemented yet"),
-    ("tls-cert-file", "redis.crt", "TLS is not implemented yet"),
+    (
+        "tls-dh-params-file",
+        "redis.dh",
+        "rustls negotiates only ECDHE key exchange, so DH parameters would not be used",
+    ),
+    (
+        "tls-key-file-pass",
+        "secret",
+        "encrypted private keys are not supported: give tls-key-file a decrypted key",
+    ),
+    (
+        "tls-replication",
+        "yes",
+        "replication is not implemented yet",
+    ),
+    (
+        "tls-client-cert-file",
+        "client.crt",
+        "there are no outgoing TLS connections (replication and cluster are not implemented yet)",
+    ),
     (
         "aof-use-rdb-preamble",
         "no",

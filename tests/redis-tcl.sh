@@ -24,6 +24,12 @@
 #   --no-rustis      do not run against Rustis (with --redis: the reference numbers only)
 #   --external       the external-server mode (see above)
 #   --threads N      Rustis threads (default 4)
+#   --tls            the suite's TLS mode (normal mode only; needs tcl-tls and openssl): the
+#                    test certificates are made once with REDIS_SRC/utils/gen-test-certs.sh,
+#                    and start_server gives the servers it starts neither tls-client-cert-file,
+#                    tls-client-key-file, tls-dh-params-file, tls-replication nor tls-cluster
+#                    (settings for outgoing TLS and DHE, which Rustis refuses: see
+#                    docs/tls.md), for both servers alike
 #   --clients N      the suite's test clients run in parallel (normal mode; default 1)
 #   --timeout S      the suite's per-test timeout in seconds (default 600; keep it well above
 #                    the two minutes the suite waits for a server that does not start, such as
@@ -56,7 +62,7 @@ set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-run_redis=0 run_rustis=1 threads=4 verbose=0 keep=0 external=0 clients=1 timeout=600
+run_redis=0 run_rustis=1 threads=4 verbose=0 keep=0 external=0 clients=1 timeout=600 tls=0
 suite_extra=()
 tags=""
 tags_set=0
@@ -66,6 +72,7 @@ while [[ $# -gt 0 ]]; do
         --redis) run_redis=1 ;;
         --no-rustis) run_rustis=0 ;;
         --external) external=1 ;;
+        --tls) tls=1 ;;
         --threads) threads="$2"; shift ;;
         --clients) clients="$2"; shift ;;
         --timeout) timeout="$2"; shift ;;
@@ -80,6 +87,8 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 if [[ $tags_set -eq 0 && $external -eq 1 ]]; then tags="$external_tags"; fi
+if [[ $tls -eq 1 && $external -eq 1 ]]; then echo "--tls works in normal mode only" >&2; exit 2; fi
+if [[ $tls -eq 1 ]]; then suite_extra+=(--tls); fi
 [[ $# -ge 2 ]] || usage
 src="$(cd "$1" && pwd)"; shift
 units=("$@")
@@ -109,6 +118,16 @@ make_suite() {
     grep -q 'catch {r function flush}' "$dir/tests/support/server.tcl" \
         && grep -q '(no unixsocket' "$dir/tests/support/server.tcl" \
         || { echo "unexpected tests/support/server.tcl: is this Redis 7.0?" >&2; exit 2; }
+    if [[ $tls -eq 1 ]]; then
+        if [[ ! -d "$work/tls-certs/tests/tls" ]]; then
+            mkdir -p "$work/tls-certs"
+            (cd "$work/tls-certs" && bash "$src/utils/gen-test-certs.sh") >"$work/tls-certs.log" 2>&1 \
+                || { echo "could not make the test certificates (see $work/tls-certs.log)" >&2; exit 2; }
+        fi
+        cp -R "$work/tls-certs/tests/tls" "$dir/tests/tls"
+        sed -i -E '/dict set config "(tls-client-cert-file|tls-client-key-file|tls-dh-params-file|tls-cluster|tls-replication)"/s/^/# (TLS mode: see tests\/redis-tcl.sh) /' \
+            "$dir/tests/support/server.tcl"
+    fi
     local tool
     for tool in redis-cli redis-benchmark; do
         if command -v "$tool" >/dev/null; then ln -s "$(command -v "$tool")" "$dir/src/$tool"; fi

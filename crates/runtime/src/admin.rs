@@ -718,6 +718,16 @@ async fn config(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
                     };
                 }
             }
+            // A TLS setting rebuilds TLS for new connections; if it does not build, nothing
+            // changes (Redis's applyTlsCfg).
+            if let Some(name) = seen.iter().find(|n| n.starts_with("tls-")) {
+                if crate::tls::enabled(&cfg) {
+                    if let Err(e) = w.shared.tls.configure(&cfg) {
+                        tracing::warn!("{e}");
+                        return out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - Unable to update TLS configuration. Check server logs."));
+                    }
+                }
+            }
             let shard_cfg = cfg.shard_config();
             let aof_was = w.shared.config().get("appendonly") == Some("yes");
             let aof_now = cfg.get("appendonly") == Some("yes");

@@ -135,6 +135,8 @@ const fn only_default(
 
 const NO_AUTH: &str = "there is no AUTH or ACL yet, so a password would not be checked";
 const NO_REPLICATION: &str = "replication is not implemented yet";
+const NO_OUTGOING_TLS: &str =
+    "there are no outgoing TLS connections (replication and cluster are not implemented yet)";
 
 /// Redis parameters and redis.conf directives that Rustis does not list in CONFIG GET, since
 /// any value shown would claim something, and refuses to set: a clearer answer than "unknown".
@@ -152,10 +154,14 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
     ),
     ("aclfile", Some(""), NO_AUTH),
     ("user", None, NO_AUTH),
-    ("tls-port", Some("0"), "TLS is not implemented yet"),
-    ("tls-cert-file", Some(""), "TLS is not implemented yet"),
-    ("tls-key-file", Some(""), "TLS is not implemented yet"),
-    ("tls-ca-cert-file", Some(""), "TLS is not implemented yet"),
+    ("tls-client-cert-file", Some(""), NO_OUTGOING_TLS),
+    ("tls-client-key-file", Some(""), NO_OUTGOING_TLS),
+    ("tls-client-key-file-pass", Some(""), NO_OUTGOING_TLS),
+    (
+        "tls-dh-params-file",
+        Some(""),
+        "rustls negotiates only ECDHE key exchange, so DH parameters would not be used",
+    ),
     (
         "unixsocket",
         Some(""),
@@ -402,6 +408,51 @@ static PARAMS: &[Param] = &[
         Kind::Text,
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         true,
+    ),
+    // TLS (tls.rs, docs/tls.md). CONFIG SET of any of them rebuilds the TLS configuration
+    // for new connections (admin.rs); the port is set at startup, like `port`.
+    p("tls-port", Kind::Int(0, 65535), "0", false),
+    p("tls-cert-file", Kind::Text, "", true),
+    p("tls-key-file", Kind::Text, "", true),
+    only_default(
+        "tls-key-file-pass",
+        Kind::Text,
+        "",
+        true,
+        "encrypted private keys are not supported: give tls-key-file a decrypted key",
+    ),
+    p("tls-ca-cert-file", Kind::Text, "", true),
+    p("tls-ca-cert-dir", Kind::Text, "", true),
+    p(
+        "tls-auth-clients",
+        Kind::Enum(&["no", "yes", "optional"]),
+        "yes",
+        true,
+    ),
+    p("tls-protocols", Kind::Text, "", true),
+    p("tls-ciphers", Kind::Text, "", true),
+    p("tls-ciphersuites", Kind::Text, "", true),
+    p("tls-prefer-server-ciphers", Kind::Bool, "no", true),
+    p("tls-session-caching", Kind::Bool, "yes", true),
+    p(
+        "tls-session-cache-size",
+        Kind::Int(0, i32::MAX as i64),
+        "20480",
+        true,
+    ),
+    p(
+        "tls-session-cache-timeout",
+        Kind::Int(0, i32::MAX as i64),
+        "300",
+        true,
+    ),
+    only_default("tls-replication", Kind::Bool, "no", true, NO_REPLICATION),
+    only_default(
+        "tls-cluster",
+        Kind::Bool,
+        "no",
+        true,
+        "cluster mode is not implemented yet",
     ),
 ];
 
@@ -752,6 +803,8 @@ impl Config {
                         "dbfilename can't be a path, just a filename".into(),
                     ));
                 }
+                crate::tls::check_setting(param.name, value)
+                    .map_err(|why| ConfigError::Invalid(param.name.to_string(), why))?;
                 if param.name == "shutdown-on-sigterm" || param.name == "shutdown-on-sigint" {
                     shutdown_flags(param.name, value)?
                 } else if param.name == "client-output-buffer-limit" {
@@ -1148,7 +1201,9 @@ mod tests {
             ("masterauth", "x"),
             ("replicaof", "127.0.0.1 6379"),
             ("cluster-enabled", "yes"),
-            ("tls-port", "6380"),
+            ("tls-dh-params-file", "redis.dh"),
+            ("tls-key-file-pass", "secret"),
+            ("tls-replication", "yes"),
             ("user", "alice on >pw"),
         ] {
             let e = c.set(name, value, true).unwrap_err();

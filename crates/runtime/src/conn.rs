@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 
 use crate::dispatch::{self, Affinity};
 use crate::session::{Push, Session};
+use crate::tls::TlsConn;
 use crate::worker::{Msg, Worker};
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -37,8 +38,66 @@ const MIGRATE_AFTER: u32 = 32;
 
 /// A connection on its way to another thread: its socket and its whole state.
 pub(crate) struct Migrant {
-    stream: std::net::TcpStream,
+    stream: MigrantStream,
     sess: Session,
+}
+
+/// A connection's socket between two threads, with its TLS state if it has one.
+pub(crate) enum MigrantStream {
+    Plain(std::net::TcpStream),
+    Tls(std::net::TcpStream, Box<rustls::ServerConnection>),
+}
+
+/// A connection's byte stream: a plain socket, or TLS over one (`tls::TlsConn`). The loop is
+/// generic over it, so a plain connection runs the same code it would without TLS.
+pub(crate) trait Transport: Sized {
+    /// The socket underneath.
+    fn tcp(&self) -> &TcpStream;
+    /// Waits until a read may find something.
+    async fn ready(&self) -> std::io::Result<()>;
+    /// Reads into the spare room of `rbuf` without waiting (see [`read_some`]).
+    fn read_some(&mut self, rbuf: &mut BytesMut) -> std::io::Result<(usize, bool)>;
+    /// Writes all of `out`.
+    async fn write_out(&mut self, out: &Out) -> std::io::Result<()>;
+    /// The stream as it travels to another thread.
+    fn into_migrant(self) -> Option<MigrantStream>;
+}
+
+impl Transport for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+    async fn ready(&self) -> std::io::Result<()> {
+        self.readable().await
+    }
+    fn read_some(&mut self, rbuf: &mut BytesMut) -> std::io::Result<(usize, bool)> {
+        read_some(self, rbuf)
+    }
+    async fn write_out(&mut self, out: &Out) -> std::io::Result<()> {
+        write_out(self, out).await
+    }
+    fn into_migrant(self) -> Option<MigrantStream> {
+        self.into_std().ok().map(MigrantStream::Plain)
+    }
+}
+
+impl Transport for TlsConn {
+    fn tcp(&self) -> &TcpStream {
+        &self.tcp
+    }
+    async fn ready(&self) -> std::io::Result<()> {
+        TlsConn::ready(self).await
+    }
+    fn read_some(&mut self, rbuf: &mut BytesMut) -> std::io::Result<(usize, bool)> {
+        TlsConn::read_some(self, rbuf)
+    }
+    async fn write_out(&mut self, out: &Out) -> std::io::Result<()> {
+        self.write_all(out.pieces()).await
+    }
+    fn into_migrant(self) -> Option<MigrantStream> {
+        let tcp = self.tcp.into_std().ok()?;
+        Some(MigrantStream::Tls(tcp, self.tls))
+    }
 }
 
 /// Serves a newly accepted connection.
@@ -49,13 +108,55 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
     serve_loop(w, stream, sess).await;
 }
 
+/// Serves a connection accepted on a TLS port: the handshake first, as this task, so the
+/// thread's other connections go on meanwhile. A failed handshake closes it.
+pub(crate) async fn serve_tls(
+    w: Rc<Worker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: std::sync::Arc<rustls::ServerConfig>,
+) {
+    let _ = stream.set_nodelay(true);
+    let laddr = stream.local_addr().unwrap_or(peer);
+    // `timeout` applies to a client still in its handshake too, as in Redis (where the client
+    // exists from accept on).
+    let idle = w.shared.config().get_i64("timeout");
+    let handshake = crate::tls::handshake(config, stream);
+    let done = if idle > 0 {
+        tokio::time::timeout(std::time::Duration::from_secs(idle as u64), handshake)
+            .await
+            .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+    } else {
+        handshake.await
+    };
+    match done {
+        Ok(conn) => {
+            let sess = Session::new(w.shared.client_id(), peer, laddr);
+            serve_loop(w, conn, sess).await;
+        }
+        Err(e) => {
+            tracing::debug!("Error accepting a client connection: {e} (addr={peer} laddr={laddr})");
+            w.shared.connected.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Takes over a connection that another thread handed to this one.
 pub(crate) fn adopt(w: &Rc<Worker>, m: Migrant) {
-    let Ok(stream) = TcpStream::from_std(m.stream) else {
+    let (std_stream, tls) = match m.stream {
+        MigrantStream::Plain(s) => (s, None),
+        MigrantStream::Tls(s, tls) => (s, Some(tls)),
+    };
+    let Ok(stream) = TcpStream::from_std(std_stream) else {
         w.shared.connected.fetch_sub(1, Ordering::Relaxed);
         return;
     };
-    tokio::task::spawn_local(serve_loop(w.clone(), stream, m.sess));
+    match tls {
+        None => tokio::task::spawn_local(serve_loop(w.clone(), stream, m.sess)),
+        Some(tls) => {
+            tokio::task::spawn_local(serve_loop(w.clone(), TlsConn::new(stream, tls), m.sess))
+        }
+    };
 }
 
 /// Reads what the socket holds into the spare room of `rbuf`; also says whether the read came
@@ -119,9 +220,13 @@ async fn write_out(stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
 
 /// [`write_out`], given up when an output buffer limit or CLIENT KILL closes the connection
 /// meanwhile (a peer that does not read would otherwise keep it waiting for ever).
-async fn write_or_abort(sess: &Session, stream: &mut TcpStream, out: &Out) -> std::io::Result<()> {
+async fn write_or_abort<T: Transport>(
+    sess: &Session,
+    stream: &mut T,
+    out: &Out,
+) -> std::io::Result<()> {
     tokio::select! {
-        r = write_out(stream, out) => r,
+        r = stream.write_out(out) => r,
         _ = sess.pubsub.wait_abort() => Err(std::io::ErrorKind::ConnectionAborted.into()),
         _ = sess.pusher().killed() => Err(std::io::ErrorKind::ConnectionAborted.into()),
     }
@@ -141,7 +246,7 @@ fn take_pushes(sess: &Session, first: Push, out: &mut Out) -> bool {
     true
 }
 
-async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
+async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
     let shared = w.shared.clone();
     let id = sess.id;
     let mut out = Out::new(sess.resp() == 3);
@@ -156,7 +261,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
     let mut cmds = Vec::new();
     let mut pending = dispatch::Pending::new(w.n);
     let mut streak: (usize, u32) = (w.id, 0);
-    sess.fd.set(std::os::fd::AsRawFd::as_raw_fd(&stream));
+    sess.fd.set(std::os::fd::AsRawFd::as_raw_fd(stream.tcp()));
     let mut pushed_last = false;
     let mut soft = crate::limits::SoftState::default();
     'conn: loop {
@@ -170,7 +275,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
         let push = if pushed_last {
             tokio::select! {
                 biased;
-                r = stream.readable() => {
+                r = stream.ready() => {
                     if r.is_err() {
                         break 'conn;
                     }
@@ -182,7 +287,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             tokio::select! {
                 biased;
                 p = sess.next_push() => Some(p),
-                r = stream.readable() => {
+                r = stream.ready() => {
                     if r.is_err() {
                         break 'conn;
                     }
@@ -219,7 +324,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             if rbuf.capacity() - rbuf.len() < want / 2 {
                 rbuf.reserve(want);
             }
-            match read_some(&stream, &mut rbuf) {
+            match stream.read_some(&mut rbuf) {
                 Ok((0, _)) => {
                     closed = true;
                     break;
@@ -253,7 +358,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
                 &mut cmds,
                 &mut parser,
                 &mut out,
-                Some(&stream),
+                Some(stream.tcp()),
             )
             .await;
             sess.touch();
@@ -306,7 +411,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             w.clients.borrow_mut().remove(id);
             match Rc::try_unwrap(sess) {
                 Ok(moving) => {
-                    let Ok(std_stream) = stream.into_std() else {
+                    let Some(std_stream) = stream.into_migrant() else {
                         shared.connected.fetch_sub(1, Ordering::Relaxed);
                         return;
                     };

@@ -29,6 +29,7 @@ mod server;
 mod session;
 mod shared;
 mod stats;
+mod tls;
 mod worker;
 
 pub use admin::REDIS_VERSION;
@@ -51,6 +52,10 @@ pub enum StartError {
     /// The RDB file at `dir`/`dbfilename` could not be read or loaded.
     #[error("could not load {}: {}; refusing to start without its data (see docs/persistence.md)", .0.display(), .1)]
     Load(std::path::PathBuf, String),
+    /// TLS is configured (a TLS port is set) but its configuration does not build: the
+    /// reason, as Redis logs it.
+    #[error("Failed to configure TLS: {0}")]
+    Tls(String),
     /// An event loop could not be started.
     #[error("could not start an event loop: {0}")]
     Runtime(String),

@@ -181,6 +181,36 @@ fn bind_one(addr: SocketAddr, backlog: i32) -> std::io::Result<StdListener> {
     Ok(socket.into())
 }
 
+/// Binds `port` on every address for every thread and appends the first thread's addresses
+/// to `addrs`; returns the port bound. The first listener picks the port (port 0 asks the
+/// kernel for a free one); every other thread binds the same port with SO_REUSEPORT.
+fn bind_all(
+    ips: &[IpAddr],
+    port: u16,
+    backlog: i32,
+    addrs: &mut Vec<SocketAddr>,
+    per_thread: &mut [Vec<(StdListener, bool)>],
+    tls: bool,
+) -> Result<u16, StartError> {
+    let mut actual_port = port;
+    for ip in ips {
+        for (t, lists) in per_thread.iter_mut().enumerate() {
+            let addr = SocketAddr::new(*ip, actual_port);
+            if t == 0 && actual_port != 0 {
+                probe_free(addr).map_err(|e| StartError::Listen(addr, e))?;
+            }
+            let l = bind_one(addr, backlog).map_err(|e| StartError::Listen(addr, e))?;
+            if t == 0 {
+                let bound = l.local_addr().map_err(|e| StartError::Listen(addr, e))?;
+                actual_port = bound.port();
+                addrs.push(bound);
+            }
+            lists.push((l, tls));
+        }
+    }
+    Ok(actual_port)
+}
+
 /// Raises the open-file limit to its hard maximum, as Redis does for `maxclients`.
 fn raise_fd_limit() {
     let mut lim = libc::rlimit {
@@ -225,25 +255,21 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             ),
         }
     }
-    // The first listener picks the port (port 0 asks the kernel for a free one); every other
-    // thread binds the same port with SO_REUSEPORT.
+    // With a TLS port, its configuration must build before anything listens (tls.rs).
+    let tls_port = cfg.get_i64("tls-port") as u16;
+    let tls = crate::tls::TlsState::default();
+    if tls_port != 0 {
+        tls.configure(&cfg).map_err(StartError::Tls)?;
+    }
     let mut addrs: Vec<SocketAddr> = Vec::new();
-    let mut per_thread: Vec<Vec<StdListener>> = (0..n).map(|_| Vec::new()).collect();
-    let mut actual_port = port;
-    for ip in &ips {
-        for (t, lists) in per_thread.iter_mut().enumerate() {
-            let addr = SocketAddr::new(*ip, actual_port);
-            if t == 0 && actual_port != 0 {
-                probe_free(addr).map_err(|e| StartError::Listen(addr, e))?;
-            }
-            let l = bind_one(addr, backlog).map_err(|e| StartError::Listen(addr, e))?;
-            if t == 0 {
-                let bound = l.local_addr().map_err(|e| StartError::Listen(addr, e))?;
-                actual_port = bound.port();
-                addrs.push(bound);
-            }
-            lists.push(l);
-        }
+    let mut per_thread: Vec<Vec<(StdListener, bool)>> = (0..n).map(|_| Vec::new()).collect();
+    // `port 0` beside a TLS port means no plain port, as in Redis; alone, a free port.
+    let mut actual_port = 0;
+    if port != 0 || tls_port == 0 {
+        actual_port = bind_all(&ips, port, backlog, &mut addrs, &mut per_thread, false)?;
+    }
+    if tls_port != 0 {
+        bind_all(&ips, tls_port, backlog, &mut addrs, &mut per_thread, true)?;
     }
     let metrics_port = cfg.get_i64("metrics-port") as u16;
     let metrics_ip = ips.first().copied().unwrap_or(IpAddr::from([127, 0, 0, 1]));
@@ -303,6 +329,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         aof,
         mem: crate::evict::MemState::new(n, opts.allocated),
         climits: Default::default(),
+        tls,
     });
     shared.load_hot_settings(&shared.config());
     // The mesh: one queue for every ordered pair of threads, built once.
@@ -400,7 +427,7 @@ fn thread_main(
     shared: Arc<Shared>,
     mesh: Mesh,
     mut control: mpsc::UnboundedReceiver<Control>,
-    listeners: Vec<StdListener>,
+    listeners: Vec<(StdListener, bool)>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -442,10 +469,10 @@ fn thread_main(
             tokio::task::spawn_local(crate::admin::on_signal(w.clone()));
             tokio::task::spawn_local(crate::aof::cron(w.clone()));
         }
-        for l in listeners {
+        for (l, tls) in listeners {
             match TcpListener::from_std(l) {
                 Ok(l) => {
-                    tokio::task::spawn_local(accept_loop(w.clone(), l));
+                    tokio::task::spawn_local(accept_loop(w.clone(), l, tls));
                 }
                 Err(e) => {
                     let _ = ready.send(Err(e.to_string()));
@@ -466,7 +493,9 @@ fn thread_main(
     });
 }
 
-async fn accept_loop(w: Rc<Worker>, listener: TcpListener) {
+/// Accepts the connections of one listener; `tls`: a TLS port's, whose connections start
+/// with a handshake.
+async fn accept_loop(w: Rc<Worker>, listener: TcpListener, tls: bool) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -499,7 +528,13 @@ async fn accept_loop(w: Rc<Worker>, listener: TcpListener) {
                 if keepalive > 0 {
                     set_keepalive(&stream, keepalive as u64);
                 }
-                tokio::task::spawn_local(conn::serve(w.clone(), stream, peer));
+                if !tls {
+                    tokio::task::spawn_local(conn::serve(w.clone(), stream, peer));
+                } else if let Some(config) = shared.tls.current() {
+                    tokio::task::spawn_local(conn::serve_tls(w.clone(), stream, peer, config));
+                } else {
+                    shared.connected.fetch_sub(1, Ordering::Relaxed);
+                }
             }
             Err(e) => {
                 // Out of file descriptors (EMFILE/ENFILE) or another transient failure: back

@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     pub mem: Arc<crate::evict::MemState>,
     /// Output and query buffer limits of ordinary clients (`limits.rs`).
     pub climits: crate::limits::ClientLimits,
+    /// The TLS configuration new TLS connections take (`tls.rs`).
+    pub tls: crate::tls::TlsState,
 }
 
 impl Shared {

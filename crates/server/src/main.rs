@@ -382,6 +382,13 @@ fn main() -> ExitCode {
             remove_pidfile(&pidfile);
             return ExitCode::from(1);
         }
+        Err(StartError::Tls(why)) => {
+            // As redis-server: the cause, then its summary line, and exit code 1.
+            tracing::warn!("{why}");
+            tracing::warn!("Failed to configure TLS. Check logs for more info.");
+            remove_pidfile(&pidfile);
+            return ExitCode::from(1);
+        }
         Err(e) => {
             tracing::warn!("Could not start: {e}");
             remove_pidfile(&pidfile);

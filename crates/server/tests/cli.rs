@@ -100,3 +100,40 @@ fn a_dump_rdb_in_the_working_directory_that_cannot_be_loaded_stops_startup_namin
         "{err}"
     );
 }
+
+#[test]
+fn a_tls_certificate_that_cannot_be_loaded_stops_startup_naming_it() {
+    let dir = TempDir::new("tls");
+    let missing = dir.0.join("missing.crt");
+    let missing = missing.to_str().expect("UTF-8 path");
+    let out = run_in(
+        &dir.0,
+        &[
+            "--port",
+            "0",
+            "--tls-port",
+            "0",
+            "--tls-port",
+            "46379",
+            "--tls-cert-file",
+            missing,
+            "--tls-key-file",
+            missing,
+            "--tls-auth-clients",
+            "no",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains(&format!(
+            "Failed to load certificate: {missing}: No such file or directory"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("Failed to configure TLS. Check logs for more info."),
+        "{log}"
+    );
+}
