@@ -387,6 +387,11 @@ pub(crate) async fn block(
                         // The replies before this command are all in `out` and its own has
                         // not started: the frames go between them, out with its reply.
                         Push::Frame(f) => out.raw(&f),
+                        Push::Tracking(n) => {
+                            if let Some(f) = crate::tracking::frame(sess, n) {
+                                out.raw(&f);
+                            }
+                        }
                         Push::Kill => {
                             sess.close();
                             break if waiter.claim() { None } else { rx.recv().await };
@@ -462,7 +467,12 @@ async fn forward(
         _ => {
             let rx = w.send_batch(
                 first,
-                vec![Item { spec, db, args }],
+                vec![Item {
+                    spec,
+                    db,
+                    args,
+                    track: crate::tracking::current(),
+                }],
                 out.resp3,
                 Default::default(),
             );

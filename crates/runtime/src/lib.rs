@@ -27,6 +27,7 @@ mod server;
 mod session;
 mod shared;
 mod stats;
+mod tracking;
 mod worker;
 
 pub use admin::REDIS_VERSION;
