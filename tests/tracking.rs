@@ -144,6 +144,24 @@ fn resp3_client_is_invalidated_for_keys_written_on_any_thread() {
         r.cmd("queued", &mut t, &["GET", &keys[2]]);
         r.cmd("exec", &mut t, &["EXEC"]);
         r.read("after exec", &mut t);
+        // Scripts: a read command the script calls remembers the script's declared keys.
+        r.cmd("mset", &mut w, &["MSET", "s1{s}", "1", "s2{s}", "1"]);
+        let write = "redis.call('set', 's3{s}', 'bar')";
+        r.cmd(
+            "eval write",
+            &mut t,
+            &["EVAL", write, "2", "s1{s}", "s2{s}"],
+        );
+        r.cmd("mset", &mut w, &["MSET", "s2{s}", "2", "s1{s}", "2"]);
+        let read = "redis.call('get', 's3{s}')";
+        r.cmd("eval read", &mut t, &["EVAL", read, "2", "s1{s}", "s2{s}"]);
+        r.cmd("mset", &mut w, &["MSET", "s2{s}", "3", "s1{s}", "3"]);
+        r.read("declared key", &mut t);
+        r.read("declared key", &mut t);
+        r.cmd("eval_ro", &mut t, &["EVAL_RO", read, "2", "s1{s}", "s2{s}"]);
+        r.cmd("mset", &mut w, &["MSET", "s2{s}", "4", "s1{s}", "4"]);
+        r.read("declared key", &mut t);
+        r.read("declared key", &mut t);
         r.cmd("info", &mut t, &["CLIENT", "TRACKINGINFO"]);
         r.cmd("getredir", &mut t, &["CLIENT", "GETREDIR"]);
         r.cmd("off", &mut t, &["CLIENT", "TRACKING", "off"]);

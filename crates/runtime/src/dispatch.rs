@@ -463,7 +463,7 @@ pub(crate) async fn run(
         }
         fed = crate::pubsub::monitor_line(w, spec, &args);
         // Client-side caching: who runs it, if it tracks (`None` otherwise; see tracking.rs).
-        let track = crate::tracking::begin(sess, spec);
+        let track = crate::tracking::begin(sess, spec, &args);
         if let Some(check) = spec.precheck {
             if let Err(e) = check(&args) {
                 out.error(&e);

@@ -30,7 +30,8 @@ use std::sync::{Arc, Mutex};
 use bytes::{BufMut, Bytes, BytesMut};
 use hashbrown::HashMap;
 use rustis_commands::args::eq_ic;
-use rustis_commands::registry::flags;
+use rustis_commands::registry::{flags, Run};
+use rustis_commands::ConnCmd;
 use rustis_commands::{CommandSpec, Out};
 use rustis_storage::{Change, ChangeKind, KeyListener};
 
@@ -163,6 +164,9 @@ pub(crate) struct Tag {
     /// a batch), so that its own invalidations follow its reply there, as Redis sends them
     /// right after the command; inside EXEC or a script they go after the whole reply.
     direct: bool,
+    /// For a script (EVAL, FCALL and their variants): its declared keys, which a read command
+    /// it calls remembers instead of its own keys, as Redis tracks the caller's keys.
+    script: Option<Arc<Vec<Bytes>>>,
 }
 
 impl Tag {
@@ -250,10 +254,14 @@ fn add_listener(w: &Worker) {
 
 /// The tag of the command `spec` that `sess` is about to run; `None` unless it tracks. Also
 /// ends `CLIENT CACHING`'s effect, which lasts one command (or one transaction).
-pub(crate) fn begin(sess: &Session, spec: &CommandSpec) -> Option<Tag> {
+pub(crate) fn begin(sess: &Session, spec: &CommandSpec, args: &[Bytes]) -> Option<Tag> {
     if !ANY.with(|a| a.get()) {
         return None;
     }
+    let script = matches!(spec.run, Run::Conn(ConnCmd::Script(_))).then(|| {
+        let pos = spec.key_positions(args).unwrap_or_default();
+        Arc::new(pos.iter().filter_map(|&i| args.get(i).cloned()).collect())
+    });
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         let l = s.sessions.get_mut(&sess.id)?;
@@ -271,6 +279,7 @@ pub(crate) fn begin(sess: &Session, spec: &CommandSpec) -> Option<Tag> {
             client: l.client.clone(),
             remember,
             direct: false,
+            script,
         })
     })
 }
@@ -322,23 +331,31 @@ pub(crate) fn after_command(spec: &CommandSpec, args: &[Bytes]) {
     if !ANY.with(|a| a.get()) || !reads(spec) {
         return;
     }
-    if CALLER.with(|c| c.borrow().as_ref().is_some_and(|t| t.remember)) {
-        if let Ok(pos) = spec.key_positions(args) {
+    let (remembers, script) = CALLER.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map_or((false, false), |t| (t.remember, t.script.is_some()))
+    });
+    if remembers {
+        if script {
+            remember(args, &[]);
+        } else if let Ok(pos) = spec.key_positions(args) {
             remember(args, &pos);
         }
     }
 }
 
-/// Remembers `args[pos]` (keys of this shard a read command named) for the tracking caller.
+/// Remembers `args[pos]` (keys of this shard a read command named) for the tracking caller;
+/// inside a script, the script's declared keys that this shard owns instead.
 pub(crate) fn remember(args: &[Bytes], pos: &[usize]) {
     if !ANY.with(|a| a.get()) {
         return;
     }
-    let Some(client) = CALLER.with(|c| {
+    let Some((client, script)) = CALLER.with(|c| {
         c.borrow()
             .as_ref()
             .filter(|t| t.remember)
-            .map(|t| t.client.clone())
+            .map(|t| (t.client.clone(), t.script.clone()))
     }) else {
         return;
     };
@@ -346,8 +363,14 @@ pub(crate) fn remember(args: &[Bytes], pos: &[usize]) {
         let mut s = s.borrow_mut();
         let Some(w) = s.worker.upgrade() else { return };
         let g = &w.shared.tracking;
-        for &i in pos {
-            let Some(key) = args.get(i) else { continue };
+        let keys: Vec<&Bytes> = match &script {
+            Some(keys) => keys
+                .iter()
+                .filter(|k| crate::routing::shard_of(k, w.n) == w.id)
+                .collect(),
+            None => pos.iter().filter_map(|&i| args.get(i)).collect(),
+        };
+        for key in keys {
             let ids = match s.table.get_mut(key.as_ref()) {
                 Some(ids) => ids,
                 None => {
