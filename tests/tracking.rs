@@ -162,6 +162,16 @@ fn resp3_client_is_invalidated_for_keys_written_on_any_thread() {
         r.cmd("mset", &mut w, &["MSET", "s2{s}", "4", "s1{s}", "4"]);
         r.read("declared key", &mut t);
         r.read("declared key", &mut t);
+        // A blocked command served later: its own invalidation follows its reply.
+        r.cmd("rpush", &mut w, &["RPUSH", "list2{b}", "a"]);
+        r.cmd("lrange", &mut t, &["LRANGE", "list2{b}", "0", "-1"]);
+        t.send_cmd(&["BLMOVE", "list1{b}", "list2{b}", "LEFT", "LEFT", "0"]);
+        while !show(&w.cmd(&["INFO", "clients"])).contains("blocked_clients:1\r\n") {
+            std::thread::yield_now();
+        }
+        r.cmd("unblock", &mut w, &["RPUSH", "list1{b}", "foo"]);
+        r.read("blmove", &mut t);
+        r.read("then its invalidation", &mut t);
         r.cmd("info", &mut t, &["CLIENT", "TRACKINGINFO"]);
         r.cmd("getredir", &mut t, &["CLIENT", "GETREDIR"]);
         r.cmd("off", &mut t, &["CLIENT", "TRACKING", "off"]);
