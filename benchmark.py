@@ -210,6 +210,19 @@ WORKLOADS: Tuple[Workload, ...] = (
         requests=200_000,
     ),
     Workload(
+        name="pubsub",
+        description="Pub/sub fan-out: one publisher pipelining PUBLISH (32 per batch, 16-byte "
+                    "messages) to one channel with 1, 10 and 100 subscribers (publish-N; "
+                    "benchmark.py's own Python clients, subscribers in processes of up to 25 "
+                    "connections). PUBLISH-N is the publisher's rate and latency per batch, "
+                    "DELIVER-N the messages received by all subscribers per second, until the "
+                    "last one has every message.",
+        published="-t publish-1,publish-10,publish-100 -P 32 -n 200000",
+        tests=("publish-1", "publish-10", "publish-100"),
+        args=("-P", "32"),
+        requests=200_000,
+    ),
+    Workload(
         name="memory",
         description="1,000,000 distinct keys (16-byte keys, 32-byte values): RSS per key.",
         published="pipelined loader, 1000000 SETs of distinct keys",
@@ -774,7 +787,124 @@ CUSTOM_TESTS: Dict[str, Tuple[str, ...]] = {
 
 # Tests that benchmark.py drives with its own client (redis-benchmark sends one command per
 # request, and a transaction is four, a job two that depend on each other).
-OWN_CLIENT_TESTS = ("multi-exec", "xreadgroup-xack")
+OWN_CLIENT_TESTS = ("multi-exec", "xreadgroup-xack", "publish-1", "publish-10", "publish-100")
+
+# The pubsub workload's channel, message and pipeline depth, and how many subscriber
+# connections one reading process holds.
+PUBSUB_CHANNEL = b"bench:channel"
+PUBSUB_MESSAGE = b"m" * 16
+PUBSUB_PIPELINE = 32
+PUBSUB_PER_PROCESS = 25
+
+
+def pubsub_frame() -> bytes:
+    """The exact bytes of one message a RESP2 subscriber receives: every message has the same
+    length, so a subscriber counts bytes instead of parsing."""
+    return (b"*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+            % (len(PUBSUB_CHANNEL), PUBSUB_CHANNEL, len(PUBSUB_MESSAGE), PUBSUB_MESSAGE))
+
+
+def _subscribers(port: int, n: int, expected: int, ready: "object", out: "object") -> None:
+    """Opens ``n`` subscriber connections to the channel, says so on ``ready``, reads until
+    each has ``expected`` messages, and puts the time (perf_counter) the last one completed on
+    ``out`` (or an error text)."""
+    import selectors
+    try:
+        confirm = (b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:1\r\n"
+                   % (len(PUBSUB_CHANNEL), PUBSUB_CHANNEL))
+        sel = selectors.DefaultSelector()
+        left: Dict[socket.socket, int] = {}
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=60)
+            s.sendall(encode_command(b"SUBSCRIBE", PUBSUB_CHANNEL))
+            got = b""
+            while len(got) < len(confirm):
+                chunk = s.recv(len(confirm) - len(got))
+                if not chunk:
+                    raise BenchError("the server closed a subscriber")
+                got += chunk
+            if got != confirm:
+                raise BenchError(f"SUBSCRIBE replied {got!r}")
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+            left[s] = expected * len(pubsub_frame())
+        ready.put("ready")
+        done = time.perf_counter()
+        while left:
+            for key, _ in sel.select(timeout=60):
+                s = key.fileobj  # type: ignore[assignment]
+                data = s.recv(1 << 18)
+                if not data:
+                    raise BenchError("the server closed a subscriber (output buffer limit?)")
+                left[s] -= len(data)
+                if left[s] <= 0:
+                    sel.unregister(s)
+                    s.close()
+                    del left[s]
+                    done = time.perf_counter()
+        out.put(done)
+    except (OSError, BenchError) as e:
+        ready.put(f"error: {e}")
+        out.put(f"error: {e}")
+
+
+def run_pubsub(port: int, subscribers: int, messages: int) -> Dict[str, float]:
+    """One publisher pipelining ``messages`` PUBLISH commands to ``subscribers`` subscribers:
+    the publisher's rate and batch latencies, and the deliveries per second (every subscriber
+    has every message)."""
+    import multiprocessing
+    ready: "multiprocessing.Queue[str]" = multiprocessing.Queue()
+    out: "multiprocessing.Queue[object]" = multiprocessing.Queue()
+    groups = [min(PUBSUB_PER_PROCESS, subscribers - i)
+              for i in range(0, subscribers, PUBSUB_PER_PROCESS)]
+    procs = [multiprocessing.Process(target=_subscribers, args=(port, n, messages, ready, out))
+             for n in groups]
+    for p in procs:
+        p.start()
+    try:
+        for _ in procs:
+            r = ready.get(timeout=120)
+            if r != "ready":
+                raise BenchError(str(r))
+        batch = encode_command(b"PUBLISH", PUBSUB_CHANNEL, PUBSUB_MESSAGE) * PUBSUB_PIPELINE
+        lat: List[float] = []
+        sent = 0
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            want = b":%d\r\n" % subscribers
+            t0 = time.perf_counter()
+            while sent < messages:
+                n = min(PUBSUB_PIPELINE, messages - sent)
+                t1 = time.perf_counter()
+                s.sendall(batch if n == PUBSUB_PIPELINE else batch[: len(batch) // PUBSUB_PIPELINE * n])
+                got = b""
+                while got.count(b"\r\n") < n:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        raise BenchError("the server closed the publisher")
+                    got += chunk
+                if got != want * n:
+                    raise BenchError(f"PUBLISH replied {got[:80]!r}, expected {want!r} each")
+                lat.append(time.perf_counter() - t1)
+                sent += n
+            published = time.perf_counter() - t0
+        ends = [out.get(timeout=600) for _ in procs]
+        for e in ends:
+            if isinstance(e, str):
+                raise BenchError(e)
+        delivered = max(ends) - t0  # type: ignore[type-var,operator]
+    finally:
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
+    lat.sort()
+    return {
+        "rps": messages / published,
+        "p50_latency_ms": lat[len(lat) // 2] * 1000,
+        "p99_latency_ms": lat[min(len(lat) - 1, len(lat) * 99 // 100)] * 1000,
+        "delivered_rps": messages * subscribers / delivered if delivered > 0 else 0.0,
+    }
 
 
 # The xreadgroup-xack test's queue and group.
@@ -886,6 +1016,8 @@ def run_own_client(port: int, test: str, requests: int, clients: int = 50) -> Di
     """Runs one of ``OWN_CLIENT_TESTS`` with ``clients`` connections (one process each) and
     returns redis-benchmark's figures: rps, p50_latency_ms, p99_latency_ms."""
     import multiprocessing
+    if test.startswith("publish-"):
+        return run_pubsub(port, int(test.split("-")[1]), requests)
     target = {"multi-exec": _txn_client, "xreadgroup-xack": _jobs_client}[test]
     per = max(1, requests // clients)
     q: "multiprocessing.Queue[List[float]]" = multiprocessing.Queue()
@@ -1000,6 +1132,9 @@ def functional_checks(test: str) -> List[Tuple[Tuple[str, ...], object]]:
                             (("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", s, ">"),
                              [[s.encode(), [[b"1-1", [b"f", b"v"]]]]]),
                             (("XACK", s, "g", "1-1"), 1), (("DEL", s), 1)],
+        "publish-1": [(("PUBLISH", s, "m"), 0)],
+        "publish-10": [(("PUBLISH", s, "m"), 0)],
+        "publish-100": [(("PUBLISH", s, "m"), 0)],
         "geoadd": [(("GEOADD", z, "13.361389", "38.115556", "a"), 1),
                    (("GEOHASH", z, "a"), [b"sqc8b49rny0"]), (("DEL", z), 1)],
         "geosearch": [(("GEOADD", z, "13.361389", "38.115556", "a", "15.087269", "37.502669",
@@ -1377,6 +1512,12 @@ def run_workload_once(
         log(f"{progress} {m.command:<11} {num(m.rps, 0):>12} rps  p50 {num(m.p50_ms, 3)} ms  "
             f"p99 {num(m.p99_ms, 3)} ms  {num(m.cpu_us_per_op, 2)} us/op  "
             f"RSS {num(m.rss_mb, 1)} MB")
+        if "delivered_rps" in figures:
+            # Pub/sub: the messages all subscribers received per second, as its own row.
+            d = Measurement(workload.name, target, test.upper().replace("PUBLISH", "DELIVER"),
+                            rps=figures["delivered_rps"])
+            results.append(d)
+            log(f"{progress} {d.command:<11} {num(d.rps, 0):>12} messages delivered/s")
 
 
 def run_suite(cfg: RunConfig, redis_server: Optional[str], bench_bin: Optional[str],

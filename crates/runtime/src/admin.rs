@@ -52,6 +52,7 @@ pub(crate) async fn run(
         ConnCmd::Reset => {
             crate::multi::reset(w, sess);
             crate::pubsub::forget(w, sess);
+            crate::tracking::reset(w, sess).await;
             sess.set_db(0);
             sess.set_resp(2);
             out.resp3 = false;
@@ -185,6 +186,10 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     let argc = args.len();
     let arity_err = |out: &mut Out| out.error(&wrong_args(&format!("client|{sub}")));
+    // CLIENT TRACKING, CACHING, GETREDIR, TRACKINGINFO (client-side caching).
+    if crate::tracking::client(w, sess, &sub, args, out).await {
+        return;
+    }
     match sub.as_str() {
         "id" if argc == 2 => out.int(sess.id as i64),
         "getname" if argc == 2 => {
@@ -312,6 +317,10 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             out,
             "CLIENT",
             &[
+                "CACHING (YES|NO)",
+                "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+                "GETREDIR",
+                "    Return the client ID we are redirecting to when tracking is enabled.",
                 "GETNAME",
                 "    Return the name of the current connection.",
                 "ID",
@@ -326,13 +335,18 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
                 "    Return information about client connections. Options: TYPE (NORMAL|MASTER|REPLICA|PUBSUB), ID id [id ...].",
                 "SETNAME <name>",
                 "    Assign the name <name> to the current connection.",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+                "         [OPTIN] [OPTOUT] [NOLOOP]",
+                "    Control server assisted client side caching.",
+                "TRACKINGINFO",
+                "    Report tracking status for the current connection.",
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]",
                 "    Unblock the specified blocked client.",
                 "SETINFO <option> <value>",
                 "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
             ],
         ),
-        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "unblock" | "no-evict" | "no-touch" | "help" => arity_err(out),
+        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "unblock" | "no-evict" | "no-touch" | "help" | "tracking" | "caching" | "getredir" | "trackinginfo" => arity_err(out),
         _ => out.error(&unknown_subcommand(&args[1], "client")),
     }
 }
@@ -547,9 +561,10 @@ pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         let clients: usize = stats.iter().map(|t| t.clients).sum();
         let _ = write!(
             s,
-            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\r\n",
+            "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:0\r\n\r\n",
             sh.config().get("maxclients").unwrap_or("10000"),
             sh.blocked_clients.load(std::sync::atomic::Ordering::Relaxed),
+            sh.tracking.clients.load(std::sync::atomic::Ordering::Relaxed),
         );
     }
     if show("memory") {
@@ -579,13 +594,16 @@ pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
         let (channels, patterns, shard_channels) = crate::pubsub::info_counts(w).await;
         let _ = write!(
             s,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n\r\n",
             sh.total_connections.load(std::sync::atomic::Ordering::Relaxed),
             sh.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
             stats.iter().map(|t| t.expired).sum::<u64>(),
             sh.mem.evicted(),
             stats.iter().map(|t| t.hits).sum::<u64>(),
             stats.iter().map(|t| t.misses).sum::<u64>(),
+            sh.tracking.keys.load(std::sync::atomic::Ordering::Relaxed),
+            sh.tracking.items.load(std::sync::atomic::Ordering::Relaxed),
+            sh.tracking.prefixes.load(std::sync::atomic::Ordering::Relaxed),
         );
         if let Some(snap) = &snap {
             s.truncate(s.len() - 2);

@@ -90,6 +90,8 @@ struct Registration {
     pos: usize,
     db: DbIndex,
     resp3: bool,
+    /// The client's client-side caching tag: serving it runs as that client (`tracking.rs`).
+    track: Option<crate::tracking::Tag>,
 }
 
 /// A worker's blocked-client queues: per (database, key), registrations in arrival order.
@@ -105,6 +107,7 @@ struct Request {
     args: Arc<Vec<Bytes>>,
     db: DbIndex,
     resp3: bool,
+    track: Option<crate::tracking::Tag>,
 }
 
 impl Request {
@@ -116,6 +119,7 @@ impl Request {
             pos,
             db: self.db,
             resp3: self.resp3,
+            track: self.track.clone(),
         }
     }
 }
@@ -130,6 +134,8 @@ impl Worker {
         let (id, n) = (self.id, self.n);
         let local = move |k: &[u8]| shard_of(k, n) == id;
         let _cx = crate::notify::Context::enter(&reg.args);
+        // Served, the client is the one running: its own invalidations follow its reply.
+        let _track = crate::tracking::Caller::enter(reg.track.clone());
         crate::aof::begin(shard);
         let served = {
             let mut sc = ServeCtx::new(ShardCtx::new(shard, reg.db), immediate, &mut claim, &local);
@@ -141,6 +147,7 @@ impl Worker {
             Serve::NotReady => Served::NotReady,
             Serve::Lost => Served::Gone,
             Serve::Done => {
+                crate::tracking::write_own(&mut out);
                 let _ = reg.waiter.tx.send(Outcome::Reply(out.buf));
                 Served::Gone
             }
@@ -358,6 +365,7 @@ pub(crate) async fn block(
             args: args.clone(),
             db: sess.db(),
             resp3: out.resp3,
+            track: crate::tracking::current().map(crate::tracking::Tag::direct),
         };
         let p = pos.clone();
         let f = Box::new(move |wk: &Worker| -> Partial { Box::new(wk.block_register(req, p)) });
@@ -387,6 +395,11 @@ pub(crate) async fn block(
                         // The replies before this command are all in `out` and its own has
                         // not started: the frames go between them, out with its reply.
                         Push::Frame(f) => out.raw(&f),
+                        Push::Tracking(n) => {
+                            if let Some(f) = crate::tracking::frame(sess, n) {
+                                out.raw(&f);
+                            }
+                        }
                         Push::Kill => {
                             sess.close();
                             break if waiter.claim() { None } else { rx.recv().await };
@@ -462,7 +475,12 @@ async fn forward(
         _ => {
             let rx = w.send_batch(
                 first,
-                vec![Item { spec, db, args }],
+                vec![Item {
+                    spec,
+                    db,
+                    args,
+                    track: crate::tracking::current(),
+                }],
                 out.resp3,
                 Default::default(),
             );

@@ -356,6 +356,12 @@ static PARAMS: &[Param] = &[
         true,
     ),
     p("notify-keyspace-events", Kind::Text, "", true),
+    p(
+        "tracking-table-max-keys",
+        Kind::Int(0, u32::MAX as i64),
+        "1000000",
+        true,
+    ),
     pa(
         "list-max-listpack-size",
         "list-max-ziplist-size",

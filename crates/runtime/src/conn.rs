@@ -239,6 +239,11 @@ fn take_pushes(sess: &Session, first: Push, out: &mut Out) -> bool {
     while let Some(p) = next {
         match p {
             Push::Frame(f) => out.raw(&f),
+            Push::Tracking(n) => {
+                if let Some(f) = crate::tracking::frame(sess, n) {
+                    out.raw(&f);
+                }
+            }
             Push::Kill => return false,
         }
         next = sess.try_push();
@@ -404,7 +409,11 @@ async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
             _ => streak = (w.id, 0),
         }
         // A subscriber or monitor stays: it is registered on this thread (pubsub.rs).
-        if streak.1 >= MIGRATE_AFTER && rbuf.is_empty() && !sess.pubsub.pinned() {
+        if streak.1 >= MIGRATE_AFTER
+            && rbuf.is_empty()
+            && !sess.pubsub.pinned()
+            && !crate::tracking::pinned(id)
+        {
             // Nothing of this connection is in flight: no partial request, no unsent reply.
             // Its state leaves this thread's registry and travels whole; pushes not yet taken
             // wait in its inbox, which travels with it.
@@ -434,6 +443,7 @@ async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
     }
     crate::multi::reset(&w, &sess);
     crate::pubsub::forget(&w, &sess);
+    crate::tracking::forget(&w, &sess);
     w.clients.borrow_mut().remove(id);
     shared.connected.fetch_sub(1, Ordering::Relaxed);
 }

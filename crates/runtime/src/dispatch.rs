@@ -473,6 +473,8 @@ pub(crate) async fn run(
             continue;
         }
         fed = crate::pubsub::monitor_line(w, spec, &args);
+        // Client-side caching: who runs it, if it tracks (`None` otherwise; see tracking.rs).
+        let track = crate::tracking::begin(sess, spec, &args);
         if let Some(check) = spec.precheck {
             if let Err(e) = check(&args) {
                 out.error(&e);
@@ -489,7 +491,8 @@ pub(crate) async fn run(
             // The time a blocked command waits is not its run time; Redis counts only the
             // time it runs, which here is not measured apart from the wait (counted as 0).
             let (name, at) = (args.clone(), out.buf.len());
-            crate::blocking::block(w, sess, spec, ops, args, out, peer).await;
+            let blocked = crate::blocking::block(w, sess, spec, ops, args, out, peer);
+            crate::tracking::tagged(track, blocked).await;
             crate::stats::ran(
                 w,
                 spec,
@@ -515,7 +518,7 @@ pub(crate) async fn run(
                 }
                 let start = out.buf.len();
                 let t0 = crate::stats::now();
-                admin::run(w, sess, *cmd, &args, out).await;
+                crate::tracking::tagged(track, admin::run(w, sess, *cmd, &args, out)).await;
                 let t1 = crate::stats::now();
                 let reply = &out.buf[start.min(out.buf.len())..];
                 crate::stats::ran(
@@ -532,7 +535,7 @@ pub(crate) async fn run(
             Run::Fanout(ops) => {
                 pending.flush(w, sess, out, parser).await;
                 let (t0, at) = (crate::stats::now(), out.buf.len());
-                fanout(w, spec, sess.db(), ops, &args, out).await;
+                crate::tracking::tagged(track, fanout(w, spec, sess.db(), ops, &args, out)).await;
                 if spec.name == "flushall" && out.buf[at..].starts_with(b"+OK") {
                     crate::persist::after_flushall(w).await;
                 }
@@ -560,7 +563,12 @@ pub(crate) async fn run(
                         if s == w.id && !pending.has(s) && w.may_run_inline(spec, sess.db(), &args)
                         {
                             let t0 = chained.unwrap_or_else(crate::stats::now);
-                            match w.exec(spec, sess.db(), &args, out) {
+                            let tracked = crate::tracking::Caller::enter(
+                                track.clone().map(crate::tracking::Tag::direct),
+                            );
+                            let ran = w.exec(spec, sess.db(), &args, out);
+                            drop(tracked);
+                            match ran {
                                 None => {
                                     let t1 = crate::stats::now();
                                     let nanos = crate::stats::since(t0, t1);
@@ -583,7 +591,7 @@ pub(crate) async fn run(
                                     pending.flush(w, sess, out, parser).await;
                                     if let Run::Txn(f) = spec.run {
                                         let (t0, at) = (crate::stats::now(), out.buf.len());
-                                        txn_extra(
+                                        let run = txn_extra(
                                             w,
                                             None,
                                             sess.db(),
@@ -592,8 +600,8 @@ pub(crate) async fn run(
                                             args.clone(),
                                             need,
                                             out,
-                                        )
-                                        .await;
+                                        );
+                                        crate::tracking::tagged(track, run).await;
                                         let nanos = crate::stats::since(t0, crate::stats::now());
                                         let reply = &out.buf[at..];
                                         crate::stats::ran(w, spec, &args, nanos, reply, Some(sess));
@@ -608,6 +616,7 @@ pub(crate) async fn run(
                                     spec,
                                     db: sess.db(),
                                     args,
+                                    track: track.map(crate::tracking::Tag::direct),
                                 },
                                 out,
                             );
@@ -621,13 +630,16 @@ pub(crate) async fn run(
                         pending.flush(w, sess, out, parser).await;
                         let (t0, at) = (crate::stats::now(), out.buf.len());
                         let kept = args.clone();
-                        match &spec.run {
-                            Run::MultiKey(ops) => {
-                                multi_key(w, spec, sess.db(), ops, args, groups, out).await
+                        let run = async {
+                            match &spec.run {
+                                Run::MultiKey(ops) => {
+                                    multi_key(w, spec, sess.db(), ops, args, groups, out).await
+                                }
+                                Run::Txn(f) => txn(w, sess.db(), *f, spec, args, out).await,
+                                _ => out.error("ERR internal routing error"),
                             }
-                            Run::Txn(f) => txn(w, sess.db(), *f, spec, args, out).await,
-                            _ => out.error("ERR internal routing error"),
-                        }
+                        };
+                        crate::tracking::tagged(track, run).await;
                         let nanos = crate::stats::since(t0, crate::stats::now());
                         crate::stats::ran(w, spec, &kept, nanos, &out.buf[at..], Some(sess));
                         // Time moved while we waited on other shards.
@@ -855,11 +867,15 @@ async fn multi_key(
         .map(|(s, pos)| {
             let keys = pos.iter().map(|&p| (db, args[p].clone())).collect();
             let (a, p) = (args.clone(), pos.clone());
+            let read = crate::tracking::reads(spec);
             let f: PartFn = Arc::new(move |wk: &Worker| -> Partial {
                 let mut shard = wk.shard_now();
                 let _cx = crate::notify::Context::enter(&a);
                 crate::aof::begin(&mut shard);
                 let part = (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), &a, &p);
+                if read {
+                    crate::tracking::remember(&a, &p);
+                }
                 // The AOF logs this shard's keys as their new state.
                 crate::aof::flush_pending(&mut shard);
                 part

@@ -30,6 +30,7 @@ mod session;
 mod shared;
 mod stats;
 mod tls;
+mod tracking;
 mod worker;
 
 pub use admin::REDIS_VERSION;

@@ -321,6 +321,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         busy_count: AtomicUsize::new(0),
         lua_time_limit_ms: AtomicU64::new(0),
         pubsub: crate::pubsub::Limits::new(n),
+        tracking: Default::default(),
         stats: Default::default(),
         persist,
         metrics: std::sync::Mutex::new(metrics),
@@ -451,6 +452,7 @@ fn thread_main(
             mesh.inbox,
         ));
         crate::notify::install(&w);
+        crate::tracking::install(&w);
         crate::aof::sync(&w);
         crate::evict::sync(&w);
         tokio::task::spawn_local(serve_mesh(w.clone()));

@@ -68,6 +68,8 @@ pub(crate) enum Push {
     Frame(Bytes),
     /// Close the connection (CLIENT KILL).
     Kill,
+    /// A client-side caching invalidation, framed by the connection for its protocol.
+    Tracking(crate::tracking::Note),
 }
 
 /// Sends pushes to one connection, from any thread. Cheap to clone; holding one does not keep
@@ -83,6 +85,11 @@ impl Pusher {
     /// Queues frames for the connection; false if it has closed.
     pub fn push(&self, frame: Bytes) -> bool {
         self.0.send(Push::Frame(frame)).is_ok()
+    }
+
+    /// Queues an invalidation for the connection; false if it has closed.
+    pub fn note(&self, n: crate::tracking::Note) -> bool {
+        self.0.send(Push::Tracking(n)).is_ok()
     }
 
     /// Asks the connection to close. It wakes wherever it waits: idle, or blocked in a command.

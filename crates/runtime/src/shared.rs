@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     pub lua_time_limit_ms: AtomicU64,
     /// The pubsub output buffer limits, copied from the config (see `pubsub.rs`).
     pub pubsub: crate::pubsub::Limits,
+    /// Client-side caching's figures and table limit (`tracking.rs`).
+    pub tracking: crate::tracking::Global,
     /// The statistics settings read on every command (see `stats`).
     pub stats: crate::stats::Settings,
     /// Snapshot state: last save, background save, counters (`persist.rs`).
@@ -80,6 +82,7 @@ impl Shared {
         self.pubsub.load(cfg);
         self.mem.load(cfg);
         self.climits.load(cfg);
+        self.tracking.load(cfg);
         self.stats.load(cfg);
         crate::logging::set_level(cfg.get("loglevel").unwrap_or("notice"));
         self.aof.load_settings(cfg);

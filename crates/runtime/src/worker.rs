@@ -29,6 +29,8 @@ pub(crate) struct Item {
     pub spec: &'static CommandSpec,
     pub db: DbIndex,
     pub args: Vec<Bytes>,
+    /// The sender's client-side caching tag, if it tracks (`tracking.rs`).
+    pub track: Option<crate::tracking::Tag>,
 }
 
 /// Buffers for a batch's replies. The sender hands the ones of its previous reply along with
@@ -304,6 +306,12 @@ impl Worker {
         self.locks.borrow().idle()
     }
 
+    /// Whether a transaction holds locks here or waits for them (client-side caching's
+    /// broadcasts wait for its end, see `tracking.rs`).
+    pub fn in_transaction(&self) -> bool {
+        !self.locks_idle()
+    }
+
     /// Reads the clock into the shard: every command of the batch sees this time.
     pub fn tick_clock(&self) {
         drop(self.shard_now());
@@ -430,6 +438,7 @@ impl Worker {
         // One clock reading per command: each one's end is the next one's start.
         let mut t0 = crate::stats::now();
         for (i, it) in items.iter().enumerate() {
+            let _track = crate::tracking::Caller::enter(it.track.clone());
             let need = self.exec_here(&mut shard, it.spec, it.db, &it.args, &mut out);
             self.serve_ready_on(&mut shard);
             let t1 = crate::stats::now();
@@ -536,6 +545,7 @@ impl Worker {
         f: PartFn,
     ) -> oneshot::Receiver<Option<Partial>> {
         let (reply, rx) = oneshot::channel();
+        let f = crate::tracking::carry_part(f);
         if s == self.id {
             let _ = reply.send(self.try_run(tx, set, release, &f));
         } else {
@@ -598,6 +608,7 @@ impl Worker {
             }
         }
         self.serve_ready();
+        crate::tracking::unlocked(self);
     }
 
     /// Handles a message from another thread.
@@ -725,6 +736,8 @@ impl Worker {
         f: CallFn,
     ) -> oneshot::Receiver<Partial> {
         let (reply, rx) = oneshot::channel();
+        // Work done for a tracking client elsewhere remembers its reads for that client.
+        let f = crate::tracking::carry_call(f);
         if s == self.id {
             let r = f(self);
             if unlock {
@@ -781,6 +794,11 @@ pub(crate) fn exec_on(
         crate::aof::begin(shard);
     }
     let need = exec_run(shard, spec, db, args, out, hidden);
+    // Client-side caching remembers the keys a tracking client read here.
+    if need.is_none() {
+        crate::tracking::after_command(spec, args);
+    }
+    crate::tracking::write_own(out);
     if aof && need.is_none() {
         crate::aof::end_command(shard, spec, db, args, &out.buf[start.min(out.buf.len())..]);
     }
@@ -905,6 +923,8 @@ pub(crate) async fn active_expiry(w: Rc<Worker>) {
         // The latency monitor's `expire-cycle` event, as Redis records it.
         let ms = started.elapsed().as_millis() as u64;
         crate::latency::event_if_needed(&w, "expire-cycle", ms);
+        // The tracking table's size limit (after CONFIG SET lowered it).
+        crate::tracking::cron(&w);
     }
 }
 // ---- End of active expiry. ----
