@@ -13,11 +13,6 @@ use socket2::{Domain, Socket, Type};
 /// `(parameter, a value it refuses, why)`, the reason exactly as the error gives it.
 const REFUSED: &[(&str, &str, &str)] = &[
     (
-        "requirepass",
-        "secret",
-        "there is no AUTH or ACL yet, so a password would not be checked",
-    ),
-    (
         "aof-timestamp-enabled",
         "yes",
         "the AOF is written without timestamp annotations",
@@ -42,7 +37,7 @@ const REFUSED: &[(&str, &str, &str)] = &[
     (
         "aclfile",
         "/etc/users.acl",
-        "there is no AUTH or ACL yet, so a password would not be checked",
+        "ACL users are not implemented yet, only the default user's password (requirepass)",
     ),
     (
         "client-output-buffer-limit",
@@ -84,7 +79,7 @@ const REFUSED_AT_STARTUP_ONLY: &[(&str, &str, &str)] = &[
     (
         "user",
         "alice on >pw ~* +@all",
-        "there is no AUTH or ACL yet, so a password would not be checked",
+        "ACL users are not implemented yet, only the default user's password (requirepass)",
     ),
     (
         "rename-command",

@@ -64,6 +64,8 @@ pub enum ConnCmd {
     Quit,
     /// `HELLO [protover [AUTH user pass] [SETNAME name]]`
     Hello,
+    /// `AUTH [username] password`
+    Auth,
     /// `SELECT index`
     Select,
     /// `CLIENT subcommand ...`

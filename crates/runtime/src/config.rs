@@ -133,7 +133,8 @@ const fn only_default(
     }
 }
 
-const NO_AUTH: &str = "there is no AUTH or ACL yet, so a password would not be checked";
+const NO_AUTH: &str =
+    "ACL users are not implemented yet, only the default user's password (requirepass)";
 const NO_EVICTION: &str =
     "memory limits and eviction are not implemented yet, so memory use would not be bounded";
 const NO_REPLICATION: &str = "replication is not implemented yet";
@@ -383,7 +384,7 @@ static PARAMS: &[Param] = &[
         "100",
         true,
     ),
-    only_default("requirepass", Kind::Text, "", true, NO_AUTH),
+    p("requirepass", Kind::Text, "", true),
     p(
         "client-output-buffer-limit",
         Kind::Text,
@@ -1097,7 +1098,6 @@ mod tests {
     fn values_that_promise_missing_features_are_refused_naming_the_setting() {
         let mut c = Config::default();
         for (name, value) in [
-            ("requirepass", "secret"),
             ("aof-timestamp-enabled", "yes"),
             ("maxmemory", "1mb"),
             ("maxmemory-policy", "allkeys-lru"),

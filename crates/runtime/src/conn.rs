@@ -46,6 +46,8 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let laddr = stream.local_addr().unwrap_or(peer);
     let sess = Session::new(w.shared.client_id(), peer, laddr);
+    sess.authenticated
+        .set(crate::acl::authenticated_at_start(&w));
     serve_loop(w, stream, sess).await;
 }
 

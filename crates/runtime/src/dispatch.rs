@@ -426,6 +426,13 @@ pub(crate) async fn run(
                 continue;
             }
         }
+        // Before AUTH, only the `no_auth` commands run (Redis's `authRequired`).
+        if let Some(e) = crate::acl::refused(w, sess, spec) {
+            multi::reject(w, sess, spec, e, out);
+            crate::stats::rejected(spec, &args, &out.buf[start..]);
+            pending.wrote_local(start, out);
+            continue;
+        }
         // A long script keeps some thread busy: only `allow_busy` commands run.
         if let Some(busy) = crate::busy::busy_error(w) {
             if !crate::busy::allowed(spec, &args) {

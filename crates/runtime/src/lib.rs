@@ -3,6 +3,7 @@
 //! mesh and the key locks that make multi-shard commands atomic.
 #![warn(missing_docs)]
 
+mod acl;
 mod admin;
 mod aof;
 mod blocking;

@@ -300,6 +300,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         metrics: std::sync::Mutex::new(metrics),
         signal: crate::admin::SignalSlot::default(),
         debug: crate::debug::DebugState::default(),
+        auth: Default::default(),
         aof,
     });
     shared.load_hot_settings(&shared.config());
@@ -484,9 +485,8 @@ async fn accept_loop(w: Rc<Worker>, listener: TcpListener) {
                     let _ = stream.try_write(b"-ERR max number of clients reached\r\n");
                     continue;
                 }
-                // There is no password (requirepass is refused), so protected mode always
-                // applies when it is on.
-                if protected && !is_loopback_peer(peer.ip()) {
+                // Protected mode applies while the default user needs no password.
+                if protected && shared.auth.default_nopass() && !is_loopback_peer(peer.ip()) {
                     shared.connected.fetch_sub(1, Ordering::Relaxed);
                     shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
                     let _ = stream.try_write(DENIED);

@@ -49,6 +49,8 @@ pub(crate) struct Session {
     /// Its socket, and whether its task waits for the next request with nothing read or
     /// unwritten: a thread busy in a long script answers such a connection itself (`busy.rs`).
     pub fd: Cell<i32>,
+    /// Whether it may run commands that need authentication (`acl.rs`).
+    pub authenticated: Cell<bool>,
     pub idle: Cell<bool>,
     db: Cell<DbIndex>,
     resp: Cell<u8>,
@@ -117,6 +119,7 @@ impl Session {
             multi: RefCell::new(None),
             watches: RefCell::new(Vec::new()),
             fd: Cell::new(-1),
+            authenticated: Cell::new(false),
             idle: Cell::new(false),
             db: Cell::new(0),
             resp: Cell::new(2),

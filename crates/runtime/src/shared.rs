@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     pub signal: crate::admin::SignalSlot,
     /// The switches DEBUG sets (`debug.rs`).
     pub debug: crate::debug::DebugState,
+    /// Authentication settings read on every command (`acl.rs`).
+    pub auth: crate::acl::AuthState,
     /// The append-only file's writer and state (`aof.rs`).
     pub aof: std::sync::Arc<crate::aof::AofState>,
 }
@@ -72,6 +74,7 @@ impl Shared {
     /// CONFIG SET).
     pub fn load_hot_settings(&self, cfg: &Config) {
         self.pubsub.load(cfg);
+        self.auth.load(cfg);
         self.stats.load(cfg);
         crate::logging::set_level(cfg.get("loglevel").unwrap_or("notice"));
         self.aof.load_settings(cfg);

@@ -1,0 +1,261 @@
+//! Authentication against redis-server 7.0.15, byte for byte: `requirepass` set by CONFIG SET
+//! and at startup, AUTH and HELLO ... AUTH with their errors, what a connection may run before
+//! it authenticates (also for keys owned by other threads, in a pipeline, and in MULTI),
+//! RESET logging out, the rejections counted in INFO, and protected mode lifted by a password.
+//!
+//! Each scenario runs against the reference and against Rustis on every thread count, and
+//! the transcripts must be equal (HELLO's client id is masked: it differs between servers).
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use rustis_runtime::Config;
+use rustis_tests::{encode, show, spread, RawConn, Reference, TestServer, THREADS};
+use socket2::{Domain, Socket, Type};
+
+/// Records `args` and its reply, with HELLO's `id` value masked.
+fn say(log: &mut Vec<String>, c: &mut RawConn, args: &[&str]) {
+    let reply = show(&c.cmd(args));
+    log.push(format!("{args:?} -> {}", mask_id(&reply)));
+}
+
+fn mask_id(reply: &str) -> String {
+    match reply.find("$2\r\nid\r\n:") {
+        Some(i) => {
+            let from = i + "$2\r\nid\r\n:".len();
+            let end = from + reply[from..].find("\r\n").unwrap_or(0);
+            format!("{}N{}", &reply[..from], &reply[end..])
+        }
+        None => reply.to_string(),
+    }
+}
+
+/// A field of an INFO section, e.g. `errorstat_NOAUTH`, or the `rejected_calls` of a
+/// `cmdstat_` line.
+fn info_field(c: &mut RawConn, section: &str, line: &str, field: Option<&str>) -> String {
+    let info = show(&c.cmd(&["INFO", section]));
+    let Some(l) = info.lines().find(|l| l.starts_with(&format!("{line}:"))) else {
+        return format!("{line}: absent");
+    };
+    match field {
+        None => l.to_string(),
+        Some(f) => l
+            .split([':', ','])
+            .find(|kv| kv.starts_with(&format!("{f}=")))
+            .unwrap_or("")
+            .to_string(),
+    }
+}
+
+/// Runs `scenario` on the reference and on Rustis with every thread count; the transcripts
+/// must be equal. The scenario gets a way to open connections and the thread count (for
+/// keys owned by different threads).
+fn same_as_redis(scenario: impl Fn(&dyn Fn() -> RawConn, usize) -> Vec<String>) {
+    for t in THREADS {
+        let reference = Reference::start();
+        let addr = reference.addr();
+        let want = scenario(&|| RawConn::connect(addr), t);
+        drop(reference);
+        let s = TestServer::start(t);
+        let got = scenario(&|| RawConn::connect(s.addr), t);
+        assert_eq!(got, want, "threads={t}");
+    }
+}
+
+#[test]
+fn requirepass_set_at_run_time_gates_new_connections_until_auth() {
+    same_as_redis(|connect, threads| {
+        let mut log = Vec::new();
+        let keys = spread("k", 4, threads);
+        let mut admin = connect();
+        // No password yet: AUTH <password> is an error, AUTH default <anything> succeeds.
+        say(&mut log, &mut admin, &["AUTH", "pw"]);
+        say(&mut log, &mut admin, &["AUTH", "default", "anything"]);
+        say(&mut log, &mut admin, &["AUTH", "nobody", "anything"]);
+        say(&mut log, &mut admin, &["AUTH", "a", "b", "c"]);
+        say(&mut log, &mut admin, &["AUTH"]);
+        say(
+            &mut log,
+            &mut admin,
+            &["CONFIG", "SET", "requirepass", "secret"],
+        );
+        say(&mut log, &mut admin, &["CONFIG", "GET", "requirepass"]);
+        // A connection open before the password stays authenticated.
+        for k in &keys {
+            say(&mut log, &mut admin, &["SET", k, "v"]);
+        }
+        let mut c = connect();
+        say(&mut log, &mut c, &["PING"]);
+        for k in &keys {
+            say(&mut log, &mut c, &["GET", k]);
+        }
+        let mut mget = vec!["MGET"];
+        mget.extend(keys.iter().map(String::as_str));
+        say(&mut log, &mut c, &mget);
+        say(&mut log, &mut c, &["NOSUCHCOMMAND"]);
+        say(&mut log, &mut c, &["GET"]);
+        say(&mut log, &mut c, &["CONFIG", "NOSUCHSUB"]);
+        say(&mut log, &mut c, &["MULTI"]);
+        say(&mut log, &mut c, &["EVAL", "return 1", "0"]);
+        say(&mut log, &mut c, &["SUBSCRIBE", "ch"]);
+        say(&mut log, &mut c, &["HELLO"]);
+        say(&mut log, &mut c, &["HELLO", "3"]);
+        say(&mut log, &mut c, &["HELLO", "1"]);
+        say(&mut log, &mut c, &["HELLO", "3", "AUTH", "default"]);
+        say(
+            &mut log,
+            &mut c,
+            &["HELLO", "3", "SETNAME", "early", "AUTH", "default", "no"],
+        );
+        say(&mut log, &mut c, &["AUTH", "wrong"]);
+        say(&mut log, &mut c, &["AUTH", "default", "wrong"]);
+        say(&mut log, &mut c, &["AUTH", "nobody", "secret"]);
+        say(&mut log, &mut c, &["AUTH", "secret"]);
+        say(&mut log, &mut c, &["CLIENT", "GETNAME"]);
+        for k in &keys {
+            say(&mut log, &mut c, &["GET", k]);
+        }
+        say(&mut log, &mut c, &mget);
+        // RESET logs the connection out.
+        say(&mut log, &mut c, &["RESET"]);
+        say(&mut log, &mut c, &["GET", &keys[1]]);
+        say(
+            &mut log,
+            &mut c,
+            &["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "n"],
+        );
+        say(&mut log, &mut c, &["CLIENT", "GETNAME"]);
+        say(&mut log, &mut c, &["HELLO", "3"]);
+        say(&mut log, &mut c, &["GET", &keys[2]]);
+        // The rejections count as in Redis.
+        log.push(info_field(
+            &mut admin,
+            "errorstats",
+            "errorstat_NOAUTH",
+            None,
+        ));
+        log.push(info_field(
+            &mut admin,
+            "errorstats",
+            "errorstat_WRONGPASS",
+            None,
+        ));
+        log.push(info_field(
+            &mut admin,
+            "commandstats",
+            "cmdstat_get",
+            Some("rejected_calls"),
+        ));
+        log.push(info_field(
+            &mut admin,
+            "commandstats",
+            "cmdstat_mget",
+            Some("rejected_calls"),
+        ));
+        log.push(info_field(
+            &mut admin,
+            "commandstats",
+            "cmdstat_auth",
+            Some("failed_calls"),
+        ));
+        log
+    });
+}
+
+#[test]
+fn pipelines_and_transactions_see_the_connection_authenticate_in_order() {
+    same_as_redis(|connect, threads| {
+        let mut log = Vec::new();
+        let keys = spread("p", 2, threads);
+        let mut admin = connect();
+        say(
+            &mut log,
+            &mut admin,
+            &["CONFIG", "SET", "requirepass", "pw"],
+        );
+        say(
+            &mut log,
+            &mut admin,
+            &["MSET", &keys[0], "a", &keys[1], "b"],
+        );
+        // One write: refused, then AUTH, then allowed.
+        let mut c = connect();
+        let mut req = Vec::new();
+        for args in [
+            &["GET", &keys[0]][..],
+            &["AUTH", "pw"],
+            &["GET", &keys[0]],
+            &["GET", &keys[1]],
+            &["RESET"],
+            &["GET", &keys[1]],
+        ] {
+            req.extend(encode(
+                &args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>(),
+            ));
+        }
+        c.send(&req);
+        for _ in 0..6 {
+            log.push(show(&c.read_reply()));
+        }
+        // AUTH inside MULTI is queued and runs at EXEC.
+        say(&mut log, &mut c, &["AUTH", "pw"]);
+        say(&mut log, &mut c, &["MULTI"]);
+        say(&mut log, &mut c, &["AUTH", "wrong"]);
+        say(&mut log, &mut c, &["GET", &keys[1]]);
+        say(&mut log, &mut c, &["EXEC"]);
+        // Removing the password lets everyone in; HELLO still checks the connection's flag.
+        let mut late = connect();
+        say(&mut log, &mut late, &["GET", &keys[0]]);
+        say(&mut log, &mut admin, &["CONFIG", "SET", "requirepass", ""]);
+        say(&mut log, &mut late, &["GET", &keys[0]]);
+        say(&mut log, &mut late, &["HELLO", "2"]);
+        say(&mut log, &mut late, &["AUTH", "x"]);
+        let mut fresh = connect();
+        say(&mut log, &mut fresh, &["HELLO", "2"]);
+        log
+    });
+}
+
+/// A connection from `source` (127.0.0.2 is loopback, but not local to protected mode).
+fn connect_from(source: &str, server: SocketAddr) -> RawConn {
+    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let from: SocketAddr = format!("{source}:0").parse().expect("address");
+    sock.bind(&from.into()).expect("bind");
+    sock.connect(&server.into()).expect("connect");
+    let stream: TcpStream = sock.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    RawConn::from_stream(stream)
+}
+
+#[test]
+fn a_password_lifts_protected_mode_and_startup_requirepass_is_enforced() {
+    for t in THREADS {
+        let mut cfg = Config::default();
+        cfg.set("requirepass", "s3cret", true).expect("requirepass");
+        let s = TestServer::start_opts(t, None, cfg);
+        let mut remote = connect_from("127.0.0.2", s.addr);
+        assert_eq!(
+            show(&remote.cmd(&["PING"])),
+            "-NOAUTH Authentication required.\r\n"
+        );
+        assert_eq!(show(&remote.cmd(&["AUTH", "s3cret"])), "+OK\r\n");
+        assert_eq!(show(&remote.cmd(&["PING"])), "+PONG\r\n");
+        let mut local = s.raw();
+        assert_eq!(
+            show(&local.cmd(&["CONFIG", "GET", "requirepass"])),
+            "-NOAUTH Authentication required.\r\n"
+        );
+        assert_eq!(show(&local.cmd(&["AUTH", "default", "s3cret"])), "+OK\r\n");
+        // Without the password, protected mode applies again to new remote connections.
+        assert_eq!(
+            show(&local.cmd(&["CONFIG", "SET", "requirepass", ""])),
+            "+OK\r\n"
+        );
+        let mut denied = connect_from("127.0.0.2", s.addr);
+        assert!(
+            show(&denied.read_to_close()).starts_with("-DENIED Redis is running in protected mode")
+        );
+    }
+}
