@@ -37,7 +37,7 @@ const REFUSED: &[(&str, &str, &str)] = &[
     (
         "aclfile",
         "/etc/users.acl",
-        "ACL users are not implemented yet, only the default user's password (requirepass)",
+        "users are not loaded from config or ACL files yet (ACL SETUSER defines them at run time)",
     ),
     (
         "client-output-buffer-limit",
@@ -79,7 +79,7 @@ const REFUSED_AT_STARTUP_ONLY: &[(&str, &str, &str)] = &[
     (
         "user",
         "alice on >pw ~* +@all",
-        "ACL users are not implemented yet, only the default user's password (requirepass)",
+        "users are not loaded from config or ACL files yet (ACL SETUSER defines them at run time)",
     ),
     (
         "rename-command",

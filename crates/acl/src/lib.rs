@@ -74,9 +74,10 @@ impl Catalog {
             .enumerate()
             .map(|(i, c)| (c.fullname.to_ascii_lowercase(), i))
             .collect();
-        let top = (0..commands.len())
+        let mut top: Vec<usize> = (0..commands.len())
             .filter(|&i| !commands[i].is_sub)
             .collect();
+        top.sort_by(|&a, &b| commands[a].fullname.cmp(&commands[b].fullname));
         Catalog {
             commands,
             by_name,
@@ -494,6 +495,8 @@ pub struct User {
     pub name: String,
     pub enabled: bool,
     pub nopass: bool,
+    /// `sanitize-payload` (true) or `skip-sanitize-payload` (false), once either is set.
+    pub sanitize: Option<bool>,
     /// SHA-256 hex digests, in the order added.
     pub passwords: Vec<String>,
     /// The root selector first, then the `(...)` ones.
@@ -523,6 +526,7 @@ impl User {
             name: name.to_string(),
             enabled: false,
             nopass: false,
+            sanitize: None,
             passwords: Vec::new(),
             selectors: vec![Selector::new(cat.commands.len())],
         }
@@ -548,8 +552,10 @@ impl User {
             self.enabled = true;
         } else if is("off") {
             self.enabled = false;
-        } else if is("skip-sanitize-payload") || is("sanitize-payload") {
-            // Payloads are always sanitized; the flag is accepted as Redis does.
+        } else if is("skip-sanitize-payload") {
+            self.sanitize = Some(false);
+        } else if is("sanitize-payload") {
+            self.sanitize = Some(true);
         } else if is("nopass") {
             self.nopass = true;
             self.passwords.clear();
@@ -600,6 +606,7 @@ impl User {
             let _ = root.apply(cat, b"resetkeys");
             let _ = root.apply(cat, b"resetchannels");
             self.enabled = false;
+            self.sanitize = Some(true);
             self.selectors.truncate(1);
             let _ = self.selectors[0].apply(cat, b"-@all");
         } else {
@@ -617,6 +624,20 @@ impl User {
         }
         *self = copy;
         Ok(())
+    }
+
+    /// The flags ACL GETUSER lists, in Redis's order.
+    pub fn flags(&self) -> Vec<&'static str> {
+        let mut f = vec![if self.enabled { "on" } else { "off" }];
+        if self.nopass {
+            f.push("nopass");
+        }
+        match self.sanitize {
+            Some(false) => f.push("skip-sanitize-payload"),
+            Some(true) => f.push("sanitize-payload"),
+            None => {}
+        }
+        f
     }
 
     /// Whether `pass` authenticates this user.
@@ -664,11 +685,10 @@ impl User {
     /// `ACLDescribeUser`.
     pub fn describe(&self, cat: &Catalog) -> String {
         let mut res = String::new();
-        res.push_str(if self.enabled { "on " } else { "off " });
-        if self.nopass {
-            res.push_str("nopass ");
+        for f in self.flags() {
+            res.push_str(f);
+            res.push(' ');
         }
-        res.push_str("sanitize-payload ");
         for p in &self.passwords {
             res.push('#');
             res.push_str(p);

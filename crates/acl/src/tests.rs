@@ -171,7 +171,7 @@ fn selectors_add_permissions_and_reset_clears_everything() {
     );
     assert_eq!(
         u.describe(&cat),
-        "on sanitize-payload ~a* resetchannels -@all +@read (~b* resetchannels -@all +@write)"
+        "on ~a* resetchannels -@all +@read (~b* resetchannels -@all +@write)"
     );
     u.apply(&cat, b"clearselectors").unwrap();
     assert_eq!(u.selectors.len(), 1);
@@ -186,7 +186,7 @@ fn selectors_add_permissions_and_reset_clears_everything() {
     assert_eq!(u, before);
     assert_eq!(
         User::default_user(&cat).describe(&cat),
-        "on nopass sanitize-payload ~* &* +@all"
+        "on nopass ~* &* +@all"
     );
     assert!(User::default_user(&cat).unrestricted());
 }

@@ -15,6 +15,7 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("quit", Run::Conn(ConnCmd::Quit)));
     r.add(Binding::new("hello", Run::Conn(ConnCmd::Hello)));
     r.add(Binding::new("auth", Run::Conn(ConnCmd::Auth)));
+    r.add(Binding::new("acl", Run::Conn(ConnCmd::Acl)));
     r.add(Binding::new("select", Run::Conn(ConnCmd::Select)));
     r.add(Binding::new("client", Run::Conn(ConnCmd::Client)));
     r.add(Binding::new("reset", Run::Conn(ConnCmd::Reset)));

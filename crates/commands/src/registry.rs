@@ -66,6 +66,8 @@ pub enum ConnCmd {
     Hello,
     /// `AUTH [username] password`
     Auth,
+    /// `ACL subcommand ...`
+    Acl,
     /// `SELECT index`
     Select,
     /// `CLIENT subcommand ...`

@@ -49,6 +49,7 @@ pub(crate) async fn run(
         }
         ConnCmd::Hello => hello(w, sess, args, out),
         ConnCmd::Auth => crate::acl::auth(w, sess, args, out),
+        ConnCmd::Acl => crate::acl::command(w, sess, args, out).await,
         ConnCmd::Select => select(w, sess, args, out),
         ConnCmd::Reset => {
             crate::multi::reset(w, sess);
@@ -57,8 +58,7 @@ pub(crate) async fn run(
             sess.set_resp(2);
             out.resp3 = false;
             sess.name.borrow_mut().clear();
-            sess.authenticated
-                .set(crate::acl::authenticated_at_start(w));
+            crate::acl::reset(w, sess);
             out.simple("RESET");
         }
         ConnCmd::Client => client(w, sess, args, out).await,

@@ -178,8 +178,8 @@ fn run_busy(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out, close: &m
             Some(_) => {}
         }
     }
-    if let Some(e) = crate::acl::refused(w, sess, spec) {
-        return crate::multi::reject(w, sess, spec, e, out);
+    if let Some(e) = crate::acl::check(w, sess, spec, args) {
+        return crate::multi::reject(w, sess, spec, &e, out);
     }
     if !allowed(spec, args) {
         return crate::multi::reject(w, sess, spec, busy_error(w).unwrap_or(BUSY_SCRIPT), out);
@@ -239,8 +239,7 @@ fn run_busy(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out, close: &m
             sess.set_resp(2);
             out.resp3 = false;
             sess.name.borrow_mut().clear();
-            sess.authenticated
-                .set(crate::acl::authenticated_at_start(w));
+            crate::acl::reset(w, sess);
             out.simple("RESET");
         }
         _ => {

@@ -134,7 +134,7 @@ const fn only_default(
 }
 
 const NO_AUTH: &str =
-    "ACL users are not implemented yet, only the default user's password (requirepass)";
+    "users are not loaded from config or ACL files yet (ACL SETUSER defines them at run time)";
 const NO_EVICTION: &str =
     "memory limits and eviction are not implemented yet, so memory use would not be bounded";
 const NO_REPLICATION: &str = "replication is not implemented yet";

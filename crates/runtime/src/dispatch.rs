@@ -426,9 +426,10 @@ pub(crate) async fn run(
                 continue;
             }
         }
-        // Before AUTH, only the `no_auth` commands run (Redis's `authRequired`).
-        if let Some(e) = crate::acl::refused(w, sess, spec) {
-            multi::reject(w, sess, spec, e, out);
+        // Before AUTH, only the `no_auth` commands run (Redis's `authRequired`); then the
+        // user's ACL rules.
+        if let Some(e) = crate::acl::check(w, sess, spec, &args) {
+            multi::reject(w, sess, spec, &e, out);
             crate::stats::rejected(spec, &args, &out.buf[start..]);
             pending.wrote_local(start, out);
             continue;
