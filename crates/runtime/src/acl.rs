@@ -13,9 +13,9 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use bytes::Bytes;
@@ -51,6 +51,110 @@ pub(crate) struct AuthState {
     default_nopass: AtomicBool,
     /// The `requirepass` last applied to the default user.
     requirepass: Mutex<Option<String>>,
+    /// ACL LOG, newest first, and `acllog-max-len`. Written only when something is refused.
+    log: Mutex<VecDeque<LogEntry>>,
+    log_max: AtomicUsize,
+}
+
+/// One ACL LOG entry (Redis's `ACLLogEntry`).
+struct LogEntry {
+    count: u64,
+    reason: &'static str,
+    context: &'static str,
+    object: String,
+    username: String,
+    /// Milliseconds since the Unix epoch.
+    ctime: u64,
+    client_info: String,
+}
+
+/// Entries this close in time with the same reason, context, object and user are one entry.
+const LOG_GROUPING_MS: u64 = 60_000;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Records a refusal in ACL LOG (Redis's `addACLLogEntry`); `object` is the command, key or
+/// channel refused, or for a failed AUTH the command name as typed.
+pub(crate) fn log(
+    w: &Worker,
+    sess: &Session,
+    reason: &'static str,
+    context: &'static str,
+    object: &[u8],
+    username: &str,
+) {
+    let auth = &w.shared.auth;
+    let e = LogEntry {
+        count: 1,
+        reason,
+        context,
+        object: String::from_utf8_lossy(object).into_owned(),
+        username: username.to_string(),
+        ctime: now_ms(),
+        client_info: crate::clients::line(sess),
+    };
+    let mut log = auth.log.lock().unwrap_or_else(|e| e.into_inner());
+    let found = log.iter().take(10).position(|c| {
+        c.reason == e.reason
+            && c.context == e.context
+            && c.ctime.abs_diff(e.ctime) <= LOG_GROUPING_MS
+            && c.object == e.object
+            && c.username == e.username
+    });
+    match found {
+        Some(i) => {
+            let mut m = log.remove(i).expect("found");
+            m.client_info = e.client_info;
+            m.ctime = e.ctime;
+            m.count += 1;
+            log.push_front(m);
+        }
+        None => {
+            log.push_front(e);
+            log.truncate(auth.log_max.load(Ordering::Relaxed));
+        }
+    }
+}
+
+/// ACL LOG [count | RESET]
+fn log_command(w: &Worker, args: &[Bytes], out: &mut Out) {
+    let auth = &w.shared.auth;
+    let mut count = 10;
+    if let Some(a) = args.get(2) {
+        if a.eq_ignore_ascii_case(b"reset") {
+            auth.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            return out.ok();
+        }
+        match rustis_commands::args::parse_i64(a) {
+            Ok(n) => count = n.max(0) as usize,
+            Err(_) => return out.error("ERR value is not an integer or out of range"),
+        }
+    }
+    let log = auth.log.lock().unwrap_or_else(|e| e.into_inner());
+    let now = now_ms();
+    let n = count.min(log.len());
+    out.array(n);
+    for e in log.iter().take(n) {
+        out.map(7);
+        out.bulk(b"count");
+        out.int(e.count as i64);
+        out.bulk(b"reason");
+        out.bulk(e.reason.as_bytes());
+        out.bulk(b"context");
+        out.bulk(e.context.as_bytes());
+        out.bulk(b"object");
+        out.bulk(e.object.as_bytes());
+        out.bulk(b"username");
+        out.bulk(e.username.as_bytes());
+        out.bulk(b"age-seconds");
+        out.double(now.saturating_sub(e.ctime) as f64 / 1000.0);
+        out.bulk(b"client-info");
+        out.bulk(e.client_info.as_bytes());
+    }
 }
 
 /// Every user, by name (ACL USERS and ACL LIST list them in this order, as Redis's rax).
@@ -116,6 +220,8 @@ impl Default for AuthState {
             epoch: AtomicU64::new(1),
             default_nopass: AtomicBool::new(true),
             requirepass: Mutex::new(None),
+            log: Mutex::new(VecDeque::new()),
+            log_max: AtomicUsize::new(128),
         }
     }
 }
@@ -129,6 +235,10 @@ impl AuthState {
     /// Applies `requirepass` to the default user when it changed (startup, CONFIG SET), as
     /// Redis's `ACLUpdateDefaultUserPassword`: `resetpass`, then `>password` or `nopass`.
     pub fn load(&self, cfg: &Config) {
+        self.log_max.store(
+            cfg.get_i64("acllog-max-len").max(0) as usize,
+            Ordering::Relaxed,
+        );
         let pass = cfg.get("requirepass").unwrap_or("").to_string();
         let mut last = self.requirepass.lock().unwrap_or_else(|e| e.into_inner());
         if last.as_deref() == Some(pass.as_str()) {
@@ -219,7 +329,8 @@ pub(crate) fn check(
         return Some(e.into());
     }
     let target = spec.resolve(args).unwrap_or(spec);
-    Some(match denial(w, sess, target, args)? {
+    let context = if sess.in_multi() { "multi" } else { "toplevel" };
+    Some(match denial(w, sess, target, args, context)? {
         Denied::Command => Cow::Owned(format!(
             "NOPERM this user has no permissions to run the '{}' command",
             target.meta.name
@@ -241,7 +352,7 @@ pub(crate) fn script_check(
     target: &CommandSpec,
     args: &[Bytes],
 ) -> Result<(), String> {
-    match denial(w, sess, target, args) {
+    match denial(w, sess, target, args, "lua") {
         None => Ok(()),
         Some(Denied::Command) => Err("can't run this command or subcommand".into()),
         Some(Denied::Key) => {
@@ -264,7 +375,13 @@ pub(crate) fn unrestricted(w: &Worker, sess: &Session) -> bool {
 
 /// Whether the connection's user may run `target` (a command, or the subcommand called)
 /// with these arguments; why not if not.
-fn denial(w: &Worker, sess: &Session, target: &CommandSpec, args: &[Bytes]) -> Option<Denied> {
+fn denial(
+    w: &Worker,
+    sess: &Session,
+    target: &CommandSpec,
+    args: &[Bytes],
+    context: &'static str,
+) -> Option<Denied> {
     let user = sess.user.borrow();
     w.shared.auth.with(|t| {
         let u = match user.as_deref() {
@@ -280,35 +397,50 @@ fn denial(w: &Worker, sess: &Session, target: &CommandSpec, args: &[Bytes]) -> O
         if u.unrestricted() {
             return None;
         }
-        let is_sub = CATALOG.commands.get(target.id).is_some_and(|c| c.is_sub);
-        let need_keys = u.selectors.iter().any(|s| !s.all_keys);
-        let keys: Vec<(usize, &[u8], u8)> = if need_keys {
-            crate::command::keys_and_flags(target, args)
-                .into_iter()
-                .filter(|&(p, _)| p < args.len())
-                .map(|(p, f)| {
-                    let mut a = 0;
-                    if f & key_flags::ACCESS != 0 {
-                        a |= rustis_acl::READ;
-                    }
-                    if f & (key_flags::INSERT | key_flags::DELETE | key_flags::UPDATE) != 0 {
-                        a |= rustis_acl::WRITE;
-                    }
-                    (p, &args[p][..], a)
-                })
-                .collect()
-        } else {
-            Vec::new()
+        let (d, pos) = judge(u, target, args).err()?;
+        let object: &[u8] = match d {
+            Denied::Command => target.meta.name.as_bytes(),
+            _ => args.get(pos).map_or(&[], |a| &a[..]),
         };
-        let channels = channels_of(target.meta.name, args);
-        let call = Call {
-            id: target.id,
-            no_auth: target.flags & flags::NO_AUTH != 0,
-            first_arg: args.get(if is_sub { 2 } else { 1 }).map(|a| &a[..]),
-            keys: &keys,
-            channels: &channels,
+        let reason = match d {
+            Denied::Command => "command",
+            Denied::Key => "key",
+            Denied::Channel => "channel",
         };
-        u.check(&call).err().map(|(d, _)| d)
+        log(w, sess, reason, context, object, &u.name);
+        Some(d)
+    })
+}
+
+/// Checks a call of `target` by `u` (Redis's `ACLCheckAllUserCommandPerm`).
+fn judge(u: &User, target: &CommandSpec, args: &[Bytes]) -> Result<(), (Denied, usize)> {
+    let is_sub = CATALOG.commands.get(target.id).is_some_and(|c| c.is_sub);
+    let need_keys = u.selectors.iter().any(|s| !s.all_keys);
+    let keys: Vec<(usize, &[u8], u8)> = if need_keys {
+        crate::command::keys_and_flags(target, args)
+            .into_iter()
+            .filter(|&(p, _)| p < args.len())
+            .map(|(p, f)| {
+                let mut a = 0;
+                if f & key_flags::ACCESS != 0 {
+                    a |= rustis_acl::READ;
+                }
+                if f & (key_flags::INSERT | key_flags::DELETE | key_flags::UPDATE) != 0 {
+                    a |= rustis_acl::WRITE;
+                }
+                (p, &args[p][..], a)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let channels = channels_of(target.meta.name, args);
+    u.check(&Call {
+        id: target.id,
+        no_auth: target.flags & flags::NO_AUTH != 0,
+        first_arg: args.get(if is_sub { 2 } else { 1 }).map(|a| &a[..]),
+        keys: &keys,
+        channels: &channels,
     })
 }
 
@@ -333,7 +465,13 @@ fn channels_of<'a>(name: &str, args: &'a [Bytes]) -> Vec<(usize, &'a [u8], bool)
 
 /// Checks `user`/`pass` and, when they match, authenticates the connection as that user
 /// (Redis's `ACLAuthenticateUser`).
-pub(crate) fn authenticate(w: &Worker, sess: &Session, user: &[u8], pass: &[u8]) -> bool {
+pub(crate) fn authenticate(
+    w: &Worker,
+    sess: &Session,
+    cmd: &[u8],
+    user: &[u8],
+    pass: &[u8],
+) -> bool {
     let name = String::from_utf8_lossy(user);
     let ok = w.shared.auth.with(|t| {
         t.users
@@ -343,6 +481,9 @@ pub(crate) fn authenticate(w: &Worker, sess: &Session, user: &[u8], pass: &[u8])
     if ok {
         sess.authenticated.set(true);
         *sess.user.borrow_mut() = (name != "default").then(|| Arc::from(name.as_ref()));
+    } else {
+        let context = if sess.in_multi() { "multi" } else { "toplevel" };
+        log(w, sess, "auth", context, cmd, &name);
     }
     ok
 }
@@ -360,7 +501,7 @@ pub(crate) fn auth(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
     } else {
         (&args[1], &args[2])
     };
-    if authenticate(w, sess, user, pass) {
+    if authenticate(w, sess, &args[0], user, pass) {
         out.ok();
     } else {
         out.error(WRONGPASS);
@@ -505,7 +646,83 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
                 .collect();
             out.bulk(hex.as_bytes());
         }
+        "log" if args.len() <= 3 => log_command(w, args, out),
+        // `aclfile` is always empty (it is refused), so these answer as Redis does then.
+        "load" | "save" => out.error("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration."),
+        "dryrun" if args.len() >= 4 => dryrun(w, &args[2], &args[3..], out),
+        "help" if args.len() == 2 => {
+            let help = [
+                "CAT [<category>]",
+                "    List all commands that belong to <category>, or all command categories",
+                "    when no category is specified.",
+                "DELUSER <username> [<username> ...]",
+                "    Delete a list of users.",
+                "DRYRUN <username> <command> [<arg> ...]",
+                "    Returns whether the user can execute the given command without executing the command.",
+                "GETUSER <username>",
+                "    Get the user's details.",
+                "GENPASS [<bits>]",
+                "    Generate a secure 256-bit user password. The optional `bits` argument can",
+                "    be used to specify a different size.",
+                "LIST",
+                "    Show users details in config file format.",
+                "LOAD",
+                "    Reload users from the ACL file.",
+                "LOG [<count> | RESET]",
+                "    Show the ACL log entries.",
+                "SAVE",
+                "    Save the current config to the ACL file.",
+                "SETUSER <username> <attribute> [<attribute> ...]",
+                "    Create or modify a user with the specified attributes.",
+                "USERS",
+                "    List all the registered usernames.",
+                "WHOAMI",
+                "    Return the current connection username.",
+            ];
+            crate::admin::help(out, "ACL", &help);
+        }
         _ => out.error(&rustis_resp::errors::unknown_subcommand(&args[1], "acl")),
+    }
+}
+
+/// ACL DRYRUN <username> <command> [<arg> ...]
+fn dryrun(w: &Worker, user: &[u8], line: &[Bytes], out: &mut Out) {
+    let name = String::from_utf8_lossy(user);
+    let Some(u) = w.shared.auth.with(|t| t.users.get(name.as_ref()).cloned()) else {
+        return out.error(&format!("ERR User '{name}' not found"));
+    };
+    let target = REGISTRY
+        .lookup(&line[0])
+        .map(|s| s.resolve(line).unwrap_or(s));
+    let Some(target) = target.filter(|t| t.subcommands.is_empty() || line.len() < 2) else {
+        return out.error(&format!(
+            "ERR Command '{}' not found",
+            String::from_utf8_lossy(&line[0])
+        ));
+    };
+    if !target.arity_ok(line.len()) {
+        return out.error(&format!(
+            "ERR wrong number of arguments for '{}' command",
+            target.meta.name
+        ));
+    }
+    match judge(&u, target, line) {
+        Ok(()) => out.ok(),
+        Err((Denied::Command, _)) => out.bulk(
+            format!(
+                "This user has no permissions to run the '{}' command",
+                target.meta.name
+            )
+            .as_bytes(),
+        ),
+        Err((d, pos)) => out.bulk(
+            format!(
+                "This user has no permissions to access the '{}' {}",
+                String::from_utf8_lossy(&line[pos]),
+                if d == Denied::Key { "key" } else { "channel" }
+            )
+            .as_bytes(),
+        ),
     }
 }
 

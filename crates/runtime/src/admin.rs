@@ -127,7 +127,7 @@ fn hello(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
     while i < args.len() {
         let more = args.len() - i - 1;
         if eq_ic(&args[i], "auth") && more >= 2 {
-            if !crate::acl::authenticate(w, sess, &args[i + 1], &args[i + 2]) {
+            if !crate::acl::authenticate(w, sess, &args[0], &args[i + 1], &args[i + 2]) {
                 return out.error(crate::acl::WRONGPASS);
             }
             i += 3;

@@ -81,7 +81,7 @@ pub(crate) fn line(c: &Session) -> String {
     let now = Instant::now();
     let multi = c.multi.borrow().as_ref().map_or(-1, |m| m.queued() as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -95,6 +95,7 @@ pub(crate) fn line(c: &Session) -> String {
         c.pubsub.of_kind(crate::pubsub::Kind::Pattern),
         c.pubsub.of_kind(crate::pubsub::Kind::Shard),
         c.last_cmd(),
+        c.user.borrow().as_deref().unwrap_or("default"),
         c.resp(),
         String::from_utf8_lossy(&c.lib_name.borrow()),
         String::from_utf8_lossy(&c.lib_ver.borrow()),

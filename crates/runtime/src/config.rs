@@ -329,6 +329,7 @@ static PARAMS: &[Param] = &[
     p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
+    p("acllog-max-len", Kind::Int(0, MAX), "128", true),
     p("latency-monitor-threshold", Kind::Int(0, MAX), "0", true),
     p("latency-tracking", Kind::Bool, "yes", true),
     p(
