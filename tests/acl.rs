@@ -337,6 +337,19 @@ fn acl_users_are_checked_for_commands_keys_and_channels_everywhere() {
         say(&mut log, &mut a, &["GET", &ok[1]]);
         say(&mut log, &mut a, &["GET", &no[1]]);
         say(&mut log, &mut a, &["EXEC"]);
+        // Rules changed between MULTI and EXEC are applied at EXEC.
+        say(&mut log, &mut a, &["MULTI"]);
+        say(&mut log, &mut a, &["SET", &ok[0], "2"]);
+        say(&mut log, &mut a, &["MGET", &ok[1], &ok[2]]);
+        say(&mut log, &mut a, &["PUBLISH", "news.x", "m"]);
+        say(&mut log, &mut a, &["GET", &ok[2]]);
+        say(
+            &mut log,
+            &mut admin,
+            &["ACL", "SETUSER", "alice", "-set", "resetchannels"],
+        );
+        say(&mut log, &mut a, &["EXEC"]);
+        say(&mut log, &mut admin, &["ACL", "SETUSER", "alice", "+set"]);
         // Scripts: the commands a script calls are checked too.
         say(
             &mut log,

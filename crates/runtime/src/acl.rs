@@ -344,6 +344,23 @@ pub(crate) fn check(
     })
 }
 
+/// The error for a queued command the user may no longer run when EXEC runs it (rules changed
+/// since it was queued), as Redis's `execCommand` words it.
+pub(crate) fn exec_check(
+    w: &Worker,
+    sess: &Session,
+    spec: &CommandSpec,
+    args: &[Bytes],
+) -> Option<String> {
+    let target = spec.resolve(args).unwrap_or(spec);
+    let reason = match denial(w, sess, target, args, "multi")? {
+        Denied::Command => "no permission to execute the command or subcommand",
+        Denied::Key => "no permission to touch the specified keys",
+        Denied::Channel => "no permission to access one of the channels used as arguments",
+    };
+    Some(format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"))
+}
+
 /// Why a script's `redis.call` may not run a command, as Redis's `getAclErrorMessage` words
 /// it (the script's error is `The user executing the script <reason>`).
 pub(crate) fn script_check(
