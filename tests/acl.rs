@@ -435,6 +435,33 @@ fn acl_users_are_checked_for_commands_keys_and_channels_everywhere() {
         }
         let pass = show(&admin.cmd(&["ACL", "GENPASS", "9"]));
         log.push(format!("GENPASS 9: {} chars", pass.len()));
+        // Revoking a channel closes the connections subscribed to it; keeping it does not.
+        say(
+            &mut log,
+            &mut admin,
+            &[
+                "ACL",
+                "SETUSER",
+                "carol",
+                "on",
+                "nopass",
+                "+subscribe",
+                "+ping",
+                "&news.*",
+            ],
+        );
+        let mut sub = connect();
+        say(&mut log, &mut sub, &["AUTH", "carol", "x"]);
+        say(&mut log, &mut sub, &["SUBSCRIBE", "news.a"]);
+        say(&mut log, &mut admin, &["ACL", "SETUSER", "carol", "&other"]);
+        say(&mut log, &mut sub, &["PING"]);
+        say(
+            &mut log,
+            &mut admin,
+            &["ACL", "SETUSER", "carol", "resetchannels", "&other"],
+        );
+        log.push(format!("after revoking: {:?}", show(&sub.read_to_close())));
+        say(&mut log, &mut admin, &["ACL", "DELUSER", "carol"]);
         // Deleting a user closes its connections.
         say(&mut log, &mut admin, &["ACL", "DELUSER", "alice", "nobody"]);
         log.push(format!("after DELUSER: {:?}", show(&a.read_to_close())));

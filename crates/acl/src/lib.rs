@@ -141,8 +141,11 @@ impl RuleError {
 pub struct Selector {
     /// Allowed command ids.
     allowed: Vec<bool>,
-    /// Set by `+@all`: also commands added later.
+    /// Set by `+@all`, cleared when any command is denied: every command is allowed.
     all_commands: bool,
+    /// Set by `+@all` only (Redis's reserved command bit): commands added later would be
+    /// allowed, so the rules are described from `+@all`.
+    future: bool,
     /// Per command id, the first arguments allowed for an otherwise denied command.
     first_args: HashMap<usize, Vec<String>>,
     pub all_keys: bool,
@@ -170,6 +173,9 @@ impl Selector {
     /// Allows or denies a command and, for a container, its subcommands.
     fn change(&mut self, cat: &Catalog, id: usize, allow: bool) {
         self.allowed[id] = allow;
+        if !allow {
+            self.all_commands = false;
+        }
         self.first_args.remove(&id);
         for &s in &cat.commands[id].subcommands {
             self.allowed[s] = allow;
@@ -203,10 +209,12 @@ impl Selector {
         } else if is("allcommands") || is("+@all") {
             self.allowed.iter_mut().for_each(|b| *b = true);
             self.all_commands = true;
+            self.future = true;
             self.first_args.clear();
         } else if is("nocommands") || is("-@all") {
             self.allowed.iter_mut().for_each(|b| *b = false);
             self.all_commands = false;
+            self.future = false;
             self.first_args.clear();
         } else if op.first() == Some(&b'~') || op.first() == Some(&b'%') {
             if self.all_keys {
@@ -345,7 +353,7 @@ impl Selector {
     /// The command rules, as Redis's `ACLDescribeSelectorCommandRules` writes them: `+@all`
     /// or `-@all`, the categories that fit best, then single commands to make up the rest.
     pub fn describe_commands(&self, cat: &Catalog) -> String {
-        let additive = !self.all_commands;
+        let additive = !self.future;
         let mut rules = String::from(if additive { "-@all " } else { "+@all " });
         let mut fake = Selector::new(cat.commands.len());
         let _ = fake.apply(cat, if additive { b"-@all" } else { b"+@all" });

@@ -86,6 +86,8 @@ fn commands_categories_and_subcommands() {
         u.selectors[0].describe_commands(&cat),
         "+@all -@admin -config"
     );
+    assert_eq!(u.check(&call(3, &[])), Err((Denied::Command, 0)));
+    assert!(!u.unrestricted());
     assert_eq!(
         user(&cat, &["allcommands"]).selectors[0].describe_commands(&cat),
         "+@all"

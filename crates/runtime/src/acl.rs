@@ -591,7 +591,10 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
                 Ok::<(), String>(())
             });
             match r {
-                Ok(()) => out.ok(),
+                Ok(()) => {
+                    crate::dispatch::on_every_thread(w, sweep).await;
+                    out.ok()
+                }
                 Err(e) => out.error(&e),
             }
         }
@@ -610,20 +613,7 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
                 })
                 .unwrap_or(0);
             if deleted > 0 {
-                // Connections authenticated as a deleted user are closed, on every thread.
-                crate::dispatch::on_every_thread(w, |wk| {
-                    for c in wk.clients.borrow().iter() {
-                        let gone = c
-                            .user
-                            .borrow()
-                            .as_deref()
-                            .is_some_and(|n| wk.shared.auth.with(|t| !t.users.contains_key(n)));
-                        if gone {
-                            c.pusher().kill();
-                        }
-                    }
-                })
-                .await;
+                crate::dispatch::on_every_thread(w, sweep).await;
             }
             out.int(deleted as i64);
         }
@@ -698,8 +688,36 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
             ];
             crate::admin::help(out, "ACL", &help);
         }
-        _ => out.error(&rustis_resp::errors::unknown_subcommand(&args[1], "acl")),
+        // A known subcommand with the wrong arguments (Redis's `addReplySubcommandSyntaxError`).
+        _ => out.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
+            String::from_utf8_lossy(&args[1])
+        )),
     }
+}
+
+/// Closes this thread's connections that the current rules no longer allow: those
+/// authenticated as a deleted user (Redis's `ACLFreeUserAndKillClients`), and subscribers to
+/// a channel or pattern their user may no longer use (`ACLKillPubsubClientsIfNeeded`).
+fn sweep(wk: &Worker) {
+    wk.shared.auth.with(|t| {
+        for c in wk.clients.borrow().iter() {
+            let user = c.user.borrow();
+            let Some(u) = t.users.get(user.as_deref().unwrap_or("default")) else {
+                c.pusher().kill();
+                continue;
+            };
+            if c.pubsub.total() == 0 || u.selectors.iter().any(|s| s.all_channels) {
+                continue;
+            }
+            let ok = c.pubsub.all_allowed(|name, pattern| {
+                u.selectors.iter().any(|s| s.channel_allowed(name, pattern))
+            });
+            if !ok {
+                c.pusher().kill();
+            }
+        }
+    })
 }
 
 /// ACL DRYRUN <username> <command> [<arg> ...]
