@@ -471,3 +471,60 @@ fn acl_users_are_checked_for_commands_keys_and_channels_everywhere() {
         log
     });
 }
+
+#[test]
+fn user_directives_create_users_at_startup() {
+    for t in THREADS {
+        let mut cfg = Config::default();
+        cfg.load_str(
+            "user alice on >pw ~k* +get +acl|whoami\nuser default on >adminpw ~* &* +@all\nrequirepass ignored\n",
+        )
+        .expect("user directives");
+        let s = TestServer::start_opts(t, None, cfg);
+        let mut c = s.raw();
+        rustis_tests::check_all(
+            &mut c,
+            &[
+                (&["GET", "k1"], b"-NOAUTH Authentication required.\r\n"),
+                (&["AUTH", "alice", "pw"], b"+OK\r\n"),
+                (&["ACL", "WHOAMI"], b"$5\r\nalice\r\n"),
+                (&["GET", "k1"], b"$-1\r\n"),
+                (
+                    &["GET", "x1"],
+                    b"-NOPERM this user has no permissions to access one of the keys used as arguments\r\n",
+                ),
+                (
+                    &["SET", "k1", "v"],
+                    b"-NOPERM this user has no permissions to run the 'set' command\r\n",
+                ),
+            ],
+        );
+        // `requirepass` is applied first; `user default` then resets the default user.
+        let mut d = s.raw();
+        assert_eq!(
+            show(&d.cmd(&["AUTH", "ignored"])),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+        );
+        assert_eq!(show(&d.cmd(&["AUTH", "adminpw"])), "+OK\r\n");
+    }
+    let mut cfg = Config::default();
+    let e = cfg.load_str("port 0\nuser bob on +nosuch\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        Config::default()
+            .load_str("user bob on +nosuch")
+            .unwrap_err()
+            .to_string()
+            .replace("line 1", "line 2")
+    );
+    assert!(
+        e.to_string().contains(
+            "Error in user declaration '+nosuch': Unknown command or category name in ACL"
+        ),
+        "{e}"
+    );
+    let e = Config::default()
+        .load_str("user bob on\nuser bob off\n")
+        .unwrap_err();
+    assert!(e.to_string().contains("Duplicate user found"), "{e}");
+}

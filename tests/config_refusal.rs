@@ -37,7 +37,7 @@ const REFUSED: &[(&str, &str, &str)] = &[
     (
         "aclfile",
         "/etc/users.acl",
-        "users are not loaded from config or ACL files yet (ACL SETUSER defines them at run time)",
+        "users are not loaded from ACL files yet (use user directives or ACL SETUSER)",
     ),
     (
         "client-output-buffer-limit",
@@ -75,11 +75,6 @@ const REFUSED_AT_STARTUP_ONLY: &[(&str, &str, &str)] = &[
         "cluster-enabled",
         "yes",
         "cluster mode is not implemented yet",
-    ),
-    (
-        "user",
-        "alice on >pw ~* +@all",
-        "users are not loaded from config or ACL files yet (ACL SETUSER defines them at run time)",
     ),
     (
         "rename-command",

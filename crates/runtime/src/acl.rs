@@ -297,6 +297,66 @@ impl AuthState {
     }
 }
 
+/// Checks a `user` directive (name, then rules) as Redis does when it reads the config file;
+/// the error is the reason the startup error shows.
+pub(crate) fn check_user_line(words: &[String]) -> Result<(), String> {
+    let args: Vec<Bytes> = words[1..]
+        .iter()
+        .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+        .collect();
+    let ops = merge_selectors(&args).map_err(|i| {
+        format!(
+            "Unmatched parenthesis in acl selector starting at '{}'.",
+            words[1 + i]
+        )
+    })?;
+    let mut u = User::new(&words[0], &CATALOG);
+    for op in &ops {
+        u.apply(&CATALOG, op).map_err(|e| {
+            format!(
+                "Error in user declaration '{}': {}",
+                String::from_utf8_lossy(op),
+                e.message()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+impl AuthState {
+    /// Creates the users of the config file's `user` directives (startup, after `requirepass`
+    /// is applied): `default`, if named, is reset first (Redis's `ACLLoadConfiguredUsers`).
+    pub fn load_users(&self, lines: &[Vec<String>]) {
+        if lines.is_empty() {
+            return;
+        }
+        let _ = self.update(|users| {
+            for words in lines {
+                let mut u = match words[0].as_str() {
+                    "default" => {
+                        let mut d = User::default_user(&CATALOG);
+                        let _ = d.apply(&CATALOG, b"reset");
+                        d
+                    }
+                    name => User::new(name, &CATALOG),
+                };
+                let args: Vec<Bytes> = words[1..]
+                    .iter()
+                    .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                    .collect();
+                for op in merge_selectors(&args).unwrap_or_default() {
+                    let _ = u.apply(&CATALOG, &op);
+                }
+                if !u.enabled {
+                    tracing::info!("The user '{}' is disabled (there is no 'on' modifier in the user description). Make sure this is not a configuration error.", words[0]);
+                }
+                users.insert(words[0].clone(), Arc::new(u));
+            }
+            Ok::<(), ()>(())
+        });
+    }
+}
+
 /// Whether a connection starting now (or RESET now) is authenticated without AUTH.
 pub(crate) fn authenticated_at_start(w: &Worker) -> bool {
     w.shared.auth.default_nopass()

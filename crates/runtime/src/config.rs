@@ -134,7 +134,7 @@ const fn only_default(
 }
 
 const NO_AUTH: &str =
-    "users are not loaded from config or ACL files yet (ACL SETUSER defines them at run time)";
+    "users are not loaded from ACL files yet (use user directives or ACL SETUSER)";
 const NO_EVICTION: &str =
     "memory limits and eviction are not implemented yet, so memory use would not be bounded";
 const NO_REPLICATION: &str = "replication is not implemented yet";
@@ -154,7 +154,6 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
         "cluster mode is not implemented yet",
     ),
     ("aclfile", Some(""), NO_AUTH),
-    ("user", None, NO_AUTH),
     (
         "client-query-buffer-limit",
         None,
@@ -463,6 +462,8 @@ pub struct Config {
     /// `notify-keyspace-events` as set: its CONFIG GET form drops `n` when `A` is there, as
     /// Redis's does, while the events of class `n` are still sent.
     notify_flags: u32,
+    /// The `user` directives read at startup: name, then rules (`acl.rs` loads them).
+    users: Vec<Vec<String>>,
 }
 
 impl Default for Config {
@@ -470,6 +471,7 @@ impl Default for Config {
         Config {
             values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
             notify_flags: 0,
+            users: Vec::new(),
         }
     }
 }
@@ -862,6 +864,11 @@ impl Config {
         parse_save_points(self.get("save").unwrap_or("")).unwrap_or_default()
     }
 
+    /// The `user` directives read (name, then rules), in file order.
+    pub fn users(&self) -> &[Vec<String>] {
+        &self.users
+    }
+
     /// Reads redis.conf-style text: one directive per line, arguments split like redis-cli
     /// splits them, `#` comments. An unknown directive is an error naming the line.
     pub fn load_str(&mut self, text: &str) -> Result<(), ConfigError> {
@@ -884,6 +891,15 @@ impl Config {
             let Some((name, rest)) = words.split_first() else {
                 continue;
             };
+            // `user <name> <rules>...`: checked now, loaded at startup (`acl.rs`).
+            if name.eq_ignore_ascii_case("user") && !rest.is_empty() {
+                if self.users.iter().any(|u| u[0] == rest[0]) {
+                    return Err(err(format!("Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files", rest[0])));
+                }
+                crate::acl::check_user_line(rest).map_err(err)?;
+                self.users.push(rest.to_vec());
+                continue;
+            }
             // A parameter of one value takes exactly one argument; the ones of several words
             // (bind, save, ...) take any number, none being an empty value, as in Redis.
             if let Some(idx) = find(name) {
@@ -1107,7 +1123,6 @@ mod tests {
             ("replicaof", "127.0.0.1 6379"),
             ("cluster-enabled", "yes"),
             ("tls-port", "6380"),
-            ("user", "alice on >pw"),
             ("client-output-buffer-limit", "normal 1mb 1mb 0"),
         ] {
             let e = c.set(name, value, true).unwrap_err();
