@@ -528,3 +528,73 @@ fn user_directives_create_users_at_startup() {
         .unwrap_err();
     assert!(e.to_string().contains("Duplicate user found"), "{e}");
 }
+
+#[test]
+fn aclfile_is_loaded_at_startup_and_by_acl_load_and_written_by_acl_save() {
+    for t in THREADS {
+        let dir = std::env::temp_dir().join(format!("rustis-aclfile-{}-{t}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("users.acl");
+        let path = file.to_str().expect("UTF-8 path").to_string();
+        std::fs::write(
+            &file,
+            "user alice on >pw ~* +@all\n\nuser default on nopass ~* &* +@all\n",
+        )
+        .expect("write");
+        let mut cfg = Config::default();
+        cfg.set("aclfile", &path, true).expect("aclfile");
+        let s = TestServer::start_opts(t, None, cfg);
+        let mut admin = s.raw();
+        let mut a = s.raw();
+        assert_eq!(show(&a.cmd(&["AUTH", "alice", "pw"])), "+OK\r\n");
+        assert_eq!(
+            show(&admin.cmd(&["CONFIG", "SET", "aclfile", "x"])),
+            "-ERR CONFIG SET failed (possibly related to argument 'aclfile') - can't set immutable config\r\n"
+        );
+        assert_eq!(
+            show(&admin.cmd(&["ACL", "SETUSER", "bob", "on", ">b", "+get", "~k*"])),
+            "+OK\r\n"
+        );
+        assert_eq!(show(&admin.cmd(&["ACL", "SAVE"])), "+OK\r\n");
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("saved"),
+            "user alice on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* resetchannels +@all\n\
+             user bob on #3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d ~k* resetchannels -@all +get\n\
+             user default on nopass ~* &* +@all\n"
+        );
+        // A file with errors changes nothing.
+        std::fs::write(&file, "user carol on +nosuch\nfoo\nuser carol on\n").expect("write");
+        assert_eq!(
+            show(&admin.cmd(&["ACL", "LOAD"])),
+            format!("-ERR {path}:1: Error in applying operation '+nosuch': Unknown command or category name in ACL. {path}:2 should start with user keyword followed by the username. WARNING: Duplicate user 'carol' found on line 3. WARNING: ACL errors detected, no change to the previously active ACL rules was performed\r\n")
+        );
+        assert_eq!(
+            show(&admin.cmd(&["ACL", "USERS"])),
+            "*3\r\n$5\r\nalice\r\n$3\r\nbob\r\n$7\r\ndefault\r\n"
+        );
+        // A good file replaces every user; alice's connection is closed.
+        std::fs::write(&file, "user carol on nopass +@all ~*\n").expect("write");
+        assert_eq!(show(&admin.cmd(&["ACL", "LOAD"])), "+OK\r\n");
+        assert_eq!(show(&a.read_to_close()), "");
+        assert_eq!(
+            show(&admin.cmd(&["ACL", "USERS"])),
+            "*2\r\n$5\r\ncarol\r\n$7\r\ndefault\r\n"
+        );
+        drop(s);
+        // Users in both the config file and an ACL file are refused at startup.
+        let mut cfg = Config::default();
+        cfg.set("aclfile", &path, true).expect("aclfile");
+        cfg.load_str("user x on").expect("user");
+        cfg.set("port", "0", true).expect("port");
+        let e = rustis_runtime::start(rustis_runtime::ServerOptions {
+            config: cfg,
+            threads: t,
+            ..Default::default()
+        })
+        .err()
+        .expect("refused");
+        assert!(e.to_string().starts_with("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid."), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

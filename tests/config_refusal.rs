@@ -35,11 +35,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("masterauth", "pw", "replication is not implemented yet"),
     ("masteruser", "repl", "replication is not implemented yet"),
     (
-        "aclfile",
-        "/etc/users.acl",
-        "users are not loaded from ACL files yet (use user directives or ACL SETUSER)",
-    ),
-    (
         "client-output-buffer-limit",
         "normal 1mb 1mb 0",
         "output buffers of normal clients are not limited yet (the pubsub class is)",

@@ -714,8 +714,21 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
             out.bulk(hex.as_bytes());
         }
         "log" if args.len() <= 3 => log_command(w, args, out),
-        // `aclfile` is always empty (it is refused), so these answer as Redis does then.
-        "load" | "save" => out.error("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration."),
+        "load" | "save" if acl_file(w).is_empty() => out.error("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration."),
+        "load" if args.len() == 2 => match auth.load_file(&acl_file(w)) {
+            Ok(()) => {
+                crate::dispatch::on_every_thread(w, sweep_loaded).await;
+                out.ok()
+            }
+            Err(e) => out.error(&format!("ERR {e}")),
+        },
+        "save" if args.len() == 2 => match save_file(w, &acl_file(w)) {
+            Ok(()) => out.ok(),
+            Err(e) => {
+                tracing::warn!("Failed saving ACL file: {e}");
+                out.error("ERR There was an error trying to save the ACLs. Please check the server logs for more information")
+            }
+        },
         "dryrun" if args.len() >= 4 => dryrun(w, &args[2], &args[3..], out),
         "help" if args.len() == 2 => {
             let help = [
@@ -753,6 +766,134 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
             String::from_utf8_lossy(&args[1])
         )),
+    }
+}
+
+/// `aclfile`.
+fn acl_file(w: &Worker) -> String {
+    w.shared.config().get("aclfile").unwrap_or("").to_string()
+}
+
+/// Loads `aclfile` at startup; refuses it together with `user` directives, as Redis does.
+pub(crate) fn load_file_at_startup(shared: &crate::shared::Shared) -> Result<(), String> {
+    let (path, has_users) = {
+        let cfg = shared.config();
+        (
+            cfg.get("aclfile").unwrap_or("").to_string(),
+            !cfg.users().is_empty(),
+        )
+    };
+    if path.is_empty() {
+        return Ok(());
+    }
+    if has_users {
+        return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
+    }
+    shared.auth.load_file(&path)
+}
+
+impl AuthState {
+    /// Replaces every user with those of an ACL file, all or nothing (Redis's
+    /// `ACLLoadFromFile`, with its error texts); `default` keeps its defaults when the file
+    /// does not name it.
+    pub fn load_file(&self, path: &str) -> Result<(), String> {
+        let text = std::fs::read(path).map_err(|e| {
+            format!(
+                "Error loading ACLs, opening file '{path}': {}",
+                crate::config::io_reason(&e)
+            )
+        })?;
+        let text = String::from_utf8_lossy(&text);
+        let mut errors = String::new();
+        let mut users: BTreeMap<String, Arc<User>> = BTreeMap::new();
+        for (i, line) in text.split('\n').enumerate() {
+            let n = i + 1;
+            let line = line.trim_matches([' ', '\t', '\r', '\n']);
+            if line.is_empty() {
+                continue;
+            }
+            let words: Vec<&str> = line.split(' ').filter(|w| !w.is_empty()).collect();
+            if words.first() != Some(&"user") || words.len() < 2 {
+                errors.push_str(&format!(
+                    "{path}:{n} should start with user keyword followed by the username. "
+                ));
+                continue;
+            }
+            let name = words[1];
+            if users.contains_key(name) {
+                errors.push_str(&format!(
+                    "WARNING: Duplicate user '{name}' found on line {n}. "
+                ));
+                continue;
+            }
+            let mut u = User::new(name, &CATALOG);
+            let args: Vec<Bytes> = words[2..]
+                .iter()
+                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .collect();
+            let Ok(ops) = merge_selectors(&args) else {
+                errors.push_str(&format!(
+                    "{path}:{n}: Unmatched parenthesis in selector definition."
+                ));
+                continue;
+            };
+            let mut syntax = false;
+            for op in &ops {
+                if let Err(e) = u.apply(&CATALOG, op) {
+                    if e == rustis_acl::RuleError::UnknownName {
+                        errors.push_str(&format!(
+                            "{path}:{n}: Error in applying operation '{}': {}. ",
+                            String::from_utf8_lossy(op),
+                            e.message()
+                        ));
+                    } else if !syntax {
+                        errors.push_str(&format!("{path}:{n}: {}. ", e.message()));
+                        syntax = true;
+                    }
+                }
+            }
+            users.insert(name.to_string(), Arc::new(u));
+        }
+        if !errors.is_empty() {
+            errors.push_str(
+                "WARNING: ACL errors detected, no change to the previously active ACL rules was performed",
+            );
+            return Err(errors);
+        }
+        users
+            .entry("default".to_string())
+            .or_insert_with(|| Arc::new(User::default_user(&CATALOG)));
+        let _ = self.update(|all| {
+            *all = users;
+            Ok::<(), ()>(())
+        });
+        Ok(())
+    }
+}
+
+/// ACL SAVE: every user as ACL LIST shows it, written to a temporary file renamed over
+/// `path`.
+fn save_file(w: &Worker, path: &str) -> std::io::Result<()> {
+    let text = w.shared.auth.with(|t| {
+        t.users
+            .iter()
+            .map(|(name, u)| format!("user {name} {}\n", u.describe(&CATALOG)))
+            .collect::<String>()
+    });
+    let tmp = format!("{path}.tmp-{}", std::process::id());
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// After ACL LOAD every user but `default` is a new user: the connections authenticated as
+/// the old ones are closed, as Redis frees the old users with their clients.
+fn sweep_loaded(wk: &Worker) {
+    for c in wk.clients.borrow().iter() {
+        if c.user.borrow().is_some() {
+            c.pusher().kill();
+        }
     }
 }
 

@@ -133,8 +133,6 @@ const fn only_default(
     }
 }
 
-const NO_AUTH: &str =
-    "users are not loaded from ACL files yet (use user directives or ACL SETUSER)";
 const NO_EVICTION: &str =
     "memory limits and eviction are not implemented yet, so memory use would not be bounded";
 const NO_REPLICATION: &str = "replication is not implemented yet";
@@ -153,7 +151,6 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
         Some("no"),
         "cluster mode is not implemented yet",
     ),
-    ("aclfile", Some(""), NO_AUTH),
     (
         "client-query-buffer-limit",
         None,
@@ -385,6 +382,7 @@ static PARAMS: &[Param] = &[
         true,
     ),
     p("requirepass", Kind::Text, "", true),
+    p("aclfile", Kind::Text, "", false),
     p(
         "client-output-buffer-limit",
         Kind::Text,
@@ -530,7 +528,7 @@ fn format_memory(n: u64) -> String {
 }
 
 /// An I/O error as `strerror` words it (without Rust's "(os error N)").
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     let text = e.to_string();
     text.split(" (os error").next().unwrap_or(&text).to_string()
 }

@@ -50,6 +50,9 @@ pub enum StartError {
     /// The RDB file at `dir`/`dbfilename` could not be read or loaded.
     #[error("could not load {}: {}; refusing to start without its data (see docs/persistence.md)", .0.display(), .1)]
     Load(std::path::PathBuf, String),
+    /// The users could not be loaded (`aclfile`, or it together with `user` directives).
+    #[error("{0}")]
+    Acl(String),
     /// An event loop could not be started.
     #[error("could not start an event loop: {0}")]
     Runtime(String),

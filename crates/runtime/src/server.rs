@@ -305,6 +305,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     });
     shared.load_hot_settings(&shared.config());
     shared.auth.load_users(shared.config().users());
+    crate::acl::load_file_at_startup(&shared).map_err(crate::StartError::Acl)?;
     // The mesh: one queue for every ordered pair of threads, built once.
     let mut senders: Vec<Vec<Option<mpsc::UnboundedSender<Msg>>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
