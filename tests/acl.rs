@@ -130,6 +130,12 @@ fn requirepass_set_at_run_time_gates_new_connections_until_auth() {
         say(&mut log, &mut c, &["CLIENT", "GETNAME"]);
         say(&mut log, &mut c, &["HELLO", "3"]);
         say(&mut log, &mut c, &["GET", &keys[2]]);
+        // Before AUTH, frames are limited to 10 arguments of 16384 bytes.
+        for frame in [&b"*100\r\n"[..], b"*1\r\n$100000000\r\n"] {
+            let mut raw = connect();
+            raw.send(frame);
+            log.push(show(&raw.read_to_close()));
+        }
         // The rejections count as in Redis.
         log.push(info_field(
             &mut admin,

@@ -368,6 +368,11 @@ pub(crate) fn reset(w: &Worker, sess: &Session) {
     *sess.user.borrow_mut() = None;
 }
 
+/// Whether `sess` still has to authenticate before running commands (Redis's `authRequired`).
+pub(crate) fn refuses_unauthenticated(w: &Worker, sess: &Session) -> bool {
+    !sess.authenticated.get() && !w.shared.auth.default_nopass()
+}
+
 /// The error for a command `sess` may not run before it authenticates, if so (Redis's
 /// `authRequired` and `CMD_NO_AUTH`).
 pub(crate) fn refused(w: &Worker, sess: &Session, spec: &CommandSpec) -> Option<&'static str> {

@@ -244,6 +244,7 @@ async fn serve_loop(w: Rc<Worker>, mut stream: TcpStream, sess: Session) {
             }
             continue;
         }
+        parser.set_unauthenticated(crate::acl::refuses_unauthenticated(&w, &sess));
         let parsed = parser.parse_batch(&mut rbuf, &mut cmds);
         let mut affinity = Affinity::NoKeys;
         if !cmds.is_empty() {
