@@ -441,6 +441,20 @@ fn acl_users_are_checked_for_commands_keys_and_channels_everywhere() {
         }
         let pass = show(&admin.cmd(&["ACL", "GENPASS", "9"]));
         log.push(format!("GENPASS 9: {} chars", pass.len()));
+        // acl-pubsub-default decides the channels of new users and selectors, and of `reset`.
+        for args in [
+            &["CONFIG", "SET", "acl-pubsub-default", "allchannels"][..],
+            &["ACL", "SETUSER", "dave", "(+get)"],
+            &["ACL", "GETUSER", "dave"],
+            &["CONFIG", "SET", "acl-pubsub-default", "resetchannels"],
+            &["ACL", "SETUSER", "dave", "reset"],
+            &["ACL", "GETUSER", "dave"],
+            &["CONFIG", "GET", "acl-pubsub-default"],
+            &["CONFIG", "SET", "acl-pubsub-default", "some"],
+            &["ACL", "DELUSER", "dave"],
+        ] {
+            say(&mut log, &mut admin, args);
+        }
         // Revoking a channel closes the connections subscribed to it; keeping it does not.
         say(
             &mut log,

@@ -159,9 +159,10 @@ fn has_spaces(s: &[u8]) -> bool {
 }
 
 impl Selector {
-    fn new(n: usize) -> Selector {
+    fn new(n: usize, all_channels: bool) -> Selector {
         Selector {
             allowed: vec![false; n],
+            all_channels,
             ..Default::default()
         }
     }
@@ -355,7 +356,7 @@ impl Selector {
     pub fn describe_commands(&self, cat: &Catalog) -> String {
         let additive = !self.future;
         let mut rules = String::from(if additive { "-@all " } else { "+@all " });
-        let mut fake = Selector::new(cat.commands.len());
+        let mut fake = Selector::new(cat.commands.len(), false);
         let _ = fake.apply(cat, if additive { b"-@all" } else { b"+@all" });
         let mut temp = self.clone();
         let mut applied = vec![false; CATEGORIES.len()];
@@ -509,6 +510,9 @@ pub struct User {
     pub passwords: Vec<String>,
     /// The root selector first, then the `(...)` ones.
     pub selectors: Vec<Selector>,
+    /// `acl-pubsub-default allchannels`: new selectors and `reset` allow every channel
+    /// (set by the caller to the setting in force before rules are applied).
+    pub pubsub_all: bool,
 }
 
 /// The SHA-256 hex digest of a password, as Redis keeps it.
@@ -530,13 +534,19 @@ fn valid_hash(h: &[u8]) -> bool {
 impl User {
     /// A new user as ACL SETUSER creates it: off, no passwords, no commands, keys or channels.
     pub fn new(name: &str, cat: &Catalog) -> User {
+        Self::with_pubsub(name, cat, false)
+    }
+
+    /// A new user, under `acl-pubsub-default allchannels` when `pubsub_all`.
+    pub fn with_pubsub(name: &str, cat: &Catalog, pubsub_all: bool) -> User {
         User {
             name: name.to_string(),
             enabled: false,
             nopass: false,
             sanitize: None,
             passwords: Vec::new(),
-            selectors: vec![Selector::new(cat.commands.len())],
+            selectors: vec![Selector::new(cat.commands.len(), pubsub_all)],
+            pubsub_all,
         }
     }
 
@@ -599,7 +609,7 @@ impl User {
                 .ok_or(RuleError::NoSuchPassword)?;
             self.passwords.remove(i);
         } else if op[0] == b'(' && op[op.len() - 1] == b')' {
-            let mut s = Selector::new(cat.commands.len());
+            let mut s = Selector::new(cat.commands.len(), self.pubsub_all);
             let inner = &text[1..text.len() - 1];
             for part in inner.split_ascii_whitespace() {
                 s.apply(cat, part.as_bytes())?;
@@ -613,6 +623,9 @@ impl User {
             let root = &mut self.selectors[0];
             let _ = root.apply(cat, b"resetkeys");
             let _ = root.apply(cat, b"resetchannels");
+            if self.pubsub_all {
+                let _ = root.apply(cat, b"allchannels");
+            }
             self.enabled = false;
             self.sanitize = Some(true);
             self.selectors.truncate(1);

@@ -54,6 +54,8 @@ pub(crate) struct AuthState {
     /// ACL LOG, newest first, and `acllog-max-len`. Written only when something is refused.
     log: Mutex<VecDeque<LogEntry>>,
     log_max: AtomicUsize,
+    /// `acl-pubsub-default allchannels`.
+    pubsub_all: AtomicBool,
 }
 
 /// One ACL LOG entry (Redis's `ACLLogEntry`).
@@ -222,6 +224,7 @@ impl Default for AuthState {
             requirepass: Mutex::new(None),
             log: Mutex::new(VecDeque::new()),
             log_max: AtomicUsize::new(128),
+            pubsub_all: AtomicBool::new(false),
         }
     }
 }
@@ -237,6 +240,10 @@ impl AuthState {
     pub fn load(&self, cfg: &Config) {
         self.log_max.store(
             cfg.get_i64("acllog-max-len").max(0) as usize,
+            Ordering::Relaxed,
+        );
+        self.pubsub_all.store(
+            cfg.get("acl-pubsub-default") == Some("allchannels"),
             Ordering::Relaxed,
         );
         let pass = cfg.get("requirepass").unwrap_or("").to_string();
@@ -335,10 +342,15 @@ impl AuthState {
                 let mut u = match words[0].as_str() {
                     "default" => {
                         let mut d = User::default_user(&CATALOG);
+                        d.pubsub_all = self.pubsub_all.load(Ordering::Relaxed);
                         let _ = d.apply(&CATALOG, b"reset");
                         d
                     }
-                    name => User::new(name, &CATALOG),
+                    name => User::with_pubsub(
+                        name,
+                        &CATALOG,
+                        self.pubsub_all.load(Ordering::Relaxed),
+                    ),
                 };
                 let args: Vec<Bytes> = words[1..]
                     .iter()
@@ -640,10 +652,12 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
                 }
             };
             let r = auth.update(|users| {
+                let all = auth.pubsub_all.load(Ordering::Relaxed);
                 let mut u = match users.get(&name) {
                     Some(u) => (**u).clone(),
-                    None => User::new(&name, &CATALOG),
+                    None => User::with_pubsub(&name, &CATALOG, all),
                 };
+                u.pubsub_all = all;
                 let refs: Vec<&[u8]> = ops.iter().map(Vec::as_slice).collect();
                 u.apply_all(&CATALOG, &refs).map_err(|(i, e)| {
                     format!(
@@ -831,7 +845,7 @@ impl AuthState {
                 ));
                 continue;
             }
-            let mut u = User::new(name, &CATALOG);
+            let mut u = User::with_pubsub(name, &CATALOG, self.pubsub_all.load(Ordering::Relaxed));
             let args: Vec<Bytes> = words[2..]
                 .iter()
                 .map(|w| Bytes::copy_from_slice(w.as_bytes()))

@@ -384,6 +384,12 @@ static PARAMS: &[Param] = &[
     p("requirepass", Kind::Text, "", true),
     p("aclfile", Kind::Text, "", false),
     p(
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
+        true,
+    ),
+    p(
         "client-output-buffer-limit",
         Kind::Text,
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
