@@ -482,6 +482,19 @@ fn acl_users_are_checked_for_commands_keys_and_channels_everywhere() {
         );
         log.push(format!("after revoking: {:?}", show(&sub.read_to_close())));
         say(&mut log, &mut admin, &["ACL", "DELUSER", "carol"]);
+        // A connection deleting its own user gets its reply, then is closed.
+        say(
+            &mut log,
+            &mut admin,
+            &["ACL", "SETUSER", "eve", "on", "nopass", "+acl"],
+        );
+        let mut eve = connect();
+        say(&mut log, &mut eve, &["AUTH", "eve", "x"]);
+        say(&mut log, &mut eve, &["ACL", "DELUSER", "eve"]);
+        log.push(format!(
+            "after own DELUSER: {:?}",
+            show(&eve.read_to_close())
+        ));
         // Deleting a user closes its connections.
         say(&mut log, &mut admin, &["ACL", "DELUSER", "alice", "nobody"]);
         log.push(format!("after DELUSER: {:?}", show(&a.read_to_close())));

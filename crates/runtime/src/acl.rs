@@ -671,7 +671,7 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
             });
             match r {
                 Ok(()) => {
-                    crate::dispatch::on_every_thread(w, sweep).await;
+                    sweep_everywhere(w, sess).await;
                     out.ok()
                 }
                 Err(e) => out.error(&e),
@@ -692,7 +692,7 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
                 })
                 .unwrap_or(0);
             if deleted > 0 {
-                crate::dispatch::on_every_thread(w, sweep).await;
+                sweep_everywhere(w, sess).await;
             }
             out.int(deleted as i64);
         }
@@ -736,7 +736,9 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
         "load" | "save" if acl_file(w).is_empty() => out.error("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration."),
         "load" if args.len() == 2 => match auth.load_file(&acl_file(w)) {
             Ok(()) => {
+                SWEEPER.with(|s| s.set(sess.id));
                 crate::dispatch::on_every_thread(w, sweep_loaded).await;
+                SWEEPER.with(|s| s.set(0));
                 out.ok()
             }
             Err(e) => out.error(&format!("ERR {e}")),
@@ -909,22 +911,48 @@ fn save_file(w: &Worker, path: &str) -> std::io::Result<()> {
 /// After ACL LOAD every user but `default` is a new user: the connections authenticated as
 /// the old ones are closed, as Redis frees the old users with their clients.
 fn sweep_loaded(wk: &Worker) {
+    let sweeper = SWEEPER.with(|s| s.get());
     for c in wk.clients.borrow().iter() {
         if c.user.borrow().is_some() {
-            c.pusher().kill();
+            if c.id == sweeper {
+                c.close();
+            } else {
+                c.pusher().kill();
+            }
         }
     }
+}
+
+thread_local! {
+    /// The connection running the ACL command that sweeps: it is closed after its reply
+    /// rather than at once (Redis's `CLIENT_CLOSE_AFTER_COMMAND`).
+    static SWEEPER: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs [`sweep`] on every thread for a change made by `sess`.
+async fn sweep_everywhere(w: &Rc<Worker>, sess: &Session) {
+    SWEEPER.with(|s| s.set(sess.id));
+    crate::dispatch::on_every_thread(w, sweep).await;
+    SWEEPER.with(|s| s.set(0));
 }
 
 /// Closes this thread's connections that the current rules no longer allow: those
 /// authenticated as a deleted user (Redis's `ACLFreeUserAndKillClients`), and subscribers to
 /// a channel or pattern their user may no longer use (`ACLKillPubsubClientsIfNeeded`).
 fn sweep(wk: &Worker) {
+    let sweeper = SWEEPER.with(|s| s.get());
+    let close = |c: &Session| {
+        if c.id == sweeper {
+            c.close();
+        } else {
+            c.pusher().kill();
+        }
+    };
     wk.shared.auth.with(|t| {
         for c in wk.clients.borrow().iter() {
             let user = c.user.borrow();
             let Some(u) = t.users.get(user.as_deref().unwrap_or("default")) else {
-                c.pusher().kill();
+                close(c);
                 continue;
             };
             if c.pubsub.total() == 0 || u.selectors.iter().any(|s| s.all_channels) {
@@ -934,7 +962,7 @@ fn sweep(wk: &Worker) {
                 u.selectors.iter().any(|s| s.channel_allowed(name, pattern))
             });
             if !ok {
-                c.pusher().kill();
+                close(c);
             }
         }
     })
