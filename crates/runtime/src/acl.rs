@@ -734,7 +734,7 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
         }
         "log" if args.len() <= 3 => log_command(w, args, out),
         "load" | "save" if acl_file(w).is_empty() => out.error("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration."),
-        "load" if args.len() == 2 => match auth.load_file(&acl_file(w)) {
+        "load" if args.len() == 2 => match auth.load_file(&acl_file(w), &acl_name(w)) {
             Ok(()) => {
                 SWEEPER.with(|s| s.set(sess.id));
                 crate::dispatch::on_every_thread(w, sweep_loaded).await;
@@ -790,19 +790,32 @@ pub(crate) async fn command(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out:
     }
 }
 
-/// `aclfile`.
+/// `aclfile`, a relative path taken from `dir` (Redis works in `dir`); empty if unset.
 fn acl_file(w: &Worker) -> String {
+    acl_path(&w.shared.config())
+}
+
+/// `aclfile` as written.
+fn acl_name(w: &Worker) -> String {
     w.shared.config().get("aclfile").unwrap_or("").to_string()
+}
+
+fn acl_path(cfg: &Config) -> String {
+    let file = cfg.get("aclfile").unwrap_or("");
+    if file.is_empty() || std::path::Path::new(file).is_absolute() {
+        return file.to_string();
+    }
+    std::path::Path::new(cfg.get("dir").unwrap_or("."))
+        .join(file)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Loads `aclfile` at startup; refuses it together with `user` directives, as Redis does.
 pub(crate) fn load_file_at_startup(shared: &crate::shared::Shared) -> Result<(), String> {
     let (path, has_users) = {
         let cfg = shared.config();
-        (
-            cfg.get("aclfile").unwrap_or("").to_string(),
-            !cfg.users().is_empty(),
-        )
+        (acl_path(&cfg), !cfg.users().is_empty())
     };
     if path.is_empty() {
         return Ok(());
@@ -810,17 +823,19 @@ pub(crate) fn load_file_at_startup(shared: &crate::shared::Shared) -> Result<(),
     if has_users {
         return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
     }
-    shared.auth.load_file(&path)
+    let name = shared.config().get("aclfile").unwrap_or("").to_string();
+    shared.auth.load_file(&path, &name)
 }
 
 impl AuthState {
     /// Replaces every user with those of an ACL file, all or nothing (Redis's
     /// `ACLLoadFromFile`, with its error texts); `default` keeps its defaults when the file
     /// does not name it.
-    pub fn load_file(&self, path: &str) -> Result<(), String> {
+    /// `path` is read; `shown` (the setting as written) is what the errors show.
+    pub fn load_file(&self, path: &str, shown: &str) -> Result<(), String> {
         let text = std::fs::read(path).map_err(|e| {
             format!(
-                "Error loading ACLs, opening file '{path}': {}",
+                "Error loading ACLs, opening file '{shown}': {}",
                 crate::config::io_reason(&e)
             )
         })?;
@@ -836,7 +851,7 @@ impl AuthState {
             let words: Vec<&str> = line.split(' ').filter(|w| !w.is_empty()).collect();
             if words.first() != Some(&"user") || words.len() < 2 {
                 errors.push_str(&format!(
-                    "{path}:{n} should start with user keyword followed by the username. "
+                    "{shown}:{n} should start with user keyword followed by the username. "
                 ));
                 continue;
             }
@@ -854,7 +869,7 @@ impl AuthState {
                 .collect();
             let Ok(ops) = merge_selectors(&args) else {
                 errors.push_str(&format!(
-                    "{path}:{n}: Unmatched parenthesis in selector definition."
+                    "{shown}:{n}: Unmatched parenthesis in selector definition."
                 ));
                 continue;
             };
@@ -863,12 +878,12 @@ impl AuthState {
                 if let Err(e) = u.apply(&CATALOG, op) {
                     if e == rustis_acl::RuleError::UnknownName {
                         errors.push_str(&format!(
-                            "{path}:{n}: Error in applying operation '{}': {}. ",
+                            "{shown}:{n}: Error in applying operation '{}': {}. ",
                             String::from_utf8_lossy(op),
                             e.message()
                         ));
                     } else if !syntax {
-                        errors.push_str(&format!("{path}:{n}: {}. ", e.message()));
+                        errors.push_str(&format!("{shown}:{n}: {}. ", e.message()));
                         syntax = true;
                     }
                 }
