@@ -382,6 +382,26 @@ fn acl_users_are_checked_for_commands_keys_and_channels_everywhere() {
             &mut a,
             &["EVAL", "return redis.pcall('publish', 'sport', 'x')", "0"],
         );
+        // SORT's BY and GET patterns need access to every key.
+        say(
+            &mut log,
+            &mut admin,
+            &["ACL", "SETUSER", "alice", "+sort", "+lpush"],
+        );
+        say(&mut log, &mut a, &["LPUSH", &ok[0], "1"]);
+        say(&mut log, &mut a, &["LPUSH", &ok[1], "1"]);
+        say(&mut log, &mut a, &["SORT", &ok[1], "BY", "k*"]);
+        say(
+            &mut log,
+            &mut a,
+            &["SORT", &ok[1], "BY", "nosort", "GET", "#"],
+        );
+        say(
+            &mut log,
+            &mut a,
+            &["SORT", &ok[1], "LIMIT", "0", "1", "BY", "nosort"],
+        );
+        say(&mut log, &mut a, &["SORT", &no[1], "BY", "k*"]);
         // Read and write key patterns, and selectors.
         let mut b = connect();
         say(&mut log, &mut b, &["AUTH", "bob", "anything"]);

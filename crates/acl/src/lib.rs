@@ -675,6 +675,19 @@ impl User {
             .fold(false, |ok, p| ok | same(p.as_bytes(), h.as_bytes()))
     }
 
+    /// Whether some selector allows the command and reading every key (all keys, or a `*`
+    /// pattern with read access): what SORT's BY and GET patterns need (Redis's
+    /// `ACLUserCheckCmdWithUnrestrictedKeyAccess`).
+    pub fn full_read_access(&self, call: &Call) -> bool {
+        self.selectors.iter().any(|s| {
+            check_selector(s, call).is_ok()
+                && (s.all_keys
+                    || s.keys
+                        .iter()
+                        .any(|k| k.pattern == b"*" && k.flags & READ == READ))
+        })
+    }
+
     /// Whether every command, key and channel is allowed (no check needed).
     pub fn unrestricted(&self) -> bool {
         let r = &self.selectors[0];

@@ -407,7 +407,13 @@ pub(crate) fn check(
     }
     let target = spec.resolve(args).unwrap_or(spec);
     let context = if sess.in_multi() { "multi" } else { "toplevel" };
-    Some(match denial(w, sess, target, args, context)? {
+    let denied = denial(w, sess, target, args, context);
+    if denied.is_none() && matches!(target.meta.name, "sort" | "sort_ro") {
+        if let Some(e) = sort_patterns_denied(w, sess, target, args) {
+            return Some(Cow::Borrowed(e));
+        }
+    }
+    Some(match denied? {
         Denied::Command => Cow::Owned(format!(
             "NOPERM this user has no permissions to run the '{}' command",
             target.meta.name
@@ -436,6 +442,59 @@ pub(crate) fn exec_check(
         Denied::Channel => "no permission to access one of the channels used as arguments",
     };
     Some(format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"))
+}
+
+/// SORT's BY (with a `*` pattern) and GET read keys no key spec names: Redis allows them only
+/// to a user who may read every key.
+fn sort_patterns_denied(
+    w: &Worker,
+    sess: &Session,
+    target: &CommandSpec,
+    args: &[Bytes],
+) -> Option<&'static str> {
+    // Which option comes first decides the error, as Redis parses them in order.
+    let mut first = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"by") && i + 1 < args.len() {
+            if first.is_none() && args[i + 1].contains(&b'*') {
+                first = Some("ERR BY option of SORT denied due to insufficient ACL permissions.");
+            }
+            i += 2;
+        } else if a.eq_ignore_ascii_case(b"get") && i + 1 < args.len() {
+            if first.is_none() {
+                first = Some("ERR GET option of SORT denied due to insufficient ACL permissions.");
+            }
+            i += 2;
+        } else if a.eq_ignore_ascii_case(b"limit") {
+            i += 3;
+        } else if a.eq_ignore_ascii_case(b"store") {
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    let error = first?;
+    let user = sess.user.borrow();
+    let full = w.shared.auth.with(|t| {
+        let u = match user.as_deref() {
+            None if t.default_open => return true,
+            None => t.users.get("default"),
+            Some(name) => t.users.get(name),
+        };
+        u.is_some_and(|u| {
+            u.unrestricted()
+                || u.full_read_access(&Call {
+                    id: target.id,
+                    no_auth: false,
+                    first_arg: args.get(1).map(|a| &a[..]),
+                    keys: &[],
+                    channels: &[],
+                })
+        })
+    });
+    (!full).then_some(error)
 }
 
 /// Why a script's `redis.call` may not run a command, as Redis's `getAclErrorMessage` words
