@@ -404,6 +404,11 @@ impl Reference {
     pub fn conn(&self) -> RawConn {
         RawConn::connect(self.addr)
     }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
 }
 
 impl Drop for Reference {

@@ -13,11 +13,6 @@ use socket2::{Domain, Socket, Type};
 /// `(parameter, a value it refuses, why)`, the reason exactly as the error gives it.
 const REFUSED: &[(&str, &str, &str)] = &[
     (
-        "requirepass",
-        "secret",
-        "there is no AUTH or ACL yet, so a password would not be checked",
-    ),
-    (
         "aof-timestamp-enabled",
         "yes",
         "the AOF is written without timestamp annotations",
@@ -34,11 +29,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ),
     ("masterauth", "pw", "replication is not implemented yet"),
     ("masteruser", "repl", "replication is not implemented yet"),
-    (
-        "aclfile",
-        "/etc/users.acl",
-        "there is no AUTH or ACL yet, so a password would not be checked",
-    ),
     (
         "tls-dh-params-file",
         "redis.dh",
@@ -83,11 +73,6 @@ const REFUSED_AT_STARTUP_ONLY: &[(&str, &str, &str)] = &[
         "cluster-enabled",
         "yes",
         "cluster mode is not implemented yet",
-    ),
-    (
-        "user",
-        "alice on >pw ~* +@all",
-        "there is no AUTH or ACL yet, so a password would not be checked",
     ),
     (
         "rename-command",

@@ -1,4 +1,4 @@
-//! Connection commands: PING, ECHO, QUIT, HELLO, SELECT, CLIENT, RESET, and the transaction
+//! Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, CLIENT, RESET, and the transaction
 //! commands MULTI, EXEC, DISCARD, WATCH, UNWATCH, and the scripting commands EVAL, EVALSHA,
 //! EVAL_RO, EVALSHA_RO, FCALL, FCALL_RO, SCRIPT and FUNCTION (the runtime runs them on its
 //! Lua engines).
@@ -14,6 +14,8 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("echo", Run::Conn(ConnCmd::Echo)));
     r.add(Binding::new("quit", Run::Conn(ConnCmd::Quit)));
     r.add(Binding::new("hello", Run::Conn(ConnCmd::Hello)));
+    r.add(Binding::new("auth", Run::Conn(ConnCmd::Auth)));
+    r.add(Binding::new("acl", Run::Conn(ConnCmd::Acl)));
     r.add(Binding::new("select", Run::Conn(ConnCmd::Select)));
     r.add(Binding::new("client", Run::Conn(ConnCmd::Client)));
     r.add(Binding::new("reset", Run::Conn(ConnCmd::Reset)));

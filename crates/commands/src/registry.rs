@@ -64,6 +64,10 @@ pub enum ConnCmd {
     Quit,
     /// `HELLO [protover [AUTH user pass] [SETNAME name]]`
     Hello,
+    /// `AUTH [username] password`
+    Auth,
+    /// `ACL subcommand ...`
+    Acl,
     /// `SELECT index`
     Select,
     /// `CLIENT subcommand ...`

@@ -31,6 +31,10 @@ pub enum ProtoError {
     InvalidBulkLength,
     /// Something other than `$` where a bulk header was expected.
     ExpectedDollar(u8),
+    /// Before authentication: more than 10 arguments (Redis's limit for such clients).
+    UnauthenticatedMultibulk,
+    /// Before authentication: a bulk longer than 16384 bytes.
+    UnauthenticatedBulk,
 }
 
 impl ProtoError {
@@ -44,6 +48,8 @@ impl ProtoError {
             ProtoError::TooBigBulkCount => "too big bulk count string".to_string(),
             ProtoError::InvalidBulkLength => "invalid bulk length".to_string(),
             ProtoError::ExpectedDollar(c) => format!("expected '$', got '{}'", *c as char),
+            ProtoError::UnauthenticatedMultibulk => "unauthenticated multibulk length".to_string(),
+            ProtoError::UnauthenticatedBulk => "unauthenticated bulk length".to_string(),
         };
         format!("-ERR Protocol error: {what}")
     }
@@ -81,6 +87,9 @@ pub struct Parser {
     /// Bytes the buffer must hold before the frame in progress can advance.
     need: usize,
     max_bulk: usize,
+    /// Whether the connection still has to authenticate: then frames are limited to 10
+    /// arguments of at most 16384 bytes, as Redis limits them.
+    unauthenticated: bool,
     /// Emptied argument vectors handed back by the caller ([`Parser::recycle`]), reused for the
     /// next commands so that a command costs no vector allocation.
     spare: Vec<Args>,
@@ -97,6 +106,11 @@ impl Parser {
             max_bulk: MAX_BULK_LEN,
             ..Default::default()
         }
+    }
+
+    /// Sets whether the connection still has to authenticate (see `unauthenticated`).
+    pub fn set_unauthenticated(&mut self, yes: bool) {
+        self.unauthenticated = yes;
     }
 
     /// A parser with another `proto-max-bulk-len`.
@@ -202,6 +216,9 @@ impl Parser {
             if count > MAX_MULTIBULK_LEN {
                 return Err(ProtoError::InvalidMultibulkLength);
             }
+            if self.unauthenticated && count > 10 {
+                return Err(ProtoError::UnauthenticatedMultibulk);
+            }
             self.pos = cr + 2;
             if count <= 0 {
                 // Redis skips an empty multibulk without a reply.
@@ -235,6 +252,9 @@ impl Parser {
                         parse_len(&buf[self.pos + 1..cr]).ok_or(ProtoError::InvalidBulkLength)?;
                     if len < 0 || len as u64 > self.max_bulk as u64 {
                         return Err(ProtoError::InvalidBulkLength);
+                    }
+                    if self.unauthenticated && len > 16384 {
+                        return Err(ProtoError::UnauthenticatedBulk);
                     }
                     self.pos = cr + 2;
                     self.pending_bulk = Some(len as usize);

@@ -48,6 +48,8 @@ pub(crate) async fn run(
             sess.close();
         }
         ConnCmd::Hello => hello(w, sess, args, out),
+        ConnCmd::Auth => crate::acl::auth(w, sess, args, out),
+        ConnCmd::Acl => crate::acl::command(w, sess, args, out).await,
         ConnCmd::Select => select(w, sess, args, out),
         ConnCmd::Reset => {
             crate::multi::reset(w, sess);
@@ -57,6 +59,7 @@ pub(crate) async fn run(
             sess.set_resp(2);
             out.resp3 = false;
             sess.name.borrow_mut().clear();
+            crate::acl::reset(w, sess);
             out.simple("RESET");
         }
         ConnCmd::Client => client(w, sess, args, out).await,
@@ -108,37 +111,32 @@ fn valid_name(name: &[u8]) -> bool {
 
 const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
 
-/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+/// HELLO [protover [AUTH username password] [SETNAME clientname]], in Redis 7.0's order: the
+/// version is checked first, then each option is applied as it comes (a name set before a
+/// failed AUTH stays), and a connection still not authenticated gets no reply map.
 fn hello(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
     let mut proto = None;
     let mut i = 1;
     if args.len() > 1 {
         match parse_i64(&args[1]) {
-            Ok(v) => proto = Some(v),
+            Ok(v) if (2..=3).contains(&v) => proto = Some(v),
+            Ok(_) => return out.error("NOPROTO unsupported protocol version"),
             Err(_) => return out.error("ERR Protocol version is not an integer or out of range"),
         }
         i = 2;
     }
-    let mut name = None;
     while i < args.len() {
         let more = args.len() - i - 1;
         if eq_ic(&args[i], "auth") && more >= 2 {
-            let user = &args[i + 1];
-            let pass = &args[i + 2];
-            let required = w
-                .shared
-                .config()
-                .get("requirepass")
-                .unwrap_or("")
-                .to_string();
-            let ok = &user[..] == b"default"
-                && (required.is_empty() || pass[..] == *required.as_bytes());
-            if !ok {
-                return out.error("WRONGPASS invalid username-password pair or user is disabled.");
+            if !crate::acl::authenticate(w, sess, &args[0], &args[i + 1], &args[i + 2]) {
+                return out.error(crate::acl::WRONGPASS);
             }
             i += 3;
         } else if eq_ic(&args[i], "setname") && more >= 1 {
-            name = Some(args[i + 1].clone());
+            if !valid_name(&args[i + 1]) {
+                return out.error(BAD_NAME);
+            }
+            *sess.name.borrow_mut() = args[i + 1].to_vec();
             i += 2;
         } else {
             return out.error(&format!(
@@ -147,22 +145,13 @@ fn hello(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
             ));
         }
     }
-    if let Some(p) = proto {
-        if !(2..=3).contains(&p) {
-            return out.error("NOPROTO unsupported protocol version");
-        }
-    }
-    if let Some(n) = &name {
-        if !valid_name(n) {
-            return out.error(BAD_NAME);
-        }
+    // Redis checks the connection's own flag here, not whether a password is needed now.
+    if !sess.authenticated.get() {
+        return out.error(crate::acl::HELLO_NOAUTH);
     }
     if let Some(p) = proto {
         out.resp3 = p == 3;
         sess.set_resp(p as u8);
-    }
-    if let Some(n) = name {
-        *sess.name.borrow_mut() = n.to_vec();
     }
     out.map(7);
     out.bulk(b"server");

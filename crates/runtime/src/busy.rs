@@ -178,6 +178,9 @@ fn run_busy(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out, close: &m
             Some(_) => {}
         }
     }
+    if let Some(e) = crate::acl::check(w, sess, spec, args) {
+        return crate::multi::reject(w, sess, spec, &e, out);
+    }
     if !allowed(spec, args) {
         return crate::multi::reject(w, sess, spec, busy_error(w).unwrap_or(BUSY_SCRIPT), out);
     }
@@ -236,6 +239,7 @@ fn run_busy(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out, close: &m
             sess.set_resp(2);
             out.resp3 = false;
             sess.name.borrow_mut().clear();
+            crate::acl::reset(w, sess);
             out.simple("RESET");
         }
         _ => {

@@ -83,7 +83,7 @@ pub(crate) fn line(c: &Session) -> String {
     let now = Instant::now();
     let multi = c.multi.borrow().as_ref().map_or(-1, |m| m.queued() as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -98,6 +98,7 @@ pub(crate) fn line(c: &Session) -> String {
         c.pubsub.of_kind(crate::pubsub::Kind::Shard),
         c.pubsub.queued(),
         c.last_cmd(),
+        c.user.borrow().as_deref().unwrap_or("default"),
         crate::tracking::flags_of(c).1,
         c.resp(),
         String::from_utf8_lossy(&c.lib_name.borrow()),

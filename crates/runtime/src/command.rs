@@ -163,7 +163,7 @@ fn getkeys(line: &[Bytes], with_flags: bool, out: &mut Out) {
 /// The keys of a command line and how each is accessed, found as Redis finds them: from the
 /// key specs when they describe the call and their flags do not depend on the arguments,
 /// else as the command's own key finder does.
-fn keys_and_flags(spec: &CommandSpec, line: &[Bytes]) -> Vec<(usize, u32)> {
+pub(crate) fn keys_and_flags(spec: &CommandSpec, line: &[Bytes]) -> Vec<(usize, u32)> {
     let specs = spec.meta.key_specs;
     let variable = specs
         .iter()

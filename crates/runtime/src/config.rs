@@ -133,7 +133,6 @@ const fn only_default(
     }
 }
 
-const NO_AUTH: &str = "there is no AUTH or ACL yet, so a password would not be checked";
 const NO_REPLICATION: &str = "replication is not implemented yet";
 const NO_OUTGOING_TLS: &str =
     "there are no outgoing TLS connections (replication and cluster are not implemented yet)";
@@ -152,8 +151,6 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
         Some("no"),
         "cluster mode is not implemented yet",
     ),
-    ("aclfile", Some(""), NO_AUTH),
-    ("user", None, NO_AUTH),
     ("tls-client-cert-file", Some(""), NO_OUTGOING_TLS),
     ("tls-client-key-file", Some(""), NO_OUTGOING_TLS),
     ("tls-client-key-file-pass", Some(""), NO_OUTGOING_TLS),
@@ -347,6 +344,7 @@ static PARAMS: &[Param] = &[
     p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
+    p("acllog-max-len", Kind::Int(0, MAX), "128", true),
     p("latency-monitor-threshold", Kind::Int(0, MAX), "0", true),
     p("latency-tracking", Kind::Bool, "yes", true),
     p(
@@ -408,7 +406,14 @@ static PARAMS: &[Param] = &[
         "100",
         true,
     ),
-    only_default("requirepass", Kind::Text, "", true, NO_AUTH),
+    p("requirepass", Kind::Text, "", true),
+    p("aclfile", Kind::Text, "", false),
+    p(
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
+        true,
+    ),
     p(
         "client-output-buffer-limit",
         Kind::Text,
@@ -524,6 +529,8 @@ pub struct Config {
     /// `notify-keyspace-events` as set: its CONFIG GET form drops `n` when `A` is there, as
     /// Redis's does, while the events of class `n` are still sent.
     notify_flags: u32,
+    /// The `user` directives read at startup: name, then rules (`acl.rs` loads them).
+    users: Vec<Vec<String>>,
 }
 
 impl Default for Config {
@@ -531,6 +538,7 @@ impl Default for Config {
         Config {
             values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
             notify_flags: 0,
+            users: Vec::new(),
         }
     }
 }
@@ -589,7 +597,7 @@ fn format_memory(n: u64) -> String {
 }
 
 /// An I/O error as `strerror` words it (without Rust's "(os error N)").
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     let text = e.to_string();
     text.split(" (os error").next().unwrap_or(&text).to_string()
 }
@@ -963,6 +971,11 @@ impl Config {
         parse_save_points(self.get("save").unwrap_or("")).unwrap_or_default()
     }
 
+    /// The `user` directives read (name, then rules), in file order.
+    pub fn users(&self) -> &[Vec<String>] {
+        &self.users
+    }
+
     /// Reads redis.conf-style text: one directive per line, arguments split like redis-cli
     /// splits them, `#` comments. An unknown directive is an error naming the line.
     pub fn load_str(&mut self, text: &str) -> Result<(), ConfigError> {
@@ -985,6 +998,15 @@ impl Config {
             let Some((name, rest)) = words.split_first() else {
                 continue;
             };
+            // `user <name> <rules>...`: checked now, loaded at startup (`acl.rs`).
+            if name.eq_ignore_ascii_case("user") && !rest.is_empty() {
+                if self.users.iter().any(|u| u[0] == rest[0]) {
+                    return Err(err(format!("Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files", rest[0])));
+                }
+                crate::acl::check_user_line(rest).map_err(err)?;
+                self.users.push(rest.to_vec());
+                continue;
+            }
             // A parameter of one value takes exactly one argument; the ones of several words
             // (bind, save, ...) take any number, none being an empty value, as in Redis.
             if let Some(idx) = find(name) {
@@ -1200,7 +1222,6 @@ mod tests {
     fn values_that_promise_missing_features_are_refused_naming_the_setting() {
         let mut c = Config::default();
         for (name, value) in [
-            ("requirepass", "secret"),
             ("aof-timestamp-enabled", "yes"),
             ("maxmemory-clients", "10mb"),
             ("notify-keyspace-events", "KEm"),
@@ -1210,7 +1231,6 @@ mod tests {
             ("tls-dh-params-file", "redis.dh"),
             ("tls-key-file-pass", "secret"),
             ("tls-replication", "yes"),
-            ("user", "alice on >pw"),
         ] {
             let e = c.set(name, value, true).unwrap_err();
             assert!(matches!(e, ConfigError::Unsupported(..)), "{name}: {e:?}");

@@ -105,6 +105,8 @@ pub(crate) async fn serve(w: Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let laddr = stream.local_addr().unwrap_or(peer);
     let sess = Session::new(w.shared.client_id(), peer, laddr);
+    sess.authenticated
+        .set(crate::acl::authenticated_at_start(&w));
     serve_loop(w, stream, sess).await;
 }
 
@@ -353,6 +355,7 @@ async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
             }
             continue;
         }
+        parser.set_unauthenticated(crate::acl::refuses_unauthenticated(&w, &sess));
         let parsed = parser.parse_batch(&mut rbuf, &mut cmds);
         let mut affinity = Affinity::NoKeys;
         if !cmds.is_empty() {

@@ -430,6 +430,14 @@ pub(crate) async fn run(
                 continue;
             }
         }
+        // Before AUTH, only the `no_auth` commands run (Redis's `authRequired`); then the
+        // user's ACL rules.
+        if let Some(e) = crate::acl::check(w, sess, spec, &args) {
+            multi::reject(w, sess, spec, &e, out);
+            crate::stats::rejected(spec, &args, &out.buf[start..]);
+            pending.wrote_local(start, out);
+            continue;
+        }
         // A long script keeps some thread busy: only `allow_busy` commands run.
         if let Some(busy) = crate::busy::busy_error(w) {
             if !crate::busy::allowed(spec, &args) {

@@ -3,6 +3,7 @@
 //! mesh and the key locks that make multi-shard commands atomic.
 #![warn(missing_docs)]
 
+mod acl;
 mod admin;
 mod aof;
 mod blocking;
@@ -57,6 +58,9 @@ pub enum StartError {
     /// reason, as Redis logs it.
     #[error("Failed to configure TLS: {0}")]
     Tls(String),
+    /// The users could not be loaded (`aclfile`, or it together with `user` directives).
+    #[error("{0}")]
+    Acl(String),
     /// An event loop could not be started.
     #[error("could not start an event loop: {0}")]
     Runtime(String),

@@ -335,6 +335,12 @@ async fn exec_inline(w: &Rc<Worker>, sess: &Session, m: Multi, out: &mut Out) {
     out.array(m.cmds.len());
     for (spec, args) in m.cmds {
         sess.set_last_cmd(spec.resolve(&args).map_or(spec.name, |sub| sub.name));
+        if let Some(e) = crate::acl::exec_check(w, sess, spec, &args) {
+            let at = out.buf.len();
+            out.error(&e);
+            crate::stats::error_reply(&out.buf[at..]);
+            continue;
+        }
         // Each queued command is counted as it runs, as Redis's EXEC does (see stats.rs).
         let (t0, at) = (crate::stats::now(), out.buf.len());
         match spec.run {
@@ -375,6 +381,12 @@ async fn exec_locked(w: &Rc<Worker>, sess: &Session, m: Multi, p: Plan, out: &mu
         out.array(m.cmds.len());
         for (spec, args) in m.cmds {
             sess.set_last_cmd(spec.resolve(&args).map_or(spec.name, |sub| sub.name));
+            if let Some(e) = crate::acl::exec_check(w, sess, spec, &args) {
+                let at = out.buf.len();
+                out.error(&e);
+                crate::stats::error_reply(&out.buf[at..]);
+                continue;
+            }
             let (t0, at) = (crate::stats::now(), out.buf.len());
             // Kept for the statistics (and the slow log) once the command has run.
             let kept = args.clone();

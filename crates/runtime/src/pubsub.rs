@@ -130,6 +130,14 @@ impl SessState {
         self.monitor.get()
     }
 
+    /// Whether every subscription passes `ok(name, is_pattern)` (ACL rules changed).
+    pub fn all_allowed(&self, ok: impl Fn(&[u8], bool) -> bool) -> bool {
+        let s = self.subs.borrow();
+        s.iter()
+            .enumerate()
+            .all(|(k, m)| m.keys().all(|n| ok(n, k == Kind::Pattern as usize)))
+    }
+
     /// How many of one kind (CLIENT LIST `sub=`, `psub=`, `ssub=`).
     pub fn of_kind(&self, k: Kind) -> usize {
         self.subs.borrow()[k as usize].len()

@@ -289,8 +289,10 @@ pub(crate) async fn run(
         Mode::Keys(0)
     };
     // Every declared key on one other shard: run the script there, as a local run of that
-    // thread, in one message (it comes back to be widened if it reaches further).
-    if let (Mode::Keys(_), Some((_, first))) = (mode, declared.first()) {
+    // thread, in one message (it comes back to be widened if it reaches further). A run there
+    // has no connection, so a user with ACL restrictions runs it here, where they are checked.
+    let forwardable = crate::acl::unrestricted(w, sess);
+    if let (Mode::Keys(_), Some((_, first)), true) = (mode, declared.first(), forwardable) {
         let s = shard_of(first, w.n);
         if declared.iter().all(|(_, k)| shard_of(k, w.n) == s) {
             let body = if eval {
@@ -871,6 +873,15 @@ impl ScriptHost<'_> {
 impl Host for ScriptHost<'_> {
     fn oom(&mut self) -> bool {
         self.oom
+    }
+
+    fn acl_check(&mut self, args: &[Bytes], spec: &'static CommandSpec) -> Result<(), String> {
+        match self.sess {
+            // A refusal counts as the command's rejected call, as in Redis.
+            Some(sess) => crate::acl::script_check(self.w, sess, spec, args)
+                .inspect_err(|_| crate::stats::rejected(spec, args, b"")),
+            None => Ok(()),
+        }
     }
 
     fn call(

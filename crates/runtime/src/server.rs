@@ -327,12 +327,15 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         metrics: std::sync::Mutex::new(metrics),
         signal: crate::admin::SignalSlot::default(),
         debug: crate::debug::DebugState::default(),
+        auth: Default::default(),
         aof,
         mem: crate::evict::MemState::new(n, opts.allocated),
         climits: Default::default(),
         tls,
     });
     shared.load_hot_settings(&shared.config());
+    shared.auth.load_users(shared.config().users());
+    crate::acl::load_file_at_startup(&shared).map_err(crate::StartError::Acl)?;
     // The mesh: one queue for every ordered pair of threads, built once.
     let mut senders: Vec<Vec<Option<mpsc::UnboundedSender<Msg>>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
@@ -518,9 +521,8 @@ async fn accept_loop(w: Rc<Worker>, listener: TcpListener, tls: bool) {
                     let _ = stream.try_write(b"-ERR max number of clients reached\r\n");
                     continue;
                 }
-                // There is no password (requirepass is refused), so protected mode always
-                // applies when it is on.
-                if protected && !is_loopback_peer(peer.ip()) {
+                // Protected mode applies while the default user needs no password.
+                if protected && shared.auth.default_nopass() && !is_loopback_peer(peer.ip()) {
                     shared.connected.fetch_sub(1, Ordering::Relaxed);
                     shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
                     let _ = stream.try_write(DENIED);

@@ -49,6 +49,10 @@ pub(crate) struct Session {
     /// Its socket, and whether its task waits for the next request with nothing read or
     /// unwritten: a thread busy in a long script answers such a connection itself (`busy.rs`).
     pub fd: Cell<i32>,
+    /// Whether it may run commands that need authentication, and as which user (`None`:
+    /// `default`) (`acl.rs`).
+    pub authenticated: Cell<bool>,
+    pub user: RefCell<Option<std::sync::Arc<str>>>,
     pub idle: Cell<bool>,
     db: Cell<DbIndex>,
     resp: Cell<u8>,
@@ -124,6 +128,8 @@ impl Session {
             multi: RefCell::new(None),
             watches: RefCell::new(Vec::new()),
             fd: Cell::new(-1),
+            authenticated: Cell::new(false),
+            user: RefCell::new(None),
             idle: Cell::new(false),
             db: Cell::new(0),
             resp: Cell::new(2),

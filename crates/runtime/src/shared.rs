@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     pub signal: crate::admin::SignalSlot,
     /// The switches DEBUG sets (`debug.rs`).
     pub debug: crate::debug::DebugState,
+    /// Authentication settings read on every command (`acl.rs`).
+    pub auth: crate::acl::AuthState,
     /// The append-only file's writer and state (`aof.rs`).
     pub aof: std::sync::Arc<crate::aof::AofState>,
     /// `maxmemory`'s settings and each thread's published memory figures (`evict.rs`).
@@ -83,6 +85,7 @@ impl Shared {
         self.mem.load(cfg);
         self.climits.load(cfg);
         self.tracking.load(cfg);
+        self.auth.load(cfg);
         self.stats.load(cfg);
         crate::logging::set_level(cfg.get("loglevel").unwrap_or("notice"));
         self.aof.load_settings(cfg);

@@ -79,12 +79,12 @@ fn a_setting_that_promises_a_missing_feature_stops_startup_naming_it() {
         "{err}"
     );
     let conf = dir.0.join("redis.conf");
-    std::fs::write(&conf, "port 0\nrequirepass hunter2\n").expect("write redis.conf");
+    std::fs::write(&conf, "port 0\nmasterauth hunter2\n").expect("write redis.conf");
     let out = run_in(&dir.0, &[conf.to_str().expect("UTF-8 path")]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("at line 2"), "{err}");
-    assert!(err.contains("'requirepass' is not supported yet"), "{err}");
+    assert!(err.contains("'masterauth' is not supported yet"), "{err}");
 }
 
 #[test]
