@@ -361,12 +361,20 @@ pub struct Reference {
 }
 
 impl Reference {
+    /// In a fresh directory, with neither snapshots nor an AOF.
     pub fn start() -> Reference {
+        Self::start_with(None, &[])
+    }
+
+    /// In `dir` (a fresh directory if `None`), with `--save ""`, `--appendonly no` and then
+    /// `args` (later settings win, as redis-server reads them). Waits until it answers PONG
+    /// (not -LOADING), and checks that it is 7.0.15.
+    pub fn start_with(dir: Option<&std::path::Path>, args: &[&str]) -> Reference {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let dir = fresh_dir();
+        let dir = dir.map_or_else(fresh_dir, |d| d.to_path_buf());
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -376,17 +384,25 @@ impl Reference {
                 "--appendonly",
                 "no",
             ])
+            .args(args)
             .arg("--dir")
             .arg(&dir)
+            .current_dir(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server 7.0.15 must be on PATH for this test");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(addr).is_err() {
+        loop {
+            if let Ok(s) = TcpStream::connect(addr) {
+                // Still loading a big file answers -LOADING; wait for PONG.
+                if RawConn::from_stream(s).cmd(&["PING"]) == b"+PONG\r\n" {
+                    break;
+                }
+            }
             assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::yield_now();
+            std::thread::sleep(Duration::from_millis(5));
         }
         let r = Reference {
             child,
@@ -399,6 +415,13 @@ impl Reference {
             "the reference must be redis-server 7.0.15"
         );
         r
+    }
+
+    /// A redis-rs connection to it.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://{}/", self.addr))
+            .and_then(|c| c.get_connection())
+            .expect("connect to redis-server")
     }
 
     pub fn conn(&self) -> RawConn {

@@ -5,13 +5,11 @@
 //! record on disk before the reply; a truncated tail loads (or refuses, with
 //! `aof-load-truncated no`); CONFIG SET appendonly turns it on and off. On 1 and 4 threads.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rustis_runtime::Config;
-use rustis_tests::{show, spread, RawConn, TestServer, THREADS};
+use rustis_tests::{show, spread, RawConn, Reference, TestServer, THREADS};
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -543,69 +541,12 @@ fn config_set_appendonly_turns_the_aof_on_and_off() {
     }
 }
 
-/// A redis-server 7.0.15 with `appendonly yes` in `dir`, killed on drop.
-struct Reference {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Reference {
-    fn start(dir: &Path) -> Reference {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-            ])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server 7.0.15 must be on PATH for this test");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(s) = TcpStream::connect(addr) {
-                let mut c = RawConn::from_stream(s);
-                if c.cmd(&["PING"]) == b"+PONG\r\n" {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Reference { child, addr }
-    }
-
-    fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://{}/", self.addr))
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn an_aof_written_by_redis_server_loads_with_the_same_data() {
     let dir = TempDir::new("reference");
     let expected = {
-        let r = Reference::start(&dir.0);
-        let mut c = RawConn::from_stream(TcpStream::connect(r.addr).unwrap());
+        let r = Reference::start_with(Some(&dir.0), &["--appendonly", "yes"]);
+        let mut c = r.conn();
         single_key_writes(&mut c);
         for args in [
             &["MSET", "a", "1", "b", "2", "c", "3"][..],

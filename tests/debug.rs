@@ -4,61 +4,10 @@
 //! with Redis's error unless `enable-debug-command` allows it. The test starts its own
 //! redis-server and fails if there is none on PATH.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rustis_runtime::Config;
-use rustis_tests::{show, RawConn, TestServer, THREADS};
-
-/// A redis-server 7.0.15 on a free port with DEBUG as `debug` says, killed on drop.
-struct Reference {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Reference {
-    fn start(debug: &str) -> Reference {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--enable-debug-command",
-                debug,
-            ])
-            .current_dir(std::env::temp_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server 7.0.15 must be on PATH for this test");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::yield_now();
-        }
-        Reference { child, addr }
-    }
-
-    fn conn(&self) -> RawConn {
-        RawConn::connect(self.addr)
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use rustis_tests::{show, RawConn, Reference, TestServer, THREADS};
 
 fn with_debug(threads: usize) -> TestServer {
     let mut cfg = Config::default();
@@ -112,7 +61,7 @@ fn load(c: &mut RawConn, cmds: &[Vec<String>]) {
 
 #[test]
 fn debug_digest_equals_redis_servers_for_every_type_and_shard_count() {
-    let reference = Reference::start("yes");
+    let reference = Reference::start_with(None, &["--enable-debug-command", "yes"]);
     let mut rc = reference.conn();
     let data = dataset();
     load(&mut rc, &data);
@@ -150,7 +99,7 @@ fn debug_digest_equals_redis_servers_for_every_type_and_shard_count() {
 /// Every reply compared byte for byte, in RESP2 and RESP3.
 #[test]
 fn debug_replies_are_redis_servers_bytes() {
-    let reference = Reference::start("yes");
+    let reference = Reference::start_with(None, &["--enable-debug-command", "yes"]);
     let cases: &[&[&str]] = &[
         &["DEBUG", "PROTOCOL", "string"],
         &["DEBUG", "PROTOCOL", "integer"],
@@ -229,7 +178,7 @@ fn debug_replies_are_redis_servers_bytes() {
 /// DEBUG OBJECT's line, but for the address and the LRU clock, which differ by nature.
 #[test]
 fn debug_object_reports_encoding_and_serialized_length_as_redis_does() {
-    let reference = Reference::start("yes");
+    let reference = Reference::start_with(None, &["--enable-debug-command", "yes"]);
     let mut rc = reference.conn();
     let data = dataset();
     load(&mut rc, &data);
@@ -260,7 +209,7 @@ fn debug_object_reports_encoding_and_serialized_length_as_redis_does() {
 
 #[test]
 fn debug_is_refused_unless_enable_debug_command_allows_it() {
-    let reference = Reference::start("no");
+    let reference = Reference::start_with(None, &["--enable-debug-command", "no"]);
     let want = reference.conn().cmd(&["DEBUG", "DIGEST"]);
     assert!(show(&want).starts_with("-ERR DEBUG command not allowed."));
     for t in THREADS {
@@ -302,7 +251,7 @@ fn debug_sleep_takes_its_time_and_the_server_serves_after_it() {
 /// errors, and the art's captions.
 #[test]
 fn lolwut_answers_as_redis_server_does() {
-    let reference = Reference::start("no");
+    let reference = Reference::start_with(None, &["--enable-debug-command", "no"]);
     for t in THREADS {
         let s = TestServer::start(t);
         for proto in ["2", "3"] {

@@ -4,70 +4,11 @@
 //! a SAVE/restart round trip, and BGSAVE's point-in-time cut while writes go on. The test
 //! starts its own redis-server and fails if there is none on PATH.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rustis_runtime::Config;
-use rustis_tests::{show, RawConn, TestServer, THREADS};
-
-/// A redis-server 7.0.15 on a free port with its own `dir`, killed on drop.
-struct Reference {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Reference {
-    fn start(dir: &Path) -> Reference {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server 7.0.15 must be on PATH for this test");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(s) = TcpStream::connect(addr) {
-                let mut c = RawConn::from_stream(s);
-                // Still loading a big file answers -LOADING; wait for PONG.
-                if c.cmd(&["PING"]) == b"+PONG\r\n" {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let r = Reference { child, addr };
-        assert!(show(&r.conn().cmd(&["INFO", "server"])).contains("redis_version:7.0.15\r\n"));
-        r
-    }
-
-    fn conn(&self) -> RawConn {
-        RawConn::connect(self.addr)
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use rustis_tests::{show, RawConn, Reference, TestServer, THREADS};
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -286,7 +227,7 @@ fn bulk_payload(reply: &[u8]) -> Vec<u8> {
 #[test]
 fn dump_matches_redis_byte_for_byte_and_payloads_restore_both_ways() {
     let rdir = TempDir::new("dump");
-    let reference = Reference::start(&rdir.0);
+    let reference = Reference::start_with(Some(&rdir.0), &[]);
     let mut r = reference.conn();
     fill(&mut r);
     for threads in THREADS {
@@ -326,7 +267,7 @@ fn dump_matches_redis_byte_for_byte_and_payloads_restore_both_ways() {
 #[test]
 fn dump_honours_rdbcompression() {
     let rdir = TempDir::new("nocomp");
-    let reference = Reference::start(&rdir.0);
+    let reference = Reference::start_with(Some(&rdir.0), &[]);
     let mut r = reference.conn();
     for threads in THREADS {
         let s = TestServer::start(threads);
@@ -410,7 +351,7 @@ fn restore_cases(good: &[u8]) -> Vec<Vec<Vec<u8>>> {
 #[test]
 fn restore_options_and_errors_match_redis() {
     let rdir = TempDir::new("restore");
-    let reference = Reference::start(&rdir.0);
+    let reference = Reference::start_with(Some(&rdir.0), &[]);
     let mut r = reference.conn();
     r.cmd(&["SET", "src", "value"]);
     let good = bulk_payload(&r.cmd(&["DUMP", "src"]));
@@ -464,7 +405,7 @@ fn rdb_files_written_by_each_server_load_in_the_other() {
         c.cmd(&["SET", "db3key", "x"]);
         c.cmd(&["SELECT", "0"]);
         assert_eq!(c.cmd(&["SAVE"]), b"+OK\r\n");
-        let reference = Reference::start(&dir.0);
+        let reference = Reference::start_with(Some(&dir.0), &[]);
         let mut r = reference.conn();
         assert_eq!(show(&r.cmd(&["DBSIZE"])), show(&c.cmd(&["DBSIZE"])));
         for key in keys() {
@@ -476,7 +417,7 @@ fn rdb_files_written_by_each_server_load_in_the_other() {
 
         // redis-server -> Rustis, with an expired key it must skip.
         let rdir = TempDir::new("from-redis");
-        let reference = Reference::start(&rdir.0);
+        let reference = Reference::start_with(Some(&rdir.0), &[]);
         let mut r = reference.conn();
         fill(&mut r);
         r.cmd(&["SELECT", "5"]);
@@ -667,7 +608,7 @@ fn flushall_with_save_points_saves_the_empty_dataset() {
         line[name.len() + 1..].to_string()
     };
     let rdir = TempDir::new("flushref");
-    let reference = Reference::start(&rdir.0);
+    let reference = Reference::start_with(Some(&rdir.0), &[]);
     let mut r = reference.conn();
     for threads in THREADS {
         let dir = TempDir::new("flushall");
@@ -702,7 +643,7 @@ fn flushall_with_save_points_saves_the_empty_dataset() {
 #[test]
 fn lzf_output_matches_redis_on_varied_strings() {
     let rdir = TempDir::new("lzf");
-    let reference = Reference::start(&rdir.0);
+    let reference = Reference::start_with(Some(&rdir.0), &[]);
     let mut r = reference.conn();
     let s = TestServer::start(1);
     let mut c = s.raw();
@@ -755,7 +696,7 @@ fn lzf_output_matches_redis_on_varied_strings() {
 #[test]
 fn streams_dump_like_redis_and_restore_both_ways() {
     let rdir = TempDir::new("streams");
-    let reference = Reference::start(&rdir.0);
+    let reference = Reference::start_with(Some(&rdir.0), &[]);
     let mut r = reference.conn();
     let build: &[&[&str]] = &[
         &["CONFIG", "SET", "stream-node-max-entries", "3"],
