@@ -511,6 +511,14 @@ fn client_and_config_commands() {
                 (&["CLIENT", "KILL", "TYPE"], b"-ERR No such client\r\n"),
             ],
         );
+        // SKIPME NO kills the caller too: it gets the count, then its connection closes.
+        let mut me = s.raw();
+        let my_id = me.cmd(&["CLIENT", "ID"]);
+        let my_id = String::from_utf8_lossy(&my_id[1..my_id.len() - 2]).to_string();
+        check(&mut me, &["CLIENT", "KILL", "ID", &my_id], b":0\r\n");
+        me.send_cmd(&["CLIENT", "KILL", "ID", &my_id, "SKIPME", "NO"]);
+        assert_eq!(me.read_to_close(), b":1\r\n");
+        check(&mut plain, &["PING"], b"+PONG\r\n");
 
         check(
             &mut c,

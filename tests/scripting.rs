@@ -415,6 +415,44 @@ fn shutdown_nosave_stops_a_server_busy_in_a_script_that_wrote() {
     }
 }
 
+/// MONITOR shows EVAL before the commands its script calls, those as `[db lua]`, as Redis's
+/// eval.c feeds them ("MONITOR can log commands issued by the scripting engine").
+#[test]
+fn monitor_shows_eval_then_the_scripts_commands_as_lua() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut m = server.raw();
+        check(&mut m, &["MONITOR"], b"+OK\r\n");
+        let mut c = server.raw();
+        let k = spread("mon", 2, threads);
+        check(
+            &mut c,
+            &[
+                "EVAL",
+                "redis.call('set',KEYS[1],ARGV[1]); redis.call('select', 3); return redis.call('get', KEYS[2])",
+                "2",
+                &k[0],
+                &k[1],
+                "bar",
+            ],
+            b"$-1\r\n",
+        );
+        // Each line without its time: `[db who] "arg" ...`.
+        let mut line = || {
+            let l = String::from_utf8_lossy(&m.read_reply()).to_string();
+            l[l.find('[').expect("a monitor line")..].to_string()
+        };
+        let eval = line();
+        assert!(
+            eval.starts_with("[0 127.0.0.1:") && eval.contains("] \"EVAL\" \"redis.call('set'"),
+            "{eval}"
+        );
+        assert_eq!(line(), format!("[0 lua] \"set\" \"{}\" \"bar\"\r\n", k[0]));
+        assert_eq!(line(), "[3 lua] \"select\" \"3\"\r\n");
+        assert_eq!(line(), format!("[3 lua] \"get\" \"{}\"\r\n", k[1]));
+    }
+}
+
 #[test]
 fn sort_of_a_set_from_a_script_is_ordered_and_cluster_is_refused() {
     for threads in [1, 4] {

@@ -283,6 +283,11 @@ impl AuthState {
         Ok(r)
     }
 
+    /// Whether a user of this name exists (CLIENT KILL USER).
+    pub fn user_exists(&self, name: &str) -> bool {
+        self.with(|t| t.users.contains_key(name))
+    }
+
     /// Runs `f` on this thread's snapshot of the table, refreshed if it changed.
     fn with<R>(&self, f: impl FnOnce(&Table) -> R) -> R {
         let epoch = self.epoch.load(Ordering::Acquire);

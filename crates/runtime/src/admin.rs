@@ -341,6 +341,15 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
 }
 
 /// CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]
+/// The user a connection is authenticated as (CLIENT KILL USER, CLIENT LIST `user=`).
+fn user_of(sess: &Session) -> String {
+    sess.user
+        .borrow()
+        .as_deref()
+        .unwrap_or("default")
+        .to_string()
+}
+
 async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
     #[derive(Clone, Default)]
     struct Filter {
@@ -351,6 +360,8 @@ async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut O
         /// TYPE: whether subscribed (pubsub) or other (normal) clients match; `Some(None)`
         /// (master, replica) matches none.
         subscribed: Option<Option<bool>>,
+        /// USER: clients authenticated as this user.
+        user: Option<String>,
     }
     let legacy = args.len() == 3;
     let mut f = Filter {
@@ -392,20 +403,45 @@ async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut O
                     _ => return out.error(&format!("ERR Unknown client type '{v}'")),
                 });
             } else if eq_ic(&args[i], "user") {
-                // The default user is the only one, and every client is authenticated as it.
-                if v != "default" {
+                if !w.shared.auth.user_exists(&v) {
                     return out.error(&format!("ERR No such user '{v}'"));
                 }
+                f.user = Some(v);
             } else {
                 return out.error(SYNTAX);
             }
             i += 2;
         }
     }
+    // The caller itself (SKIPME NO) is closed after its reply, as Redis's
+    // CLIENT_CLOSE_AFTER_REPLY does, so it is matched here rather than killed by its thread.
+    let me = !legacy
+        && f.skip != Some(sess.id)
+        && f.id.is_none_or(|id| id == sess.id)
+        && f.addr.as_ref().is_none_or(|a| *a == sess.addr.to_string())
+        && f.laddr
+            .as_ref()
+            .is_none_or(|a| *a == sess.laddr.to_string())
+        && f.subscribed
+            .is_none_or(|t| t == Some(sess.pubsub.total() > 0))
+        && f.user.as_deref().is_none_or(|u| u == user_of(sess));
+    if !legacy {
+        f.skip = Some(sess.id);
+    }
     // The filter crosses threads by value; each thread kills its own matching clients.
-    let mut killed = 0i64;
+    let mut killed = i64::from(me);
+    if me {
+        sess.close();
+    }
     for s in 0..w.n {
-        let filt = (f.id, f.addr.clone(), f.laddr.clone(), f.skip, f.subscribed);
+        let filt = (
+            f.id,
+            f.addr.clone(),
+            f.laddr.clone(),
+            f.skip,
+            f.subscribed,
+            f.user.clone(),
+        );
         let call = Box::new(
             move |wk: &crate::worker::Worker| -> rustis_commands::registry::Partial {
                 let mut killed = Vec::new();
@@ -414,7 +450,8 @@ async fn client_kill(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut O
                         && filt.1.as_ref().is_none_or(|a| *a == c.addr.to_string())
                         && filt.2.as_ref().is_none_or(|a| *a == c.laddr.to_string())
                         && filt.3 != Some(c.id)
-                        && filt.4.is_none_or(|t| t == Some(c.pubsub.total() > 0));
+                        && filt.4.is_none_or(|t| t == Some(c.pubsub.total() > 0))
+                        && filt.5.as_deref().is_none_or(|u| u == user_of(c));
                     if m {
                         // It wakes wherever it waits (idle, or blocked in a command), or
                         // finds the kill when it next waits.

@@ -772,6 +772,18 @@ pub(crate) fn monitor_line(w: &Worker, spec: &CommandSpec, args: &[Bytes]) -> Op
     if run.flags & (flags::ADMIN | flags::SKIP_MONITOR) != 0 {
         return None;
     }
+    Some(monitor_repr(args))
+}
+
+/// Whether any client runs MONITOR, on any thread (one atomic load).
+pub(crate) fn anyone_monitors(w: &Worker) -> bool {
+    w.shared.pubsub.monitors.load(Ordering::Relaxed) > 0
+}
+
+/// The arguments as a MONITOR line shows them (passwords hidden), without time and client.
+/// EVAL, EVALSHA and FCALL (flagged `skip_monitor`) are fed with it before they run, as
+/// Redis's eval.c does, so that the commands the script calls come after them.
+pub(crate) fn monitor_repr(args: &[Bytes]) -> Vec<u8> {
     // Passwords are not shown: HELLO's AUTH pair, and every argument of AUTH, as in Redis.
     let hidden = |i: usize| {
         if eq_ic(&args[0], "auth") {
@@ -793,13 +805,24 @@ pub(crate) fn monitor_line(w: &Worker, spec: &CommandSpec, args: &[Bytes]) -> Op
         }
     }
     line.extend_from_slice(b"\r\n");
-    Some(line)
+    line
 }
 
 /// Feeds a command that has run to every MONITOR client, on every thread, as Redis's
 /// `+<seconds>.<micros> [<db> <addr>] "arg" ...` line: after it ran, as Redis does, so the
 /// database is the one it left selected and a client that RESET is no longer fed.
 pub(crate) fn feed_monitors(w: &Worker, sess: &Session, args_line: Vec<u8>) {
+    feed_monitors_as(w, sess.db(), &sess.addr, args_line);
+}
+
+/// [`feed_monitors`] for a command of database `db` run by `who`: a client's address, or
+/// `lua` for a command a script called.
+pub(crate) fn feed_monitors_as(
+    w: &Worker,
+    db: impl std::fmt::Display,
+    who: &dyn std::fmt::Display,
+    args_line: Vec<u8>,
+) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -807,8 +830,8 @@ pub(crate) fn feed_monitors(w: &Worker, sess: &Session, args_line: Vec<u8>) {
         "+{}.{:06} [{} {}] ",
         now.as_secs(),
         now.subsec_micros(),
-        sess.db(),
-        sess.addr
+        db,
+        who
     )
     .into_bytes();
     line.extend_from_slice(&args_line);

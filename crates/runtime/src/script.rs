@@ -226,6 +226,9 @@ pub(crate) async fn run(
     held: Option<TxId>,
 ) {
     let db = sess.db();
+    if crate::pubsub::anyone_monitors(w) {
+        crate::pubsub::feed_monitors(w, sess, crate::pubsub::monitor_repr(args));
+    }
     let (eval, read_only, by_sha) = match call {
         ScriptCall::Eval => (true, false, false),
         ScriptCall::EvalRo => (true, true, false),
@@ -551,11 +554,14 @@ struct ScriptHost<'a> {
     oom: bool,
 }
 
-type Counted = (&'static CommandSpec, Vec<Bytes>, u64, Vec<u8>);
+type Counted = (&'static CommandSpec, Vec<Bytes>, u64, Vec<u8>, DbIndex);
 
 /// Counts a run's calls on this thread, for the connection `sess` (see `stats`).
 fn commit_counts(w: &Worker, sess: Option<&Session>, counted: Vec<Counted>) {
-    for (spec, args, nanos, head) in counted {
+    for (spec, args, nanos, head, db) in counted {
+        if let Some(line) = crate::pubsub::monitor_line(w, spec, &args) {
+            crate::pubsub::feed_monitors_as(w, db, &"lua", line);
+        }
         crate::stats::ran(w, spec, &args, nanos, &head, sess);
         if !head.is_empty() {
             crate::stats::script_call_failed(&head);
@@ -901,7 +907,7 @@ impl Host for ScriptHost<'_> {
             } else {
                 Vec::new()
             };
-            self.counted.push((spec, kept, nanos, head));
+            self.counted.push((spec, kept, nanos, head, self.db));
         }
         r
     }
