@@ -118,8 +118,8 @@ fn parse_cli(args: &[String]) -> Result<Action, String> {
             i = 1;
         }
     }
-    // (name, arguments as given)
-    let mut options: Vec<(String, Vec<String>)> = Vec::new();
+    // (name, arguments as given, each with whether it goes into the line as written)
+    let mut options: Vec<(String, Vec<(String, bool)>)> = Vec::new();
     let mut has_arg = true;
     while i < args.len() {
         let a = &args[i];
@@ -128,38 +128,48 @@ fn parse_cli(args: &[String]) -> Result<Action, String> {
             has_arg = body.contains(' ');
             let mut words = body.splitn(2, ' ');
             let name = words.next().unwrap_or("").to_string();
-            let mut values: Vec<String> = Vec::new();
+            let mut values: Vec<(String, bool)> = Vec::new();
             if let Some(rest) = words.next() {
-                values.push(rest.to_string());
+                // "--name value" in one argument goes into the line as written, as in
+                // redis-server (so quotes in it are the config file's quotes).
+                values.push((rest.to_string(), true));
             }
             if !has_arg && name.eq_ignore_ascii_case("save") {
                 let next_is_option = args.get(i + 1).is_some_and(|n| n.starts_with("--"));
                 if next_is_option || i + 1 == args.len() {
-                    values.push(String::new());
+                    values.push((String::new(), false));
                     has_arg = true;
                 }
             }
             options.push((name, values));
         } else if let Some((_, values)) = options.last_mut() {
-            values.push(a.clone());
+            values.push((a.clone(), false));
             has_arg = true;
         } else {
-            return Err(format!("unexpected argument '{a}'\n\n{USAGE}"));
+            // Before any `--name`, redis-server starts the appended config line with the
+            // argument itself, quoted (so `loglevel verbose` as two arguments is that line).
+            options.push((quote(a), Vec::new()));
+            has_arg = true;
         }
         i += 1;
     }
     for (name, values) in options {
         if name == "threads" {
-            cli.threads = match values.join(" ").parse::<usize>() {
+            let words: Vec<&str> = values.iter().map(|(v, _)| v.as_str()).collect();
+            cli.threads = match words.join(" ").trim().parse::<usize>() {
                 Ok(n) if n >= 1 => n,
                 _ => return Err("--threads takes a number of threads, at least 1".into()),
             };
             continue;
         }
         let mut line = name;
-        for v in &values {
+        for (v, raw) in &values {
             line.push(' ');
-            line.push_str(&quote(v));
+            if *raw {
+                line.push_str(v);
+            } else {
+                line.push_str(&quote(v));
+            }
         }
         cli.lines.push(line);
     }

@@ -333,3 +333,44 @@ fn daemonize_detaches_writes_the_pid_file_and_logs_to_the_logfile() {
     }
     wait_for(&logfile, "ready to exit, bye bye");
 }
+
+/// Arguments after the config file as redis-server takes them: a bare word before any
+/// `--name` starts the appended line, and `--name value` in one argument goes in as written
+/// (its quotes are the config file's), as Redis's suite checks ("wrong usage that we support
+/// anyway").
+#[test]
+fn arguments_after_the_config_file_are_read_as_redis_server_reads_them() {
+    let dir = TempDir::new("args");
+    let port = free_port();
+    let conf = dir.0.join("redis.conf");
+    std::fs::write(&conf, format!("port {port}\nsave \"\"\n")).unwrap();
+    let stdout = dir.0.join("stdout");
+    let mut s = start(
+        &dir.0,
+        &[
+            conf.to_str().unwrap(),
+            "loglevel",
+            "verbose",
+            "--maxmemory '700mb'",
+            "--maxmemory-policy 'volatile-lru'",
+        ],
+        &stdout,
+    );
+    wait_for(&stdout, "Ready to accept connections");
+    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(b"CONFIG GET loglevel\r\nCONFIG GET maxmemory\r\nCONFIG GET maxmemory-policy\r\n")
+        .unwrap();
+    let want: &[u8] = b"*2\r\n$8\r\nloglevel\r\n$7\r\nverbose\r\n*2\r\n$9\r\nmaxmemory\r\n$9\r\n734003200\r\n*2\r\n$16\r\nmaxmemory-policy\r\n$12\r\nvolatile-lru\r\n";
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while got.len() < want.len() {
+        let n = c.read(&mut buf).expect("read");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+    drop(c);
+    sigterm(s.0.id());
+    assert!(wait_exit(&mut s).success());
+}
