@@ -482,7 +482,14 @@ mod tests {
             lines(&["--loglevel", "verbose", "--save"]),
             vec!["loglevel \"verbose\"", "save \"\""]
         );
-        assert_eq!(lines(&["--port 6380"]), vec!["port \"6380\""]);
+        // Name and value in one argument: the value as written, as redis-server appends it.
+        assert_eq!(lines(&["--port 6380"]), vec!["port 6380"]);
+        assert_eq!(lines(&["--maxmemory '7mb'"]), vec!["maxmemory '7mb'"]);
+        // A bare word after the config file, before any option, starts the line, quoted.
+        assert_eq!(
+            lines(&["redis.conf", "loglevel", "verbose"]),
+            vec!["\"loglevel\" \"verbose\""]
+        );
         assert_eq!(lines(&["--x", "a\"b\n"]), vec!["x \"a\\\"b\\n\""]);
     }
 
