@@ -378,3 +378,34 @@ fn a_watch_holds_when_the_key_is_left_unchanged() {
         check(&mut c, &["SCARD", &k[0]], b":1\r\n");
     }
 }
+
+/// MONITOR shows MULTI, then each queued command as EXEC runs it, then EXEC, as Redis does;
+/// a transaction that EXEC discards shows MULTI and EXEC only.
+#[test]
+fn monitor_shows_the_queued_commands_between_multi_and_exec() {
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        let mut m = server.raw();
+        check(&mut m, &["MONITOR"], b"+OK\r\n");
+        let mut c = server.raw();
+        let k = spread("mon", 2, threads);
+        check(&mut c, &["MULTI"], b"+OK\r\n");
+        check(&mut c, &["SET", &k[0], "bar"], b"+QUEUED\r\n");
+        check(&mut c, &["SET", &k[1], "baz"], b"+QUEUED\r\n");
+        check(&mut c, &["EXEC"], b"*2\r\n+OK\r\n+OK\r\n");
+        check(&mut c, &["MULTI"], b"+OK\r\n");
+        c.cmd(&["SYNTAX", "ERROR"]);
+        c.cmd(&["EXEC"]);
+        // Each line's arguments, after its time and client.
+        let mut line = || {
+            let l = String::from_utf8_lossy(&m.read_reply()).to_string();
+            l[l.find("] ").expect("a monitor line") + 2..].to_string()
+        };
+        assert_eq!(line(), "\"MULTI\"\r\n");
+        assert_eq!(line(), format!("\"SET\" \"{}\" \"bar\"\r\n", k[0]));
+        assert_eq!(line(), format!("\"SET\" \"{}\" \"baz\"\r\n", k[1]));
+        assert_eq!(line(), "\"EXEC\"\r\n");
+        assert_eq!(line(), "\"MULTI\"\r\n");
+        assert_eq!(line(), "\"EXEC\"\r\n");
+    }
+}

@@ -354,8 +354,17 @@ async fn exec_inline(w: &Rc<Worker>, sess: &Session, m: Multi, out: &mut Out) {
         }
         let nanos = crate::stats::since(t0, crate::stats::now());
         crate::stats::ran(w, spec, &args, nanos, &out.buf[at..], Some(sess));
+        feed_monitors(w, sess, spec, &args);
     }
     w.serve_ready();
+}
+
+/// Shows a command EXEC ran to MONITOR clients as it completes, as Redis's `call()` does for
+/// each queued command; EXEC's own line follows them (fed by dispatch once EXEC has run).
+fn feed_monitors(w: &Worker, sess: &Session, spec: &'static CommandSpec, args: &[Bytes]) {
+    if let Some(line) = crate::pubsub::monitor_line(w, spec, args) {
+        crate::pubsub::feed_monitors(w, sess, line);
+    }
 }
 
 /// The reply bytes of a command run on another shard, with the large values it shares.
@@ -393,6 +402,7 @@ async fn exec_locked(w: &Rc<Worker>, sess: &Session, m: Multi, p: Plan, out: &mu
             run_held(w, sess, tx, spec, args, out).await;
             let nanos = crate::stats::since(t0, crate::stats::now());
             crate::stats::ran(w, spec, &kept, nanos, &out.buf[at..], Some(sess));
+            feed_monitors(w, sess, spec, &kept);
         }
     } else {
         out.null_array();
