@@ -563,8 +563,9 @@ fn not_yet(name: &str, value: &str) -> Result<(), ConfigError> {
     Err(ConfigError::Unsupported(name.to_string(), why))
 }
 
-/// A value as a config line quotes it (Redis's `sdscatrepr`).
-fn repr(v: &str) -> String {
+/// A value as a config line quotes it (Redis's `sdscatrepr`), so that reading the line back
+/// gives the value exactly (CONFIG REWRITE, and the command line's arguments).
+pub fn repr(v: &str) -> String {
     let mut out = String::from("\"");
     for b in v.bytes() {
         match b {

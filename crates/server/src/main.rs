@@ -72,27 +72,6 @@ fn version_line() -> String {
     )
 }
 
-/// An argument as a config line quotes it (Redis's `sdscatrepr`), so that reading the line
-/// back gives the argument exactly.
-fn quote(arg: &str) -> String {
-    let mut out = String::from("\"");
-    for b in arg.bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x07 => out.push_str("\\a"),
-            0x08 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Reads the command line as redis-server does: an optional config file first, then options,
 /// each `--name` starting a config line and the words after it being its arguments. A
 /// `--name` right after an option that has no argument yet is taken as that option's
@@ -148,7 +127,7 @@ fn parse_cli(args: &[String]) -> Result<Action, String> {
         } else {
             // Before any `--name`, redis-server starts the appended config line with the
             // argument itself, quoted (so `loglevel verbose` as two arguments is that line).
-            options.push((quote(a), Vec::new()));
+            options.push((rustis_runtime::config::repr(a), Vec::new()));
             has_arg = true;
         }
         i += 1;
@@ -168,7 +147,7 @@ fn parse_cli(args: &[String]) -> Result<Action, String> {
             if *raw {
                 line.push_str(v);
             } else {
-                line.push_str(&quote(v));
+                line.push_str(&rustis_runtime::config::repr(v));
             }
         }
         cli.lines.push(line);
