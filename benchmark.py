@@ -174,6 +174,24 @@ WORKLOADS: Tuple[Workload, ...] = (
         requests=200_000,
     ),
     Workload(
+        name="unpipelined",
+        description="SET/GET of 100k random keys, 50 clients, no pipelining: what an ordinary "
+                    "application sends (one command, then wait); with several threads about "
+                    "(N-1)/N of the commands are for a key another thread owns.",
+        published="-t set,get -c 50 -n 200000 -r 100000",
+        tests=("set", "get"),
+        args=("-c", "50", "-r", "100000"),
+        requests=200_000,
+    ),
+    Workload(
+        name="unpipelined-500",
+        description="As unpipelined, with 500 clients: a busy web tier's connection pools.",
+        published="-t set,get -c 500 -n 200000 -r 100000",
+        tests=("set", "get"),
+        args=("-c", "500", "-r", "100000"),
+        requests=200_000,
+    ),
+    Workload(
         name="eval",
         description="Scripts and transactions, 50 clients, no pipelining: eval runs EVAL of a "
                     "script doing one GET and one SET of a random key (redis-benchmark); "

@@ -49,6 +49,9 @@ pub(crate) struct AuthState {
     epoch: AtomicU64,
     /// Whether the default user is on and needs no password.
     default_nopass: AtomicBool,
+    /// Whether the default user may run everything ([`Table`]'s `default_open`), read by
+    /// [`check`] before it looks at the table at all.
+    default_open: AtomicBool,
     /// The `requirepass` last applied to the default user.
     requirepass: Mutex<Option<String>>,
     /// ACL LOG, newest first, and `acllog-max-len`. Written only when something is refused.
@@ -221,6 +224,7 @@ impl Default for AuthState {
             table: RwLock::new(Arc::new(Table::new(users))),
             epoch: AtomicU64::new(1),
             default_nopass: AtomicBool::new(true),
+            default_open: AtomicBool::new(true),
             requirepass: Mutex::new(None),
             log: Mutex::new(VecDeque::new()),
             log_max: AtomicUsize::new(128),
@@ -279,6 +283,8 @@ impl AuthState {
         let open = users.get("default").is_some_and(|u| u.enabled && u.nopass);
         *table = Arc::new(Table::new(users));
         self.default_nopass.store(open, Ordering::Relaxed);
+        self.default_open
+            .store(table.default_open, Ordering::Relaxed);
         self.epoch.fetch_add(1, Ordering::Release);
         Ok(r)
     }
@@ -409,6 +415,10 @@ pub(crate) fn check(
 ) -> Option<Cow<'static, str>> {
     if let Some(e) = refused(w, sess, spec) {
         return Some(e.into());
+    }
+    // The common case, a server without ACL users: the default user may run everything.
+    if w.shared.auth.default_open.load(Ordering::Relaxed) && sess.user.borrow().is_none() {
+        return None;
     }
     let target = spec.resolve(args).unwrap_or(spec);
     let context = if sess.in_multi() { "multi" } else { "toplevel" };

@@ -485,8 +485,8 @@ async fn forward(
                 Default::default(),
             );
             match rx.await {
-                Ok(r) => out.extend_from(&r.buf, &r.shared, 0, r.buf.len()),
-                Err(_) => out.error("ERR server is shutting down"),
+                Some(r) => out.extend_from(&r.buf, &r.shared, 0, r.buf.len()),
+                None => out.error("ERR server is shutting down"),
             }
         }
     }

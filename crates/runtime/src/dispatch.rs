@@ -19,7 +19,6 @@ use rustis_commands::txn::{check_in, check_out, FetchedKeys, Returned, UNDECLARE
 use rustis_commands::{CommandSpec, ConnCmd, Out, Registry, ShardCtx};
 use rustis_resp::errors::{unknown_command, unknown_subcommand, wrong_args};
 use rustis_storage::{DbIndex, Entry};
-use tokio::sync::oneshot;
 
 use crate::admin;
 use crate::multi;
@@ -53,12 +52,15 @@ pub(crate) struct Pending {
     /// Per shard: the reply to the batch in flight.
     replies: Vec<Option<BatchReply>>,
     /// The batches in flight: shard and reply receiver.
-    waits: Vec<(usize, oneshot::Receiver<BatchReply>)>,
+    waits: Vec<(usize, crate::mesh::BatchWait)>,
     /// The output written after `base`, set aside while the replies are put in order.
     tail: Vec<u8>,
     /// Per command of the read being run: the shard of its second argument (its first key for
     /// most commands), computed once for the prefetch pass and for routing.
     hints: Vec<usize>,
+    /// The connection's last command looked up; kept across reads, so that a client sending
+    /// one command at a time does not look each one up in the table.
+    last_spec: LastSpec,
 }
 
 /// Reply buffers and item vectors larger than this are not kept for reuse, so that one big
@@ -77,6 +79,7 @@ impl Pending {
             waits: Vec::new(),
             tail: Vec::new(),
             hints: Vec::new(),
+            last_spec: LastSpec::default(),
         }
     }
 
@@ -128,7 +131,7 @@ impl Pending {
         }
         let mut waits = std::mem::take(&mut self.waits);
         for (s, rx) in waits.drain(..) {
-            self.replies[s] = rx.await.ok();
+            self.replies[s] = rx.await;
         }
         self.waits = waits;
         // ---- Undeclared keys: commands a shard could not finish alone. ----
@@ -362,7 +365,6 @@ pub(crate) async fn run(
     }
     let mut executed = 0u64;
     let mut affinity = Affinity::NoKeys;
-    let mut last_spec = LastSpec::default();
     // ---- CLIENT REPLY OFF|SKIP: where the reply being dropped starts; MONITOR: the line of
     // the command being run, fed once it has run (see pubsub.rs). ----
     let mut silenced: Option<usize> = None;
@@ -397,7 +399,7 @@ pub(crate) async fn run(
         executed += 1;
         let start = out.buf.len();
         let chained = chain.take();
-        let Some(spec) = last_spec.lookup(&args[0]) else {
+        let Some(spec) = pending.last_spec.lookup(&args[0]) else {
             multi::flag_error(sess);
             out.error(&unknown_command(&args[0], &args[1..]));
             crate::stats::error_reply(&out.buf[start..]);

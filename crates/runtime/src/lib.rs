@@ -19,6 +19,7 @@ mod latency;
 mod limits;
 pub mod logging;
 mod memory;
+mod mesh;
 mod metrics;
 mod multi;
 mod notify;

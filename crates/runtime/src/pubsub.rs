@@ -1013,14 +1013,29 @@ pub(crate) fn reply_after_events<T: 'static>(
     reply: tokio::sync::oneshot::Sender<T>,
     value: T,
 ) {
+    after_events(mark, move || {
+        let _ = reply.send(value);
+    });
+}
+
+/// Whether the events this thread published since `mark` are all delivered (or there were
+/// none): then a reply may go at once.
+pub(crate) fn settled_since(mark: u64) -> bool {
+    let upto = SETTLE.with(|st| st.posted.get());
+    upto == mark || SETTLE.with(|st| st.settled(upto))
+}
+
+/// Runs `send` once the events this thread published since `mark` are delivered: at once if
+/// they are, else from a task that waits for them (see [`reply_after_events`]).
+pub(crate) fn after_events(mark: u64, send: impl FnOnce() + 'static) {
     let upto = SETTLE.with(|st| st.posted.get());
     if upto == mark || SETTLE.with(|st| st.settled(upto)) {
-        let _ = reply.send(value);
+        send();
         return;
     }
     tokio::task::spawn_local(async move {
         settled_upto(upto).await;
-        let _ = reply.send(value);
+        send();
     });
 }
 

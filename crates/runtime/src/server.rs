@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
+use crate::mesh::Doorbell;
 use crate::shared::Shared;
 use crate::worker::{serve_mesh, Msg, Worker};
 use crate::{conn, StartError};
@@ -350,6 +351,11 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             }
         }
     }
+    // Each thread's doorbell, rung by the others only while it sleeps (mesh.rs).
+    let bells: Vec<Arc<Doorbell>> = (0..n)
+        .map(|_| crate::mesh::Doorbell::new().map(Arc::new))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| StartError::Runtime(format!("eventfd: {e}")))?;
     let (garbage_tx, lazyfree) = start_lazyfree()?;
     let (control, control_rx): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::unbounded_channel()).unzip();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
@@ -364,11 +370,16 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     {
         let shared = shared.clone();
         let ready = ready_tx.clone();
+        let bells = bells.clone();
         shard.lazyfree = LazyFree::new(garbage_tx.clone());
         let t = std::thread::Builder::new()
             .name(format!("rustis-{id}"))
             .spawn(move || {
-                let mesh = Mesh { peers, inbox };
+                let mesh = Mesh {
+                    peers,
+                    inbox,
+                    bells,
+                };
                 thread_main(id, shard, shared, mesh, control, listeners, ready)
             })
             .map_err(StartError::Thread)?;
@@ -423,6 +434,7 @@ fn run_id() -> String {
 struct Mesh {
     peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
     inbox: Vec<mpsc::UnboundedReceiver<Msg>>,
+    bells: Vec<Arc<Doorbell>>,
 }
 
 fn thread_main(
@@ -434,10 +446,17 @@ fn thread_main(
     listeners: Vec<(StdListener, bool)>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    builder.enable_all();
+    if mesh.bells.len() > 1 {
+        // Other threads ring this one only while it sleeps; it checks for what they posted
+        // just before it does (mesh.rs).
+        let (park, unpark) = (mesh.bells[id].clone(), mesh.bells[id].clone());
+        builder
+            .on_thread_park(move || park.before_park())
+            .on_thread_unpark(move || unpark.after_unpark());
+    }
+    let rt = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             let _ = ready.send(Err(e.to_string()));
@@ -453,6 +472,7 @@ fn thread_main(
             shared.clone(),
             mesh.peers,
             mesh.inbox,
+            mesh.bells,
         ));
         crate::notify::install(&w);
         crate::tracking::install(&w);

@@ -22,6 +22,7 @@ use rustis_storage::{DbIndex, Shard};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clients::Clients;
+use crate::mesh::{BatchWait, Doorbell, Replies, ReplyTo};
 use crate::shared::Shared;
 
 /// One command bound for a shard.
@@ -87,8 +88,11 @@ pub(crate) enum Msg {
         resp3: bool,
         /// Buffers to write the replies into (cleared first).
         into: ReplyBufs,
-        reply: oneshot::Sender<BatchReply>,
+        /// Where the replies go: a [`Msg::Replied`] to the sender's thread.
+        reply: ReplyTo,
     },
+    /// The replies to a batch this thread sent (see `mesh.rs`).
+    Replied { token: usize, reply: BatchReply },
     /// Lock keys (or the whole shard) for a transaction. The reply is `true` once they are
     /// held; with `try_only`, it is `false` at once when they cannot be granted right now, and
     /// nothing waits in the queue.
@@ -129,7 +133,7 @@ enum Queued {
         items: Vec<Item>,
         resp3: bool,
         into: ReplyBufs,
-        reply: oneshot::Sender<BatchReply>,
+        reply: ReplyTo,
     },
     Lock {
         tx: TxId,
@@ -226,6 +230,10 @@ pub(crate) struct Worker {
     pub commands: Cell<u64>,
     locks: RefCell<Locks>,
     peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
+    /// Every thread's doorbell, this one's included (`mesh.rs`).
+    bells: Vec<Arc<Doorbell>>,
+    /// Batches this thread sent, waiting for their replies.
+    replies: Rc<RefCell<Replies>>,
     next_tx: Cell<u64>,
     /// Clients blocked on this shard's keys (see `blocking.rs`), and how many registrations.
     pub blocked: RefCell<crate::blocking::Blocked>,
@@ -239,6 +247,8 @@ pub(crate) struct Worker {
     /// This shard's running background snapshot, and the wake-up of its task (`persist.rs`).
     pub snap: RefCell<Option<crate::persist::ShardSnap>>,
     pub snap_wake: tokio::sync::Notify,
+    /// Read buffers of this thread's connections between requests (`conn::serve_loop`).
+    pub rbufs: RefCell<Vec<BytesMut>>,
 }
 
 impl Worker {
@@ -248,6 +258,7 @@ impl Worker {
         shared: Arc<Shared>,
         peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
         inbox: Vec<mpsc::UnboundedReceiver<Msg>>,
+        bells: Vec<Arc<Doorbell>>,
     ) -> Self {
         Worker {
             id,
@@ -258,6 +269,8 @@ impl Worker {
             commands: Cell::new(0),
             locks: RefCell::new(Locks::default()),
             peers,
+            bells,
+            replies: Default::default(),
             next_tx: Cell::new(0),
             blocked: RefCell::new(Default::default()),
             n_blocked: Cell::new(0),
@@ -266,6 +279,7 @@ impl Worker {
             dirty: Cell::new(0),
             snap: RefCell::new(None),
             snap_wake: tokio::sync::Notify::new(),
+            rbufs: RefCell::new(Vec::new()),
         }
     }
 
@@ -273,6 +287,9 @@ impl Worker {
     /// their own work, so another thread's batch never waits behind a whole round of this
     /// thread's connections (it would otherwise be served only when the mesh task's turn came).
     pub fn drain_inbox(self: &Rc<Self>) {
+        if let Some(bell) = self.bells.get(self.id) {
+            bell.draining();
+        }
         loop {
             let msg = {
                 let mut inbox = self.inbox.borrow_mut();
@@ -460,24 +477,49 @@ impl Worker {
     }
 
     /// Runs a batch now if it may, else queues it; the reply comes on the returned receiver.
-    pub fn submit_batch(
-        &self,
-        items: Vec<Item>,
-        resp3: bool,
-        into: ReplyBufs,
-    ) -> oneshot::Receiver<BatchReply> {
-        let (tx, rx) = oneshot::channel();
-        self.accept_batch(items, resp3, into, tx);
-        rx
+    pub fn submit_batch(&self, items: Vec<Item>, resp3: bool, into: ReplyBufs) -> BatchWait {
+        let token = self.replies.borrow_mut().open();
+        let reply = ReplyTo {
+            home: self.id,
+            token,
+        };
+        self.accept_batch(items, resp3, into, reply);
+        BatchWait::new(self.replies.clone(), token)
     }
 
-    fn accept_batch(
-        &self,
-        items: Vec<Item>,
-        resp3: bool,
-        into: ReplyBufs,
-        reply: oneshot::Sender<BatchReply>,
-    ) {
+    /// Sends a batch's replies where `to` says, once the events its commands published to
+    /// other threads are delivered (see `pubsub::reply_after_events`).
+    fn answer(&self, mark: u64, to: ReplyTo, r: BatchReply) {
+        if crate::pubsub::settled_since(mark) {
+            self.deliver(to, r);
+            return;
+        }
+        let path = if to.home == self.id {
+            ReplyPath::Here(self.replies.clone())
+        } else {
+            ReplyPath::There(
+                self.peers.get(to.home).cloned().flatten(),
+                self.bells.get(to.home).cloned(),
+            )
+        };
+        crate::pubsub::after_events(mark, move || path.deliver(to, r));
+    }
+
+    fn deliver(&self, to: ReplyTo, r: BatchReply) {
+        if to.home == self.id {
+            crate::mesh::fill(&self.replies, to.token, Some(r));
+        } else {
+            self.post(
+                to.home,
+                Msg::Replied {
+                    token: to.token,
+                    reply: r,
+                },
+            );
+        }
+    }
+
+    fn accept_batch(&self, items: Vec<Item>, resp3: bool, into: ReplyBufs, reply: ReplyTo) {
         let runnable = {
             let locks = self.locks.borrow();
             locks.queue.is_empty() && locks.items_free(&items)
@@ -485,7 +527,7 @@ impl Worker {
         if runnable {
             let mark = crate::pubsub::mark();
             let r = self.run_batch(items, resp3, into);
-            crate::pubsub::reply_after_events(mark, reply, r);
+            self.answer(mark, reply, r);
         } else {
             self.locks.borrow_mut().queue.push_back(Queued::Batch {
                 items,
@@ -598,7 +640,7 @@ impl Worker {
                 }) => {
                     let mark = crate::pubsub::mark();
                     let r = self.run_batch(items, resp3, into);
-                    crate::pubsub::reply_after_events(mark, reply, r);
+                    self.answer(mark, reply, r);
                 }
                 Some(Queued::Lock { tx, set, reply }) => {
                     self.locks.borrow_mut().grant(tx, set);
@@ -620,6 +662,7 @@ impl Worker {
                 into,
                 reply,
             } => self.accept_batch(items, resp3, into, reply),
+            Msg::Replied { token, reply } => crate::mesh::fill(&self.replies, token, Some(reply)),
             Msg::Lock {
                 tx,
                 set,
@@ -674,21 +717,29 @@ impl Worker {
         items: Vec<Item>,
         resp3: bool,
         into: ReplyBufs,
-    ) -> oneshot::Receiver<BatchReply> {
+    ) -> BatchWait {
         if s == self.id {
             return self.submit_batch(items, resp3, into);
         }
-        let (tx, rx) = oneshot::channel();
-        self.post(
+        let token = self.replies.borrow_mut().open();
+        let reply = ReplyTo {
+            home: self.id,
+            token,
+        };
+        let sent = self.post(
             s,
             Msg::Batch {
                 items,
                 resp3,
                 into,
-                reply: tx,
+                reply,
             },
         );
-        rx
+        if !sent {
+            // That thread has stopped (shutdown): no reply will come.
+            crate::mesh::fill(&self.replies, token, None);
+        }
+        BatchWait::new(self.replies.clone(), token)
     }
 
     /// Locks `set` on shard `s` for transaction `tx` (see [`Msg::Lock`] for `try_only`).
@@ -762,12 +813,19 @@ impl Worker {
     }
 
     /// Sends a message to shard `s`'s thread.
-    pub fn post(&self, s: usize, msg: Msg) {
-        if let Some(Some(peer)) = self.peers.get(s) {
-            // A send fails only when the peer thread has stopped (shutdown); the dropped reply
-            // sender then tells the waiting side.
-            let _ = peer.send(msg);
+    /// Posts `msg` to thread `s`, ringing it if it sleeps; false if that thread has stopped
+    /// (shutdown: a reply sender in the message, dropped, then tells the waiting side).
+    pub fn post(&self, s: usize, msg: Msg) -> bool {
+        let Some(Some(peer)) = self.peers.get(s) else {
+            return false;
+        };
+        if peer.send(msg).is_err() {
+            return false;
         }
+        if let Some(bell) = self.bells.get(s) {
+            bell.posted();
+        }
+        true
     }
 }
 
@@ -865,30 +923,55 @@ fn exec_run(
 /// The receiving end of the mesh: runs every message other threads send here, when no
 /// connection task has already picked it up (see [`Worker::drain_inbox`]).
 pub(crate) async fn serve_mesh(w: Rc<Worker>) {
+    let Some(bell) = w.bells.get(w.id).cloned() else {
+        return;
+    };
+    let held = crate::mesh::BellFd(bell.clone());
+    // SAFETY: the descriptor is the doorbell's eventfd, which `held` keeps open (it owns an
+    // `Arc` of the doorbell) for as long as the registration lives, and it never changes.
+    let registered = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(held, tokio::io::Interest::READABLE)
+    };
+    let fd = match registered {
+        Ok(fd) => fd,
+        Err(e) => {
+            tracing::warn!("the mesh's doorbell could not be registered: {e}");
+            return;
+        }
+    };
     loop {
-        let msg = std::future::poll_fn(|cx| {
-            let mut inbox = w.inbox.borrow_mut();
-            let mut open = 0;
-            for rx in inbox.iter_mut() {
-                match rx.poll_recv(cx) {
-                    std::task::Poll::Ready(Some(m)) => return std::task::Poll::Ready(Some(m)),
-                    std::task::Poll::Ready(None) => {}
-                    std::task::Poll::Pending => open += 1,
+        // Rung: another thread posted while this one was parked (or about to be).
+        let Ok(mut ready) = fd.readable().await else {
+            return;
+        };
+        bell.clear();
+        ready.clear_ready();
+        w.drain_inbox();
+    }
+}
+
+/// How a reply held back until events are delivered reaches the thread that waits for it.
+enum ReplyPath {
+    Here(Rc<RefCell<Replies>>),
+    There(Option<mpsc::UnboundedSender<Msg>>, Option<Arc<Doorbell>>),
+}
+
+impl ReplyPath {
+    fn deliver(self, to: ReplyTo, r: BatchReply) {
+        match self {
+            ReplyPath::Here(replies) => crate::mesh::fill(&replies, to.token, Some(r)),
+            ReplyPath::There(Some(peer), bell) => {
+                let msg = Msg::Replied {
+                    token: to.token,
+                    reply: r,
+                };
+                if peer.send(msg).is_ok() {
+                    if let Some(bell) = bell {
+                        bell.posted();
+                    }
                 }
             }
-            if open == 0 {
-                std::task::Poll::Ready(None)
-            } else {
-                std::task::Poll::Pending
-            }
-        })
-        .await;
-        match msg {
-            Some(m) => {
-                w.handle(m);
-                w.drain_inbox();
-            }
-            None => break,
+            ReplyPath::There(None, _) => {}
         }
     }
 }
