@@ -24,6 +24,7 @@ mod multi;
 mod notify;
 mod persist;
 mod pubsub;
+mod qbuf;
 pub mod routing;
 mod script;
 mod server;

@@ -904,6 +904,8 @@ pub(crate) async fn active_expiry(w: Rc<Worker>) {
     loop {
         tick.tick().await;
         crate::evict::cron(&w);
+        crate::qbuf::cron(&w);
+        crate::pubsub::cron(&w);
         // DEBUG SET-ACTIVE-EXPIRE 0 pauses it; lazy expiry still hides expired keys.
         if !w
             .shared
