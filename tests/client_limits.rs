@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use rustis_tests::{check, cmd_text, encode, RawConn, TestServer, THREADS};
+use rustis_tests::{check, cmd_text, encode, RawConn, Reference, TestServer, THREADS};
 
 fn rss() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -176,5 +176,154 @@ fn the_query_buffer_limit_closes_the_client() {
         assert_eq!(read_until_closed(stream), b"");
         // A value under the limit is fine.
         check(&mut admin, &["SET", "k", &"y".repeat(500_000)], b"+OK\r\n");
+    }
+}
+
+/// CLIENT LIST's `idle` and `qbuf + qbuf-free` (the query buffer's size) of the client named
+/// `name`.
+fn query_buffer(admin: &mut RawConn, name: &str) -> (u64, u64) {
+    let list = cmd_text(admin, &["CLIENT", "LIST"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={name} ")))
+        .unwrap_or_else(|| panic!("no client {name} in {list}"));
+    let field = |f: &str| -> u64 {
+        line.split(' ')
+            .find_map(|kv| kv.strip_prefix(&format!("{f}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {f} in {line}"))
+    };
+    (field("idle"), field("qbuf") + field("qbuf-free"))
+}
+
+/// The query buffer as redis-server and Rustis size it (Redis's querybuf tests): room for
+/// one 16 KB read after a small command, more than 32 KB after a 400 KB argument, trimmed
+/// within a second of small commands, and freed once the client idles for 2 seconds.
+fn query_buffer_sizing(mut admin: RawConn, mut c: RawConn) {
+    check(&mut c, &["CLIENT", "SETNAME", "qb"], b"+OK\r\n");
+    let (_, first) = query_buffer(&mut admin, "qb");
+    assert!((16384..32768).contains(&first), "{first}");
+
+    check(&mut c, &["SET", "x", &"A".repeat(400_000)], b"+OK\r\n");
+    let (_, big) = query_buffer(&mut admin, "qb");
+    assert!(big > 32768, "{big}");
+    let small = "A".repeat(100);
+    let started = std::time::Instant::now();
+    let mut now = big;
+    while now >= big && started.elapsed() < std::time::Duration::from_secs(2) {
+        check(&mut c, &["SET", "x", &small], b"+OK\r\n");
+        now = query_buffer(&mut admin, "qb").1;
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(now > 0 && now < big, "{now} of {big}");
+
+    let started = std::time::Instant::now();
+    loop {
+        let (idle, size) = query_buffer(&mut admin, "qb");
+        if idle >= 3 && size == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "idle {idle}, query buffer {size}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_query_buffer_is_sized_and_freed_as_in_redis() {
+    let reference = Reference::start();
+    query_buffer_sizing(reference.conn(), reference.conn());
+    for t in THREADS {
+        let s = TestServer::start(t);
+        query_buffer_sizing(s.raw(), s.raw());
+    }
+}
+
+/// INFO's stats list `evicted_clients` where redis-server does; it is 0, as no client is
+/// evicted for memory (`maxmemory-clients` is refused but for its default, 0).
+#[test]
+fn info_reports_evicted_clients() {
+    let reference = Reference::start();
+    let mut r = reference.conn();
+    let field = |c: &mut RawConn| {
+        cmd_text(c, &["INFO", "stats"])
+            .lines()
+            .find(|l| l.starts_with("evicted_clients:"))
+            .map(str::to_owned)
+    };
+    let want = field(&mut r);
+    assert_eq!(want.as_deref(), Some("evicted_clients:0"));
+    for t in THREADS {
+        let s = TestServer::start(t);
+        assert_eq!(field(&mut s.raw()), want);
+    }
+}
+
+/// A subscriber over `client-output-buffer-limit pubsub`'s soft limit is closed once its
+/// seconds are up even when nothing more is published (Redis's obuf-limits test "soft limit
+/// ... is enforced when no traffic"), on redis-server and Rustis alike.
+fn soft_limit_without_traffic(mut admin: RawConn, mut sub: RawConn) {
+    check(
+        &mut admin,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 0 100000 1",
+        ],
+        b"+OK\r\n",
+    );
+    check(&mut sub, &["CLIENT", "SETNAME", "slowsub"], b"+OK\r\n");
+    sub.send_cmd(&["SUBSCRIBE", "foo"]);
+    sub.read_reply();
+    let msg = "x".repeat(1000);
+    let omem = |admin: &mut RawConn| -> Option<u64> {
+        let list = cmd_text(admin, &["CLIENT", "LIST"]);
+        let line = list.lines().find(|l| l.contains(" name=slowsub "))?;
+        line.split(' ')
+            .find_map(|kv| kv.strip_prefix("omem="))
+            .and_then(|v| v.parse().ok())
+    };
+    // The sockets take what they can first; publish until the server holds over the soft
+    // limit, then stop.
+    let started = std::time::Instant::now();
+    while omem(&mut admin).is_some_and(|m| m <= 100_000) {
+        for _ in 0..100 {
+            admin.send_cmd(&["PUBLISH", "foo", &msg]);
+        }
+        for _ in 0..100 {
+            admin.read_reply();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+    let stopped = std::time::Instant::now();
+    while omem(&mut admin).is_some() {
+        assert!(
+            stopped.elapsed() < std::time::Duration::from_secs(5),
+            "the subscriber is still connected"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    check(
+        &mut admin,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 32mb 8mb 60",
+        ],
+        b"+OK\r\n",
+    );
+}
+
+#[test]
+fn a_subscriber_over_the_soft_limit_is_closed_without_more_traffic() {
+    let reference = Reference::start();
+    soft_limit_without_traffic(reference.conn(), reference.conn());
+    for t in THREADS {
+        let s = TestServer::start(t);
+        soft_limit_without_traffic(s.raw(), s.raw());
     }
 }

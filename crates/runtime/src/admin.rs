@@ -211,7 +211,7 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             out.ok();
         }
         "info" if argc == 2 => {
-            let mut line = crate::clients::with_request(crate::clients::line(sess), args);
+            let mut line = crate::clients::with_request(sess, crate::clients::line(sess), args);
             line.push('\n');
             out.verbatim(line.as_bytes());
         }
@@ -266,7 +266,7 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             for (id, sub, mut line) in all {
                 let typed = subscribed.is_none_or(|t| t == Some(sub));
                 if id == sess.id {
-                    line = crate::clients::with_request(line, args);
+                    line = crate::clients::with_request(sess, line, args);
                 }
                 if typed && ids.as_ref().is_none_or(|v| v.contains(&id)) {
                     text.push_str(&line);
@@ -618,9 +618,11 @@ pub(crate) async fn info(w: &Rc<Worker>, args: &[Bytes], out: &mut Out) {
     if show("stats") {
         let commands: u64 = snap.as_ref().map_or(0, |x| x.total_calls());
         let (channels, patterns, shard_channels) = crate::pubsub::info_counts(w).await;
+        // `evicted_clients` is 0: no client is evicted for memory, since `maxmemory-clients`
+        // is refused (config.rs) but for its default, 0, under which Redis evicts none either.
         let _ = write!(
             s,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{commands}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n\r\n",
             sh.total_connections.load(std::sync::atomic::Ordering::Relaxed),
             sh.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
             stats.iter().map(|t| t.expired).sum::<u64>(),

@@ -65,25 +65,36 @@ fn flags(c: &Session) -> String {
     f
 }
 
-/// The line of the client asking (CLIENT LIST or CLIENT INFO) with its `qbuf`: what its read
-/// buffer holds while it runs, the request itself (as RESP, as Redis's query buffer holds it).
-/// Other clients' buffers are empty between requests, so their `qbuf` is 0.
-pub(crate) fn with_request(line: String, args: &[bytes::Bytes]) -> String {
+/// The line of the client asking (CLIENT LIST or CLIENT INFO) with its `qbuf`: what its query
+/// buffer holds while it runs, the request itself (as RESP, as Redis's query buffer holds it),
+/// in the buffer it was read into.
+pub(crate) fn with_request(c: &Session, line: String, args: &[bytes::Bytes]) -> String {
     let mut n = 3 + args.len().to_string().len();
     for a in args {
         n += 1 + a.len().to_string().len() + 2 + a.len() + 2;
     }
-    line.replacen(" qbuf=0 ", &format!(" qbuf={n} "), 1)
+    let cap = c.qbuf_shown.get().1.max(n);
+    let (Some(from), Some(to)) = (line.find(" qbuf="), line.find(" argv-mem=")) else {
+        return line;
+    };
+    format!(
+        "{} qbuf={n} qbuf-free={}{}",
+        &line[..from],
+        cap - n,
+        &line[to..]
+    )
 }
 
 /// One line of CLIENT LIST (and CLIENT INFO) for `c`, in Redis 7's field order. `omem` is
 /// the pub/sub frames waiting for it (a connection's replies are written before its next
-/// request is read); figures Rustis does not keep per client (memory) are 0.
+/// request is read); `qbuf` and `qbuf-free` its query buffer (`qbuf.rs`); figures Rustis
+/// does not keep per client (memory) are 0.
 pub(crate) fn line(c: &Session) -> String {
     let now = Instant::now();
     let multi = c.multi.borrow().as_ref().map_or(-1, |m| m.queued() as i64);
+    let (qlen, qcap) = c.qbuf_shown.get();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={multi} qbuf={qlen} qbuf-free={} argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -96,6 +107,7 @@ pub(crate) fn line(c: &Session) -> String {
         c.pubsub.of_kind(crate::pubsub::Kind::Channel),
         c.pubsub.of_kind(crate::pubsub::Kind::Pattern),
         c.pubsub.of_kind(crate::pubsub::Kind::Shard),
+        qcap - qlen,
         c.pubsub.queued(),
         c.last_cmd(),
         c.user.borrow().as_deref().unwrap_or("default"),

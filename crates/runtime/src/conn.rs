@@ -24,8 +24,6 @@ use crate::session::{Push, Session};
 use crate::tls::TlsConn;
 use crate::worker::{Msg, Worker};
 
-const READ_CHUNK: usize = 16 * 1024;
-
 /// The most one round of reads takes in before the batch is dispatched, bounding how long one
 /// connection holds its thread and how much it buffers.
 const MAX_READ: usize = 1024 * 1024;
@@ -35,23 +33,6 @@ const MAX_READ: usize = 1024 * 1024;
 /// it (2^-31 for a run of 32 with two shards); low enough that a pipelined client hammering
 /// one key moves after its first read or two instead of sending thousands of commands across.
 const MIGRATE_AFTER: u32 = 32;
-
-/// Read buffers a thread keeps for its connections between their requests: about as many as
-/// are between a read and their reply at once, which is few unless many wait on other threads.
-const KEEP_RBUFS: usize = 64;
-
-/// Hands an emptied read buffer to the thread's pool, if nothing else refers to its memory
-/// (argument slices of commands still running elsewhere, values stored by reference) and it is
-/// of the usual size; otherwise it is freed.
-fn release_rbuf(w: &Worker, mut b: BytesMut) {
-    b.clear();
-    if b.capacity() <= 2 * READ_CHUNK && b.try_reclaim(READ_CHUNK) {
-        let mut pool = w.rbufs.borrow_mut();
-        if pool.len() < KEEP_RBUFS {
-            pool.push(b);
-        }
-    }
-}
 
 /// A connection on its way to another thread: its socket and its whole state.
 pub(crate) struct Migrant {
@@ -308,7 +289,6 @@ async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
     w.clients.borrow_mut().add(sess.clone());
     let max_bulk = shared.config().get_i64("proto-max-bulk-len").max(1) as usize;
     let mut parser = Parser::with_max_bulk(max_bulk);
-    // The read buffer is allocated on the first read, so idle connections cost little.
     let mut rbuf = BytesMut::new();
     // Large values go out by reference (`Out::bulk_shared`); `write_out` sends them.
     out.share = true;
@@ -320,6 +300,8 @@ async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
     let mut soft = crate::limits::SoftState::default();
     'conn: loop {
         sess.idle.set(rbuf.is_empty() && out.is_empty());
+        // The query buffer waits in the session, where CLIENT LIST and the cron see it.
+        crate::qbuf::park(&sess, &mut rbuf, parser.need());
         // Waiting for the socket and for pushes is the connection's only wait, so a push costs
         // a request nothing when there is none: the inbox is polled where CLIENT KILL's wake-up
         // was (KILL is itself a push).
@@ -350,6 +332,7 @@ async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
             }
         };
         sess.idle.set(false);
+        rbuf = crate::qbuf::take(&sess);
         pushed_last = push.is_some();
         if let Some(p) = push {
             // Every reply produced so far has been written: the frames go out now, between
@@ -372,17 +355,16 @@ async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
         // dispatched as one batch instead of one 16 KB slice at a time.
         let mut got = 0usize;
         let mut closed = false;
-        if rbuf.capacity() == 0 {
-            if let Some(b) = w.rbufs.borrow_mut().pop() {
-                rbuf = b;
-            }
-        }
+        // The largest argument read for in this round, if a big one (`qbuf::refill`).
+        let mut big = 0usize;
         loop {
             let need = parser.need();
-            let want = need.saturating_sub(rbuf.len()).max(READ_CHUNK);
+            let want = need.saturating_sub(rbuf.len()).max(crate::qbuf::IOBUF_LEN);
             if rbuf.capacity() - rbuf.len() < want / 2 {
                 rbuf.reserve(want);
             }
+            crate::qbuf::note_read(&sess, rbuf.len(), want);
+            big = big.max(want);
             match stream.read_some(&mut rbuf) {
                 Ok((0, _)) => {
                     closed = true;
@@ -443,13 +425,8 @@ async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
         if crate::limits::query_refused(&shared.climits, &sess, &rbuf) {
             break;
         }
-        if rbuf.is_empty() {
-            // Release the read buffer between requests, as Redis does with idle query buffers:
-            // with thousands of connections, 16 KB each adds up. It goes to the thread's pool,
-            // where the next connection that reads takes it: allocating and freeing 16 KB
-            // per request cost about 900 instructions, a sixth of an unpipelined request.
-            release_rbuf(&w, std::mem::take(&mut rbuf));
-        }
+        // Room for the next read; the cron frees it once the client idles (`qbuf.rs`).
+        crate::qbuf::refill(&mut rbuf, big);
         if sess.closing() {
             break;
         }

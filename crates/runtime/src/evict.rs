@@ -194,7 +194,29 @@ pub(crate) fn sync(w: &Worker) {
         .store(shard.used_memory().unwrap_or(0) as u64, Relaxed);
     slot.failed.store(false, Relaxed);
     drop(shard);
+    // Redis's `dictExpandAllowed`: with the allocator's count, a keyspace table does not
+    // grow its bucket array past `maxmemory`.
+    rustis_storage::table::set_expand_guard(
+        (on && m.allocated.is_some()).then_some(fits as rustis_storage::table::ExpandGuard),
+    );
     LOCAL.with(|l| *l.borrow_mut() = Some((m, w.id)));
+    // Lowering the limit frees memory at once, as Redis's CONFIG SET maxmemory does.
+    SEEN.set((0, 0));
+    if on {
+        evict_here(w);
+    }
+}
+
+/// Whether `more` bytes more stay within `maxmemory` (Redis's `overMaxmemoryAfterAlloc`,
+/// negated), by the allocator's count.
+fn fits(more: usize) -> bool {
+    LOCAL.with(|l| match &*l.borrow() {
+        Some((m, _)) => {
+            let max = m.maxmemory.load(Relaxed);
+            max == 0 || m.allocated.is_none_or(|f| (f() + more) as u64 <= max)
+        }
+        None => true,
+    })
 }
 
 /// Before a command runs on `shard`: frees memory if the shard is over its budget.
@@ -332,9 +354,25 @@ pub(crate) fn refused(
         );
     let exec = matches!(conn, Some(ConnCmd::Exec)) && crate::multi::queued_denyoom(sess);
     if !(flagged || queued || exec) {
+        // Redis frees memory before every command: with the allocator's count, this
+        // thread's shard does so also before one that runs on no shard (INFO, PUBLISH), so
+        // memory taken by clients' buffers is given back by keys without a write.
+        if w.shared.mem.allocated.is_some() {
+            evict_here(w);
+        }
         return None;
     }
     is_oom(w).then_some(OOM)
+}
+
+/// This thread's shard frees memory if the server is over `maxmemory`, unless a
+/// transaction holds keys here (it must not see them vanish) or the shard is in use.
+fn evict_here(w: &Worker) {
+    if let Ok(mut shard) = w.shard.try_borrow_mut() {
+        if w.locks_idle() {
+            make_room(&mut shard);
+        }
+    }
 }
 
 /// Whether the server is over `maxmemory` with nothing left to evict, after this thread's
@@ -347,12 +385,7 @@ pub(crate) fn is_oom(w: &Worker) -> bool {
     // allocator's count, the shards free memory before their own commands (so the keys of
     // the shards that are written to go, not those of the connection's thread).
     if w.shared.mem.allocated.is_none() {
-        if let Ok(mut shard) = w.shard.try_borrow_mut() {
-            // A transaction holding keys here must not see them vanish.
-            if w.locks_idle() {
-                make_room(&mut shard);
-            }
-        }
+        evict_here(w);
     }
     w.shared.mem.out_of_memory()
 }

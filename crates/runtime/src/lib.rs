@@ -25,6 +25,7 @@ mod multi;
 mod notify;
 mod persist;
 mod pubsub;
+mod qbuf;
 pub mod routing;
 mod script;
 mod server;

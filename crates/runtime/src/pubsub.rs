@@ -343,6 +343,14 @@ fn push_to(sess: &Session, f: Bytes, limits: &Limits) {
     let queued = st.queued.get() + f.len();
     st.queued.set(queued);
     sess.pusher().push(f);
+    check_limit(sess, queued, limits);
+}
+
+/// Closes a subscriber whose `queued` bytes are over the pubsub output buffer limit: the
+/// hard one, or the soft one for longer than its seconds (Redis's
+/// `checkClientOutputBufferLimits`).
+fn check_limit(sess: &Session, queued: usize, limits: &Limits) {
+    let st = &sess.pubsub;
     let hard = limits.hard.load(Ordering::Relaxed) as usize;
     let soft = limits.soft.load(Ordering::Relaxed) as usize;
     let mut over = hard > 0 && queued >= hard;
@@ -368,6 +376,18 @@ fn push_to(sess: &Session, f: Bytes, limits: &Limits) {
         st.abort_now();
         sess.close();
         sess.pusher().kill();
+    }
+}
+
+/// The thread's 100 ms look at its subscribers: one that stays over the soft limit with no
+/// new message is closed once its seconds are up, as Redis's `clientsCron` checks the limits
+/// of clients nothing is added to.
+pub(crate) fn cron(w: &Worker) {
+    let limits = &w.shared.pubsub;
+    for c in w.clients.borrow().iter() {
+        if c.pubsub.total() > 0 && !c.pubsub.aborted.get() {
+            check_limit(c, c.pubsub.queued(), limits);
+        }
     }
 }
 

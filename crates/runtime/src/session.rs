@@ -63,6 +63,10 @@ pub(crate) struct Session {
     inbox: RefCell<mpsc::UnboundedReceiver<Push>>,
     /// Its subscriptions and the bytes of pub/sub frames waiting in its inbox.
     pub pubsub: crate::pubsub::SessState,
+    /// Its query buffer while it waits (`qbuf.rs`), and that buffer's length and capacity
+    /// as CLIENT LIST shows them (also while the connection has taken it to run commands).
+    pub qbuf: RefCell<crate::qbuf::QueryBuf>,
+    pub qbuf_shown: Cell<(usize, usize)>,
 }
 
 /// What can be sent to a connection that did not ask for it.
@@ -139,6 +143,8 @@ impl Session {
             pusher: Pusher(tx, Default::default()),
             inbox: RefCell::new(rx),
             pubsub: Default::default(),
+            qbuf: RefCell::default(),
+            qbuf_shown: Cell::new((0, 0)),
         }
     }
 

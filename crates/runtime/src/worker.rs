@@ -247,8 +247,6 @@ pub(crate) struct Worker {
     /// This shard's running background snapshot, and the wake-up of its task (`persist.rs`).
     pub snap: RefCell<Option<crate::persist::ShardSnap>>,
     pub snap_wake: tokio::sync::Notify,
-    /// Read buffers of this thread's connections between requests (`conn::serve_loop`).
-    pub rbufs: RefCell<Vec<BytesMut>>,
 }
 
 impl Worker {
@@ -279,7 +277,6 @@ impl Worker {
             dirty: Cell::new(0),
             snap: RefCell::new(None),
             snap_wake: tokio::sync::Notify::new(),
-            rbufs: RefCell::new(Vec::new()),
         }
     }
 
@@ -987,6 +984,8 @@ pub(crate) async fn active_expiry(w: Rc<Worker>) {
     loop {
         tick.tick().await;
         crate::evict::cron(&w);
+        crate::qbuf::cron(&w);
+        crate::pubsub::cron(&w);
         // DEBUG SET-ACTIVE-EXPIRE 0 pauses it; lazy expiry still hides expired keys.
         if !w
             .shared

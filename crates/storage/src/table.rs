@@ -141,6 +141,29 @@ const MIN_SIZE: usize = 4;
 /// How many empty buckets one rehash step may skip before it stops, as Redis bounds it.
 const EMPTY_VISITS: usize = 10;
 
+/// The load factor (in thousandths) up to which a table may be kept from growing for memory
+/// (Redis's `HASHTABLE_MAX_LOAD_FACTOR`, 1.618).
+const MAX_LOAD_PER_MILLE: usize = 1618;
+
+/// Decides whether a table may allocate this many more bytes for a bigger bucket array.
+pub type ExpandGuard = fn(usize) -> bool;
+
+thread_local! {
+    /// This thread's [`ExpandGuard`] (set by the server from `maxmemory`; none: always).
+    static EXPAND_GUARD: std::cell::Cell<Option<ExpandGuard>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Sets what decides, on this thread, whether a table may grow its bucket array by `n`
+/// bytes (see [`Table`]'s insertions); `None` lets it always.
+pub fn set_expand_guard(f: Option<ExpandGuard>) {
+    EXPAND_GUARD.set(f);
+}
+
+fn expand_allowed(more: usize) -> bool {
+    EXPAND_GUARD.get().is_none_or(|f| f(more))
+}
+
 /// A chained hash table of keys to entries with incremental rehashing and a stable SCAN cursor.
 #[derive(Default)]
 pub struct Table {
@@ -297,7 +320,15 @@ impl Table {
         if size == 0 {
             self.resize_to(MIN_SIZE);
         } else if self.arr[0].used >= size {
-            self.resize_to((self.arr[0].used + 1).next_power_of_two());
+            let new_size = (self.arr[0].used + 1).next_power_of_two();
+            // Redis's `dictExpandAllowed`: below its maximum load factor, a table does not
+            // grow when the new bucket array would put the server over `maxmemory` (it
+            // would only make keys be evicted); the chains get longer instead.
+            let more = new_size * std::mem::size_of::<Option<Box<Node>>>();
+            if self.arr[0].used * 1000 <= size * MAX_LOAD_PER_MILLE && !expand_allowed(more) {
+                return;
+            }
+            self.resize_to(new_size);
         }
     }
 
