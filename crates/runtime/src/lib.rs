@@ -23,6 +23,7 @@ mod metrics;
 mod multi;
 mod notify;
 mod persist;
+pub mod process;
 mod pubsub;
 pub mod routing;
 mod script;
