@@ -168,11 +168,6 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
         Some(""),
         "Unix sockets are not implemented yet",
     ),
-    (
-        "rename-command",
-        None,
-        "commands cannot be renamed yet, so a renamed command would stay callable",
-    ),
     ("loadmodule", None, "modules are not supported"),
     (
         "include",
@@ -571,6 +566,8 @@ pub struct Config {
     notify_flags: u32,
     /// The `user` directives read at startup: name, then rules (`acl.rs` loads them).
     users: Vec<Vec<String>>,
+    /// The `rename-command old new` directives read, in order (`server::start` applies them).
+    renames: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -579,6 +576,7 @@ impl Default for Config {
             values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
             notify_flags: 0,
             users: Vec::new(),
+            renames: Vec::new(),
         }
     }
 }
@@ -1132,12 +1130,19 @@ impl Config {
         &self.users
     }
 
+    /// The `rename-command` directives read: (old name, new name or `""`), in file order.
+    pub fn renames(&self) -> &[(String, String)] {
+        &self.renames
+    }
+
     /// Reads redis.conf-style text: one directive per line, arguments split like redis-cli
     /// splits them, `#` comments. An unknown directive is an error naming the line.
     pub fn load_str(&mut self, text: &str) -> Result<(), ConfigError> {
         // As in Redis, the first `save` line replaces the default save points and the others
         // add theirs; `save ""` removes every point read so far.
         let mut save_loaded = false;
+        // The renames so far, applied to a scratch command table to check each as Redis does.
+        let mut table: Option<rustis_commands::registry::Registry> = None;
         for (n, line) in text.lines().enumerate() {
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -1164,6 +1169,22 @@ impl Config {
                 }
                 crate::acl::check_user_line(rest).map_err(err)?;
                 self.users.push(rest.to_vec());
+                continue;
+            }
+            if name.eq_ignore_ascii_case("rename-command") {
+                let [old, new] = rest else {
+                    return Err(err("wrong number of arguments".into()));
+                };
+                let table = table.get_or_insert_with(|| {
+                    let mut t = rustis_commands::registry::Registry::new();
+                    for (o, n) in &self.renames {
+                        let _ = t.rename(o, n);
+                    }
+                    t
+                });
+                table.rename(old, new).map_err(|why| err(why.into()))?;
+                self.renames
+                    .push((old.to_ascii_lowercase(), new.to_ascii_lowercase()));
                 continue;
             }
             // A parameter of one value takes exactly one argument; the ones of several words

@@ -325,6 +325,18 @@ fn raise_fd_limit() {
 /// is one. Refuses to start over a file it fails to load (`StartError::Load`).
 pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     let cfg = opts.config;
+    // `rename-command`: the command table is the process's, built once, with the renames.
+    if !cfg.renames().is_empty() {
+        let _ = crate::dispatch::RENAMES.set(cfg.renames().to_vec());
+        let applied = crate::dispatch::RENAMES.get().map(Vec::as_slice) == Some(cfg.renames())
+            && cfg
+                .renames()
+                .iter()
+                .all(|(old, _)| crate::dispatch::REGISTRY.lookup(old.as_bytes()).is_none());
+        if !applied {
+            return Err(StartError::Renames);
+        }
+    }
     raise_fd_limit();
     let n = if opts.threads == 0 {
         std::thread::available_parallelism()
