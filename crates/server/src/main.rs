@@ -312,6 +312,14 @@ fn main() -> ExitCode {
         eprintln!("{e}");
         return ExitCode::from(1);
     }
+    // Redis changes into `dir` and CONFIG GET shows getcwd(): the default `.` too is shown as
+    // the absolute path it is.
+    if config.get("dir") == Some(".") {
+        if let Err(e) = config.set("dir", ".", true) {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    }
     if config.get("daemonize") == Some("yes") {
         daemonize();
     }
