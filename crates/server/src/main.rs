@@ -378,9 +378,14 @@ fn main() -> ExitCode {
         Err(StartError::Listen(addr, e)) => {
             let why = e.to_string();
             let why = why.split(" (os error").next().unwrap_or(&why).to_string();
+            // Named as `bind` names it, as Redis does: `*` and `::*` for every address.
+            let ip = match addr.ip() {
+                std::net::IpAddr::V4(v4) if v4.is_unspecified() => "*".to_string(),
+                std::net::IpAddr::V6(v6) if v6.is_unspecified() => "::*".to_string(),
+                ip => ip.to_string(),
+            };
             tracing::warn!(
-                "Warning: Could not create server TCP listening socket {}:{}: bind: {why}",
-                addr.ip(),
+                "Warning: Could not create server TCP listening socket {ip}:{}: bind: {why}",
                 addr.port()
             );
             tracing::warn!("Failed listening on port {port} (TCP), aborting.");
