@@ -46,7 +46,9 @@ impl TestServer {
     }
 
     /// Starts a server with a given configuration (its port and bind are overridden; its `dir`
-    /// too, to a fresh empty directory, unless the configuration names one).
+    /// too, to a fresh empty directory, unless the configuration names one). Like the
+    /// redis-server [`Reference`] starts, it has no save points (`save ""`) unless the
+    /// configuration sets some other than Redis's default.
     pub fn start_opts(
         threads: usize,
         clock: Option<ManualClock>,
@@ -54,6 +56,9 @@ impl TestServer {
     ) -> TestServer {
         config.set("port", "0", true).expect("port");
         config.set("bind", "127.0.0.1", true).expect("bind");
+        if config.get("save") == Config::default().get("save") {
+            config.set("save", "", true).expect("save");
+        }
         let mut dir = None;
         if config.get("dir") == Some(".") {
             let d = fresh_dir();

@@ -75,11 +75,6 @@ const REFUSED_AT_STARTUP_ONLY: &[(&str, &str, &str)] = &[
         "cluster mode is not implemented yet",
     ),
     (
-        "rename-command",
-        "CONFIG \"\"",
-        "commands cannot be renamed yet, so a renamed command would stay callable",
-    ),
-    (
         "loadmodule",
         "/usr/lib/redis/x.so",
         "modules are not supported",

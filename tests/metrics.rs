@@ -112,15 +112,40 @@ fn metrics_endpoint_reports_info_and_per_thread_figures() {
 }
 
 #[test]
-fn metrics_port_is_off_by_default_and_fixed_at_startup() {
+fn metrics_port_is_off_by_default_and_moves_with_config_set() {
     let server = TestServer::start(1);
     let mut c = server.raw();
     assert_eq!(
         c.cmd(&["CONFIG", "GET", "metrics-port"]),
         b"*2\r\n$12\r\nmetrics-port\r\n$1\r\n0\r\n"
     );
+    // A port something else listens on is refused, and nothing changes.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy_port = busy.local_addr().expect("addr").port().to_string();
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "metrics-port", "9999"]),
-        b"-ERR CONFIG SET failed (possibly related to argument 'metrics-port') - can't set immutable config\r\n"
+        c.cmd(&["CONFIG", "SET", "metrics-port", &busy_port]),
+        b"-ERR CONFIG SET failed (possibly related to argument 'metrics-port') - Unable to listen on this port. Check server logs.\r\n"
     );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "metrics-port"]),
+        b"*2\r\n$12\r\nmetrics-port\r\n$1\r\n0\r\n"
+    );
+    // A free one is served as soon as CONFIG SET answers, and 0 turns it off again.
+    let port = free_port();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "metrics-port", &port.to_string()]),
+        b"+OK\r\n"
+    );
+    let (status, _) = get(port, "/metrics");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "metrics-port", "0"]), b"+OK\r\n");
+    // The old listener closes when thread 0 next runs its cancelled task.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "port {port} still open"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

@@ -708,6 +708,29 @@ impl Registry {
         r
     }
 
+    /// `rename-command old new`, as Redis applies it to its command table: `old` is no longer
+    /// found by [`Registry::lookup`] (so it is unknown everywhere commands are looked up:
+    /// clients, MULTI, scripts, the AOF), and `new` finds its command, unless `new` is empty
+    /// (the command is then gone). The command keeps its own name for COMMAND and errors, as
+    /// Redis's keeps its `fullname`. Errors are Redis's.
+    pub fn rename(&mut self, old: &str, new: &str) -> Result<(), &'static str> {
+        let old = old.to_ascii_lowercase();
+        let new = new.to_ascii_lowercase();
+        let Some(i) = self.index.remove(old.as_str()) else {
+            return Err("No such command in rename-command");
+        };
+        if !new.is_empty() {
+            if self.index.contains_key(new.as_str()) {
+                self.index.insert(self.specs[i].name, i);
+                return Err("Target command name already exists");
+            }
+            // A handful of names, once at startup: kept for the life of the process.
+            let name: &'static str = Box::leak(new.into_boxed_str());
+            self.index.insert(name, i);
+        }
+        Ok(())
+    }
+
     /// How many commands and subcommands there are: every `CommandSpec::id` is below it.
     pub fn count(&self) -> usize {
         self.count
@@ -782,6 +805,25 @@ mod tests {
                 assert!(r.lookup_full(sub.name.as_bytes()).is_some(), "{}", sub.name);
             }
         }
+    }
+
+    #[test]
+    fn rename_command_moves_or_removes_a_name_as_redis_does() {
+        let mut r = Registry::new();
+        r.rename("FLUSHDB", "badger").unwrap();
+        assert!(r.lookup(b"flushdb").is_none());
+        assert_eq!(r.lookup(b"BADGER").map(|s| s.name), Some("flushdb"));
+        r.rename("get", "").unwrap();
+        assert!(r.lookup(b"get").is_none());
+        assert_eq!(
+            r.rename("nosuch", "x"),
+            Err("No such command in rename-command")
+        );
+        assert_eq!(
+            r.rename("set", "badger"),
+            Err("Target command name already exists")
+        );
+        assert!(r.lookup(b"set").is_some());
     }
 
     #[test]

@@ -774,6 +774,53 @@ async fn config(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
                     }
                 }
             }
+            // A new port or bind address is listened on before anything changes; if it
+            // cannot be, nothing does (Redis's updatePort / updateBind).
+            let mut new_listeners = None;
+            {
+                let old = w.shared.config();
+                let moved = |n: &str| cfg.get(n) != old.get(n);
+                if moved("port") || moved("bind") {
+                    drop(old);
+                    match crate::server::listen_plain(&cfg, w.n) {
+                        Ok(l) => new_listeners = Some(l),
+                        Err(e) => {
+                            tracing::warn!("{e}");
+                            let (name, why) = if seen.iter().any(|n| n == "port") {
+                                ("port", "Unable to listen on this port. Check server logs.")
+                            } else {
+                                ("bind", "Failed to bind to specified addresses.")
+                            };
+                            return out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"));
+                        }
+                    }
+                }
+            }
+            // So is a new metrics port (thread 0 serves it).
+            let mut new_metrics = None;
+            if cfg.get("metrics-port") != w.shared.config().get("metrics-port") {
+                let port = cfg.get_i64("metrics-port") as u16;
+                let ip = crate::server::first_bind_ip(&cfg);
+                match crate::metrics::bind(ip, port) {
+                    Ok(l) => new_metrics = Some(l),
+                    Err(e) => {
+                        tracing::warn!("Could not listen on the metrics port {port}: {e}");
+                        return out.error("ERR CONFIG SET failed (possibly related to argument 'metrics-port') - Unable to listen on this port. Check server logs.");
+                    }
+                }
+            }
+            // The OOM score follows its settings; if it cannot be written, the old settings'
+            // score is put back and nothing changes (Redis's updateOOMScoreAdj).
+            if let Some(name) = seen.iter().find(|n| n.starts_with("oom-score-adj")) {
+                if let Err(e) = crate::process::apply_oom_score(&cfg) {
+                    tracing::warn!("{e}");
+                    let _ = crate::process::apply_oom_score(&w.shared.config());
+                    return out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - Failed to set current oom_score_adj. Check server logs."));
+                }
+            }
+            if seen.iter().any(|n| n == "proc-title-template") {
+                crate::process::set_title(&cfg, w.shared.config_file.as_deref());
+            }
             let shard_cfg = cfg.shard_config();
             let aof_was = w.shared.config().get("appendonly") == Some("yes");
             let aof_now = cfg.get("appendonly") == Some("yes");
@@ -789,6 +836,22 @@ async fn config(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
                     Box::new(())
                 });
                 let _ = w.send_call(s, None, false, call).await;
+            }
+            if let Some(per_thread) = new_listeners {
+                for (s, listeners) in per_thread.into_iter().enumerate() {
+                    let call = Box::new(move |wk: &Worker| -> rustis_commands::registry::Partial {
+                        crate::server::replace_plain_listeners(wk, listeners);
+                        Box::new(())
+                    });
+                    let _ = w.send_call(s, None, false, call).await;
+                }
+            }
+            if let Some(l) = new_metrics {
+                let call = Box::new(move |wk: &Worker| -> rustis_commands::registry::Partial {
+                    crate::metrics::replace(wk, l);
+                    Box::new(())
+                });
+                let _ = w.send_call(0, None, false, call).await;
             }
             crate::aof::refresh_rdb_error(&w.shared);
             if aof_was != aof_now {
@@ -820,7 +883,7 @@ async fn config(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
         "rewrite" if args.len() == 2 => match &w.shared.config_file {
             None => out.error("ERR The server is running without a config file"),
             Some(path) => {
-                let result = w.shared.config().rewrite_file(path);
+                let result = w.shared.config().rewrite_file(path, false);
                 match result {
                     Ok(()) => {
                         tracing::info!("CONFIG REWRITE executed with success.");

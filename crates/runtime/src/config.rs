@@ -90,6 +90,9 @@ struct Param {
     /// The one value accepted (normalized, as CONFIG GET shows it) and why any other is
     /// refused; `None` when every valid value is honoured or harmless.
     only: Option<(&'static str, &'static str)>,
+    /// Not listed by a CONFIG GET pattern, only when asked for by name (Redis's
+    /// `HIDDEN_CONFIG`, for its test-only knobs).
+    hidden: bool,
 }
 
 const fn p(name: &'static str, kind: Kind, default: &'static str, mutable: bool) -> Param {
@@ -100,6 +103,7 @@ const fn p(name: &'static str, kind: Kind, default: &'static str, mutable: bool)
         default,
         mutable,
         only: None,
+        hidden: false,
     }
 }
 
@@ -111,6 +115,7 @@ const fn pa(name: &'static str, alias: &'static str, kind: Kind, default: &'stat
         default,
         mutable: true,
         only: None,
+        hidden: false,
     }
 }
 
@@ -130,6 +135,7 @@ const fn only_default(
         default,
         mutable,
         only: Some((default, why)),
+        hidden: false,
     }
 }
 
@@ -144,8 +150,6 @@ const NO_OUTGOING_TLS: &str =
 static NOT_YET: &[(&str, Option<&str>, &str)] = &[
     ("masterauth", Some(""), NO_REPLICATION),
     ("masteruser", Some(""), NO_REPLICATION),
-    ("replicaof", Some(""), NO_REPLICATION),
-    ("slaveof", Some(""), NO_REPLICATION),
     (
         "cluster-enabled",
         Some("no"),
@@ -164,17 +168,7 @@ static NOT_YET: &[(&str, Option<&str>, &str)] = &[
         Some(""),
         "Unix sockets are not implemented yet",
     ),
-    (
-        "rename-command",
-        None,
-        "commands cannot be renamed yet, so a renamed command would stay callable",
-    ),
     ("loadmodule", None, "modules are not supported"),
-    (
-        "maxmemory-clients",
-        Some("0"),
-        "the memory of all clients together is not limited yet (each client's output is, by client-output-buffer-limit)",
-    ),
     (
         "include",
         None,
@@ -188,6 +182,8 @@ const MAX: i64 = i64::MAX;
 const MULTI_ARG: &[&str] = &[
     "bind",
     "save",
+    "replicaof",
+    "oom-score-adj-values",
     "client-output-buffer-limit",
     "shutdown-on-sigterm",
     "shutdown-on-sigint",
@@ -206,9 +202,9 @@ const PROTECTED: &[&str] = &["dir", "dbfilename"];
 /// (`only_default`); docs/config.md says which. Parameters whose every value would claim
 /// something are absent (see [`NOT_YET`]).
 static PARAMS: &[Param] = &[
-    p("bind", Kind::Text, "127.0.0.1", false),
-    p("port", Kind::Int(0, 65535), "6379", false),
-    p("metrics-port", Kind::Int(0, 65535), "0", false),
+    p("bind", Kind::Text, "* -::*", true),
+    p("port", Kind::Int(0, 65535), "6379", true),
+    p("metrics-port", Kind::Int(0, 65535), "0", true),
     p("databases", Kind::Int(1, i32::MAX as i64), "16", false),
     p("io-threads", Kind::Int(1, 128), "1", false),
     p("maxclients", Kind::Int(1, MAX), "10000", true),
@@ -233,6 +229,20 @@ static PARAMS: &[Param] = &[
     p("daemonize", Kind::Bool, "no", false),
     p("pidfile", Kind::Text, "", false),
     p("always-show-logo", Kind::Bool, "no", false),
+    p("set-proc-title", Kind::Bool, "yes", false),
+    p(
+        "proc-title-template",
+        Kind::Text,
+        "{title} {listen-addr} {server-mode}",
+        true,
+    ),
+    p(
+        "oom-score-adj",
+        Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        "no",
+        true,
+    ),
+    p("oom-score-adj-values", Kind::Text, "0 200 800", true),
     p(
         "enable-protected-configs",
         Kind::Enum(PROTECTED_ACTION),
@@ -260,6 +270,16 @@ static PARAMS: &[Param] = &[
         "5",
         true,
     ),
+    p("repl-backlog-size", Kind::Memory, "1048576", true),
+    Param {
+        name: "replicaof",
+        alias: Some("slaveof"),
+        kind: Kind::Text,
+        default: "",
+        mutable: false,
+        only: Some(("", NO_REPLICATION)),
+        hidden: false,
+    },
     pa(
         "replica-serve-stale-data",
         "slave-serve-stale-data",
@@ -275,7 +295,7 @@ static PARAMS: &[Param] = &[
     ),
     p("latency-monitor-threshold", Kind::Int(0, MAX), "0", true),
     p("protected-mode", Kind::Bool, "yes", true),
-    p("save", Kind::Text, "", true),
+    p("save", Kind::Text, "3600 1 300 100 60 10000", true),
     p("appendonly", Kind::Bool, "no", true),
     p("appendfilename", Kind::Text, "appendonly.aof", false),
     p("appenddirname", Kind::Text, "appendonlydir", false),
@@ -301,7 +321,6 @@ static PARAMS: &[Param] = &[
         "the AOF is written without timestamp annotations",
     ),
     p("aof-rewrite-incremental-fsync", Kind::Bool, "yes", true),
-    p("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
     p(
         "auto-aof-rewrite-percentage",
         Kind::Int(0, i32::MAX as i64),
@@ -314,7 +333,23 @@ static PARAMS: &[Param] = &[
     p("rdbcompression", Kind::Bool, "yes", true),
     p("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
     p("rdbchecksum", Kind::Bool, "yes", true),
+    Param {
+        name: "key-load-delay",
+        alias: None,
+        kind: Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        default: "0",
+        mutable: true,
+        only: Some(("0", "loading is not slowed down for tests yet")),
+        hidden: true,
+    },
     p("maxmemory", Kind::Memory, "0", true),
+    only_default(
+        "maxmemory-clients",
+        Kind::Text,
+        "0",
+        true,
+        "the memory of all clients together is not limited yet (each client's output is, by client-output-buffer-limit)",
+    ),
     Param {
         name: "maxmemory-policy",
         alias: None,
@@ -331,6 +366,7 @@ static PARAMS: &[Param] = &[
         default: "noeviction",
         mutable: true,
         only: None,
+        hidden: false,
     },
     p(
         "maxmemory-samples",
@@ -345,7 +381,6 @@ static PARAMS: &[Param] = &[
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
     p("acllog-max-len", Kind::Int(0, MAX), "128", true),
-    p("latency-monitor-threshold", Kind::Int(0, MAX), "0", true),
     p("latency-tracking", Kind::Bool, "yes", true),
     p(
         "latency-tracking-info-percentiles",
@@ -531,6 +566,8 @@ pub struct Config {
     notify_flags: u32,
     /// The `user` directives read at startup: name, then rules (`acl.rs` loads them).
     users: Vec<Vec<String>>,
+    /// The `rename-command old new` directives read, in order (`server::start` applies them).
+    renames: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -539,6 +576,7 @@ impl Default for Config {
             values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
             notify_flags: 0,
             users: Vec::new(),
+            renames: Vec::new(),
         }
     }
 }
@@ -690,6 +728,90 @@ fn shutdown_flags(name: &str, value: &str) -> Result<String, ConfigError> {
     })
 }
 
+/// Checks `oom-score-adj-values` as Redis does (three integers from -2000 to 2000, for a
+/// master, a replica and a background child) and returns it in CONFIG GET's form.
+fn oom_values(value: &str) -> Result<String, ConfigError> {
+    let name = "oom-score-adj-values";
+    let words: Vec<&str> = value.split(' ').collect();
+    if words.len() != 3 {
+        return Err(ConfigError::Invalid(
+            name.into(),
+            "wrong number of arguments".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for w in words {
+        match w.parse::<i64>() {
+            Ok(n) if (-2000..=2000).contains(&n) => out.push(n.to_string()),
+            _ => {
+                return Err(ConfigError::Invalid(
+                    name.into(),
+                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into(),
+                ))
+            }
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// Checks a memory-or-percent value as Redis does (`maxmemory-clients`: bytes with an optional
+/// unit, or `N%` with N at most 100) and returns it in CONFIG GET's form.
+fn memory_or_percent(name: &str, value: &str) -> Result<String, ConfigError> {
+    if let Some(pct) = value.strip_suffix('%') {
+        let n: i64 = pct.parse().map_err(|_| {
+            ConfigError::Invalid(
+                name.into(),
+                "argument must be a memory or percent value".into(),
+            )
+        })?;
+        if n > 100 {
+            return Err(ConfigError::Invalid(
+                name.into(),
+                "percentage argument must be less or equal to 100".into(),
+            ));
+        }
+        if n < 0 {
+            return Err(ConfigError::Invalid(
+                name.into(),
+                "argument must be a memory or percent value".into(),
+            ));
+        }
+        return Ok(if n == 0 { "0".into() } else { format!("{n}%") });
+    }
+    parse_memory(value).map(|n| n.to_string()).ok_or_else(|| {
+        ConfigError::Invalid(
+            name.into(),
+            "argument must be a memory or percent value".into(),
+        )
+    })
+}
+
+/// Checks `replicaof <host> <port>` as Redis does and returns CONFIG GET's form: `""` for
+/// `no one` (and for `""`, no master), else `<host> <port>`, which the caller refuses.
+fn replica_of(value: &str) -> Result<String, ConfigError> {
+    let name = "replicaof";
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let words: Vec<&str> = value.split(' ').collect();
+    let [host, port] = words[..] else {
+        return Err(ConfigError::Invalid(
+            name.into(),
+            "wrong number of arguments".into(),
+        ));
+    };
+    if host.eq_ignore_ascii_case("no") && port.eq_ignore_ascii_case("one") {
+        return Ok(String::new());
+    }
+    match port.parse::<i64>() {
+        Ok(p) if (0..=65535).contains(&p) => Ok(format!("{host} {p}")),
+        _ => Err(ConfigError::Invalid(
+            name.into(),
+            "Invalid master port".into(),
+        )),
+    }
+}
+
 /// Whether a setting of `enable-protected-configs`, `enable-debug-command` or
 /// `enable-module-command` allows a client: `yes`, or `local` for a client connected from
 /// 127.0.0.1 or ::1 (Redis's `allowProtectedAction`).
@@ -798,7 +920,7 @@ impl Config {
                 if param.name == "bind" {
                     for a in value.split_whitespace() {
                         let a = a.trim_start_matches('-');
-                        if a.parse::<IpAddr>().is_err() && a != "localhost" && a != "*" {
+                        if a.parse::<IpAddr>().is_err() && !matches!(a, "localhost" | "*" | "::*") {
                             return Err(ConfigError::Invalid(
                                 param.name.to_string(),
                                 format!("Invalid bind address '{a}'"),
@@ -846,6 +968,32 @@ impl Config {
                         .map(|p| crate::stats::trim_double(*p))
                         .collect::<Vec<_>>()
                         .join(" ")
+                } else if param.name == "proc-title-template" {
+                    if !crate::process::valid_title_template_for(value, self) {
+                        return Err(ConfigError::Invalid(
+                            param.name.to_string(),
+                            "template format is invalid or contains unknown variables".into(),
+                        ));
+                    }
+                    value.to_string()
+                } else if param.name == "dir" {
+                    // Redis changes into the directory and shows getcwd(): the absolute path,
+                    // and a directory that is not there is refused.
+                    let abs = std::fs::canonicalize(value)
+                        .map_err(|e| ConfigError::Invalid(param.name.to_string(), io_reason(&e)))?;
+                    if !abs.is_dir() {
+                        return Err(ConfigError::Invalid(
+                            param.name.to_string(),
+                            "Not a directory".into(),
+                        ));
+                    }
+                    abs.to_string_lossy().into_owned()
+                } else if param.name == "oom-score-adj-values" {
+                    oom_values(value)?
+                } else if param.name == "maxmemory-clients" {
+                    memory_or_percent(param.name, value)?
+                } else if param.name == "replicaof" {
+                    replica_of(value)?
                 } else if param.name == "save" {
                     // As CONFIG GET shows it: the pairs, one space apart.
                     parse_save_points(value)
@@ -863,7 +1011,8 @@ impl Config {
         };
         if let Some((accepted, why)) = param.only {
             if norm != accepted {
-                return Err(ConfigError::Unsupported(param.name.to_string(), why));
+                // Named as given (an alias stays an alias, as in Redis's errors).
+                return Err(ConfigError::Unsupported(name.to_ascii_lowercase(), why));
             }
         }
         self.values[idx] = norm;
@@ -885,6 +1034,10 @@ impl Config {
     pub fn matching(&self, pattern: &str) -> Vec<(&'static str, &str)> {
         let mut out = Vec::new();
         for (i, p) in PARAMS.iter().enumerate() {
+            // A hidden parameter is listed only when named exactly, as in Redis.
+            if p.hidden && !p.name.eq_ignore_ascii_case(pattern) {
+                continue;
+            }
             if glob_match(pattern.as_bytes(), p.name.as_bytes(), true) {
                 out.push((p.name, self.values[i].as_str()));
             }
@@ -977,9 +1130,19 @@ impl Config {
         &self.users
     }
 
+    /// The `rename-command` directives read: (old name, new name or `""`), in file order.
+    pub fn renames(&self) -> &[(String, String)] {
+        &self.renames
+    }
+
     /// Reads redis.conf-style text: one directive per line, arguments split like redis-cli
     /// splits them, `#` comments. An unknown directive is an error naming the line.
     pub fn load_str(&mut self, text: &str) -> Result<(), ConfigError> {
+        // As in Redis, the first `save` line replaces the default save points and the others
+        // add theirs; `save ""` removes every point read so far.
+        let mut save_loaded = false;
+        // The renames so far, applied to a scratch command table to check each as Redis does.
+        let mut table: Option<rustis_commands::registry::Registry> = None;
         for (n, line) in text.lines().enumerate() {
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -1008,6 +1171,22 @@ impl Config {
                 self.users.push(rest.to_vec());
                 continue;
             }
+            if name.eq_ignore_ascii_case("rename-command") {
+                let [old, new] = rest else {
+                    return Err(err("wrong number of arguments".into()));
+                };
+                let table = table.get_or_insert_with(|| {
+                    let mut t = rustis_commands::registry::Registry::new();
+                    for (o, n) in &self.renames {
+                        let _ = t.rename(o, n);
+                    }
+                    t
+                });
+                table.rename(old, new).map_err(|why| err(why.into()))?;
+                self.renames
+                    .push((old.to_ascii_lowercase(), new.to_ascii_lowercase()));
+                continue;
+            }
             // A parameter of one value takes exactly one argument; the ones of several words
             // (bind, save, ...) take any number, none being an empty value, as in Redis.
             if let Some(idx) = find(name) {
@@ -1018,7 +1197,18 @@ impl Config {
                 return Err(err("Bad directive or wrong number of arguments".into()));
             }
             // Multi-word values (bind, save) are kept as one space-separated value.
-            let value = rest.join(" ");
+            let mut value = rest.join(" ");
+            if name.eq_ignore_ascii_case("save") {
+                let before = if save_loaded {
+                    self.get("save").unwrap_or("")
+                } else {
+                    ""
+                };
+                save_loaded = true;
+                if !before.is_empty() && !value.is_empty() {
+                    value = format!("{before} {value}");
+                }
+            }
             self.set(name, &value, true).map_err(|e| match e {
                 ConfigError::Unknown(_) => err("Bad directive or wrong number of arguments".into()),
                 other => err(other.to_string()),
@@ -1034,13 +1224,13 @@ impl Config {
     /// other than its default that the file does not name is appended after a
     /// `# Generated by CONFIG REWRITE` line; lines naming no setting are kept as `# ??? `
     /// comments. Returns the error text (`strerror`-like) on failure.
-    pub fn rewrite_file(&self, path: &str) -> Result<(), String> {
+    pub fn rewrite_file(&self, path: &str, force_all: bool) -> Result<(), String> {
         let old = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(io_reason(&e)),
         };
-        let text = self.rewrite_text(&old);
+        let text = self.rewrite_text(&old, force_all);
         let tmp = format!("{path}.rewrite.{}", std::process::id());
         std::fs::write(&tmp, text).map_err(|e| io_reason(&e))?;
         std::fs::rename(&tmp, path).map_err(|e| {
@@ -1050,8 +1240,9 @@ impl Config {
     }
 
     /// The rewritten text of a config file whose old text is `old` (see
-    /// [`Config::rewrite_file`]).
-    pub fn rewrite_text(&self, old: &str) -> String {
+    /// [`Config::rewrite_file`]); `force_all` writes every setting, at its default or not
+    /// (DEBUG CONFIG-REWRITE-FORCE-ALL).
+    pub fn rewrite_text(&self, old: &str, force_all: bool) -> String {
         const SIGNATURE: &str = "# Generated by CONFIG REWRITE";
         let mut lines: Vec<String> = Vec::new();
         let mut by_option: std::collections::HashMap<String, std::collections::VecDeque<usize>> =
@@ -1103,8 +1294,10 @@ impl Config {
         };
         for (i, param) in PARAMS.iter().enumerate() {
             let (name, value) = (param.name, self.values[i].as_str());
-            let force = value != param.default;
+            let force = force_all || value != param.default;
             match (name, param.kind) {
+                // No master: nothing to write, and the file's old lines go (as in Redis).
+                ("replicaof", _) => {}
                 ("save", _) => {
                     let points = parse_save_points(value).unwrap_or_default();
                     if points.is_empty() {
@@ -1133,7 +1326,7 @@ impl Config {
                             mem(class[2]),
                             class.get(3).unwrap_or(&"0")
                         );
-                        put(name, line, class != default, &mut lines);
+                        put(name, line, force_all || class != default, &mut lines);
                     }
                 }
                 (_, Kind::Memory) => {
@@ -1149,6 +1342,7 @@ impl Config {
                 _ => put(name, format!("{name} {value}"), force, &mut lines),
             }
         }
+        rewritten.push("replicaof");
         // The other lines of the settings rewritten (a second `port`, old `save` lines) go.
         for (name, rest) in by_option {
             if rewritten.contains(&name.as_str()) {
@@ -1204,7 +1398,7 @@ mod tests {
     fn set_checks_and_get_matches_globs_and_aliases() {
         let mut c = Config::default();
         assert!(matches!(
-            c.set("port", "1", false),
+            c.set("databases", "1", false),
             Err(ConfigError::Immutable(_))
         ));
         assert!(matches!(
@@ -1297,16 +1491,93 @@ mod tests {
         c.set("hz", "20", false).unwrap();
         c.set("save", "100 5", false).unwrap();
         c.set("proto-max-bulk-len", "64mb", false).unwrap();
-        let text = c.rewrite_text(old);
+        let text = c.rewrite_text(old, false);
         let want_start = "# mine\n\nport 7001\n# save points\nsave 100 5\n\n# ??? bogus 1\nhz 20\n\n# Generated by CONFIG REWRITE\n";
         assert!(text.starts_with(want_start), "{text}");
         assert!(text.contains("\nproto-max-bulk-len 64mb\n"), "{text}");
         assert!(text.contains("\ndir \""), "{text}");
         // As in Redis, the file's last newline makes one blank line at its end, after which
         // rewriting changes nothing.
-        let again = c.rewrite_text(&text);
+        let again = c.rewrite_text(&text, false);
         assert_eq!(again, format!("{text}\n"));
-        assert_eq!(c.rewrite_text(&again), again);
+        assert_eq!(c.rewrite_text(&again, false), again);
+    }
+
+    #[test]
+    fn save_lines_replace_the_default_then_add_as_in_redis() {
+        let mut c = Config::default();
+        assert_eq!(c.get("save"), Some("3600 1 300 100 60 10000"));
+        c.load_str("save 900 1\nport 7000\nsave 100 100\n").unwrap();
+        assert_eq!(c.get("save"), Some("900 1 100 100"));
+        let mut c = Config::default();
+        c.load_str("save 900 1\nsave \"\"\nsave 5 5\n").unwrap();
+        assert_eq!(c.get("save"), Some("5 5"));
+        // CONFIG SET replaces them all.
+        c.set("save", "1 1", false).unwrap();
+        assert_eq!(c.get("save"), Some("1 1"));
+    }
+
+    #[test]
+    fn a_forced_rewrite_writes_every_setting_and_reads_back_the_same() {
+        let mut c = Config::default();
+        c.set("maxmemory", "1mb", false).unwrap();
+        c.set("save", "", false).unwrap();
+        c.load_str("replicaof no one\n").unwrap();
+        let text = c.rewrite_text("", true);
+        for p in PARAMS.iter().filter(|p| p.name != "replicaof") {
+            assert!(
+                text.contains(&format!("\n{} ", p.name)),
+                "{}: {text}",
+                p.name
+            );
+        }
+        assert!(!text.contains("replicaof"), "{text}");
+        let mut back = Config::default();
+        back.load_str(&text).unwrap();
+        for p in PARAMS.iter().filter(|p| p.name != "dir") {
+            assert_eq!(back.get(p.name), c.get(p.name), "{}", p.name);
+        }
+        // Unforced, only what differs from the defaults (and dir, and save) is written.
+        let text = c.rewrite_text("", false);
+        assert!(
+            text.contains("\nmaxmemory 1mb\n") && !text.contains("hz "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn redis_checks_come_before_the_refusal_of_a_missing_feature() {
+        let mut c = Config::default();
+        let invalid = |e: ConfigError| match e {
+            ConfigError::Invalid(_, why) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            invalid(c.set("maxmemory-clients", "200%", false).unwrap_err()),
+            "percentage argument must be less or equal to 100"
+        );
+        assert!(matches!(
+            c.set("maxmemory-clients", "10%", false),
+            Err(ConfigError::Unsupported(..))
+        ));
+        c.set("maxmemory-clients", "0%", false).unwrap();
+        assert_eq!(c.get("maxmemory-clients"), Some("0"));
+        assert_eq!(
+            invalid(c.set("replicaof", "127.0.0.1 abc", true).unwrap_err()),
+            "Invalid master port"
+        );
+        assert_eq!(
+            invalid(c.set("replicaof", "--127.0.0.1", true).unwrap_err()),
+            "wrong number of arguments"
+        );
+        assert!(matches!(
+            c.set("slaveof", "127.0.0.1 6379", true),
+            Err(ConfigError::Unsupported(n, _)) if n == "slaveof"
+        ));
+        c.set("replicaof", "no one", true).unwrap();
+        assert_eq!(c.get("slaveof"), Some(""));
+        assert!(c.matching("key-load*").is_empty());
+        assert_eq!(c.matching("key-load-delay"), vec![("key-load-delay", "0")]);
     }
 
     #[test]

@@ -50,6 +50,9 @@ const HELP: &[&str] = &[
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
+    "CONFIG-REWRITE-FORCE-ALL",
+    "    Like CONFIG REWRITE but writes all configuration options, including",
+    "    keywords not listed in original configuration file or default values.",
     "DIGEST",
     "    Output a hex signature representing the current DB content.",
     "DIGEST-VALUE <key> [<key> ...]",
@@ -107,6 +110,17 @@ pub(crate) async fn run(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mu
     let argc = args.len();
     match sub.as_str() {
         "help" if argc == 2 => crate::admin::help(out, "DEBUG", HELP),
+        "config-rewrite-force-all" if argc == 2 => {
+            let result = match &w.shared.config_file {
+                Some(path) => w.shared.config().rewrite_file(path, true),
+                // Redis opens a file named by a null path: ENOENT.
+                None => Err("No such file or directory".to_string()),
+            };
+            match result {
+                Ok(()) => out.ok(),
+                Err(e) => out.error(&format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {e}")),
+            }
+        }
         "log" if argc == 3 => {
             tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
             out.ok();

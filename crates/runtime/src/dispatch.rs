@@ -27,7 +27,18 @@ use crate::session::Session;
 use crate::worker::{BatchReply, Item, LockSet, NeededKeys, PartFn, ReplyBufs, TxId, Worker};
 
 /// The command table, built once.
-pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
+    let mut r = Registry::new();
+    for (old, new) in RENAMES.get().map(Vec::as_slice).unwrap_or_default() {
+        // Checked when the config was read (`Config::load_str`).
+        let _ = r.rename(old, new);
+    }
+    r
+});
+
+/// The `rename-command` lines the process's command table is built with (`server::start`
+/// sets them before anything looks a command up).
+pub(crate) static RENAMES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
 
 const SHUTTING_DOWN: &str = "ERR server is shutting down";
 

@@ -24,6 +24,7 @@ mod metrics;
 mod multi;
 mod notify;
 mod persist;
+pub mod process;
 mod pubsub;
 mod qbuf;
 pub mod routing;
@@ -66,4 +67,9 @@ pub enum StartError {
     /// An event loop could not be started.
     #[error("could not start an event loop: {0}")]
     Runtime(String),
+    /// `rename-command` lines that this process's command table cannot take: it is one per
+    /// process, and was built already, or with other renames (a second server in the same
+    /// process).
+    #[error("rename-command applies to the process's one command table, which was built already without these renames")]
+    Renames,
 }

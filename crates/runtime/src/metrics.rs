@@ -30,6 +30,17 @@ pub(crate) fn bind(ip: std::net::IpAddr, port: u16) -> std::io::Result<Option<St
     Ok(Some(l))
 }
 
+/// CONFIG SET of `metrics-port` (on thread 0): stops serving the old port and serves
+/// `listener` (none for port 0). Scrapes already connected finish.
+pub(crate) fn replace(w: &Worker, listener: Option<StdListener>) {
+    if let Some(old) = w.metrics_task.borrow_mut().take() {
+        old.abort();
+    }
+    if let (Some(l), Some(me)) = (listener, w.me.upgrade()) {
+        *w.metrics_task.borrow_mut() = Some(tokio::task::spawn_local(serve(me, l)));
+    }
+}
+
 /// Accepts scrapes until the server stops (a task of thread 0).
 pub(crate) async fn serve(w: Rc<Worker>, listener: StdListener) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {

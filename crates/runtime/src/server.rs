@@ -186,7 +186,7 @@ fn bind_one(addr: SocketAddr, backlog: i32) -> std::io::Result<StdListener> {
 /// to `addrs`; returns the port bound. The first listener picks the port (port 0 asks the
 /// kernel for a free one); every other thread binds the same port with SO_REUSEPORT.
 fn bind_all(
-    ips: &[IpAddr],
+    ips: &[(IpAddr, bool)],
     port: u16,
     backlog: i32,
     addrs: &mut Vec<SocketAddr>,
@@ -194,13 +194,30 @@ fn bind_all(
     tls: bool,
 ) -> Result<u16, StartError> {
     let mut actual_port = port;
-    for ip in ips {
+    'ips: for (ip, optional) in ips {
         for (t, lists) in per_thread.iter_mut().enumerate() {
             let addr = SocketAddr::new(*ip, actual_port);
+            // An optional address (`-` in front) that this host does not have is skipped,
+            // as Redis skips it.
+            let missing = |e: &std::io::Error| {
+                *optional
+                    && t == 0
+                    && (e.kind() == std::io::ErrorKind::AddrNotAvailable
+                        || matches!(
+                            e.raw_os_error(),
+                            Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT)
+                        ))
+            };
             if t == 0 && actual_port != 0 {
-                probe_free(addr).map_err(|e| StartError::Listen(addr, e))?;
+                match probe_free(addr) {
+                    Err(e) if missing(&e) => continue 'ips,
+                    r => r.map_err(|e| StartError::Listen(addr, e))?,
+                }
             }
-            let l = bind_one(addr, backlog).map_err(|e| StartError::Listen(addr, e))?;
+            let l = match bind_one(addr, backlog) {
+                Err(e) if missing(&e) => continue 'ips,
+                r => r.map_err(|e| StartError::Listen(addr, e))?,
+            };
             if t == 0 {
                 let bound = l.local_addr().map_err(|e| StartError::Listen(addr, e))?;
                 actual_port = bound.port();
@@ -210,6 +227,83 @@ fn bind_all(
         }
     }
     Ok(actual_port)
+}
+
+/// The addresses `bind` names, each with whether it is optional (a leading `-`: skipped if
+/// the host does not have it, as in Redis). `*` is every IPv4 address, `::*` every IPv6 one.
+fn bind_ips(bind: &str) -> Result<Vec<(IpAddr, bool)>, String> {
+    let mut ips = Vec::new();
+    for b in bind.split_whitespace() {
+        let optional = b.starts_with('-');
+        let ip = match b.trim_start_matches('-') {
+            "*" => IpAddr::from([0, 0, 0, 0]),
+            "::*" => IpAddr::from([0u16; 8]),
+            "localhost" => IpAddr::from([127, 0, 0, 1]),
+            other => other.parse().map_err(|_| other.to_string())?,
+        };
+        ips.push((ip, optional));
+    }
+    Ok(ips)
+}
+
+/// The address the metrics endpoint listens on: the first of `bind`.
+pub(crate) fn first_bind_ip(cfg: &Config) -> IpAddr {
+    bind_ips(cfg.get("bind").unwrap_or("127.0.0.1"))
+        .ok()
+        .and_then(|ips| ips.first().map(|(ip, _)| *ip))
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+/// CONFIG SET of `port` or `bind`: binds the plain (not TLS) port of `cfg` on its addresses,
+/// one listener per thread, before anything changes; `port 0` means none, as in Redis. The
+/// error is the cause, for the log.
+pub(crate) fn listen_plain(cfg: &Config, threads: usize) -> Result<Vec<Vec<StdListener>>, String> {
+    let port = cfg.get_i64("port") as u16;
+    let backlog = cfg.get_i64("tcp-backlog").clamp(1, i32::MAX as i64) as i32;
+    let ips = bind_ips(cfg.get("bind").unwrap_or("127.0.0.1"))
+        .map_err(|a| format!("Invalid bind address '{a}'"))?;
+    let mut per_thread: Vec<Vec<(StdListener, bool)>> = (0..threads).map(|_| Vec::new()).collect();
+    if port != 0 {
+        bind_all(&ips, port, backlog, &mut Vec::new(), &mut per_thread, false).map_err(
+            |e| match e {
+                StartError::Listen(addr, e) => format!(
+                    "Could not create server TCP listening socket {}:{}: bind: {}",
+                    addr.ip(),
+                    addr.port(),
+                    crate::config::io_reason(&e)
+                ),
+                other => other.to_string(),
+            },
+        )?;
+    }
+    Ok(per_thread
+        .into_iter()
+        .map(|l| l.into_iter().map(|(l, _)| l).collect())
+        .collect())
+}
+
+/// Replaces this thread's plain accept loops with loops on `listeners` (see
+/// [`listen_plain`]); connections already open stay.
+pub(crate) fn replace_plain_listeners(w: &Worker, listeners: Vec<StdListener>) {
+    let Some(me) = w.me.upgrade() else {
+        return;
+    };
+    let mut accepts = w.accepts.borrow_mut();
+    accepts.retain(|(task, tls)| {
+        if !*tls {
+            task.abort();
+        }
+        *tls
+    });
+    for l in listeners {
+        match TcpListener::from_std(l) {
+            Ok(l) => accepts.push((
+                tokio::task::spawn_local(accept_loop(me.clone(), l, false)),
+                false,
+            )),
+            Err(e) => tracing::warn!("Could not listen: {e}"),
+        }
+    }
 }
 
 /// Raises the open-file limit to its hard maximum, as Redis does for `maxclients`.
@@ -232,6 +326,18 @@ fn raise_fd_limit() {
 /// is one. Refuses to start over a file it fails to load (`StartError::Load`).
 pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     let cfg = opts.config;
+    // `rename-command`: the command table is the process's, built once, with the renames.
+    if !cfg.renames().is_empty() {
+        let _ = crate::dispatch::RENAMES.set(cfg.renames().to_vec());
+        let applied = crate::dispatch::RENAMES.get().map(Vec::as_slice) == Some(cfg.renames())
+            && cfg
+                .renames()
+                .iter()
+                .all(|(old, _)| crate::dispatch::REGISTRY.lookup(old.as_bytes()).is_none());
+        if !applied {
+            return Err(StartError::Renames);
+        }
+    }
     raise_fd_limit();
     let n = if opts.threads == 0 {
         std::thread::available_parallelism()
@@ -243,19 +349,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
     let port = cfg.get_i64("port") as u16;
     let backlog = cfg.get_i64("tcp-backlog").clamp(1, i32::MAX as i64) as i32;
     let n_dbs = cfg.get_i64("databases").max(1) as usize;
-    let mut ips: Vec<IpAddr> = Vec::new();
-    for b in cfg.get("bind").unwrap_or("127.0.0.1").split_whitespace() {
-        let b = b.trim_start_matches('-');
-        match b {
-            "*" => ips.push(IpAddr::from([0, 0, 0, 0])),
-            "localhost" => ips.push(IpAddr::from([127, 0, 0, 1])),
-            other => ips.push(
-                other
-                    .parse()
-                    .map_err(|_| StartError::Bind(other.to_string()))?,
-            ),
-        }
-    }
+    let ips = bind_ips(cfg.get("bind").unwrap_or("127.0.0.1")).map_err(StartError::Bind)?;
     // With a TLS port, its configuration must build before anything listens (tls.rs).
     let tls_port = cfg.get_i64("tls-port") as u16;
     let tls = crate::tls::TlsState::default();
@@ -273,7 +367,10 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         bind_all(&ips, tls_port, backlog, &mut addrs, &mut per_thread, true)?;
     }
     let metrics_port = cfg.get_i64("metrics-port") as u16;
-    let metrics_ip = ips.first().copied().unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let metrics_ip = ips
+        .first()
+        .map(|(ip, _)| *ip)
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let metrics = crate::metrics::bind(metrics_ip, metrics_port)
         .map_err(|e| StartError::Listen(SocketAddr::new(metrics_ip, metrics_port), e))?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -466,14 +563,17 @@ fn thread_main(
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let mut stop = shared.shutdown.subscribe();
-        let w = Rc::new(Worker::new(
-            id,
-            shard,
-            shared.clone(),
-            mesh.peers,
-            mesh.inbox,
-            mesh.bells,
-        ));
+        let w = Rc::new_cyclic(|me| {
+            Worker::new(
+                id,
+                shard,
+                shared.clone(),
+                mesh.peers,
+                mesh.inbox,
+                mesh.bells,
+                me.clone(),
+            )
+        });
         crate::notify::install(&w);
         crate::tracking::install(&w);
         crate::aof::sync(&w);
@@ -489,7 +589,8 @@ fn thread_main(
             tokio::task::spawn_local(crate::persist::save_points(w.clone()));
             let metrics = shared.metrics.lock().ok().and_then(|mut m| m.take());
             if let Some(l) = metrics {
-                tokio::task::spawn_local(crate::metrics::serve(w.clone(), l));
+                let task = tokio::task::spawn_local(crate::metrics::serve(w.clone(), l));
+                *w.metrics_task.borrow_mut() = Some(task);
             }
             tokio::task::spawn_local(crate::admin::on_signal(w.clone()));
             tokio::task::spawn_local(crate::aof::cron(w.clone()));
@@ -497,7 +598,8 @@ fn thread_main(
         for (l, tls) in listeners {
             match TcpListener::from_std(l) {
                 Ok(l) => {
-                    tokio::task::spawn_local(accept_loop(w.clone(), l, tls));
+                    let task = tokio::task::spawn_local(accept_loop(w.clone(), l, tls));
+                    w.accepts.borrow_mut().push((task, tls));
                 }
                 Err(e) => {
                     let _ = ready.send(Err(e.to_string()));

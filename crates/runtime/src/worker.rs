@@ -247,6 +247,13 @@ pub(crate) struct Worker {
     /// This shard's running background snapshot, and the wake-up of its task (`persist.rs`).
     pub snap: RefCell<Option<crate::persist::ShardSnap>>,
     pub snap_wake: tokio::sync::Notify,
+    /// This thread's accept loops, each with whether it is a TLS port's (CONFIG SET of
+    /// `port` or `bind` replaces the plain ones, `server.rs`).
+    pub accepts: RefCell<Vec<(tokio::task::JoinHandle<()>, bool)>>,
+    /// Thread 0's task serving `metrics-port` (CONFIG SET of it replaces the task).
+    pub metrics_task: RefCell<Option<tokio::task::JoinHandle<()>>>,
+    /// The `Rc` this worker lives in, for work sent to it that starts tasks of its own.
+    pub me: std::rc::Weak<Worker>,
 }
 
 impl Worker {
@@ -257,6 +264,7 @@ impl Worker {
         peers: Vec<Option<mpsc::UnboundedSender<Msg>>>,
         inbox: Vec<mpsc::UnboundedReceiver<Msg>>,
         bells: Vec<Arc<Doorbell>>,
+        me: std::rc::Weak<Worker>,
     ) -> Self {
         Worker {
             id,
@@ -277,6 +285,9 @@ impl Worker {
             dirty: Cell::new(0),
             snap: RefCell::new(None),
             snap_wake: tokio::sync::Notify::new(),
+            accepts: RefCell::new(Vec::new()),
+            metrics_task: RefCell::new(None),
+            me,
         }
     }
 

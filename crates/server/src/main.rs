@@ -102,6 +102,18 @@ fn parse_cli(args: &[String]) -> Result<Action, String> {
     let mut has_arg = true;
     while i < args.len() {
         let a = &args[i];
+        // `--threads N` is Rustis's own and not a config line: it takes exactly its one
+        // argument and leaves the rest to be read as if it were not there (a wrapper may put
+        // it anywhere an option may start, e.g. before `loglevel verbose`).
+        if has_arg && a == "--threads" {
+            let n = args.get(i + 1).map(String::as_str).unwrap_or("");
+            cli.threads = match n.trim().parse::<usize>() {
+                Ok(n) if n >= 1 => n,
+                _ => return Err("--threads takes a number of threads, at least 1".into()),
+            };
+            i += 2;
+            continue;
+        }
         if has_arg && a.starts_with("--") {
             let body = &a[2..];
             has_arg = body.contains(' ');
@@ -133,14 +145,6 @@ fn parse_cli(args: &[String]) -> Result<Action, String> {
         i += 1;
     }
     for (name, values) in options {
-        if name == "threads" {
-            let words: Vec<&str> = values.iter().map(|(v, _)| v.as_str()).collect();
-            cli.threads = match words.join(" ").trim().parse::<usize>() {
-                Ok(n) if n >= 1 => n,
-                _ => return Err("--threads takes a number of threads, at least 1".into()),
-            };
-            continue;
-        }
         let mut line = name;
         for (v, raw) in &values {
             line.push(' ');
@@ -260,6 +264,8 @@ fn wait_for_signals(set: libc::sigset_t, server: rustis_runtime::Signaller) {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // The arguments are read: from here on the process title may be written over them.
+    rustis_runtime::process::enable_title();
     let cli = match parse_cli(&args) {
         Ok(Action::Run(cli)) => cli,
         Ok(Action::Help) => {
@@ -306,6 +312,14 @@ fn main() -> ExitCode {
         eprintln!("{e}");
         return ExitCode::from(1);
     }
+    // Redis changes into `dir` and CONFIG GET shows getcwd(): the default `.` too is shown as
+    // the absolute path it is.
+    if config.get("dir") == Some(".") {
+        if let Err(e) = config.set("dir", ".", true) {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    }
     if config.get("daemonize") == Some("yes") {
         daemonize();
     }
@@ -350,6 +364,8 @@ fn main() -> ExitCode {
     let show_logo = config.get("always-show-logo") == Some("yes") || log::stdout_is_tty(&logfile);
     let threads = cli.threads;
     let signals = block_signals();
+    let title_config = config.clone();
+    let title_file = config_file.clone();
     let opts = ServerOptions {
         config,
         threads,
@@ -362,9 +378,14 @@ fn main() -> ExitCode {
         Err(StartError::Listen(addr, e)) => {
             let why = e.to_string();
             let why = why.split(" (os error").next().unwrap_or(&why).to_string();
+            // Named as `bind` names it, as Redis does: `*` and `::*` for every address.
+            let ip = match addr.ip() {
+                std::net::IpAddr::V4(v4) if v4.is_unspecified() => "*".to_string(),
+                std::net::IpAddr::V6(v6) if v6.is_unspecified() => "::*".to_string(),
+                ip => ip.to_string(),
+            };
             tracing::warn!(
-                "Warning: Could not create server TCP listening socket {}:{}: bind: {why}",
-                addr.ip(),
+                "Warning: Could not create server TCP listening socket {ip}:{}: bind: {why}",
                 addr.port()
             );
             tracing::warn!("Failed listening on port {port} (TCP), aborting.");
@@ -385,6 +406,10 @@ fn main() -> ExitCode {
         }
     };
     let actual_port = server.addr().port();
+    rustis_runtime::process::set_title(&title_config, title_file.as_deref());
+    if let Err(e) = rustis_runtime::process::apply_oom_score(&title_config) {
+        tracing::warn!("{e}");
+    }
     if show_logo {
         log::banner(pid, actual_port, server.threads());
     } else {
@@ -442,6 +467,27 @@ mod tests {
             vec!["port \"7000\"", "bind \"127.0.0.1\" \"::1\""]
         );
         assert!(parse_cli(&s(&["--threads", "0"])).is_err());
+        assert!(parse_cli(&s(&["--threads"])).is_err());
+        // `--threads N` takes one argument; what follows reads as if it were not there.
+        let Ok(Action::Run(cli)) = parse_cli(&s(&[
+            "redis.conf",
+            "--threads",
+            "2",
+            "loglevel",
+            "verbose",
+            "--maxmemory '7mb'",
+        ])) else {
+            panic!("a server to run")
+        };
+        assert_eq!(cli.threads, 2);
+        assert_eq!(
+            cli.lines,
+            vec!["\"loglevel\" \"verbose\"", "maxmemory '7mb'"]
+        );
+        let Ok(Action::Run(cli)) = parse_cli(&s(&["--save", "--threads", "3"])) else {
+            panic!("a server to run")
+        };
+        assert_eq!((cli.threads, cli.lines), (3, vec!["save \"\"".to_string()]));
         assert_eq!(parse_cli(&s(&["--help"])), Ok(Action::Help));
         assert_eq!(parse_cli(&s(&["-v"])), Ok(Action::Version));
     }

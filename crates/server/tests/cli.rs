@@ -95,8 +95,13 @@ fn a_dump_rdb_in_the_working_directory_that_cannot_be_loaded_stops_startup_namin
     assert_eq!(out.status.code(), Some(1));
     // Like redis-server's, the reason is in the log, which is standard output here.
     let err = String::from_utf8_lossy(&out.stdout);
+    // `dir` is the working directory, shown (as CONFIG GET dir shows it) as its absolute path.
+    let abs = std::fs::canonicalize(&dir.0).expect("the directory");
     assert!(
-        err.contains("could not load ./dump.rdb: unexpected end of data at offset 9"),
+        err.contains(&format!(
+            "could not load {}/dump.rdb: unexpected end of data at offset 9",
+            abs.display()
+        )),
         "{err}"
     );
 }

@@ -184,6 +184,8 @@ fn starts_from_redis_test_suites_default_conf_and_stops_on_sigterm_saving() {
 
 #[test]
 fn a_port_in_use_is_reported_with_redis_servers_lines() {
+    // The default bind is Redis's `* -::*`: every IPv4 address (which a listener on 127.0.0.1
+    // blocks), named `*` as redis-server names it.
     let dir = TempDir::new("busy");
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
@@ -198,7 +200,7 @@ fn a_port_in_use_is_reported_with_redis_servers_lines() {
     let log = std::fs::read_to_string(&stdout).unwrap();
     assert!(
         log.contains(&format!(
-            "Warning: Could not create server TCP listening socket 127.0.0.1:{port}: bind: Address already in use"
+            "Warning: Could not create server TCP listening socket *:{port}: bind: Address already in use"
         )),
         "{log}"
     );
