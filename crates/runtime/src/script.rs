@@ -237,25 +237,9 @@ pub(crate) async fn run(
         ScriptCall::Fcall => (false, false, false),
         ScriptCall::FcallRo => (false, true, false),
     };
-    let mut kind = EvalKind { by_sha, read_only };
-    // EVAL of a cached body runs as EVALSHA of its SHA, so that the body is hashed once per
-    // call (as Redis does) rather than at each step below.
-    let mut by_sha_args;
-    let mut args = args;
-    let mut new_body = false;
-    if eval && !by_sha {
-        let sha = rustis_scripting::sha1_hex(&args[1]);
-        if with_engine(w, |e| e.script_exists(sha.as_bytes())) {
-            by_sha_args = args.to_vec();
-            by_sha_args[1] = Bytes::from(sha);
-            args = &by_sha_args;
-            kind.by_sha = true;
-        } else {
-            new_body = true;
-        }
-    }
+    let kind = EvalKind { by_sha, read_only };
     // What the run needs, checked as Redis checks it first (numkeys, NOSCRIPT, compilation,
-    // flags); EVAL caches the body here.
+    // flags); EVAL caches the body here (a cached body is found without hashing it).
     let info: Result<RunInfo, String> = with_engine(w, |e| {
         let mut probe = Probe;
         if eval {
@@ -268,23 +252,24 @@ pub(crate) async fn run(
         Ok(i) => i,
         Err(e) => return out.error(&e),
     };
-    if new_body {
+    if info.compiled {
         broadcast(w, Sync::Script(args[1].clone()));
-        // It is cached now: the run below finds it by SHA.
-        by_sha_args = args.to_vec();
-        by_sha_args[1] = Bytes::from(info.name.clone());
-        args = &by_sha_args;
-        kind.by_sha = true;
     }
-    let declared: Vec<(DbIndex, Bytes)> = args[info.keys.clone()]
-        .iter()
-        .map(|k| (db, k.clone()))
-        .collect();
+    // The declared keys choose the mode, and `Keys` locks them: with one thread, or under a
+    // transaction that holds every shard, they are not needed.
+    let declared: Vec<(DbIndex, Bytes)> = if w.n == 1 || held.is_some() {
+        Vec::new()
+    } else {
+        args[info.keys.clone()]
+            .iter()
+            .map(|k| (db, k.clone()))
+            .collect()
+    };
     let mut mode = if let Some(tx) = held {
         Mode::All(tx)
     } else if w.n == 1 {
         Mode::Local
-    } else if w.scripting.roaming.borrow().contains(&info.name) {
+    } else if w.scripting.roaming.borrow().contains(&*info.name) {
         Mode::All(0)
     } else if declared.iter().all(|(_, k)| shard_of(k, w.n) == w.id) {
         Mode::Local
@@ -294,11 +279,12 @@ pub(crate) async fn run(
     // Every declared key on one other shard: run the script there, as a local run of that
     // thread, in one message (it comes back to be widened if it reaches further). A run there
     // has no connection, so a user with ACL restrictions runs it here, where they are checked.
-    let forwardable = crate::acl::unrestricted(w, sess);
-    if let (Mode::Keys(_), Some((_, first)), true) = (mode, declared.first(), forwardable) {
+    let forwardable = || crate::acl::unrestricted(w, sess);
+    if let (Mode::Keys(_), Some((_, first))) = (mode, declared.first()) {
         let s = shard_of(first, w.n);
-        if declared.iter().all(|(_, k)| shard_of(k, w.n) == s) {
-            let body = if eval {
+        if declared.iter().all(|(_, k)| shard_of(k, w.n) == s) && forwardable() {
+            // EVALSHA carries the body, in case that thread has not yet applied its load.
+            let body = if eval && by_sha {
                 with_engine(w, |e| e.script_body(&info.name).cloned())
             } else {
                 None
@@ -319,7 +305,10 @@ pub(crate) async fn run(
                     return out.extend_from(&buf, &[], 0, buf.len());
                 }
                 Some(Forwarded::Widen) => {
-                    w.scripting.roaming.borrow_mut().insert(info.name.clone());
+                    w.scripting
+                        .roaming
+                        .borrow_mut()
+                        .insert(info.name.to_string());
                     mode = Mode::All(0);
                 }
                 Some(Forwarded::NotThere) => {}
@@ -369,7 +358,12 @@ pub(crate) async fn run(
             sess: Some(sess),
             mode,
             db,
-            locked: declared.iter().cloned().collect(),
+            // Only a run in `Keys` mode looks its keys up here.
+            locked: if matches!(mode, Mode::Keys(_)) {
+                declared.iter().cloned().collect()
+            } else {
+                HashSet::new()
+            },
             undo: Vec::new(),
             captured: HashSet::new(),
             widen: false,
@@ -379,10 +373,11 @@ pub(crate) async fn run(
             busy: false,
             function: !eval,
             counted: Vec::new(),
+            acl_open: false,
         };
         let outcome = with_engine(w, |e| {
             if eval {
-                e.eval(args, kind, &mut host, out)
+                e.eval_prepared(&info, args, kind, &mut host, out)
             } else {
                 e.fcall(args, read_only, &mut host, out)
             }
@@ -405,7 +400,10 @@ pub(crate) async fn run(
         }
         match outcome {
             Outcome::Aborted if widen && held.is_none() && !matches!(mode, Mode::All(_)) => {
-                w.scripting.roaming.borrow_mut().insert(info.name.clone());
+                w.scripting
+                    .roaming
+                    .borrow_mut()
+                    .insert(info.name.to_string());
                 mode = Mode::All(0);
             }
             Outcome::Aborted => {
@@ -459,6 +457,7 @@ fn run_forwarded(
         busy: false,
         function: !eval,
         counted: Vec::new(),
+        acl_open: false,
     };
     let mut out = Out::new(resp3);
     let outcome = try_with_engine(w, |e| {
@@ -511,7 +510,8 @@ impl Host for Probe {
         _args: Vec<Bytes>,
         _spec: &'static CommandSpec,
         _opts: CallOpts,
-    ) -> Result<Vec<u8>, Abort> {
+        _out: &mut Out,
+    ) -> Result<(), Abort> {
         Err(Abort)
     }
 }
@@ -552,6 +552,8 @@ struct ScriptHost<'a> {
     /// The server was over `maxmemory` when the run started (Redis's `script_oom`): its
     /// `denyoom` calls are refused.
     oom: bool,
+    /// The calling user was found to be allowed everything (see `acl_check`).
+    acl_open: bool,
 }
 
 type Counted = (&'static CommandSpec, Vec<Bytes>, u64, Vec<u8>, DbIndex);
@@ -578,7 +580,7 @@ impl ScriptHost<'_> {
     }
 
     /// Stops the run so that it runs again holding every shard.
-    fn widen(&mut self) -> Result<Vec<u8>, Abort> {
+    fn widen<T>(&mut self) -> Result<T, Abort> {
         self.widen = true;
         Err(Abort)
     }
@@ -746,27 +748,26 @@ fn cmd_name(args: &[Bytes]) -> String {
 impl ScriptHost<'_> {
     fn call_inner(
         &mut self,
-        args: Vec<Bytes>,
+        args: &[Bytes],
         spec: &'static CommandSpec,
         opts: CallOpts,
-    ) -> Result<Vec<u8>, Abort> {
-        let mut out = Out::new(opts.resp3);
+        out: &mut Out,
+    ) -> Result<(), Abort> {
         let db = self.db;
         if let Run::Conn(cmd) = spec.run {
-            self.conn(cmd, &args, &mut out)?;
-            return Ok(out.buf.to_vec());
+            return self.conn(cmd, args, out);
         }
         if let Some(check) = spec.precheck {
-            if let Err(e) = check(&args) {
+            if let Err(e) = check(args) {
                 out.error(&e);
-                return Ok(out.buf.to_vec());
+                return Ok(());
             }
         }
         if let Run::Fanout(ops) = spec.run {
             if self.w.n > 1 && !matches!(self.mode, Mode::All(_)) {
                 return self.widen();
             }
-            let args = Arc::new(args);
+            let args = Arc::new(args.to_vec());
             let mut parts = Vec::with_capacity(self.w.n);
             for s in 0..self.w.n {
                 let a = args.clone();
@@ -778,11 +779,18 @@ impl ScriptHost<'_> {
             }
             // Logged once, while every shard is held (All mode).
             crate::aof::log_fanout(spec, db, &args);
-            (ops.merge)(&args, parts, &mut out);
-            return Ok(out.buf.to_vec());
+            (ops.merge)(&args, parts, out);
+            return Ok(());
         }
+        let rewritten;
         let args = match spec.name {
-            "sort" | "sort_ro" => self.sort_for_script(args, spec.name == "sort_ro")?,
+            "sort" | "sort_ro" => match self.sort_for_script(args, spec.name == "sort_ro")? {
+                Some(a) => {
+                    rewritten = a;
+                    &rewritten[..]
+                }
+                None => args,
+            },
             // Redis refuses BLOCK from scripts outright for these two (the other blocking
             // commands run as their non-blocking forms).
             "xread" | "xreadgroup"
@@ -795,19 +803,34 @@ impl ScriptHost<'_> {
                     "ERR {} command is not allowed with BLOCK option from scripts",
                     String::from_utf8_lossy(&args[0])
                 ));
-                return Ok(out.buf.to_vec());
+                return Ok(());
             }
             _ => args,
         };
-        let pos = match spec.key_positions(&args) {
+        // With one thread every key is here and nothing else holds it (see `may_touch`), and
+        // nothing is undone (see `keeps_undo`): the command runs at once. Its key positions
+        // are only checked, and only a key finder (or a subcommand's) can refuse them.
+        if self.w.n == 1 {
+            if spec.keys.is_some() || !spec.subcommands.is_empty() {
+                if let Err(e) = spec.key_positions(args) {
+                    out.error(&e);
+                    return Ok(());
+                }
+            }
+            if let Some(need) = self.w.exec_in_tx(self.tx(), spec, db, args, out) {
+                return self.needs(spec, args, need, opts.resp3, out);
+            }
+            return Ok(());
+        }
+        let pos = match spec.key_positions(args) {
             Ok(p) => p,
             Err(e) => {
                 out.error(&e);
-                return Ok(out.buf.to_vec());
+                return Ok(());
             }
         };
         let dbs = spec
-            .dbs_of_keys(&args, db, pos.len())
+            .dbs_of_keys(args, db, pos.len())
             .unwrap_or_else(|_| vec![db; pos.len()]);
         let keys: Vec<(usize, DbIndex, Bytes)> = pos
             .iter()
@@ -829,25 +852,26 @@ impl ScriptHost<'_> {
         match shards[..] {
             [] | [_] => {
                 let s = shards.first().copied().unwrap_or(self.w.id);
-                let a = args.clone();
-                let (buf, need) = self.on(s, move |wk: &Worker| {
-                    let mut o = Out::new(resp3);
-                    let need = wk.exec_in_tx(tx, spec, db, &a, &mut o);
-                    (o.buf, need)
-                })?;
+                let need = if s == self.w.id {
+                    self.w.exec_in_tx(tx, spec, db, args, out)
+                } else {
+                    let a = args.to_vec();
+                    let (buf, need) = self.on(s, move |wk: &Worker| {
+                        let mut o = Out::new(resp3);
+                        let need = wk.exec_in_tx(tx, spec, db, &a, &mut o);
+                        (o.buf, need)
+                    })?;
+                    out.raw(&buf);
+                    need
+                };
                 match need {
-                    None => Ok(buf.to_vec()),
-                    // A command reading keys it does not declare (SORT ... BY) that this shard
-                    // cannot give it.
-                    Some(need) => match (self.mode, &spec.run) {
-                        (Mode::All(_), Run::Txn(_)) => self.txn(spec, &args, need, resp3),
-                        _ => self.widen(),
-                    },
+                    None => Ok(()),
+                    Some(need) => self.needs(spec, args, need, resp3, out),
                 }
             }
             _ => match spec.run {
                 Run::MultiKey(ops) => {
-                    let args = Arc::new(args);
+                    let args = Arc::new(args.to_vec());
                     let groups = by_shard(self.w.n, pos.iter().map(|&p| (p, &args[p][..])));
                     let mut parts = Vec::with_capacity(groups.len());
                     for (s, p) in groups {
@@ -858,15 +882,31 @@ impl ScriptHost<'_> {
                         })?;
                         parts.push((p, part));
                     }
-                    (ops.merge)(&args, parts, &mut out);
-                    Ok(out.buf.to_vec())
+                    (ops.merge)(&args, parts, out);
+                    Ok(())
                 }
-                Run::Txn(_) => self.txn(spec, &args, Vec::new(), resp3),
+                Run::Txn(_) => self.txn(spec, args, Vec::new(), resp3, out),
                 _ => {
                     out.error("ERR internal routing error");
-                    Ok(out.buf.to_vec())
+                    Ok(())
                 }
             },
+        }
+    }
+
+    /// A command that read keys it does not declare (SORT ... BY) which its shard could not
+    /// give it: it wrote nothing, and runs again over them, or the run goes wider.
+    fn needs(
+        &mut self,
+        spec: &'static CommandSpec,
+        args: &[Bytes],
+        need: Vec<(DbIndex, Bytes)>,
+        resp3: bool,
+        out: &mut Out,
+    ) -> Result<(), Abort> {
+        match (self.mode, &spec.run) {
+            (Mode::All(_), Run::Txn(_)) => self.txn(spec, args, need, resp3, out),
+            _ => self.widen(),
         }
     }
 
@@ -882,6 +922,17 @@ impl Host for ScriptHost<'_> {
     }
 
     fn acl_check(&mut self, args: &[Bytes], spec: &'static CommandSpec) -> Result<(), String> {
+        // A user who may run everything is asked about once per run: a run is atomic, so an
+        // ACL change made meanwhile applies from the next run on.
+        if self.acl_open {
+            return Ok(());
+        }
+        if let Some(sess) = self.sess {
+            if crate::acl::unrestricted(self.w, sess) {
+                self.acl_open = true;
+                return Ok(());
+            }
+        }
         match self.sess {
             // A refusal counts as the command's rejected call, as in Redis.
             Some(sess) => crate::acl::script_check(self.w, sess, spec, args)
@@ -895,19 +946,20 @@ impl Host for ScriptHost<'_> {
         args: Vec<Bytes>,
         spec: &'static CommandSpec,
         opts: CallOpts,
-    ) -> Result<Vec<u8>, Abort> {
-        // Counted once the run is known to stand (a run that goes wider runs again).
-        let kept = args.clone();
+        out: &mut Out,
+    ) -> Result<(), Abort> {
         let t0 = crate::stats::now();
-        let r = self.call_inner(args, spec, opts);
-        if let Ok(reply) = &r {
+        let r = self.call_inner(&args, spec, opts, out);
+        // Counted once the run is known to stand (a run that goes wider runs again).
+        if r.is_ok() {
             let nanos = crate::stats::since(t0, crate::stats::now());
+            let reply = &out.buf[..];
             let head = if reply.first() == Some(&b'-') {
                 reply[..reply.len().min(64)].to_vec()
             } else {
                 Vec::new()
             };
-            self.counted.push((spec, kept, nanos, head, self.db));
+            self.counted.push((spec, args, nanos, head, self.db));
         }
         r
     }
@@ -942,24 +994,29 @@ impl ScriptHost<'_> {
     /// SORT of a set without an order (`BY` a pattern with no `*`) from a script sorts the
     /// elements anyway, as Redis does so that a script's result does not depend on the set's
     /// layout: the `BY` goes and `ALPHA` comes.
-    fn sort_for_script(&mut self, args: Vec<Bytes>, read_only: bool) -> Result<Vec<Bytes>, Abort> {
-        let Ok(o) = rustis_commands::sort::parse_sort(&args, read_only) else {
-            return Ok(args);
+    /// Returns the arguments to run instead, or `None` to run them as they are.
+    fn sort_for_script(
+        &mut self,
+        args: &[Bytes],
+        read_only: bool,
+    ) -> Result<Option<Vec<Bytes>>, Abort> {
+        let Ok(o) = rustis_commands::sort::parse_sort(args, read_only) else {
+            return Ok(None);
         };
         if !o.dont_sort || o.store.is_some() {
-            return Ok(args);
+            return Ok(None);
         }
         let (db, key) = (self.db, args[1].clone());
         let s = shard_of(&key, self.w.n);
         if !self.may_touch(s, db, &key) {
-            return Ok(args);
+            return Ok(None);
         }
         let is_set = self.on(s, move |wk: &Worker| {
             let mut shard = wk.shard_now();
             matches!(shard.dbs[db].get(&key), Some(rustis_storage::Value::Set(_)))
         })?;
         if !is_set {
-            return Ok(args);
+            return Ok(None);
         }
         let mut out = Vec::with_capacity(args.len() + 1);
         let mut i = 0;
@@ -978,7 +1035,7 @@ impl ScriptHost<'_> {
             }
         }
         out.push(Bytes::from_static(b"ALPHA"));
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// A `Txn` command over keys of several shards, all held by this run: its entries are
@@ -989,17 +1046,19 @@ impl ScriptHost<'_> {
         args: &[Bytes],
         mut extra: Vec<(DbIndex, Bytes)>,
         resp3: bool,
-    ) -> Result<Vec<u8>, Abort> {
+        out: &mut Out,
+    ) -> Result<(), Abort> {
         let Run::Txn(f) = spec.run else {
             return self.widen();
         };
         for _ in 0..8 {
-            let mut out = Out::new(resp3);
+            // Each attempt answers into its own buffer: only the last one's reply stands.
+            let mut o = Out::new(resp3);
             let plan = match txn_plan(self.w, self.db, spec, args, &extra) {
                 Ok(p) => p,
                 Err(e) => {
                     out.error(&e);
-                    return Ok(out.buf.to_vec());
+                    return Ok(());
                 }
             };
             if !plan
@@ -1016,7 +1075,7 @@ impl ScriptHost<'_> {
                     check_out(&mut shard, &ks)
                 })?);
             }
-            let (back, more) = txn_run(self.w, plan, taken, f, args, &mut out);
+            let (back, more) = txn_run(self.w, plan, taken, f, args, &mut o);
             for (s, mine) in back {
                 self.on(s, move |wk: &Worker| {
                     let mut shard = wk.shard.borrow_mut();
@@ -1026,12 +1085,12 @@ impl ScriptHost<'_> {
                 })?;
             }
             if more.is_empty() {
-                return Ok(out.buf.to_vec());
+                out.raw(&o.buf);
+                return Ok(());
             }
             extra.extend(more);
         }
-        let mut out = Out::new(resp3);
         out.error("ERR the keys this command reads kept changing while it ran; try again");
-        Ok(out.buf.to_vec())
+        Ok(())
     }
 }

@@ -30,10 +30,29 @@ fn line<'a>(buf: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
 }
 
 fn memchr_crlf(b: &[u8]) -> Option<usize> {
-    b.windows(2).position(|w| w == b"\r\n")
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|&c| c == b'\r') {
+        let at = from + i;
+        if b.get(at + 1) == Some(&b'\n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
+/// A reply's length or integer, as `str::parse::<i64>` reads it; plain digits (the case of
+/// every reply the host writes) without the UTF-8 check.
 fn parse_i64(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, b),
+    };
+    if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+        // At most 18 digits: no overflow.
+        let n = digits.iter().fold(0i64, |n, &c| n * 10 + (c - b'0') as i64);
+        return Some(if neg { -n } else { n });
+    }
     std::str::from_utf8(b).ok()?.parse().ok()
 }
 
@@ -233,11 +252,20 @@ pub(crate) fn error_text_for(msg: &[u8]) -> Vec<u8> {
 /// spaces so that it stays one line.
 pub(crate) fn write_error(out: &mut Out, msg: &[u8]) {
     out.raw(b"-");
-    let clean: Vec<u8> = msg
-        .iter()
-        .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
-        .collect();
-    out.raw(&clean);
+    write_line(out, msg);
+}
+
+/// Writes `s` with CR and LF turned into spaces, then CRLF.
+fn write_line(out: &mut Out, s: &[u8]) {
+    if s.iter().any(|&c| c == b'\r' || c == b'\n') {
+        let clean: Vec<u8> = s
+            .iter()
+            .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+            .collect();
+        out.raw(&clean);
+    } else {
+        out.raw(s);
+    }
     out.raw(b"\r\n");
 }
 
@@ -258,7 +286,9 @@ pub(crate) fn lua_number_to_i64(d: f64) -> i64 {
 /// self-referencing) table costs no native stack: the Lua stack holds one slot per level as
 /// in Redis, and where Redis's `lua_checkstack` fails the element becomes its error.
 pub(crate) unsafe fn write_reply(l: L, out: &mut Out, script_resp3: bool) {
-    let mut tasks = vec![Task::Value];
+    // Empty (no allocation) until a table with elements is met.
+    let mut tasks = Vec::new();
+    write_value(l, out, script_resp3, &mut tasks);
     while let Some(t) = tasks.pop() {
         match t {
             Task::Value => write_value(l, out, script_resp3, &mut tasks),
@@ -359,12 +389,7 @@ unsafe fn write_table(l: L, out: &mut Out, tasks: &mut Vec<Task>) {
     if ty(l, -1) == ffi::LUA_TSTRING {
         let s = to_bytes(l, -1).unwrap_or_default();
         out.raw(b"+");
-        let clean: Vec<u8> = s
-            .iter()
-            .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
-            .collect();
-        out.raw(&clean);
-        out.raw(b"\r\n");
+        write_line(out, s);
         ffi::lua_pop(l, 2);
         return;
     }

@@ -6,14 +6,15 @@
 
 use std::collections::HashMap;
 use std::ffi::c_int;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rustis_commands::{Out, Registry};
 
 use crate::convert::{write_error, write_reply};
-use crate::lua::{ffi, push_bytes, raw_get_str, raw_set_str, to_bytes, ty, State, L};
-use crate::run::{Current, Rand48, Run, RunStatus, HOOK_EVERY};
+use crate::lua::{ffi, push_bytes, to_bytes, ty, Refs, State, L};
+use crate::run::{Current, Lookups, Rand48, Run, RunStatus, HOOK_EVERY};
 use crate::{Host, LogLevel, Outcome};
 
 /// Script flags, from a `#!lua flags=...` line or `redis.register_function`.
@@ -62,13 +63,18 @@ pub struct EvalKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunInfo {
     /// The script's SHA1 (lowercase hex), or the function's name.
-    pub name: String,
+    pub name: Rc<str>,
     /// The script's or function's flags.
     pub flags: ScriptFlags,
     /// Whether write commands are refused: a `_RO` command, or a `no-writes` script.
     pub read_only: bool,
     /// Argument positions of the keys (`args[3..3 + numkeys]`).
     pub keys: std::ops::Range<usize>,
+    /// EVAL compiled its body into the cache just now (it was not cached before).
+    pub compiled: bool,
+    /// The compiled script, as of the engine's script generation: lets
+    /// [`Engine::eval_prepared`] run it without looking it up again.
+    pub(crate) prepared: Option<(u64, c_int)>,
 }
 
 /// Engine settings.
@@ -90,13 +96,25 @@ pub struct Engine {
     pub(crate) lua: State,
     pub(crate) registry: &'static Registry,
     pub(crate) config: EngineConfig,
-    scripts: HashMap<String, Script, foldhash::fast::RandomState>,
+    scripts: HashMap<Rc<str>, Script, foldhash::fast::RandomState>,
+    /// Each cached body (the same `Bytes` as [`Script::body`]) with its SHA and what running
+    /// it needs: EVAL of a cached script finds it in one lookup, without computing the body's
+    /// SHA1.
+    by_body: HashMap<Bytes, (Rc<str>, ScriptFlags, c_int), foldhash::fast::RandomState>,
+    /// Bumped when the cache is flushed (and the Lua state replaced): a [`RunInfo`] prepared
+    /// before then no longer names a compiled function.
+    generation: u64,
     /// Bytes of the cached bodies and their SHAs, as Redis counts `used_memory_scripts_eval`.
     scripts_mem: usize,
     pub(crate) rand: Box<Rand48>,
     pub(crate) status: Arc<RunStatus>,
     pub(crate) functions: crate::functions::Functions,
-    runs: u32,
+    /// The buffer each run lends the host for the replies of its calls (see `Run::reply`).
+    reply: Out,
+    /// The last command lookups of the runs (see `Run::lookups`).
+    lookups: Box<Lookups>,
+    /// Where the arguments of the runs' calls are copied (see `Run::arena`).
+    arena: BytesMut,
 }
 
 /// Where `redis.log` output goes when no script runs (a library being loaded). Dropped:
@@ -109,7 +127,7 @@ pub(crate) fn new_state(config: &EngineConfig) -> State {
     // CJSON's settings live with the state in Redis: a new state starts from the defaults.
     crate::libs::cjson::reset_config();
     // SAFETY: the state is fresh and ours.
-    unsafe { crate::sandbox::setup(st.l) };
+    st.refs = unsafe { crate::sandbox::setup(st.l) };
     st.mem.limit = config.memory_limit;
     st
 }
@@ -122,11 +140,15 @@ impl Engine {
             registry,
             config,
             scripts: HashMap::default(),
+            by_body: HashMap::default(),
+            generation: 0,
             scripts_mem: 0,
             rand: Box::new(Rand48::new()),
             status: Arc::new(RunStatus::default()),
             functions: crate::functions::Functions::new(&config),
-            runs: 0,
+            reply: Out::new(false),
+            lookups: Box::default(),
+            arena: BytesMut::with_capacity(ARENA_CHUNK),
         }
     }
 
@@ -153,20 +175,26 @@ impl Engine {
 
     /// The body of a cached script (for propagating EVALSHA as EVAL).
     pub fn script_body(&self, sha: &str) -> Option<&Bytes> {
-        self.scripts.get(&sha.to_ascii_lowercase()).map(|s| &s.body)
+        self.find_sha(sha.as_bytes()).map(|(_, s)| &s.body)
     }
 
     /// Whether the script `sha` (any case) is cached.
     pub fn script_exists(&self, sha: &[u8]) -> bool {
-        std::str::from_utf8(sha)
-            .map(|s| {
-                if s.bytes().any(|b| b.is_ascii_uppercase()) {
-                    self.scripts.contains_key(&s.to_ascii_lowercase())
-                } else {
-                    self.scripts.contains_key(s)
-                }
-            })
-            .unwrap_or(false)
+        self.find_sha(sha).is_some()
+    }
+
+    /// The cached script named `sha` (any case), with its name as cached (lowercase).
+    fn find_sha(&self, sha: &[u8]) -> Option<(&Rc<str>, &Script)> {
+        // Every name in the cache is 40 lowercase hex digits.
+        let mut lower = [0u8; 40];
+        if sha.len() != lower.len() {
+            return None;
+        }
+        for (l, c) in lower.iter_mut().zip(sha) {
+            *l = c.to_ascii_lowercase();
+        }
+        let lower = std::str::from_utf8(&lower).ok()?;
+        self.scripts.get_key_value(lower)
     }
 
     /// Compiles `body` into the cache (SCRIPT LOAD, and what EVAL does first) and returns its
@@ -174,7 +202,7 @@ impl Engine {
     /// the whole error text (`ERR Error compiling script ...`).
     pub fn load_script(&mut self, body: &[u8]) -> Result<String, String> {
         let sha = crate::sha1_hex(body);
-        if self.scripts.contains_key(&sha) {
+        if self.scripts.contains_key(sha.as_str()) {
             return Ok(sha);
         }
         let (flags, shebang_len) = parse_shebang(body)?;
@@ -196,20 +224,19 @@ impl Engine {
             ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX)
         };
         self.scripts_mem += sha.len() + body.len();
-        self.scripts.insert(
-            sha.clone(),
-            Script {
-                body: Bytes::copy_from_slice(body),
-                flags,
-                func,
-            },
-        );
+        let body = Bytes::copy_from_slice(body);
+        let name: Rc<str> = Rc::from(sha.as_str());
+        self.by_body
+            .insert(body.clone(), (name.clone(), flags, func));
+        self.scripts.insert(name, Script { body, flags, func });
         Ok(sha)
     }
 
     /// SCRIPT FLUSH: drops every cached script and starts a new Lua state, as Redis does.
     pub fn flush_scripts(&mut self) {
         self.scripts.clear();
+        self.by_body.clear();
+        self.generation += 1;
         self.scripts_mem = 0;
         self.lua = new_state(&self.config);
     }
@@ -224,26 +251,37 @@ impl Engine {
         host: &mut dyn Host,
     ) -> Result<RunInfo, String> {
         let keys = numkeys_range(args)?;
-        let sha = if kind.by_sha {
-            let sha = &args[1];
-            let known = sha.len() == 40 && self.script_exists(sha);
-            if !known {
+        let mut compiled = false;
+        let found = if kind.by_sha {
+            self.find_sha(&args[1])
+                .map(|(name, s)| (name.clone(), s.flags, s.func))
+        } else {
+            // A cached body is found by its bytes; only a new one is hashed (and compiled).
+            self.by_body.get(&args[1][..]).cloned()
+        };
+        let (name, flags, func) = match found {
+            Some(f) => f,
+            None if kind.by_sha => {
                 return Err("NOSCRIPT No matching script. Please use EVAL.".into());
             }
-            // Known, so valid ASCII hex: lowercased without a lossy decode.
-            std::str::from_utf8(sha)
-                .map(str::to_ascii_lowercase)
-                .unwrap_or_default()
-        } else {
-            self.load_script(&args[1])?
+            None => {
+                let sha = self.load_script(&args[1])?;
+                compiled = true;
+                let (name, s) = self
+                    .scripts
+                    .get_key_value(sha.as_str())
+                    .ok_or("ERR the script cache lost a script it just compiled")?;
+                (name.clone(), s.flags, s.func)
+            }
         };
-        let flags = self.scripts[&sha].flags;
         let read_only = prepare_checks(flags, kind.read_only, host)?;
         Ok(RunInfo {
-            name: sha,
+            name,
             flags,
             read_only,
             keys,
+            compiled,
+            prepared: Some((self.generation, func)),
         })
     }
 
@@ -263,10 +301,49 @@ impl Engine {
                 return Outcome::Done;
             }
         };
-        let func = self.scripts[&info.name].func;
+        self.run_eval(&info, info.read_only, args, host, out)
+    }
+
+    /// [`Engine::eval`] of a command line `info` was made for by [`Engine::eval_info`] on this
+    /// engine (with whatever host): the script is not looked up again, unless the cache was
+    /// flushed since. The checks that ask the host run again, with this one.
+    pub fn eval_prepared(
+        &mut self,
+        info: &RunInfo,
+        args: &[Bytes],
+        kind: EvalKind,
+        host: &mut dyn Host,
+        out: &mut Out,
+    ) -> Outcome {
+        if !matches!(info.prepared, Some((g, _)) if g == self.generation) {
+            return self.eval(args, kind, host, out);
+        }
+        let read_only = match prepare_checks(info.flags, kind.read_only, host) {
+            Ok(r) => r,
+            Err(e) => {
+                write_error(out, e.as_bytes());
+                return Outcome::Done;
+            }
+        };
+        self.run_eval(info, read_only, args, host, out)
+    }
+
+    /// Runs the script `info` names (prepared on this generation).
+    fn run_eval(
+        &mut self,
+        info: &RunInfo,
+        read_only: bool,
+        args: &[Bytes],
+        host: &mut dyn Host,
+        out: &mut Out,
+    ) -> Outcome {
+        let Some((_, func)) = info.prepared else {
+            write_error(out, b"NOSCRIPT No matching script. Please use EVAL.");
+            return Outcome::Done;
+        };
         let keys = &args[info.keys.clone()];
         let argv = &args[info.keys.end..];
-        let lua = self.lua.l;
+        let lua = (self.lua.l, self.lua.refs);
         let allow_oom = !info.flags.has(ScriptFlags::EVAL_COMPAT_MODE)
             && info.flags.has(ScriptFlags::ALLOW_OOM);
         self.run(
@@ -276,7 +353,7 @@ impl Engine {
             keys,
             argv,
             RunMode {
-                read_only: info.read_only,
+                read_only,
                 allow_oom,
             },
             host,
@@ -357,7 +434,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run(
         &mut self,
-        l: L,
+        (l, refs): (L, Refs),
         target: RunTarget,
         name: &str,
         keys: &[Bytes],
@@ -384,20 +461,24 @@ impl Engine {
             killed: false,
             in_call: false,
             panic: None,
+            reply: std::mem::replace(&mut self.reply, Out::new(false)),
+            lookups: &mut *self.lookups,
+            arena: &mut self.arena,
         };
         // SAFETY: `l` is one of this engine's states; the stack is restored to `base`.
         unsafe {
             let base = ffi::lua_gettop(l);
-            raw_get_str(l, ffi::LUA_REGISTRYINDEX, crate::sandbox::REG_ERR_HANDLER);
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, refs.err_handler);
             let handler = ffi::lua_gettop(l);
             let nargs = match target {
                 RunTarget::Eval(func) => {
                     ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, func);
-                    crate::sandbox::push_real_globals(l);
-                    push_array(l, keys);
-                    raw_set_str(l, -2, b"KEYS");
-                    push_array(l, argv);
-                    raw_set_str(l, -2, b"ARGV");
+                    ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, refs.real_globals);
+                    for (name, items) in [(refs.keys_name, keys), (refs.argv_name, argv)] {
+                        ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, name);
+                        push_array(l, items);
+                        ffi::lua_rawset(l, -3);
+                    }
                     ffi::lua_pop(l, 1);
                     0
                 }
@@ -427,18 +508,30 @@ impl Engine {
                 Outcome::Done
             };
             ffi::lua_settop(l, base);
+            // Kept for the next run, unless a big reply made it big.
+            if run.reply.buf.capacity() <= REPLY_BUF_KEEP {
+                run.reply.clear();
+                self.reply = std::mem::replace(&mut run.reply, Out::new(false));
+            }
             if let Some(p) = run.panic.take() {
                 std::panic::resume_unwind(p);
             }
-            self.runs += 1;
-            if self.runs >= 50 {
-                self.runs = 0;
-                ffi::lua_gc(l, ffi::LUA_GCSTEP, 50);
-            }
+            // Redis forces a collection step of 50 KB every 50 runs. On a state of a few tens of
+            // KB that step finishes a whole cycle each time, which cost a short script more
+            // than the rest of its run in Lua; Lua 5.1's own collector is incremental too, and
+            // paced by what the runs allocate (a cycle each time the heap doubles), so it is
+            // left to it. The memory cap still applies, and an allocation past it collects
+            // first.
             outcome
         }
     }
 }
+
+/// The size of the chunks the arguments of calls are copied into (see `Run::arena`).
+const ARENA_CHUNK: usize = 4096;
+
+/// The largest reply buffer a run hands back to the engine for the next one.
+const REPLY_BUF_KEEP: usize = 64 * 1024;
 
 /// How a run is restricted.
 #[derive(Debug, Clone, Copy)]

@@ -573,10 +573,12 @@ impl Engine {
         let keys = keys.first().copied().unwrap_or(3)..keys.last().map_or(3, |k| k + 1);
         let read_only = prepare_checks(flags, read_only, host)?;
         Ok(RunInfo {
-            name,
+            name: name.into(),
             flags,
             read_only,
             keys,
+            compiled: false,
+            prepared: None,
         })
     }
 
@@ -597,13 +599,13 @@ impl Engine {
             }
         };
         let lib = &self.functions.index[&info.name.to_ascii_lowercase()];
-        let func = self.functions.libraries[lib].functions[&info.name].func;
+        let func = self.functions.libraries[lib].functions[&*info.name].func;
         let keys = &args[info.keys.clone()];
         let argv = &args[info.keys.end..];
-        let l = self.functions.lua.l;
+        let lua = (self.functions.lua.l, self.functions.lua.refs);
         let allow_oom = info.flags.has(ScriptFlags::ALLOW_OOM);
         self.run(
-            l,
+            lua,
             RunTarget::Function(func),
             &info.name,
             keys,

@@ -44,7 +44,7 @@ mod run;
 mod sandbox;
 
 use bytes::Bytes;
-use rustis_commands::CommandSpec;
+use rustis_commands::{CommandSpec, Out};
 
 pub use engine::{parse_shebang, Engine, EngineConfig, EvalKind, RunInfo, ScriptFlags};
 pub use functions::{FunctionStats, LibraryMode};
@@ -93,13 +93,13 @@ pub enum LogLevel {
 
 /// What a script needs from the server. The runtime implements it for one run.
 pub trait Host {
-    /// Runs one command of the script and returns its whole reply, encoded in RESP3 when
-    /// `opts.resp3`, else RESP2. `args[0]` is the name as the script wrote it; `spec` is the
-    /// command (or subcommand) it resolved to, already checked for existence, arity,
-    /// `noscript`, ACL (via [`Host::acl_check`]), read-only scripts and OOM. The host runs
-    /// whatever else dispatch checks (prechecks, key checks) and replies with the error if
-    /// they fail. An error reply is a reply (`Ok(b"-ERR ...")`); `Err(Abort)` stops the
-    /// script.
+    /// Runs one command of the script and writes its whole reply into `reply` (empty, with
+    /// `reply.resp3 == opts.resp3`), encoded in RESP3 when `opts.resp3`, else RESP2. `args[0]`
+    /// is the name as the script wrote it; `spec` is the command (or subcommand) it resolved
+    /// to, already checked for existence, arity, `noscript`, ACL (via [`Host::acl_check`]),
+    /// read-only scripts and OOM. The host runs whatever else dispatch checks (prechecks, key
+    /// checks) and replies with the error if they fail. An error reply is a reply (`Ok` with
+    /// `-ERR ...` written); `Err(Abort)` stops the script, and what was written is ignored.
     ///
     /// As Redis's script client, the host never blocks a command (XREAD BLOCK, WAIT and the
     /// like answer at once), starts each run in the caller's database, and keeps a SELECT
@@ -109,7 +109,8 @@ pub trait Host {
         args: Vec<Bytes>,
         spec: &'static CommandSpec,
         opts: CallOpts,
-    ) -> Result<Vec<u8>, Abort>;
+        reply: &mut Out,
+    ) -> Result<(), Abort>;
 
     /// Called every 100,000 Lua instructions of a run: a long script lets the runtime serve
     /// others (with BUSY) and notice SCRIPT KILL here.

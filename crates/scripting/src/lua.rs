@@ -75,6 +75,21 @@ unsafe extern "C" fn counting_alloc(
 pub(crate) struct State {
     pub(crate) l: L,
     pub(crate) mem: Box<MemCounter>,
+    /// What each run pushes, by registry reference (see [`Refs`]).
+    pub(crate) refs: Refs,
+}
+
+/// Registry references (`luaL_ref`) to the values every run pushes: `lua_rawgeti` of one is a
+/// direct array read, where a string key is hashed and looked up first.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Refs {
+    /// The error handler runs are called under.
+    pub(crate) err_handler: c_int,
+    /// The real global table.
+    pub(crate) real_globals: c_int,
+    /// The strings `"KEYS"` and `"ARGV"`.
+    pub(crate) keys_name: c_int,
+    pub(crate) argv_name: c_int,
 }
 
 impl State {
@@ -87,7 +102,11 @@ impl State {
         if l.is_null() {
             return None;
         }
-        Some(State { l, mem })
+        Some(State {
+            l,
+            mem,
+            refs: Refs::default(),
+        })
     }
 }
 

@@ -12,9 +12,10 @@ use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rustis_commands::registry::flags;
-use rustis_commands::Registry;
+use rustis_commands::{CommandSpec, Out, Registry};
+use rustis_resp::encode::SHARE_MIN;
 
 use crate::convert::{error_text_for, number_arg, push_reply};
 use crate::lua::{ffi, guard, push_bytes, push_err_table, raw_set_str, to_bytes, ty, Fail, L};
@@ -117,6 +118,44 @@ pub(crate) struct Run {
     /// A panic of the host, caught so that it does not unwind through Lua's C frames; the
     /// run stops as if aborted and the engine resumes the panic once Lua has returned.
     pub(crate) panic: Option<Box<dyn std::any::Any + Send>>,
+    /// Where the host writes each command's reply: the engine's buffer, lent for the run so
+    /// that a call allocates nothing for its reply.
+    pub(crate) reply: Out,
+    /// The engine's last command lookups (the engine outlives the run, as for `rand`).
+    pub(crate) lookups: *mut Lookups,
+    /// The engine's buffer for the arguments of calls (see `collect_args`), likewise.
+    pub(crate) arena: *mut BytesMut,
+}
+
+/// The commands a script called last, by the name as it spelled them: a script calls the
+/// same few commands again and again, and comparing a short name is cheaper than the
+/// registry's case-folding hash lookup. The registry never changes, so an entry never goes
+/// stale.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    entries: [Option<Lookup>; LOOKUPS],
+    /// The entry the next new name replaces.
+    next: usize,
+}
+
+const LOOKUPS: usize = 8;
+
+/// A command name as a script spelled it, and the command it names.
+type Lookup = (Box<[u8]>, &'static CommandSpec);
+
+impl Lookups {
+    /// `registry.lookup(name)`, through the cache.
+    fn lookup(&mut self, registry: &'static Registry, name: &[u8]) -> Option<&'static CommandSpec> {
+        for (n, spec) in self.entries.iter().flatten() {
+            if **n == *name {
+                return Some(spec);
+            }
+        }
+        let spec = registry.lookup(name)?;
+        self.entries[self.next] = Some((name.into(), spec));
+        self.next = (self.next + 1) % LOOKUPS;
+        Some(spec)
+    }
 }
 
 thread_local! {
@@ -216,30 +255,97 @@ pub(crate) unsafe fn register_api(l: L, g: c_int) {
 
 /// Reads the arguments of a `redis.call` as Redis does: numbers as `%.17g`, strings as they
 /// are, anything else refused.
-unsafe fn collect_args(l: L) -> Result<Vec<Bytes>, &'static [u8]> {
+///
+/// The short arguments of a call of up to [`PACK_MAX_ARGS`] arguments are copied into
+/// `arena` and handed out as slices of it, as the connection's parser hands out slices of its
+/// read buffer: the arena's chunk is reused once the arguments of earlier calls are gone, so a
+/// call makes no allocation for them. An argument of [`SHARE_MIN`] bytes or more gets its own
+/// copy, so that the arena stays small.
+unsafe fn collect_args(l: L, arena: &mut BytesMut) -> Result<Vec<Bytes>, &'static [u8]> {
     let argc = ffi::lua_gettop(l);
     if argc == 0 {
         return Err(b"ERR Please specify at least one argument for this redis lib call");
     }
-    let mut args = Vec::with_capacity(argc as usize);
+    let n = argc as usize;
+    // A number's `%.17g` is at most 24 bytes.
+    let mut packed = 0;
     for i in 1..=argc {
-        match ty(l, i) {
-            ffi::LUA_TNUMBER => args.push(Bytes::from(number_arg(ffi::lua_tonumber(l, i)))),
-            ffi::LUA_TSTRING => {
-                args.push(Bytes::copy_from_slice(to_bytes(l, i).unwrap_or_default()))
-            }
+        packed += match ty(l, i) {
+            ffi::LUA_TNUMBER => 24,
+            ffi::LUA_TSTRING => match ffi::lua_objlen(l, i) {
+                len if len >= SHARE_MIN => 0,
+                len => len,
+            },
             _ => return Err(b"ERR Lua redis lib command arguments must be strings or integers"),
+        };
+    }
+    let mut args = Vec::with_capacity(n);
+    if n > PACK_MAX_ARGS {
+        for i in 1..=argc {
+            args.push(match ty(l, i) {
+                ffi::LUA_TNUMBER => Bytes::from(number_arg(ffi::lua_tonumber(l, i))),
+                _ => Bytes::copy_from_slice(to_bytes(l, i).unwrap_or_default()),
+            });
+        }
+        return Ok(args);
+    }
+    // Reclaims the chunk when nothing holds it any more, else starts a new one (of the
+    // arena's first capacity, when that is enough).
+    arena.reserve(packed);
+    // Where each packed argument ends in the arena; `None` for one with its own copy (in
+    // `args`).
+    let mut ends = [None; PACK_MAX_ARGS];
+    for (i, end) in (1..=argc).zip(ends.iter_mut()) {
+        if ty(l, i) == ffi::LUA_TNUMBER {
+            arena.extend_from_slice(number_arg(ffi::lua_tonumber(l, i)).as_bytes());
+        } else {
+            let s = to_bytes(l, i).unwrap_or_default();
+            if s.len() >= SHARE_MIN {
+                args.push(Bytes::copy_from_slice(s));
+                continue;
+            }
+            arena.extend_from_slice(s);
+        }
+        *end = Some(arena.len());
+    }
+    let buf = arena.split().freeze();
+    if args.is_empty() {
+        let mut start = 0;
+        for end in ends[..n].iter().flatten() {
+            args.push(buf.slice(start..*end));
+            start = *end;
+        }
+        return Ok(args);
+    }
+    // Some have their own copies: put the packed ones in place among them.
+    let mut own = std::mem::take(&mut args).into_iter();
+    let mut start = 0;
+    for end in &ends[..n] {
+        match end {
+            Some(end) => {
+                args.push(buf.slice(start..*end));
+                start = *end;
+            }
+            None => args.push(own.next().unwrap_or_default()),
         }
     }
     Ok(args)
 }
+
+/// The most arguments [`collect_args`] packs into one buffer.
+const PACK_MAX_ARGS: usize = 32;
 
 /// What Redis checks before a script's command runs (`scriptCall`); the error text on refusal.
 fn check_command(
     run: &mut Run,
     args: &[Bytes],
 ) -> Result<&'static rustis_commands::CommandSpec, Vec<u8>> {
-    let spec = run.registry.lookup(&args[0]).and_then(|s| s.resolve(args));
+    // SAFETY: the engine's cache outlives the run (see `Run::lookups`), and only this
+    // function reaches it.
+    let lookups = unsafe { &mut *run.lookups };
+    let spec = lookups
+        .lookup(run.registry, &args[0])
+        .and_then(|s| s.resolve(args));
     let Some(spec) = spec else {
         return Err(b"Unknown Redis command called from script".to_vec());
     };
@@ -301,7 +407,8 @@ unsafe fn generic_call(l: L, raise: bool) -> c_int {
         if run.killed {
             return Err(Fail::ErrTable(kill_message(run).to_vec()));
         }
-        let args = match collect_args(l) {
+        // SAFETY: the engine's arena outlives the run (see `Run::arena`); only this reaches it.
+        let args = match collect_args(l, &mut *run.arena) {
             Ok(a) => a,
             Err(msg) => {
                 ffi::lua_settop(l, 0);
@@ -344,14 +451,18 @@ unsafe fn generic_call(l: L, raise: bool) -> c_int {
         };
         run.in_call = true;
         let host = run.host;
-        // SAFETY: the host outlives the run (see `Run::host`).
-        let reply = catch(run, || (*host).call(args, spec, opts)).unwrap_or(Err(Abort));
+        run.reply.clear();
+        run.reply.resp3 = opts.resp3;
+        let reply: *mut Out = &mut run.reply;
+        // SAFETY: the host outlives the run (see `Run::host`); `reply` is the run's own buffer,
+        // which nothing else touches while the host writes it.
+        let done = catch(run, || (*host).call(args, spec, opts, &mut *reply)).unwrap_or(Err(Abort));
         run.in_call = false;
-        match reply {
-            Ok(bytes) => {
+        match done {
+            Ok(()) => {
+                let bytes = &run.reply.buf[..];
                 let is_err = bytes.first() == Some(&b'-');
-                push_reply(l, &bytes);
-                drop(bytes);
+                push_reply(l, bytes);
                 if raise && is_err {
                     Err(Fail::OnStack)
                 } else {
@@ -500,7 +611,7 @@ unsafe extern "C-unwind" fn redis_acl_check_cmd(l: L) -> c_int {
                 b"ERR redis.acl_check_cmd can only be called inside a script invocation".to_vec(),
             ));
         };
-        let args = collect_args(l).map_err(|m| Fail::ErrTable(m.to_vec()))?;
+        let args = collect_args(l, &mut *run.arena).map_err(|m| Fail::ErrTable(m.to_vec()))?;
         let spec = run.registry.lookup(&args[0]).and_then(|s| s.resolve(&args));
         let Some(spec) = spec else {
             return Err(Fail::ErrTable(

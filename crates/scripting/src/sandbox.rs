@@ -14,7 +14,7 @@
 use std::ffi::c_int;
 
 use crate::lua::{
-    ffi, guard, push_bytes, raw_get_str, raw_set_str, set_funcs, to_bytes, ty, Fail, L,
+    ffi, guard, push_bytes, raw_get_str, raw_set_str, set_funcs, to_bytes, ty, Fail, Refs, L,
 };
 
 /// Registry keys of the tables the sandbox keeps.
@@ -30,8 +30,9 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// `(major << 16) | (minor << 8) | patch`.
 pub const REDIS_VERSION_NUM: u32 = (7 << 16) | 15;
 
-/// Loads the libraries and the API into a fresh state and locks the globals.
-pub(crate) unsafe fn setup(l: L) {
+/// Loads the libraries and the API into a fresh state and locks the globals. Returns the
+/// references each run needs.
+pub(crate) unsafe fn setup(l: L) -> Refs {
     for (name, open) in [
         ("", ffi::luaopen_base as ffi::lua_CFunction),
         ("table", ffi::luaopen_table),
@@ -133,6 +134,17 @@ pub(crate) unsafe fn setup(l: L) {
     raw_set_str(l, g, b"_G");
     ffi::lua_replace(l, ffi::LUA_GLOBALSINDEX);
     ffi::lua_pop(l, 1);
+
+    let reference = |push: &dyn Fn()| {
+        push();
+        ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX)
+    };
+    Refs {
+        err_handler: reference(&|| raw_get_str(l, ffi::LUA_REGISTRYINDEX, REG_ERR_HANDLER)),
+        real_globals: reference(&|| push_real_globals(l)),
+        keys_name: reference(&|| push_bytes(l, b"KEYS")),
+        argv_name: reference(&|| push_bytes(l, b"ARGV")),
+    }
 }
 
 /// Pushes a read-only proxy of the table at `idx` (the same proxy each time for a table).

@@ -37,6 +37,25 @@ impl Host for FakeHost {
         args: Vec<Bytes>,
         spec: &'static CommandSpec,
         opts: CallOpts,
+        reply: &mut Out,
+    ) -> Result<(), Abort> {
+        assert!(reply.buf.is_empty() && reply.resp3 == opts.resp3);
+        reply.raw(&self.answer(args, spec, opts)?);
+        Ok(())
+    }
+
+    fn log(&mut self, _level: crate::LogLevel, msg: &[u8]) {
+        self.logs.push(msg.to_vec());
+    }
+}
+
+impl FakeHost {
+    /// The whole reply to one call.
+    fn answer(
+        &mut self,
+        args: Vec<Bytes>,
+        spec: &'static CommandSpec,
+        opts: CallOpts,
     ) -> Result<Vec<u8>, Abort> {
         if self.abort_on == Some(spec.name) {
             return Err(Abort);
@@ -105,10 +124,6 @@ impl Host for FakeHost {
             }
             other => format!("-ERR fake host has no '{other}'\r\n").into_bytes(),
         })
-    }
-
-    fn log(&mut self, _level: crate::LogLevel, msg: &[u8]) {
-        self.logs.push(msg.to_vec());
     }
 }
 
@@ -365,8 +380,9 @@ fn kill_stops_a_busy_script_and_pcall_cannot_catch_it() {
             a: Vec<Bytes>,
             s: &'static CommandSpec,
             o: CallOpts,
-        ) -> Result<Vec<u8>, Abort> {
-            self.0.call(a, s, o)
+            r: &mut Out,
+        ) -> Result<(), Abort> {
+            self.0.call(a, s, o, r)
         }
         fn tick(&mut self) {
             assert!(self.1.is_running());
@@ -573,10 +589,7 @@ fn fcall_runs_with_resp3_and_sees_keys_and_args() {
     let info = e
         .fcall_info(&b(&["FCALL", "M", "1", "h", "v"]), false, &mut h)
         .unwrap();
-    assert_eq!(
-        (info.name.as_str(), info.keys, info.read_only),
-        ("m", 3..4, false)
-    );
+    assert_eq!((&*info.name, info.keys, info.read_only), ("m", 3..4, false));
 }
 
 #[test]
@@ -588,7 +601,8 @@ fn a_host_panic_reaches_the_caller_after_lua_has_unwound() {
             _: Vec<Bytes>,
             _: &'static CommandSpec,
             _: CallOpts,
-        ) -> Result<Vec<u8>, Abort> {
+            _: &mut Out,
+        ) -> Result<(), Abort> {
             panic!("host bug");
         }
     }
