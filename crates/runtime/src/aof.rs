@@ -37,7 +37,7 @@ use rustis_commands::Out;
 use rustis_storage::{Change, ChangeKind, DbIndex, KeyListener, ListenerId, Shard, Value};
 use tokio::sync::oneshot;
 
-use crate::worker::Worker;
+use crate::worker::{TxId, Worker};
 
 // ---- Capture: what each shard thread logs. ----
 
@@ -55,6 +55,9 @@ struct Local {
     listener: Option<ListenerId>,
     /// Changes seen by the listener and not logged yet, in order.
     changed: Vec<(DbIndex, Vec<u8>, ChangeKind)>,
+    /// The transaction whose work this thread is running now ([`in_tx`]): its records are
+    /// tagged with it, so that the writer can put them in the transaction's block.
+    op: Option<TxId>,
 }
 
 /// Collects the changes of its shard for the thread's capture.
@@ -115,16 +118,33 @@ fn take_changed() -> Vec<(DbIndex, Vec<u8>, ChangeKind)> {
 }
 
 fn send(db: DbIndex, bytes: Vec<u8>) {
-    send_rec(db, bytes, false);
+    send_rec(db, bytes, false, Tag::Current);
 }
 
-fn send_rec(db: DbIndex, bytes: Vec<u8>, global: bool) {
+/// Which transaction a record is tagged with.
+#[derive(Clone, Copy)]
+enum Tag {
+    /// The one this thread is running work of now, if any.
+    Current,
+    /// None: the record is not part of any transaction's work.
+    Untagged,
+    /// This one.
+    Tx(Option<TxId>),
+}
+
+fn send_rec(db: DbIndex, bytes: Vec<u8>, global: bool, tag: Tag) {
     LOCAL.with(|l| {
         let l = l.borrow();
         if let (Some(tx), Some(st)) = (&l.tx, &l.state) {
             st.sent.fetch_add(1, Ordering::Relaxed);
+            let op = match tag {
+                Tag::Current => l.op,
+                Tag::Untagged => None,
+                Tag::Tx(t) => t,
+            };
             let _ = tx.send(WMsg::Rec {
                 from: l.thread,
+                op,
                 db,
                 bytes,
                 global,
@@ -133,34 +153,91 @@ fn send_rec(db: DbIndex, bytes: Vec<u8>, global: bool) {
     });
 }
 
-/// While alive, what this thread logs is one MULTI/EXEC block in the file (EXEC, a script):
-/// the writer holds this thread's records until the guard goes, then writes them together,
-/// so a file cut short never holds part of it. Records of other threads go on meanwhile;
-/// they name other keys, so their place relative to the block does not matter.
-pub(crate) struct Block(bool);
+/// Runs `f`, work of transaction `tx` on this thread (a part, a command, a write-back), with
+/// the records it makes tagged with `tx`: when `tx` has an open block ([`Block::begin_tx`]),
+/// the writer puts them in it. Changes made here before, outside the transaction, are logged
+/// first, untagged; those `f` leaves unlogged are logged, tagged, before it returns (so
+/// before its reply tells the transaction's thread it ran).
+pub(crate) fn in_tx<T>(w: &Worker, tx: Option<TxId>, f: impl FnOnce() -> T) -> T {
+    if tx.is_none() || !on() {
+        return f();
+    }
+    settle(w);
+    let prev = LOCAL.with(|l| std::mem::replace(&mut l.borrow_mut().op, tx));
+    let r = f();
+    settle(w);
+    LOCAL.with(|l| l.borrow_mut().op = prev);
+    r
+}
+
+/// [`in_tx`] for a caller that holds the shard borrowed: only the tagging (a command run by
+/// `exec_on` logs what it changed itself, and logs what was pending before it first).
+pub(crate) fn in_tx_locked<T>(tx: Option<TxId>, f: impl FnOnce() -> T) -> T {
+    if tx.is_none() || !on() {
+        return f();
+    }
+    let prev = LOCAL.with(|l| std::mem::replace(&mut l.borrow_mut().op, tx));
+    let r = f();
+    LOCAL.with(|l| l.borrow_mut().op = prev);
+    r
+}
+
+/// Logs the changes made on this thread's shard and not logged yet (if the shard is not
+/// borrowed now; otherwise whoever holds it logs them).
+pub(crate) fn settle(w: &Worker) {
+    if on() {
+        if let Ok(mut shard) = w.shard.try_borrow_mut() {
+            flush_pending(&mut shard);
+        }
+    }
+}
+
+/// While alive, a MULTI/EXEC block in the file: the writer holds its records and writes them
+/// together when the guard goes, so a file cut short never holds part of it.
+///
+/// Two kinds. A **thread block** ([`Block::begin`]) holds everything this thread logs
+/// meanwhile: for work that runs without yielding (EXEC inline, a script on one shard), so
+/// that nothing else of this thread is logged in between. A **transaction block**
+/// ([`Block::begin_tx`]) holds the records tagged with its transaction, on whichever thread
+/// they were made ([`in_tx`]): for a cross-shard EXEC or script, which holds the locks of
+/// every key it touches until after the guard goes (the guard must be dropped before the
+/// unlock), so no record about those keys from outside the transaction can come between.
+/// Records of other threads, and this thread's untagged ones, go on meanwhile; they name
+/// other keys, so their place relative to the block does not matter.
+pub(crate) struct Block(Option<Option<TxId>>);
 
 impl Block {
     pub(crate) fn begin() -> Block {
+        Block::open(None)
+    }
+
+    /// The block of transaction `tx`; begun after its locks are granted and before any of its
+    /// work runs, dropped before they are released.
+    pub(crate) fn begin_tx(tx: TxId) -> Block {
+        Block::open(Some(tx))
+    }
+
+    fn open(tx: Option<TxId>) -> Block {
         if !on() {
-            return Block(false);
+            return Block(None);
         }
         LOCAL.with(|l| {
             let l = l.borrow();
-            if let Some(tx) = &l.tx {
-                let _ = tx.send(WMsg::Begin(l.thread));
+            if let Some(s) = &l.tx {
+                let _ = s.send(WMsg::Begin(l.thread, tx));
             }
         });
-        Block(true)
+        Block(Some(tx))
     }
 }
 
 impl Drop for Block {
     fn drop(&mut self) {
-        if self.0 {
+        if let Some(tx) = self.0 {
             LOCAL.with(|l| {
                 let l = l.borrow();
-                if let Some(tx) = &l.tx {
-                    let _ = tx.send(WMsg::End(l.thread));
+                if let Some(s) = &l.tx {
+                    let _ = s.send(WMsg::End(l.thread, tx));
                 }
             });
         }
@@ -210,8 +287,12 @@ fn log_states(shard: &mut Shard, changed: Vec<(DbIndex, Vec<u8>, ChangeKind)>) -
     for (db, key, kind) in &changed {
         match kind {
             ChangeKind::Flushed | ChangeKind::Swapped(_) => continue,
-            ChangeKind::Expired | ChangeKind::Evicted => {
+            ChangeKind::Expired => {
                 send(*db, resp(&[b"DEL", key]));
+                continue;
+            }
+            ChangeKind::Evicted => {
+                evicted(*db, key);
                 continue;
             }
             _ => {}
@@ -261,6 +342,12 @@ fn state_record(shard: &mut Shard, db: DbIndex, key: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// An evicted key's `DEL`, never part of a transaction's block: eviction frees memory
+/// before a command, and may take any key of the shard, not only the transaction's.
+fn evicted(db: DbIndex, key: &[u8]) {
+    send_rec(db, resp(&[b"DEL", key]), false, Tag::Untagged);
+}
+
 /// How a command is logged once it changed something.
 enum Form {
     /// Its arguments replay to the same effect.
@@ -286,11 +373,14 @@ fn form(name: &str) -> Form {
     }
 }
 
-/// Before a command runs on this shard: changes made outside any command go first.
+/// Before a command runs on this shard: changes made outside any command go first, untagged
+/// (they were made before the work that follows, whatever transaction it belongs to).
 #[inline]
 pub(crate) fn begin(shard: &mut Shard) {
     if on() {
+        let prev = LOCAL.with(|l| l.borrow_mut().op.take());
         flush_pending(shard);
+        LOCAL.with(|l| l.borrow_mut().op = prev);
     }
 }
 
@@ -312,7 +402,8 @@ pub(crate) fn end_command(
     let mut real = false;
     for (kdb, key, kind) in &changed {
         match kind {
-            ChangeKind::Expired | ChangeKind::Evicted => send(*kdb, resp(&[b"DEL", key])),
+            ChangeKind::Expired => send(*kdb, resp(&[b"DEL", key])),
+            ChangeKind::Evicted => evicted(*kdb, key),
             _ => real = true,
         }
     }
@@ -430,13 +521,14 @@ fn bulks(reply: &[u8]) -> Vec<&[u8]> {
 
 /// An all-shard write command (FLUSHALL, FLUSHDB, SWAPDB) ran: logged once, verbatim, by
 /// the thread that ran it over every shard, after every part ran and before any shard is
-/// released. (Its parts' flush and swap events are not logged by the shards.)
-pub(crate) fn log_fanout(spec: &CommandSpec, db: DbIndex, args: &[Bytes]) {
+/// released; `tx` is the transaction (EXEC, script) it ran in, if any, whose block it joins.
+/// (Its parts' flush and swap events are not logged by the shards.)
+pub(crate) fn log_fanout(tx: Option<TxId>, spec: &CommandSpec, db: DbIndex, args: &[Bytes]) {
     if !on() || spec.flags & rustis_commands::registry::flags::WRITE == 0 {
         return;
     }
     let argv: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
-    send_rec(db, resp(&argv), true);
+    send_rec(db, resp(&argv), true, Tag::Tx(tx));
 }
 
 /// Under `appendfsync always`: waits until everything logged so far is on disk. Returns at
@@ -464,9 +556,11 @@ pub(crate) const FSYNC_EVERYSEC: u8 = 1;
 pub(crate) const FSYNC_ALWAYS: u8 = 2;
 
 enum WMsg {
-    /// A record: one or more commands for database `db`, from thread `from`.
+    /// A record: one or more commands for database `db`, from thread `from`, made as work of
+    /// transaction `op` if any.
     Rec {
         from: usize,
+        op: Option<TxId>,
         db: DbIndex,
         bytes: Vec<u8>,
         /// An all-shard command: every record held in an open block happened before it.
@@ -478,9 +572,10 @@ enum WMsg {
     Rotate(oneshot::Sender<Result<(), String>>),
     /// Thread `n` has taken its part of the rewrite's cut.
     Cut(usize),
-    /// Thread `n` starts (or ends) a block written as MULTI ... EXEC ([`Block`]).
-    Begin(usize),
-    End(usize),
+    /// Thread `n` starts (or ends) a block written as MULTI ... EXEC ([`Block`]): a thread
+    /// block, or with a transaction, that transaction's block.
+    Begin(usize, Option<TxId>),
+    End(usize, Option<TxId>),
     /// The rewrite ended: its base file (None: it failed).
     Finish(Option<PathBuf>, oneshot::Sender<Result<(), String>>),
     /// Write, fsync and stop.
@@ -822,8 +917,11 @@ impl Incr {
     }
 }
 
-/// Records held for an open block: `(database, command)`.
+/// Records held for an open thread block: `(database, command)`.
 type Held = Vec<(DbIndex, Vec<u8>)>;
+
+/// Records held for an open transaction block: `(thread, database, command)`.
+type TxHeld = Vec<(usize, DbIndex, Vec<u8>)>;
 
 struct Writer {
     paths: AofPaths,
@@ -835,8 +933,10 @@ struct Writer {
     old: Option<(Incr, Vec<bool>)>,
     state: Arc<AofState>,
     last_fsync: Instant,
-    /// Per thread, an open block: its nesting depth and the records held for it.
+    /// Per thread, an open thread block: its nesting depth and the records held for it.
     blocks: std::collections::HashMap<usize, (u32, Held)>,
+    /// Per transaction, an open transaction block: its nesting depth and its records.
+    txs: std::collections::HashMap<TxId, (u32, TxHeld)>,
     written: u64,
     base_size: u64,
     closed_size: u64,
@@ -912,13 +1012,19 @@ impl Writer {
                 match m {
                     WMsg::Rec {
                         from,
+                        op,
                         db,
                         bytes,
                         global,
                     } => {
                         self.written += 1;
-                        if global {
-                            // Never held: records of other threads after it depend on it.
+                        if let Some(b) = op.and_then(|t| self.txs.get_mut(&t)) {
+                            b.1.push((from, db, bytes));
+                            continue;
+                        }
+                        if global && !(self.n == 1 && self.blocks.contains_key(&from)) {
+                            // Never held (but with one thread, in that thread's block):
+                            // records of other threads after it depend on it.
                             let open: Vec<usize> = self.blocks.keys().copied().collect();
                             for t in open {
                                 self.write_held(t);
@@ -931,8 +1037,13 @@ impl Writer {
                             None => self.target(from).add(db, &bytes),
                         }
                     }
-                    WMsg::Begin(t) => self.blocks.entry(t).or_default().0 += 1,
-                    WMsg::End(t) => {
+                    WMsg::Begin(t, None) => self.blocks.entry(t).or_default().0 += 1,
+                    WMsg::Begin(t, Some(x)) => {
+                        // What a thread block of this thread holds happened before.
+                        self.write_held(t);
+                        self.txs.entry(x).or_default().0 += 1;
+                    }
+                    WMsg::End(t, None) => {
                         let done = match self.blocks.get_mut(&t) {
                             Some((depth, _)) => {
                                 *depth -= 1;
@@ -943,6 +1054,20 @@ impl Writer {
                         if done {
                             self.write_held(t);
                             self.blocks.remove(&t);
+                        }
+                    }
+                    WMsg::End(_, Some(x)) => {
+                        let done = match self.txs.get_mut(&x) {
+                            Some((depth, _)) => {
+                                *depth -= 1;
+                                *depth == 0
+                            }
+                            None => false,
+                        };
+                        if done {
+                            if let Some((_, held)) = self.txs.remove(&x) {
+                                self.write_tx(held);
+                            }
                         }
                     }
                     WMsg::Sync(r) => syncs.push(r),
@@ -1003,6 +1128,37 @@ impl Writer {
             f.add(*db, b);
         }
         f.buf.extend_from_slice(&resp(&[b"EXEC"]));
+    }
+
+    /// Writes a transaction block's records as one MULTI ... EXEC (one record alone, as it
+    /// is). The file is that of the thread that made the first record: every thread whose
+    /// keys the transaction touched is on the same side of a rewrite's cut, since the cut is
+    /// taken under the all-shard lock, which waits for the transaction's locks to go, and
+    /// those go only after the block ends.
+    fn write_tx(&mut self, held: TxHeld) {
+        let Some(&(first, _, _)) = held.first() else {
+            return;
+        };
+        debug_assert!(held
+            .iter()
+            .all(|(t, _, _)| self.cut_of(*t) == self.cut_of(first)));
+        let f = self.target(first);
+        if held.len() == 1 {
+            f.add(held[0].1, &held[0].2);
+            return;
+        }
+        f.buf.extend_from_slice(&resp(&[b"MULTI"]));
+        for (_, db, b) in &held {
+            f.add(*db, b);
+        }
+        f.buf.extend_from_slice(&resp(&[b"EXEC"]));
+    }
+
+    /// Whether thread `t`'s records go to the new file of a running rewrite.
+    fn cut_of(&self, t: usize) -> bool {
+        self.old
+            .as_ref()
+            .is_none_or(|(_, cut)| cut.get(t).copied().unwrap_or(true))
     }
 
     /// The file a record of thread `from` goes to: during a rewrite, the old one until the
@@ -1136,6 +1292,7 @@ fn start_writer(
         state: state.clone(),
         last_fsync: Instant::now(),
         blocks: Default::default(),
+        txs: Default::default(),
         written: state.sent.load(Ordering::Relaxed),
         base_size,
         closed_size,

@@ -362,6 +362,16 @@ pub(crate) async fn run(
         if !groups.is_empty() && !lock_all(w, tx, &groups).await {
             return out.error(SHUTTING_DOWN);
         }
+        // What the run logs is one block in the AOF: this thread's (a local run does not
+        // yield), or its transaction's on every thread (ended before the unlock). Inside a
+        // cross-shard EXEC, the records join EXEC's block.
+        let block = match mode {
+            Mode::Local => Some(crate::aof::Block::begin()),
+            Mode::Keys(tx) | Mode::All(tx) if held.is_none() => {
+                Some(crate::aof::Block::begin_tx(tx))
+            }
+            _ => None,
+        };
         let mut host = ScriptHost {
             oom: crate::evict::is_oom(w),
             w,
@@ -397,6 +407,7 @@ pub(crate) async fn run(
         } else {
             host.commit_counts();
         }
+        drop(block);
         for (s, _) in &groups {
             w.send_unlock(*s, tx);
         }
@@ -442,6 +453,7 @@ fn run_forwarded(
     db: DbIndex,
     resp3: bool,
 ) -> Forwarded {
+    let block = crate::aof::Block::begin();
     let mut host = ScriptHost {
         oom: crate::evict::is_oom(w),
         w,
@@ -489,6 +501,7 @@ fn run_forwarded(
         // The calls are counted on the connection's thread, with the script.
         Some(_) => Forwarded::Done(out.buf, std::mem::take(&mut host.counted)),
     };
+    drop(block);
     w.serve_ready();
     done
 }
@@ -606,11 +619,14 @@ impl ScriptHost<'_> {
         f: impl FnOnce(&Worker) -> T + Send + 'static,
     ) -> Result<T, Abort> {
         if s == self.w.id {
-            return Ok(f(self.w));
+            return Ok(crate::aof::in_tx(self.w, self.tx(), || f(self.w)));
         }
         let (tx, rx) = std::sync::mpsc::channel();
         let call = Box::new(move |wk: &Worker| -> Partial {
-            let _ = tx.send(f(wk));
+            let v = f(wk);
+            // What it changed reaches the AOF (in the run's block) before the run goes on.
+            crate::aof::settle(wk);
+            let _ = tx.send(v);
             Box::new(())
         });
         drop(self.w.send_call(s, self.tx(), false, call));
@@ -777,7 +793,7 @@ impl ScriptHost<'_> {
                 })?);
             }
             // Logged once, while every shard is held (All mode).
-            crate::aof::log_fanout(spec, db, &args);
+            crate::aof::log_fanout(self.tx(), spec, db, &args);
             (ops.merge)(&args, parts, &mut out);
             return Ok(out.buf.to_vec());
         }
