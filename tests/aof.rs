@@ -860,3 +860,104 @@ fn a_cross_shard_exec_or_script_is_one_multi_exec_block_in_the_aof() {
         }
     }
 }
+
+/// FUNCTION LOAD, DELETE, FLUSH and RESTORE are logged and replayed at startup; DEBUG LOADAOF
+/// keeps the libraries; a rewrite's base holds them (a library loaded after it is in the new
+/// incremental file); redis-server 7.0.15 loads the directory with the same libraries.
+#[test]
+fn functions_are_logged_replayed_and_kept_by_rewrites() {
+    let lib = |name: &str, ret: &str| {
+        format!(
+            "#!lua name={name}\nredis.register_function('f{name}', function() return '{ret}' end)"
+        )
+    };
+    let check = |c: &mut RawConn, want: &[(&str, &str)]| {
+        for (name, ret) in want {
+            let f = format!("f{name}");
+            assert_eq!(
+                show(&c.cmd(&["FCALL", &f, "0"])),
+                format!("${}\r\n{ret}\r\n", ret.len()),
+                "{f}"
+            );
+        }
+        let n = show(&c.cmd(&["FUNCTION", "STATS"]));
+        assert!(
+            n.contains(&format!("libraries_count\r\n:{}\r\n", want.len())),
+            "{n}"
+        );
+    };
+    let debug = [("enable-debug-command", "yes")];
+    for threads in THREADS {
+        let dir = TempDir::new("functions");
+        let want = [("a", "2"), ("c", "3")];
+        {
+            let s = start_aof(threads, &dir.0, &debug);
+            let mut c = s.raw();
+            for args in [
+                vec!["FUNCTION", "LOAD", &lib("a", "1")],
+                vec!["FUNCTION", "LOAD", &lib("b", "1")],
+                vec!["FUNCTION", "LOAD", "REPLACE", &lib("a", "2")],
+                vec!["FUNCTION", "DELETE", "b"],
+            ] {
+                let r = c.cmd(&args);
+                assert!(!r.starts_with(b"-"), "{args:?}: {}", show(&r));
+            }
+            let dump = c.cmd(&["FUNCTION", "DUMP"]);
+            let nl = dump.iter().position(|&b| b == b'\n').unwrap();
+            let payload = dump[nl + 1..dump.len() - 2].to_vec();
+            assert_eq!(c.cmd(&["FUNCTION", "FLUSH"]), b"+OK\r\n");
+            assert_eq!(
+                c.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload]),
+                b"+OK\r\n"
+            );
+            assert!(c
+                .cmd(&["FUNCTION", "LOAD", &lib("c", "3")])
+                .starts_with(b"$"));
+            check(&mut c, &want);
+            assert_eq!(c.cmd(&["DEBUG", "LOADAOF"]), b"+OK\r\n");
+            for _ in 0..threads * 2 {
+                check(&mut s.raw(), &want);
+            }
+        }
+        let incr = std::fs::read(dir.0.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+        let logged: Vec<String> = commands_of(&incr)
+            .into_iter()
+            .filter(|(_, c)| c[0] == "FUNCTION")
+            .map(|(_, c)| c[1].to_uppercase())
+            .collect();
+        assert_eq!(
+            logged,
+            ["LOAD", "LOAD", "LOAD", "DELETE", "FLUSH", "RESTORE", "LOAD"]
+        );
+        {
+            let s = start_aof(threads, &dir.0, &debug);
+            let mut c = s.raw();
+            check(&mut c, &want);
+            assert_eq!(
+                show(&c.cmd(&["BGREWRITEAOF"])),
+                "+Background append only file rewriting started\r\n"
+            );
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while info_field(&mut c, "aof_rewrite_in_progress") != "0" {
+                assert!(Instant::now() < deadline);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert!(c
+                .cmd(&["FUNCTION", "LOAD", &lib("d", "4")])
+                .starts_with(b"$"));
+        }
+        let want = [("a", "2"), ("c", "3"), ("d", "4")];
+        let copy = TempDir::new("functions-copy");
+        std::fs::create_dir_all(copy.0.join("appendonlydir")).unwrap();
+        for e in std::fs::read_dir(dir.0.join("appendonlydir")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), copy.0.join("appendonlydir").join(e.file_name())).unwrap();
+        }
+        {
+            let s = start_aof(threads, &dir.0, &debug);
+            check(&mut s.raw(), &want);
+        }
+        let r = Reference::start_with(Some(&copy.0), &["--appendonly", "yes"]);
+        check(&mut r.conn(), &want);
+    }
+}

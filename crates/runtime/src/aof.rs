@@ -531,6 +531,17 @@ pub(crate) fn log_fanout(tx: Option<TxId>, spec: &CommandSpec, db: DbIndex, args
     send_rec(db, resp(&argv), true, Tag::Tx(tx));
 }
 
+/// A FUNCTION LOAD, DELETE, FLUSH or RESTORE accepted by an engine: logged verbatim, as
+/// Redis propagates it (called under the function list's lock, see `functions.rs`). It names
+/// no key and goes to the file by the functions' own place in a rewrite's cut.
+pub(crate) fn log_function(st: &AofState, args: &[Bytes]) {
+    if let Some(tx) = st.sender() {
+        let argv: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        st.sent.fetch_add(1, Ordering::Relaxed);
+        let _ = tx.send(WMsg::Function(resp(&argv)));
+    }
+}
+
 /// Under `appendfsync always`: waits until everything logged so far is on disk. Returns at
 /// once when nothing was logged since the last fsync.
 pub(crate) async fn sync_always(w: &Worker) {
@@ -572,6 +583,11 @@ enum WMsg {
     Rotate(oneshot::Sender<Result<(), String>>),
     /// Thread `n` has taken its part of the rewrite's cut.
     Cut(usize),
+    /// A FUNCTION command's record ([`log_function`]).
+    Function(Vec<u8>),
+    /// The rewrite has taken its copy of the function libraries: function records go to the
+    /// new file from now on.
+    FunctionsCut,
     /// Thread `n` starts (or ends) a block written as MULTI ... EXEC ([`Block`]): a thread
     /// block, or with a transaction, that transaction's block.
     Begin(usize, Option<TxId>),
@@ -1070,6 +1086,18 @@ impl Writer {
                             }
                         }
                     }
+                    WMsg::Function(bytes) => {
+                        self.written += 1;
+                        let n = self.n;
+                        self.target(n).buf.extend_from_slice(&bytes);
+                    }
+                    WMsg::FunctionsCut => {
+                        let n = self.n;
+                        if let Some((_, cut)) = self.old.as_mut() {
+                            cut[n] = true;
+                        }
+                        self.close_old_if_cut();
+                    }
                     WMsg::Sync(r) => syncs.push(r),
                     WMsg::Cut(t) => {
                         // What the thread holds in a block happened before its cut.
@@ -1200,7 +1228,8 @@ impl Writer {
         self.manifest = m;
         tracing::info!("Creating AOF incr file {} on background rewrite", f.name);
         let old = std::mem::replace(&mut self.cur, new);
-        self.old = Some((old, vec![false; self.n]));
+        // One slot per thread, and one for the function records.
+        self.old = Some((old, vec![false; self.n + 1]));
         Ok(())
     }
 
@@ -1349,6 +1378,7 @@ fn write_empty_base(path: &Path) -> std::io::Result<()> {
             .map_or(0, |d| d.as_secs() as i64),
         used_mem: 0,
         aof_base: true,
+        functions: Vec::new(),
     };
     let f = File::create(path)?;
     let fw = rustis_persist::file::FileWriter::new(std::io::BufWriter::new(f), &aux, true)?;
@@ -1362,6 +1392,8 @@ fn write_empty_base(path: &Path) -> std::io::Result<()> {
 /// What loading found.
 pub(crate) struct LoadReport {
     pub keys: u64,
+    /// The function libraries the files hold.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// At startup with `appendonly yes`: loads the AOF named by the manifest (if any) into the
@@ -1377,13 +1409,14 @@ pub(crate) fn start_at_startup(
     let mpath = paths.manifest();
     let err = |e: String| crate::StartError::Load(mpath.clone(), e);
     let mut keys = 0;
+    let mut functions = Vec::new();
     let manifest = match std::fs::read_to_string(&mpath) {
         Ok(text) => {
             let m = Manifest::parse(&text).map_err(|e| {
                 tracing::warn!("\n*** FATAL AOF MANIFEST FILE ERROR ***\n{e}\n");
                 err(e)
             })?;
-            keys = load_files(cfg, &paths, &m, shards).map_err(err)?;
+            (keys, functions) = load_files(cfg, &paths, &m, shards).map_err(err)?;
             tracing::info!("DB loaded from append only file");
             state.loaded.store(true, Ordering::Relaxed);
             m
@@ -1405,19 +1438,21 @@ pub(crate) fn start_at_startup(
         Err(e) => return Err(err(e.to_string())),
     };
     start_writer(state, paths, manifest, shards.len(), false).map_err(err)?;
-    Ok(LoadReport { keys })
+    Ok(LoadReport { keys, functions })
 }
 
 /// Loads the base and incremental files of `m` into `shards`: every command is replayed on
 /// one scratch shard that holds every key (so a command over keys of several shards runs
 /// whole), with expiry stopped (its clock at 0) as Redis stops it while loading; the keys
-/// then move to the shards that own them. Returns the number of keys.
+/// then move to the shards that own them. FUNCTION commands (and a base's libraries) are
+/// applied to a scratch Lua engine. Returns the number of keys and the libraries' codes.
 pub(crate) fn load_files(
     cfg: &crate::Config,
     paths: &AofPaths,
     m: &Manifest,
     shards: &mut [Shard],
-) -> Result<u64, String> {
+) -> Result<(u64, Vec<Vec<u8>>), String> {
+    let mut engine = crate::functions::scratch_engine();
     let n_dbs = shards.first().map_or(16, |s| s.dbs.len());
     let mut scratch = Shard::new(0, 1, n_dbs);
     scratch.config = cfg.shard_config();
@@ -1442,7 +1477,15 @@ pub(crate) fn load_files(
             }
         };
         let last = i + 1 == count;
-        let outcome = load_one(&mut scratch, &data, &f.name, &path, truncated_ok, last)?;
+        let outcome = load_one(
+            &mut scratch,
+            &mut engine,
+            &data,
+            &f.name,
+            &path,
+            truncated_ok,
+            last,
+        )?;
         let secs = start.elapsed().as_secs_f64();
         if is_base {
             tracing::info!("DB loaded from base file {}: {secs:.3} seconds", f.name);
@@ -1465,7 +1508,7 @@ pub(crate) fn load_files(
             keys += 1;
         }
     }
-    Ok(keys)
+    Ok((keys, crate::functions::codes_of(&engine)))
 }
 
 /// What one shard gets in a reload: `(database, key, entry)`.
@@ -1508,7 +1551,7 @@ pub(crate) async fn debug_reload(w: &Rc<Worker>) -> Result<(), String> {
         std::fs::read(&path).map_err(|e| format!("ERR Error trying to load the RDB dump: {e}"))?;
     let now = w.shared.clock.now_ms();
     let mut parts: Vec<ShardKeys> = (0..n).map(|_| Vec::new()).collect();
-    rustis_persist::file::load(&data, &cfg, n_dbs, now, true, |k| {
+    let loaded = rustis_persist::file::load(&data, &cfg, n_dbs, now, true, |k| {
         let s = crate::routing::shard_of(&k.key, n);
         parts[s].push((
             k.db,
@@ -1518,7 +1561,11 @@ pub(crate) async fn debug_reload(w: &Rc<Worker>) -> Result<(), String> {
         true
     })
     .map_err(|e| format!("ERR Error trying to load the RDB dump: {e}"))?;
+    crate::functions::load_codes(&mut crate::functions::scratch_engine(), &loaded.functions)
+        .map_err(|e| format!("ERR Error trying to load the RDB dump: {e}"))?;
     replace_dataset(w, parts).await?;
+    // The libraries become the file's, as Redis empties them before it loads.
+    crate::script::replace_libraries(w, loaded.functions);
     tracing::info!("DB reloaded by DEBUG RELOAD");
     Ok(())
 }
@@ -1545,7 +1592,8 @@ pub(crate) async fn debug_loadaof(w: &Rc<Worker>) -> Result<(), String> {
             s
         })
         .collect();
-    load_files(&cfg, &paths, &m, &mut scratch).map_err(|e| format!("ERR {e}"))?;
+    let (_, functions) =
+        load_files(&cfg, &paths, &m, &mut scratch).map_err(|e| format!("ERR {e}"))?;
     let mut parts: Vec<ShardKeys> = Vec::with_capacity(w.n);
     for mut s in scratch {
         let mut mine = Vec::new();
@@ -1558,13 +1606,16 @@ pub(crate) async fn debug_loadaof(w: &Rc<Worker>) -> Result<(), String> {
         parts.push(mine);
     }
     replace_dataset(w, parts).await?;
+    crate::script::replace_libraries(w, functions);
     tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
     Ok(())
 }
 
-/// Loads one file into `scratch`. Returns whether it was truncated (and loaded anyway).
+/// Loads one file into `scratch` (its libraries and FUNCTION commands into `engine`).
+/// Returns whether it was truncated (and loaded anyway).
 fn load_one(
     scratch: &mut Shard,
+    engine: &mut rustis_scripting::Engine,
     data: &[u8],
     name: &str,
     path: &Path,
@@ -1575,7 +1626,7 @@ fn load_one(
         tracing::info!("Reading RDB base file on AOF loading...");
         let cfg = scratch.config.clone();
         let n_dbs = scratch.dbs.len();
-        rustis_persist::file::load(data, &cfg, n_dbs, 0, true, |k| {
+        let loaded = rustis_persist::file::load(data, &cfg, n_dbs, 0, true, |k| {
             let db = scratch.db(k.db);
             if db.contains(&k.key) {
                 return false;
@@ -1586,6 +1637,9 @@ fn load_one(
         .map_err(|e| {
             tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
             e.to_string()
+        })?;
+        crate::functions::load_codes(engine, &loaded.functions).inspect_err(|_| {
+            tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
         })?;
         return Ok(false);
     }
@@ -1636,13 +1690,13 @@ fn load_one(
             }
             b"exec" => {
                 for (d, c) in queue.take().unwrap_or_default() {
-                    replay(scratch, d, &c, &mut out, name)?;
+                    replay(scratch, engine, d, &c, &mut out, name)?;
                 }
             }
             _ => match queue.as_mut() {
                 // A SELECT inside the block applies to what is queued after it.
                 Some(q) => q.push((db, cmd)),
-                None => replay(scratch, db, &cmd, &mut out, name)?,
+                None => replay(scratch, engine, db, &cmd, &mut out, name)?,
             },
         }
         valid_up_to = p;
@@ -1679,6 +1733,7 @@ fn load_one(
 
 fn replay(
     scratch: &mut Shard,
+    engine: &mut rustis_scripting::Engine,
     db: DbIndex,
     args: &[Bytes],
     out: &mut Out,
@@ -1691,8 +1746,12 @@ fn replay(
             "Unknown command '{cmd}' reading the append only file {name}"
         ));
     };
-    if let Run::Conn(_) = spec.run {
-        // Server-level commands (FUNCTION LOAD, SCRIPT LOAD) change no key.
+    if let Run::Conn(cmd) = spec.run {
+        // FUNCTION LOAD, DELETE, FLUSH, RESTORE change the libraries; the other server-level
+        // commands (SCRIPT LOAD) change nothing that is kept.
+        if cmd == rustis_commands::ConnCmd::Function {
+            crate::functions::replay(engine, args);
+        }
         return Ok(());
     }
     // The checks dispatch makes before a command runs: a damaged file is refused, it never
@@ -1795,6 +1854,7 @@ pub(crate) async fn start_rewrite(w: &Rc<Worker>, enable: bool) -> Result<(), St
     }
     st.rewrite_scheduled.store(false, Ordering::Relaxed);
     st.rewrite_started.store(unix_secs(w), Ordering::Relaxed);
+    let mut functions: Option<Vec<Vec<u8>>> = None;
     let paths = AofPaths::of(&w.shared.config());
     let fail = |e: String| {
         st.rewrite_running.store(false, Ordering::Release);
@@ -1807,8 +1867,13 @@ pub(crate) async fn start_rewrite(w: &Rc<Worker>, enable: bool) -> Result<(), St
             .and_then(|t| Manifest::parse(&t).ok())
             .unwrap_or_default();
         st.load_settings(&w.shared.config());
-        start_writer(&st, paths.clone(), manifest, w.n, true)
-            .map_err(|e| fail(format!("ERR {e}")))?;
+        // The base holds the libraries as they are when logging starts: the function records
+        // after that are in the new file.
+        functions = Some(w.shared.functions.at_cut(|codes| {
+            start_writer(&st, paths.clone(), manifest, w.n, true)
+                .map(|()| codes)
+                .map_err(|e| fail(format!("ERR {e}")))
+        })?);
     } else {
         let Some(tx) = st.sender() else {
             return Err(fail("ERR the append only file is off".into()));
@@ -1830,13 +1895,22 @@ pub(crate) async fn start_rewrite(w: &Rc<Worker>, enable: bool) -> Result<(), St
     let Some(parts) = parts else {
         return Err(fail("ERR server is shutting down".into()));
     };
+    // The base holds the libraries as of this mark among the function records.
+    let functions = functions.unwrap_or_else(|| {
+        w.shared.functions.at_cut(|codes| {
+            if let Some(tx) = st.sender() {
+                let _ = tx.send(WMsg::FunctionsCut);
+            }
+            codes
+        })
+    });
     let w = w.clone();
     tokio::task::spawn_local(async move {
         let st = w.shared.aof.clone();
         let tmp = paths
             .dir
             .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-        let result = crate::persist::write_snapshot(&w, tmp.clone(), parts, true).await;
+        let result = crate::persist::write_aof_base(&w, tmp.clone(), parts, functions).await;
         let base = match &result {
             Ok(()) => Some(tmp.clone()),
             Err(e) => {

@@ -143,6 +143,36 @@ fn broadcast(w: &Worker, what: Sync) {
     }
 }
 
+/// Replaces every thread's libraries by `codes` (DEBUG RELOAD, DEBUG LOADAOF: what the files
+/// hold), as a FUNCTION RESTORE ... FLUSH made everywhere; not logged to the AOF.
+pub(crate) fn replace_libraries(w: &Worker, codes: Vec<Vec<u8>>) {
+    w.shared.functions.replace(&codes);
+    let args = restore_all(&codes);
+    with_engine(w, |e| e.function_cmd(&args, &mut Out::new(false)));
+    broadcast(w, Sync::Function(args));
+}
+
+/// `FUNCTION RESTORE <payload of codes> FLUSH`.
+fn restore_all(codes: &[Vec<u8>]) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(b"FUNCTION"),
+        Bytes::from_static(b"RESTORE"),
+        Bytes::from(rustis_persist::file::function_payload(codes)),
+        Bytes::from_static(b"FLUSH"),
+    ]
+}
+
+/// At startup: this thread's engine starts with the libraries the server loaded.
+pub(crate) fn preload_libraries(w: &Worker) {
+    let codes = w.shared.functions.startup();
+    if !codes.is_empty() {
+        w.scripting
+            .pending
+            .borrow_mut()
+            .insert(0, Sync::Function(restore_all(&codes)));
+    }
+}
+
 /// SCRIPT and FUNCTION.
 pub(crate) async fn admin(w: &Rc<Worker>, cmd: ConnCmd, args: &[Bytes], out: &mut Out) {
     let sub = args
@@ -168,6 +198,8 @@ pub(crate) async fn admin(w: &Rc<Worker>, cmd: ConnCmd, args: &[Bytes], out: &mu
             w.scripting.roaming.borrow_mut().clear();
         }
         (ConnCmd::Function, b"load" | b"delete" | b"flush" | b"restore") => {
+            // The list a save writes, and the AOF (see `functions.rs`).
+            w.shared.functions.changed(&w.shared.aof, args);
             broadcast(w, Sync::Function(args.to_vec()))
         }
         _ => {}
