@@ -915,3 +915,61 @@ fn function_libraries_are_saved_and_loaded_both_ways_with_redis() {
     assert!(e.to_string().contains("dump.rdb"), "{e}");
     assert!(e.to_string().contains("Failed loading library"), "{e}");
 }
+
+/// DEBUG RELOAD's options, as Redis's: NOFLUSH adds the file to what the server has (a
+/// library or key in both is an error, nothing loaded), with MERGE the file's replaces it,
+/// NOSAVE loads the file as it is.
+#[test]
+fn debug_reload_options_merge_noflush_nosave() {
+    let lib = |name: &str| {
+        format!(
+            "#!lua name={name}\nredis.register_function('{name}', function() return 'hello' end)"
+        )
+    };
+    for threads in THREADS {
+        let dir = TempDir::new("reload-opts");
+        let mut config = Config::default();
+        config.set("dir", dir.0.to_str().unwrap(), true).unwrap();
+        config.set("enable-debug-command", "yes", true).unwrap();
+        let s = TestServer::start_opts(threads, None, config);
+        let mut c = s.raw();
+        assert!(c.cmd(&["FUNCTION", "LOAD", &lib("test")]).starts_with(b"$"));
+        let e = show(&c.cmd(&["DEBUG", "RELOAD", "NOFLUSH"]));
+        assert!(
+            e.starts_with("-ERR Error trying to load the RDB dump"),
+            "{e}"
+        );
+        assert_eq!(c.cmd(&["DEBUG", "RELOAD", "NOFLUSH", "MERGE"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["FCALL", "test", "0"]), b"$5\r\nhello\r\n");
+        c.cmd(&["FUNCTION", "DELETE", "test"]);
+        c.cmd(&["SET", "x", "1"]);
+        c.cmd(&["FUNCTION", "LOAD", &lib("test1")]);
+        assert_eq!(c.cmd(&["DEBUG", "RELOAD"]), b"+OK\r\n");
+        c.cmd(&["FUNCTION", "LOAD", &lib("test2")]);
+        c.cmd(&["SET", "y", "2"]);
+        assert_eq!(
+            c.cmd(&["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"]),
+            b"+OK\r\n"
+        );
+        for _ in 0..threads * 2 {
+            let mut c = s.raw();
+            assert_eq!(c.cmd(&["FCALL", "test1", "0"]), b"$5\r\nhello\r\n");
+            assert_eq!(c.cmd(&["FCALL", "test2", "0"]), b"$5\r\nhello\r\n");
+            assert_eq!(c.cmd(&["MGET", "x", "y"]), b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+        }
+        // A key in both without MERGE: an error, and nothing changed.
+        let e = show(&c.cmd(&["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"]));
+        assert!(
+            e.starts_with("-ERR Error trying to load the RDB dump"),
+            "{e}"
+        );
+        // NOSAVE alone: the file as it is (without y and test2).
+        assert_eq!(c.cmd(&["DEBUG", "RELOAD", "NOSAVE"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["MGET", "x", "y"]), b"*2\r\n$1\r\n1\r\n$-1\r\n");
+        assert!(c.cmd(&["FCALL", "test2", "0"]).starts_with(b"-"));
+        assert_eq!(
+            show(&c.cmd(&["DEBUG", "RELOAD", "FAST"])),
+            "-ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.\r\n"
+        );
+    }
+}

@@ -1514,9 +1514,10 @@ pub(crate) fn load_files(
 /// What one shard gets in a reload: `(database, key, entry)`.
 type ShardKeys = Vec<(DbIndex, Vec<u8>, rustis_storage::Entry)>;
 
-/// Replaces every shard's data with `parts` (one list per shard) under the all-shard lock.
-/// Nothing of it reaches the AOF: the data is what the files already say.
-async fn replace_dataset(w: &Rc<Worker>, parts: Vec<ShardKeys>) -> Result<(), String> {
+/// Replaces every shard's data with `parts` (one list per shard) under the all-shard lock
+/// (with `flush` false, adds them to it, replacing keys of the same name). Nothing of it
+/// reaches the AOF: the data is what the files already say.
+async fn replace_dataset(w: &Rc<Worker>, parts: Vec<ShardKeys>, flush: bool) -> Result<(), String> {
     let parts: Arc<Mutex<Vec<Option<ShardKeys>>>> =
         Arc::new(Mutex::new(parts.into_iter().map(Some).collect()));
     crate::persist::on_every_shard(w, move |wk| {
@@ -1525,7 +1526,7 @@ async fn replace_dataset(w: &Rc<Worker>, parts: Vec<ShardKeys>) -> Result<(), St
             .unwrap_or_default();
         let mut shard = wk.shard_now();
         flush_pending(&mut shard);
-        for i in 0..shard.dbs.len() {
+        for i in (0..shard.dbs.len()).filter(|_| flush) {
             shard.db(i).clear();
         }
         for (d, k, e) in mine {
@@ -1540,15 +1541,30 @@ async fn replace_dataset(w: &Rc<Worker>, parts: Vec<ShardKeys>) -> Result<(), St
     Ok(())
 }
 
-/// DEBUG RELOAD: SAVE, then the dataset is replaced by what the file holds.
-pub(crate) async fn debug_reload(w: &Rc<Worker>) -> Result<(), String> {
-    crate::persist::save(w).await?;
+/// DEBUG RELOAD's options, as Redis's.
+#[derive(Clone, Copy)]
+pub(crate) struct ReloadOpts {
+    /// SAVE first (not with NOSAVE).
+    pub save: bool,
+    /// Empty the dataset and the function libraries before loading (not with NOFLUSH).
+    pub flush: bool,
+    /// MERGE: a key or library the file has and the server too is replaced by the file's
+    /// (without it, that is an error).
+    pub merge: bool,
+}
+
+/// DEBUG RELOAD: SAVE, then the dataset and the function libraries are replaced by what the
+/// file holds (or, with NOFLUSH, it is added to them).
+pub(crate) async fn debug_reload(w: &Rc<Worker>, opts: ReloadOpts) -> Result<(), String> {
+    const FAILED: &str = "ERR Error trying to load the RDB dump";
+    if opts.save {
+        crate::persist::save(w).await?;
+    }
     let (path, n, n_dbs, cfg) = {
         let c = w.shared.config();
         (c.rdb_path(), w.n, w.shared.n_dbs, c.shard_config())
     };
-    let data =
-        std::fs::read(&path).map_err(|e| format!("ERR Error trying to load the RDB dump: {e}"))?;
+    let data = std::fs::read(&path).map_err(|e| format!("{FAILED}: {e}"))?;
     let now = w.shared.clock.now_ms();
     let mut parts: Vec<ShardKeys> = (0..n).map(|_| Vec::new()).collect();
     let loaded = rustis_persist::file::load(&data, &cfg, n_dbs, now, true, |k| {
@@ -1560,12 +1576,33 @@ pub(crate) async fn debug_reload(w: &Rc<Worker>) -> Result<(), String> {
         ));
         true
     })
-    .map_err(|e| format!("ERR Error trying to load the RDB dump: {e}"))?;
-    crate::functions::load_codes(&mut crate::functions::scratch_engine(), &loaded.functions)
-        .map_err(|e| format!("ERR Error trying to load the RDB dump: {e}"))?;
-    replace_dataset(w, parts).await?;
-    // The libraries become the file's, as Redis empties them before it loads.
-    crate::script::replace_libraries(w, loaded.functions);
+    .map_err(|e| format!("{FAILED}: {e}"))?;
+    // The libraries first, as Redis loads them before the keys: the file's, or with NOFLUSH
+    // the server's and the file's together (a library in both is an error without MERGE).
+    let mut engine = crate::functions::scratch_engine();
+    if !opts.flush {
+        crate::functions::load_codes(&mut engine, &w.shared.functions.codes())
+            .map_err(|e| format!("{FAILED}: {e}"))?;
+    }
+    crate::functions::merge_codes(&mut engine, &loaded.functions, opts.merge)
+        .map_err(|e| format!("{FAILED}: {e}"))?;
+    if !opts.flush && !opts.merge {
+        // Redis stops at a key the server has already; here nothing is loaded then.
+        let keys: Arc<Vec<ShardKeys>> = Arc::new(parts.clone());
+        let dup = crate::persist::on_every_shard(w, move |wk| {
+            let mut shard = wk.shard_now();
+            keys[wk.id]
+                .iter()
+                .any(|(d, k, _)| *d < shard.dbs.len() && shard.db(*d).contains(k))
+        })
+        .await
+        .ok_or_else(|| "ERR server is shutting down".to_string())?;
+        if dup.into_iter().any(|d| d) {
+            return Err(format!("{FAILED}: a key of the file exists already"));
+        }
+    }
+    replace_dataset(w, parts, opts.flush).await?;
+    crate::script::replace_libraries(w, crate::functions::codes_of(&engine));
     tracing::info!("DB reloaded by DEBUG RELOAD");
     Ok(())
 }
@@ -1605,7 +1642,7 @@ pub(crate) async fn debug_loadaof(w: &Rc<Worker>) -> Result<(), String> {
         }
         parts.push(mine);
     }
-    replace_dataset(w, parts).await?;
+    replace_dataset(w, parts, true).await?;
     crate::script::replace_libraries(w, functions);
     tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
     Ok(())

@@ -139,12 +139,27 @@ pub(crate) fn scratch_engine() -> Engine {
 /// Loads the libraries of a snapshot (an RDB file, an AOF base) into `engine`; the error is
 /// Redis's words for a library that does not load.
 pub(crate) fn load_codes(engine: &mut Engine, codes: &[Vec<u8>]) -> Result<(), String> {
+    merge_codes(engine, codes, false)
+}
+
+/// Adds the libraries `codes` to `engine`'s; with `merge`, one of the same name is replaced,
+/// else that is an error.
+pub(crate) fn merge_codes(
+    engine: &mut Engine,
+    codes: &[Vec<u8>],
+    merge: bool,
+) -> Result<(), String> {
     if codes.is_empty() {
         return Ok(());
     }
     let payload = rustis_persist::file::function_payload(codes);
+    let mode = if merge {
+        LibraryMode::Replace
+    } else {
+        LibraryMode::Append
+    };
     engine
-        .restore_functions(&payload, LibraryMode::Append)
+        .restore_functions(&payload, mode)
         .map_err(|e| format!("Failed loading library: {e}"))
 }
 
