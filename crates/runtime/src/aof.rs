@@ -20,6 +20,11 @@
 //! FLUSHDB, SWAPDB), which every shard logs verbatim while the command holds every shard
 //! locked. Replaying the file in order therefore applies each key's changes in the order they
 //! happened, and reaches the same dataset.
+//!
+//! **Blocks.** An EXEC or a script is one `MULTI` ... `EXEC` block: the writer holds its
+//! records (those of its thread while it runs without yielding, or those tagged with its
+//! transaction id on every thread, see [`in_tx`]) until [`Block`] goes, which is before the
+//! transaction releases its locks. FUNCTION commands are logged verbatim ([`log_function`]).
 
 use std::cell::{Cell, RefCell};
 use std::fs::{File, OpenOptions};
