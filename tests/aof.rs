@@ -260,14 +260,11 @@ fn a_restart_loads_every_type_expiry_and_cross_shard_write_from_the_aof() {
             manifest,
             "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
         );
-        // EXEC and scripts are MULTI/EXEC blocks (of what their thread logged: on one thread,
-        // all of it).
+        // EXEC and scripts are MULTI/EXEC blocks, whichever shards their keys are on.
         let incr = std::fs::read(dir.0.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
         let multi = b"*1\r\n$5\r\nMULTI\r\n";
         let blocks = incr.windows(multi.len()).filter(|w| w == multi).count();
-        if threads == 1 {
-            assert_eq!(blocks, 3, "the EXECs and the script");
-        }
+        assert_eq!(blocks, 3, "the EXECs and the script, {threads} threads");
         // Any thread count loads it.
         for t in [1, 3] {
             let s = start_aof(t, &dir.0, &[]);
@@ -670,5 +667,297 @@ fn debug_reload_and_loadaof_replace_the_dataset_with_the_files() {
             show(&s.raw().cmd(&["DEBUG", "NOPE"])),
             "-ERR unknown subcommand or wrong number of arguments for 'NOPE'. Try DEBUG HELP.\r\n"
         );
+    }
+}
+
+/// The commands of an incremental file, in order (each as its arguments), and where each
+/// starts in the file.
+fn commands_of(data: &[u8]) -> Vec<(usize, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut p = 0;
+    let line = |p: usize| {
+        let nl = data[p..].windows(2).position(|w| w == b"\r\n").unwrap();
+        (
+            std::str::from_utf8(&data[p + 1..p + nl]).unwrap(),
+            p + nl + 2,
+        )
+    };
+    while p < data.len() {
+        let start = p;
+        let (n, next) = line(p);
+        p = next;
+        let mut args = Vec::new();
+        for _ in 0..n.parse::<usize>().unwrap() {
+            let (len, next) = line(p);
+            let len: usize = len.parse().unwrap();
+            args.push(String::from_utf8_lossy(&data[next..next + len]).into_owned());
+            p = next + len + 2;
+        }
+        out.push((start, args));
+    }
+    out
+}
+
+/// A cross-shard EXEC, and a script whose keys span shards, are each one MULTI ... EXEC block
+/// in the AOF holding every shard's part in the order they ran, and nothing of the writers
+/// running meanwhile; Rustis and redis-server 7.0.15 load the file to the same data, and a
+/// file cut inside the last block loads (on both) without any of that block.
+#[test]
+fn a_cross_shard_exec_or_script_is_one_multi_exec_block_in_the_aof() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const ROUNDS: usize = 40;
+    for threads in [2, 4] {
+        let dir = TempDir::new("xblock");
+        let k = spread("tx", 4, threads);
+        let before = {
+            let s = start_aof(threads, &dir.0, &[]);
+            let stop = Arc::new(AtomicBool::new(false));
+            let noise: Vec<_> = (0..3)
+                .map(|n| {
+                    let (addr, stop) = (s.addr, stop.clone());
+                    std::thread::spawn(move || {
+                        let mut c = RawConn::connect(addr);
+                        let keys = spread(&format!("noise{n}-"), 4, threads);
+                        let mut i = 0;
+                        while !stop.load(Ordering::Relaxed) {
+                            c.cmd(&["SET", &keys[i % 4], &i.to_string()]);
+                            c.cmd(&["MSET", &keys[0], "m", &keys[1], "m", &keys[2], "m"]);
+                            i += 1;
+                        }
+                    })
+                })
+                .collect();
+            let mut c = s.raw();
+            for i in 0..ROUNDS {
+                let v = format!("e{i}");
+                for args in [
+                    vec!["MULTI"],
+                    vec!["INCR", &k[0]],
+                    vec!["RPUSH", &k[1], &v],
+                    vec!["SET", &k[2], &v],
+                    vec!["SADD", &k[3], &v],
+                ] {
+                    let want: &[u8] = if args[0] == "MULTI" {
+                        b"+OK\r\n"
+                    } else {
+                        b"+QUEUED\r\n"
+                    };
+                    assert_eq!(c.cmd(&args), want);
+                }
+                assert!(c.cmd(&["EXEC"]).starts_with(b"*4\r\n"));
+                let v = format!("s{i}");
+                let r = c.cmd(&[
+                    "EVAL",
+                    "redis.call('incr', KEYS[1]); redis.call('rpush', KEYS[2], ARGV[1]); \
+                     redis.call('set', KEYS[3], ARGV[1]); redis.call('sadd', KEYS[4], ARGV[1])",
+                    "4",
+                    &k[0],
+                    &k[1],
+                    &k[2],
+                    &k[3],
+                    &v,
+                ]);
+                assert!(!r.starts_with(b"-"), "{}", show(&r));
+            }
+            stop.store(true, Ordering::Relaxed);
+            for n in noise {
+                n.join().unwrap();
+            }
+            state(&mut s.client())
+        };
+        let incr_path = dir.0.join("appendonlydir/appendonly.aof.1.incr.aof");
+        let data = std::fs::read(&incr_path).unwrap();
+        let cmds = commands_of(&data);
+        // Every block is one EXEC's or one script's four writes, in the order they ran; every
+        // write of the transactions' keys is in a block.
+        let ours = |c: &[String]| c.len() > 1 && k.contains(&c[1]);
+        let mut blocks = Vec::new();
+        let mut open: Option<Vec<Vec<String>>> = None;
+        let mut last_multi = 0;
+        for (at, c) in &cmds {
+            match c[0].as_str() {
+                "MULTI" => {
+                    assert!(open.is_none(), "nested MULTI");
+                    open = Some(Vec::new());
+                    last_multi = *at;
+                }
+                "EXEC" => blocks.push(open.take().expect("EXEC without MULTI")),
+                "SELECT" => {}
+                _ => match open.as_mut() {
+                    Some(b) => b.push(c.clone()),
+                    None => assert!(!ours(c), "outside a block: {c:?}"),
+                },
+            }
+        }
+        assert!(open.is_none());
+        assert_eq!(blocks.len(), 2 * ROUNDS, "{threads} threads");
+        for (n, b) in blocks.iter().enumerate() {
+            let v = format!("{}{}", if n % 2 == 0 { "e" } else { "s" }, n / 2);
+            let names: Vec<String> = b
+                .iter()
+                .map(|c| format!("{} {}", c[0].to_uppercase(), c[1..].join(" ")))
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    format!("INCR {}", k[0]),
+                    format!("RPUSH {} {v}", k[1]),
+                    format!("SET {} {v}", k[2]),
+                    format!("SADD {} {v}", k[3]),
+                ],
+                "block {n} on {threads} threads"
+            );
+        }
+        // Rustis and redis-server load it to the same data.
+        let copy = TempDir::new("xblock-copy");
+        let copy_dir = |to: &Path| {
+            std::fs::create_dir_all(to.join("appendonlydir")).unwrap();
+            for e in std::fs::read_dir(dir.0.join("appendonlydir")).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), to.join("appendonlydir").join(e.file_name())).unwrap();
+            }
+        };
+        copy_dir(&copy.0);
+        {
+            let s = start_aof(threads, &dir.0, &[]);
+            assert_eq!(state(&mut s.client()), before, "{threads} threads");
+        }
+        {
+            let r = Reference::start_with(Some(&copy.0), &["--appendonly", "yes"]);
+            assert_eq!(state(&mut r.client()), before, "redis-server");
+        }
+        // Cut inside the last block (after its MULTI and two of its writes): neither loads
+        // any of it.
+        let cut_at = cmds
+            .iter()
+            .position(|(at, _)| *at == last_multi)
+            .map(|i| cmds[i + 3].0)
+            .unwrap();
+        for (d, redis) in [(&dir.0, false), (&copy.0, true)] {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(d.join("appendonlydir/appendonly.aof.1.incr.aof"))
+                .unwrap();
+            f.set_len(cut_at as u64).unwrap();
+            drop(f);
+            let check = |c: &mut RawConn| {
+                let n = (2 * ROUNDS - 1).to_string();
+                assert_eq!(
+                    show(&c.cmd(&["GET", &k[0]])),
+                    format!("${}\r\n{n}\r\n", n.len())
+                );
+                assert_eq!(show(&c.cmd(&["LLEN", &k[1]])), format!(":{n}\r\n"));
+                assert_eq!(show(&c.cmd(&["SCARD", &k[3]])), format!(":{n}\r\n"));
+            };
+            if redis {
+                let r = Reference::start_with(Some(d), &["--appendonly", "yes"]);
+                check(&mut r.conn());
+            } else {
+                let s = start_aof(threads, d, &[]);
+                check(&mut s.raw());
+            }
+        }
+    }
+}
+
+/// FUNCTION LOAD, DELETE, FLUSH and RESTORE are logged and replayed at startup; DEBUG LOADAOF
+/// keeps the libraries; a rewrite's base holds them (a library loaded after it is in the new
+/// incremental file); redis-server 7.0.15 loads the directory with the same libraries.
+#[test]
+fn functions_are_logged_replayed_and_kept_by_rewrites() {
+    let lib = |name: &str, ret: &str| {
+        format!(
+            "#!lua name={name}\nredis.register_function('f{name}', function() return '{ret}' end)"
+        )
+    };
+    let check = |c: &mut RawConn, want: &[(&str, &str)]| {
+        for (name, ret) in want {
+            let f = format!("f{name}");
+            assert_eq!(
+                show(&c.cmd(&["FCALL", &f, "0"])),
+                format!("${}\r\n{ret}\r\n", ret.len()),
+                "{f}"
+            );
+        }
+        let n = show(&c.cmd(&["FUNCTION", "STATS"]));
+        assert!(
+            n.contains(&format!("libraries_count\r\n:{}\r\n", want.len())),
+            "{n}"
+        );
+    };
+    let debug = [("enable-debug-command", "yes")];
+    for threads in THREADS {
+        let dir = TempDir::new("functions");
+        let want = [("a", "2"), ("c", "3")];
+        {
+            let s = start_aof(threads, &dir.0, &debug);
+            let mut c = s.raw();
+            for args in [
+                vec!["FUNCTION", "LOAD", &lib("a", "1")],
+                vec!["FUNCTION", "LOAD", &lib("b", "1")],
+                vec!["FUNCTION", "LOAD", "REPLACE", &lib("a", "2")],
+                vec!["FUNCTION", "DELETE", "b"],
+            ] {
+                let r = c.cmd(&args);
+                assert!(!r.starts_with(b"-"), "{args:?}: {}", show(&r));
+            }
+            let dump = c.cmd(&["FUNCTION", "DUMP"]);
+            let nl = dump.iter().position(|&b| b == b'\n').unwrap();
+            let payload = dump[nl + 1..dump.len() - 2].to_vec();
+            assert_eq!(c.cmd(&["FUNCTION", "FLUSH"]), b"+OK\r\n");
+            assert_eq!(
+                c.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload]),
+                b"+OK\r\n"
+            );
+            assert!(c
+                .cmd(&["FUNCTION", "LOAD", &lib("c", "3")])
+                .starts_with(b"$"));
+            check(&mut c, &want);
+            assert_eq!(c.cmd(&["DEBUG", "LOADAOF"]), b"+OK\r\n");
+            for _ in 0..threads * 2 {
+                check(&mut s.raw(), &want);
+            }
+        }
+        let incr = std::fs::read(dir.0.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+        let logged: Vec<String> = commands_of(&incr)
+            .into_iter()
+            .filter(|(_, c)| c[0] == "FUNCTION")
+            .map(|(_, c)| c[1].to_uppercase())
+            .collect();
+        assert_eq!(
+            logged,
+            ["LOAD", "LOAD", "LOAD", "DELETE", "FLUSH", "RESTORE", "LOAD"]
+        );
+        {
+            let s = start_aof(threads, &dir.0, &debug);
+            let mut c = s.raw();
+            check(&mut c, &want);
+            assert_eq!(
+                show(&c.cmd(&["BGREWRITEAOF"])),
+                "+Background append only file rewriting started\r\n"
+            );
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while info_field(&mut c, "aof_rewrite_in_progress") != "0" {
+                assert!(Instant::now() < deadline);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert!(c
+                .cmd(&["FUNCTION", "LOAD", &lib("d", "4")])
+                .starts_with(b"$"));
+        }
+        let want = [("a", "2"), ("c", "3"), ("d", "4")];
+        let copy = TempDir::new("functions-copy");
+        std::fs::create_dir_all(copy.0.join("appendonlydir")).unwrap();
+        for e in std::fs::read_dir(dir.0.join("appendonlydir")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), copy.0.join("appendonlydir").join(e.file_name())).unwrap();
+        }
+        {
+            let s = start_aof(threads, &dir.0, &debug);
+            check(&mut s.raw(), &want);
+        }
+        let r = Reference::start_with(Some(&copy.0), &["--appendonly", "yes"]);
+        check(&mut r.conn(), &want);
     }
 }

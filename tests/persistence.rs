@@ -791,3 +791,185 @@ fn streams_dump_like_redis_and_restore_both_ways() {
         }
     }
 }
+
+const LIB_A: &str =
+    "#!lua name=liba\nredis.register_function('fa', function(keys, args) return 'a' end)";
+const LIB_B: &str = "#!lua name=libb\nredis.register_function{function_name='fb', callback=function(keys, args) return 'b' end, flags={'no-writes'}, description='the b function, with a description long enough to be compressed by LZF in the RDB file'}";
+
+/// FUNCTION LIST WITHCODE's reply for each of the two libraries (each server lists them in
+/// its own order), and the library count.
+fn libraries(c: &mut RawConn) -> String {
+    let mut s = String::new();
+    for name in ["liba", "libb"] {
+        s += &show(&c.cmd(&["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", name]));
+    }
+    s + &show(&c.cmd(&["FUNCTION", "STATS"]))
+}
+
+/// The function libraries are in the RDB file (`FUNCTION2` records) both ways: a dump with
+/// functions written by redis-server 7.0.15 loads into Rustis and one written by Rustis loads
+/// into redis-server, with the same libraries; DEBUG RELOAD keeps them; a library that does
+/// not compile stops startup.
+#[test]
+fn function_libraries_are_saved_and_loaded_both_ways_with_redis() {
+    let rdir = TempDir::new("fn-theirs");
+    let expected = {
+        let reference = Reference::start_with(Some(&rdir.0), &[]);
+        let mut r = reference.conn();
+        for lib in [LIB_A, LIB_B] {
+            assert!(r.cmd(&["FUNCTION", "LOAD", lib]).starts_with(b"$"));
+        }
+        r.cmd(&["SET", "k", "v"]);
+        assert_eq!(r.cmd(&["SAVE"]), b"+OK\r\n");
+        libraries(&mut r)
+    };
+    assert!(expected.contains("liba") && expected.contains("libb"));
+    for threads in THREADS {
+        let mut config = Config::default();
+        config.set("dir", rdir.0.to_str().unwrap(), true).unwrap();
+        config.set("enable-debug-command", "yes", true).unwrap();
+        let s = TestServer::start_opts(threads, None, config);
+        let mut c = s.raw();
+        assert_eq!(libraries(&mut c), expected, "{threads} threads");
+        assert_eq!(c.cmd(&["GET", "k"]), b"$1\r\nv\r\n");
+        assert_eq!(c.cmd(&["DEBUG", "RELOAD"]), b"+OK\r\n");
+        // Every thread's engine has them (connections land on every thread).
+        for _ in 0..threads * 2 {
+            let mut c = s.raw();
+            assert_eq!(libraries(&mut c), expected, "after DEBUG RELOAD");
+            assert_eq!(c.cmd(&["FCALL", "fa", "0"]), b"$1\r\na\r\n");
+            assert_eq!(c.cmd(&["FCALL_RO", "fb", "0"]), b"$1\r\nb\r\n");
+        }
+    }
+    // Rustis's file: loaded, changed, saved; redis-server loads it.
+    let dir = TempDir::new("fn-ours");
+    {
+        let s = start_in(2, &dir.0);
+        let mut c = s.raw();
+        for lib in [LIB_B, LIB_A] {
+            assert!(c.cmd(&["FUNCTION", "LOAD", lib]).starts_with(b"$"));
+        }
+        assert_eq!(c.cmd(&["SAVE"]), b"+OK\r\n");
+        assert_eq!(libraries(&mut c), expected);
+    }
+    let reference = Reference::start_with(Some(&dir.0), &[]);
+    let mut r = reference.conn();
+    assert_eq!(
+        libraries(&mut r),
+        expected,
+        "redis-server loads Rustis's file"
+    );
+    assert_eq!(r.cmd(&["FCALL", "fa", "0"]), b"$1\r\na\r\n");
+    drop(r);
+    drop(reference);
+    // BGSAVE writes them too, and after FUNCTION FLUSH the file has none.
+    for threads in THREADS {
+        let dir = TempDir::new("fn-bgsave");
+        {
+            let s = start_in(threads, &dir.0);
+            let mut c = s.raw();
+            c.cmd(&["FUNCTION", "LOAD", LIB_A]);
+            assert_eq!(
+                c.cmd(&["BGSAVE"]),
+                b"+Background saving started\r\n".to_vec()
+            );
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !show(&c.cmd(&["INFO", "persistence"])).contains("rdb_bgsave_in_progress:0") {
+                assert!(Instant::now() < deadline);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        {
+            let s = start_in(threads, &dir.0);
+            let mut c = s.raw();
+            assert_eq!(c.cmd(&["FCALL", "fa", "0"]), b"$1\r\na\r\n");
+            c.cmd(&["FUNCTION", "FLUSH"]);
+            assert_eq!(c.cmd(&["SAVE"]), b"+OK\r\n");
+        }
+        let s = start_in(threads, &dir.0);
+        assert_eq!(show(&s.raw().cmd(&["FUNCTION", "LIST"])), "*0\r\n");
+    }
+    // A library that does not compile stops startup, naming the file.
+    let dir = TempDir::new("fn-bad");
+    {
+        let aux = rustis_persist::file::Aux {
+            version: "7.0.15".into(),
+            ctime: 0,
+            used_mem: 0,
+            aof_base: false,
+            functions: vec![b"#!lua name=bad\nthis is not lua".to_vec()],
+        };
+        let f = std::fs::File::create(dir.0.join("dump.rdb")).unwrap();
+        let fw = rustis_persist::file::FileWriter::new(f, &aux, true).unwrap();
+        fw.finish().unwrap();
+    }
+    let mut config = Config::default();
+    config.set("dir", dir.0.to_str().unwrap(), true).unwrap();
+    config.set("port", "0", true).unwrap();
+    let refused = rustis_runtime::start(rustis_runtime::ServerOptions {
+        config,
+        threads: 1,
+        ..Default::default()
+    });
+    let e = refused.err().expect("refuses a library that does not load");
+    assert!(e.to_string().contains("dump.rdb"), "{e}");
+    assert!(e.to_string().contains("Failed loading library"), "{e}");
+}
+
+/// DEBUG RELOAD's options, as Redis's: NOFLUSH adds the file to what the server has (a
+/// library or key in both is an error, nothing loaded), with MERGE the file's replaces it,
+/// NOSAVE loads the file as it is.
+#[test]
+fn debug_reload_options_merge_noflush_nosave() {
+    let lib = |name: &str| {
+        format!(
+            "#!lua name={name}\nredis.register_function('{name}', function() return 'hello' end)"
+        )
+    };
+    for threads in THREADS {
+        let dir = TempDir::new("reload-opts");
+        let mut config = Config::default();
+        config.set("dir", dir.0.to_str().unwrap(), true).unwrap();
+        config.set("enable-debug-command", "yes", true).unwrap();
+        let s = TestServer::start_opts(threads, None, config);
+        let mut c = s.raw();
+        assert!(c.cmd(&["FUNCTION", "LOAD", &lib("test")]).starts_with(b"$"));
+        let e = show(&c.cmd(&["DEBUG", "RELOAD", "NOFLUSH"]));
+        assert!(
+            e.starts_with("-ERR Error trying to load the RDB dump"),
+            "{e}"
+        );
+        assert_eq!(c.cmd(&["DEBUG", "RELOAD", "NOFLUSH", "MERGE"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["FCALL", "test", "0"]), b"$5\r\nhello\r\n");
+        c.cmd(&["FUNCTION", "DELETE", "test"]);
+        c.cmd(&["SET", "x", "1"]);
+        c.cmd(&["FUNCTION", "LOAD", &lib("test1")]);
+        assert_eq!(c.cmd(&["DEBUG", "RELOAD"]), b"+OK\r\n");
+        c.cmd(&["FUNCTION", "LOAD", &lib("test2")]);
+        c.cmd(&["SET", "y", "2"]);
+        assert_eq!(
+            c.cmd(&["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"]),
+            b"+OK\r\n"
+        );
+        for _ in 0..threads * 2 {
+            let mut c = s.raw();
+            assert_eq!(c.cmd(&["FCALL", "test1", "0"]), b"$5\r\nhello\r\n");
+            assert_eq!(c.cmd(&["FCALL", "test2", "0"]), b"$5\r\nhello\r\n");
+            assert_eq!(c.cmd(&["MGET", "x", "y"]), b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+        }
+        // A key in both without MERGE: an error, and nothing changed.
+        let e = show(&c.cmd(&["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"]));
+        assert!(
+            e.starts_with("-ERR Error trying to load the RDB dump"),
+            "{e}"
+        );
+        // NOSAVE alone: the file as it is (without y and test2).
+        assert_eq!(c.cmd(&["DEBUG", "RELOAD", "NOSAVE"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["MGET", "x", "y"]), b"*2\r\n$1\r\n1\r\n$-1\r\n");
+        assert!(c.cmd(&["FCALL", "test2", "0"]).starts_with(b"-"));
+        assert_eq!(
+            show(&c.cmd(&["DEBUG", "RELOAD", "FAST"])),
+            "-ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.\r\n"
+        );
+    }
+}

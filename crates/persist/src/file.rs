@@ -1,5 +1,7 @@
-//! RDB files: the header and AUX fields, databases (`SELECTDB`, `RESIZEDB`), keys with their
-//! expiry, `EOF` and the CRC-64, as `rdbSaveRio` writes them and `rdbLoadRio` reads them.
+//! RDB files: the header and AUX fields, the function libraries (`FUNCTION2`), databases
+//! (`SELECTDB`, `RESIZEDB`), keys with their expiry, `EOF` and the CRC-64, as `rdbSaveRio`
+//! writes them and `rdbLoadRio` reads them. Also FUNCTION DUMP / RESTORE payloads, which are
+//! the same function records with a version and a CRC-64 after them.
 //!
 //! Writing is split so that each shard can encode its own keys ([`write_entry`] into a byte
 //! chunk) while one place puts the file together ([`FileWriter`]), database by database.
@@ -49,6 +51,9 @@ pub struct Aux {
     pub used_mem: i64,
     /// `aof-base`: the file is the base of an append-only file.
     pub aof_base: bool,
+    /// The function libraries' codes (shebang included), written after the AUX fields as
+    /// `rdbSaveFunctions` writes them: one `FUNCTION2` record each.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Puts an RDB file together on `w`, keeping its CRC-64 as it goes.
@@ -80,6 +85,10 @@ impl<W: Write> FileWriter<W> {
         field(&mut b, "ctime", aux.ctime.to_string().as_bytes());
         field(&mut b, "used-mem", aux.used_mem.to_string().as_bytes());
         field(&mut b, "aof-base", if aux.aof_base { b"1" } else { b"0" });
+        for code in &aux.functions {
+            b.push(opcodes::FUNCTION2);
+            enc.string(&mut b, code);
+        }
         f.put(&b)?;
         Ok(f)
     }
@@ -148,6 +157,8 @@ pub struct Loaded {
     pub expired: u64,
     /// The AUX fields, in file order.
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The function libraries' codes, in file order (the caller loads them into its engine).
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// One key read from a file.
@@ -226,8 +237,13 @@ pub fn load(
             opcodes::MODULE_AUX => {
                 return Err(at(&r, DecodeError::Unsupported("module data")));
             }
-            opcodes::FUNCTION | opcodes::FUNCTION2 => {
-                return Err(at(&r, DecodeError::Unsupported("functions")));
+            opcodes::FUNCTION2 => {
+                loaded.functions.push(r.string().map_err(|e| at(&r, e))?);
+            }
+            opcodes::FUNCTION => {
+                loaded
+                    .functions
+                    .push(old_function(&mut r).map_err(|e| at(&r, e))?);
             }
             ty => {
                 let key = r.string().map_err(|e| at(&r, e))?;
@@ -259,6 +275,61 @@ pub fn load(
     Ok(loaded)
 }
 
+/// A library in the `FUNCTION` (246) form of Redis 7.0's release candidates (name, engine,
+/// optional description, code without shebang), as the code with the shebang it implies.
+fn old_function(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
+    let name = r.string()?;
+    let engine = r.string()?;
+    if r.read_len()? != 0 {
+        r.string()?;
+    }
+    let blob = r.string()?;
+    let mut code = b"#!".to_vec();
+    code.extend_from_slice(&engine);
+    code.extend_from_slice(b" name=");
+    code.extend_from_slice(&name);
+    code.push(b'\n');
+    code.extend_from_slice(&blob);
+    Ok(code)
+}
+
+/// A FUNCTION DUMP payload of these library codes, as redis-server writes it: a `FUNCTION2`
+/// record each, the RDB version (2 bytes LE) and the CRC-64 of all that (8 bytes LE).
+pub fn function_payload(codes: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = Encoder::new(crate::Options::default());
+    for code in codes {
+        out.push(opcodes::FUNCTION2);
+        enc.string(&mut out, code);
+    }
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = CRC64.checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The library codes of a FUNCTION DUMP payload (version and checksum checked).
+pub fn function_codes(p: &[u8]) -> Result<Vec<Vec<u8>>, DecodeError> {
+    if p.len() < 10 {
+        return Err(DecodeError::Truncated);
+    }
+    let footer = &p[p.len() - 10..];
+    let ver = u16::from_le_bytes([footer[0], footer[1]]);
+    if ver > RDB_VERSION || CRC64.checksum(&p[..p.len() - 8]).to_le_bytes() != footer[2..] {
+        return Err(DecodeError::Format("payload version or checksum"));
+    }
+    let mut r = Reader::new(&p[..p.len() - 10]);
+    let mut codes = Vec::new();
+    while r.remaining() > 0 {
+        codes.push(match r.u8()? {
+            opcodes::FUNCTION2 => r.string()?,
+            opcodes::FUNCTION => old_function(&mut r)?,
+            _ => return Err(DecodeError::Format("function payload")),
+        });
+    }
+    Ok(codes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +341,7 @@ mod tests {
             ctime: 1,
             used_mem: 2,
             aof_base: false,
+            functions: Vec::new(),
         };
         let mut f = FileWriter::new(Vec::new(), &aux, true).unwrap();
         let mut enc = Encoder::new(crate::Options::default());
@@ -281,6 +353,31 @@ mod tests {
         f.select_db(0, entries.len() as u64, expires).unwrap();
         f.put(&chunk).unwrap();
         f.finish().unwrap().0
+    }
+
+    #[test]
+    fn function_libraries_round_trip_through_a_file_and_a_payload() {
+        let codes = vec![
+            b"#!lua name=a\nredis.register_function('fa', function() return 1 end)".to_vec(),
+            b"#!lua name=b\nredis.register_function('fb', function() return 2 end)".to_vec(),
+        ];
+        let aux = Aux {
+            version: "7.0.15".into(),
+            ctime: 1,
+            used_mem: 2,
+            aof_base: false,
+            functions: codes.clone(),
+        };
+        let f = FileWriter::new(Vec::new(), &aux, true).unwrap();
+        let data = f.finish().unwrap().0;
+        let cfg = ShardConfig::default();
+        let loaded = load(&data, &cfg, 16, 0, true, |_| true).unwrap();
+        assert_eq!(loaded.functions, codes);
+        assert_eq!(function_codes(&function_payload(&codes)).unwrap(), codes);
+        let mut bad = function_payload(&codes);
+        bad[3] ^= 1;
+        assert!(function_codes(&bad).is_err());
+        assert!(function_codes(b"short").is_err());
     }
 
     #[test]

@@ -66,15 +66,12 @@ pub(crate) async fn run(
         ConnCmd::Command => crate::command::command(args, out),
         ConnCmd::Info => info(w, args, out).await,
         ConnCmd::Config => config(w, sess, args, out).await,
+        // EXEC and scripts are each one MULTI/EXEC block in the AOF (`aof::Block`, begun
+        // where the run knows whether it stays on this thread or holds locks elsewhere).
         ConnCmd::Multi | ConnCmd::Exec | ConnCmd::Discard | ConnCmd::Watch | ConnCmd::Unwatch => {
-            // What EXEC logs on this thread is one MULTI/EXEC block in the AOF.
-            let _block = matches!(cmd, ConnCmd::Exec).then(crate::aof::Block::begin);
             Box::pin(crate::multi::run(w, sess, cmd, args, out)).await
         }
-        ConnCmd::Script(call) => {
-            let _block = crate::aof::Block::begin();
-            Box::pin(crate::script::run(w, sess, call, args, out, None)).await
-        }
+        ConnCmd::Script(call) => Box::pin(crate::script::run(w, sess, call, args, out, None)).await,
         ConnCmd::ScriptAdmin | ConnCmd::Function => crate::script::admin(w, cmd, args, out).await,
         ConnCmd::PubSub(c) => crate::pubsub::run(w, sess, c, args, out).await,
         ConnCmd::Shutdown => shutdown(w, sess, args, out).await,

@@ -20,6 +20,11 @@
 //! FLUSHDB, SWAPDB), which every shard logs verbatim while the command holds every shard
 //! locked. Replaying the file in order therefore applies each key's changes in the order they
 //! happened, and reaches the same dataset.
+//!
+//! **Blocks.** An EXEC or a script is one `MULTI` ... `EXEC` block: the writer holds its
+//! records (those of its thread while it runs without yielding, or those tagged with its
+//! transaction id on every thread, see [`in_tx`]) until [`Block`] goes, which is before the
+//! transaction releases its locks. FUNCTION commands are logged verbatim ([`log_function`]).
 
 use std::cell::{Cell, RefCell};
 use std::fs::{File, OpenOptions};
@@ -37,7 +42,7 @@ use rustis_commands::Out;
 use rustis_storage::{Change, ChangeKind, DbIndex, KeyListener, ListenerId, Shard, Value};
 use tokio::sync::oneshot;
 
-use crate::worker::Worker;
+use crate::worker::{TxId, Worker};
 
 // ---- Capture: what each shard thread logs. ----
 
@@ -55,6 +60,9 @@ struct Local {
     listener: Option<ListenerId>,
     /// Changes seen by the listener and not logged yet, in order.
     changed: Vec<(DbIndex, Vec<u8>, ChangeKind)>,
+    /// The transaction whose work this thread is running now ([`in_tx`]): its records are
+    /// tagged with it, so that the writer can put them in the transaction's block.
+    op: Option<TxId>,
 }
 
 /// Collects the changes of its shard for the thread's capture.
@@ -115,16 +123,33 @@ fn take_changed() -> Vec<(DbIndex, Vec<u8>, ChangeKind)> {
 }
 
 fn send(db: DbIndex, bytes: Vec<u8>) {
-    send_rec(db, bytes, false);
+    send_rec(db, bytes, false, Tag::Current);
 }
 
-fn send_rec(db: DbIndex, bytes: Vec<u8>, global: bool) {
+/// Which transaction a record is tagged with.
+#[derive(Clone, Copy)]
+enum Tag {
+    /// The one this thread is running work of now, if any.
+    Current,
+    /// None: the record is not part of any transaction's work.
+    Untagged,
+    /// This one.
+    Tx(Option<TxId>),
+}
+
+fn send_rec(db: DbIndex, bytes: Vec<u8>, global: bool, tag: Tag) {
     LOCAL.with(|l| {
         let l = l.borrow();
         if let (Some(tx), Some(st)) = (&l.tx, &l.state) {
             st.sent.fetch_add(1, Ordering::Relaxed);
+            let op = match tag {
+                Tag::Current => l.op,
+                Tag::Untagged => None,
+                Tag::Tx(t) => t,
+            };
             let _ = tx.send(WMsg::Rec {
                 from: l.thread,
+                op,
                 db,
                 bytes,
                 global,
@@ -133,34 +158,91 @@ fn send_rec(db: DbIndex, bytes: Vec<u8>, global: bool) {
     });
 }
 
-/// While alive, what this thread logs is one MULTI/EXEC block in the file (EXEC, a script):
-/// the writer holds this thread's records until the guard goes, then writes them together,
-/// so a file cut short never holds part of it. Records of other threads go on meanwhile;
-/// they name other keys, so their place relative to the block does not matter.
-pub(crate) struct Block(bool);
+/// Runs `f`, work of transaction `tx` on this thread (a part, a command, a write-back), with
+/// the records it makes tagged with `tx`: when `tx` has an open block ([`Block::begin_tx`]),
+/// the writer puts them in it. Changes made here before, outside the transaction, are logged
+/// first, untagged; those `f` leaves unlogged are logged, tagged, before it returns (so
+/// before its reply tells the transaction's thread it ran).
+pub(crate) fn in_tx<T>(w: &Worker, tx: Option<TxId>, f: impl FnOnce() -> T) -> T {
+    if tx.is_none() || !on() {
+        return f();
+    }
+    settle(w);
+    let prev = LOCAL.with(|l| std::mem::replace(&mut l.borrow_mut().op, tx));
+    let r = f();
+    settle(w);
+    LOCAL.with(|l| l.borrow_mut().op = prev);
+    r
+}
+
+/// [`in_tx`] for a caller that holds the shard borrowed: only the tagging (a command run by
+/// `exec_on` logs what it changed itself, and logs what was pending before it first).
+pub(crate) fn in_tx_locked<T>(tx: Option<TxId>, f: impl FnOnce() -> T) -> T {
+    if tx.is_none() || !on() {
+        return f();
+    }
+    let prev = LOCAL.with(|l| std::mem::replace(&mut l.borrow_mut().op, tx));
+    let r = f();
+    LOCAL.with(|l| l.borrow_mut().op = prev);
+    r
+}
+
+/// Logs the changes made on this thread's shard and not logged yet (if the shard is not
+/// borrowed now; otherwise whoever holds it logs them).
+pub(crate) fn settle(w: &Worker) {
+    if on() {
+        if let Ok(mut shard) = w.shard.try_borrow_mut() {
+            flush_pending(&mut shard);
+        }
+    }
+}
+
+/// While alive, a MULTI/EXEC block in the file: the writer holds its records and writes them
+/// together when the guard goes, so a file cut short never holds part of it.
+///
+/// Two kinds. A **thread block** ([`Block::begin`]) holds everything this thread logs
+/// meanwhile: for work that runs without yielding (EXEC inline, a script on one shard), so
+/// that nothing else of this thread is logged in between. A **transaction block**
+/// ([`Block::begin_tx`]) holds the records tagged with its transaction, on whichever thread
+/// they were made ([`in_tx`]): for a cross-shard EXEC or script, which holds the locks of
+/// every key it touches until after the guard goes (the guard must be dropped before the
+/// unlock), so no record about those keys from outside the transaction can come between.
+/// Records of other threads, and this thread's untagged ones, go on meanwhile; they name
+/// other keys, so their place relative to the block does not matter.
+pub(crate) struct Block(Option<Option<TxId>>);
 
 impl Block {
     pub(crate) fn begin() -> Block {
+        Block::open(None)
+    }
+
+    /// The block of transaction `tx`; begun after its locks are granted and before any of its
+    /// work runs, dropped before they are released.
+    pub(crate) fn begin_tx(tx: TxId) -> Block {
+        Block::open(Some(tx))
+    }
+
+    fn open(tx: Option<TxId>) -> Block {
         if !on() {
-            return Block(false);
+            return Block(None);
         }
         LOCAL.with(|l| {
             let l = l.borrow();
-            if let Some(tx) = &l.tx {
-                let _ = tx.send(WMsg::Begin(l.thread));
+            if let Some(s) = &l.tx {
+                let _ = s.send(WMsg::Begin(l.thread, tx));
             }
         });
-        Block(true)
+        Block(Some(tx))
     }
 }
 
 impl Drop for Block {
     fn drop(&mut self) {
-        if self.0 {
+        if let Some(tx) = self.0 {
             LOCAL.with(|l| {
                 let l = l.borrow();
-                if let Some(tx) = &l.tx {
-                    let _ = tx.send(WMsg::End(l.thread));
+                if let Some(s) = &l.tx {
+                    let _ = s.send(WMsg::End(l.thread, tx));
                 }
             });
         }
@@ -210,8 +292,12 @@ fn log_states(shard: &mut Shard, changed: Vec<(DbIndex, Vec<u8>, ChangeKind)>) -
     for (db, key, kind) in &changed {
         match kind {
             ChangeKind::Flushed | ChangeKind::Swapped(_) => continue,
-            ChangeKind::Expired | ChangeKind::Evicted => {
+            ChangeKind::Expired => {
                 send(*db, resp(&[b"DEL", key]));
+                continue;
+            }
+            ChangeKind::Evicted => {
+                evicted(*db, key);
                 continue;
             }
             _ => {}
@@ -261,6 +347,12 @@ fn state_record(shard: &mut Shard, db: DbIndex, key: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// An evicted key's `DEL`, never part of a transaction's block: eviction frees memory
+/// before a command, and may take any key of the shard, not only the transaction's.
+fn evicted(db: DbIndex, key: &[u8]) {
+    send_rec(db, resp(&[b"DEL", key]), false, Tag::Untagged);
+}
+
 /// How a command is logged once it changed something.
 enum Form {
     /// Its arguments replay to the same effect.
@@ -286,11 +378,14 @@ fn form(name: &str) -> Form {
     }
 }
 
-/// Before a command runs on this shard: changes made outside any command go first.
+/// Before a command runs on this shard: changes made outside any command go first, untagged
+/// (they were made before the work that follows, whatever transaction it belongs to).
 #[inline]
 pub(crate) fn begin(shard: &mut Shard) {
     if on() {
+        let prev = LOCAL.with(|l| l.borrow_mut().op.take());
         flush_pending(shard);
+        LOCAL.with(|l| l.borrow_mut().op = prev);
     }
 }
 
@@ -312,7 +407,8 @@ pub(crate) fn end_command(
     let mut real = false;
     for (kdb, key, kind) in &changed {
         match kind {
-            ChangeKind::Expired | ChangeKind::Evicted => send(*kdb, resp(&[b"DEL", key])),
+            ChangeKind::Expired => send(*kdb, resp(&[b"DEL", key])),
+            ChangeKind::Evicted => evicted(*kdb, key),
             _ => real = true,
         }
     }
@@ -430,13 +526,25 @@ fn bulks(reply: &[u8]) -> Vec<&[u8]> {
 
 /// An all-shard write command (FLUSHALL, FLUSHDB, SWAPDB) ran: logged once, verbatim, by
 /// the thread that ran it over every shard, after every part ran and before any shard is
-/// released. (Its parts' flush and swap events are not logged by the shards.)
-pub(crate) fn log_fanout(spec: &CommandSpec, db: DbIndex, args: &[Bytes]) {
+/// released; `tx` is the transaction (EXEC, script) it ran in, if any, whose block it joins.
+/// (Its parts' flush and swap events are not logged by the shards.)
+pub(crate) fn log_fanout(tx: Option<TxId>, spec: &CommandSpec, db: DbIndex, args: &[Bytes]) {
     if !on() || spec.flags & rustis_commands::registry::flags::WRITE == 0 {
         return;
     }
     let argv: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
-    send_rec(db, resp(&argv), true);
+    send_rec(db, resp(&argv), true, Tag::Tx(tx));
+}
+
+/// A FUNCTION LOAD, DELETE, FLUSH or RESTORE accepted by an engine: logged verbatim, as
+/// Redis propagates it (called under the function list's lock, see `functions.rs`). It names
+/// no key and goes to the file by the functions' own place in a rewrite's cut.
+pub(crate) fn log_function(st: &AofState, args: &[Bytes]) {
+    if let Some(tx) = st.sender() {
+        let argv: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        st.sent.fetch_add(1, Ordering::Relaxed);
+        let _ = tx.send(WMsg::Function(resp(&argv)));
+    }
 }
 
 /// Under `appendfsync always`: waits until everything logged so far is on disk. Returns at
@@ -464,9 +572,11 @@ pub(crate) const FSYNC_EVERYSEC: u8 = 1;
 pub(crate) const FSYNC_ALWAYS: u8 = 2;
 
 enum WMsg {
-    /// A record: one or more commands for database `db`, from thread `from`.
+    /// A record: one or more commands for database `db`, from thread `from`, made as work of
+    /// transaction `op` if any.
     Rec {
         from: usize,
+        op: Option<TxId>,
         db: DbIndex,
         bytes: Vec<u8>,
         /// An all-shard command: every record held in an open block happened before it.
@@ -478,9 +588,15 @@ enum WMsg {
     Rotate(oneshot::Sender<Result<(), String>>),
     /// Thread `n` has taken its part of the rewrite's cut.
     Cut(usize),
-    /// Thread `n` starts (or ends) a block written as MULTI ... EXEC ([`Block`]).
-    Begin(usize),
-    End(usize),
+    /// A FUNCTION command's record ([`log_function`]).
+    Function(Vec<u8>),
+    /// The rewrite has taken its copy of the function libraries: function records go to the
+    /// new file from now on.
+    FunctionsCut,
+    /// Thread `n` starts (or ends) a block written as MULTI ... EXEC ([`Block`]): a thread
+    /// block, or with a transaction, that transaction's block.
+    Begin(usize, Option<TxId>),
+    End(usize, Option<TxId>),
     /// The rewrite ended: its base file (None: it failed).
     Finish(Option<PathBuf>, oneshot::Sender<Result<(), String>>),
     /// Write, fsync and stop.
@@ -822,8 +938,11 @@ impl Incr {
     }
 }
 
-/// Records held for an open block: `(database, command)`.
+/// Records held for an open thread block: `(database, command)`.
 type Held = Vec<(DbIndex, Vec<u8>)>;
+
+/// Records held for an open transaction block: `(thread, database, command)`.
+type TxHeld = Vec<(usize, DbIndex, Vec<u8>)>;
 
 struct Writer {
     paths: AofPaths,
@@ -835,8 +954,10 @@ struct Writer {
     old: Option<(Incr, Vec<bool>)>,
     state: Arc<AofState>,
     last_fsync: Instant,
-    /// Per thread, an open block: its nesting depth and the records held for it.
+    /// Per thread, an open thread block: its nesting depth and the records held for it.
     blocks: std::collections::HashMap<usize, (u32, Held)>,
+    /// Per transaction, an open transaction block: its nesting depth and its records.
+    txs: std::collections::HashMap<TxId, (u32, TxHeld)>,
     written: u64,
     base_size: u64,
     closed_size: u64,
@@ -912,13 +1033,19 @@ impl Writer {
                 match m {
                     WMsg::Rec {
                         from,
+                        op,
                         db,
                         bytes,
                         global,
                     } => {
                         self.written += 1;
-                        if global {
-                            // Never held: records of other threads after it depend on it.
+                        if let Some(b) = op.and_then(|t| self.txs.get_mut(&t)) {
+                            b.1.push((from, db, bytes));
+                            continue;
+                        }
+                        if global && !(self.n == 1 && self.blocks.contains_key(&from)) {
+                            // Never held (but with one thread, in that thread's block):
+                            // records of other threads after it depend on it.
                             let open: Vec<usize> = self.blocks.keys().copied().collect();
                             for t in open {
                                 self.write_held(t);
@@ -931,8 +1058,13 @@ impl Writer {
                             None => self.target(from).add(db, &bytes),
                         }
                     }
-                    WMsg::Begin(t) => self.blocks.entry(t).or_default().0 += 1,
-                    WMsg::End(t) => {
+                    WMsg::Begin(t, None) => self.blocks.entry(t).or_default().0 += 1,
+                    WMsg::Begin(t, Some(x)) => {
+                        // What a thread block of this thread holds happened before.
+                        self.write_held(t);
+                        self.txs.entry(x).or_default().0 += 1;
+                    }
+                    WMsg::End(t, None) => {
                         let done = match self.blocks.get_mut(&t) {
                             Some((depth, _)) => {
                                 *depth -= 1;
@@ -944,6 +1076,32 @@ impl Writer {
                             self.write_held(t);
                             self.blocks.remove(&t);
                         }
+                    }
+                    WMsg::End(_, Some(x)) => {
+                        let done = match self.txs.get_mut(&x) {
+                            Some((depth, _)) => {
+                                *depth -= 1;
+                                *depth == 0
+                            }
+                            None => false,
+                        };
+                        if done {
+                            if let Some((_, held)) = self.txs.remove(&x) {
+                                self.write_tx(held);
+                            }
+                        }
+                    }
+                    WMsg::Function(bytes) => {
+                        self.written += 1;
+                        let n = self.n;
+                        self.target(n).buf.extend_from_slice(&bytes);
+                    }
+                    WMsg::FunctionsCut => {
+                        let n = self.n;
+                        if let Some((_, cut)) = self.old.as_mut() {
+                            cut[n] = true;
+                        }
+                        self.close_old_if_cut();
                     }
                     WMsg::Sync(r) => syncs.push(r),
                     WMsg::Cut(t) => {
@@ -1005,6 +1163,37 @@ impl Writer {
         f.buf.extend_from_slice(&resp(&[b"EXEC"]));
     }
 
+    /// Writes a transaction block's records as one MULTI ... EXEC (one record alone, as it
+    /// is). The file is that of the thread that made the first record: every thread whose
+    /// keys the transaction touched is on the same side of a rewrite's cut, since the cut is
+    /// taken under the all-shard lock, which waits for the transaction's locks to go, and
+    /// those go only after the block ends.
+    fn write_tx(&mut self, held: TxHeld) {
+        let Some(&(first, _, _)) = held.first() else {
+            return;
+        };
+        debug_assert!(held
+            .iter()
+            .all(|(t, _, _)| self.cut_of(*t) == self.cut_of(first)));
+        let f = self.target(first);
+        if held.len() == 1 {
+            f.add(held[0].1, &held[0].2);
+            return;
+        }
+        f.buf.extend_from_slice(&resp(&[b"MULTI"]));
+        for (_, db, b) in &held {
+            f.add(*db, b);
+        }
+        f.buf.extend_from_slice(&resp(&[b"EXEC"]));
+    }
+
+    /// Whether thread `t`'s records go to the new file of a running rewrite.
+    fn cut_of(&self, t: usize) -> bool {
+        self.old
+            .as_ref()
+            .is_none_or(|(_, cut)| cut.get(t).copied().unwrap_or(true))
+    }
+
     /// The file a record of thread `from` goes to: during a rewrite, the old one until the
     /// thread has taken its cut.
     fn target(&mut self, from: usize) -> &mut Incr {
@@ -1044,7 +1233,8 @@ impl Writer {
         self.manifest = m;
         tracing::info!("Creating AOF incr file {} on background rewrite", f.name);
         let old = std::mem::replace(&mut self.cur, new);
-        self.old = Some((old, vec![false; self.n]));
+        // One slot per thread, and one for the function records.
+        self.old = Some((old, vec![false; self.n + 1]));
         Ok(())
     }
 
@@ -1136,6 +1326,7 @@ fn start_writer(
         state: state.clone(),
         last_fsync: Instant::now(),
         blocks: Default::default(),
+        txs: Default::default(),
         written: state.sent.load(Ordering::Relaxed),
         base_size,
         closed_size,
@@ -1192,6 +1383,7 @@ fn write_empty_base(path: &Path) -> std::io::Result<()> {
             .map_or(0, |d| d.as_secs() as i64),
         used_mem: 0,
         aof_base: true,
+        functions: Vec::new(),
     };
     let f = File::create(path)?;
     let fw = rustis_persist::file::FileWriter::new(std::io::BufWriter::new(f), &aux, true)?;
@@ -1205,6 +1397,8 @@ fn write_empty_base(path: &Path) -> std::io::Result<()> {
 /// What loading found.
 pub(crate) struct LoadReport {
     pub keys: u64,
+    /// The function libraries the files hold.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// At startup with `appendonly yes`: loads the AOF named by the manifest (if any) into the
@@ -1220,13 +1414,14 @@ pub(crate) fn start_at_startup(
     let mpath = paths.manifest();
     let err = |e: String| crate::StartError::Load(mpath.clone(), e);
     let mut keys = 0;
+    let mut functions = Vec::new();
     let manifest = match std::fs::read_to_string(&mpath) {
         Ok(text) => {
             let m = Manifest::parse(&text).map_err(|e| {
                 tracing::warn!("\n*** FATAL AOF MANIFEST FILE ERROR ***\n{e}\n");
                 err(e)
             })?;
-            keys = load_files(cfg, &paths, &m, shards).map_err(err)?;
+            (keys, functions) = load_files(cfg, &paths, &m, shards).map_err(err)?;
             tracing::info!("DB loaded from append only file");
             state.loaded.store(true, Ordering::Relaxed);
             m
@@ -1248,19 +1443,21 @@ pub(crate) fn start_at_startup(
         Err(e) => return Err(err(e.to_string())),
     };
     start_writer(state, paths, manifest, shards.len(), false).map_err(err)?;
-    Ok(LoadReport { keys })
+    Ok(LoadReport { keys, functions })
 }
 
 /// Loads the base and incremental files of `m` into `shards`: every command is replayed on
 /// one scratch shard that holds every key (so a command over keys of several shards runs
 /// whole), with expiry stopped (its clock at 0) as Redis stops it while loading; the keys
-/// then move to the shards that own them. Returns the number of keys.
+/// then move to the shards that own them. FUNCTION commands (and a base's libraries) are
+/// applied to a scratch Lua engine. Returns the number of keys and the libraries' codes.
 pub(crate) fn load_files(
     cfg: &crate::Config,
     paths: &AofPaths,
     m: &Manifest,
     shards: &mut [Shard],
-) -> Result<u64, String> {
+) -> Result<(u64, Vec<Vec<u8>>), String> {
+    let mut engine = crate::functions::scratch_engine();
     let n_dbs = shards.first().map_or(16, |s| s.dbs.len());
     let mut scratch = Shard::new(0, 1, n_dbs);
     scratch.config = cfg.shard_config();
@@ -1285,7 +1482,15 @@ pub(crate) fn load_files(
             }
         };
         let last = i + 1 == count;
-        let outcome = load_one(&mut scratch, &data, &f.name, &path, truncated_ok, last)?;
+        let outcome = load_one(
+            &mut scratch,
+            &mut engine,
+            &data,
+            &f.name,
+            &path,
+            truncated_ok,
+            last,
+        )?;
         let secs = start.elapsed().as_secs_f64();
         if is_base {
             tracing::info!("DB loaded from base file {}: {secs:.3} seconds", f.name);
@@ -1308,15 +1513,16 @@ pub(crate) fn load_files(
             keys += 1;
         }
     }
-    Ok(keys)
+    Ok((keys, crate::functions::codes_of(&engine)))
 }
 
 /// What one shard gets in a reload: `(database, key, entry)`.
 type ShardKeys = Vec<(DbIndex, Vec<u8>, rustis_storage::Entry)>;
 
-/// Replaces every shard's data with `parts` (one list per shard) under the all-shard lock.
-/// Nothing of it reaches the AOF: the data is what the files already say.
-async fn replace_dataset(w: &Rc<Worker>, parts: Vec<ShardKeys>) -> Result<(), String> {
+/// Replaces every shard's data with `parts` (one list per shard) under the all-shard lock
+/// (with `flush` false, adds them to it, replacing keys of the same name). Nothing of it
+/// reaches the AOF: the data is what the files already say.
+async fn replace_dataset(w: &Rc<Worker>, parts: Vec<ShardKeys>, flush: bool) -> Result<(), String> {
     let parts: Arc<Mutex<Vec<Option<ShardKeys>>>> =
         Arc::new(Mutex::new(parts.into_iter().map(Some).collect()));
     crate::persist::on_every_shard(w, move |wk| {
@@ -1325,7 +1531,7 @@ async fn replace_dataset(w: &Rc<Worker>, parts: Vec<ShardKeys>) -> Result<(), St
             .unwrap_or_default();
         let mut shard = wk.shard_now();
         flush_pending(&mut shard);
-        for i in 0..shard.dbs.len() {
+        for i in (0..shard.dbs.len()).filter(|_| flush) {
             shard.db(i).clear();
         }
         for (d, k, e) in mine {
@@ -1340,18 +1546,33 @@ async fn replace_dataset(w: &Rc<Worker>, parts: Vec<ShardKeys>) -> Result<(), St
     Ok(())
 }
 
-/// DEBUG RELOAD: SAVE, then the dataset is replaced by what the file holds.
-pub(crate) async fn debug_reload(w: &Rc<Worker>) -> Result<(), String> {
-    crate::persist::save(w).await?;
+/// DEBUG RELOAD's options, as Redis's.
+#[derive(Clone, Copy)]
+pub(crate) struct ReloadOpts {
+    /// SAVE first (not with NOSAVE).
+    pub save: bool,
+    /// Empty the dataset and the function libraries before loading (not with NOFLUSH).
+    pub flush: bool,
+    /// MERGE: a key or library the file has and the server too is replaced by the file's
+    /// (without it, that is an error).
+    pub merge: bool,
+}
+
+/// DEBUG RELOAD: SAVE, then the dataset and the function libraries are replaced by what the
+/// file holds (or, with NOFLUSH, it is added to them).
+pub(crate) async fn debug_reload(w: &Rc<Worker>, opts: ReloadOpts) -> Result<(), String> {
+    const FAILED: &str = "ERR Error trying to load the RDB dump";
+    if opts.save {
+        crate::persist::save(w).await?;
+    }
     let (path, n, n_dbs, cfg) = {
         let c = w.shared.config();
         (c.rdb_path(), w.n, w.shared.n_dbs, c.shard_config())
     };
-    let data =
-        std::fs::read(&path).map_err(|e| format!("ERR Error trying to load the RDB dump: {e}"))?;
+    let data = std::fs::read(&path).map_err(|e| format!("{FAILED}: {e}"))?;
     let now = w.shared.clock.now_ms();
     let mut parts: Vec<ShardKeys> = (0..n).map(|_| Vec::new()).collect();
-    rustis_persist::file::load(&data, &cfg, n_dbs, now, true, |k| {
+    let loaded = rustis_persist::file::load(&data, &cfg, n_dbs, now, true, |k| {
         let s = crate::routing::shard_of(&k.key, n);
         parts[s].push((
             k.db,
@@ -1360,8 +1581,33 @@ pub(crate) async fn debug_reload(w: &Rc<Worker>) -> Result<(), String> {
         ));
         true
     })
-    .map_err(|e| format!("ERR Error trying to load the RDB dump: {e}"))?;
-    replace_dataset(w, parts).await?;
+    .map_err(|e| format!("{FAILED}: {e}"))?;
+    // The libraries first, as Redis loads them before the keys: the file's, or with NOFLUSH
+    // the server's and the file's together (a library in both is an error without MERGE).
+    let mut engine = crate::functions::scratch_engine();
+    if !opts.flush {
+        crate::functions::load_codes(&mut engine, &w.shared.functions.codes())
+            .map_err(|e| format!("{FAILED}: {e}"))?;
+    }
+    crate::functions::merge_codes(&mut engine, &loaded.functions, opts.merge)
+        .map_err(|e| format!("{FAILED}: {e}"))?;
+    if !opts.flush && !opts.merge {
+        // Redis stops at a key the server has already; here nothing is loaded then.
+        let keys: Arc<Vec<ShardKeys>> = Arc::new(parts.clone());
+        let dup = crate::persist::on_every_shard(w, move |wk| {
+            let mut shard = wk.shard_now();
+            keys[wk.id]
+                .iter()
+                .any(|(d, k, _)| *d < shard.dbs.len() && shard.db(*d).contains(k))
+        })
+        .await
+        .ok_or_else(|| "ERR server is shutting down".to_string())?;
+        if dup.into_iter().any(|d| d) {
+            return Err(format!("{FAILED}: a key of the file exists already"));
+        }
+    }
+    replace_dataset(w, parts, opts.flush).await?;
+    crate::script::replace_libraries(w, crate::functions::codes_of(&engine));
     tracing::info!("DB reloaded by DEBUG RELOAD");
     Ok(())
 }
@@ -1388,7 +1634,8 @@ pub(crate) async fn debug_loadaof(w: &Rc<Worker>) -> Result<(), String> {
             s
         })
         .collect();
-    load_files(&cfg, &paths, &m, &mut scratch).map_err(|e| format!("ERR {e}"))?;
+    let (_, functions) =
+        load_files(&cfg, &paths, &m, &mut scratch).map_err(|e| format!("ERR {e}"))?;
     let mut parts: Vec<ShardKeys> = Vec::with_capacity(w.n);
     for mut s in scratch {
         let mut mine = Vec::new();
@@ -1400,14 +1647,17 @@ pub(crate) async fn debug_loadaof(w: &Rc<Worker>) -> Result<(), String> {
         }
         parts.push(mine);
     }
-    replace_dataset(w, parts).await?;
+    replace_dataset(w, parts, true).await?;
+    crate::script::replace_libraries(w, functions);
     tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
     Ok(())
 }
 
-/// Loads one file into `scratch`. Returns whether it was truncated (and loaded anyway).
+/// Loads one file into `scratch` (its libraries and FUNCTION commands into `engine`).
+/// Returns whether it was truncated (and loaded anyway).
 fn load_one(
     scratch: &mut Shard,
+    engine: &mut rustis_scripting::Engine,
     data: &[u8],
     name: &str,
     path: &Path,
@@ -1418,7 +1668,7 @@ fn load_one(
         tracing::info!("Reading RDB base file on AOF loading...");
         let cfg = scratch.config.clone();
         let n_dbs = scratch.dbs.len();
-        rustis_persist::file::load(data, &cfg, n_dbs, 0, true, |k| {
+        let loaded = rustis_persist::file::load(data, &cfg, n_dbs, 0, true, |k| {
             let db = scratch.db(k.db);
             if db.contains(&k.key) {
                 return false;
@@ -1429,6 +1679,9 @@ fn load_one(
         .map_err(|e| {
             tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
             e.to_string()
+        })?;
+        crate::functions::load_codes(engine, &loaded.functions).inspect_err(|_| {
+            tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
         })?;
         return Ok(false);
     }
@@ -1479,13 +1732,13 @@ fn load_one(
             }
             b"exec" => {
                 for (d, c) in queue.take().unwrap_or_default() {
-                    replay(scratch, d, &c, &mut out, name)?;
+                    replay(scratch, engine, d, &c, &mut out, name)?;
                 }
             }
             _ => match queue.as_mut() {
                 // A SELECT inside the block applies to what is queued after it.
                 Some(q) => q.push((db, cmd)),
-                None => replay(scratch, db, &cmd, &mut out, name)?,
+                None => replay(scratch, engine, db, &cmd, &mut out, name)?,
             },
         }
         valid_up_to = p;
@@ -1522,6 +1775,7 @@ fn load_one(
 
 fn replay(
     scratch: &mut Shard,
+    engine: &mut rustis_scripting::Engine,
     db: DbIndex,
     args: &[Bytes],
     out: &mut Out,
@@ -1534,8 +1788,12 @@ fn replay(
             "Unknown command '{cmd}' reading the append only file {name}"
         ));
     };
-    if let Run::Conn(_) = spec.run {
-        // Server-level commands (FUNCTION LOAD, SCRIPT LOAD) change no key.
+    if let Run::Conn(cmd) = spec.run {
+        // FUNCTION LOAD, DELETE, FLUSH, RESTORE change the libraries; the other server-level
+        // commands (SCRIPT LOAD) change nothing that is kept.
+        if cmd == rustis_commands::ConnCmd::Function {
+            crate::functions::replay(engine, args);
+        }
         return Ok(());
     }
     // The checks dispatch makes before a command runs: a damaged file is refused, it never
@@ -1638,6 +1896,7 @@ pub(crate) async fn start_rewrite(w: &Rc<Worker>, enable: bool) -> Result<(), St
     }
     st.rewrite_scheduled.store(false, Ordering::Relaxed);
     st.rewrite_started.store(unix_secs(w), Ordering::Relaxed);
+    let mut functions: Option<Vec<Vec<u8>>> = None;
     let paths = AofPaths::of(&w.shared.config());
     let fail = |e: String| {
         st.rewrite_running.store(false, Ordering::Release);
@@ -1650,8 +1909,13 @@ pub(crate) async fn start_rewrite(w: &Rc<Worker>, enable: bool) -> Result<(), St
             .and_then(|t| Manifest::parse(&t).ok())
             .unwrap_or_default();
         st.load_settings(&w.shared.config());
-        start_writer(&st, paths.clone(), manifest, w.n, true)
-            .map_err(|e| fail(format!("ERR {e}")))?;
+        // The base holds the libraries as they are when logging starts: the function records
+        // after that are in the new file.
+        functions = Some(w.shared.functions.at_cut(|codes| {
+            start_writer(&st, paths.clone(), manifest, w.n, true)
+                .map(|()| codes)
+                .map_err(|e| fail(format!("ERR {e}")))
+        })?);
     } else {
         let Some(tx) = st.sender() else {
             return Err(fail("ERR the append only file is off".into()));
@@ -1673,13 +1937,22 @@ pub(crate) async fn start_rewrite(w: &Rc<Worker>, enable: bool) -> Result<(), St
     let Some(parts) = parts else {
         return Err(fail("ERR server is shutting down".into()));
     };
+    // The base holds the libraries as of this mark among the function records.
+    let functions = functions.unwrap_or_else(|| {
+        w.shared.functions.at_cut(|codes| {
+            if let Some(tx) = st.sender() {
+                let _ = tx.send(WMsg::FunctionsCut);
+            }
+            codes
+        })
+    });
     let w = w.clone();
     tokio::task::spawn_local(async move {
         let st = w.shared.aof.clone();
         let tmp = paths
             .dir
             .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-        let result = crate::persist::write_snapshot(&w, tmp.clone(), parts, true).await;
+        let result = crate::persist::write_aof_base(&w, tmp.clone(), parts, functions).await;
         let base = match &result {
             Ok(()) => Some(tmp.clone()),
             Err(e) => {

@@ -5,7 +5,7 @@
 //!
 //! `run` is one `match` on the subcommand's name and argument count, as Redis's is: a
 //! subcommand is added by adding an arm (RELOAD and LOADAOF run the AOF's code, `aof.rs`). A
-//! subcommand Rustis does not have (RELOAD's options, SEGFAULT, HTSTATS, ...) gets Redis's
+//! subcommand Rustis does not have (SEGFAULT, HTSTATS, ...) gets Redis's
 //! answer to an unknown one, and HELP lists only the ones it has.
 //!
 //! DEBUG DIGEST is Redis's dataset digest, computed the same way so that the same data gives
@@ -79,8 +79,19 @@ const HELP: &[&str] = &[
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
     "    default.",
-    "RELOAD",
-    "    Save the RDB on disk and reload it back to memory.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, but",
+    "      conflicting keys will generate an exception and kill the server.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
     "QUICKLIST-PACKED-THRESHOLD <size>",
     "    Sets the threshold for elements to be inserted as plain vs packed nodes",
     "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
@@ -211,9 +222,26 @@ pub(crate) async fn run(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mu
         "listpack" if argc == 3 => inspect(w, sess, &args[2], "listpack", out).await,
         "quicklist" if argc == 3 || argc == 4 => inspect(w, sess, &args[2], "quicklist", out).await,
         "populate" if (3..=5).contains(&argc) => populate(w, sess, args, out).await,
-        "reload" | "loadaof" if argc == 2 => {
+        "reload" | "loadaof" if sub == "reload" || argc == 2 => {
+            let mut opts = crate::aof::ReloadOpts {
+                save: true,
+                flush: true,
+                merge: false,
+            };
+            for a in &args[2..] {
+                match a.to_ascii_lowercase().as_slice() {
+                    b"merge" => opts.merge = true,
+                    b"noflush" => opts.flush = false,
+                    b"nosave" => opts.save = false,
+                    _ => {
+                        return out.error(
+                            "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                        )
+                    }
+                }
+            }
             let done = if sub == "reload" {
-                crate::aof::debug_reload(w).await
+                crate::aof::debug_reload(w, opts).await
             } else {
                 crate::aof::debug_loadaof(w).await
             };

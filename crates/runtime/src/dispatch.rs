@@ -1299,7 +1299,7 @@ async fn fanout(
             let mut shard = w.shard.borrow_mut();
             crate::aof::begin(&mut shard);
             let part = (ops.per_shard)(&mut ShardCtx::new(&mut shard, db), args);
-            crate::aof::log_fanout(spec, db, args);
+            crate::aof::log_fanout(None, spec, db, args);
             part
         };
         w.serve_ready();
@@ -1330,7 +1330,7 @@ async fn fanout(
         let tx = w.new_tx();
         return match run_held(w, tx, &parts).await {
             Some(results) => {
-                crate::aof::log_fanout(spec, db, args);
+                crate::aof::log_fanout(None, spec, db, args);
                 for (s, _, _) in &parts {
                     w.send_unlock(*s, tx);
                 }

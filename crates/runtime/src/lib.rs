@@ -15,6 +15,7 @@ mod conn;
 mod debug;
 mod dispatch;
 mod evict;
+mod functions;
 mod latency;
 mod limits;
 pub mod logging;

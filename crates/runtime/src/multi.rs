@@ -332,6 +332,8 @@ async fn exec_inline(w: &Rc<Worker>, sess: &Session, m: Multi, out: &mut Out) {
     if !held {
         return out.null_array();
     }
+    // Nothing else runs on this thread until it ends: what it logs is one block.
+    let _block = crate::aof::Block::begin();
     out.array(m.cmds.len());
     for (spec, args) in m.cmds {
         sess.set_last_cmd(spec.resolve(&args).map_or(spec.name, |sub| sub.name));
@@ -386,6 +388,8 @@ async fn exec_locked(w: &Rc<Worker>, sess: &Session, m: Multi, p: Plan, out: &mu
         return out.error(SHUTTING_DOWN);
     }
     let held = check_watches(w, sess, tx).await;
+    // What the transaction logs, on every thread, is one block; it ends before the unlock.
+    let block = crate::aof::Block::begin_tx(tx);
     if held {
         out.array(m.cmds.len());
         for (spec, args) in m.cmds {
@@ -407,6 +411,7 @@ async fn exec_locked(w: &Rc<Worker>, sess: &Session, m: Multi, p: Plan, out: &mu
     } else {
         out.null_array();
     }
+    drop(block);
     for (s, _) in &groups {
         w.send_unlock(*s, tx);
     }
@@ -479,7 +484,7 @@ async fn run_held(
             }
         }
         // Logged once, while the transaction holds every shard.
-        crate::aof::log_fanout(spec, db, &args);
+        crate::aof::log_fanout(Some(tx), spec, db, &args);
         return (ops.merge)(&args, parts, out);
     }
     match route(w, spec, &args, None) {

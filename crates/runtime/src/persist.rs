@@ -346,6 +346,7 @@ fn target(w: &Worker) -> (PathBuf, Aux, bool) {
         ctime: unix_secs(w),
         used_mem: w.shared.allocated.map_or(0, |f| f()) as i64,
         aof_base: false,
+        functions: w.shared.functions.codes(),
     };
     (cfg.rdb_path(), aux, cfg.get("rdbchecksum") != Some("no"))
 }
@@ -429,6 +430,8 @@ pub(crate) async fn bgsave(w: &Rc<Worker>) -> Result<(), String> {
         st.bg_running.store(false, Ordering::Release);
         return Err("ERR server is shutting down".into());
     };
+    // The function libraries as of the cut.
+    let functions = w.shared.functions.codes();
     let w = w.clone();
     tokio::task::spawn_local(async move {
         let dirty: u64 = marked.iter().map(|m| m.0).sum();
@@ -442,7 +445,8 @@ pub(crate) async fn bgsave(w: &Rc<Worker>) -> Result<(), String> {
                 }
             }
         }
-        let (path, aux, checksum) = target(&w);
+        let (path, mut aux, checksum) = target(&w);
+        aux.functions = functions;
         let n_dbs = w.shared.n_dbs;
         let (tx, rx) = oneshot::channel();
         let err = parts.iter().find_map(|p| p.err.clone());
@@ -604,11 +608,11 @@ pub(crate) fn load_at_startup(
     cfg: &crate::Config,
     shards: &mut [Shard],
     now_ms: u64,
-) -> Result<(u64, u64), crate::StartError> {
+) -> Result<(u64, u64, Vec<Vec<u8>>), crate::StartError> {
     let path = cfg.rdb_path();
     let data = match std::fs::read(&path) {
         Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0, Vec::new())),
         Err(e) => return Err(crate::StartError::Load(path, e.to_string())),
     };
     let n = shards.len();
@@ -628,12 +632,15 @@ pub(crate) fn load_at_startup(
         true
     })
     .map_err(|e| crate::StartError::Load(path.clone(), e.to_string()))?;
+    // The libraries must load (compile) as they would in redis-server.
+    crate::functions::load_codes(&mut crate::functions::scratch_engine(), &loaded.functions)
+        .map_err(|e| crate::StartError::Load(path.clone(), e))?;
     tracing::info!(
         "DB loaded from disk: {} keys ({} expired keys skipped)",
         loaded.keys,
         loaded.expired
     );
-    Ok((loaded.keys, loaded.expired))
+    Ok((loaded.keys, loaded.expired, loaded.functions))
 }
 
 /// A rewrite's cut: under the all-shard lock, `at_cut` runs on each shard and its background
@@ -651,19 +658,20 @@ pub(crate) async fn snapshot_cut(w: &Rc<Worker>, at_cut: fn(&Worker)) -> Option<
     Some(parts)
 }
 
-/// Writes snapshot parts to `path` (through a temp file, fsynced, renamed) on a helper
-/// thread; `aof_base` marks it as an AOF base (the `aof-base` AUX field).
-pub(crate) async fn write_snapshot(
+/// Writes snapshot parts and the function libraries `functions` to `path` as an AOF base
+/// (the `aof-base` AUX field set), through a temp file, fsynced, renamed, on a helper thread.
+pub(crate) async fn write_aof_base(
     w: &Worker,
     path: PathBuf,
     parts: Vec<ShardPart>,
-    aof_base: bool,
+    functions: Vec<Vec<u8>>,
 ) -> Result<(), String> {
     if let Some(e) = parts.iter().find_map(|p| p.err.clone()) {
         return Err(e);
     }
     let (_, mut aux, checksum) = target(w);
-    aux.aof_base = aof_base;
+    aux.aof_base = true;
+    aux.functions = functions;
     let n_dbs = w.shared.n_dbs;
     let (tx, rx) = oneshot::channel();
     std::thread::Builder::new()

@@ -143,6 +143,36 @@ fn broadcast(w: &Worker, what: Sync) {
     }
 }
 
+/// Replaces every thread's libraries by `codes` (DEBUG RELOAD, DEBUG LOADAOF: what the files
+/// hold), as a FUNCTION RESTORE ... FLUSH made everywhere; not logged to the AOF.
+pub(crate) fn replace_libraries(w: &Worker, codes: Vec<Vec<u8>>) {
+    w.shared.functions.replace(&codes);
+    let args = restore_all(&codes);
+    with_engine(w, |e| e.function_cmd(&args, &mut Out::new(false)));
+    broadcast(w, Sync::Function(args));
+}
+
+/// `FUNCTION RESTORE <payload of codes> FLUSH`.
+fn restore_all(codes: &[Vec<u8>]) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(b"FUNCTION"),
+        Bytes::from_static(b"RESTORE"),
+        Bytes::from(rustis_persist::file::function_payload(codes)),
+        Bytes::from_static(b"FLUSH"),
+    ]
+}
+
+/// At startup: this thread's engine starts with the libraries the server loaded.
+pub(crate) fn preload_libraries(w: &Worker) {
+    let codes = w.shared.functions.startup();
+    if !codes.is_empty() {
+        w.scripting
+            .pending
+            .borrow_mut()
+            .insert(0, Sync::Function(restore_all(&codes)));
+    }
+}
+
 /// SCRIPT and FUNCTION.
 pub(crate) async fn admin(w: &Rc<Worker>, cmd: ConnCmd, args: &[Bytes], out: &mut Out) {
     let sub = args
@@ -168,6 +198,8 @@ pub(crate) async fn admin(w: &Rc<Worker>, cmd: ConnCmd, args: &[Bytes], out: &mu
             w.scripting.roaming.borrow_mut().clear();
         }
         (ConnCmd::Function, b"load" | b"delete" | b"flush" | b"restore") => {
+            // The list a save writes, and the AOF (see `functions.rs`).
+            w.shared.functions.changed(&w.shared.aof, args);
             broadcast(w, Sync::Function(args.to_vec()))
         }
         _ => {}
@@ -351,6 +383,16 @@ pub(crate) async fn run(
         if !groups.is_empty() && !lock_all(w, tx, &groups).await {
             return out.error(SHUTTING_DOWN);
         }
+        // What the run logs is one block in the AOF: this thread's (a local run does not
+        // yield), or its transaction's on every thread (ended before the unlock). Inside a
+        // cross-shard EXEC, the records join EXEC's block.
+        let block = match mode {
+            Mode::Local => Some(crate::aof::Block::begin()),
+            Mode::Keys(tx) | Mode::All(tx) if held.is_none() => {
+                Some(crate::aof::Block::begin_tx(tx))
+            }
+            _ => None,
+        };
         let mut host = ScriptHost {
             oom: crate::evict::is_oom(w),
             w,
@@ -392,6 +434,7 @@ pub(crate) async fn run(
         } else {
             host.commit_counts();
         }
+        drop(block);
         for (s, _) in &groups {
             w.send_unlock(*s, tx);
         }
@@ -440,6 +483,7 @@ fn run_forwarded(
     db: DbIndex,
     resp3: bool,
 ) -> Forwarded {
+    let block = crate::aof::Block::begin();
     let mut host = ScriptHost {
         oom: crate::evict::is_oom(w),
         w,
@@ -488,6 +532,7 @@ fn run_forwarded(
         // The calls are counted on the connection's thread, with the script.
         Some(_) => Forwarded::Done(out.buf, std::mem::take(&mut host.counted)),
     };
+    drop(block);
     w.serve_ready();
     done
 }
@@ -608,11 +653,14 @@ impl ScriptHost<'_> {
         f: impl FnOnce(&Worker) -> T + Send + 'static,
     ) -> Result<T, Abort> {
         if s == self.w.id {
-            return Ok(f(self.w));
+            return Ok(crate::aof::in_tx(self.w, self.tx(), || f(self.w)));
         }
         let (tx, rx) = std::sync::mpsc::channel();
         let call = Box::new(move |wk: &Worker| -> Partial {
-            let _ = tx.send(f(wk));
+            let v = f(wk);
+            // What it changed reaches the AOF (in the run's block) before the run goes on.
+            crate::aof::settle(wk);
+            let _ = tx.send(v);
             Box::new(())
         });
         drop(self.w.send_call(s, self.tx(), false, call));
@@ -778,7 +826,7 @@ impl ScriptHost<'_> {
                 })?);
             }
             // Logged once, while every shard is held (All mode).
-            crate::aof::log_fanout(spec, db, &args);
+            crate::aof::log_fanout(self.tx(), spec, db, &args);
             (ops.merge)(&args, parts, out);
             return Ok(());
         }

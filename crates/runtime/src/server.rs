@@ -383,9 +383,9 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         })
         .collect();
     let aof = crate::aof::AofState::new();
-    let (loaded_keys, loaded_expired) = if cfg.get("appendonly") == Some("yes") {
+    let (loaded_keys, loaded_expired, functions) = if cfg.get("appendonly") == Some("yes") {
         let r = crate::aof::start_at_startup(&cfg, &mut shards, &aof)?;
-        (r.keys, 0)
+        (r.keys, 0, r.functions)
     } else {
         crate::persist::load_at_startup(&cfg, &mut shards, opts.clock.now_ms())?
     };
@@ -427,10 +427,12 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         debug: crate::debug::DebugState::default(),
         auth: Default::default(),
         aof,
+        functions: Default::default(),
         mem: crate::evict::MemState::new(n, opts.allocated),
         climits: Default::default(),
         tls,
     });
+    shared.functions.set_startup(functions);
     shared.load_hot_settings(&shared.config());
     shared.auth.load_users(shared.config().users());
     crate::acl::load_file_at_startup(&shared).map_err(crate::StartError::Acl)?;
@@ -578,6 +580,7 @@ fn thread_main(
         crate::tracking::install(&w);
         crate::aof::sync(&w);
         crate::evict::sync(&w);
+        crate::script::preload_libraries(&w);
         tokio::task::spawn_local(serve_mesh(w.clone()));
         // Each thread reclaims its own shard's expired keys (Redis's active expiry).
         tokio::task::spawn_local(crate::worker::active_expiry(w.clone()));

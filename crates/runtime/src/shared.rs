@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     pub auth: crate::acl::AuthState,
     /// The append-only file's writer and state (`aof.rs`).
     pub aof: std::sync::Arc<crate::aof::AofState>,
+    /// The function libraries, as a save writes them (`functions.rs`).
+    pub functions: crate::functions::Libraries,
     /// `maxmemory`'s settings and each thread's published memory figures (`evict.rs`).
     pub mem: Arc<crate::evict::MemState>,
     /// Output and query buffer limits of ordinary clients (`limits.rs`).

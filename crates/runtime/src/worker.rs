@@ -411,7 +411,8 @@ impl Worker {
                         .get(&(d, Bytes::copy_from_slice(k)))
                         .is_some_and(|o| Some(*o) != tx))
         };
-        exec_on(&mut shard, spec, db, args, out, &hidden)
+        // A command of a transaction: the AOF tags what it logs with it.
+        crate::aof::in_tx_locked(tx, || exec_on(&mut shard, spec, db, args, out, &hidden))
     }
 
     /// Whether none of `keys` is locked and nothing waits in the queue: a transaction may run
@@ -577,7 +578,7 @@ impl Worker {
         if !self.try_lock(tx, set) {
             return None;
         }
-        let part = f(self);
+        let part = crate::aof::in_tx(self, Some(tx), || f(self));
         if release {
             self.unlock(tx);
         }
@@ -696,7 +697,8 @@ impl Worker {
                 reply,
             } => {
                 let mark = crate::pubsub::mark();
-                let r = f(self);
+                // Its records belong to the transaction (the AOF's block for it).
+                let r = crate::aof::in_tx(self, tx, || f(self));
                 if unlock {
                     if let Some(tx) = tx {
                         self.unlock(tx);
@@ -798,7 +800,7 @@ impl Worker {
         // Work done for a tracking client elsewhere remembers its reads for that client.
         let f = crate::tracking::carry_call(f);
         if s == self.id {
-            let r = f(self);
+            let r = crate::aof::in_tx(self, tx, || f(self));
             if unlock {
                 if let Some(tx) = tx {
                     self.unlock(tx);
