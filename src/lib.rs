@@ -23,6 +23,27 @@ pub struct TestServer {
     dir: Option<PathBuf>,
 }
 
+/// A fresh empty directory under the system's temp dir, removed on drop. `tag` names it, after
+/// the process id and a counter, so that tests running at once never share one.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("rustis-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create a temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A new empty directory for one test server's `dir`, so that a `dump.rdb` lying in the
 /// directory the tests run from cannot stop the server from starting.
 fn fresh_dir() -> PathBuf {

@@ -5,35 +5,11 @@
 //! record on disk before the reply; a truncated tail loads (or refuses, with
 //! `aof-load-truncated no`); CONFIG SET appendonly turns it on and off. On 1 and 4 threads.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rustis_runtime::Config;
-use rustis_tests::{show, spread, RawConn, Reference, TestServer, THREADS};
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "rustis-aof-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use rustis_tests::{show, spread, RawConn, Reference, TempDir, TestServer, THREADS};
 
 fn config_in(dir: &Path, extra: &[(&str, &str)]) -> Config {
     let mut config = Config::default();

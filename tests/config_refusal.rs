@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use rustis_runtime::{Config, ConfigError, ServerOptions, StartError};
-use rustis_tests::{check, cmd_text, show, TestServer, THREADS};
+use rustis_tests::{check, cmd_text, show, TempDir, TestServer, THREADS};
 use socket2::{Domain, Socket, Type};
 
 /// `(parameter, a value it refuses, why)`, the reason exactly as the error gives it.
@@ -320,24 +320,6 @@ fn protected_mode_no_at_startup_lets_other_addresses_in() {
         let mut remote = rustis_tests::RawConn::from_stream(remote);
         check(&mut remote, &["SET", "k", "v"], b"+OK\r\n");
         check(&mut remote, &["GET", "k"], b"$1\r\nv\r\n");
-    }
-}
-
-/// A fresh empty directory under the system's temp dir, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("rustis-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("create temp dir");
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -4,35 +4,11 @@
 //! a SAVE/restart round trip, and BGSAVE's point-in-time cut while writes go on. The test
 //! starts its own redis-server and fails if there is none on PATH.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rustis_runtime::Config;
-use rustis_tests::{show, RawConn, Reference, TestServer, THREADS};
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "rustis-persist-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use rustis_tests::{show, RawConn, Reference, TempDir, TestServer, THREADS};
 
 fn start_in(threads: usize, dir: &Path) -> TestServer {
     let mut config = Config::default();

@@ -2,7 +2,8 @@
 //! a missing feature, a data file it cannot load) that stop it with an error naming the cause
 //! instead of serving.
 
-use std::path::PathBuf;
+mod common;
+use common::TempDir;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -29,23 +30,6 @@ fn run_in(dir: &std::path::Path, args: &[&str]) -> Output {
             let _ = Command::new("kill").arg(pid.to_string()).status();
             panic!("rustis {args:?} did not exit within 20 s");
         }
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("rustis-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("create temp dir");
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
