@@ -434,11 +434,24 @@ fn limit(s: &mut State, w: &Worker) {
     if max == 0 {
         return;
     }
-    while g.keys.load(Ordering::Relaxed) > max {
+    loop {
+        let n = g.keys.load(Ordering::Relaxed);
+        if n <= max {
+            return;
+        }
         let Some(key) = s.table.keys().next().cloned() else {
             return;
         };
-        invalidate_key(s, g, &key, None, false);
+        // Every thread trims at once (each has its own table, the count is the server's):
+        // a key goes only once this thread has claimed one unit of the excess, so together
+        // they drop exactly the excess, never more.
+        if g.keys
+            .compare_exchange(n, n - 1, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            continue;
+        }
+        invalidate_key(s, g, &key, None, false, true);
     }
 }
 
@@ -452,11 +465,24 @@ pub(crate) fn cron(w: &Worker) {
 
 /// Sends the invalidation of `key` to the clients that read it, and forgets them.
 /// `writer` is the client that changed it, for NOLOOP.
-fn invalidate_key(s: &mut State, g: &Global, key: &[u8], writer: Option<u64>, direct: bool) {
+/// `claimed`: the key was already counted out of the server's total (see [`limit`]).
+fn invalidate_key(
+    s: &mut State,
+    g: &Global,
+    key: &[u8],
+    writer: Option<u64>,
+    direct: bool,
+    claimed: bool,
+) {
     let Some(clients) = s.table.remove(key) else {
+        if claimed {
+            g.keys.fetch_add(1, Ordering::Relaxed);
+        }
         return;
     };
-    g.keys.fetch_sub(1, Ordering::Relaxed);
+    if !claimed {
+        g.keys.fetch_sub(1, Ordering::Relaxed);
+    }
     g.items.fetch_sub(clients.len() as u64, Ordering::Relaxed);
     let mut payload: Option<Bytes> = None;
     for c in clients {
@@ -529,7 +555,7 @@ impl KeyListener for Invalidator {
                         schedule(&mut s);
                     }
                     if !s.table.is_empty() {
-                        invalidate_key(&mut s, &w.shared.tracking, key, writer, direct);
+                        invalidate_key(&mut s, &w.shared.tracking, key, writer, direct, false);
                     }
                 }
             }
