@@ -24,7 +24,7 @@ use crate::admin;
 use crate::multi;
 use crate::routing::shard_of;
 use crate::session::Session;
-use crate::worker::{BatchReply, Item, LockSet, NeededKeys, PartFn, ReplyBufs, TxId, Worker};
+use crate::worker::{BatchReply, Item, LockSet, NeededKeys, PartFn, TxId, Worker};
 
 /// The command table, built once.
 pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
@@ -58,10 +58,10 @@ pub(crate) struct Pending {
     /// Where the output stood when the first command was deferred; replies after it are
     /// reassembled in order at the flush.
     base: Option<usize>,
-    /// Per shard: the buffers of its last reply, handed to its next batch to write into.
-    spare: Vec<ReplyBufs>,
+    /// Per shard: the box of its last reply, handed to its next batch to write into.
+    spare: Vec<Option<Box<BatchReply>>>,
     /// Per shard: the reply to the batch in flight.
-    replies: Vec<Option<BatchReply>>,
+    replies: Vec<Option<Box<BatchReply>>>,
     /// The batches in flight: shard and reply receiver.
     waits: Vec<(usize, crate::mesh::BatchWait)>,
     /// The output written after `base`, set aside while the replies are put in order.
@@ -85,7 +85,7 @@ impl Pending {
             batches: (0..n).map(|_| Vec::new()).collect(),
             segs: Vec::new(),
             base: None,
-            spare: (0..n).map(|_| ReplyBufs::default()).collect(),
+            spare: (0..n).map(|_| None).collect(),
             replies: (0..n).map(|_| None).collect(),
             waits: Vec::new(),
             tail: Vec::new(),
@@ -135,7 +135,7 @@ impl Pending {
         for s in 0..self.batches.len() {
             if !self.batches[s].is_empty() {
                 let items = std::mem::take(&mut self.batches[s]);
-                let into = std::mem::take(&mut self.spare[s]);
+                let into = self.spare[s].take().unwrap_or_default();
                 self.waits
                     .push((s, w.send_batch(s, items, out.resp3, into)));
             }
@@ -224,11 +224,8 @@ impl Pending {
                 if r.nanos.capacity() > KEEP_ITEMS {
                     r.nanos = Vec::new();
                 }
-                self.spare[s] = ReplyBufs {
-                    buf: r.buf,
-                    ends: r.ends,
-                    nanos: r.nanos,
-                };
+                r.retry.clear();
+                self.spare[s] = Some(r);
             }
         }
         if self.tail.capacity() > KEEP_BUFFER {

@@ -129,7 +129,7 @@ enum Slot {
     /// Waiting, with the waiting task's waker once it has polled.
     Waiting(Option<Waker>),
     /// Answered; `None` when the other thread is gone (shutdown).
-    Ready(Option<BatchReply>),
+    Ready(Option<Box<BatchReply>>),
     /// The waiting side gave up (its connection closed): the reply is dropped on arrival.
     Abandoned,
 }
@@ -158,7 +158,7 @@ impl Replies {
 
     /// The reply to `token` arrived (`None`: it never will). Returns the waker to wake, which
     /// the caller wakes once this table is no longer borrowed.
-    pub fn fill(&mut self, token: usize, r: Option<BatchReply>) -> Option<Waker> {
+    pub fn fill(&mut self, token: usize, r: Option<Box<BatchReply>>) -> Option<Waker> {
         let slot = self.slots.get_mut(token)?;
         match std::mem::replace(slot, Slot::Free) {
             Slot::Waiting(waker) => {
@@ -177,7 +177,7 @@ impl Replies {
         }
     }
 
-    fn poll(&mut self, token: usize, cx: &mut Context<'_>) -> Poll<Option<BatchReply>> {
+    fn poll(&mut self, token: usize, cx: &mut Context<'_>) -> Poll<Option<Box<BatchReply>>> {
         let Some(slot) = self.slots.get_mut(token) else {
             return Poll::Ready(None);
         };
@@ -214,7 +214,7 @@ impl Replies {
 }
 
 /// Fills `token` in `replies` and wakes whoever waits for it.
-pub(crate) fn fill(replies: &RefCell<Replies>, token: usize, r: Option<BatchReply>) {
+pub(crate) fn fill(replies: &RefCell<Replies>, token: usize, r: Option<Box<BatchReply>>) {
     let waker = replies.borrow_mut().fill(token, r);
     if let Some(w) = waker {
         w.wake();
@@ -240,7 +240,7 @@ impl BatchWait {
 }
 
 impl Future for BatchWait {
-    type Output = Option<BatchReply>;
+    type Output = Option<Box<BatchReply>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let r = self.replies.borrow_mut().poll(self.token, cx);
@@ -267,7 +267,7 @@ mod tests {
     fn a_slot_is_reused_once_its_reply_is_taken_or_dropped() {
         let replies = Rc::new(RefCell::new(Replies::default()));
         let t = replies.borrow_mut().open();
-        fill(&replies, t, Some(BatchReply::default()));
+        fill(&replies, t, Some(Box::default()));
         let mut wait = BatchWait::new(replies.clone(), t);
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
@@ -280,7 +280,7 @@ mod tests {
         // Abandoned before its reply: the reply frees it when it comes.
         drop(BatchWait::new(replies.clone(), t));
         assert!(replies.borrow().free.is_empty());
-        fill(&replies, t, Some(BatchReply::default()));
+        fill(&replies, t, Some(Box::default()));
         assert_eq!(replies.borrow().free, vec![t]);
     }
 

@@ -34,18 +34,14 @@ pub(crate) struct Item {
     pub track: Option<crate::tracking::Tag>,
 }
 
-/// Buffers for a batch's replies. The sender hands the ones of its previous reply along with
-/// each batch (see [`Msg::Batch`]) and the shard writes into them, so that a connection's reply
-/// buffers are allocated once and then go back and forth between the two threads instead of
-/// being allocated per batch.
-#[derive(Default)]
-pub(crate) struct ReplyBufs {
-    pub buf: BytesMut,
-    pub ends: Vec<usize>,
-    pub nanos: Vec<u64>,
-}
-
 /// The replies to a batch: their bytes, and where each reply ends.
+///
+/// It travels boxed, both ways: a connection hands the box of its previous reply from a shard
+/// along with its next batch for that shard (see [`Msg::Batch`]), the shard clears it and writes
+/// into it, and it comes back in [`Msg::Replied`]. So the box and its buffers are allocated once
+/// per connection and shard, and every mesh message stays small: a message moves through the
+/// queue and the reply slots several times per hop, and at 168 bytes (this struct inline) each
+/// move was a `memcpy` call.
 #[derive(Default)]
 pub(crate) struct BatchReply {
     pub buf: BytesMut,
@@ -86,13 +82,17 @@ pub(crate) enum Msg {
     Batch {
         items: Vec<Item>,
         resp3: bool,
-        /// Buffers to write the replies into (cleared first).
-        into: ReplyBufs,
+        /// Where to write the replies (cleared first): the box of this connection's previous
+        /// reply from this shard, or a new one.
+        into: Box<BatchReply>,
         /// Where the replies go: a [`Msg::Replied`] to the sender's thread.
         reply: ReplyTo,
     },
     /// The replies to a batch this thread sent (see `mesh.rs`).
-    Replied { token: usize, reply: BatchReply },
+    Replied {
+        token: usize,
+        reply: Box<BatchReply>,
+    },
     /// Lock keys (or the whole shard) for a transaction. The reply is `true` once they are
     /// held; with `try_only`, it is `false` at once when they cannot be granted right now, and
     /// nothing waits in the queue.
@@ -128,11 +128,15 @@ pub(crate) enum Msg {
     Adopt(Box<crate::conn::Migrant>),
 }
 
+// Every message moves through the queue and the reply slots several times per hop: keep it
+// small enough to move without a `memcpy` call (see `BatchReply`).
+const _: () = assert!(std::mem::size_of::<Msg>() <= 72);
+
 enum Queued {
     Batch {
         items: Vec<Item>,
         resp3: bool,
-        into: ReplyBufs,
+        into: Box<BatchReply>,
         reply: ReplyTo,
     },
     Lock {
@@ -431,19 +435,28 @@ impl Worker {
                 && locks.held.contains_key(&(db, Bytes::copy_from_slice(key))))
     }
 
-    fn run_batch(&self, items: Vec<Item>, resp3: bool, into: ReplyBufs) -> BatchReply {
+    fn run_batch(
+        &self,
+        items: Vec<Item>,
+        resp3: bool,
+        mut into: Box<BatchReply>,
+    ) -> Box<BatchReply> {
         self.tick_clock();
-        let ReplyBufs {
-            mut buf,
-            mut ends,
-            mut nanos,
-        } = into;
+        let mut buf = std::mem::take(&mut into.buf);
         buf.clear();
+        let BatchReply {
+            ends,
+            nanos,
+            retry,
+            shared,
+            ..
+        } = &mut *into;
         ends.clear();
         ends.reserve(items.len());
         nanos.clear();
         nanos.reserve(items.len());
-        let mut retry = Vec::new();
+        retry.clear();
+        shared.clear();
         // `Out::new` allocates nothing; its buffer is the one the batch brought. Large values
         // are shared: the sender's flush carries them over with `Out::extend_from`.
         let mut out = Out::new(resp3);
@@ -475,18 +488,14 @@ impl Worker {
                 retry.push((i, need));
             }
         }
-        BatchReply {
-            shared: out.take_shared(),
-            buf: out.buf,
-            ends,
-            nanos,
-            items,
-            retry,
-        }
+        into.shared = out.take_shared();
+        into.buf = out.buf;
+        into.items = items;
+        into
     }
 
     /// Runs a batch now if it may, else queues it; the reply comes on the returned receiver.
-    pub fn submit_batch(&self, items: Vec<Item>, resp3: bool, into: ReplyBufs) -> BatchWait {
+    pub fn submit_batch(&self, items: Vec<Item>, resp3: bool, into: Box<BatchReply>) -> BatchWait {
         let token = self.replies.borrow_mut().open();
         let reply = ReplyTo {
             home: self.id,
@@ -498,7 +507,7 @@ impl Worker {
 
     /// Sends a batch's replies where `to` says, once the events its commands published to
     /// other threads are delivered (see `pubsub::reply_after_events`).
-    fn answer(&self, mark: u64, to: ReplyTo, r: BatchReply) {
+    fn answer(&self, mark: u64, to: ReplyTo, r: Box<BatchReply>) {
         if crate::pubsub::settled_since(mark) {
             self.deliver(to, r);
             return;
@@ -514,7 +523,7 @@ impl Worker {
         crate::pubsub::after_events(mark, move || path.deliver(to, r));
     }
 
-    fn deliver(&self, to: ReplyTo, r: BatchReply) {
+    fn deliver(&self, to: ReplyTo, r: Box<BatchReply>) {
         if to.home == self.id {
             crate::mesh::fill(&self.replies, to.token, Some(r));
         } else {
@@ -528,7 +537,7 @@ impl Worker {
         }
     }
 
-    fn accept_batch(&self, items: Vec<Item>, resp3: bool, into: ReplyBufs, reply: ReplyTo) {
+    fn accept_batch(&self, items: Vec<Item>, resp3: bool, into: Box<BatchReply>, reply: ReplyTo) {
         let runnable = {
             let locks = self.locks.borrow();
             locks.queue.is_empty() && locks.items_free(&items)
@@ -719,14 +728,14 @@ impl Worker {
         }
     }
 
-    /// Sends a batch to shard `s` (this one included), with buffers for its replies (an empty
-    /// `ReplyBufs::default()` will do); the replies come on the receiver.
+    /// Sends a batch to shard `s` (this one included), with the box to write its replies into
+    /// (`Default::default()` will do); the replies come on the receiver.
     pub fn send_batch(
         &self,
         s: usize,
         items: Vec<Item>,
         resp3: bool,
-        into: ReplyBufs,
+        into: Box<BatchReply>,
     ) -> BatchWait {
         if s == self.id {
             return self.submit_batch(items, resp3, into);
@@ -967,7 +976,7 @@ enum ReplyPath {
 }
 
 impl ReplyPath {
-    fn deliver(self, to: ReplyTo, r: BatchReply) {
+    fn deliver(self, to: ReplyTo, r: Box<BatchReply>) {
         match self {
             ReplyPath::Here(replies) => crate::mesh::fill(&replies, to.token, Some(r)),
             ReplyPath::There(Some(peer), bell) => {
