@@ -19,6 +19,7 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("del", Run::MultiKey(&DEL)));
     r.add(Binding::new("exists", Run::MultiKey(&EXISTS)));
     r.add(Binding::new("type", Run::Shard(cmd_type)));
+    r.add(Binding::new("migrate", Run::Shard(cmd_migrate)).movable_keys(migrate_keys));
     r.add(Binding::new("dbsize", Run::Fanout(&DBSIZE)));
     r.add(Binding::new("flushdb", Run::Fanout(&FLUSHDB)).precheck(flush_args));
     r.add(Binding::new("flushall", Run::Fanout(&FLUSHALL)).precheck(flush_args));
@@ -53,6 +54,45 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("object", Run::Shard(cmd_object)));
     r.add(Binding::new("time", Run::Shard(cmd_time)));
     r.add(Binding::new("wait", Run::Shard(cmd_wait)));
+}
+
+/// Redis's reply to MIGRATE: moving keys to another server is not built yet.
+pub const MIGRATE_UNSUPPORTED: &str =
+    "ERR MIGRATE is not supported yet: Rustis cannot move keys to another server";
+
+/// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password]
+/// [AUTH2 username password] [KEYS key [key ...]]
+///
+/// In the table with Redis's metadata (so COMMAND INFO, COMMAND GETKEYS and ACL key
+/// permissions see its keys), and refused when run.
+fn cmd_migrate(_: &mut ShardCtx, _: &[Bytes], out: &mut Out) {
+    out.error(MIGRATE_UNSUPPORTED);
+}
+
+/// MIGRATE's keys, as Redis's `migrateGetKeys` finds them: the key argument, or with `KEYS`
+/// (after `AUTH password`, `AUTH2 username password`, `COPY`, `REPLACE`) the keys after it,
+/// which need an empty key argument (none are found otherwise).
+fn migrate_keys(args: &[Bytes]) -> Result<Vec<usize>, String> {
+    let (mut first, mut num) = (3, 1);
+    let mut i = 6;
+    while i < args.len() {
+        let a = &args[i];
+        if eq_ic(a, "keys") {
+            if !args[3].is_empty() {
+                return Ok(Vec::new());
+            }
+            first = i + 1;
+            num = args.len() - first;
+            break;
+        }
+        if eq_ic(a, "auth") {
+            i += 1;
+        } else if eq_ic(a, "auth2") {
+            i += 2;
+        }
+        i += 1;
+    }
+    Ok((first..first + num).collect())
 }
 
 /// DEL key [key ...]
