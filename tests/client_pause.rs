@@ -99,6 +99,28 @@ fn replies(c: &mut RawConn) -> Vec<String> {
             "module|loadex",
             "module|unload",
         ],
+        // MIGRATE with nothing to move, or refused before it would connect anywhere.
+        &["MIGRATE", "127.0.0.1", "1", "nokey", "0", "5000"],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            "1",
+            "",
+            "0",
+            "5000",
+            "COPY",
+            "KEYS",
+            "n1",
+            "n2",
+        ],
+        &["MIGRATE", "127.0.0.1", "1", "", "0", "5000", "KEYS"],
+        &["MIGRATE", "h", "1", "nokey", "0", "5000", "FOO"],
+        &["MIGRATE", "h", "1", "nokey", "0", "5000", "AUTH"],
+        &["MIGRATE", "h", "1", "nokey", "0", "5000", "AUTH2", "u"],
+        &["MIGRATE", "h", "1", "k", "0", "5000", "KEYS", "a"],
+        &["MIGRATE", "h", "1", "nokey", "x", "5000"],
+        &["MIGRATE", "h", "1", "nokey", "0", "soon"],
+        &["MIGRATE", "h", "1", "nokey", "0"],
     ];
     cases
         .iter()
@@ -162,7 +184,8 @@ fn module_load_replicaof_a_host_and_migrate_are_refused_clearly() {
         show(&c.cmd(&["REPLICAOF", "127.0.0.1", "6379"])),
         "-ERR REPLICAOF <host> <port> is not supported: Rustis does not replicate yet\r\n"
     );
-    // MIGRATE is in the table (its keys are found as Redis finds them) but refused.
+    // MIGRATE of a key that exists is refused.
+    assert_eq!(show(&c.cmd(&["SET", "k", "v"])), "+OK\r\n");
     assert_eq!(
         show(&c.cmd(&["MIGRATE", "127.0.0.1", "6379", "k", "0", "1000"])),
         "-ERR MIGRATE is not supported yet: Rustis cannot move keys to another server\r\n"
@@ -286,5 +309,71 @@ fn a_pause_keeps_expired_keys_until_it_ends() {
         assert_eq!(show(&c.cmd(&["GET", "b"])), "$-1\r\n");
         assert_eq!(stats(), "expired_keys:2");
         assert_eq!(show(&c.cmd(&["DBSIZE"])), ":0\r\n");
+    }
+}
+
+/// The MONITOR lines of `cmds`, without their time and client address.
+fn monitored(addr: std::net::SocketAddr, cmds: &[&[&str]]) -> Vec<String> {
+    let mut monitor = RawConn::connect(addr);
+    assert_eq!(show(&monitor.cmd(&["MONITOR"])), "+OK\r\n");
+    let mut c = RawConn::connect(addr);
+    for args in cmds {
+        c.cmd(args);
+    }
+    cmds.iter()
+        .map(|_| {
+            let line = show(&monitor.read_reply());
+            line.split_once("] ")
+                .map_or(line.clone(), |(_, rest)| rest.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn migrate_passwords_are_redacted_for_monitor_as_redis_server_does() {
+    let cmds: &[&[&str]] = &[
+        &["MIGRATE", "127.0.0.1", "1", "nokey", "0", "5000"],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            "1",
+            "nokey",
+            "0",
+            "5000",
+            "AUTH",
+            "pw",
+        ],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            "1",
+            "nokey",
+            "0",
+            "5000",
+            "COPY",
+            "AUTH2",
+            "u",
+            "pw",
+        ],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            "1",
+            "",
+            "0",
+            "5000",
+            "AUTH",
+            "pw",
+            "KEYS",
+            "a",
+            "b",
+        ],
+    ];
+    let reference = Reference::start();
+    let want = monitored(reference.addr(), cmds);
+    assert!(want[1].contains("\"(redacted)\""), "{want:?}");
+    for t in THREADS {
+        let s = TestServer::start(t);
+        assert_eq!(monitored(s.addr, cmds), want, "threads {t}");
     }
 }
