@@ -390,6 +390,19 @@ fn command_getkeys_and_errors_reply_like_redis() {
         &["NOSUCH", "a"],
         &["GET"],
         &["GET", "a", "b"],
+        &["MIGRATE", "h", "1", "k", "0", "5000"],
+        &["MIGRATE", "h", "1", "", "0", "5000"],
+        &[
+            "MIGRATE", "h", "1", "", "0", "5000", "COPY", "KEYS", "a", "b", "c",
+        ],
+        &[
+            "MIGRATE", "h", "1", "", "0", "5000", "AUTH", "KEYS", "x", "KEYS", "a",
+        ],
+        &[
+            "MIGRATE", "h", "1", "", "0", "5000", "AUTH2", "u", "KEYS", "x", "KEYS", "a",
+        ],
+        &["MIGRATE", "h", "1", "k", "0", "5000", "KEYS", "a"],
+        &["MIGRATE", "h", "1", "", "0", "5000", "KEYS"],
     ];
     for threads in THREADS {
         let server = TestServer::start(threads);
@@ -461,9 +474,15 @@ fn every_served_subcommand_has_a_handler() {
             };
             let (container, sub) = name.split_once('|').unwrap();
             let mut args = vec![container.to_string(), sub.to_string()];
-            // CLIENT KILL and UNBLOCK name a client that does not exist.
+            // CLIENT KILL and UNBLOCK name a client that does not exist; CLIENT PAUSE pauses
+            // for no time (a long pause would hold the commands that follow).
+            let filler = if name == "client|pause" {
+                "0"
+            } else {
+                "999999"
+            };
             while args.len() < arity.unsigned_abs() as usize {
-                args.push("999999".into());
+                args.push(filler.into());
             }
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();
             let reply = show(&c.cmd(&argv));

@@ -276,9 +276,11 @@ class Server:
             if not args.bin:
                 args.bin = str(build_rustis())  # once, even if restarted
             binary = Path(args.bin)
+            # DEBUG allowed from loopback, as the reference server has it.
             argv = lambda port: [  # noqa: E731
                 str(binary), "--port", str(port), "--bind", "127.0.0.1",
                 "--threads", str(args.threads),
+                "--enable-debug-command", "local",
             ]
         else:
             binary = shutil.which("redis-server")

@@ -19,6 +19,11 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("del", Run::MultiKey(&DEL)));
     r.add(Binding::new("exists", Run::MultiKey(&EXISTS)));
     r.add(Binding::new("type", Run::Shard(cmd_type)));
+    r.add(
+        Binding::new("migrate", Run::MultiKey(&MIGRATE))
+            .movable_keys(migrate_keys)
+            .precheck(migrate_args),
+    );
     r.add(Binding::new("dbsize", Run::Fanout(&DBSIZE)));
     r.add(Binding::new("flushdb", Run::Fanout(&FLUSHDB)).precheck(flush_args));
     r.add(Binding::new("flushall", Run::Fanout(&FLUSHALL)).precheck(flush_args));
@@ -53,6 +58,95 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("object", Run::Shard(cmd_object)));
     r.add(Binding::new("time", Run::Shard(cmd_time)));
     r.add(Binding::new("wait", Run::Shard(cmd_wait)));
+}
+
+/// Redis's reply to MIGRATE: moving keys to another server is not built yet.
+pub const MIGRATE_UNSUPPORTED: &str =
+    "ERR MIGRATE is not supported yet: Rustis cannot move keys to another server";
+
+/// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password]
+/// [AUTH2 username password] [KEYS key [key ...]]
+///
+/// Checked as Redis checks it (options, then the timeout and database numbers); when none of
+/// its keys exists there is nothing to move and it answers `+NOKEY` as Redis does, without
+/// contacting the target; otherwise it is refused, as moving keys to another server is not
+/// built yet.
+static MIGRATE: MultiKeyOps = MultiKeyOps {
+    per_shard: |ctx, args, pos| Box::new(op_exists(ctx, pos.iter().map(|&i| &args[i][..]))),
+    merge: |_, parts, out| {
+        let found: i64 = parts
+            .into_iter()
+            .filter_map(|(_, p)| p.downcast::<i64>().ok())
+            .map(|b| *b)
+            .sum();
+        if found == 0 {
+            out.simple("NOKEY");
+        } else {
+            out.error(MIGRATE_UNSUPPORTED);
+        }
+    },
+};
+
+/// MIGRATE's argument checks, in Redis's order: the options after the timeout, then the
+/// timeout and the database as integers.
+fn migrate_args(args: &[Bytes]) -> Result<(), String> {
+    let mut j = 6;
+    while j < args.len() {
+        let more = args.len() - 1 - j;
+        let a = &args[j];
+        if eq_ic(a, "copy") || eq_ic(a, "replace") {
+        } else if eq_ic(a, "auth") {
+            if more == 0 {
+                return Err(SYNTAX.into());
+            }
+            j += 1;
+        } else if eq_ic(a, "auth2") {
+            if more < 2 {
+                return Err(SYNTAX.into());
+            }
+            j += 2;
+        } else if eq_ic(a, "keys") {
+            if !args[3].is_empty() {
+                return Err("ERR When using MIGRATE KEYS option, the key argument must be set to the empty string".into());
+            }
+            break;
+        } else {
+            return Err(SYNTAX.into());
+        }
+        j += 1;
+    }
+    for i in [5, 4] {
+        if parse_i64(&args[i]).is_err() {
+            return Err(OpError::NotInteger.message().into());
+        }
+    }
+    Ok(())
+}
+
+/// MIGRATE's keys, as Redis's `migrateGetKeys` finds them: the key argument, or with `KEYS`
+/// (after `AUTH password`, `AUTH2 username password`, `COPY`, `REPLACE`) the keys after it,
+/// which need an empty key argument (none are found otherwise).
+fn migrate_keys(args: &[Bytes]) -> Result<Vec<usize>, String> {
+    let (mut first, mut num) = (3, 1);
+    let mut i = 6;
+    while i < args.len() {
+        let a = &args[i];
+        if eq_ic(a, "keys") {
+            if !args[3].is_empty() {
+                return Ok(Vec::new());
+            }
+            first = i + 1;
+            num = args.len() - first;
+            break;
+        }
+        if eq_ic(a, "auth") {
+            i += 1;
+        } else if eq_ic(a, "auth2") {
+            i += 2;
+        }
+        i += 1;
+    }
+    Ok((first..first + num).collect())
 }
 
 /// DEL key [key ...]

@@ -116,6 +116,12 @@ pub enum ConnCmd {
     Debug,
     /// `LOLWUT [VERSION version]`
     Lolwut,
+    /// `ROLE`
+    Role,
+    /// `REPLICAOF host port` / `SLAVEOF host port`
+    Replicaof,
+    /// `MODULE subcommand ...`
+    Module,
     /// A pub/sub command.
     PubSub(PubSubCmd),
 }

@@ -1,4 +1,4 @@
-//! Server commands: COMMAND, INFO, CONFIG, SHUTDOWN, and CLUSTER.
+//! Server commands: COMMAND, INFO, CONFIG, SHUTDOWN, ROLE, REPLICAOF, MODULE and CLUSTER.
 //!
 //! The runtime carries out the first four (they read state from every thread); this module
 //! binds their names to the runtime. CLUSTER answers here: the server runs without cluster
@@ -29,5 +29,9 @@ pub fn register(r: &mut Registry) {
     r.add(Binding::new("memory", Run::Conn(ConnCmd::Memory)));
     r.add(Binding::new("debug", Run::Conn(ConnCmd::Debug)));
     r.add(Binding::new("lolwut", Run::Conn(ConnCmd::Lolwut)));
+    r.add(Binding::new("role", Run::Conn(ConnCmd::Role)));
+    r.add(Binding::new("replicaof", Run::Conn(ConnCmd::Replicaof)));
+    r.add(Binding::new("slaveof", Run::Conn(ConnCmd::Replicaof)));
+    r.add(Binding::new("module", Run::Conn(ConnCmd::Module)));
     r.add(Binding::new("cluster", Run::Shard(cluster)));
 }

@@ -77,6 +77,9 @@ pub(crate) async fn run(
         ConnCmd::Shutdown => shutdown(w, sess, args, out).await,
         ConnCmd::Debug => crate::debug::run(w, sess, args, out).await,
         ConnCmd::Lolwut => rustis_commands::lolwut::run(args, out),
+        ConnCmd::Role => role(out),
+        ConnCmd::Replicaof => replicaof(args, out),
+        ConnCmd::Module => module(w, sess, args, out),
         ConnCmd::Save | ConnCmd::Bgsave | ConnCmd::Lastsave => {
             crate::persist::command(w, cmd, args, out).await
         }
@@ -87,6 +90,63 @@ pub(crate) async fn run(
             Ok(reply) => out.simple(reply),
             Err(e) => out.error(&e),
         },
+    }
+}
+
+/// ROLE: Rustis is always a master, and has no replicas (replication is not built yet), so it
+/// answers what Redis answers as a master without replicas: offset 0, no replicas.
+fn role(out: &mut Out) {
+    out.array(3);
+    out.bulk(b"master");
+    out.int(0);
+    out.array(0);
+}
+
+/// REPLICAOF NO ONE (SLAVEOF NO ONE): a master stays one, +OK as Redis answers. Replicating
+/// from another server is refused: replication is not supported yet.
+fn replicaof(args: &[Bytes], out: &mut Out) {
+    if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
+        return out.ok();
+    }
+    out.error("ERR REPLICAOF <host> <port> is not supported: Rustis does not replicate yet");
+}
+
+/// MODULE LIST|LOAD|LOADEX|UNLOAD|HELP. Rustis loads no modules: LIST is empty, LOAD and
+/// LOADEX are refused saying so, and UNLOAD finds no module by that name, as Redis's does.
+/// LOAD, LOADEX and UNLOAD first need `enable-module-command` to allow the client.
+fn module(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "help" => help(
+            out,
+            "MODULE",
+            &[
+                "LIST",
+                "    Return a list of loaded modules.",
+                "LOAD <path> [<arg> ...]",
+                "    Load a module library from <path>, passing to it any optional arguments.",
+                "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+                "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+                "UNLOAD <name>",
+                "    Unload a module.",
+            ],
+        ),
+        "list" => out.array(0),
+        _ => {
+            let setting = w
+                .shared
+                .config()
+                .get("enable-module-command")
+                .map(str::to_string);
+            let local = crate::server::is_loopback_peer(sess.addr.ip());
+            if !crate::config::protected_action_allowed(setting.as_deref(), local) {
+                return out.error("ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
+            }
+            if sub == "unload" {
+                return out.error("ERR Error unloading module: no such module with that name");
+            }
+            out.error("ERR MODULE LOAD is not supported: Rustis does not load modules");
+        }
     }
 }
 
@@ -167,7 +227,7 @@ fn hello(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out) {
     out.array(0);
 }
 
-/// CLIENT ID|SETNAME|GETNAME|LIST|INFO|SETINFO|KILL|NO-EVICT|NO-TOUCH|HELP
+/// CLIENT ID|SETNAME|GETNAME|LIST|INFO|SETINFO|KILL|PAUSE|UNPAUSE|NO-EVICT|NO-TOUCH|HELP
 async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     let argc = args.len();
@@ -273,6 +333,16 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
             out.verbatim(text.as_bytes());
         }
         "kill" if argc >= 3 => client_kill(w, sess, args, out).await,
+        "pause" if argc == 3 || argc == 4 => client_pause(w, args, out),
+        // Past its arity (-3), Redis's CLIENT answers a PAUSE with too many arguments so.
+        "pause" if argc > 4 => out.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(&args[1])
+        )),
+        "unpause" if argc == 2 => {
+            w.shared.pause.unpause();
+            out.ok();
+        }
         "reply" if argc == 3 => crate::pubsub::client_reply(sess, &args[2], out),
         "unblock" if argc == 3 || argc == 4 => {
             // CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
@@ -319,6 +389,10 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
                 "    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>, SKIPME (YES|NO).",
                 "LIST [options ...]",
                 "    Return information about client connections. Options: TYPE (NORMAL|MASTER|REPLICA|PUBSUB), ID id [id ...].",
+                "UNPAUSE",
+                "    Stop the current client pause, resuming traffic.",
+                "PAUSE <timeout> [WRITE|ALL]",
+                "    Suspend all, or just write, clients for <timeout> milliseconds.",
                 "SETNAME <name>",
                 "    Assign the name <name> to the current connection.",
                 "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
@@ -332,9 +406,37 @@ async fn client(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mut Out) {
                 "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
             ],
         ),
-        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "unblock" | "no-evict" | "no-touch" | "help" | "tracking" | "caching" | "getredir" | "trackinginfo" => arity_err(out),
+        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "unpause" | "unblock" | "no-evict" | "no-touch" | "help" | "tracking" | "caching" | "getredir" | "trackinginfo" => arity_err(out),
         _ => out.error(&unknown_subcommand(&args[1], "client")),
     }
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]: holds every client's commands (or those that may write)
+/// for `timeout` milliseconds, on every thread (pause.rs).
+fn client_pause(w: &Worker, args: &[Bytes], out: &mut Out) {
+    let kind = match args.get(3) {
+        None => crate::pause::Kind::All,
+        Some(m) if eq_ic(m, "write") => crate::pause::Kind::Write,
+        Some(m) if eq_ic(m, "all") => crate::pause::Kind::All,
+        Some(_) => return out.error("ERR CLIENT PAUSE mode must be WRITE or ALL"),
+    };
+    // Redis 7.0's `getTimeoutFromObjectOrReply` in milliseconds: 0 is "already over", and so
+    // is a timeout so large that the end overflows (7.0 adds it to the time unchecked).
+    let timeout = match parse_i64(&args[2]) {
+        Ok(t) => t,
+        Err(_) => return out.error("ERR timeout is not an integer or out of range"),
+    };
+    if timeout < 0 {
+        return out.error("ERR timeout is negative");
+    }
+    let now = w.shared.clock.now_ms() as i64;
+    let end = if timeout == 0 {
+        0
+    } else {
+        timeout.wrapping_add(now).max(0) as u64
+    };
+    w.shared.pause.pause(end, kind);
+    out.ok();
 }
 
 /// CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]

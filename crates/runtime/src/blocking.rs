@@ -501,7 +501,8 @@ async fn sleep_ms(ms: u64) {
 
 /// Resolves when the peer closes its side. Pipelined bytes after the blocking command mean the
 /// peer is alive; we then stop watching (they are read once the command ends).
-async fn peer_closed(peer: Option<&TcpStream>) {
+/// Resolves when the peer of `peer` has closed the connection (never without a socket).
+pub(crate) async fn peer_closed(peer: Option<&TcpStream>) {
     let Some(stream) = peer else {
         return pending().await;
     };

@@ -55,7 +55,7 @@ fn flags(c: &Session) -> String {
     if c.in_multi() {
         f.push('x');
     }
-    if c.blocked.borrow().is_some() {
+    if c.blocked.borrow().is_some() || c.paused.get() {
         f.push('b');
     }
     f.push_str(&crate::tracking::flags_of(c).0);

@@ -209,6 +209,14 @@ pub(crate) fn keys_and_flags(spec: &CommandSpec, line: &[Bytes]) -> Vec<(usize, 
             };
             vec![(1, fl)]
         }
+        // MIGRATE's key finder gives every key the same flags (Redis's `migrateGetKeys`).
+        "migrate" => {
+            let fl = key_flags::RW | key_flags::ACCESS | key_flags::DELETE;
+            let positions = spec
+                .keys
+                .map_or(Vec::new(), |f| f(line).unwrap_or_default());
+            positions.into_iter().map(|p| (p, fl)).collect()
+        }
         _ => {
             let positions = match spec.keys {
                 Some(f) => f(line).unwrap_or_default(),

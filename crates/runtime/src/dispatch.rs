@@ -448,6 +448,19 @@ pub(crate) async fn run(
             pending.wrote_local(start, out);
             continue;
         }
+        // ---- CLIENT PAUSE: a command the pause holds waits for its end, on whichever thread
+        // its client is, then runs the normal way (pause.rs). ----
+        if w.shared.pause.active() {
+            let held = |now| crate::pause::holds(w, sess, spec, &args, now);
+            if held(w.shared.clock.now_ms()) {
+                pending.flush(w, sess, out, parser).await;
+                if !crate::pause::wait(w, sess, out, peer, held).await {
+                    break;
+                }
+                w.tick_clock();
+            }
+        }
+        // ---- End of CLIENT PAUSE. ----
         // A long script keeps some thread busy: only `allow_busy` commands run.
         if let Some(busy) = crate::busy::busy_error(w) {
             if !crate::busy::allowed(spec, &args) {

@@ -250,6 +250,10 @@ fn publish(shard: &Shard) {
 /// the time limit is reached), then publishes its figures.
 #[inline(never)]
 fn make_room(shard: &mut Shard) {
+    // A client pause keeps the dataset still: nothing is evicted (pause.rs).
+    if shard.keeps_expired() {
+        return;
+    }
     let Some((m, id)) = LOCAL.with(|l| l.borrow().clone()) else {
         return;
     };
@@ -340,6 +344,10 @@ pub(crate) fn refused(
     args: &[Bytes],
 ) -> Option<&'static str> {
     if !ON.get() {
+        return None;
+    }
+    // While a client pause holds, Redis evicts nothing and refuses nothing for memory.
+    if w.shared.pause.active() && w.shared.pause.at(w.shared.clock.now_ms()).is_some() {
         return None;
     }
     let flagged = spec.resolve(args).unwrap_or(spec).flags & flags::DENYOOM != 0;

@@ -24,6 +24,7 @@ mod mesh;
 mod metrics;
 mod multi;
 mod notify;
+mod pause;
 mod persist;
 pub mod process;
 mod pubsub;

@@ -115,6 +115,18 @@ pub(crate) fn queued_denyoom(sess: &Session) -> bool {
     })
 }
 
+/// Whether any queued command satisfies `f` (CLIENT PAUSE WRITE holds an EXEC whose
+/// transaction may write).
+pub(crate) fn queued_any(
+    sess: &Session,
+    mut f: impl FnMut(&'static CommandSpec, &[Bytes]) -> bool,
+) -> bool {
+    sess.multi
+        .borrow()
+        .as_ref()
+        .is_some_and(|m| m.cmds.iter().any(|(spec, args)| f(spec, args)))
+}
+
 /// Marks the transaction (if one is open) as failed: a command was refused while queueing.
 pub(crate) fn flag_error(sess: &Session) {
     if let Some(m) = sess.multi.borrow_mut().as_mut() {

@@ -804,10 +804,15 @@ pub(crate) fn anyone_monitors(w: &Worker) -> bool {
 /// EVAL, EVALSHA and FCALL (flagged `skip_monitor`) are fed with it before they run, as
 /// Redis's eval.c does, so that the commands the script calls come after them.
 pub(crate) fn monitor_repr(args: &[Bytes]) -> Vec<u8> {
-    // Passwords are not shown: HELLO's AUTH pair, and every argument of AUTH, as in Redis.
+    // Passwords are not shown: HELLO's AUTH pair, every argument of AUTH, and MIGRATE's AUTH
+    // and AUTH2 values, as in Redis.
+    let migrate = eq_ic(&args[0], "migrate").then(|| migrate_secrets(args));
     let hidden = |i: usize| {
         if eq_ic(&args[0], "auth") {
             return i > 0;
+        }
+        if let Some(secrets) = &migrate {
+            return secrets.contains(&i);
         }
         eq_ic(&args[0], "hello")
             && i >= 3
@@ -826,6 +831,27 @@ pub(crate) fn monitor_repr(args: &[Bytes]) -> Vec<u8> {
     }
     line.extend_from_slice(b"\r\n");
     line
+}
+
+/// The positions of MIGRATE's AUTH password and AUTH2 username and password, found as
+/// Redis's `migrateCommand` walks its options (it stops at KEYS or an unknown option).
+fn migrate_secrets(args: &[Bytes]) -> Vec<usize> {
+    let mut secrets = Vec::new();
+    let mut j = 6;
+    while j < args.len() {
+        let more = args.len() - 1 - j;
+        if eq_ic(&args[j], "auth") && more >= 1 {
+            secrets.push(j + 1);
+            j += 1;
+        } else if eq_ic(&args[j], "auth2") && more >= 2 {
+            secrets.extend([j + 1, j + 2]);
+            j += 2;
+        } else if !(eq_ic(&args[j], "copy") || eq_ic(&args[j], "replace")) {
+            break;
+        }
+        j += 1;
+    }
+    secrets
 }
 
 /// Feeds a command that has run to every MONITOR client, on every thread, as Redis's

@@ -239,6 +239,34 @@ pub(crate) fn kill(w: &Worker, cmd: ConnCmd, sub: &[u8], out: &mut Out) {
     }
 }
 
+/// Whether an EVAL, EVALSHA or FCALL may write, as Redis's `getCommandFlags` tells CLIENT
+/// PAUSE WRITE: a script or function that declares its flags may write unless one is
+/// `no-writes`; one without a shebang (or not found, which fails once the pause is over)
+/// keeps the command's `may_replicate`.
+pub(crate) fn may_write(w: &Worker, call: ScriptCall, args: &[Bytes]) -> bool {
+    use rustis_scripting::ScriptFlags;
+    let declared = match call {
+        ScriptCall::Eval => rustis_scripting::parse_shebang(&args[1])
+            .ok()
+            .map(|(f, _)| f),
+        ScriptCall::EvalSha => with_engine(w, |e| {
+            let kind = EvalKind {
+                by_sha: true,
+                read_only: false,
+            };
+            e.eval_info(args, kind, &mut Probe).ok().map(|i| i.flags)
+        }),
+        ScriptCall::Fcall => with_engine(w, |e| {
+            e.fcall_info(args, false, &mut Probe).ok().map(|i| i.flags)
+        }),
+        _ => return false,
+    };
+    match declared {
+        Some(f) if !f.has(ScriptFlags::EVAL_COMPAT_MODE) => !f.has(ScriptFlags::NO_WRITES),
+        _ => true,
+    }
+}
+
 /// How a run holds the keyspace.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {

@@ -431,6 +431,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         mem: crate::evict::MemState::new(n, opts.allocated),
         climits: Default::default(),
         tls,
+        pause: Default::default(),
     });
     shared.functions.set_startup(functions);
     shared.load_hot_settings(&shared.config());
@@ -692,7 +693,8 @@ async fn close_idle_clients(w: Rc<Worker>) {
         let limit = Duration::from_secs(timeout as u64);
         let now = Instant::now();
         for c in w.clients.borrow().iter() {
-            if c.blocked.borrow().is_none() && now.duration_since(c.last_active()) > limit {
+            let waiting = c.blocked.borrow().is_some() || c.paused.get();
+            if !waiting && now.duration_since(c.last_active()) > limit {
                 c.pusher().kill();
             }
         }

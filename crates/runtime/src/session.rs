@@ -42,6 +42,8 @@ pub(crate) struct Session {
     pub lib_ver: RefCell<Vec<u8>>,
     /// The blocking command it waits in, if any (CLIENT UNBLOCK, CLIENT LIST's `b` flag).
     pub blocked: RefCell<Option<Arc<Waiter>>>,
+    /// Whether a command of it waits for a client pause to end (CLIENT LIST's `b` flag).
+    pub paused: Cell<bool>,
     /// The commands queued since MULTI, while a transaction is open.
     pub multi: RefCell<Option<Multi>>,
     /// The keys it WATCHes.
@@ -129,6 +131,7 @@ impl Session {
             lib_name: RefCell::default(),
             lib_ver: RefCell::default(),
             blocked: RefCell::new(None),
+            paused: Cell::new(false),
             multi: RefCell::new(None),
             watches: RefCell::new(Vec::new()),
             fd: Cell::new(-1),

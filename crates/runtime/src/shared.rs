@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub climits: crate::limits::ClientLimits,
     /// The TLS configuration new TLS connections take (`tls.rs`).
     pub tls: crate::tls::TlsState,
+    /// CLIENT PAUSE's kind and end, read by every thread's dispatch (`pause.rs`).
+    pub pause: crate::pause::PauseState,
 }
 
 impl Shared {

@@ -327,6 +327,8 @@ impl Worker {
         let now = self.shared.clock.now_ms();
         let mut shard = self.shard.borrow_mut();
         shard.set_now(now);
+        // A client pause keeps the dataset still: expired keys stay (pause.rs).
+        shard.set_keep_expired(self.shared.pause.active() && self.shared.pause.at(now).is_some());
         shard
     }
 
@@ -1021,6 +1023,8 @@ pub(crate) async fn active_expiry(w: Rc<Worker>) {
         let started = std::time::Instant::now();
         {
             let mut shard = w.shard.borrow_mut();
+            // A client pause keeps expired keys: the cycle then deletes nothing (pause.rs).
+            shard.set_keep_expired(w.shared.pause.active() && w.shared.pause.at(now).is_some());
             shard.active_expire_cycle(now, CYCLE_BUDGET);
             crate::aof::flush_pending(&mut shard);
         }

@@ -70,6 +70,9 @@ pub struct Db {
     expire_cursor: u64,
     /// Running estimate of the remaining TTL of keys with one, in ms (`avg_ttl` in INFO).
     avg_ttl: u64,
+    /// While a client pause holds (CLIENT PAUSE), expired keys are hidden from reads but not
+    /// deleted, as Redis 7.0 keeps the dataset still during a pause.
+    keep_expired: bool,
 }
 
 /// What one call of [`Db::active_expire`] did.
@@ -105,23 +108,40 @@ impl Db {
         self.now
     }
 
-    /// Deletes `key` if its time has passed; true if it was deleted.
+    /// Sets whether expired keys are kept (hidden from reads, not deleted) because a client
+    /// pause holds; the shard sets it with the clock before each batch.
+    pub fn set_keep_expired(&mut self, keep: bool) {
+        self.keep_expired = keep;
+    }
+
+    /// Deletes `key` if its time has passed; true if it was deleted. Used before a change of
+    /// the key, so it deletes even while a pause keeps expired keys.
     #[inline(always)]
     fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         if self.book.expires == 0 {
             return false;
         }
-        self.expire_checked(key)
+        self.expire_checked(key, false)
+    }
+
+    /// Before a read: true if `key`'s time has passed, in which case it is deleted, or, while
+    /// a client pause keeps expired keys, left in place and to be treated as missing.
+    #[inline(always)]
+    fn expire_for_read(&mut self, key: &[u8]) -> bool {
+        if self.book.expires == 0 {
+            return false;
+        }
+        self.expire_checked(key, self.keep_expired)
     }
 
     /// [`Db::expire_if_needed`] once some key has an expiry time.
     #[inline(never)]
-    fn expire_checked(&mut self, key: &[u8]) -> bool {
+    fn expire_checked(&mut self, key: &[u8], keep: bool) -> bool {
         let expired = match self.map.get(key) {
             Some(e) => e.is_expired(self.now),
             None => false,
         };
-        if expired {
+        if expired && !keep {
             self.unlink(key, ChangeKind::Expired);
             self.expired_keys += 1;
         }
@@ -149,7 +169,9 @@ impl Db {
 
     /// The live entry at `key`.
     pub fn entry(&mut self, key: &[u8]) -> Option<&Entry> {
-        self.expire_if_needed(key);
+        if self.expire_for_read(key) {
+            return None;
+        }
         self.map.get_stepping(key)
     }
 
@@ -228,20 +250,26 @@ impl Db {
 
     /// The live entry at `key`, without counting as an access (Redis's `LOOKUP_NOTOUCH`).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
-        self.expire_if_needed(key);
+        if self.expire_for_read(key) {
+            return None;
+        }
         self.map.get(key)
     }
 
     /// Seconds since `key` was last read or written (OBJECT IDLETIME), without counting this
     /// as an access; `None` if it does not exist.
     pub fn idle_secs(&mut self, key: &[u8]) -> Option<u64> {
-        self.expire_if_needed(key);
+        if self.expire_for_read(key) {
+            return None;
+        }
         self.map.idle_secs(key).map(u64::from)
     }
 
     /// The key's LFU counter after decay (OBJECT FREQ), without counting as an access.
     pub fn freq(&mut self, key: &[u8]) -> Option<u32> {
-        self.expire_if_needed(key);
+        if self.expire_for_read(key) {
+            return None;
+        }
         self.map.freq(key)
     }
 
@@ -282,8 +310,7 @@ impl Db {
 
     /// Whether `key` exists (and has not expired).
     pub fn contains(&mut self, key: &[u8]) -> bool {
-        self.expire_if_needed(key);
-        self.map.get(key).is_some()
+        !self.expire_for_read(key) && self.map.get(key).is_some()
     }
 
     /// Stores `value` at `key`, replacing what was there, with the expiry `expire_at` (`None`:
@@ -580,11 +607,14 @@ impl Db {
     /// Every key present for the whole walk is visited at least once, however the table
     /// grows or shrinks between calls.
     pub fn scan(&mut self, cursor: u64, mut f: impl FnMut(&[u8], &Entry)) -> u64 {
-        let now = self.now;
+        let (now, keep) = (self.now, self.keep_expired);
         let book = &mut self.book;
         let mut expired = 0;
         let next = self.map.scan(cursor, |k, e| {
             if e.is_expired(now) {
+                if keep {
+                    return true;
+                }
                 expired += 1;
                 reclaim_expired(book, k, e);
                 return false;
@@ -602,11 +632,20 @@ impl Db {
     /// A random live key (RANDOMKEY), deleting expired keys it lands on.
     pub fn random_key(&mut self, rng: &mut impl Rng) -> Option<Vec<u8>> {
         // Every round either returns or deletes an expired key, so this ends (with `None` once
-        // only expired keys were left), as Redis's `dbRandomKey` does.
+        // only expired keys were left), as Redis's `dbRandomKey` does. While a pause keeps
+        // expired keys, a table holding only keys with a TTL may never give a live one: after
+        // 100 tries the last key drawn is returned, as Redis does.
+        let mut tries = 100;
         loop {
             let key = self.map.random_key(rng)?.to_vec();
-            if !self.expire_if_needed(&key) {
+            if !self.expire_for_read(&key) {
                 return Some(key);
+            }
+            if self.keep_expired && self.book.expires == self.map.len() {
+                tries -= 1;
+                if tries == 0 {
+                    return Some(key);
+                }
             }
         }
     }
@@ -755,6 +794,25 @@ mod tests {
         assert_eq!(db.expires_count(), 0);
         assert_eq!(db.expired_keys, 1);
         assert_eq!(db.len(), 1);
+    }
+
+    #[test]
+    fn a_pause_hides_expired_keys_without_deleting_them() {
+        let mut db = Db::new();
+        db.set_now(1000);
+        db.insert(b"a", s("1"), Some(1500));
+        db.set_now(2000);
+        db.set_keep_expired(true);
+        assert!(db.get(b"a").is_none());
+        assert!(!db.contains(b"a"));
+        assert!(db.peek(b"a").is_none());
+        let mut seen = 0;
+        db.scan(0, |_, _| seen += 1);
+        assert_eq!(seen, 0);
+        assert_eq!((db.len(), db.expired_keys), (1, 0));
+        db.set_keep_expired(false);
+        assert!(db.get(b"a").is_none());
+        assert_eq!((db.len(), db.expired_keys), (0, 1));
     }
 
     #[test]

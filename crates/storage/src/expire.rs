@@ -30,6 +30,9 @@ impl Shard {
         let start = Instant::now();
         let mut total = ExpireStats::default();
         self.set_now(now_ms);
+        if self.keeps_expired() {
+            return total;
+        }
         'dbs: for db in &mut self.dbs {
             db.set_now(now_ms);
             let mut rounds = 0u32;

@@ -80,6 +80,8 @@ pub struct Shard {
     /// The database the random policies look in next.
     pub(crate) evict_next_db: usize,
     now: u64,
+    /// Whether a client pause keeps expired keys (see [`Shard::set_keep_expired`]).
+    keep_expired: bool,
     next_listener: u64,
 }
 
@@ -123,6 +125,7 @@ impl Shard {
             evict_pool: Default::default(),
             evict_next_db: 0,
             now: 0,
+            keep_expired: false,
             next_listener: 0,
         }
     }
@@ -130,6 +133,18 @@ impl Shard {
     /// Sets the clock reading that the next commands see.
     pub fn set_now(&mut self, now_ms: u64) {
         self.now = now_ms;
+    }
+
+    /// Sets whether expired keys are kept: while a client pause holds, the dataset stays
+    /// still, as in Redis 7.0: reads treat an expired key as missing but nothing deletes it
+    /// (neither lazy nor active expiry), until the pause ends.
+    pub fn set_keep_expired(&mut self, keep: bool) {
+        self.keep_expired = keep;
+    }
+
+    /// Whether expired keys are kept because a client pause holds.
+    pub fn keeps_expired(&self) -> bool {
+        self.keep_expired
     }
 
     /// The clock reading of the batch being executed.
@@ -146,6 +161,7 @@ impl Shard {
             "a Db value was moved; SWAPDB uses swap_dbs"
         );
         db.set_now(self.now);
+        db.set_keep_expired(self.keep_expired);
         db
     }
 
