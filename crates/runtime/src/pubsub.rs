@@ -666,6 +666,11 @@ pub(crate) struct Pipelined {
     last: Option<Ident>,
 }
 
+/// How many deliveries of a connection's publishes may be on their way to other threads
+/// before its next read waits for them: a publisher that outruns a busy subscriber's thread
+/// slows down instead of growing that thread's queue without bound.
+const MAX_IN_FLIGHT: usize = 64;
+
 /// The kind of message `args` publishes, if it is a well-formed PUBLISH or SPUBLISH.
 fn publishes(args: &[Bytes]) -> Option<Kind> {
     match args.first() {
@@ -676,15 +681,21 @@ fn publishes(args: &[Bytes]) -> Option<Kind> {
 }
 
 /// Prepares a read about to be dispatched: waits until the other threads have delivered what
-/// the connection's earlier reads published, then finds the runs of two or more consecutive
+/// the connection's earlier reads published (unless this read only publishes: its messages
+/// follow those on the same queues), then finds the runs of two or more consecutive
 /// PUBLISH/SPUBLISH commands and the publishes that end the read. Those last ones reply
 /// without waiting for their deliveries on other threads: nothing else of this read comes
 /// after them, and the next read waits here. Any other publish waits for its deliveries
 /// before the next command runs, since that command could make another thread publish for
 /// this client (a keyspace event, a script run elsewhere), which must come after it.
 pub(crate) async fn prepare(w: &Worker, sess: &Session, cmds: &[Vec<Bytes>]) {
-    let sent = std::mem::take(&mut *sess.pubsub.sent.borrow_mut());
-    applied(sent).await;
+    if sess.pubsub.in_flight() {
+        let only_publishes = cmds.iter().all(|a| publishes(a).is_some());
+        if !only_publishes || sess.pubsub.sent.borrow().len() >= MAX_IN_FLIGHT {
+            let sent = std::mem::take(&mut *sess.pubsub.sent.borrow_mut());
+            applied(sent).await;
+        }
+    }
     if w.n == 1 {
         return;
     }
