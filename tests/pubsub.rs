@@ -3,7 +3,7 @@
 //! are spread over several connections so that publisher and subscribers sit on different
 //! threads (the kernel spreads connections over the threads' listeners).
 
-use rustis_tests::{check, check_all, each, encode, show, RawConn, TestServer};
+use rustis_tests::{check, check_all, each, encode, show, RawConn, Reference, TestServer};
 
 /// A RESP2 pub/sub frame of bulk strings.
 fn arr(parts: &[&str]) -> Vec<u8> {
@@ -834,5 +834,79 @@ fn subscriptions_racing_publishes_receive_exactly_what_counted_them() {
                 check(&mut sub, &["PING"], b"+PONG\r\n");
             }
         }
+    }
+}
+
+/// Runs a stream script against redis-server and Rustis (1 and 4 threads) with a pattern
+/// subscriber to every keyspace and keyevent channel, and compares every reply and every
+/// event frame the subscriber got, in order.
+#[test]
+fn stream_commands_fire_redis_keyspace_events_for_consumers_and_trims() {
+    let script = |open: &dyn Fn() -> RawConn| -> Vec<String> {
+        let mut log = Vec::new();
+        let mut c = open();
+        log.push(show(&c.cmd(&["FLUSHALL"])));
+        log.push(show(&c.cmd(&[
+            "CONFIG",
+            "SET",
+            "notify-keyspace-events",
+            "KEt",
+        ])));
+        let mut w = open();
+        w.send_cmd(&["PSUBSCRIBE", "*"]);
+        log.push(show(&w.read_reply()));
+        let cmds: &[&[&str]] = &[
+            &["XGROUP", "CREATE", "st", "g", "$", "MKSTREAM"],
+            &["XGROUP", "CREATECONSUMER", "st", "g", "Bob"],
+            &["XADD", "st", "1-1", "f", "A"],
+            // Creates Alice, then finds her.
+            &["XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "st", ">"],
+            &["XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "st", "0"],
+            // Creates Mike, who claims; a claim of nothing creates no one.
+            &["XCLAIM", "st", "g", "Mike", "0", "1-1", "FORCE"],
+            &["XCLAIM", "st", "g", "Nobody", "0", "9-9"],
+            &["XGROUP", "DELCONSUMER", "st", "g", "Lee"],
+            &["XAUTOCLAIM", "st", "g", "Bob", "0", "0"],
+            &["XAUTOCLAIM", "st", "g", "Zed", "0", "0"],
+            // A history read creates its consumer too.
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "Neo",
+                "COUNT",
+                "1",
+                "STREAMS",
+                "st",
+                "0",
+            ],
+            // XADD's trim: `xtrim` after `xadd` only when it removed entries.
+            &["XADD", "st", "MAXLEN", "1", "2-1", "f", "B"],
+            &["XADD", "st", "MAXLEN", "5", "3-1", "f", "C"],
+            &["XADD", "st", "MAXLEN", "~", "1", "4-1", "f", "D"],
+            &["XADD", "st", "MINID", "4-1", "5-1", "f", "E"],
+            &["XTRIM", "st", "MAXLEN", "0"],
+            &["XGROUP", "DELCONSUMER", "st", "g", "Bob"],
+            &["PUBLISH", "fence", "x"],
+        ];
+        for cmd in cmds {
+            log.push(format!("{cmd:?} -> {}", show(&c.cmd(cmd))));
+        }
+        loop {
+            let f = show(&w.read_reply());
+            let done = f.contains("fence");
+            log.push(f);
+            if done {
+                break;
+            }
+        }
+        log
+    };
+    let reference = Reference::start();
+    let want = script(&|| reference.conn());
+    for t in [1, 4] {
+        let s = TestServer::start(t);
+        let got = script(&|| s.raw());
+        assert_eq!(got, want, "on {t} threads");
     }
 }
