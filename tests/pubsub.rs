@@ -3,7 +3,7 @@
 //! are spread over several connections so that publisher and subscribers sit on different
 //! threads (the kernel spreads connections over the threads' listeners).
 
-use rustis_tests::{check, check_all, each, encode, show, RawConn, TestServer};
+use rustis_tests::{check, check_all, each, encode, show, RawConn, Reference, TestServer};
 
 /// A RESP2 pub/sub frame of bulk strings.
 fn arr(parts: &[&str]) -> Vec<u8> {
@@ -719,4 +719,194 @@ fn new_key_events_after_transactions_that_change_nothing() {
         check(&mut c, &["PUBLISH", "fence", "x"], b":1\r\n");
         expect(&mut w, &arr(&["pmessage", "*", "fence", "x"]));
     });
+}
+
+/// Publishers on other connections (so, with several threads, on other threads than the
+/// subscriber) pipeline `n` numbered PUBLISH commands each, right after the subscriber saw its
+/// confirmation: every reply counts it, and it gets every message, each publisher's in order.
+#[test]
+fn a_publish_right_after_a_subscribe_confirmation_counts_it_on_every_thread() {
+    for threads in [1, 2, 4] {
+        let s = TestServer::start(threads);
+        const N: usize = 300;
+        let mut pubs: Vec<RawConn> = (0..4).map(|_| s.raw()).collect();
+        for round in 0..5 {
+            let ch = format!("fresh{round}");
+            let mut sub = s.raw();
+            sub.send_cmd(&["SUBSCRIBE", &ch]);
+            expect(&mut sub, &conf(b'*', "subscribe", &ch, 1));
+            for (j, p) in pubs.iter_mut().enumerate() {
+                let mut pipeline = Vec::new();
+                for i in 0..N {
+                    let m = format!("{j}-{i}");
+                    pipeline.extend(encode(&[b"PUBLISH", ch.as_bytes(), m.as_bytes()]));
+                }
+                p.send(&pipeline);
+            }
+            for p in pubs.iter_mut() {
+                for _ in 0..N {
+                    assert_eq!(show(&p.read_reply()), ":1\r\n", "{threads} threads");
+                }
+            }
+            let mut next = [0usize; 4];
+            for _ in 0..4 * N {
+                let got = show(&sub.read_reply());
+                let m = got.rsplit("\r\n").nth(1).unwrap_or_default().to_string();
+                let (j, i) = m.split_once('-').expect("a numbered message");
+                let (j, i): (usize, usize) = (j.parse().unwrap(), i.parse().unwrap());
+                assert_eq!(i, next[j], "publisher {j}'s messages out of order: {got}");
+                next[j] += 1;
+            }
+        }
+    }
+}
+
+/// A SUBSCRIBE, or an UNSUBSCRIBE, sent while another connection publishes (pipelines of 10,
+/// one after the other): the replies count the subscriber from some message on (or up to
+/// some message), and it receives exactly the messages that counted it, in order, after its
+/// SUBSCRIBE confirmation and before its UNSUBSCRIBE confirmation.
+#[test]
+fn subscriptions_racing_publishes_receive_exactly_what_counted_them() {
+    for threads in [1, 2, 4] {
+        let s = TestServer::start(threads);
+        const CHUNK: usize = 10;
+        const N: usize = 200 * CHUNK;
+        for round in 0..6 {
+            let mut sub = s.raw();
+            let mut p = s.raw();
+            let subscribing = round % 2 == 0;
+            if !subscribing {
+                sub.send_cmd(&["SUBSCRIBE", "race"]);
+                expect(&mut sub, &conf(b'*', "subscribe", "race", 1));
+            }
+            let (started, halfway) = std::sync::mpsc::channel();
+            let publisher = std::thread::spawn(move || {
+                let mut counts = Vec::with_capacity(N);
+                for chunk in 0..N / CHUNK {
+                    let mut pipeline = Vec::new();
+                    for i in chunk * CHUNK..(chunk + 1) * CHUNK {
+                        pipeline.extend(encode(&[b"PUBLISH", b"race", i.to_string().as_bytes()]));
+                    }
+                    p.send(&pipeline);
+                    counts.extend((0..CHUNK).map(|_| show(&p.read_reply())));
+                    if chunk == 20 {
+                        let _ = started.send(());
+                    }
+                }
+                counts
+            });
+            halfway.recv().expect("the publisher started");
+            if subscribing {
+                sub.send_cmd(&["SUBSCRIBE", "race"]);
+            } else {
+                sub.send_cmd(&["UNSUBSCRIBE", "race"]);
+            }
+            let counts = publisher.join().expect("the publisher");
+            let counted: Vec<usize> = (0..N).filter(|&i| counts[i] == ":1\r\n").collect();
+            assert!(
+                counts.iter().all(|c| c == ":0\r\n" || c == ":1\r\n"),
+                "{counts:?}"
+            );
+            // The counted messages are one stretch: from the subscription on, or up to its end.
+            if let (Some(&first), Some(&last)) = (counted.first(), counted.last()) {
+                assert_eq!(
+                    last - first + 1,
+                    counted.len(),
+                    "{threads} threads: {counts:?}"
+                );
+                if subscribing {
+                    assert_eq!(last, N - 1);
+                } else {
+                    assert_eq!(first, 0);
+                }
+            }
+            if subscribing {
+                expect(&mut sub, &conf(b'*', "subscribe", "race", 1));
+            }
+            for &i in &counted {
+                expect(&mut sub, &arr(&["message", "race", &i.to_string()]));
+            }
+            if subscribing {
+                sub.send_cmd(&["PING"]);
+                expect(&mut sub, &arr(&["pong", ""]));
+            } else {
+                expect(&mut sub, &conf(b'*', "unsubscribe", "race", 0));
+                check(&mut sub, &["PING"], b"+PONG\r\n");
+            }
+        }
+    }
+}
+
+/// Runs a stream script against redis-server and Rustis (1 and 4 threads) with a pattern
+/// subscriber to every keyspace and keyevent channel, and compares every reply and every
+/// event frame the subscriber got, in order.
+#[test]
+fn stream_commands_fire_redis_keyspace_events_for_consumers_and_trims() {
+    let script = |open: &dyn Fn() -> RawConn| -> Vec<String> {
+        let mut log = Vec::new();
+        let mut c = open();
+        log.push(show(&c.cmd(&["FLUSHALL"])));
+        log.push(show(&c.cmd(&[
+            "CONFIG",
+            "SET",
+            "notify-keyspace-events",
+            "KEt",
+        ])));
+        let mut w = open();
+        w.send_cmd(&["PSUBSCRIBE", "*"]);
+        log.push(show(&w.read_reply()));
+        let cmds: &[&[&str]] = &[
+            &["XGROUP", "CREATE", "st", "g", "$", "MKSTREAM"],
+            &["XGROUP", "CREATECONSUMER", "st", "g", "Bob"],
+            &["XADD", "st", "1-1", "f", "A"],
+            // Creates Alice, then finds her.
+            &["XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "st", ">"],
+            &["XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "st", "0"],
+            // Creates Mike, who claims; a claim of nothing creates no one.
+            &["XCLAIM", "st", "g", "Mike", "0", "1-1", "FORCE"],
+            &["XCLAIM", "st", "g", "Nobody", "0", "9-9"],
+            &["XGROUP", "DELCONSUMER", "st", "g", "Lee"],
+            &["XAUTOCLAIM", "st", "g", "Bob", "0", "0"],
+            &["XAUTOCLAIM", "st", "g", "Zed", "0", "0"],
+            // A history read creates its consumer too.
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "Neo",
+                "COUNT",
+                "1",
+                "STREAMS",
+                "st",
+                "0",
+            ],
+            // XADD's trim: `xtrim` after `xadd` only when it removed entries.
+            &["XADD", "st", "MAXLEN", "1", "2-1", "f", "B"],
+            &["XADD", "st", "MAXLEN", "5", "3-1", "f", "C"],
+            &["XADD", "st", "MAXLEN", "~", "1", "4-1", "f", "D"],
+            &["XADD", "st", "MINID", "4-1", "5-1", "f", "E"],
+            &["XTRIM", "st", "MAXLEN", "0"],
+            &["XGROUP", "DELCONSUMER", "st", "g", "Bob"],
+            &["PUBLISH", "fence", "x"],
+        ];
+        for cmd in cmds {
+            log.push(format!("{cmd:?} -> {}", show(&c.cmd(cmd))));
+        }
+        loop {
+            let f = show(&w.read_reply());
+            let done = f.contains("fence");
+            log.push(f);
+            if done {
+                break;
+            }
+        }
+        log
+    };
+    let reference = Reference::start();
+    let want = script(&|| reference.conn());
+    for t in [1, 4] {
+        let s = TestServer::start(t);
+        let got = script(&|| s.raw());
+        assert_eq!(got, want, "on {t} threads");
+    }
 }

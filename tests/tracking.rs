@@ -535,3 +535,25 @@ fn tracking_table_max_keys_invalidates_what_it_drops() {
         assert!(clients.contains("tracking_clients:1\r\n"), "{clients}");
     }
 }
+
+#[test]
+fn a_redirection_target_gone_after_its_quit_reply_breaks_the_redirection_at_once() {
+    compare(|r| {
+        let key = &spread("key", 1, r.threads)[0];
+        let (mut target, id) = r.conn_id();
+        let mut t = r.resp3();
+        let mut w = r.conn();
+        r.cmd(
+            "on redir",
+            &mut t,
+            &["CLIENT", "TRACKING", "on", "REDIRECT", &id.to_string()],
+        );
+        r.cmd("set", &mut w, &["SET", key, "1"]);
+        r.cmd("get", &mut t, &["GET", key]);
+        // Once QUIT has replied, the target is gone: the next invalidation for it finds no one.
+        r.cmd("quit", &mut target, &["QUIT"]);
+        r.cmd("write", &mut w, &["SET", key, "2"]);
+        r.cmd("redir broken", &mut t, &["PING"]);
+        r.read("pong", &mut t);
+    });
+}

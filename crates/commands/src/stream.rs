@@ -367,8 +367,11 @@ fn cmd_xadd(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     };
     match added {
         Ok(id) => {
+            // Redis fires `xtrim` after `xadd` when the trim removed entries.
             if let Some(how) = t.how {
-                s.trim(how, t.approx, t.limit);
+                if s.trim(how, t.approx, t.limit) > 0 {
+                    s.set_event("xtrim");
+                }
             }
             drop(s);
             db.blocked.signal(key);
@@ -791,8 +794,10 @@ fn read_command(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, group_cmd: b
                 };
                 served += 1;
                 stream_header(&mut body, key);
+                if touch_consumer(&mut v, g, c, now) {
+                    v.set_event("xgroup-createconsumer");
+                }
                 let s: &mut StreamValue = &mut v;
-                touch_consumer(s, g, c, now);
                 match id {
                     ReadId::New => serve_group_new(&mut body, s, g, c, r.count, r.noack, now),
                     ReadId::After(gt) => {
@@ -815,10 +820,12 @@ fn read_command(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, group_cmd: b
     out.raw(&body.buf);
 }
 
-fn touch_consumer(s: &mut StreamValue, group: &[u8], consumer: &[u8], now: u64) {
-    if let Some(g) = s.groups.get_mut(group) {
-        g.touch_consumer(consumer, now);
-    }
+/// Touches the consumer a read group serves, creating it if missing; returns whether it was
+/// created (Redis then fires `xgroup-createconsumer`).
+fn touch_consumer(s: &mut StreamValue, group: &[u8], consumer: &[u8], now: u64) -> bool {
+    s.groups
+        .get_mut(group)
+        .is_some_and(|g| g.touch_consumer(consumer, now))
 }
 
 /// XREAD with BLOCK.
@@ -980,12 +987,14 @@ fn serve_read(
     if !sc.claim() {
         return Serve::Lost;
     }
-    let Ok(Some(mut s)) = sc.ctx.db().modify_as::<StreamValue>(key) else {
+    let Ok(Some(mut guard)) = sc.ctx.db().modify_as::<StreamValue>(key) else {
         unreachable!("checked above, in the same step");
     };
     one_stream_header(out, key);
-    let s: &mut StreamValue = &mut s;
-    touch_consumer(s, g, c, now);
+    if touch_consumer(&mut guard, g, c, now) {
+        guard.set_event("xgroup-createconsumer");
+    }
+    let s: &mut StreamValue = &mut guard;
     match id {
         ReadId::New => serve_group_new(out, s, g, c, count, r.noack, now),
         ReadId::After(gt) => {
@@ -1513,6 +1522,7 @@ fn cmd_xclaim(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     }
     let mut claimed: Vec<StreamId> = Vec::new();
     let mut consumer_ready = false;
+    let mut created = false;
     for id in ids {
         let exists = s.contains(id);
         let Some(g) = s.groups.get_mut(gname) else {
@@ -1536,7 +1546,7 @@ fn cmd_xclaim(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
             }
         }
         if !consumer_ready {
-            g.touch_consumer(name, now as u64);
+            created = g.touch_consumer(name, now as u64);
             consumer_ready = true;
         }
         if had_owner {
@@ -1563,6 +1573,9 @@ fn cmd_xclaim(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
         } else if let Some(f) = s.get(id) {
             entry(out, id, f);
         }
+    }
+    if created {
+        guard.set_event("xgroup-createconsumer");
     }
 }
 
@@ -1614,6 +1627,7 @@ fn cmd_xautoclaim(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
     let mut consumer_ready = false;
+    let mut created = false;
     loop {
         if attempts == 0 {
             break;
@@ -1649,7 +1663,7 @@ fn cmd_xautoclaim(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
             }
         }
         if !consumer_ready {
-            g.touch_consumer(name, now as u64);
+            created = g.touch_consumer(name, now as u64);
             consumer_ready = true;
         }
         g.reassign(id, name);
@@ -1675,6 +1689,9 @@ fn cmd_xautoclaim(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
     };
     if claimed.is_empty() && deleted.is_empty() && !consumer_ready {
         guard.unchanged();
+    }
+    if created {
+        guard.set_event("xgroup-createconsumer");
     }
     let s: &StreamValue = &guard;
     out.array(3);

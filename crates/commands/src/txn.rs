@@ -48,6 +48,15 @@ impl ValueMut<'_> {
             g.unchanged();
         }
     }
+
+    /// Names the change's event for a stored key (see [`KeyMut::set_event`]). An entry
+    /// checked out of another shard carries no event: its check-in is announced by the
+    /// command's name alone.
+    pub fn set_event(&mut self, event: &'static str) {
+        if let ValueMut::Stored(g) = self {
+            g.set_event(event);
+        }
+    }
 }
 
 impl std::ops::Deref for ValueMut<'_> {
@@ -99,6 +108,11 @@ impl<T: Kind> TypedMut<'_, T> {
     /// Declares that nothing changed after all (see [`KeyMut::unchanged`]).
     pub fn unchanged(&mut self) {
         self.inner.unchanged();
+    }
+
+    /// Names the change's event (see [`ValueMut::set_event`]).
+    pub fn set_event(&mut self, event: &'static str) {
+        self.inner.set_event(event);
     }
 }
 

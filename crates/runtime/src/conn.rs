@@ -414,6 +414,9 @@ async fn serve_loop<T: Transport>(w: Rc<Worker>, mut stream: T, sess: Session) {
         if crate::limits::output_refused(&shared.climits, &sess, &out, &mut soft) {
             break;
         }
+        if sess.closing() {
+            sess.close_inbox();
+        }
         if !out.is_empty() {
             if write_or_abort(&sess, &mut stream, &out).await.is_err() {
                 break;

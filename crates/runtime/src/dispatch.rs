@@ -381,7 +381,7 @@ pub(crate) async fn run(
     // the next one's when nothing came between (a pipeline of inline commands reads the clock
     // once per command). ----
     let mut chain: Option<crate::stats::Stamp> = None;
-    crate::pubsub::prepare(w, sess, cmds);
+    crate::pubsub::prepare(w, sess, cmds).await;
     for (i, args) in cmds.drain(..).enumerate() {
         if sess.closing() {
             break;

@@ -17,8 +17,8 @@
 //! `new` first (the write path calls `before_change` only for keys that existed).
 //!
 //! Classes: `g` generic, `$` string, `l` list, `s` set, `h` hash, `z` sorted set, `x` expired,
-//! `e` evicted, `n` new key, `t` stream, `d` module (Rustis has neither streams nor modules, so
-//! those two classes never fire), `K`/`E` keyspace/keyevent channels, `A` = `g$lshzxetd`.
+//! `e` evicted, `n` new key, `t` stream, `d` module (Rustis has no modules, so that class never
+//! fires), `K`/`E` keyspace/keyevent channels, `A` = `g$lshzxetd`.
 //! `m` (key misses) is refused: reads do not report misses yet.
 
 use std::cell::RefCell;
@@ -290,7 +290,7 @@ impl KeyListener for Notifier {
                 if !existed || replaces_destination(&args, key) {
                     events.push((NEW, "new"));
                 }
-                if let Some(e) = change_event(&args, key) {
+                if let Some(e) = change_event(&args, key, change.event) {
                     events.extend(e);
                 }
             }
@@ -430,8 +430,13 @@ fn side(args: &[Bytes], left: &'static str, right: &'static str, lw: &str) -> &'
     }
 }
 
-/// The events of a key stored or changed by the command `args`.
-fn change_event(args: &[Bytes], key: &[u8]) -> Option<Vec<(u32, &'static str)>> {
+/// The events of a key stored or changed by the command `args`; `event` is the one the command
+/// named on the change itself, where its events depend on what it did (see the streams).
+fn change_event(
+    args: &[Bytes],
+    key: &[u8],
+    event: Option<&'static str>,
+) -> Option<Vec<(u32, &'static str)>> {
     let cmd = name(args);
     let one = |c: u32, e: &'static str| Some(vec![(c, e)]);
     match cmd.as_str() {
@@ -527,13 +532,18 @@ fn change_event(args: &[Bytes], key: &[u8]) -> Option<Vec<(u32, &'static str)>> 
         "zinterstore" => one(ZSET, "zinterstore"),
         "zdiffstore" => one(ZSET, "zdiffstore"),
         "zrangestore" => one(ZSET, "zrangestore"),
-        // Streams: the events of the commands that always change what they name. Consumers
-        // created on the fly by XREADGROUP, XCLAIM and XAUTOCLAIM fire no event here (Redis
-        // fires `xgroup-createconsumer`), since their change cannot be told apart from a
-        // delivery.
-        // XADD also fires `xtrim` in Redis when its MAXLEN/MINID removed entries; here it
-        // fires `xadd` only.
+        // Streams. XADD whose MAXLEN/MINID removed entries names its change `xtrim`: both
+        // events fire, as in Redis. XREADGROUP, XCLAIM and XAUTOCLAIM fire nothing of their
+        // own, only `xgroup-createconsumer` when they created the consumer (the command names
+        // its change so). A stream checked out to a command whose keys span threads (an
+        // XREADGROUP over streams of several threads) is announced by the command's name alone,
+        // so a consumer it creates there fires no event.
+        "xadd" if event == Some("xtrim") => Some(vec![(STREAM, "xadd"), (STREAM, "xtrim")]),
         "xadd" => one(STREAM, "xadd"),
+        "xreadgroup" | "xclaim" | "xautoclaim" => match event {
+            Some("xgroup-createconsumer") => one(STREAM, "xgroup-createconsumer"),
+            _ => None,
+        },
         "xtrim" => one(STREAM, "xtrim"),
         "xdel" => one(STREAM, "xdel"),
         "xsetid" => one(STREAM, "xsetid"),
@@ -564,7 +574,7 @@ fn deleted_event(args: &[Bytes], key: &[u8]) -> Vec<(u32, &'static str)> {
         | "spop" | "hdel" | "zrem" | "zremrangebyscore" | "zremrangebyrank" | "zremrangebylex"
         | "zpopmin" | "zpopmax" | "bzpopmin" | "bzpopmax" | "zmpop" | "bzmpop" | "lmove"
         | "blmove" | "rpoplpush" | "brpoplpush" | "smove" => {
-            let mut v = change_event(args, key).unwrap_or_default();
+            let mut v = change_event(args, key, None).unwrap_or_default();
             // A move's source is only popped from.
             if key == arg(args, 1) {
                 v.retain(|(_, e)| !e.ends_with("push") && *e != "sadd");

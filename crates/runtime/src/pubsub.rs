@@ -3,16 +3,18 @@
 //!
 //! Shared nothing: each thread keeps the subscriptions of its own connections ([`Local`], in a
 //! thread-local, never touched by another thread), and each connection keeps its own
-//! ([`SessState`] in its `Session`). A publish delivers to its own thread's subscribers and sends
-//! one message over the mesh to every other thread, which delivers to its subscribers and
-//! answers with how many it reached; the reply is the sum. Messages between two threads arrive
-//! in the order they were sent, and a PUBLISH replies only once every thread has delivered, so
-//! a subscriber gets one publisher's messages in publish order, even when that publisher moves
-//! to another thread between two publishes.
+//! ([`SessState`] in its `Session`). Each thread also keeps a mirror of how many subscribers
+//! every channel, pattern and shard channel has on every other thread, kept up to date by
+//! messages that (UN)SUBSCRIBE and disconnects send over the mesh (see "The mirror"). A
+//! publish delivers to its own thread's subscribers, counts the others from its mirror, and
+//! sends the message to the threads that have subscribers for it without waiting for them.
+//! Messages between two threads arrive in the order they were sent, so a subscriber gets one
+//! publisher's messages in publish order.
 //!
 //! A subscribed connection does not move to another thread (`conn.rs` checks
-//! [`SessState::total`]): its subscriptions are registered on the thread it lives on, and
-//! delivery to it always happens there.
+//! [`SessState::pinned`]): its subscriptions are registered on the thread it lives on, and
+//! delivery to it always happens there. Nor does a publisher whose messages are still on their
+//! way to other threads.
 //!
 //! Delivery is a push into the connection's inbox, so a publisher never waits on a subscriber.
 //! The bytes waiting there are counted; a subscriber past `client-output-buffer-limit pubsub`
@@ -32,8 +34,10 @@ use rustis_commands::registry::{Partial, PubSubCmd};
 use rustis_commands::{CommandSpec, Out};
 use rustis_resp::errors::wrong_args;
 
-use crate::session::Session;
-use crate::worker::Worker;
+use tokio::sync::oneshot;
+
+use crate::session::{Push, Session};
+use crate::worker::{CallFn, Msg, Worker};
 
 /// The three kinds of subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +91,9 @@ pub(crate) struct SessState {
     monitor: Cell<bool>,
     /// Pipelined publishes of the read being dispatched.
     pipelined: RefCell<Pipelined>,
+    /// Deliveries of its last publishes that other threads may not have made yet (see
+    /// [`prepare`]).
+    sent: RefCell<Vec<oneshot::Receiver<Partial>>>,
 }
 
 /// CLIENT REPLY: whether the connection's replies are sent. Pub/sub frames always are, as in
@@ -120,9 +127,17 @@ impl SessState {
     }
 
     /// Whether the connection must stay on its thread: it has subscriptions or is a monitor,
-    /// registered on this thread.
+    /// registered on this thread; or other threads have not yet delivered what it published
+    /// (from another thread, its next publishes could overtake them).
     pub fn pinned(&self) -> bool {
-        self.total() > 0 || self.monitor.get()
+        self.total() > 0 || self.monitor.get() || self.in_flight()
+    }
+
+    /// Whether deliveries of its publishes are still on their way to other threads.
+    fn in_flight(&self) -> bool {
+        let mut sent = self.sent.borrow_mut();
+        sent.retain_mut(|rx| matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
+        !sent.is_empty()
     }
 
     /// Whether it ran MONITOR (CLIENT LIST flag `O`).
@@ -225,15 +240,46 @@ pub(crate) fn silence(sess: &Session, args: &[Bytes]) -> bool {
 
 // ---- Per thread. ----
 
-/// The subscribers of one name on one thread, by client id.
-type Subscribers = HashMap<u64, Rc<Session>>;
+/// A subscriber on this thread, and which of this thread's mirror updates (see [`Local::seq`])
+/// other threads must have applied to count it: it receives a message from another thread
+/// only if that thread counted it, so that every PUBLISH's reply is the number of clients that
+/// received the message.
+struct Sub {
+    sess: Rc<Session>,
+    /// The update that announced it.
+    from: u64,
+    /// The update that announced it was gone (`u64::MAX` while it is live).
+    until: u64,
+}
 
-/// One thread's subscriptions: per kind, name → its subscribers connected to this thread.
+impl Sub {
+    /// Whether a publisher that has applied this thread's updates up to `seen` counted it.
+    fn seen_by(&self, seen: u64) -> bool {
+        self.from <= seen && seen < self.until
+    }
+}
+
+/// The subscribers of one name on one thread, by client id.
+type Subscribers = HashMap<u64, Sub>;
+
+/// Per thread, a count: how many subscribers a name has on each thread.
+type PerThread = Box<[u32]>;
+
+/// One thread's subscriptions: per kind, name → its subscribers connected to this thread; and
+/// its mirror of every other thread's.
 #[derive(Default)]
 struct Local {
     maps: [HashMap<Bytes, Subscribers>; 3],
     /// This thread's MONITOR clients.
-    monitors: Subscribers,
+    monitors: HashMap<u64, Rc<Session>>,
+    /// How many mirror updates this thread has sent (each SUBSCRIBE, UNSUBSCRIBE, ... that
+    /// changed something is one).
+    seq: u64,
+    /// The mirror: per kind, name → how many subscribers it has on each other thread (this
+    /// thread's own entry stays 0: `maps` has them).
+    mirror: [HashMap<Bytes, PerThread>; 3],
+    /// Per thread, the last of its mirror updates applied here.
+    seen: Vec<u64>,
 }
 
 thread_local! {
@@ -251,34 +297,18 @@ pub(crate) struct Limits {
     pub notify: AtomicU32,
     /// MONITOR clients on every thread: while zero, commands are not fed anywhere.
     monitors: AtomicUsize,
-    /// Per thread, its subscriptions of every kind: a publish skips the threads that have
-    /// none. A subscription is counted before its confirmation is written, so a publish that
-    /// follows a confirmed subscription, on any thread, sees it.
-    subscribed: Box<[AtomicUsize]>,
 }
 
 impl Limits {
     /// The settings of a server of `threads` threads, before the config is loaded.
-    pub fn new(threads: usize) -> Self {
+    pub fn new() -> Self {
         Limits {
             hard: AtomicU64::new(0),
             soft: AtomicU64::new(0),
             soft_secs: AtomicU64::new(0),
             notify: AtomicU32::new(0),
             monitors: AtomicUsize::new(0),
-            subscribed: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
         }
-    }
-
-    fn here(&self, thread: usize) -> &AtomicUsize {
-        &self.subscribed[thread]
-    }
-
-    /// Whether thread `s` has any subscription now.
-    fn has_subscribers(&self, s: usize) -> bool {
-        self.subscribed
-            .get(s)
-            .is_none_or(|n| n.load(Ordering::Acquire) > 0)
     }
 
     /// Copies the settings from the configuration (at startup and after CONFIG SET).
@@ -391,97 +421,236 @@ pub(crate) fn cron(w: &Worker) {
     }
 }
 
-/// Delivers a message to this thread's subscribers; returns how many it reached.
-fn deliver_local(limits: &Limits, kind: Kind, channel: &[u8], msg: &[u8]) -> usize {
-    LOCAL.with(|l| {
-        let l = l.borrow();
-        let mut n = 0;
-        let map = &l.maps[kind as usize];
-        if let Some(subs) = map.get(channel) {
-            let word: &[u8] = if kind == Kind::Shard {
-                b"smessage"
-            } else {
-                b"message"
-            };
-            let mut frames = Frames::new(&[word, channel, msg]);
-            for s in subs.values() {
-                push_to(s, frames.get(s.resp() == 3), limits);
+/// Delivers a message to this thread's subscribers that a publisher which has applied this
+/// thread's mirror updates up to `seen` counted (`l.seq` for a publish made here: all of
+/// them); returns how many it reached.
+fn deliver_local(
+    limits: &Limits,
+    l: &Local,
+    seen: u64,
+    kind: Kind,
+    channel: &[u8],
+    msg: &[u8],
+) -> usize {
+    let mut n = 0;
+    if let Some(subs) = l.maps[kind as usize].get(channel) {
+        let word: &[u8] = if kind == Kind::Shard {
+            b"smessage"
+        } else {
+            b"message"
+        };
+        let mut frames = Frames::new(&[word, channel, msg]);
+        for s in subs.values().filter(|s| s.seen_by(seen)) {
+            push_to(&s.sess, frames.get(s.sess.resp() == 3), limits);
+            n += 1;
+        }
+    }
+    if kind == Kind::Channel {
+        for (pat, subs) in &l.maps[Kind::Pattern as usize] {
+            if !glob_match(pat, channel, false) {
+                continue;
+            }
+            let mut frames = Frames::new(&[b"pmessage", pat, channel, msg]);
+            for s in subs.values().filter(|s| s.seen_by(seen)) {
+                push_to(&s.sess, frames.get(s.sess.resp() == 3), limits);
                 n += 1;
             }
         }
-        if kind == Kind::Channel {
-            for (pat, subs) in &l.maps[Kind::Pattern as usize] {
-                if !glob_match(pat, channel, false) {
-                    continue;
-                }
-                let mut frames = Frames::new(&[b"pmessage", pat, channel, msg]);
-                for s in subs.values() {
-                    push_to(s, frames.get(s.resp() == 3), limits);
-                    n += 1;
-                }
+    }
+    n
+}
+
+/// Adds to `per` (a slot per thread) how many subscribers each other thread has for a message
+/// of `kind` on `channel`, as this thread's mirror has them: the channel's, plus those of
+/// every pattern that matches it.
+fn remote_counts(l: &Local, kind: Kind, channel: &[u8], per: &mut [u32]) {
+    let mut add = |c: &[u32]| {
+        for (p, c) in per.iter_mut().zip(c) {
+            *p += c;
+        }
+    };
+    if let Some(c) = l.mirror[kind as usize].get(channel) {
+        add(c);
+    }
+    if kind == Kind::Channel {
+        for (pat, c) in &l.mirror[Kind::Pattern as usize] {
+            if glob_match(pat, channel, false) {
+                add(c);
             }
         }
-        n
-    })
+    }
+}
+
+/// Whether this thread's mirror shows no subscriber of any kind on another thread.
+fn mirror_empty(l: &Local) -> bool {
+    l.mirror.iter().all(HashMap::is_empty)
+}
+
+/// Runs `f` on thread `t` (not this one) without waiting; the receiver says when it has run.
+fn post_call(w: &Worker, t: usize, f: CallFn) -> oneshot::Receiver<Partial> {
+    let (reply, rx) = oneshot::channel();
+    w.post(
+        t,
+        Msg::Call {
+            tx: None,
+            unlock: false,
+            f,
+            reply,
+        },
+    );
+    rx
+}
+
+/// Sends messages to thread `t`, for its subscribers that this thread counted: those of its
+/// mirror updates up to `seen`.
+fn post_delivery(
+    w: &Worker,
+    t: usize,
+    seen: u64,
+    batch: Vec<Message>,
+) -> oneshot::Receiver<Partial> {
+    let f: CallFn = Box::new(move |wk: &Worker| -> Partial {
+        let limits = &wk.shared.pubsub;
+        LOCAL.with(|l| {
+            let l = l.borrow();
+            for (k, c, m) in &batch {
+                deliver_local(limits, &l, seen, *k, c, m);
+            }
+        });
+        Box::new(())
+    });
+    post_call(w, t, f)
 }
 
 /// One message to publish: its kind, channel and payload.
 type Message = (Kind, Bytes, Bytes);
 
-/// Publishes messages, in order, on every thread that has subscribers, and returns how many
-/// subscribers received each. The other threads get one mesh message each for all of them.
-async fn publish_all(w: &Worker, msgs: Vec<Message>) -> Vec<usize> {
+/// Publishes messages, in order, and returns how many subscribers receive each: delivered to
+/// this thread's subscribers at once, and sent to every other thread that has subscribers for
+/// them (one mesh message per thread for all of them), without waiting. The count of another
+/// thread's subscribers is this thread's mirror's, and that thread delivers to exactly the
+/// subscribers counted (see [`Sub::seen_by`]). Messages from one thread to another arrive in
+/// the order they were sent, so one publisher's messages reach a subscriber in publish order.
+fn publish_all(w: &Worker, msgs: &[Message]) -> (Vec<usize>, Vec<oneshot::Receiver<Partial>>) {
     let limits = &w.shared.pubsub;
-    let mut counts: Vec<usize> = msgs
-        .iter()
-        .map(|(k, c, m)| deliver_local(limits, *k, c, m))
-        .collect();
-    if w.n > 1 {
-        let msgs = std::sync::Arc::new(msgs);
-        let mut waits = Vec::with_capacity(w.n - 1);
-        for s in (0..w.n).filter(|&s| s != w.id && limits.has_subscribers(s)) {
-            let msgs = msgs.clone();
-            let f = Box::new(move |wk: &Worker| -> Partial {
-                let limits = &wk.shared.pubsub;
-                let n: Vec<usize> = msgs
-                    .iter()
-                    .map(|(k, c, m)| deliver_local(limits, *k, c, m))
-                    .collect();
-                Box::new(n)
-            });
-            waits.push(w.send_call(s, None, false, f));
-        }
-        for rx in waits {
-            if let Ok(p) = rx.await {
-                if let Ok(theirs) = p.downcast::<Vec<usize>>() {
-                    for (n, t) in counts.iter_mut().zip(theirs.iter()) {
-                        *n += t;
+    LOCAL.with(|l| {
+        let l = l.borrow();
+        let mut counts = Vec::with_capacity(msgs.len());
+        let remote = w.n > 1 && !mirror_empty(&l);
+        let mut per = vec![0u32; if remote { w.n } else { 0 }];
+        let mut out: Vec<Vec<Message>> = Vec::new();
+        for (k, c, m) in msgs {
+            let mut n = deliver_local(limits, &l, l.seq, *k, c, m);
+            if remote {
+                per.fill(0);
+                remote_counts(&l, *k, c, &mut per);
+                for (t, &cnt) in per.iter().enumerate() {
+                    if cnt > 0 {
+                        n += cnt as usize;
+                        if out.is_empty() {
+                            out.resize_with(w.n, Vec::new);
+                        }
+                        out[t].push((*k, c.clone(), m.clone()));
                     }
                 }
             }
+            counts.push(n);
         }
+        let mut sent = Vec::new();
+        for (t, batch) in out.into_iter().enumerate() {
+            if !batch.is_empty() {
+                let seen = l.seen.get(t).copied().unwrap_or(0);
+                sent.push(post_delivery(w, t, seen, batch));
+            }
+        }
+        (counts, sent)
+    })
+}
+
+/// A script's PUBLISH or SPUBLISH: published on every thread; returns how many subscribers
+/// receive it. Its reply waits until the other threads have delivered it, as keyspace events
+/// do (see "Settling detached deliveries"), so whatever the client does next comes after it.
+pub(crate) fn publish(w: &Worker, kind: Kind, channel: Bytes, msg: Bytes) -> usize {
+    let (counts, sent) = publish_all(w, &[(kind, channel, msg)]);
+    for ack in sent {
+        SETTLE.with(|st| st.track(ack));
     }
-    counts
+    counts.first().copied().unwrap_or(0)
 }
 
-/// Delivers a message to this thread's subscribers and returns how many got it (a script's
-/// PUBLISH calls it on every thread that has subscribers, see `script.rs`).
-pub(crate) fn deliver_here(w: &Worker, kind: Kind, channel: &[u8], msg: &[u8]) -> usize {
-    deliver_local(&w.shared.pubsub, kind, channel, msg)
+// ---- The mirror. ----
+//
+// Every thread knows how many subscribers each channel, pattern and shard channel has on every
+// other thread, so that a publish counts its receivers and picks the threads to send to
+// without asking them. A thread that subscribes or unsubscribes a client sends the change to
+// every other thread as its next numbered update; (UN)SUBSCRIBE's confirmation goes out only
+// once every thread has applied it, so a publish made anywhere after a client saw its
+// confirmation counts it (or no longer does). A message a thread sends carries how many of the
+// receiving thread's updates it had applied, and the receiver delivers to exactly the
+// subscribers those counted: a subscriber that another thread does not count yet gets nothing
+// from it, and one that has unsubscribed, but that a publisher still counted, gets the message
+// before its UNSUBSCRIBE confirmation.
+
+/// Numbers this thread's next mirror update.
+fn next_seq() -> u64 {
+    LOCAL.with(|l| {
+        let mut l = l.borrow_mut();
+        l.seq += 1;
+        l.seq
+    })
 }
 
-/// Whether thread `s` has any subscription (a publish may skip it otherwise).
-pub(crate) fn has_subscribers(w: &Worker, s: usize) -> bool {
-    w.shared.pubsub.has_subscribers(s)
+/// Applies thread `src`'s update `seq`: its subscribers of `kind` changed by `changes`.
+fn apply(src: usize, threads: usize, seq: u64, kind: Kind, changes: &[(Bytes, i32)]) {
+    LOCAL.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.seen.len() < threads {
+            l.seen.resize(threads, 0);
+        }
+        l.seen[src] = seq;
+        let map = &mut l.mirror[kind as usize];
+        for (name, d) in changes {
+            let per = map
+                .entry(name.clone())
+                .or_insert_with(|| vec![0; threads].into_boxed_slice());
+            per[src] = per[src].saturating_add_signed(*d);
+            if per.iter().all(|&c| c == 0) {
+                map.remove(name);
+            }
+        }
+    });
 }
 
-/// Publishes on every thread and returns how many subscribers received the message.
-pub(crate) async fn publish(w: &Worker, kind: Kind, channel: Bytes, msg: Bytes) -> usize {
-    publish_all(w, vec![(kind, channel, msg)])
-        .await
-        .first()
-        .copied()
-        .unwrap_or(0)
+/// Sends this thread's update `seq` (its subscribers of `kind` changed by `changes`) to every
+/// other thread; the receivers say when each has applied it.
+fn announce(
+    w: &Worker,
+    seq: u64,
+    kind: Kind,
+    changes: Vec<(Bytes, i32)>,
+) -> Vec<oneshot::Receiver<Partial>> {
+    if w.n == 1 || changes.is_empty() {
+        return Vec::new();
+    }
+    let changes = std::sync::Arc::new(changes);
+    (0..w.n)
+        .filter(|&t| t != w.id)
+        .map(|t| {
+            let (src, threads, changes) = (w.id, w.n, changes.clone());
+            let f: CallFn = Box::new(move |_: &Worker| -> Partial {
+                apply(src, threads, seq, kind, &changes);
+                Box::new(())
+            });
+            post_call(w, t, f)
+        })
+        .collect()
+}
+
+/// Waits until every thread has applied an update (a thread that stopped counts as done).
+async fn applied(acks: Vec<oneshot::Receiver<Partial>>) {
+    for rx in acks {
+        let _ = rx.await;
+    }
 }
 
 // ---- Pipelined publishes. ----
@@ -513,28 +682,61 @@ fn ident(channel: &Bytes, msg: &Bytes) -> Ident {
 pub(crate) struct Pipelined {
     runs: Vec<Vec<Message>>,
     ready: std::collections::VecDeque<(Ident, usize)>,
+    /// The first of the publishes that end the read, which need not wait for their deliveries.
+    last: Option<Ident>,
 }
 
-/// Finds the runs of two or more consecutive PUBLISH/SPUBLISH commands in a read about to be
-/// dispatched. Does nothing with one thread, where a publish sends no message.
-pub(crate) fn prepare(w: &Worker, sess: &Session, cmds: &[Vec<Bytes>]) {
+/// How many deliveries of a connection's publishes may be on their way to other threads
+/// before its next read waits for them: a publisher that outruns a busy subscriber's thread
+/// slows down instead of growing that thread's queue without bound.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// The kind of message `args` publishes, if it is a well-formed PUBLISH or SPUBLISH.
+fn publishes(args: &[Bytes]) -> Option<Kind> {
+    match args.first() {
+        Some(n) if args.len() == 3 && eq_ic(n, "publish") => Some(Kind::Channel),
+        Some(n) if args.len() == 3 && eq_ic(n, "spublish") => Some(Kind::Shard),
+        _ => None,
+    }
+}
+
+/// Prepares a read about to be dispatched: waits until the other threads have delivered what
+/// the connection's earlier reads published (unless this read only publishes: its messages
+/// follow those on the same queues), then finds the runs of two or more consecutive
+/// PUBLISH/SPUBLISH commands and the publishes that end the read. Those last ones reply
+/// without waiting for their deliveries on other threads: nothing else of this read comes
+/// after them, and the next read waits here. Any other publish waits for its deliveries
+/// before the next command runs, since that command could make another thread publish for
+/// this client (a keyspace event, a script run elsewhere), which must come after it.
+pub(crate) async fn prepare(w: &Worker, sess: &Session, cmds: &[Vec<Bytes>]) {
+    if sess.pubsub.in_flight() {
+        let only_publishes = cmds.iter().all(|a| publishes(a).is_some());
+        if !only_publishes || sess.pubsub.sent.borrow().len() >= MAX_IN_FLIGHT {
+            let sent = std::mem::take(&mut *sess.pubsub.sent.borrow_mut());
+            applied(sent).await;
+        }
+    }
     if w.n == 1 {
         return;
     }
     let mut p = sess.pubsub.pipelined.borrow_mut();
     p.runs.clear();
     p.ready.clear();
+    let tail = cmds
+        .iter()
+        .rev()
+        .take_while(|a| publishes(a).is_some())
+        .count();
+    p.last = (tail > 0).then(|| {
+        let a = &cmds[cmds.len() - tail];
+        ident(&a[1], &a[2])
+    });
     if cmds.len() < 2 {
         return;
     }
     let mut run: Vec<Message> = Vec::new();
     for args in cmds {
-        let kind = match args.first() {
-            Some(n) if args.len() == 3 && eq_ic(n, "publish") => Some(Kind::Channel),
-            Some(n) if args.len() == 3 && eq_ic(n, "spublish") => Some(Kind::Shard),
-            _ => None,
-        };
-        match kind {
+        match publishes(args) {
             Some(k) => run.push((k, args[1].clone(), args[2].clone())),
             None => {
                 if run.len() >= 2 {
@@ -571,15 +773,31 @@ async fn publish_command(w: &Worker, sess: &Session, kind: Kind, args: &[Bytes])
         });
         at.map(|i| p.runs.swap_remove(i))
     };
+    let last = sess.pubsub.pipelined.borrow().last == Some(id);
     let Some(batch) = batch else {
-        return publish(w, kind, channel.clone(), msg.clone()).await;
+        let (counts, sent) = publish_all(w, &[(kind, channel.clone(), msg.clone())]);
+        deliveries(sess, sent, last).await;
+        return counts.first().copied().unwrap_or(0);
     };
     let ids: Vec<Ident> = batch.iter().map(|(_, c, m)| ident(c, m)).collect();
-    let counts = publish_all(w, batch).await;
-    let mut p = sess.pubsub.pipelined.borrow_mut();
-    p.ready
+    let (counts, sent) = publish_all(w, &batch);
+    sess.pubsub
+        .pipelined
+        .borrow_mut()
+        .ready
         .extend(ids.into_iter().zip(counts.iter().copied()).skip(1));
+    deliveries(sess, sent, last).await;
     counts.first().copied().unwrap_or(0)
+}
+
+/// Waits for a publish's deliveries on other threads, or, for the publishes that end a read,
+/// leaves them to the next read's [`prepare`].
+async fn deliveries(sess: &Session, sent: Vec<oneshot::Receiver<Partial>>, last: bool) {
+    if last {
+        sess.pubsub.sent.borrow_mut().extend(sent);
+    } else {
+        applied(sent).await;
+    }
 }
 
 // ---- Commands. ----
@@ -592,103 +810,173 @@ fn header(out: &mut Out, n: usize) {
     }
 }
 
-fn subscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], out: &mut Out) {
+/// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE. The confirmations are written at once but go out with
+/// the rest of the read's replies, after every other thread has applied the change: a publish
+/// made after the client saw them counts it, wherever it is made. A message that arrives
+/// meanwhile waits in the inbox, written after the replies.
+async fn subscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], out: &mut Out) {
+    // What was delivered to it until now goes before the confirmations.
+    take_inbox(sess, out);
     let me = w.clients.borrow().get(sess.id).cloned();
+    let seq = next_seq();
+    let mut changes = Vec::new();
     for name in names {
         let fresh = {
             let mut subs = sess.pubsub.subs.borrow_mut();
             let map = &mut subs[kind as usize];
             if map.contains_key(name) {
-                false
+                None
             } else {
-                let seq = sess.pubsub.seq.get() + 1;
-                sess.pubsub.seq.set(seq);
+                let order = sess.pubsub.seq.get() + 1;
+                sess.pubsub.seq.set(order);
                 // A copy: the argument is a slice of the read buffer, which it would keep
                 // alive for as long as the subscription lasts.
-                map.insert(Bytes::copy_from_slice(name), seq);
-                true
+                let stored = Bytes::copy_from_slice(name);
+                map.insert(stored.clone(), order);
+                Some(stored)
             }
         };
-        if fresh {
-            w.shared.pubsub.here(w.id).fetch_add(1, Ordering::Release);
-            if let Some(me) = &me {
-                let stored = sess.pubsub.subs.borrow()[kind as usize]
-                    .get_key_value(&name[..])
-                    .map_or_else(|| name.clone(), |(k, _)| k.clone());
-                LOCAL.with(|l| {
-                    l.borrow_mut().maps[kind as usize]
-                        .entry(stored)
-                        .or_default()
-                        .insert(sess.id, me.clone());
-                });
-            }
+        if let (Some(stored), Some(me)) = (fresh, &me) {
+            LOCAL.with(|l| {
+                l.borrow_mut().maps[kind as usize]
+                    .entry(stored.clone())
+                    .or_default()
+                    .insert(
+                        sess.id,
+                        Sub {
+                            sess: me.clone(),
+                            from: seq,
+                            until: u64::MAX,
+                        },
+                    );
+            });
+            changes.push((stored, 1));
         }
         header(out, 3);
         out.bulk(kind.subscribed());
         out.bulk(name);
         out.int(sess.pubsub.count_for(kind) as i64);
     }
+    applied(announce(w, seq, kind, changes)).await;
 }
 
-/// Removes one subscription of `sess` from its state and this thread's; false if it had none.
-fn drop_one(w: &Worker, sess: &Session, kind: Kind, name: &[u8]) -> bool {
-    if sess.pubsub.subs.borrow_mut()[kind as usize]
-        .remove(name)
-        .is_none()
-    {
-        return false;
+/// Removes subscriptions of `sess` from its state, and marks them gone as of this thread's
+/// update `seq` in this thread's registry (a publisher that has not applied it still delivers
+/// to them). Returns, per name, the count left after it (what its confirmation carries), and
+/// the changes to announce.
+fn drop_names(
+    sess: &Session,
+    kind: Kind,
+    names: &[Bytes],
+    seq: u64,
+) -> (Vec<usize>, Vec<(Bytes, i32)>) {
+    let mut left = Vec::with_capacity(names.len());
+    let mut changes = Vec::new();
+    for name in names {
+        let removed = sess.pubsub.subs.borrow_mut()[kind as usize]
+            .remove_entry(&name[..])
+            .map(|(k, _)| k);
+        left.push(sess.pubsub.count_for(kind));
+        let Some(stored) = removed else { continue };
+        let registered = LOCAL.with(|l| {
+            let mut l = l.borrow_mut();
+            let entry = l.maps[kind as usize]
+                .get_mut(&stored)
+                .and_then(|subs| subs.get_mut(&sess.id));
+            entry.map(|e| e.until = seq).is_some()
+        });
+        if registered {
+            changes.push((stored, -1));
+        }
     }
-    w.shared.pubsub.here(w.id).fetch_sub(1, Ordering::Release);
+    (left, changes)
+}
+
+/// Takes the subscriptions that [`drop_names`] marked gone out of this thread's registry.
+fn remove_entries(id: u64, kind: Kind, changes: &[(Bytes, i32)]) {
     LOCAL.with(|l| {
         let mut l = l.borrow_mut();
         let map = &mut l.maps[kind as usize];
-        if let Some(subs) = map.get_mut(name) {
-            subs.remove(&sess.id);
-            if subs.is_empty() {
-                map.remove(name);
+        for (name, _) in changes {
+            if let Some(subs) = map.get_mut(name) {
+                subs.remove(&id);
+                if subs.is_empty() {
+                    map.remove(name);
+                }
             }
         }
     });
-    true
 }
 
-/// Unsubscribes from `names`, or from every name of the kind (in subscription order) when
-/// there are none; with `out`, writes one frame per name as Redis does.
-fn unsubscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], mut out: Option<&mut Out>) {
-    let all: Vec<Bytes>;
-    let names = if names.is_empty() {
-        let mut v: Vec<(u64, Bytes)> = sess.pubsub.subs.borrow()[kind as usize]
-            .iter()
-            .map(|(k, s)| (*s, k.clone()))
-            .collect();
-        v.sort_unstable_by_key(|e| e.0);
-        all = v.into_iter().map(|e| e.1).collect();
-        if all.is_empty() {
-            if let Some(out) = out {
-                header(out, 3);
-                out.bulk(kind.unsubscribed());
-                out.null();
-                out.int(sess.pubsub.count_for(kind) as i64);
+/// The names of one kind `sess` has, in the order it subscribed to them.
+fn all_names(sess: &Session, kind: Kind) -> Vec<Bytes> {
+    let mut v: Vec<(u64, Bytes)> = sess.pubsub.subs.borrow()[kind as usize]
+        .iter()
+        .map(|(k, s)| (*s, k.clone()))
+        .collect();
+    v.sort_unstable_by_key(|e| e.0);
+    v.into_iter().map(|e| e.1).collect()
+}
+
+/// Moves every push waiting in the inbox of `sess` into `out` (they were sent before what
+/// comes next in `out`). A CLIENT KILL among them is sent again, to close the connection once
+/// `out` is written.
+fn take_inbox(sess: &Session, out: &mut Out) {
+    while let Some(p) = sess.try_push() {
+        match p {
+            Push::Frame(f) => out.raw(&f),
+            Push::Tracking(n) => {
+                if let Some(f) = crate::tracking::frame(sess, n) {
+                    out.raw(&f);
+                }
             }
+            Push::Kill => {
+                sess.pusher().kill();
+                break;
+            }
+        }
+    }
+}
+
+/// UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE: from `names`, or from every name of the kind (in
+/// subscription order) when there are none; one frame per name, as Redis does. The
+/// subscriber keeps receiving what publishers that still count it send, until every thread
+/// has applied the change; those messages come before the confirmations.
+async fn unsubscribe(w: &Worker, sess: &Session, kind: Kind, names: &[Bytes], out: &mut Out) {
+    let all;
+    let names = if names.is_empty() {
+        all = all_names(sess, kind);
+        if all.is_empty() {
+            header(out, 3);
+            out.bulk(kind.unsubscribed());
+            out.null();
+            out.int(sess.pubsub.count_for(kind) as i64);
             return;
         }
         &all[..]
     } else {
         names
     };
-    for name in names {
-        drop_one(w, sess, kind, name);
-        if let Some(out) = out.as_deref_mut() {
-            header(out, 3);
-            out.bulk(kind.unsubscribed());
-            out.bulk(name);
-            out.int(sess.pubsub.count_for(kind) as i64);
-        }
+    let seq = next_seq();
+    let (left, changes) = drop_names(sess, kind, names, seq);
+    if !changes.is_empty() {
+        applied(announce(w, seq, kind, changes.clone())).await;
+        // What was delivered to it until now, before the confirmations.
+        take_inbox(sess, out);
+    }
+    remove_entries(sess.id, kind, &changes);
+    for (name, n) in names.iter().zip(left) {
+        header(out, 3);
+        out.bulk(kind.unsubscribed());
+        out.bulk(name);
+        out.int(n as i64);
     }
 }
 
 /// Drops every subscription of a connection, without replies: RESET, and a connection that
-/// closes (whatever closed it: QUIT, CLIENT KILL, the peer, a limit).
+/// closes (whatever closed it: QUIT, CLIENT KILL, the peer, a limit). It does not wait for
+/// the other threads: a publish they make before they apply the change counts the connection
+/// and is not delivered to it.
 pub(crate) fn forget(w: &Worker, sess: &Session) {
     if sess.pubsub.monitor.replace(false) {
         LOCAL.with(|l| l.borrow_mut().monitors.remove(&sess.id));
@@ -698,7 +986,14 @@ pub(crate) fn forget(w: &Worker, sess: &Session) {
         return;
     }
     for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
-        unsubscribe(w, sess, kind, &[], None);
+        let names = all_names(sess, kind);
+        if names.is_empty() {
+            continue;
+        }
+        let seq = next_seq();
+        let (_, changes) = drop_names(sess, kind, &names, seq);
+        remove_entries(sess.id, kind, &changes);
+        drop(announce(w, seq, kind, changes));
     }
 }
 
@@ -741,12 +1036,12 @@ pub(crate) async fn run(
     out: &mut Out,
 ) {
     match cmd {
-        PubSubCmd::Subscribe => subscribe(w, sess, Kind::Channel, &args[1..], out),
-        PubSubCmd::Psubscribe => subscribe(w, sess, Kind::Pattern, &args[1..], out),
-        PubSubCmd::Ssubscribe => subscribe(w, sess, Kind::Shard, &args[1..], out),
-        PubSubCmd::Unsubscribe => unsubscribe(w, sess, Kind::Channel, &args[1..], Some(out)),
-        PubSubCmd::Punsubscribe => unsubscribe(w, sess, Kind::Pattern, &args[1..], Some(out)),
-        PubSubCmd::Sunsubscribe => unsubscribe(w, sess, Kind::Shard, &args[1..], Some(out)),
+        PubSubCmd::Subscribe => subscribe(w, sess, Kind::Channel, &args[1..], out).await,
+        PubSubCmd::Psubscribe => subscribe(w, sess, Kind::Pattern, &args[1..], out).await,
+        PubSubCmd::Ssubscribe => subscribe(w, sess, Kind::Shard, &args[1..], out).await,
+        PubSubCmd::Unsubscribe => unsubscribe(w, sess, Kind::Channel, &args[1..], out).await,
+        PubSubCmd::Punsubscribe => unsubscribe(w, sess, Kind::Pattern, &args[1..], out).await,
+        PubSubCmd::Sunsubscribe => unsubscribe(w, sess, Kind::Shard, &args[1..], out).await,
         PubSubCmd::Publish => {
             let n = publish_command(w, sess, Kind::Channel, args).await;
             out.int(n as i64);
@@ -945,31 +1240,45 @@ async fn gather<T: Send + 'static>(
     all
 }
 
+/// How many of a name's subscribers on this thread have not unsubscribed.
+fn live(subs: &Subscribers) -> usize {
+    subs.values().filter(|s| s.until == u64::MAX).count()
+}
+
 /// The names of one kind with subscribers on this thread, those matching `pat` if given.
 fn names_here(kind: Kind, pat: Option<&[u8]>) -> Vec<Bytes> {
     LOCAL.with(|l| {
         l.borrow().maps[kind as usize]
-            .keys()
-            .filter(|k| pat.is_none_or(|p| glob_match(p, k, false)))
-            .cloned()
+            .iter()
+            .filter(|(k, subs)| live(subs) > 0 && pat.is_none_or(|p| glob_match(p, k, false)))
+            .map(|(k, _)| k.clone())
             .collect()
     })
 }
 
 /// Publishes without waiting for the count (keyspace events): delivered to this thread's
-/// subscribers at once, and on every other thread when its message arrives there. Messages from
-/// one thread to another keep their order, so one thread's events reach a subscriber in the
-/// order they happened.
+/// subscribers at once, and on every other thread that has subscribers for it when its message
+/// arrives there. Messages from one thread to another keep their order, so one thread's events
+/// reach a subscriber in the order they happened.
 pub(crate) fn publish_detached(w: &Worker, channel: Bytes, msg: Bytes) {
-    deliver_local(&w.shared.pubsub, Kind::Channel, &channel, &msg);
     let limits = &w.shared.pubsub;
-    for s in (0..w.n).filter(|&s| s != w.id && limits.has_subscribers(s)) {
-        let (c, m) = (channel.clone(), msg.clone());
-        let f = Box::new(move |wk: &Worker| -> Partial {
-            deliver_local(&wk.shared.pubsub, Kind::Channel, &c, &m);
-            Box::new(())
-        });
-        let ack = w.send_call(s, None, false, f);
+    let posts: Vec<(usize, u64)> = LOCAL.with(|l| {
+        let l = l.borrow();
+        deliver_local(limits, &l, l.seq, Kind::Channel, &channel, &msg);
+        if w.n == 1 || mirror_empty(&l) {
+            return Vec::new();
+        }
+        let mut per = vec![0u32; w.n];
+        remote_counts(&l, Kind::Channel, &channel, &mut per);
+        per.iter()
+            .enumerate()
+            .filter(|&(_, &c)| c > 0)
+            .map(|(t, _)| (t, l.seen.get(t).copied().unwrap_or(0)))
+            .collect()
+    });
+    for (t, seen) in posts {
+        let batch = vec![(Kind::Channel, channel.clone(), msg.clone())];
+        let ack = post_delivery(w, t, seen, batch);
         SETTLE.with(|st| st.track(ack));
     }
 }
@@ -1115,7 +1424,7 @@ async fn numsub(w: &Worker, kind: Kind, names: &[Bytes], out: &mut Out) {
         LOCAL.with(|l| {
             let l = l.borrow();
             ask.iter()
-                .map(|n| l.maps[kind as usize].get(n).map_or(0, |s| s.len()))
+                .map(|n| l.maps[kind as usize].get(n).map_or(0, live))
                 .collect::<Vec<usize>>()
         })
     })

@@ -759,29 +759,14 @@ impl ScriptHost<'_> {
             ConnCmd::Ping if args.len() == 1 => out.simple("PONG"),
             ConnCmd::Ping | ConnCmd::Echo => out.bulk(&args[1]),
             ConnCmd::PubSub(c @ (PubSubCmd::Publish | PubSubCmd::Spublish)) => {
-                // Delivered on every thread that has subscribers, as the lock holder's calls;
-                // the count is theirs summed, as PUBLISH's reply.
+                // Published as PUBLISH is: delivered here, sent to the other threads that
+                // have subscribers, counted from this thread's mirror of theirs.
                 let kind = if c == PubSubCmd::Spublish {
                     crate::pubsub::Kind::Shard
                 } else {
                     crate::pubsub::Kind::Channel
                 };
-                let mut n = 0;
-                for s in 0..self.w.n {
-                    if s != self.w.id && !crate::pubsub::has_subscribers(self.w, s) {
-                        continue;
-                    }
-                    let (ch, msg) = (args[1].clone(), args[2].clone());
-                    match self.on(s, move |wk: &Worker| {
-                        crate::pubsub::deliver_here(wk, kind, &ch, &msg)
-                    }) {
-                        Ok(k) => n += k,
-                        Err(_) => {
-                            out.error(SHUTTING_DOWN);
-                            return Ok(());
-                        }
-                    }
-                }
+                let n = crate::pubsub::publish(self.w, kind, args[1].clone(), args[2].clone());
                 out.int(n as i64);
             }
             ConnCmd::Select => match rustis_commands::args::parse_i64(&args[1]) {

@@ -418,7 +418,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             .collect(),
         busy_count: AtomicUsize::new(0),
         lua_time_limit_ms: AtomicU64::new(0),
-        pubsub: crate::pubsub::Limits::new(n),
+        pubsub: crate::pubsub::Limits::new(),
         tracking: Default::default(),
         stats: Default::default(),
         persist,

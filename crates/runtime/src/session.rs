@@ -187,6 +187,14 @@ impl Session {
         self.closing.set(true);
     }
 
+    /// Refuses further pushes: a sender then sees the connection as gone (a tracking client
+    /// redirected here gets `tracking-redir-broken`). Called when a closing connection writes
+    /// its last replies, since Redis frees a client right after writing QUIT's reply, before
+    /// it runs another client's command.
+    pub fn close_inbox(&self) {
+        self.inbox.borrow_mut().close();
+    }
+
     /// The last command it ran (CLIENT LIST `cmd=`).
     pub fn last_cmd(&self) -> &'static str {
         self.last_cmd.get()
