@@ -293,9 +293,17 @@ fn soft_limit_without_traffic(mut admin: RawConn, mut sub: RawConn) {
             .and_then(|v| v.parse().ok())
     };
     // The sockets take what they can first; publish until the server holds over the soft
-    // limit, then stop.
+    // limit, then stop. Over it in three readings in a row: a subscriber's connection that has
+    // not yet run since the last messages holds them too, until it writes them to a socket
+    // that can still take them (Rustis's connections run after the publisher's read).
     let started = std::time::Instant::now();
-    while omem(&mut admin).is_some_and(|m| m <= 100_000) {
+    let mut over = 0;
+    while over < 3 {
+        if omem(&mut admin).is_some_and(|m| m > 100_000) {
+            over += 1;
+            continue;
+        }
+        over = 0;
         for _ in 0..100 {
             admin.send_cmd(&["PUBLISH", "foo", &msg]);
         }

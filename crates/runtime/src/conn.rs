@@ -255,11 +255,15 @@ async fn write_or_abort<T: Transport>(
     if done == out.len() {
         return Ok(());
     }
-    tokio::select! {
+    // What waits here counts toward the pubsub output buffer limit, as the inbox does.
+    sess.pubsub.set_unsent(out.len() - done);
+    let r = tokio::select! {
         r = stream.write_out(out, done) => r,
         _ = sess.pubsub.wait_abort() => Err(std::io::ErrorKind::ConnectionAborted.into()),
         _ = sess.pusher().killed() => Err(std::io::ErrorKind::ConnectionAborted.into()),
-    }
+    };
+    sess.pubsub.set_unsent(0);
+    r
 }
 
 /// Moves every push already waiting, starting with `first`, into `out`; false if one of them

@@ -79,6 +79,10 @@ pub(crate) struct SessState {
     seq: Cell<u64>,
     /// Bytes of pub/sub frames pushed to the inbox and not yet taken by the connection.
     queued: Cell<usize>,
+    /// Bytes of output the connection is waiting to write (set while a write waits for the
+    /// socket): frames taken from the inbox still count until they are sent, as Redis counts
+    /// its reply buffers.
+    unsent: Cell<usize>,
     /// Since when `queued` has been above the soft limit, if it is.
     soft_since: Cell<Option<Instant>>,
     /// Set when the connection must close at once, dropping what it has not written (an
@@ -165,10 +169,15 @@ impl SessState {
         }
     }
 
-    /// Bytes of pub/sub frames pushed and not yet taken by the connection (CLIENT LIST's
-    /// `omem`, what the pubsub output buffer limit counts).
+    /// Bytes pushed and not yet sent: frames in the inbox and output waiting for the socket
+    /// (CLIENT LIST's `omem`, what the pubsub output buffer limit counts).
     pub fn queued(&self) -> usize {
-        self.queued.get()
+        self.queued.get() + self.unsent.get()
+    }
+
+    /// The connection waits to write `n` bytes (0: it wrote what it had).
+    pub fn set_unsent(&self, n: usize) {
+        self.unsent.set(n);
     }
 
     /// The connection took `n` bytes of frames out of its inbox.
@@ -370,10 +379,9 @@ fn push_to(sess: &Session, f: Bytes, limits: &Limits) {
     if st.aborted.get() {
         return;
     }
-    let queued = st.queued.get() + f.len();
-    st.queued.set(queued);
+    st.queued.set(st.queued.get() + f.len());
     sess.pusher().push(f);
-    check_limit(sess, queued, limits);
+    check_limit(sess, st.queued(), limits);
 }
 
 /// Closes a subscriber whose `queued` bytes are over the pubsub output buffer limit: the
