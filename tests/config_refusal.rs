@@ -49,11 +49,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "client.crt",
         "there are no outgoing TLS connections (replication and cluster are not implemented yet)",
     ),
-    (
-        "aof-use-rdb-preamble",
-        "no",
-        "the AOF's base file is always written in RDB format",
-    ),
 ];
 
 /// Immutable parameters with a refused value: startup refuses them (CONFIG SET says

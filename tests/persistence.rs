@@ -949,3 +949,90 @@ fn debug_reload_options_merge_noflush_nosave() {
         );
     }
 }
+
+/// A ziplist of `entries` as Redis 6 and older wrote it (strings only, short ones).
+fn ziplist(entries: &[&[u8]]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut last = 10;
+    let mut prev = 0u8;
+    for e in entries {
+        last = 10 + body.len();
+        let raw_len = 2 + e.len();
+        body.push(prev);
+        body.push(e.len() as u8);
+        body.extend_from_slice(e);
+        prev = raw_len as u8;
+    }
+    let total = 10 + body.len() + 1;
+    let mut zl = Vec::new();
+    zl.extend((total as u32).to_le_bytes());
+    zl.extend((last as u32).to_le_bytes());
+    zl.extend((entries.len() as u16).to_le_bytes());
+    zl.extend(body);
+    zl.push(0xFF);
+    zl
+}
+
+/// A DUMP payload of RDB version 9 holding a value of `ty` stored as one RDB string.
+fn v9_payload(ty: u8, blob: &[u8]) -> Vec<u8> {
+    let mut p = vec![ty, blob.len() as u8];
+    p.extend_from_slice(blob);
+    p.extend(9u16.to_le_bytes());
+    let crc = rustis_persist::CRC64.checksum(&p);
+    p.extend(crc.to_le_bytes());
+    p
+}
+
+#[test]
+fn ziplist_and_zipmap_payloads_of_old_versions_restore_and_corrupt_ones_are_refused_like_redis() {
+    let reference = Reference::start();
+    let mut r = reference.conn();
+    let zl_list = ziplist(&[b"a", b"bb", b"ccc"]);
+    let zl_hash = ziplist(&[b"f1", b"v1", b"f2", b"v2"]);
+    let zl_zset = ziplist(&[b"m1", b"1.5", b"m2", b"2"]);
+    let zipmap: &[u8] = &[
+        2, 2, b'f', b'1', 2, 1, b'v', b'1', 0, 2, b'f', b'2', 2, 0, b'v', b'2', 0xFF,
+    ];
+    let dup_hash = ziplist(&[b"f1", b"v1", b"f1", b"v2"]);
+    let mut bad_prevlen = zl_list.clone();
+    bad_prevlen[10 + 4] = 9;
+    let mut quicklist = vec![1u8, zl_list.len() as u8];
+    quicklist.extend_from_slice(&zl_list);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("list", v9_payload(10, &zl_list)),
+        ("hash", v9_payload(13, &zl_hash)),
+        ("zset", v9_payload(12, &zl_zset)),
+        ("zipmap", v9_payload(9, zipmap)),
+        ("dup", v9_payload(13, &dup_hash)),
+        ("prevlen", v9_payload(10, &bad_prevlen)),
+        ("cut", v9_payload(10, &zl_list[..zl_list.len() - 1])),
+        ("quicklist", {
+            let mut p = vec![14u8];
+            p.extend_from_slice(&quicklist);
+            p.extend(9u16.to_le_bytes());
+            let crc = rustis_persist::CRC64.checksum(&p);
+            p.extend(crc.to_le_bytes());
+            p
+        }),
+    ];
+    for threads in THREADS {
+        let s = TestServer::start(threads);
+        let mut c = s.raw();
+        for (key, payload) in &cases {
+            r.cmd(&["DEL", key]);
+            let args: [&[u8]; 5] = [b"RESTORE", key.as_bytes(), b"0", payload, b"REPLACE"];
+            let ours = show(&c.cmd_bytes(&args));
+            assert_eq!(ours, show(&r.cmd_bytes(&args)), "{key}");
+            for read in [
+                &["TYPE", key][..],
+                &["LRANGE", key, "0", "-1"],
+                &["HGETALL", key],
+                &["ZRANGE", key, "0", "-1", "WITHSCORES"],
+                &["OBJECT", "ENCODING", key],
+            ] {
+                assert_eq!(show(&c.cmd(read)), show(&r.cmd(read)), "{read:?}");
+            }
+        }
+        assert_eq!(show(&c.cmd(&["PING"])), "+PONG\r\n");
+    }
+}

@@ -75,6 +75,8 @@ const HELP: &[&str] = &[
     "    Reply with a test value of the specified type. <type> can be: string,",
     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
     "    true, false.",
+    "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+    "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -150,6 +152,11 @@ pub(crate) async fn run(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mu
         }
         "sleep" if argc == 3 => {
             sleep_all(w, strtod(&args[2]).value).await;
+            out.ok();
+        }
+        "set-skip-checksum-validation" if argc == 3 => {
+            let skip = atoi(&args[2]) != 0;
+            rustis_commands::persist::SKIP_CHECKSUM_VALIDATION.store(skip, Ordering::Relaxed);
             out.ok();
         }
         "set-active-expire" if argc == 3 => {

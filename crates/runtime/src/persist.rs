@@ -613,7 +613,17 @@ pub(crate) fn load_at_startup(
     let data = match std::fs::read(&path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0, Vec::new())),
-        Err(e) => return Err(crate::StartError::Load(path, e.to_string())),
+        Err(e) => {
+            let why = crate::config::io_reason(&e);
+            tracing::warn!("Fatal error loading the DB: {why}. Exiting.");
+            return Err(crate::StartError::Load(path, why));
+        }
+    };
+    // As Redis logs a file it cannot read before it exits.
+    let fail = |why: String| {
+        tracing::warn!("Internal error in RDB reading {} -> {why}", path.display());
+        tracing::warn!("Terminating server after rdb file reading failure.");
+        crate::StartError::Load(path.clone(), why)
     };
     let n = shards.len();
     let shard_cfg = cfg.shard_config();
@@ -631,15 +641,31 @@ pub(crate) fn load_at_startup(
         db.insert(&k.key, k.value, k.expire_ms);
         true
     })
-    .map_err(|e| crate::StartError::Load(path.clone(), e.to_string()))?;
+    .map_err(|e| fail(e.to_string()))?;
     // The libraries must load (compile) as they would in redis-server.
     crate::functions::load_codes(&mut crate::functions::scratch_engine(), &loaded.functions)
-        .map_err(|e| crate::StartError::Load(path.clone(), e))?;
-    tracing::info!(
-        "DB loaded from disk: {} keys ({} expired keys skipped)",
-        loaded.keys,
-        loaded.expired
-    );
+        .map_err(fail)?;
+    for (_, key) in &loaded.empty_keys {
+        tracing::warn!(
+            "rdbLoadObject skipping empty key: {}",
+            String::from_utf8_lossy(key)
+        );
+    }
+    if loaded.empty_keys.is_empty() {
+        tracing::info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            loaded.keys,
+            loaded.expired
+        );
+    } else {
+        tracing::info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            loaded.keys,
+            loaded.expired,
+            loaded.empty_keys.len()
+        );
+    }
+    tracing::info!("DB loaded from disk");
     Ok((loaded.keys, loaded.expired, loaded.functions))
 }
 
@@ -660,11 +686,66 @@ pub(crate) async fn snapshot_cut(w: &Rc<Worker>, at_cut: fn(&Worker)) -> Option<
 
 /// Writes snapshot parts and the function libraries `functions` to `path` as an AOF base
 /// (the `aof-base` AUX field set), through a temp file, fsynced, renamed, on a helper thread.
+/// Rewrites the RDB file at `path` as AOF commands (`aof-use-rdb-preamble no`): the function
+/// libraries as `FUNCTION LOAD`, then per database a `SELECT` and each key as
+/// `RESTORE key <expiry ms|0> <payload> REPLACE ABSTTL` (any value, any type, in one command
+/// that redis-server replays as well), written to a temporary file and renamed over it.
+pub(crate) fn rdb_file_to_commands(path: &Path, n_dbs: usize) -> std::io::Result<()> {
+    let data = std::fs::read(path)?;
+    let cfg = rustis_storage::ShardConfig::default();
+    let opts = rustis_persist::Options::default();
+    let mut keys = Vec::new();
+    let mut cur_db = None;
+    let mut bad = None;
+    let loaded = file::load(&data, &cfg, n_dbs, 0, false, |k| {
+        if cur_db != Some(k.db) {
+            keys.extend(crate::aof::resp(&[b"SELECT", k.db.to_string().as_bytes()]));
+            cur_db = Some(k.db);
+        }
+        match rustis_persist::dump(&k.value, opts) {
+            Ok(payload) => {
+                let ttl = k.expire_ms.unwrap_or(0).to_string();
+                keys.extend(crate::aof::resp(&[
+                    b"RESTORE",
+                    &k.key,
+                    ttl.as_bytes(),
+                    &payload,
+                    b"REPLACE",
+                    b"ABSTTL",
+                ]));
+            }
+            Err(e) => bad = Some(e.to_string()),
+        }
+        true
+    })
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if let Some(e) = bad {
+        return Err(std::io::Error::other(e));
+    }
+    let mut out = Vec::with_capacity(keys.len());
+    for code in &loaded.functions {
+        out.extend(crate::aof::resp(&[b"FUNCTION", b"LOAD", code]));
+    }
+    out.extend(keys);
+    let tmp = path.with_extension("cmds");
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, &out)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 pub(crate) async fn write_aof_base(
     w: &Worker,
     path: PathBuf,
     parts: Vec<ShardPart>,
     functions: Vec<Vec<u8>>,
+    rdb: bool,
 ) -> Result<(), String> {
     if let Some(e) = parts.iter().find_map(|p| p.err.clone()) {
         return Err(e);
@@ -677,8 +758,11 @@ pub(crate) async fn write_aof_base(
     std::thread::Builder::new()
         .name("rustis-rdb".into())
         .spawn(move || {
-            let r = write_file(&path, &parts, n_dbs, &aux, checksum).map_err(|e| e.to_string());
-            let _ = tx.send(r);
+            let mut r = write_file(&path, &parts, n_dbs, &aux, checksum);
+            if r.is_ok() && !rdb {
+                r = rdb_file_to_commands(&path, n_dbs);
+            }
+            let _ = tx.send(r.map_err(|e| e.to_string()));
         })
         .map_err(|e| e.to_string())?;
     rx.await.unwrap_or(Err("the writer thread stopped".into()))
