@@ -1036,3 +1036,32 @@ fn ziplist_and_zipmap_payloads_of_old_versions_restore_and_corrupt_ones_are_refu
         assert_eq!(show(&c.cmd(&["PING"])), "+PONG\r\n");
     }
 }
+
+/// Redis's fuzzer findings that Rustis refuses whatever `sanitize-dump-payload` says (it always
+/// checks payloads whole): an empty quicklist node, and a stream entry whose element count
+/// (which reverse iteration steps back by) is wrong.
+#[test]
+fn corrupt_payloads_from_redis_fuzzer_are_refused_and_the_server_goes_on() {
+    let empty_node: &[u8] = b"\x12\x01\x01\x00\x0a\x00\x8f\xc6\xc0\x57\x1c\x0a\xb3\x3c";
+    let bad_lp_count = {
+        let hex = "0f011000000173dedf7d9b00000000000000004042420000001800030100010201846974656d058576616c75650600010201000100010101000156010201220100010101825f3103050102012c010001010102010501ff038100000173dedf7dc70001076d7967726f75708100000173dedf7d9b000100000173dedf7d9b0000000000000000f97ddfde73010000010105416c696365eb7ddfde730100000100000173dedf7d9b00000000000000000900";
+        let mut p: Vec<u8> = (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        let crc = rustis_persist::CRC64.checksum(&p);
+        p.extend(crc.to_le_bytes());
+        p
+    };
+    let reference = Reference::start();
+    let mut r = reference.conn();
+    for threads in THREADS {
+        let s = TestServer::start(threads);
+        let mut c = s.raw();
+        let args: [&[u8]; 5] = [b"RESTORE", b"l", b"0", empty_node, b"REPLACE"];
+        assert_eq!(show(&c.cmd_bytes(&args)), show(&r.cmd_bytes(&args)));
+        assert_eq!(show(&c.cmd_bytes(&args)), "-ERR Bad data format\r\n");
+        let args: [&[u8]; 4] = [b"RESTORE", b"x", b"0", &bad_lp_count];
+        assert_eq!(show(&c.cmd_bytes(&args)), "-ERR Bad data format\r\n");
+        assert_eq!(show(&c.cmd(&["PING"])), "+PONG\r\n");
+    }
+}

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use rustis_persist::{Options, RestoreError};
+use rustis_persist::{DecodeError, Options, RestoreError};
 use rustis_resp::errors::SYNTAX;
 use rustis_resp::Out;
 use rustis_storage::{ShardConfig, Value};
@@ -134,7 +134,12 @@ fn cmd_restore(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
             // Redis logs why at `verbose`; the corruption tests look for these words.
             if let RestoreError::BadFormat(why) = &e {
                 let label = rustis_persist::rdb::integrity_label(args[3][0]);
-                tracing::debug!("RESTORE payload: {label} integrity check failed: {why}");
+                match why {
+                    DecodeError::Format("duplicate consumer") => {
+                        tracing::debug!("RESTORE payload: Duplicate stream consumer detected.")
+                    }
+                    _ => tracing::debug!("RESTORE payload: {label} integrity check failed: {why}"),
+                }
             }
             return out.error(e.reply());
         }

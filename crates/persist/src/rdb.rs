@@ -605,6 +605,10 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
             for _ in 0..nodes {
                 let container = r.read_len()?;
                 let blob = r.string()?;
+                // An empty node is corrupt, plain or packed, as Redis refuses it.
+                if blob.is_empty() {
+                    return Err(DecodeError::Format("empty quicklist node"));
+                }
                 match container {
                     CONTAINER_PLAIN => l.push_back(&blob),
                     CONTAINER_PACKED => {
@@ -735,6 +739,9 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
             let mut l = ListValue::new();
             for _ in 0..nodes {
                 let blob = r.string()?;
+                if blob.is_empty() {
+                    return Err(DecodeError::Format("empty quicklist node"));
+                }
                 push_entries(&mut l, crate::ziplist::entries(&blob)?);
             }
             Value::List(l)
