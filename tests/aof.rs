@@ -1054,3 +1054,36 @@ fn a_bad_manifest_stops_startup_with_redis_reason() {
         assert!(e.to_string().contains(reason), "{text:?}: {e}");
     }
 }
+
+#[test]
+fn aof_timestamp_enabled_annotates_the_incr_file_and_a_command_base() {
+    for threads in THREADS {
+        let dir = TempDir::new("timestamps");
+        {
+            let s = start_aof(threads, &dir.0, &[("aof-use-rdb-preamble", "no")]);
+            let mut c = s.raw();
+            assert_eq!(
+                show(&c.cmd(&["CONFIG", "SET", "aof-timestamp-enabled", "yes"])),
+                "+OK\r\n"
+            );
+            c.cmd(&["SET", "foo", "bar"]);
+            // What the writer has is on disk once a BGREWRITEAOF's rotation is done.
+            c.cmd(&["BGREWRITEAOF"]);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while info_field(&mut c, "aof_rewrite_in_progress") != "0" {
+                assert!(Instant::now() < deadline);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            c.cmd(&["SET", "after", "1"]);
+        }
+        let aof_dir = dir.0.join("appendonlydir");
+        let base = std::fs::read(aof_dir.join("appendonly.aof.2.base.aof")).unwrap();
+        assert!(base.starts_with(b"#TS:"), "{}", show(&base));
+        let incr = std::fs::read(aof_dir.join("appendonly.aof.2.incr.aof")).unwrap();
+        assert!(incr.starts_with(b"#TS:"), "{}", show(&incr));
+        let s = start_aof(threads, &dir.0, &[]);
+        let mut c = s.raw();
+        assert_eq!(show(&c.cmd(&["GET", "foo"])), "$3\r\nbar\r\n");
+        assert_eq!(show(&c.cmd(&["GET", "after"])), "$1\r\n1\r\n");
+    }
+}

@@ -1065,3 +1065,28 @@ fn corrupt_payloads_from_redis_fuzzer_are_refused_and_the_server_goes_on() {
         assert_eq!(show(&c.cmd(&["PING"])), "+PONG\r\n");
     }
 }
+
+#[test]
+fn rdb_key_save_delay_slows_a_bgsave_down_without_stopping_the_server() {
+    for threads in THREADS {
+        let dir = TempDir::new("save-delay");
+        let s = start_in(threads, &dir.0);
+        let mut c = s.raw();
+        for i in 0..50 {
+            c.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        // 50 keys at 100 ms each: several seconds, unless the delay is lifted.
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]);
+        assert_eq!(show(&c.cmd(&["BGSAVE"])), "+Background saving started\r\n");
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        assert!(info.contains("rdb_bgsave_in_progress:1"), "{info}");
+        let t = Instant::now();
+        assert_eq!(show(&c.cmd(&["PING"])), "+PONG\r\n");
+        assert!(t.elapsed() < Duration::from_millis(500));
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        wait_bgsave(&mut c);
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+        assert!(dir.0.join("dump.rdb").exists());
+    }
+}

@@ -612,6 +612,8 @@ pub(crate) struct AofState {
     pub sent: AtomicU64,
     pub synced: AtomicU64,
     pub fsync: AtomicU8,
+    /// `aof-timestamp-enabled`.
+    pub timestamps: Arc<AtomicBool>,
     pub rewrite_running: AtomicBool,
     pub rewrite_scheduled: AtomicBool,
     pub rewrite_started: AtomicI64,
@@ -698,6 +700,7 @@ impl AofState {
             sent: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             fsync: AtomicU8::new(FSYNC_EVERYSEC),
+            timestamps: Arc::new(AtomicBool::new(false)),
             rewrite_running: AtomicBool::new(false),
             rewrite_scheduled: AtomicBool::new(false),
             rewrite_started: AtomicI64::new(-1),
@@ -730,6 +733,10 @@ impl AofState {
             _ => FSYNC_EVERYSEC,
         };
         self.fsync.store(f, Ordering::Relaxed);
+        self.timestamps.store(
+            cfg.get("aof-timestamp-enabled") == Some("yes"),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -988,10 +995,14 @@ struct Incr {
     buf: Vec<u8>,
     size: u64,
     dirty: bool,
+    /// `aof-timestamp-enabled`: the server's switch, read per record.
+    stamps: Arc<AtomicBool>,
+    /// The second of the last `#TS:` annotation written.
+    last_ts: u64,
 }
 
 impl Incr {
-    fn open(path: &Path) -> std::io::Result<Incr> {
+    fn open(path: &Path, stamps: Arc<AtomicBool>) -> std::io::Result<Incr> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let size = file.metadata()?.len();
         Ok(Incr {
@@ -1000,10 +1011,24 @@ impl Incr {
             buf: Vec::new(),
             size,
             dirty: false,
+            stamps,
+            last_ts: 0,
         })
     }
 
     fn add(&mut self, db: DbIndex, bytes: &[u8]) {
+        // With `aof-timestamp-enabled yes`, a `#TS:<unix seconds>` line before the first record
+        // of each second, as Redis annotates its AOF (loading skips these lines).
+        if self.stamps.load(Ordering::Relaxed) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if now > self.last_ts {
+                self.buf
+                    .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+                self.last_ts = now;
+            }
+        }
         if self.db != Some(db) {
             let d = db.to_string();
             self.buf
@@ -1320,10 +1345,11 @@ impl Writer {
         }
         let mut m = self.manifest.clone();
         let f = m.next_incr(&self.paths.name);
-        let new = Incr::open(&self.paths.dir.join(&f.name)).map_err(|e| {
-            tracing::warn!("Can't open the append-only file {}: {e}", f.name);
-            e.to_string()
-        })?;
+        let new = Incr::open(&self.paths.dir.join(&f.name), self.state.timestamps.clone())
+            .map_err(|e| {
+                tracing::warn!("Can't open the append-only file {}: {e}", f.name);
+                e.to_string()
+            })?;
         persist_manifest(&self.paths, &m).map_err(|e| e.to_string())?;
         self.manifest = m;
         tracing::info!("Creating AOF incr file {} on background rewrite", f.name);
@@ -1401,7 +1427,7 @@ fn start_writer(
         tracing::info!("Opening AOF incr file {} on server start", f);
         f
     };
-    let cur = Incr::open(&paths.dir.join(&name)).map_err(|e| {
+    let cur = Incr::open(&paths.dir.join(&name), state.timestamps.clone()).map_err(|e| {
         tracing::warn!("Can't open the append-only file {name}: {e}");
         e.to_string()
     })?;

@@ -307,13 +307,7 @@ static PARAMS: &[Param] = &[
     ),
     p("aof-use-rdb-preamble", Kind::Bool, "yes", true),
     p("aof-load-truncated", Kind::Bool, "yes", true),
-    only_default(
-        "aof-timestamp-enabled",
-        Kind::Bool,
-        "no",
-        true,
-        "the AOF is written without timestamp annotations",
-    ),
+    p("aof-timestamp-enabled", Kind::Bool, "no", true),
     p("aof-rewrite-incremental-fsync", Kind::Bool, "yes", true),
     p(
         "auto-aof-rewrite-percentage",
@@ -333,6 +327,15 @@ static PARAMS: &[Param] = &[
         "no",
         true,
     ),
+    Param {
+        name: "rdb-key-save-delay",
+        alias: None,
+        kind: Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        default: "0",
+        mutable: true,
+        only: None,
+        hidden: true,
+    },
     Param {
         name: "use-exit-on-panic",
         alias: None,
@@ -1435,7 +1438,7 @@ mod tests {
     fn values_that_promise_missing_features_are_refused_naming_the_setting() {
         let mut c = Config::default();
         for (name, value) in [
-            ("aof-timestamp-enabled", "yes"),
+            ("crash-memcheck-enabled", "yes"),
             ("maxmemory-clients", "10mb"),
             ("notify-keyspace-events", "KEm"),
             ("masterauth", "x"),
@@ -1469,12 +1472,12 @@ mod tests {
         assert_eq!(c.get("save"), Some(""));
         assert_eq!(c.get("cluster-enabled"), None, "not listed, not stored");
         let e = c
-            .load_str("port 7000\naof-timestamp-enabled yes\n")
+            .load_str("port 7000\ncrash-memcheck-enabled yes\n")
             .unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("at line 2") && text.contains("'aof-timestamp-enabled yes'"));
+        assert!(text.contains("at line 2") && text.contains("'crash-memcheck-enabled yes'"));
         assert!(
-            text.contains("'aof-timestamp-enabled' is not supported yet"),
+            text.contains("'crash-memcheck-enabled' is not supported yet"),
             "{text}"
         );
         assert!(matches!(

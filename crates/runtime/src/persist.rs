@@ -233,16 +233,17 @@ fn mark_shard(wk: &Worker) -> oneshot::Receiver<ShardPart> {
     rx
 }
 
-/// One slice of this shard's background snapshot; true when it has finished (or none runs).
-fn snapshot_slice(w: &Worker) -> bool {
+/// One slice of this shard's background snapshot, of about `budget` keys: whether it has
+/// finished (or none runs), and how many keys (and bucket steps) it visited.
+fn snapshot_slice(w: &Worker, budget: usize) -> (bool, usize) {
     let mut slot = w.snap.borrow_mut();
     let Some(snap) = slot.as_mut() else {
-        return true;
+        return (true, 0);
     };
     let mut shard = w.shard.borrow_mut();
     shard.set_now(w.shared.clock.now_ms());
     let mut visited = 0;
-    while visited < SLICE_KEYS {
+    while visited < budget {
         let Some(i) = snap.cursors.iter().position(|c| !c.1) else {
             break;
         };
@@ -262,10 +263,10 @@ fn snapshot_slice(w: &Worker) -> bool {
         visited += 1;
     }
     if snap.cursors.iter().any(|c| !c.1) {
-        return false;
+        return (false, visited);
     }
     let Some(snap) = slot.take() else {
-        return true;
+        return (true, visited);
     };
     shard.remove_listener(snap.listener);
     let mut st = lock(&snap.state);
@@ -275,16 +276,34 @@ fn snapshot_slice(w: &Worker) -> bool {
         err: st.err.take(),
     };
     let _ = snap.done.send(part);
-    true
+    (true, visited)
 }
 
 /// Each thread's snapshot task: runs background snapshots of its shard a slice at a time,
-/// yielding to connections and the mesh between slices.
+/// yielding to connections and the mesh between slices. With `rdb-key-save-delay` (Redis's
+/// test knob: microseconds per key saved, nanoseconds when negative) each slice is one step
+/// of the walk, followed by an asynchronous sleep of that much per key visited: the snapshot
+/// is slowed down, the thread keeps serving.
 pub(crate) async fn snapshot_task(w: Rc<Worker>) {
     loop {
         w.snap_wake.notified().await;
-        while !snapshot_slice(&w) {
-            tokio::task::yield_now().await;
+        loop {
+            let delay = w.shared.config().get_i64("rdb-key-save-delay");
+            let budget = if delay == 0 { SLICE_KEYS } else { 1 };
+            let (done, visited) = snapshot_slice(&w, budget);
+            if done {
+                break;
+            }
+            let per_key = if delay > 0 {
+                std::time::Duration::from_micros(delay as u64)
+            } else {
+                std::time::Duration::from_nanos(delay.unsigned_abs())
+            };
+            if delay == 0 {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(per_key.saturating_mul(visited.max(1) as u32)).await;
+            }
         }
     }
 }
@@ -690,7 +709,11 @@ pub(crate) async fn snapshot_cut(w: &Rc<Worker>, at_cut: fn(&Worker)) -> Option<
 /// libraries as `FUNCTION LOAD`, then per database a `SELECT` and each key as
 /// `RESTORE key <expiry ms|0> <payload> REPLACE ABSTTL` (any value, any type, in one command
 /// that redis-server replays as well), written to a temporary file and renamed over it.
-pub(crate) fn rdb_file_to_commands(path: &Path, n_dbs: usize) -> std::io::Result<()> {
+pub(crate) fn rdb_file_to_commands(
+    path: &Path,
+    n_dbs: usize,
+    timestamp: bool,
+) -> std::io::Result<()> {
     let data = std::fs::read(path)?;
     let cfg = rustis_storage::ShardConfig::default();
     let opts = rustis_persist::Options::default();
@@ -723,6 +746,13 @@ pub(crate) fn rdb_file_to_commands(path: &Path, n_dbs: usize) -> std::io::Result
         return Err(std::io::Error::other(e));
     }
     let mut out = Vec::with_capacity(keys.len());
+    // With `aof-timestamp-enabled yes`, Redis's rewrite starts the base with one annotation.
+    if timestamp {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        out.extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+    }
     for code in &loaded.functions {
         out.extend(crate::aof::resp(&[b"FUNCTION", b"LOAD", code]));
     }
@@ -754,13 +784,14 @@ pub(crate) async fn write_aof_base(
     aux.aof_base = true;
     aux.functions = functions;
     let n_dbs = w.shared.n_dbs;
+    let timestamp = w.shared.aof.timestamps.load(Ordering::Relaxed);
     let (tx, rx) = oneshot::channel();
     std::thread::Builder::new()
         .name("rustis-rdb".into())
         .spawn(move || {
             let mut r = write_file(&path, &parts, n_dbs, &aux, checksum);
             if r.is_ok() && !rdb {
-                r = rdb_file_to_commands(&path, n_dbs);
+                r = rdb_file_to_commands(&path, n_dbs, timestamp);
             }
             let _ = tx.send(r.map_err(|e| e.to_string()));
         })
