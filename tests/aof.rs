@@ -1087,3 +1087,31 @@ fn aof_timestamp_enabled_annotates_the_incr_file_and_a_command_base() {
         assert_eq!(show(&c.cmd(&["GET", "after"])), "$1\r\n1\r\n");
     }
 }
+
+#[test]
+fn debug_aof_flush_sleep_delays_the_write_and_the_reply_waits_for_it_under_always() {
+    for threads in THREADS {
+        let dir = TempDir::new("flush-sleep");
+        let s = start_aof(
+            threads,
+            &dir.0,
+            &[("appendfsync", "always"), ("enable-debug-command", "yes")],
+        );
+        let mut c = s.raw();
+        assert_eq!(
+            show(&c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "300000"])),
+            "+OK\r\n"
+        );
+        let incr = dir.0.join("appendonlydir/appendonly.aof.1.incr.aof");
+        let before = std::fs::metadata(&incr).unwrap().len();
+        let t = Instant::now();
+        assert_eq!(show(&c.cmd(&["INCR", "n"])), ":1\r\n");
+        assert!(
+            t.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(std::fs::metadata(&incr).unwrap().len() > before);
+        assert_eq!(show(&c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"])), "+OK\r\n");
+    }
+}

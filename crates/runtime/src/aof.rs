@@ -614,6 +614,8 @@ pub(crate) struct AofState {
     pub fsync: AtomicU8,
     /// `aof-timestamp-enabled`.
     pub timestamps: Arc<AtomicBool>,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds the writer waits before each write.
+    pub flush_sleep_us: AtomicU64,
     pub rewrite_running: AtomicBool,
     pub rewrite_scheduled: AtomicBool,
     pub rewrite_started: AtomicI64,
@@ -701,6 +703,7 @@ impl AofState {
             synced: AtomicU64::new(0),
             fsync: AtomicU8::new(FSYNC_EVERYSEC),
             timestamps: Arc::new(AtomicBool::new(false)),
+            flush_sleep_us: AtomicU64::new(0),
             rewrite_running: AtomicBool::new(false),
             rewrite_scheduled: AtomicBool::new(false),
             rewrite_started: AtomicI64::new(-1),
@@ -1096,6 +1099,12 @@ impl Writer {
     }
 
     fn flush(&mut self, fsync: bool) -> bool {
+        // DEBUG AOF-FLUSH-SLEEP: the writer (its own thread) waits before writing what it
+        // has, so that a test can see replies wait for the write under `appendfsync always`.
+        let pause = self.state.flush_sleep_us.load(Ordering::Relaxed);
+        if pause > 0 && !self.cur.buf.is_empty() {
+            std::thread::sleep(Duration::from_micros(pause));
+        }
         let mut err = self.cur.write().err();
         if let Some((o, _)) = self.old.as_mut() {
             err = err.or(o.write().err());

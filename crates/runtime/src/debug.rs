@@ -47,6 +47,8 @@ const NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-co
 
 /// HELP's lines: Redis's, for the subcommands Rustis has.
 const HELP: &[&str] = &[
+    "AOF-FLUSH-SLEEP <microsec>",
+    "    Server will sleep before flushing the AOF, this is used for testing.",
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
@@ -152,6 +154,11 @@ pub(crate) async fn run(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mu
         }
         "sleep" if argc == 3 => {
             sleep_all(w, strtod(&args[2]).value).await;
+            out.ok();
+        }
+        "aof-flush-sleep" if argc == 3 => {
+            let us = atoi(&args[2]).max(0) as u64;
+            w.shared.aof.flush_sleep_us.store(us, Ordering::Relaxed);
             out.ok();
         }
         "set-skip-checksum-validation" if argc == 3 => {
