@@ -27,7 +27,7 @@ pub enum DecodeError {
     #[error("unexpected end of data")]
     Truncated,
     /// Something is malformed; says what.
-    #[error("malformed {0}")]
+    #[error("{0}: integrity check failed")]
     Format(&'static str),
     /// A collection with no elements, which Redis never stores.
     #[error("empty collection")]

@@ -641,6 +641,8 @@ pub(crate) fn load_at_startup(
     // As Redis logs a file it cannot read before it exits.
     let fail = |why: String| {
         tracing::warn!("Internal error in RDB reading {} -> {why}", path.display());
+        // Redis then runs its RDB check, which reports the error again.
+        tracing::warn!("--- RDB ERROR DETECTED --- {why}");
         tracing::warn!("Terminating server after rdb file reading failure.");
         crate::StartError::Load(path.clone(), why)
     };
