@@ -513,7 +513,11 @@ fn bgsave_writes_the_dataset_as_of_its_start_while_writes_go_on() {
             // A swap moves every key of both databases; the snapshot keeps them where they were.
             c.cmd(&["SWAPDB", "0", "1"]);
             c.cmd(&["SET", "after-swap", "x"]);
-            c.cmd(&["FLUSHALL"]);
+            // FLUSHDB in each (a FLUSHALL would abandon the save, as Redis's kills its child).
+            c.cmd(&["FLUSHDB"]);
+            c.cmd(&["SELECT", "1"]);
+            c.cmd(&["FLUSHDB"]);
+            c.cmd(&["SELECT", "0"]);
             wait_bgsave(&mut c);
         }
         let s = start_in(threads, &dir.0);
@@ -1087,6 +1091,25 @@ fn rdb_key_save_delay_slows_a_bgsave_down_without_stopping_the_server() {
         wait_bgsave(&mut c);
         let info = show(&c.cmd(&["INFO", "persistence"]));
         assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+        assert!(info.contains("rdb_changes_since_last_save:0\r\n"), "{info}");
         assert!(dir.0.join("dump.rdb").exists());
+        std::fs::remove_file(dir.0.join("dump.rdb")).unwrap();
+        // A FLUSHALL abandons a running BGSAVE, as Redis's kills its child: no file, the
+        // status and the change counter as they were.
+        for i in 0..50 {
+            c.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]);
+        c.cmd(&["BGSAVE"]);
+        c.cmd(&["FLUSHALL"]);
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        wait_bgsave(&mut c);
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        assert!(
+            !info.contains("rdb_changes_since_last_save:0\r\n"),
+            "{info}"
+        );
+        assert!(!dir.0.join("dump.rdb").exists());
+        assert_eq!(show(&c.cmd(&["SET", "x", "y"])), "+OK\r\n");
     }
 }

@@ -47,6 +47,8 @@ pub(crate) struct PersistState {
     pub last_save: AtomicI64,
     /// A background save is running.
     pub bg_running: AtomicBool,
+    /// A FLUSHALL asked the running background save to be abandoned (Redis kills its child).
+    pub bg_abort: AtomicBool,
     /// Whether the last background save succeeded.
     pub bg_last_ok: AtomicBool,
     /// Unix seconds the running background save started.
@@ -69,6 +71,7 @@ impl PersistState {
         PersistState {
             last_save: AtomicI64::new(now_secs),
             bg_running: AtomicBool::new(false),
+            bg_abort: AtomicBool::new(false),
             bg_last_ok: AtomicBool::new(true),
             bg_started: AtomicI64::new(-1),
             bg_last_secs: AtomicI64::new(-1),
@@ -444,6 +447,7 @@ pub(crate) async fn bgsave(w: &Rc<Worker>) -> Result<(), String> {
     }
     st.bg_started.store(unix_secs(w), Ordering::Relaxed);
     st.bg_last_try.store(unix_secs(w), Ordering::Relaxed);
+    st.bg_abort.store(false, Ordering::SeqCst);
     let marked = on_every_shard_locked(w, |wk| (wk.dirty.get(), mark_shard(wk))).await;
     let Some(marked) = marked else {
         st.bg_running.store(false, Ordering::Release);
@@ -463,6 +467,13 @@ pub(crate) async fn bgsave(w: &Rc<Worker>) -> Result<(), String> {
                     return;
                 }
             }
+        }
+        // A FLUSHALL since the cut abandons the save, as Redis's kills its child: nothing is
+        // written, the last save's status and the change counter stay as they were.
+        if w.shared.persist.bg_abort.swap(false, Ordering::SeqCst) {
+            tracing::warn!("Background saving abandoned: FLUSHALL emptied the dataset");
+            w.shared.persist.bg_running.store(false, Ordering::Release);
+            return;
         }
         let (path, mut aux, checksum) = target(&w);
         aux.functions = functions;
@@ -600,6 +611,20 @@ pub(crate) async fn save_points(w: Rc<Worker>) {
             tracing::info!("{dirty} changes in {since} seconds. Saving...");
             let _ = bgsave(&w).await;
         }
+    }
+}
+
+/// Before FLUSHALL (a valid one): a running BGSAVE is abandoned, as Redis kills its RDB child
+/// before it empties the data; the snapshot streams on to its end and is not written.
+pub(crate) fn before_flushall(w: &Worker, args: &[bytes::Bytes]) {
+    let valid = match args.len() {
+        1 => true,
+        2 => args[1].eq_ignore_ascii_case(b"async") || args[1].eq_ignore_ascii_case(b"sync"),
+        _ => false,
+    };
+    let st = &w.shared.persist;
+    if valid && st.bg_running.load(Ordering::SeqCst) {
+        st.bg_abort.store(true, Ordering::SeqCst);
     }
 }
 
