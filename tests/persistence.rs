@@ -1113,3 +1113,36 @@ fn rdb_key_save_delay_slows_a_bgsave_down_without_stopping_the_server() {
         assert_eq!(show(&c.cmd(&["SET", "x", "y"])), "+OK\r\n");
     }
 }
+
+#[test]
+fn save_writes_keys_whose_time_passed_and_the_load_counts_them_as_expired() {
+    for threads in THREADS {
+        let dir = TempDir::new("expired-save");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        {
+            // A minute ago, so the keys' time has passed for the restarted server's real clock.
+            let clock = rustis_tests::ManualClock::new(now - 60_000);
+            let mut config = Config::default();
+            config.set("dir", dir.0.to_str().unwrap(), true).unwrap();
+            config.set("enable-debug-command", "yes", true).unwrap();
+            let s = TestServer::start_opts(threads, Some(clock.clone()), config);
+            let mut c = s.raw();
+            c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+            c.cmd(&["SET", "live", "v"]);
+            for i in 0..10 {
+                c.cmd(&["SET", &format!("gone{i}"), "v", "PX", "10"]);
+            }
+            clock.advance(100);
+            assert_eq!(show(&c.cmd(&["SAVE"])), "+OK\r\n");
+        }
+        let s = start_in(threads, &dir.0);
+        let mut c = s.raw();
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        assert!(info.contains("rdb_last_load_keys_expired:10\r\n"), "{info}");
+        assert!(info.contains("rdb_last_load_keys_loaded:1\r\n"), "{info}");
+        assert_eq!(show(&c.cmd(&["DBSIZE"])), ":1\r\n");
+    }
+}

@@ -198,7 +198,9 @@ fn encode_shard(shard: &mut Shard, dirty: u64) -> ShardPart {
     for i in 0..shard.dbs.len() {
         let db = shard.db(i);
         let mut p = DbPart::default();
-        for (k, e) in db.iter() {
+        // Keys whose time has passed but that are still there are written too, as Redis's
+        // SAVE writes them: the load skips them and counts them as expired.
+        for (k, e) in db.iter_with_expired() {
             p.keys += 1;
             p.expires += u64::from(e.expire().is_some());
             if let Err(err) = file::write_entry(&mut enc, &mut p.bytes, k, &e.value, e.expire()) {
