@@ -937,3 +937,181 @@ fn functions_are_logged_replayed_and_kept_by_rewrites() {
         check(&mut r.conn(), &want);
     }
 }
+
+#[test]
+fn aof_use_rdb_preamble_no_writes_a_base_of_commands_that_both_servers_load() {
+    for threads in THREADS {
+        let dir = TempDir::new("preamble-no");
+        let before = {
+            let s = start_aof(threads, &dir.0, &[("aof-use-rdb-preamble", "no")]);
+            let mut c = s.raw();
+            single_key_writes(&mut c);
+            c.cmd(&[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+            ]);
+            assert_eq!(
+                show(&c.cmd(&["BGREWRITEAOF"])),
+                "+Background append only file rewriting started\r\n"
+            );
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while info_field(&mut c, "aof_rewrite_in_progress") != "0" {
+                assert!(Instant::now() < deadline);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            c.cmd(&["SET", "after", "1"]);
+            state(&mut s.client())
+        };
+        let aof_dir = dir.0.join("appendonlydir");
+        let manifest = std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")).unwrap();
+        assert_eq!(
+            manifest,
+            "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+        );
+        let base = std::fs::read(aof_dir.join("appendonly.aof.2.base.aof")).unwrap();
+        assert!(
+            base.starts_with(b"*3\r\n$8\r\nFUNCTION\r\n"),
+            "{}",
+            show(&base[..40])
+        );
+        let s = start_aof(threads, &dir.0, &[("aof-use-rdb-preamble", "no")]);
+        assert_eq!(state(&mut s.client()), before, "{threads} threads");
+        drop(s);
+        let r = Reference::start_with(Some(&dir.0), &["--appendonly", "yes"]);
+        assert_eq!(
+            state(&mut r.client()),
+            before,
+            "redis-server, {threads} threads"
+        );
+    }
+}
+
+#[test]
+fn an_old_single_file_aof_with_an_rdb_preamble_is_migrated_into_the_directory() {
+    // Redis 6 wrote `dir/appendonly.aof`: an RDB preamble, then commands.
+    let src = TempDir::new("old-aof-src");
+    let rdb = {
+        let r = Reference::start_with(Some(&src.0), &[]);
+        let mut c = r.conn();
+        c.cmd(&["SET", "k1", "v1"]);
+        c.cmd(&["RPUSH", "k2", "a", "b"]);
+        c.cmd(&["SAVE"]);
+        std::fs::read(src.0.join("dump.rdb")).unwrap()
+    };
+    for threads in THREADS {
+        let dir = TempDir::new("old-aof");
+        let mut old = rdb.clone();
+        old.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$2\r\nk3\r\n$2\r\nv3\r\n");
+        std::fs::write(dir.0.join("appendonly.aof"), &old).unwrap();
+        let s = start_aof(threads, &dir.0, &[]);
+        let mut c = s.raw();
+        assert_eq!(show(&c.cmd(&["GET", "k1"])), "$2\r\nv1\r\n");
+        assert_eq!(show(&c.cmd(&["LLEN", "k2"])), ":2\r\n");
+        assert_eq!(show(&c.cmd(&["GET", "k3"])), "$2\r\nv3\r\n");
+        assert!(!dir.0.join("appendonly.aof").exists());
+        let aof_dir = dir.0.join("appendonlydir");
+        assert!(aof_dir.join("appendonly.aof").exists());
+        assert_eq!(
+            std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")).unwrap(),
+            "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        );
+    }
+}
+
+#[test]
+fn a_bad_manifest_stops_startup_with_redis_reason() {
+    for (text, reason) in [
+        ("", "Found an empty AOF manifest"),
+        (
+            "file a seq 1 type b\n\n",
+            "Invalid AOF manifest file format",
+        ),
+        ("file a seq 1 type x\n", "Unknown AOF file type"),
+        (
+            "file a seq 1 type b\nfile b seq 2 type b\n",
+            "Found duplicate base file information",
+        ),
+        (
+            "file a seq 2 type i\nfile b seq 1 type i\n",
+            "Found a non-monotonic sequence number",
+        ),
+    ] {
+        let dir = TempDir::new("manifest");
+        let aof_dir = dir.0.join("appendonlydir");
+        std::fs::create_dir_all(&aof_dir).unwrap();
+        std::fs::write(aof_dir.join("appendonly.aof.manifest"), text).unwrap();
+        let refused = rustis_runtime::start(rustis_runtime::ServerOptions {
+            config: {
+                let mut c = config_in(&dir.0, &[]);
+                c.set("port", "0", true).unwrap();
+                c
+            },
+            threads: 1,
+            ..Default::default()
+        });
+        let e = refused.err().expect("refuses the manifest");
+        assert!(e.to_string().contains(reason), "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn aof_timestamp_enabled_annotates_the_incr_file_and_a_command_base() {
+    for threads in THREADS {
+        let dir = TempDir::new("timestamps");
+        {
+            let s = start_aof(threads, &dir.0, &[("aof-use-rdb-preamble", "no")]);
+            let mut c = s.raw();
+            assert_eq!(
+                show(&c.cmd(&["CONFIG", "SET", "aof-timestamp-enabled", "yes"])),
+                "+OK\r\n"
+            );
+            c.cmd(&["SET", "foo", "bar"]);
+            // What the writer has is on disk once a BGREWRITEAOF's rotation is done.
+            c.cmd(&["BGREWRITEAOF"]);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while info_field(&mut c, "aof_rewrite_in_progress") != "0" {
+                assert!(Instant::now() < deadline);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            c.cmd(&["SET", "after", "1"]);
+        }
+        let aof_dir = dir.0.join("appendonlydir");
+        let base = std::fs::read(aof_dir.join("appendonly.aof.2.base.aof")).unwrap();
+        assert!(base.starts_with(b"#TS:"), "{}", show(&base));
+        let incr = std::fs::read(aof_dir.join("appendonly.aof.2.incr.aof")).unwrap();
+        assert!(incr.starts_with(b"#TS:"), "{}", show(&incr));
+        let s = start_aof(threads, &dir.0, &[]);
+        let mut c = s.raw();
+        assert_eq!(show(&c.cmd(&["GET", "foo"])), "$3\r\nbar\r\n");
+        assert_eq!(show(&c.cmd(&["GET", "after"])), "$1\r\n1\r\n");
+    }
+}
+
+#[test]
+fn debug_aof_flush_sleep_delays_the_write_and_the_reply_waits_for_it_under_always() {
+    for threads in THREADS {
+        let dir = TempDir::new("flush-sleep");
+        let s = start_aof(
+            threads,
+            &dir.0,
+            &[("appendfsync", "always"), ("enable-debug-command", "yes")],
+        );
+        let mut c = s.raw();
+        assert_eq!(
+            show(&c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "300000"])),
+            "+OK\r\n"
+        );
+        let incr = dir.0.join("appendonlydir/appendonly.aof.1.incr.aof");
+        let before = std::fs::metadata(&incr).unwrap().len();
+        let t = Instant::now();
+        assert_eq!(show(&c.cmd(&["INCR", "n"])), ":1\r\n");
+        assert!(
+            t.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(std::fs::metadata(&incr).unwrap().len() > before);
+        assert_eq!(show(&c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"])), "+OK\r\n");
+    }
+}

@@ -13,9 +13,9 @@ use socket2::{Domain, Socket, Type};
 /// `(parameter, a value it refuses, why)`, the reason exactly as the error gives it.
 const REFUSED: &[(&str, &str, &str)] = &[
     (
-        "aof-timestamp-enabled",
+        "crash-memcheck-enabled",
         "yes",
-        "the AOF is written without timestamp annotations",
+        "there is no memory test on a crash: Rustis writes no crash report",
     ),
     (
         "maxmemory-clients",
@@ -48,11 +48,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "tls-client-cert-file",
         "client.crt",
         "there are no outgoing TLS connections (replication and cluster are not implemented yet)",
-    ),
-    (
-        "aof-use-rdb-preamble",
-        "no",
-        "the AOF's base file is always written in RDB format",
     ),
 ];
 
@@ -113,12 +108,12 @@ fn config_set_refuses_each_unenforced_setting_by_name_and_changes_nothing() {
         // A multi-parameter CONFIG SET with one refused value sets none of them.
         check(
             &mut c,
-            &["CONFIG", "SET", "hz", "20", "aof-timestamp-enabled", "yes"],
+            &["CONFIG", "SET", "hz", "20", "crash-memcheck-enabled", "yes"],
             format!(
-                "-ERR CONFIG SET failed (possibly related to argument 'aof-timestamp-enabled') - {}\r\n",
+                "-ERR CONFIG SET failed (possibly related to argument 'crash-memcheck-enabled') - {}\r\n",
                 unsupported(
-                    "aof-timestamp-enabled",
-                    "the AOF is written without timestamp annotations"
+                    "crash-memcheck-enabled",
+                    "there is no memory test on a crash: Rustis writes no crash report"
                 )
             )
             .as_bytes(),

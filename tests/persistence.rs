@@ -513,7 +513,11 @@ fn bgsave_writes_the_dataset_as_of_its_start_while_writes_go_on() {
             // A swap moves every key of both databases; the snapshot keeps them where they were.
             c.cmd(&["SWAPDB", "0", "1"]);
             c.cmd(&["SET", "after-swap", "x"]);
-            c.cmd(&["FLUSHALL"]);
+            // FLUSHDB in each (a FLUSHALL would abandon the save, as Redis's kills its child).
+            c.cmd(&["FLUSHDB"]);
+            c.cmd(&["SELECT", "1"]);
+            c.cmd(&["FLUSHDB"]);
+            c.cmd(&["SELECT", "0"]);
             wait_bgsave(&mut c);
         }
         let s = start_in(threads, &dir.0);
@@ -947,5 +951,198 @@ fn debug_reload_options_merge_noflush_nosave() {
             show(&c.cmd(&["DEBUG", "RELOAD", "FAST"])),
             "-ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.\r\n"
         );
+    }
+}
+
+/// A ziplist of `entries` as Redis 6 and older wrote it (strings only, short ones).
+fn ziplist(entries: &[&[u8]]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut last = 10;
+    let mut prev = 0u8;
+    for e in entries {
+        last = 10 + body.len();
+        let raw_len = 2 + e.len();
+        body.push(prev);
+        body.push(e.len() as u8);
+        body.extend_from_slice(e);
+        prev = raw_len as u8;
+    }
+    let total = 10 + body.len() + 1;
+    let mut zl = Vec::new();
+    zl.extend((total as u32).to_le_bytes());
+    zl.extend((last as u32).to_le_bytes());
+    zl.extend((entries.len() as u16).to_le_bytes());
+    zl.extend(body);
+    zl.push(0xFF);
+    zl
+}
+
+/// A DUMP payload of RDB version 9 holding a value of `ty` stored as one RDB string.
+fn v9_payload(ty: u8, blob: &[u8]) -> Vec<u8> {
+    let mut p = vec![ty, blob.len() as u8];
+    p.extend_from_slice(blob);
+    p.extend(9u16.to_le_bytes());
+    let crc = rustis_persist::CRC64.checksum(&p);
+    p.extend(crc.to_le_bytes());
+    p
+}
+
+#[test]
+fn ziplist_and_zipmap_payloads_of_old_versions_restore_and_corrupt_ones_are_refused_like_redis() {
+    let reference = Reference::start();
+    let mut r = reference.conn();
+    let zl_list = ziplist(&[b"a", b"bb", b"ccc"]);
+    let zl_hash = ziplist(&[b"f1", b"v1", b"f2", b"v2"]);
+    let zl_zset = ziplist(&[b"m1", b"1.5", b"m2", b"2"]);
+    let zipmap: &[u8] = &[
+        2, 2, b'f', b'1', 2, 1, b'v', b'1', 0, 2, b'f', b'2', 2, 0, b'v', b'2', 0xFF,
+    ];
+    let dup_hash = ziplist(&[b"f1", b"v1", b"f1", b"v2"]);
+    let mut bad_prevlen = zl_list.clone();
+    bad_prevlen[10 + 4] = 9;
+    let mut quicklist = vec![1u8, zl_list.len() as u8];
+    quicklist.extend_from_slice(&zl_list);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("list", v9_payload(10, &zl_list)),
+        ("hash", v9_payload(13, &zl_hash)),
+        ("zset", v9_payload(12, &zl_zset)),
+        ("zipmap", v9_payload(9, zipmap)),
+        ("dup", v9_payload(13, &dup_hash)),
+        ("prevlen", v9_payload(10, &bad_prevlen)),
+        ("cut", v9_payload(10, &zl_list[..zl_list.len() - 1])),
+        ("quicklist", {
+            let mut p = vec![14u8];
+            p.extend_from_slice(&quicklist);
+            p.extend(9u16.to_le_bytes());
+            let crc = rustis_persist::CRC64.checksum(&p);
+            p.extend(crc.to_le_bytes());
+            p
+        }),
+    ];
+    for threads in THREADS {
+        let s = TestServer::start(threads);
+        let mut c = s.raw();
+        for (key, payload) in &cases {
+            r.cmd(&["DEL", key]);
+            let args: [&[u8]; 5] = [b"RESTORE", key.as_bytes(), b"0", payload, b"REPLACE"];
+            let ours = show(&c.cmd_bytes(&args));
+            assert_eq!(ours, show(&r.cmd_bytes(&args)), "{key}");
+            for read in [
+                &["TYPE", key][..],
+                &["LRANGE", key, "0", "-1"],
+                &["HGETALL", key],
+                &["ZRANGE", key, "0", "-1", "WITHSCORES"],
+                &["OBJECT", "ENCODING", key],
+            ] {
+                assert_eq!(show(&c.cmd(read)), show(&r.cmd(read)), "{read:?}");
+            }
+        }
+        assert_eq!(show(&c.cmd(&["PING"])), "+PONG\r\n");
+    }
+}
+
+/// Redis's fuzzer findings that Rustis refuses whatever `sanitize-dump-payload` says (it always
+/// checks payloads whole): an empty quicklist node, and a stream entry whose element count
+/// (which reverse iteration steps back by) is wrong.
+#[test]
+fn corrupt_payloads_from_redis_fuzzer_are_refused_and_the_server_goes_on() {
+    let empty_node: &[u8] = b"\x12\x01\x01\x00\x0a\x00\x8f\xc6\xc0\x57\x1c\x0a\xb3\x3c";
+    let bad_lp_count = {
+        let hex = "0f011000000173dedf7d9b00000000000000004042420000001800030100010201846974656d058576616c75650600010201000100010101000156010201220100010101825f3103050102012c010001010102010501ff038100000173dedf7dc70001076d7967726f75708100000173dedf7d9b000100000173dedf7d9b0000000000000000f97ddfde73010000010105416c696365eb7ddfde730100000100000173dedf7d9b00000000000000000900";
+        let mut p: Vec<u8> = (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        let crc = rustis_persist::CRC64.checksum(&p);
+        p.extend(crc.to_le_bytes());
+        p
+    };
+    let reference = Reference::start();
+    let mut r = reference.conn();
+    for threads in THREADS {
+        let s = TestServer::start(threads);
+        let mut c = s.raw();
+        let args: [&[u8]; 5] = [b"RESTORE", b"l", b"0", empty_node, b"REPLACE"];
+        assert_eq!(show(&c.cmd_bytes(&args)), show(&r.cmd_bytes(&args)));
+        assert_eq!(show(&c.cmd_bytes(&args)), "-ERR Bad data format\r\n");
+        let args: [&[u8]; 4] = [b"RESTORE", b"x", b"0", &bad_lp_count];
+        assert_eq!(show(&c.cmd_bytes(&args)), "-ERR Bad data format\r\n");
+        assert_eq!(show(&c.cmd(&["PING"])), "+PONG\r\n");
+    }
+}
+
+#[test]
+fn rdb_key_save_delay_slows_a_bgsave_down_without_stopping_the_server() {
+    for threads in THREADS {
+        let dir = TempDir::new("save-delay");
+        let s = start_in(threads, &dir.0);
+        let mut c = s.raw();
+        for i in 0..50 {
+            c.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        // 50 keys at 100 ms each: several seconds, unless the delay is lifted.
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]);
+        assert_eq!(show(&c.cmd(&["BGSAVE"])), "+Background saving started\r\n");
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        assert!(info.contains("rdb_bgsave_in_progress:1"), "{info}");
+        let t = Instant::now();
+        assert_eq!(show(&c.cmd(&["PING"])), "+PONG\r\n");
+        assert!(t.elapsed() < Duration::from_millis(500));
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        wait_bgsave(&mut c);
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+        assert!(info.contains("rdb_changes_since_last_save:0\r\n"), "{info}");
+        assert!(dir.0.join("dump.rdb").exists());
+        std::fs::remove_file(dir.0.join("dump.rdb")).unwrap();
+        // A FLUSHALL abandons a running BGSAVE, as Redis's kills its child: no file, the
+        // status and the change counter as they were.
+        for i in 0..50 {
+            c.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]);
+        c.cmd(&["BGSAVE"]);
+        c.cmd(&["FLUSHALL"]);
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        wait_bgsave(&mut c);
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        assert!(
+            !info.contains("rdb_changes_since_last_save:0\r\n"),
+            "{info}"
+        );
+        assert!(!dir.0.join("dump.rdb").exists());
+        assert_eq!(show(&c.cmd(&["SET", "x", "y"])), "+OK\r\n");
+    }
+}
+
+#[test]
+fn save_writes_keys_whose_time_passed_and_the_load_counts_them_as_expired() {
+    for threads in THREADS {
+        let dir = TempDir::new("expired-save");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        {
+            // A minute ago, so the keys' time has passed for the restarted server's real clock.
+            let clock = rustis_tests::ManualClock::new(now - 60_000);
+            let mut config = Config::default();
+            config.set("dir", dir.0.to_str().unwrap(), true).unwrap();
+            config.set("enable-debug-command", "yes", true).unwrap();
+            let s = TestServer::start_opts(threads, Some(clock.clone()), config);
+            let mut c = s.raw();
+            c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+            c.cmd(&["SET", "live", "v"]);
+            for i in 0..10 {
+                c.cmd(&["SET", &format!("gone{i}"), "v", "PX", "10"]);
+            }
+            clock.advance(100);
+            assert_eq!(show(&c.cmd(&["SAVE"])), "+OK\r\n");
+        }
+        let s = start_in(threads, &dir.0);
+        let mut c = s.raw();
+        let info = show(&c.cmd(&["INFO", "persistence"]));
+        assert!(info.contains("rdb_last_load_keys_expired:10\r\n"), "{info}");
+        assert!(info.contains("rdb_last_load_keys_loaded:1\r\n"), "{info}");
+        assert_eq!(show(&c.cmd(&["DBSIZE"])), ":1\r\n");
     }
 }

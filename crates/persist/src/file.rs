@@ -130,7 +130,7 @@ pub enum LoadError {
     #[error("wrong signature or RDB version: not an RDB file Rustis can read")]
     Header,
     /// The trailing CRC-64 does not match.
-    #[error("wrong RDB checksum: the file is corrupt")]
+    #[error("wrong RDB checksum: the file is corrupt (RDB CRC error)")]
     Checksum,
     /// Malformed or truncated data at a byte offset.
     #[error("{err} at offset {offset}")]
@@ -159,6 +159,12 @@ pub struct Loaded {
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
     /// The function libraries' codes, in file order (the caller loads them into its engine).
     pub functions: Vec<Vec<u8>>,
+    /// Keys skipped because their value was an empty collection (which Redis never writes
+    /// but older versions could), as Redis 7.0 skips them: `(database, key)`.
+    pub empty_keys: Vec<(usize, Vec<u8>)>,
+    /// The bytes the RDB data took, up to and including its checksum: what follows is not
+    /// the file's (an AOF with an RDB preamble goes on with commands there).
+    pub len: usize,
 }
 
 /// One key read from a file.
@@ -247,7 +253,15 @@ pub fn load(
             }
             ty => {
                 let key = r.string().map_err(|e| at(&r, e))?;
-                let value = crate::rdb::read_value(&mut r, ty, cfg).map_err(|e| at(&r, e))?;
+                let value = match crate::rdb::read_value(&mut r, ty, cfg) {
+                    Ok(v) => v,
+                    Err(DecodeError::Empty) => {
+                        expire = None;
+                        loaded.empty_keys.push((db, key));
+                        continue;
+                    }
+                    Err(e) => return Err(at(&r, e)),
+                };
                 let exp = expire.take();
                 if exp.is_some_and(|t| t < now_ms) {
                     loaded.expired += 1;
@@ -272,6 +286,7 @@ pub fn load(
             return Err(LoadError::Checksum);
         }
     }
+    loaded.len = 9 + r.pos();
     Ok(loaded)
 }
 

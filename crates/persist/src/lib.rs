@@ -10,6 +10,7 @@ pub mod listpack;
 pub mod lzf;
 pub mod rdb;
 mod stream;
+pub mod ziplist;
 
 use rustis_storage::{ShardConfig, Value};
 
@@ -26,7 +27,7 @@ pub enum DecodeError {
     #[error("unexpected end of data")]
     Truncated,
     /// Something is malformed; says what.
-    #[error("malformed {0}")]
+    #[error("{0}: integrity check failed")]
     Format(&'static str),
     /// A collection with no elements, which Redis never stores.
     #[error("empty collection")]
@@ -77,6 +78,13 @@ impl RestoreError {
 /// Checks a DUMP payload's footer as `verifyDumpPayload` does: at least 10 bytes, an RDB
 /// version no newer than ours, and a matching CRC-64.
 pub fn verify_payload(p: &[u8]) -> Result<(), RestoreError> {
+    verify_payload_with(p, true)
+}
+
+/// [`verify_payload`], with the CRC-64 checked only when `check_crc` (DEBUG
+/// SET-SKIP-CHECKSUM-VALIDATION turns it off, as Redis's `skip_checksum_validation` does; the
+/// length and version are always checked).
+pub fn verify_payload_with(p: &[u8], check_crc: bool) -> Result<(), RestoreError> {
     if p.len() < 10 {
         return Err(RestoreError::VersionOrChecksum);
     }
@@ -84,6 +92,9 @@ pub fn verify_payload(p: &[u8]) -> Result<(), RestoreError> {
     let ver = u16::from_le_bytes([footer[0], footer[1]]);
     if ver > RDB_VERSION {
         return Err(RestoreError::VersionOrChecksum);
+    }
+    if !check_crc {
+        return Ok(());
     }
     let crc = CRC64.checksum(&p[..p.len() - 8]);
     if crc.to_le_bytes() != footer[2..] {
@@ -94,7 +105,12 @@ pub fn verify_payload(p: &[u8]) -> Result<(), RestoreError> {
 
 /// Reads the value of a DUMP payload, encoded for a shard with `cfg`'s limits.
 pub fn restore(p: &[u8], cfg: &ShardConfig) -> Result<Value, RestoreError> {
-    verify_payload(p)?;
+    restore_with(p, cfg, true)
+}
+
+/// [`restore`], with the CRC-64 checked only when `check_crc`.
+pub fn restore_with(p: &[u8], cfg: &ShardConfig, check_crc: bool) -> Result<Value, RestoreError> {
+    verify_payload_with(p, check_crc)?;
     let body = &p[..p.len() - 10];
     let mut r = rdb::Reader::new(body);
     let ty = r.u8().map_err(RestoreError::BadFormat)?;

@@ -559,6 +559,33 @@ fn zset_from(pairs: Vec<(Box<[u8]>, f64)>, cfg: &ShardConfig) -> Result<Value, D
     Ok(Value::ZSet(ZSetValue::from_pairs(pairs, zset_limits(cfg))))
 }
 
+/// What Redis's integrity checks call a value of type `ty` when it logs that one failed
+/// (`<what> integrity check failed`).
+pub fn integrity_label(ty: u8) -> &'static str {
+    match ty {
+        types::LIST_ZIPLIST | types::LIST_QUICKLIST => "Ziplist",
+        types::HASH_ZIPLIST => "Hash ziplist",
+        types::ZSET_ZIPLIST => "Zset ziplist",
+        types::HASH_ZIPMAP => "Zipmap",
+        types::SET_INTSET => "Intset",
+        types::HASH_LISTPACK => "Hash listpack",
+        types::ZSET_LISTPACK => "Zset listpack",
+        types::LIST_QUICKLIST_2 => "Listpack",
+        types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => "Stream listpack",
+        _ => "Value",
+    }
+}
+
+/// Appends a ziplist's or listpack's entries to a list.
+fn push_entries(l: &mut ListValue, es: Vec<listpack::Entry<'_>>) {
+    for e in es {
+        match e {
+            listpack::Entry::Str(s) => l.push_back(s),
+            listpack::Entry::Int(n) => l.push_back(n.to_string().as_bytes()),
+        }
+    }
+}
+
 /// Reads a value of type `ty` (the type byte already read), encoded for a shard with `cfg`'s
 /// encoding limits, as Redis converts on load.
 pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value, DecodeError> {
@@ -578,6 +605,10 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
             for _ in 0..nodes {
                 let container = r.read_len()?;
                 let blob = r.string()?;
+                // An empty node is corrupt, plain or packed, as Redis refuses it.
+                if blob.is_empty() {
+                    return Err(DecodeError::Format("empty quicklist node"));
+                }
                 match container {
                     CONTAINER_PLAIN => l.push_back(&blob),
                     CONTAINER_PACKED => {
@@ -695,14 +726,63 @@ pub fn read_value(r: &mut Reader<'_>, ty: u8, cfg: &ShardConfig) -> Result<Value
         types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => Value::Stream(Box::new(
             crate::stream::decode(r, ty == types::STREAM_LISTPACKS_2)?,
         )),
-        types::HASH_ZIPMAP
-        | types::LIST_ZIPLIST
-        | types::ZSET_ZIPLIST
-        | types::HASH_ZIPLIST
-        | types::LIST_QUICKLIST => {
-            return Err(DecodeError::Unsupported(
-                "ziplist encodings (RDB 9 and older)",
-            ))
+        types::LIST_ZIPLIST => {
+            let blob = r.string()?;
+            let mut l = ListValue::new();
+            push_entries(&mut l, crate::ziplist::entries(&blob)?);
+            Value::List(l)
+        }
+        types::LIST_QUICKLIST => {
+            // Version 1: every node a ziplist. Empty nodes are skipped, as Redis skips them;
+            // a list left empty is refused below.
+            let nodes = r.read_len()?;
+            let mut l = ListValue::new();
+            for _ in 0..nodes {
+                let blob = r.string()?;
+                if blob.is_empty() {
+                    return Err(DecodeError::Format("empty quicklist node"));
+                }
+                push_entries(&mut l, crate::ziplist::entries(&blob)?);
+            }
+            Value::List(l)
+        }
+        types::HASH_ZIPMAP => {
+            let blob = r.string()?;
+            let limits = hash_limits(cfg);
+            let mut h = HashValue::new();
+            for (f, v) in crate::ziplist::zipmap_pairs(&blob)? {
+                if !h.set(f, v, limits) {
+                    return Err(DecodeError::Format("duplicate hash field"));
+                }
+            }
+            Value::Hash(h)
+        }
+        types::HASH_ZIPLIST => {
+            let blob = r.string()?;
+            let es = crate::ziplist::entries(&blob)?;
+            if es.len() & 1 == 1 {
+                return Err(DecodeError::Format("hash ziplist"));
+            }
+            let limits = hash_limits(cfg);
+            let mut h = HashValue::new();
+            for pair in es.chunks_exact(2) {
+                if !h.set(&pair[0].to_vec(), &pair[1].to_vec(), limits) {
+                    return Err(DecodeError::Format("duplicate hash field"));
+                }
+            }
+            Value::Hash(h)
+        }
+        types::ZSET_ZIPLIST => {
+            let blob = r.string()?;
+            let es = crate::ziplist::entries(&blob)?;
+            if es.len() & 1 == 1 {
+                return Err(DecodeError::Format("sorted set ziplist"));
+            }
+            let mut pairs = Vec::with_capacity(es.len() / 2);
+            for pair in es.chunks_exact(2) {
+                pairs.push((pair[0].to_vec().into_boxed_slice(), parse_score(pair[1])?));
+            }
+            zset_from(pairs, cfg)?
         }
         _ => return Err(DecodeError::Format("value type")),
     };

@@ -166,7 +166,17 @@ pub(crate) fn decode(r: &mut Reader<'_>, v2: bool) -> Result<StreamValue, Decode
                     fields.push(it.next().ok_or_else(bad)?.to_vec());
                 }
             }
-            let _lp_count = int(it.next())?;
+            // The entry's own element count (flags, ID deltas, [field count,] fields), which
+            // reverse iteration steps back by: it must be exact.
+            let pairs = (fields.len() / 2) as i64;
+            let want = if flags & FLAG_SAME_FIELDS != 0 {
+                pairs + 3
+            } else {
+                2 * pairs + 4
+            };
+            if int(it.next())? != want {
+                return Err(bad());
+            }
             entries.push((id, flags & FLAG_DELETED != 0, fields));
         }
         let counted_live = entries.iter().filter(|e| !e.1).count();

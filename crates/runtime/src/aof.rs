@@ -261,7 +261,7 @@ pub(crate) fn cut(w: &Worker) {
 }
 
 /// A command as RESP, the form of every record.
-fn resp(args: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn resp(args: &[&[u8]]) -> Vec<u8> {
     let mut b = Vec::with_capacity(16 + args.iter().map(|a| a.len() + 16).sum::<usize>());
     b.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
     for a in args {
@@ -598,7 +598,8 @@ enum WMsg {
     Begin(usize, Option<TxId>),
     End(usize, Option<TxId>),
     /// The rewrite ended: its base file (None: it failed).
-    Finish(Option<PathBuf>, oneshot::Sender<Result<(), String>>),
+    /// A rewrite ended: its base file (and whether it is RDB), or none if it failed.
+    Finish(Option<(PathBuf, bool)>, oneshot::Sender<Result<(), String>>),
     /// Write, fsync and stop.
     Stop(oneshot::Sender<()>),
 }
@@ -611,6 +612,10 @@ pub(crate) struct AofState {
     pub sent: AtomicU64,
     pub synced: AtomicU64,
     pub fsync: AtomicU8,
+    /// `aof-timestamp-enabled`.
+    pub timestamps: Arc<AtomicBool>,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds the writer waits before each write.
+    pub flush_sleep_us: AtomicU64,
     pub rewrite_running: AtomicBool,
     pub rewrite_scheduled: AtomicBool,
     pub rewrite_started: AtomicI64,
@@ -697,6 +702,8 @@ impl AofState {
             sent: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             fsync: AtomicU8::new(FSYNC_EVERYSEC),
+            timestamps: Arc::new(AtomicBool::new(false)),
+            flush_sleep_us: AtomicU64::new(0),
             rewrite_running: AtomicBool::new(false),
             rewrite_scheduled: AtomicBool::new(false),
             rewrite_started: AtomicI64::new(-1),
@@ -729,6 +736,10 @@ impl AofState {
             _ => FSYNC_EVERYSEC,
         };
         self.fsync.store(f, Ordering::Relaxed);
+        self.timestamps.store(
+            cfg.get("aof-timestamp-enabled") == Some("yes"),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -776,12 +787,44 @@ pub(crate) struct Manifest {
     pub incr: Vec<FileInfo>,
 }
 
+/// Why a manifest could not be read: Redis's reason, and the line it was read at.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ManifestError {
+    pub reason: &'static str,
+    pub line: Option<(usize, String)>,
+}
+
+impl ManifestError {
+    fn new(reason: &'static str, line: Option<(usize, String)>) -> Self {
+        ManifestError { reason, line }
+    }
+
+    /// Logs it as Redis does before it exits.
+    fn log(&self) {
+        tracing::warn!("\n*** FATAL AOF MANIFEST FILE ERROR ***\n");
+        if let Some((n, l)) = &self.line {
+            tracing::warn!("Reading the manifest file, at line {n}\n");
+            tracing::warn!(">>> '{l}'\n");
+        }
+        tracing::warn!("{}\n", self.reason);
+    }
+}
+
 impl Manifest {
-    /// Redis's text: `file <name> seq <n> type <b|h|i>` per line, base first.
+    /// Redis's text: `file <name> seq <n> type <b|h|i>` per line, base first; a name with
+    /// blanks or special characters is quoted as `sdscatrepr` quotes it.
     pub fn render(&self) -> String {
         let mut s = String::new();
         let mut line = |f: &FileInfo| {
-            s.push_str(&format!("file {} seq {} type {}\n", f.name, f.seq, f.kind));
+            let needs_repr = f.name.bytes().any(|b| {
+                matches!(b, b'\\' | b'"') || b.is_ascii_whitespace() || !(0x21..=0x7e).contains(&b)
+            });
+            let name = if needs_repr {
+                crate::config::repr(&f.name)
+            } else {
+                f.name.clone()
+            };
+            s.push_str(&format!("file {} seq {} type {}\n", name, f.seq, f.kind));
         };
         if let Some(b) = &self.base {
             line(b);
@@ -795,48 +838,108 @@ impl Manifest {
         s
     }
 
-    /// Reads a manifest; the error is Redis's explanation.
-    pub fn parse(text: &str) -> Result<Manifest, String> {
+    /// Reads a manifest as Redis 7.0's `aofLoadManifestFromFile` does. The error is what
+    /// Redis logs: the line number and the line (when there is one), then the reason.
+    pub fn parse(text: &[u8]) -> Result<Manifest, ManifestError> {
+        /// Redis reads lines with a 1024-byte buffer: a longer line is an error.
+        const MAX_LINE: usize = 1024;
         let mut m = Manifest::default();
         let mut max_incr = 0;
-        for line in text.lines() {
-            let line = line.trim();
-            if line.starts_with('#') || line.is_empty() {
+        if text.is_empty() {
+            return Err(ManifestError::new("Found an empty AOF manifest", None));
+        }
+        let mut rest = text;
+        let mut lineno = 0;
+        while !rest.is_empty() {
+            // `fgets`: at most MAX_LINE bytes, up to and including a newline.
+            let cut = rest[..rest.len().min(MAX_LINE)]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| i + 1)
+                .unwrap_or(rest.len().min(MAX_LINE));
+            let raw = &rest[..cut];
+            rest = &rest[cut..];
+            lineno += 1;
+            if raw.first() == Some(&b'#') {
                 continue;
             }
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if !words.len().is_multiple_of(2) {
-                return Err("Invalid AOF manifest file format".into());
+            if !raw.contains(&b'\n') {
+                return Err(ManifestError::new(
+                    "The AOF manifest file contains too long line",
+                    None,
+                ));
             }
-            let (mut name, mut seq, mut kind) = (None, None, None);
+            let line = raw.trim_ascii_start();
+            let line = {
+                let mut l = line;
+                while let Some((&last, head)) = l.split_last() {
+                    if matches!(last, b' ' | b'\t' | b'\r' | b'\n') {
+                        l = head;
+                    } else {
+                        break;
+                    }
+                }
+                l
+            };
+            let shown = Some((lineno, String::from_utf8_lossy(line).into_owned()));
+            let invalid = |shown| ManifestError::new("Invalid AOF manifest file format", shown);
+            if line.is_empty() {
+                return Err(invalid(shown));
+            }
+            let words = match rustis_resp::parse::split_args(line) {
+                Some(w) if w.len() >= 6 && w.len().is_multiple_of(2) => w,
+                _ => return Err(invalid(shown)),
+            };
+            let (mut name, mut seq, mut kind) = (None, 0u64, None);
             for kv in words.chunks(2) {
-                match kv[0].to_ascii_lowercase().as_str() {
-                    "file" => name = Some(kv[1].trim_matches('"').to_string()),
-                    "seq" => seq = kv[1].parse::<u64>().ok(),
-                    "type" => kind = kv[1].chars().next(),
-                    _ => {}
+                let key = &kv[0];
+                if key.eq_ignore_ascii_case(b"file") {
+                    let n = String::from_utf8_lossy(&kv[1]).into_owned();
+                    if n.contains('/') {
+                        return Err(ManifestError::new(
+                            "File can't be a path, just a filename",
+                            shown,
+                        ));
+                    }
+                    name = Some(n);
+                } else if key.eq_ignore_ascii_case(b"seq") {
+                    // `atoll`: the leading digits, 0 when there are none.
+                    seq = kv[1]
+                        .iter()
+                        .take_while(|b| b.is_ascii_digit())
+                        .fold(0u64, |n, &d| {
+                            n.wrapping_mul(10).wrapping_add((d - b'0') as u64)
+                        });
+                } else if key.eq_ignore_ascii_case(b"type") {
+                    kind = kv[1].first().map(|&b| b as char);
                 }
             }
-            let (Some(name), Some(seq), Some(kind)) = (name, seq, kind) else {
-                return Err("Invalid AOF manifest file format".into());
+            let (Some(name), true, Some(kind)) = (name, seq != 0, kind) else {
+                return Err(invalid(shown));
             };
             let f = FileInfo { name, seq, kind };
             match kind {
                 'b' => {
                     if m.base.is_some() {
-                        return Err("Found duplicate base file information".into());
+                        return Err(ManifestError::new(
+                            "Found duplicate base file information",
+                            shown,
+                        ));
                     }
                     m.base = Some(f);
                 }
                 'h' => m.history.push(f),
                 'i' => {
                     if seq <= max_incr {
-                        return Err("Found a non-monotonic sequence number".into());
+                        return Err(ManifestError::new(
+                            "Found a non-monotonic sequence number",
+                            shown,
+                        ));
                     }
                     max_incr = seq;
                     m.incr.push(f);
                 }
-                _ => return Err("Unknown AOF file type".into()),
+                _ => return Err(ManifestError::new("Unknown AOF file type", shown)),
             }
         }
         Ok(m)
@@ -853,14 +956,16 @@ impl Manifest {
         f
     }
 
-    fn next_base(&mut self, name: &str) -> FileInfo {
+    /// The next base file: `.base.rdb`, or `.base.aof` (commands) with
+    /// `aof-use-rdb-preamble no`.
+    fn next_base(&mut self, name: &str, rdb: bool) -> FileInfo {
         let seq = self.base.as_ref().map_or(0, |f| f.seq) + 1;
         if let Some(mut old) = self.base.take() {
             old.kind = 'h';
             self.history.push(old);
         }
         let f = FileInfo {
-            name: format!("{name}.{seq}.base.rdb"),
+            name: format!("{name}.{seq}.base.{}", if rdb { "rdb" } else { "aof" }),
             seq,
             kind: 'b',
         };
@@ -893,10 +998,14 @@ struct Incr {
     buf: Vec<u8>,
     size: u64,
     dirty: bool,
+    /// `aof-timestamp-enabled`: the server's switch, read per record.
+    stamps: Arc<AtomicBool>,
+    /// The second of the last `#TS:` annotation written.
+    last_ts: u64,
 }
 
 impl Incr {
-    fn open(path: &Path) -> std::io::Result<Incr> {
+    fn open(path: &Path, stamps: Arc<AtomicBool>) -> std::io::Result<Incr> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let size = file.metadata()?.len();
         Ok(Incr {
@@ -905,10 +1014,24 @@ impl Incr {
             buf: Vec::new(),
             size,
             dirty: false,
+            stamps,
+            last_ts: 0,
         })
     }
 
     fn add(&mut self, db: DbIndex, bytes: &[u8]) {
+        // With `aof-timestamp-enabled yes`, a `#TS:<unix seconds>` line before the first record
+        // of each second, as Redis annotates its AOF (loading skips these lines).
+        if self.stamps.load(Ordering::Relaxed) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if now > self.last_ts {
+                self.buf
+                    .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+                self.last_ts = now;
+            }
+        }
         if self.db != Some(db) {
             let d = db.to_string();
             self.buf
@@ -976,6 +1099,12 @@ impl Writer {
     }
 
     fn flush(&mut self, fsync: bool) -> bool {
+        // DEBUG AOF-FLUSH-SLEEP: the writer (its own thread) waits before writing what it
+        // has, so that a test can see replies wait for the write under `appendfsync always`.
+        let pause = self.state.flush_sleep_us.load(Ordering::Relaxed);
+        if pause > 0 && !self.cur.buf.is_empty() {
+            std::thread::sleep(Duration::from_micros(pause));
+        }
         let mut err = self.cur.write().err();
         if let Some((o, _)) = self.old.as_mut() {
             err = err.or(o.write().err());
@@ -1225,10 +1354,11 @@ impl Writer {
         }
         let mut m = self.manifest.clone();
         let f = m.next_incr(&self.paths.name);
-        let new = Incr::open(&self.paths.dir.join(&f.name)).map_err(|e| {
-            tracing::warn!("Can't open the append-only file {}: {e}", f.name);
-            e.to_string()
-        })?;
+        let new = Incr::open(&self.paths.dir.join(&f.name), self.state.timestamps.clone())
+            .map_err(|e| {
+                tracing::warn!("Can't open the append-only file {}: {e}", f.name);
+                e.to_string()
+            })?;
         persist_manifest(&self.paths, &m).map_err(|e| e.to_string())?;
         self.manifest = m;
         tracing::info!("Creating AOF incr file {} on background rewrite", f.name);
@@ -1238,18 +1368,18 @@ impl Writer {
         Ok(())
     }
 
-    fn finish(&mut self, base: Option<PathBuf>) -> Result<(), String> {
+    fn finish(&mut self, base: Option<(PathBuf, bool)>) -> Result<(), String> {
         // Every thread took its cut before the snapshot ended.
         if let Some((mut o, _)) = self.old.take() {
             let _ = o.write();
             let _ = o.fsync();
         }
-        let Some(tmp) = base else {
+        let Some((tmp, rdb)) = base else {
             self.closed_size = self.closed_incr_sizes();
             return Err("the rewrite failed".into());
         };
         let mut m = self.manifest.clone();
-        let b = m.next_base(&self.paths.name);
+        let b = m.next_base(&self.paths.name, rdb);
         let newest = m.incr.pop();
         for mut f in m.incr.drain(..) {
             f.kind = 'h';
@@ -1306,7 +1436,7 @@ fn start_writer(
         tracing::info!("Opening AOF incr file {} on server start", f);
         f
     };
-    let cur = Incr::open(&paths.dir.join(&name)).map_err(|e| {
+    let cur = Incr::open(&paths.dir.join(&name), state.timestamps.clone()).map_err(|e| {
         tracing::warn!("Can't open the append-only file {name}: {e}");
         e.to_string()
     })?;
@@ -1415,35 +1545,122 @@ pub(crate) fn start_at_startup(
     let err = |e: String| crate::StartError::Load(mpath.clone(), e);
     let mut keys = 0;
     let mut functions = Vec::new();
-    let manifest = match std::fs::read_to_string(&mpath) {
-        Ok(text) => {
-            let m = Manifest::parse(&text).map_err(|e| {
-                tracing::warn!("\n*** FATAL AOF MANIFEST FILE ERROR ***\n{e}\n");
-                err(e)
-            })?;
-            (keys, functions) = load_files(cfg, &paths, &m, shards).map_err(err)?;
+    // As `aofLoadManifestFromDisk`: no directory or no manifest is an empty manifest (a new
+    // AOF, or an old-style single file to migrate); one that does not parse stops startup.
+    let mut manifest = match std::fs::read(&mpath) {
+        Ok(text) => Manifest::parse(&text).map_err(|e| {
+            e.log();
+            err(e.reason.to_string())
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
+        Err(e) => {
+            let why = crate::config::io_reason(&e);
+            tracing::warn!(
+                "Fatal error: can't open the AOF manifest file {} for reading: {why}",
+                mpath.display()
+            );
+            return Err(err(why));
+        }
+    };
+    // An AOF of Redis before 7.0 (`dir`/`appendfilename`) is moved into the directory as the
+    // base, as `loadAppendOnlyFiles` upgrades it.
+    let old = Path::new(cfg.get("dir").unwrap_or(".")).join(&paths.name);
+    if old.is_file() {
+        let no_files = manifest.base.is_none() && manifest.incr.is_empty();
+        let only_old_base = manifest.incr.is_empty()
+            && manifest.base.as_ref().is_some_and(|b| b.name == paths.name)
+            && !paths.dir.join(&paths.name).exists();
+        if !paths.dir.is_dir() || no_files || only_old_base {
+            upgrade_old_aof(&paths, &old, &mut manifest).map_err(err)?;
+        }
+    }
+    if manifest.base.is_some() || !manifest.incr.is_empty() {
+        // Every file the manifest names must be there, before anything is loaded.
+        let mut total = 0;
+        for f in manifest.base.iter().chain(manifest.incr.iter()) {
+            match std::fs::metadata(paths.dir.join(&f.name)) {
+                Ok(md) => total += md.len(),
+                Err(e) => {
+                    let why = crate::config::io_reason(&e);
+                    tracing::warn!(
+                        "Unable to obtain the AOF file {} length. stat: {why}",
+                        f.name
+                    );
+                    return Err(err(format!(
+                        "Unable to obtain the AOF file {} length. stat: {why}",
+                        f.name
+                    )));
+                }
+            }
+        }
+        if total > 0 {
+            (keys, functions) = load_files(cfg, &paths, &manifest, shards).map_err(err)?;
             tracing::info!("DB loaded from append only file");
             state.loaded.store(true, Ordering::Relaxed);
-            m
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(&paths.dir).map_err(|e| {
-                tracing::warn!(
-                    "Can't open or create append-only dir {}: {e}",
-                    paths.dir.display()
-                );
-                err(e.to_string())
-            })?;
-            let mut m = Manifest::default();
-            let b = m.next_base(&paths.name);
-            write_empty_base(&paths.dir.join(&b.name)).map_err(|e| err(e.to_string()))?;
-            tracing::info!("Creating AOF base file {} on server start", b.name);
-            m
-        }
-        Err(e) => return Err(err(e.to_string())),
-    };
+    }
+    if manifest.base.is_none() && manifest.incr.is_empty() {
+        std::fs::create_dir_all(&paths.dir).map_err(|e| {
+            tracing::warn!(
+                "Can't open or create append-only dir {}: {}",
+                paths.dir.display(),
+                crate::config::io_reason(&e)
+            );
+            err(e.to_string())
+        })?;
+        let rdb = cfg.get("aof-use-rdb-preamble") != Some("no");
+        let b = manifest.next_base(&paths.name, rdb);
+        let path = paths.dir.join(&b.name);
+        let written = if rdb {
+            write_empty_base(&path)
+        } else {
+            // No keys and no libraries: an AOF of no commands.
+            File::create(&path).and_then(|f| f.sync_all())
+        };
+        written.map_err(|e| err(e.to_string()))?;
+        tracing::info!("Creating AOF base file {} on server start", b.name);
+    }
     start_writer(state, paths, manifest, shards.len(), false).map_err(err)?;
     Ok(LoadReport { keys, functions })
+}
+
+/// Moves a single-file AOF of Redis before 7.0 into the AOF directory as its base, with a
+/// manifest naming it, as Redis 7.0's `aofUpgradePrepare` does (the manifest first, so an
+/// interrupted upgrade is finished by the next start).
+fn upgrade_old_aof(paths: &AofPaths, old: &Path, m: &mut Manifest) -> Result<(), String> {
+    std::fs::create_dir_all(&paths.dir).map_err(|e| {
+        let why = crate::config::io_reason(&e);
+        tracing::warn!(
+            "Can't open or create append-only dir {}: {why}",
+            paths.dir.display()
+        );
+        why
+    })?;
+    m.base = Some(FileInfo {
+        name: paths.name.clone(),
+        seq: 1,
+        kind: 'b',
+    });
+    persist_manifest(paths, m).map_err(|e| {
+        let why = crate::config::io_reason(&e);
+        tracing::warn!("Can't persist the AOF manifest: {why}");
+        why
+    })?;
+    std::fs::rename(old, paths.dir.join(&paths.name)).map_err(|e| {
+        let why = crate::config::io_reason(&e);
+        tracing::warn!(
+            "Error trying to move the old AOF file {} into dir {}: {why}",
+            paths.name,
+            paths.dir.display()
+        );
+        why
+    })?;
+    tracing::info!(
+        "Successfully migrated an old-style AOF file ({}) into the AOF directory ({}).",
+        paths.name,
+        paths.dir.display()
+    );
+    Ok(())
 }
 
 /// Loads the base and incremental files of `m` into `shards`: every command is replayed on
@@ -1477,8 +1694,15 @@ pub(crate) fn load_files(
         let data = match std::fs::read(&path) {
             Ok(d) => d,
             Err(e) => {
-                tracing::warn!("The append log file {} doesn't exist: {e}", f.name);
-                return Err(format!("The append log file {} doesn't exist: {e}", f.name));
+                let why = crate::config::io_reason(&e);
+                tracing::warn!(
+                    "Fatal error: can't open the append log file {} for reading: {why}",
+                    f.name
+                );
+                return Err(format!(
+                    "can't open the append log file {} for reading: {why}",
+                    f.name
+                ));
             }
         };
         let last = i + 1 == count;
@@ -1623,8 +1847,8 @@ pub(crate) async fn debug_loadaof(w: &Rc<Worker>) -> Result<(), String> {
     }
     let cfg = w.shared.config().clone();
     let paths = AofPaths::of(&cfg);
-    let m = match std::fs::read_to_string(paths.manifest()) {
-        Ok(t) => Manifest::parse(&t).map_err(|e| format!("ERR {e}"))?,
+    let m = match std::fs::read(paths.manifest()) {
+        Ok(t) => Manifest::parse(&t).map_err(|e| format!("ERR {}", e.reason))?,
         Err(_) => Manifest::default(),
     };
     let mut scratch: Vec<Shard> = (0..w.n)
@@ -1664,6 +1888,7 @@ fn load_one(
     truncated_ok: bool,
     last: bool,
 ) -> Result<bool, String> {
+    let mut p = 0usize;
     if data.starts_with(b"REDIS") {
         tracing::info!("Reading RDB base file on AOF loading...");
         let cfg = scratch.config.clone();
@@ -1683,13 +1908,14 @@ fn load_one(
         crate::functions::load_codes(engine, &loaded.functions).inspect_err(|_| {
             tracing::warn!("Error reading the RDB base file {name}, AOF loading aborted");
         })?;
-        return Ok(false);
+        // An AOF of Redis before 7.0 with `aof-use-rdb-preamble yes` goes on with commands.
+        tracing::info!("Reading the remaining AOF tail...");
+        p = loaded.len;
     }
     let mut db = 0;
     let mut queue: Option<Vec<(DbIndex, Vec<Bytes>)>> = None;
-    let mut valid_up_to = 0usize;
+    let mut valid_up_to = p;
     let mut valid_before_multi = 0usize;
-    let mut p = 0usize;
     let mut out = Out::new(false);
     let fmterr = || {
         tracing::warn!("Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>");
@@ -1904,7 +2130,7 @@ pub(crate) async fn start_rewrite(w: &Rc<Worker>, enable: bool) -> Result<(), St
     };
     if enable {
         std::fs::create_dir_all(&paths.dir).map_err(|e| fail(format!("ERR {e}")))?;
-        let manifest = std::fs::read_to_string(paths.manifest())
+        let manifest = std::fs::read(paths.manifest())
             .ok()
             .and_then(|t| Manifest::parse(&t).ok())
             .unwrap_or_default();
@@ -1952,9 +2178,10 @@ pub(crate) async fn start_rewrite(w: &Rc<Worker>, enable: bool) -> Result<(), St
         let tmp = paths
             .dir
             .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-        let result = crate::persist::write_aof_base(&w, tmp.clone(), parts, functions).await;
+        let rdb = w.shared.config().get("aof-use-rdb-preamble") != Some("no");
+        let result = crate::persist::write_aof_base(&w, tmp.clone(), parts, functions, rdb).await;
         let base = match &result {
-            Ok(()) => Some(tmp.clone()),
+            Ok(()) => Some((tmp.clone(), rdb)),
             Err(e) => {
                 tracing::warn!("Background AOF rewrite failed: {e}");
                 let _ = std::fs::remove_file(&tmp);
@@ -2101,9 +2328,52 @@ mod tests {
     #[test]
     fn manifest_round_trips_in_redis_format() {
         let text = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 2 type i\n";
-        let m = Manifest::parse(text).unwrap();
+        let m = Manifest::parse(text.as_bytes()).unwrap();
         assert_eq!(m.render(), text);
-        assert!(Manifest::parse("file a seq 2 type i\nfile b seq 1 type i\n").is_err());
+        let reason = |t: &str| Manifest::parse(t.as_bytes()).err().map(|e| e.reason);
+        assert_eq!(
+            reason("file a seq 2 type i\nfile b seq 1 type i\n"),
+            Some("Found a non-monotonic sequence number")
+        );
+        assert_eq!(reason(""), Some("Found an empty AOF manifest"));
+        assert_eq!(
+            reason("file a seq 1 type b\n\nfile b seq 1 type i\n"),
+            Some("Invalid AOF manifest file format")
+        );
+        assert_eq!(
+            reason("file a seq 1 type b\nfile b seq 2 type b\n"),
+            Some("Found duplicate base file information")
+        );
+        assert_eq!(
+            reason("file a seq 1 type x\n"),
+            Some("Unknown AOF file type")
+        );
+        assert_eq!(
+            reason("file a seq 1\n"),
+            Some("Invalid AOF manifest file format")
+        );
+        assert_eq!(
+            reason("file a seq 1 type b x\n"),
+            Some("Invalid AOF manifest file format")
+        );
+        assert_eq!(
+            reason("file a seq 0 type b\n"),
+            Some("Invalid AOF manifest file format")
+        );
+        assert_eq!(
+            reason("file a/b seq 1 type b\n"),
+            Some("File can't be a path, just a filename")
+        );
+        let long = format!("file {} seq 1 type b\n", "a".repeat(1100));
+        assert_eq!(
+            reason(&long),
+            Some("The AOF manifest file contains too long line")
+        );
+        // Comments are skipped; quoted names (with blanks) round-trip.
+        let spaced = "# c\nfile \" a b.aof\" seq 1 type b\n";
+        let m = Manifest::parse(spaced.as_bytes()).unwrap();
+        assert_eq!(m.base.as_ref().unwrap().name, " a b.aof");
+        assert_eq!(m.render(), "file \" a b.aof\" seq 1 type b\n");
     }
 
     #[test]

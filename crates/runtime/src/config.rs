@@ -305,21 +305,9 @@ static PARAMS: &[Param] = &[
         "everysec",
         true,
     ),
-    only_default(
-        "aof-use-rdb-preamble",
-        Kind::Bool,
-        "yes",
-        true,
-        "the AOF's base file is always written in RDB format",
-    ),
+    p("aof-use-rdb-preamble", Kind::Bool, "yes", true),
     p("aof-load-truncated", Kind::Bool, "yes", true),
-    only_default(
-        "aof-timestamp-enabled",
-        Kind::Bool,
-        "no",
-        true,
-        "the AOF is written without timestamp annotations",
-    ),
+    p("aof-timestamp-enabled", Kind::Bool, "no", true),
     p("aof-rewrite-incremental-fsync", Kind::Bool, "yes", true),
     p(
         "auto-aof-rewrite-percentage",
@@ -333,6 +321,39 @@ static PARAMS: &[Param] = &[
     p("rdbcompression", Kind::Bool, "yes", true),
     p("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
     p("rdbchecksum", Kind::Bool, "yes", true),
+    p(
+        "sanitize-dump-payload",
+        Kind::Enum(&["no", "yes", "clients"]),
+        "no",
+        true,
+    ),
+    Param {
+        name: "rdb-key-save-delay",
+        alias: None,
+        kind: Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        default: "0",
+        mutable: true,
+        only: None,
+        hidden: true,
+    },
+    Param {
+        name: "use-exit-on-panic",
+        alias: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutable: false,
+        only: None,
+        hidden: true,
+    },
+    Param {
+        name: "crash-memcheck-enabled",
+        alias: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutable: true,
+        only: Some(("no", "there is no memory test on a crash: Rustis writes no crash report")),
+        hidden: false,
+    },
     Param {
         name: "key-load-delay",
         alias: None,
@@ -1417,7 +1438,7 @@ mod tests {
     fn values_that_promise_missing_features_are_refused_naming_the_setting() {
         let mut c = Config::default();
         for (name, value) in [
-            ("aof-timestamp-enabled", "yes"),
+            ("crash-memcheck-enabled", "yes"),
             ("maxmemory-clients", "10mb"),
             ("notify-keyspace-events", "KEm"),
             ("masterauth", "x"),
@@ -1451,12 +1472,12 @@ mod tests {
         assert_eq!(c.get("save"), Some(""));
         assert_eq!(c.get("cluster-enabled"), None, "not listed, not stored");
         let e = c
-            .load_str("port 7000\naof-timestamp-enabled yes\n")
+            .load_str("port 7000\ncrash-memcheck-enabled yes\n")
             .unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("at line 2") && text.contains("'aof-timestamp-enabled yes'"));
+        assert!(text.contains("at line 2") && text.contains("'crash-memcheck-enabled yes'"));
         assert!(
-            text.contains("'aof-timestamp-enabled' is not supported yet"),
+            text.contains("'crash-memcheck-enabled' is not supported yet"),
             "{text}"
         );
         assert!(matches!(

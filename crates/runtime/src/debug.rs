@@ -47,6 +47,8 @@ const NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-co
 
 /// HELP's lines: Redis's, for the subcommands Rustis has.
 const HELP: &[&str] = &[
+    "AOF-FLUSH-SLEEP <microsec>",
+    "    Server will sleep before flushing the AOF, this is used for testing.",
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
@@ -75,6 +77,8 @@ const HELP: &[&str] = &[
     "    Reply with a test value of the specified type. <type> can be: string,",
     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
     "    true, false.",
+    "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+    "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -150,6 +154,16 @@ pub(crate) async fn run(w: &Rc<Worker>, sess: &Session, args: &[Bytes], out: &mu
         }
         "sleep" if argc == 3 => {
             sleep_all(w, strtod(&args[2]).value).await;
+            out.ok();
+        }
+        "aof-flush-sleep" if argc == 3 => {
+            let us = atoi(&args[2]).max(0) as u64;
+            w.shared.aof.flush_sleep_us.store(us, Ordering::Relaxed);
+            out.ok();
+        }
+        "set-skip-checksum-validation" if argc == 3 => {
+            let skip = atoi(&args[2]) != 0;
+            rustis_commands::persist::SKIP_CHECKSUM_VALIDATION.store(skip, Ordering::Relaxed);
             out.ok();
         }
         "set-active-expire" if argc == 3 => {

@@ -565,6 +565,9 @@ pub(crate) async fn run(
             }
             Run::Fanout(ops) => {
                 pending.flush(w, sess, out, parser).await;
+                if spec.name == "flushall" {
+                    crate::persist::before_flushall(w, &args);
+                }
                 let (t0, at) = (crate::stats::now(), out.buf.len());
                 crate::tracking::tagged(track, fanout(w, spec, sess.db(), ops, &args, out)).await;
                 if spec.name == "flushall" && out.buf[at..].starts_with(b"+OK") {

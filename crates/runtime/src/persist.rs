@@ -47,6 +47,8 @@ pub(crate) struct PersistState {
     pub last_save: AtomicI64,
     /// A background save is running.
     pub bg_running: AtomicBool,
+    /// A FLUSHALL asked the running background save to be abandoned (Redis kills its child).
+    pub bg_abort: AtomicBool,
     /// Whether the last background save succeeded.
     pub bg_last_ok: AtomicBool,
     /// Unix seconds the running background save started.
@@ -69,6 +71,7 @@ impl PersistState {
         PersistState {
             last_save: AtomicI64::new(now_secs),
             bg_running: AtomicBool::new(false),
+            bg_abort: AtomicBool::new(false),
             bg_last_ok: AtomicBool::new(true),
             bg_started: AtomicI64::new(-1),
             bg_last_secs: AtomicI64::new(-1),
@@ -195,7 +198,9 @@ fn encode_shard(shard: &mut Shard, dirty: u64) -> ShardPart {
     for i in 0..shard.dbs.len() {
         let db = shard.db(i);
         let mut p = DbPart::default();
-        for (k, e) in db.iter() {
+        // Keys whose time has passed but that are still there are written too, as Redis's
+        // SAVE writes them: the load skips them and counts them as expired.
+        for (k, e) in db.iter_with_expired() {
             p.keys += 1;
             p.expires += u64::from(e.expire().is_some());
             if let Err(err) = file::write_entry(&mut enc, &mut p.bytes, k, &e.value, e.expire()) {
@@ -233,16 +238,17 @@ fn mark_shard(wk: &Worker) -> oneshot::Receiver<ShardPart> {
     rx
 }
 
-/// One slice of this shard's background snapshot; true when it has finished (or none runs).
-fn snapshot_slice(w: &Worker) -> bool {
+/// One slice of this shard's background snapshot, of about `budget` keys: whether it has
+/// finished (or none runs), and how many keys (and bucket steps) it visited.
+fn snapshot_slice(w: &Worker, budget: usize) -> (bool, usize) {
     let mut slot = w.snap.borrow_mut();
     let Some(snap) = slot.as_mut() else {
-        return true;
+        return (true, 0);
     };
     let mut shard = w.shard.borrow_mut();
     shard.set_now(w.shared.clock.now_ms());
     let mut visited = 0;
-    while visited < SLICE_KEYS {
+    while visited < budget {
         let Some(i) = snap.cursors.iter().position(|c| !c.1) else {
             break;
         };
@@ -262,10 +268,10 @@ fn snapshot_slice(w: &Worker) -> bool {
         visited += 1;
     }
     if snap.cursors.iter().any(|c| !c.1) {
-        return false;
+        return (false, visited);
     }
     let Some(snap) = slot.take() else {
-        return true;
+        return (true, visited);
     };
     shard.remove_listener(snap.listener);
     let mut st = lock(&snap.state);
@@ -275,16 +281,34 @@ fn snapshot_slice(w: &Worker) -> bool {
         err: st.err.take(),
     };
     let _ = snap.done.send(part);
-    true
+    (true, visited)
 }
 
 /// Each thread's snapshot task: runs background snapshots of its shard a slice at a time,
-/// yielding to connections and the mesh between slices.
+/// yielding to connections and the mesh between slices. With `rdb-key-save-delay` (Redis's
+/// test knob: microseconds per key saved, nanoseconds when negative) each slice is one step
+/// of the walk, followed by an asynchronous sleep of that much per key visited: the snapshot
+/// is slowed down, the thread keeps serving.
 pub(crate) async fn snapshot_task(w: Rc<Worker>) {
     loop {
         w.snap_wake.notified().await;
-        while !snapshot_slice(&w) {
-            tokio::task::yield_now().await;
+        loop {
+            let delay = w.shared.config().get_i64("rdb-key-save-delay");
+            let budget = if delay == 0 { SLICE_KEYS } else { 1 };
+            let (done, visited) = snapshot_slice(&w, budget);
+            if done {
+                break;
+            }
+            let per_key = if delay > 0 {
+                std::time::Duration::from_micros(delay as u64)
+            } else {
+                std::time::Duration::from_nanos(delay.unsigned_abs())
+            };
+            if delay == 0 {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(per_key.saturating_mul(visited.max(1) as u32)).await;
+            }
         }
     }
 }
@@ -425,6 +449,7 @@ pub(crate) async fn bgsave(w: &Rc<Worker>) -> Result<(), String> {
     }
     st.bg_started.store(unix_secs(w), Ordering::Relaxed);
     st.bg_last_try.store(unix_secs(w), Ordering::Relaxed);
+    st.bg_abort.store(false, Ordering::SeqCst);
     let marked = on_every_shard_locked(w, |wk| (wk.dirty.get(), mark_shard(wk))).await;
     let Some(marked) = marked else {
         st.bg_running.store(false, Ordering::Release);
@@ -444,6 +469,13 @@ pub(crate) async fn bgsave(w: &Rc<Worker>) -> Result<(), String> {
                     return;
                 }
             }
+        }
+        // A FLUSHALL since the cut abandons the save, as Redis's kills its child: nothing is
+        // written, the last save's status and the change counter stay as they were.
+        if w.shared.persist.bg_abort.swap(false, Ordering::SeqCst) {
+            tracing::warn!("Background saving abandoned: FLUSHALL emptied the dataset");
+            w.shared.persist.bg_running.store(false, Ordering::Release);
+            return;
         }
         let (path, mut aux, checksum) = target(&w);
         aux.functions = functions;
@@ -584,6 +616,20 @@ pub(crate) async fn save_points(w: Rc<Worker>) {
     }
 }
 
+/// Before FLUSHALL (a valid one): a running BGSAVE is abandoned, as Redis kills its RDB child
+/// before it empties the data; the snapshot streams on to its end and is not written.
+pub(crate) fn before_flushall(w: &Worker, args: &[bytes::Bytes]) {
+    let valid = match args.len() {
+        1 => true,
+        2 => args[1].eq_ignore_ascii_case(b"async") || args[1].eq_ignore_ascii_case(b"sync"),
+        _ => false,
+    };
+    let st = &w.shared.persist;
+    if valid && st.bg_running.load(Ordering::SeqCst) {
+        st.bg_abort.store(true, Ordering::SeqCst);
+    }
+}
+
 /// After FLUSHALL: with save points set, Redis saves the (now empty) dataset at once, so a
 /// restart does not bring the flushed keys back and the change counter starts again from 0.
 /// A failed save is only logged, as in Redis (FLUSHALL has already answered for the data).
@@ -613,7 +659,19 @@ pub(crate) fn load_at_startup(
     let data = match std::fs::read(&path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0, Vec::new())),
-        Err(e) => return Err(crate::StartError::Load(path, e.to_string())),
+        Err(e) => {
+            let why = crate::config::io_reason(&e);
+            tracing::warn!("Fatal error loading the DB: {why}. Exiting.");
+            return Err(crate::StartError::Load(path, why));
+        }
+    };
+    // As Redis logs a file it cannot read before it exits.
+    let fail = |why: String| {
+        tracing::warn!("Internal error in RDB reading {} -> {why}", path.display());
+        // Redis then runs its RDB check, which reports the error again.
+        tracing::warn!("--- RDB ERROR DETECTED --- {why}");
+        tracing::warn!("Terminating server after rdb file reading failure.");
+        crate::StartError::Load(path.clone(), why)
     };
     let n = shards.len();
     let shard_cfg = cfg.shard_config();
@@ -631,15 +689,31 @@ pub(crate) fn load_at_startup(
         db.insert(&k.key, k.value, k.expire_ms);
         true
     })
-    .map_err(|e| crate::StartError::Load(path.clone(), e.to_string()))?;
+    .map_err(|e| fail(e.to_string()))?;
     // The libraries must load (compile) as they would in redis-server.
     crate::functions::load_codes(&mut crate::functions::scratch_engine(), &loaded.functions)
-        .map_err(|e| crate::StartError::Load(path.clone(), e))?;
-    tracing::info!(
-        "DB loaded from disk: {} keys ({} expired keys skipped)",
-        loaded.keys,
-        loaded.expired
-    );
+        .map_err(fail)?;
+    for (_, key) in &loaded.empty_keys {
+        tracing::warn!(
+            "rdbLoadObject skipping empty key: {}",
+            String::from_utf8_lossy(key)
+        );
+    }
+    if loaded.empty_keys.is_empty() {
+        tracing::info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            loaded.keys,
+            loaded.expired
+        );
+    } else {
+        tracing::info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            loaded.keys,
+            loaded.expired,
+            loaded.empty_keys.len()
+        );
+    }
+    tracing::info!("DB loaded from disk");
     Ok((loaded.keys, loaded.expired, loaded.functions))
 }
 
@@ -660,11 +734,77 @@ pub(crate) async fn snapshot_cut(w: &Rc<Worker>, at_cut: fn(&Worker)) -> Option<
 
 /// Writes snapshot parts and the function libraries `functions` to `path` as an AOF base
 /// (the `aof-base` AUX field set), through a temp file, fsynced, renamed, on a helper thread.
+/// Rewrites the RDB file at `path` as AOF commands (`aof-use-rdb-preamble no`): the function
+/// libraries as `FUNCTION LOAD`, then per database a `SELECT` and each key as
+/// `RESTORE key <expiry ms|0> <payload> REPLACE ABSTTL` (any value, any type, in one command
+/// that redis-server replays as well), written to a temporary file and renamed over it.
+pub(crate) fn rdb_file_to_commands(
+    path: &Path,
+    n_dbs: usize,
+    timestamp: bool,
+) -> std::io::Result<()> {
+    let data = std::fs::read(path)?;
+    let cfg = rustis_storage::ShardConfig::default();
+    let opts = rustis_persist::Options::default();
+    let mut keys = Vec::new();
+    let mut cur_db = None;
+    let mut bad = None;
+    let loaded = file::load(&data, &cfg, n_dbs, 0, false, |k| {
+        if cur_db != Some(k.db) {
+            keys.extend(crate::aof::resp(&[b"SELECT", k.db.to_string().as_bytes()]));
+            cur_db = Some(k.db);
+        }
+        match rustis_persist::dump(&k.value, opts) {
+            Ok(payload) => {
+                let ttl = k.expire_ms.unwrap_or(0).to_string();
+                keys.extend(crate::aof::resp(&[
+                    b"RESTORE",
+                    &k.key,
+                    ttl.as_bytes(),
+                    &payload,
+                    b"REPLACE",
+                    b"ABSTTL",
+                ]));
+            }
+            Err(e) => bad = Some(e.to_string()),
+        }
+        true
+    })
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if let Some(e) = bad {
+        return Err(std::io::Error::other(e));
+    }
+    let mut out = Vec::with_capacity(keys.len());
+    // With `aof-timestamp-enabled yes`, Redis's rewrite starts the base with one annotation.
+    if timestamp {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        out.extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+    }
+    for code in &loaded.functions {
+        out.extend(crate::aof::resp(&[b"FUNCTION", b"LOAD", code]));
+    }
+    out.extend(keys);
+    let tmp = path.with_extension("cmds");
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, &out)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 pub(crate) async fn write_aof_base(
     w: &Worker,
     path: PathBuf,
     parts: Vec<ShardPart>,
     functions: Vec<Vec<u8>>,
+    rdb: bool,
 ) -> Result<(), String> {
     if let Some(e) = parts.iter().find_map(|p| p.err.clone()) {
         return Err(e);
@@ -673,12 +813,16 @@ pub(crate) async fn write_aof_base(
     aux.aof_base = true;
     aux.functions = functions;
     let n_dbs = w.shared.n_dbs;
+    let timestamp = w.shared.aof.timestamps.load(Ordering::Relaxed);
     let (tx, rx) = oneshot::channel();
     std::thread::Builder::new()
         .name("rustis-rdb".into())
         .spawn(move || {
-            let r = write_file(&path, &parts, n_dbs, &aux, checksum).map_err(|e| e.to_string());
-            let _ = tx.send(r);
+            let mut r = write_file(&path, &parts, n_dbs, &aux, checksum);
+            if r.is_ok() && !rdb {
+                r = rdb_file_to_commands(&path, n_dbs, timestamp);
+            }
+            let _ = tx.send(r.map_err(|e| e.to_string()));
         })
         .map_err(|e| e.to_string())?;
     rx.await.unwrap_or(Err("the writer thread stopped".into()))

@@ -34,6 +34,10 @@ pub struct ServerOptions {
     pub allocated: Option<fn() -> usize>,
     /// The config file the server was started with (INFO, CONFIG REWRITE).
     pub config_file: Option<String>,
+    /// Called with the port and the thread count once every listener is bound and before the
+    /// data is loaded, where redis-server logs its banner: a load that then fails is logged
+    /// after it, as Redis's is.
+    pub on_listening: Option<Box<dyn FnOnce(u16, usize) + Send>>,
 }
 
 impl Default for ServerOptions {
@@ -44,6 +48,7 @@ impl Default for ServerOptions {
             clock: Arc::new(SystemClock),
             allocated: None,
             config_file: None,
+            on_listening: None,
         }
     }
 }
@@ -373,6 +378,9 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let metrics = crate::metrics::bind(metrics_ip, metrics_port)
         .map_err(|e| StartError::Listen(SocketAddr::new(metrics_ip, metrics_port), e))?;
+    if let Some(f) = opts.on_listening {
+        f(actual_port, n);
+    }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let shard_cfg = cfg.shard_config();
     let mut shards: Vec<Shard> = (0..n)

@@ -364,13 +364,34 @@ fn main() -> ExitCode {
     let show_logo = config.get("always-show-logo") == Some("yes") || log::stdout_is_tty(&logfile);
     let threads = cli.threads;
     let signals = block_signals();
+    // `use-exit-on-panic yes`: a panic anywhere (a bug) ends the process with exit code 1, as
+    // Redis's does instead of aborting; otherwise Rust's default handling applies.
+    if config.get("use-exit-on-panic") == Some("yes") {
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            default_hook(info);
+            tracing::warn!("Exiting on a panic (use-exit-on-panic yes): {info}");
+            std::process::exit(1);
+        }));
+    }
     let title_config = config.clone();
     let title_file = config_file.clone();
+    // The banner, as redis-server logs it: after the listeners are bound, before the data is
+    // loaded (the test suite waits for its `PID:` line, then for a failed load's messages).
+    let on_listening = Box::new(move |port: u16, threads: usize| {
+        if show_logo {
+            log::banner(pid, port, threads);
+        } else {
+            tracing::info!("Running mode=standalone, port={port}.");
+        }
+        tracing::warn!("Server initialized");
+    });
     let opts = ServerOptions {
         config,
         threads,
         allocated: Some(allocated),
         config_file,
+        on_listening: Some(on_listening),
         ..Default::default()
     };
     let server = match rustis_runtime::start(opts) {
@@ -399,23 +420,24 @@ fn main() -> ExitCode {
             remove_pidfile(&pidfile);
             return ExitCode::from(1);
         }
+        Err(StartError::Load(..)) => {
+            // The loaders logged Redis's lines already (the reason, then that it stops), so
+            // the pid file goes without a line of its own: theirs stays the last.
+            if !pidfile.is_empty() {
+                let _ = std::fs::remove_file(&pidfile);
+            }
+            return ExitCode::from(1);
+        }
         Err(e) => {
             tracing::warn!("Could not start: {e}");
             remove_pidfile(&pidfile);
             return ExitCode::from(1);
         }
     };
-    let actual_port = server.addr().port();
     rustis_runtime::process::set_title(&title_config, title_file.as_deref());
     if let Err(e) = rustis_runtime::process::apply_oom_score(&title_config) {
         tracing::warn!("{e}");
     }
-    if show_logo {
-        log::banner(pid, actual_port, server.threads());
-    } else {
-        tracing::info!("Running mode=standalone, port={actual_port}.");
-    }
-    tracing::warn!("Server initialized");
     tracing::info!("Ready to accept connections");
     wait_for_signals(signals, server.signaller());
     server.wait();

@@ -53,12 +53,12 @@ fn version_answers_like_redis_server_and_exits() {
 #[test]
 fn a_setting_that_promises_a_missing_feature_stops_startup_naming_it() {
     let dir = TempDir::new("setting");
-    let out = run_in(&dir.0, &["--port", "0", "--aof-timestamp-enabled", "yes"]);
+    let out = run_in(&dir.0, &["--port", "0", "--crash-memcheck-enabled", "yes"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            ">>> 'aof-timestamp-enabled \"yes\"'\n'aof-timestamp-enabled' is not supported yet: the AOF is written without timestamp annotations"
+            ">>> 'crash-memcheck-enabled \"yes\"'\n'crash-memcheck-enabled' is not supported yet: there is no memory test on a crash: Rustis writes no crash report"
         ),
         "{err}"
     );
@@ -77,15 +77,21 @@ fn a_dump_rdb_in_the_working_directory_that_cannot_be_loaded_stops_startup_namin
     std::fs::write(dir.0.join("dump.rdb"), b"REDIS0010").expect("write dump.rdb");
     let out = run_in(&dir.0, &["--port", "0"]);
     assert_eq!(out.status.code(), Some(1));
-    // Like redis-server's, the reason is in the log, which is standard output here.
+    // Like redis-server's, the reason is in the log, which is standard output here, and the
+    // server says it stops, as Redis does, after its banner.
     let err = String::from_utf8_lossy(&out.stdout);
     // `dir` is the working directory, shown (as CONFIG GET dir shows it) as its absolute path.
     let abs = std::fs::canonicalize(&dir.0).expect("the directory");
     assert!(
         err.contains(&format!(
-            "could not load {}/dump.rdb: unexpected end of data at offset 9",
+            "Internal error in RDB reading {}/dump.rdb -> unexpected end of data at offset 9",
             abs.display()
         )),
+        "{err}"
+    );
+    assert!(
+        err.trim_end()
+            .ends_with("Terminating server after rdb file reading failure."),
         "{err}"
     );
 }

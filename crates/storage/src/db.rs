@@ -596,6 +596,12 @@ impl Db {
         }
     }
 
+    /// Every key and its entry, in table order, including keys whose time has passed but
+    /// that were not removed yet (SAVE writes them, as Redis's does: loading skips them).
+    pub fn iter_with_expired(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
+        self.map.iter()
+    }
+
     /// Every live key and its entry, in table order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
         let now = self.now;
