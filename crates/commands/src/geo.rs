@@ -397,8 +397,11 @@ impl Shape {
     }
 }
 
-struct Point {
-    member: Box<[u8]>,
+/// A member found by a search. It borrows the member's name from the sorted set: a search
+/// finds many members and replies with a few, so nothing is copied until a reply or a
+/// destination needs it.
+struct Point<'a> {
+    member: &'a [u8],
     xy: [f64; 2],
     dist: f64,
     score: f64,
@@ -406,22 +409,21 @@ struct Point {
 
 /// The members with scores in `min..max` inside `shape`, appended to `found` (stopping at
 /// `limit` found, 0: none).
-fn points_in_range(
-    z: &ZSetValue,
+fn points_in_range<'a>(
+    z: &'a ZSetValue,
     min: f64,
     max: f64,
     shape: &Shape,
-    found: &mut Vec<Point>,
+    found: &mut Vec<Point<'a>>,
     limit: usize,
 ) {
-    let start = z.score_prefix(|s| s < min);
-    for (m, s) in z.iter_from(start, false) {
+    for (m, s) in z.iter_from_score(|s| s < min) {
         if s >= max {
             break;
         }
         if let Some((xy, dist)) = shape.contains(s) {
             found.push(Point {
-                member: m.into(),
+                member: m,
                 xy,
                 dist,
                 score: s,
@@ -433,7 +435,7 @@ fn points_in_range(
     }
 }
 
-fn members_of_areas(z: &ZSetValue, shape: &Shape, limit: usize) -> Vec<Point> {
+fn members_of_areas<'a>(z: &'a ZSetValue, shape: &Shape, limit: usize) -> Vec<Point<'a>> {
     let boxes = shape.areas();
     let mut found = Vec::new();
     let mut last = 0;
@@ -896,7 +898,7 @@ fn search(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, flags: u8) {
     if let Some(d) = dst {
         let pairs: Vec<(Box<[u8]>, f64)> = found
             .into_iter()
-            .map(|p| (p.member, if storedist { p.dist } else { p.score }))
+            .map(|p| (p.member.into(), if storedist { p.dist } else { p.score }))
             .collect();
         return out.int(store_result(keys, d, pairs, limits));
     }
@@ -906,7 +908,7 @@ fn search(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, flags: u8) {
         if opts > 0 {
             out.array(opts + 1);
         }
-        out.bulk(&p.member);
+        out.bulk(p.member);
         if withdist {
             out.bulk(fmt_distance(p.dist).as_bytes());
         }

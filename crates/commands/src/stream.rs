@@ -157,8 +157,17 @@ fn parse_end(arg: &[u8]) -> Result<StreamId, &'static str> {
     Ok(id)
 }
 
+/// An ID as a bulk string, formatted on the stack (every entry of a reply has one).
 fn bulk_id(out: &mut Out, id: StreamId) {
-    out.bulk(&id.to_bytes());
+    let mut buf = [0u8; 41];
+    let mut ms = itoa::Buffer::new();
+    let mut seq = itoa::Buffer::new();
+    let (ms, seq) = (ms.format(id.ms).as_bytes(), seq.format(id.seq).as_bytes());
+    let n = ms.len() + 1 + seq.len();
+    buf[..ms.len()].copy_from_slice(ms);
+    buf[ms.len()] = b'-';
+    buf[ms.len() + 1..n].copy_from_slice(seq);
+    out.bulk(&buf[..n]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -503,13 +512,14 @@ fn cmd_xdel(ctx: &mut ShardCtx, args: &[Bytes], out: &mut Out) {
 // ---------------------------------------------------------------------------------------------
 // XREAD, XREADGROUP.
 
-/// The options of an XREAD or XREADGROUP.
-struct ReadArgs {
+/// The options of an XREAD or XREADGROUP. It borrows the group and consumer names from the
+/// arguments: a blocking XREADGROUP is parsed several times per call.
+struct ReadArgs<'a> {
     /// 0: no limit.
     count: usize,
     /// BLOCK's milliseconds, if given.
     block: Option<u64>,
-    group: Option<(Bytes, Bytes)>,
+    group: Option<(&'a [u8], &'a [u8])>,
     noack: bool,
     /// The position of the first key.
     streams: usize,
@@ -517,7 +527,7 @@ struct ReadArgs {
     n: usize,
 }
 
-fn parse_read(args: &[Bytes], group_cmd: bool) -> Result<ReadArgs, String> {
+fn parse_read(args: &[Bytes], group_cmd: bool) -> Result<ReadArgs<'_>, String> {
     let mut r = ReadArgs {
         count: 0,
         block: None,
@@ -557,7 +567,7 @@ fn parse_read(args: &[Bytes], group_cmd: bool) -> Result<ReadArgs, String> {
                         .into(),
                 );
             }
-            r.group = Some((args[i + 1].clone(), args[i + 2].clone()));
+            r.group = Some((&args[i + 1], &args[i + 2]));
             i += 2;
         } else if eq_ic(o, "noack") {
             if !group_cmd {
@@ -743,70 +753,38 @@ fn read_command(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, group_cmd: b
         Ok(r) => r,
         Err(e) => return out.error(&e),
     };
-    let group = r.group.as_ref().map(|g| &g.0[..]);
+    let group = r.group.map(|g| g.0);
     let mut ids = Vec::with_capacity(r.n);
     for i in 0..r.n {
-        let key = args[r.streams + i].clone();
+        let key = &args[r.streams + i];
         let s = match keys.get(i).map(|e| &e.value) {
             None => None,
             Some(Value::Stream(s)) => Some(&**s),
             Some(_) => return out.error(WRONGTYPE),
         };
-        match check_read_key(s, &key, &args[r.streams + r.n + i], group) {
+        match check_read_key(s, key, &args[r.streams + r.n + i], group) {
             Ok(id) => ids.push(id),
             Err(e) => return out.error(&e),
         }
     }
     let now = keys.now();
+    // One stream (the usual case) is written straight into `out`: whether it is served is known
+    // before anything is written. Several go through a buffer, because the reply starts with
+    // how many were served and serving one can change whether a later one is (the same key
+    // named twice).
+    if r.n == 1 {
+        if !read_ready(keys, &r, 0, ids[0])
+            || !read_serve(keys, &r, args, 0, ids[0], now, out, true)
+        {
+            out.null_array();
+        }
+        return;
+    }
     let mut body = Out::new(out.resp3);
     let mut served = 0;
     for (i, id) in ids.into_iter().enumerate() {
-        let key = &args[r.streams + i];
-        match (&r.group, id) {
-            (None, ReadId::After(gt)) => {
-                let Some(Value::Stream(s)) = keys.get(i).map(|e| &e.value) else {
-                    continue;
-                };
-                if s.is_empty() || s.last_valid_id() <= gt {
-                    continue;
-                }
-                let Some(start) = gt.incr() else { continue };
-                served += 1;
-                stream_header(&mut body, key);
-                reply_range(&mut body, s, start, StreamId::MAX, r.count, false);
-            }
-            (Some((g, c)), id) => {
-                let ready = match (keys.get(i).map(|e| &e.value), id) {
-                    (Some(Value::Stream(_)), ReadId::After(_)) => true,
-                    (Some(Value::Stream(s)), ReadId::New) => {
-                        !s.is_empty()
-                            && s.groups
-                                .get(&g[..])
-                                .is_some_and(|gr| s.last_valid_id() > gr.last_id)
-                    }
-                    _ => false,
-                };
-                if !ready {
-                    continue;
-                }
-                let Some(mut v) = crate::txn::get_mut_as::<StreamValue>(keys, i) else {
-                    continue;
-                };
-                served += 1;
-                stream_header(&mut body, key);
-                if touch_consumer(&mut v, g, c, now) {
-                    v.set_event("xgroup-createconsumer");
-                }
-                let s: &mut StreamValue = &mut v;
-                match id {
-                    ReadId::New => serve_group_new(&mut body, s, g, c, r.count, r.noack, now),
-                    ReadId::After(gt) => {
-                        let start = gt.incr().unwrap_or(StreamId::MAX);
-                        serve_group_history(&mut body, s, g, c, start, r.count, now)
-                    }
-                }
-            }
-            (None, ReadId::New) => {}
+        if read_ready(keys, &r, i, id) && read_serve(keys, &r, args, i, id, now, &mut body, false) {
+            served += 1;
         }
     }
     if served == 0 {
@@ -818,6 +796,81 @@ fn read_command(keys: &mut dyn Keys, args: &[Bytes], out: &mut Out, group_cmd: b
         out.array(served);
     }
     out.raw(&body.buf);
+}
+
+/// Whether stream `i` of an XREAD(GROUP) has something to reply with.
+fn read_ready(keys: &mut dyn Keys, r: &ReadArgs, i: usize, id: ReadId) -> bool {
+    match (&r.group, id, keys.get(i).map(|e| &e.value)) {
+        (None, ReadId::After(gt), Some(Value::Stream(s))) => {
+            !s.is_empty() && s.last_valid_id() > gt && gt.incr().is_some()
+        }
+        (Some(_), ReadId::After(_), Some(Value::Stream(_))) => true,
+        (Some((g, _)), ReadId::New, Some(Value::Stream(s))) => {
+            !s.is_empty()
+                && s.groups
+                    .get(&g[..])
+                    .is_some_and(|gr| s.last_valid_id() > gr.last_id)
+        }
+        _ => false,
+    }
+}
+
+/// Writes stream `i`'s part of an XREAD(GROUP) reply (which [`read_ready`] allowed), preceded
+/// by a one-stream reply header if `outer`; false if it wrote nothing.
+#[allow(clippy::too_many_arguments)]
+fn read_serve(
+    keys: &mut dyn Keys,
+    r: &ReadArgs,
+    args: &[Bytes],
+    i: usize,
+    id: ReadId,
+    now: u64,
+    out: &mut Out,
+    outer: bool,
+) -> bool {
+    let key = &args[r.streams + i];
+    let header = |out: &mut Out| {
+        if outer {
+            if out.resp3 {
+                out.map(1);
+            } else {
+                out.array(1);
+            }
+        }
+        stream_header(out, key);
+    };
+    match (&r.group, id) {
+        (None, ReadId::After(gt)) => {
+            let Some(Value::Stream(s)) = keys.get(i).map(|e| &e.value) else {
+                return false;
+            };
+            let Some(start) = gt.incr() else {
+                return false;
+            };
+            header(out);
+            reply_range(out, s, start, StreamId::MAX, r.count, false);
+            true
+        }
+        (Some((g, c)), id) => {
+            let Some(mut v) = crate::txn::get_mut_as::<StreamValue>(keys, i) else {
+                return false;
+            };
+            header(out);
+            if touch_consumer(&mut v, g, c, now) {
+                v.set_event("xgroup-createconsumer");
+            }
+            let s: &mut StreamValue = &mut v;
+            match id {
+                ReadId::New => serve_group_new(out, s, g, c, r.count, r.noack, now),
+                ReadId::After(gt) => {
+                    let start = gt.incr().unwrap_or(StreamId::MAX);
+                    serve_group_history(out, s, g, c, start, r.count, now)
+                }
+            }
+            true
+        }
+        (None, ReadId::New) => false,
+    }
 }
 
 /// Touches the consumer a read group serves, creating it if missing; returns whether it was

@@ -203,7 +203,13 @@ pub(crate) fn decode(r: &mut Reader<'_>, v2: bool) -> Result<StreamValue, Decode
         };
         (f, d, r.read_len()?)
     } else {
-        (StreamId::MIN, StreamId::MIN, length)
+        // A stream from before 7.0 (RDB_TYPE_STREAM_LISTPACKS): as Redis migrates it, every
+        // entry counts as added, nothing as deleted, and the first ID is the first live entry's.
+        let first = s
+            .range(StreamId::MIN, StreamId::MAX, false)
+            .next()
+            .map_or(StreamId::MIN, |(id, _)| id);
+        (first, StreamId::MIN, length)
     };
     if !s.set_meta(length, last_id, first_id, max_deleted, entries_added) {
         return Err(bad());
@@ -215,10 +221,11 @@ pub(crate) fn decode(r: &mut Reader<'_>, v2: bool) -> Result<StreamValue, Decode
             ms: r.read_len()?,
             seq: r.read_len()?,
         };
+        // Before 7.0 groups had no read counter: Redis estimates it from the last delivered ID.
         let entries_read = if v2 {
             r.read_len()? as i64
         } else {
-            rustis_storage::stream::INVALID_ENTRIES_READ
+            s.estimate_distance(last)
         };
         let mut g = Group::new(last, entries_read);
         let mut owned = std::collections::BTreeSet::new();

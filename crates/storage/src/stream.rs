@@ -217,6 +217,34 @@ impl Node {
         None
     }
 
+    /// The index of the first entry whose ID is at least `id`.
+    fn lower_bound(&self, key: StreamId, id: StreamId) -> usize {
+        let (mut lo, mut hi) = (0, self.offsets.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.id_at(key, mid) < id {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The index after the last entry whose ID is at most `id`.
+    fn upper_bound(&self, key: StreamId, id: StreamId) -> usize {
+        let (mut lo, mut hi) = (0, self.offsets.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.id_at(key, mid) <= id {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     fn set_deleted(&mut self, i: usize) {
         self.data[self.offsets[i] as usize] |= FLAG_DELETED;
     }
@@ -332,6 +360,80 @@ impl<'a> Iterator for Fields<'a> {
 }
 
 impl ExactSizeIterator for Fields<'_> {}
+
+/// The live entries of a stream in an ID interval ([`StreamValue::range`]). Within a node it
+/// finds where the interval starts (or, reversed, ends) by binary search on the entry offsets,
+/// so reading one entry in the middle of a node decodes a handful of IDs, not the node.
+pub struct Range<'a> {
+    nodes: std::collections::btree_map::Range<'a, StreamId, Node>,
+    /// The node being read; `None` before the first and after the last.
+    node: Option<&'a Node>,
+    key: StreamId,
+    /// The entries of `node` still to read: `lo..hi`.
+    lo: usize,
+    hi: usize,
+    start: StreamId,
+    end: StreamId,
+    rev: bool,
+}
+
+impl<'a> Range<'a> {
+    /// Stops the iteration (an ID past the interval was met).
+    fn finish(&mut self) {
+        self.node = None;
+        self.lo = 0;
+        self.hi = 0;
+        self.nodes = Default::default();
+    }
+}
+
+impl<'a> Iterator for Range<'a> {
+    type Item = (StreamId, Fields<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let node = match self.node {
+                Some(n) if self.lo < self.hi => n,
+                _ => {
+                    let (&key, n) = if self.rev {
+                        self.nodes.next_back()?
+                    } else {
+                        self.nodes.next()?
+                    };
+                    self.node = Some(n);
+                    self.key = key;
+                    if self.rev {
+                        self.lo = 0;
+                        self.hi = n.upper_bound(key, self.end);
+                    } else {
+                        self.lo = if key < self.start {
+                            n.lower_bound(key, self.start)
+                        } else {
+                            0
+                        };
+                        self.hi = n.offsets.len();
+                    }
+                    continue;
+                }
+            };
+            let i = if self.rev {
+                self.hi -= 1;
+                self.hi
+            } else {
+                self.lo += 1;
+                self.lo - 1
+            };
+            let s = node.slot(self.key, i);
+            if (self.rev && s.id < self.start) || (!self.rev && s.id > self.end) {
+                self.finish();
+                return None;
+            }
+            if s.flags & FLAG_DELETED == 0 {
+                return Some((s.id, s.fields));
+            }
+        }
+    }
+}
 
 /// One pending entry of a consumer group.
 #[derive(Debug, Clone, PartialEq)]
@@ -875,42 +977,27 @@ impl StreamValue {
     }
 
     /// The live entries with IDs in `start..=end`, in ID order (reversed if `rev`).
-    pub fn range(
-        &self,
-        start: StreamId,
-        end: StreamId,
-        rev: bool,
-    ) -> Box<dyn Iterator<Item = (StreamId, Fields<'_>)> + '_> {
+    pub fn range(&self, start: StreamId, end: StreamId, rev: bool) -> Range<'_> {
+        let mut r = Range {
+            nodes: self.nodes.range(StreamId::MIN..StreamId::MIN),
+            node: None,
+            key: StreamId::MIN,
+            lo: 0,
+            hi: 0,
+            start,
+            end,
+            rev,
+        };
         if start > end {
-            return Box::new(std::iter::empty());
+            return r;
         }
         let first = self
             .nodes
             .range(..=start)
             .next_back()
             .map_or(start, |(k, _)| *k);
-        let nodes = self.nodes.range(first..=end);
-        let keep = move |s: &Slot<'_>| s.flags & FLAG_DELETED == 0 && s.id >= start && s.id <= end;
-        if rev {
-            Box::new(
-                nodes
-                    .rev()
-                    .flat_map(|(k, n)| (0..n.offsets.len()).rev().map(move |i| n.slot(*k, i)))
-                    .skip_while(move |s| s.id > end)
-                    .take_while(move |s| s.id >= start)
-                    .filter(keep)
-                    .map(|s| (s.id, s.fields)),
-            )
-        } else {
-            Box::new(
-                nodes
-                    .flat_map(|(k, n)| (0..n.offsets.len()).map(move |i| n.slot(*k, i)))
-                    .skip_while(move |s| s.id < start)
-                    .take_while(move |s| s.id <= end)
-                    .filter(keep)
-                    .map(|s| (s.id, s.fields)),
-            )
-        }
+        r.nodes = self.nodes.range(first..=end);
+        r
     }
 
     /// The last live entry's ID (0-0 when empty).
@@ -1141,6 +1228,49 @@ mod tests {
         }
         assert_eq!(s.node_count(), 2);
         assert_eq!(ids(&s).len(), 15);
+    }
+
+    #[test]
+    fn ranges_match_a_filter_of_every_entry() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let mut s = StreamValue::new();
+        let mut all = Vec::new();
+        let mut ms = 1;
+        for _ in 0..400 {
+            ms += rng.gen_range(0..3u64);
+            let next = s.next_auto_id(ms).unwrap();
+            s.add(next, &[b"f".as_slice(), b"v".as_slice()], 7, 0)
+                .unwrap();
+            all.push(next);
+        }
+        for _ in 0..150 {
+            let victim = all[rng.gen_range(0..all.len())];
+            s.delete(victim);
+        }
+        let live: Vec<StreamId> = all.iter().copied().filter(|&i| s.contains(i)).collect();
+        let near = |rng: &mut rand::rngs::SmallRng| {
+            let base = all[rng.gen_range(0..all.len())];
+            match rng.gen_range(0..4) {
+                0 => base,
+                1 => base.incr().unwrap(),
+                2 => base.decr().unwrap_or(base),
+                _ => StreamId::new(base.ms, u64::MAX),
+            }
+        };
+        for _ in 0..2000 {
+            let (a, b) = (near(&mut rng), near(&mut rng));
+            for rev in [false, true] {
+                let got: Vec<StreamId> = s.range(a, b, rev).map(|(i, _)| i).collect();
+                let mut want: Vec<StreamId> =
+                    live.iter().copied().filter(|&i| i >= a && i <= b).collect();
+                if rev {
+                    want.reverse();
+                }
+                assert_eq!(got, want, "{a:?}..={b:?} rev={rev}");
+            }
+        }
+        assert_eq!(s.last_valid_id(), *live.last().unwrap());
     }
 
     #[test]
