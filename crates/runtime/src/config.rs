@@ -377,7 +377,12 @@ static PARAMS: &[Param] = &[
     p("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10", true),
     p("lfu-log-factor", Kind::Int(0, i32::MAX as i64), "10", true),
     p("lfu-decay-time", Kind::Int(0, i32::MAX as i64), "1", true),
-    p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
+    pa(
+        "busy-reply-threshold",
+        "lua-time-limit",
+        Kind::Int(0, MAX),
+        "5000",
+    ),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
     p("acllog-max-len", Kind::Int(0, MAX), "128", true),

@@ -417,6 +417,7 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             .map(|_| std::sync::atomic::AtomicU8::new(0))
             .collect(),
         busy_count: AtomicUsize::new(0),
+        busy_run: (0..n).map(|_| std::sync::Mutex::new(None)).collect(),
         lua_time_limit_ms: AtomicU64::new(0),
         pubsub: crate::pubsub::Limits::new(n),
         tracking: Default::default(),
