@@ -937,3 +937,52 @@ fn functions_are_logged_replayed_and_kept_by_rewrites() {
         check(&mut r.conn(), &want);
     }
 }
+
+/// A transaction's block starts with the SELECT of its database, then MULTI, as redis-server
+/// writes it (Redis's "MULTI with FLUSHALL and AOF"): the incremental files of both hold the
+/// same commands.
+#[test]
+fn a_transaction_block_selects_its_database_before_multi() {
+    let session = |c: &mut RawConn| {
+        for args in [
+            &["SELECT", "3"][..],
+            &["MULTI"],
+            &["SET", "foo", "bar"],
+            &["FLUSHALL"],
+            &["EXEC"],
+            &["SELECT", "4"],
+            &["MULTI"],
+            &["SET", "a", "1"],
+            &["SELECT", "5"],
+            &["SET", "b", "2"],
+            &["EXEC"],
+        ] {
+            let r = c.cmd(args);
+            assert!(!r.starts_with(b"-"), "{args:?}: {}", show(&r));
+        }
+    };
+    let incr = |dir: &Path| {
+        let data = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+        commands_of(&data)
+            .into_iter()
+            .map(|(_, c)| c.join(" ").to_uppercase())
+            .collect::<Vec<_>>()
+    };
+    let dir = TempDir::new("selectmulti-ref");
+    {
+        let r = Reference::start_with(
+            Some(&dir.0),
+            &["--appendonly", "yes", "--appendfsync", "always"],
+        );
+        session(&mut r.conn());
+    }
+    let want = incr(&dir.0);
+    for threads in THREADS {
+        let dir = TempDir::new("selectmulti");
+        {
+            let s = start_aof(threads, &dir.0, &[("appendfsync", "always")]);
+            session(&mut s.raw());
+        }
+        assert_eq!(incr(&dir.0), want, "{threads} threads");
+    }
+}
