@@ -545,3 +545,73 @@ fn watch_of_keys_past_their_time_follows_redis() {
         assert_eq!(got, want, "{threads} threads");
     }
 }
+
+/// `min-replicas-to-write` is enforced: with no replica, writes get NOREPLICAS (also inside
+/// MULTI, where the transaction then fails), an EXEC whose queue holds a write made before
+/// the setting changed is discarded with the reason, and scripts that may write are refused
+/// (a shebang script before it runs, an old-style one at its write).
+#[test]
+fn min_replicas_to_write_refuses_writes_with_no_replicas() {
+    let session = |addr: std::net::SocketAddr| -> Vec<String> {
+        let mut c = rustis_tests::RawConn::connect(addr);
+        let mut other = rustis_tests::RawConn::connect(addr);
+        let mut got = Vec::new();
+        let mut run = |c: &mut rustis_tests::RawConn, args: &[&str]| {
+            got.push(rustis_tests::show(&c.cmd(args)));
+        };
+        run(&mut c, &["SET", "xx", "1"]);
+        run(&mut c, &["MULTI"]);
+        run(&mut c, &["INCR", "xx"]);
+        run(&mut other, &["CONFIG", "SET", "min-replicas-to-write", "2"]);
+        run(&mut c, &["EXEC"]);
+        run(&mut c, &["SET", "xx", "2"]);
+        run(&mut c, &["GET", "xx"]);
+        run(&mut c, &["PING"]);
+        run(&mut c, &["MULTI"]);
+        run(&mut c, &["GET", "xx"]);
+        run(&mut c, &["EXEC"]);
+        run(&mut c, &["MULTI"]);
+        run(&mut c, &["SET", "xx", "3"]);
+        run(&mut c, &["EXEC"]);
+        run(
+            &mut c,
+            &[
+                "EVAL",
+                "#!lua flags=no-writes\nreturn redis.call('get','xx')",
+                "1",
+                "xx",
+            ],
+        );
+        run(
+            &mut c,
+            &["EVAL", "return redis.call('get','xx')", "1", "xx"],
+        );
+        run(
+            &mut c,
+            &["EVAL", "#!lua\nreturn redis.call('get','xx')", "1", "xx"],
+        );
+        run(
+            &mut c,
+            &["EVAL", "return redis.call('set','xx','4')", "1", "xx"],
+        );
+        run(
+            &mut c,
+            &["EVAL", "return redis.pcall('set','xx','4')", "1", "xx"],
+        );
+        run(&mut c, &["CONFIG", "SET", "min-replicas-max-lag", "0"]);
+        run(&mut c, &["SET", "xx", "5"]);
+        run(&mut c, &["CONFIG", "SET", "min-replicas-max-lag", "10"]);
+        // (A pattern lists them in Redis's hash order: each is asked for by name.)
+        run(&mut c, &["CONFIG", "GET", "min-replicas-to-write"]);
+        run(&mut c, &["CONFIG", "GET", "min-slaves-max-lag"]);
+        run(&mut c, &["CONFIG", "SET", "min-slaves-to-write", "0"]);
+        run(&mut c, &["SET", "xx", "6"]);
+        run(&mut c, &["GET", "xx"]);
+        got
+    };
+    let want = session(rustis_tests::Reference::start().addr());
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        assert_eq!(session(server.addr), want, "{threads} threads");
+    }
+}

@@ -271,6 +271,20 @@ static PARAMS: &[Param] = &[
         true,
     ),
     p("repl-backlog-size", Kind::Memory, "1048576", true),
+    // Enforced: Rustis has no replicas, so with both set above 0 every write is refused with
+    // NOREPLICAS, as Redis refuses them with fewer good replicas than asked for.
+    pa(
+        "min-replicas-to-write",
+        "min-slaves-to-write",
+        Kind::Int(0, i32::MAX as i64),
+        "0",
+    ),
+    pa(
+        "min-replicas-max-lag",
+        "min-slaves-max-lag",
+        Kind::Int(0, i32::MAX as i64),
+        "10",
+    ),
     Param {
         name: "replicaof",
         alias: Some("slaveof"),

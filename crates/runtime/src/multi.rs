@@ -117,6 +117,31 @@ pub(crate) fn queued_denyoom(sess: &Session) -> bool {
     })
 }
 
+/// The NOREPLICAS error, when `min-replicas-to-write` asks for replicas (Rustis has none).
+pub(crate) const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+
+/// NOREPLICAS for a write command, or for an EXEC whose queue holds one (Redis's
+/// `is_write_command` in `processCommand`), while writes need replicas.
+pub(crate) fn no_replicas(w: &Worker, sess: &Session, spec: &CommandSpec) -> Option<&'static str> {
+    if !w
+        .shared
+        .writes_need_replicas
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return None;
+    }
+    let write = if matches!(spec.run, Run::Conn(ConnCmd::Exec)) {
+        sess.multi.borrow().as_ref().is_some_and(|m| {
+            m.cmds
+                .iter()
+                .any(|(spec, args)| spec.resolve(args).unwrap_or(spec).flags & flags::WRITE != 0)
+        })
+    } else {
+        spec.flags & flags::WRITE != 0
+    };
+    write.then_some(NOREPLICAS)
+}
+
 /// Marks the transaction (if one is open) as failed: a command was refused while queueing.
 pub(crate) fn flag_error(sess: &Session) {
     if let Some(m) = sess.multi.borrow_mut().as_mut() {

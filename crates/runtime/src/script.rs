@@ -1033,6 +1033,14 @@ impl Host for ScriptHost<'_> {
         r
     }
 
+    fn write_denied(&mut self) -> Option<String> {
+        self.w
+            .shared
+            .writes_need_replicas
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| crate::multi::NOREPLICAS.to_string())
+    }
+
     fn tick(&mut self) {
         if !self.busy {
             if self.started.elapsed() < self.busy_after {

@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     /// `lua-time-limit` in milliseconds, copied from the config when it is set, so a script
     /// run reads it without taking the config's lock.
     pub lua_time_limit_ms: AtomicU64,
+    /// `min-replicas-to-write` and `min-replicas-max-lag` both above 0: with no replica ever
+    /// connected, every write is refused (NOREPLICAS), as Redis's `checkGoodReplicasStatus`.
+    pub writes_need_replicas: std::sync::atomic::AtomicBool,
     /// The pubsub output buffer limits, copied from the config (see `pubsub.rs`).
     pub pubsub: crate::pubsub::Limits,
     /// Client-side caching's figures and table limit (`tracking.rs`).
@@ -97,6 +100,10 @@ impl Shared {
         self.aof.load_settings(cfg);
         self.lua_time_limit_ms.store(
             cfg.get_i64("busy-reply-threshold").max(0) as u64,
+            Ordering::Relaxed,
+        );
+        self.writes_need_replicas.store(
+            cfg.get_i64("min-replicas-to-write") > 0 && cfg.get_i64("min-replicas-max-lag") > 0,
             Ordering::Relaxed,
         );
     }
