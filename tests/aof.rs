@@ -1115,3 +1115,52 @@ fn debug_aof_flush_sleep_delays_the_write_and_the_reply_waits_for_it_under_alway
         assert_eq!(show(&c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"])), "+OK\r\n");
     }
 }
+
+/// A transaction's block starts with the SELECT of its database, then MULTI, as redis-server
+/// writes it (Redis's "MULTI with FLUSHALL and AOF"): the incremental files of both hold the
+/// same commands.
+#[test]
+fn a_transaction_block_selects_its_database_before_multi() {
+    let session = |c: &mut RawConn| {
+        for args in [
+            &["SELECT", "3"][..],
+            &["MULTI"],
+            &["SET", "foo", "bar"],
+            &["FLUSHALL"],
+            &["EXEC"],
+            &["SELECT", "4"],
+            &["MULTI"],
+            &["SET", "a", "1"],
+            &["SELECT", "5"],
+            &["SET", "b", "2"],
+            &["EXEC"],
+        ] {
+            let r = c.cmd(args);
+            assert!(!r.starts_with(b"-"), "{args:?}: {}", show(&r));
+        }
+    };
+    let incr = |dir: &Path| {
+        let data = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+        commands_of(&data)
+            .into_iter()
+            .map(|(_, c)| c.join(" ").to_uppercase())
+            .collect::<Vec<_>>()
+    };
+    let dir = TempDir::new("selectmulti-ref");
+    {
+        let r = Reference::start_with(
+            Some(&dir.0),
+            &["--appendonly", "yes", "--appendfsync", "always"],
+        );
+        session(&mut r.conn());
+    }
+    let want = incr(&dir.0);
+    for threads in THREADS {
+        let dir = TempDir::new("selectmulti");
+        {
+            let s = start_aof(threads, &dir.0, &[("appendfsync", "always")]);
+            session(&mut s.raw());
+        }
+        assert_eq!(incr(&dir.0), want, "{threads} threads");
+    }
+}

@@ -372,6 +372,75 @@ fn a_long_script_makes_the_server_busy_until_script_kill() {
     }
 }
 
+/// The replies of a busy function's and a busy EVAL script's session, as any connection sees
+/// them: FUNCTION STATS names the running function (its `duration_ms` masked), SCRIPT KILL
+/// refuses to stop a function and FUNCTION KILL a script, each with Redis's `-BUSY` text.
+fn busy_kill_session(addr: std::net::SocketAddr) -> Vec<Vec<u8>> {
+    let conn = || rustis_tests::RawConn::connect(addr);
+    let mut r = conn();
+    let mut got = Vec::new();
+    let wait_busy = |r: &mut rustis_tests::RawConn| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while r.cmd(&["PING"]) == b"+PONG\r\n" {
+            assert!(std::time::Instant::now() < deadline, "never busy");
+        }
+    };
+    got.push(r.cmd(&["CONFIG", "SET", "busy-reply-threshold", "10"]));
+    got.push(r.cmd(&[
+        "FUNCTION",
+        "LOAD",
+        "REPLACE",
+        "#!lua name=spin\nredis.register_function('spin', function() while true do end end)",
+    ]));
+    let mut rd = conn();
+    rd.send_cmd(&["FCALL", "spin", "0"]);
+    wait_busy(&mut r);
+    got.push(r.cmd(&["PING"]));
+    let stats = r.cmd(&["FUNCTION", "STATS"]);
+    let at = stats
+        .windows(13)
+        .position(|w| w == b"duration_ms\r\n")
+        .map_or(stats.len(), |i| i + 13);
+    let end = stats[at..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(stats.len(), |i| at + i);
+    got.push([&stats[..at], b":N", &stats[end..]].concat());
+    got.push(r.cmd(&["SCRIPT", "KILL"]));
+    got.push(r.cmd(&["FUNCTION", "KILL"]));
+    got.push(rd.read_reply());
+    let mut rd = conn();
+    rd.send_cmd(&["EVAL", "while true do end", "0"]);
+    wait_busy(&mut r);
+    got.push(r.cmd(&["FUNCTION", "STATS"]));
+    got.push(r.cmd(&["FUNCTION", "KILL"]));
+    got.push(r.cmd(&["SCRIPT", "KILL"]));
+    got.push(rd.read_reply());
+    got.push(r.cmd(&["FUNCTION", "STATS"]));
+    got
+}
+
+#[test]
+fn function_stats_and_kills_while_a_function_or_a_script_keeps_the_server_busy() {
+    let reference = busy_kill_session(rustis_tests::Reference::start().addr());
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        for _ in 0..3 {
+            let got = busy_kill_session(server.addr);
+            assert_eq!(
+                got.iter()
+                    .map(|r| rustis_tests::show(r))
+                    .collect::<Vec<_>>(),
+                reference
+                    .iter()
+                    .map(|r| rustis_tests::show(r))
+                    .collect::<Vec<_>>(),
+                "{threads} threads"
+            );
+        }
+    }
+}
+
 /// While a script that has written keeps the server busy, SHUTDOWN without NOSAVE gets -BUSY
 /// and SHUTDOWN NOSAVE stops the server, the thread running the script included (Redis's
 /// "SHUTDOWN NOSAVE can kill a timedout script anyway").

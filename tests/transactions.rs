@@ -409,3 +409,209 @@ fn monitor_shows_the_queued_commands_between_multi_and_exec() {
         assert_eq!(line(), "\"EXEC\"\r\n");
     }
 }
+
+/// One step of a session: a command, or time passing (past every `PX 1` set before).
+enum Step {
+    Cmd(&'static [&'static str]),
+    Pass,
+}
+
+/// WATCH of keys past their time with the active expiry off, as Redis's "stale keys" tests
+/// do: a key that expires after WATCH breaks it, the removal of a key that was already past
+/// its time (by a read, FLUSHDB, SWAPDB) does not, and a value that replaces it does.
+fn stale_watch_session() -> Vec<Step> {
+    use Step::{Cmd, Pass};
+    let mut s = vec![Cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"])];
+    let exec: [Step; 3] = [Cmd(&["MULTI"]), Cmd(&["PING"]), Cmd(&["EXEC"])];
+    let mut case = |setup: Vec<Step>| {
+        s.push(Cmd(&["FLUSHALL"]));
+        s.push(Cmd(&["SELECT", "0"]));
+        s.extend(setup);
+        s.extend(exec.iter().map(|st| match st {
+            Cmd(c) => Cmd(c),
+            Pass => Pass,
+        }));
+    };
+    // Expires after WATCH: broken.
+    case(vec![
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Cmd(&["WATCH", "x"]),
+        Pass,
+    ]);
+    // Past its time at WATCH; untouched, read (removed), flushed: holds.
+    case(vec![
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Pass,
+        Cmd(&["WATCH", "x"]),
+    ]);
+    case(vec![
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Pass,
+        Cmd(&["WATCH", "x"]),
+        Cmd(&["EXISTS", "x"]),
+    ]);
+    case(vec![
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Pass,
+        Cmd(&["WATCH", "x"]),
+        Cmd(&["FLUSHDB"]),
+    ]);
+    // Past its time at WATCH, then written, or removed and written: broken.
+    case(vec![
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Pass,
+        Cmd(&["WATCH", "x"]),
+        Cmd(&["SET", "x", "2"]),
+    ]);
+    case(vec![
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Pass,
+        Cmd(&["WATCH", "x"]),
+        Cmd(&["EXISTS", "x"]),
+        Cmd(&["SET", "x", "2"]),
+    ]);
+    // SWAPDB: a stale key replaced by none or by another stale key, no key replaced by a
+    // stale one: holds; a live key swapped in: broken.
+    case(vec![
+        Cmd(&["SELECT", "1"]),
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Pass,
+        Cmd(&["WATCH", "x"]),
+        Cmd(&["SWAPDB", "0", "1"]),
+    ]);
+    case(vec![
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Pass,
+        Cmd(&["SELECT", "1"]),
+        Cmd(&["WATCH", "x"]),
+        Cmd(&["SWAPDB", "0", "1"]),
+    ]);
+    case(vec![
+        Cmd(&["SELECT", "1"]),
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Cmd(&["SELECT", "0"]),
+        Cmd(&["SET", "x", "2", "PX", "1"]),
+        Pass,
+        Cmd(&["SELECT", "1"]),
+        Cmd(&["WATCH", "x"]),
+        Cmd(&["SWAPDB", "0", "1"]),
+    ]);
+    case(vec![
+        Cmd(&["SET", "x", "1"]),
+        Cmd(&["SELECT", "1"]),
+        Cmd(&["WATCH", "x"]),
+        Cmd(&["SWAPDB", "0", "1"]),
+    ]);
+    // A fresh watch made stale by SWAPDB, then the key read away: holds.
+    case(vec![
+        Cmd(&["SET", "x", "1", "PX", "1"]),
+        Pass,
+        Cmd(&["SELECT", "1"]),
+        Cmd(&["WATCH", "x"]),
+        Cmd(&["SWAPDB", "0", "1"]),
+        Cmd(&["EXISTS", "x"]),
+    ]);
+    s
+}
+
+#[test]
+fn watch_of_keys_past_their_time_follows_redis() {
+    let run = |c: &mut rustis_tests::RawConn, pass: &dyn Fn()| -> Vec<String> {
+        stale_watch_session()
+            .iter()
+            .map(|st| match st {
+                Step::Cmd(args) => rustis_tests::show(&c.cmd(args)),
+                Step::Pass => {
+                    pass();
+                    String::new()
+                }
+            })
+            .collect()
+    };
+    let reference = rustis_tests::Reference::start_with(None, &["--enable-debug-command", "yes"]);
+    // redis-server runs on the wall clock: a few milliseconds pass.
+    let want = run(&mut reference.conn(), &|| {
+        std::thread::sleep(std::time::Duration::from_millis(3))
+    });
+    for threads in [1, 4] {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let clock = rustis_storage::ManualClock::new(now);
+        let mut cfg = rustis_runtime::Config::default();
+        cfg.set("enable-debug-command", "yes", true).unwrap();
+        let server = TestServer::start_opts(threads, Some(clock.clone()), cfg);
+        let got = run(&mut server.raw(), &|| clock.advance(10));
+        assert_eq!(got, want, "{threads} threads");
+    }
+}
+
+/// `min-replicas-to-write` is enforced: with no replica, writes get NOREPLICAS (also inside
+/// MULTI, where the transaction then fails), an EXEC whose queue holds a write made before
+/// the setting changed is discarded with the reason, and scripts that may write are refused
+/// (a shebang script before it runs, an old-style one at its write).
+#[test]
+fn min_replicas_to_write_refuses_writes_with_no_replicas() {
+    let session = |addr: std::net::SocketAddr| -> Vec<String> {
+        let mut c = rustis_tests::RawConn::connect(addr);
+        let mut other = rustis_tests::RawConn::connect(addr);
+        let mut got = Vec::new();
+        let mut run = |c: &mut rustis_tests::RawConn, args: &[&str]| {
+            got.push(rustis_tests::show(&c.cmd(args)));
+        };
+        run(&mut c, &["SET", "xx", "1"]);
+        run(&mut c, &["MULTI"]);
+        run(&mut c, &["INCR", "xx"]);
+        run(&mut other, &["CONFIG", "SET", "min-replicas-to-write", "2"]);
+        run(&mut c, &["EXEC"]);
+        run(&mut c, &["SET", "xx", "2"]);
+        run(&mut c, &["GET", "xx"]);
+        run(&mut c, &["PING"]);
+        run(&mut c, &["MULTI"]);
+        run(&mut c, &["GET", "xx"]);
+        run(&mut c, &["EXEC"]);
+        run(&mut c, &["MULTI"]);
+        run(&mut c, &["SET", "xx", "3"]);
+        run(&mut c, &["EXEC"]);
+        run(
+            &mut c,
+            &[
+                "EVAL",
+                "#!lua flags=no-writes\nreturn redis.call('get','xx')",
+                "1",
+                "xx",
+            ],
+        );
+        run(
+            &mut c,
+            &["EVAL", "return redis.call('get','xx')", "1", "xx"],
+        );
+        run(
+            &mut c,
+            &["EVAL", "#!lua\nreturn redis.call('get','xx')", "1", "xx"],
+        );
+        run(
+            &mut c,
+            &["EVAL", "return redis.call('set','xx','4')", "1", "xx"],
+        );
+        run(
+            &mut c,
+            &["EVAL", "return redis.pcall('set','xx','4')", "1", "xx"],
+        );
+        run(&mut c, &["CONFIG", "SET", "min-replicas-max-lag", "0"]);
+        run(&mut c, &["SET", "xx", "5"]);
+        run(&mut c, &["CONFIG", "SET", "min-replicas-max-lag", "10"]);
+        // (A pattern lists them in Redis's hash order: each is asked for by name.)
+        run(&mut c, &["CONFIG", "GET", "min-replicas-to-write"]);
+        run(&mut c, &["CONFIG", "GET", "min-slaves-max-lag"]);
+        run(&mut c, &["CONFIG", "SET", "min-slaves-to-write", "0"]);
+        run(&mut c, &["SET", "xx", "6"]);
+        run(&mut c, &["GET", "xx"]);
+        got
+    };
+    let want = session(rustis_tests::Reference::start().addr());
+    for threads in [1, 4] {
+        let server = TestServer::start(threads);
+        assert_eq!(session(server.addr), want, "{threads} threads");
+    }
+}

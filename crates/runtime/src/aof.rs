@@ -1032,13 +1032,18 @@ impl Incr {
                 self.last_ts = now;
             }
         }
+        self.select(db);
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// A SELECT, unless `db` is the database the file's last record was in.
+    fn select(&mut self, db: DbIndex) {
         if self.db != Some(db) {
             let d = db.to_string();
             self.buf
                 .extend_from_slice(&resp(&[b"SELECT", d.as_bytes()]));
             self.db = Some(db);
         }
-        self.buf.extend_from_slice(bytes);
     }
 
     fn write(&mut self) -> std::io::Result<()> {
@@ -1285,6 +1290,9 @@ impl Writer {
             f.add(held[0].0, &held[0].1);
             return;
         }
+        // Redis propagates MULTI in the database of the block's first record: the SELECT
+        // comes before it.
+        f.select(held[0].0);
         f.buf.extend_from_slice(&resp(&[b"MULTI"]));
         for (db, b) in &held {
             f.add(*db, b);
@@ -1309,6 +1317,7 @@ impl Writer {
             f.add(held[0].1, &held[0].2);
             return;
         }
+        f.select(held[0].1);
         f.buf.extend_from_slice(&resp(&[b"MULTI"]));
         for (_, db, b) in &held {
             f.add(*db, b);

@@ -261,10 +261,8 @@ impl Worker {
                 break;
             }
             for (db, key) in ready {
-                if self.key_locked(db, &key) {
+                if self.key_locked(db, &key) || !self.serve_key(shard, db, &key) {
                     deferred.push((db, key));
-                } else {
-                    self.serve_key(shard, db, &key);
                 }
             }
         }
@@ -274,14 +272,20 @@ impl Worker {
     }
 
     /// Serves the waiters of one key in the order they blocked, while it can serve them.
-    fn serve_key(&self, shard: &mut Shard, db: DbIndex, key: &[u8]) {
+    /// Returns false if it stopped at a waiter whose other key here (BLMOVE's destination) a
+    /// transaction holds locked: the key is served again after the unlock, so that the
+    /// transaction sees no change it did not make, and the waiters keep their order.
+    fn serve_key(&self, shard: &mut Shard, db: DbIndex, key: &[u8]) -> bool {
         let k = (db, Bytes::copy_from_slice(key));
         let mut blocked = self.blocked.borrow_mut();
         let Some(queue) = blocked.queues.get_mut(&k) else {
-            return;
+            return true;
         };
         let mut i = 0;
         while i < queue.len() {
+            if !queue[i].waiter.is_claimed() && self.writes_locked_key(&queue[i], key) {
+                return false;
+            }
             let gone = queue[i].waiter.is_claimed()
                 || matches!(self.serve_one(shard, &queue[i], false), Served::Gone);
             if gone {
@@ -297,6 +301,24 @@ impl Worker {
         if queue.is_empty() {
             blocked.queues.remove(&k);
         }
+        true
+    }
+
+    /// Whether serving `reg` would write a key of this shard, other than the one it waits on
+    /// (`waited`), that a transaction holds locked.
+    fn writes_locked_key(&self, reg: &Registration, waited: &[u8]) -> bool {
+        if self.locks_idle() {
+            return false;
+        }
+        let Some(spec) = dispatch::REGISTRY.lookup(&reg.args[0]) else {
+            return false;
+        };
+        spec.key_positions(&reg.args).is_ok_and(|positions| {
+            positions.iter().any(|&p| {
+                let k = &reg.args[p];
+                k[..] != *waited && shard_of(k, self.n) == self.id && self.key_locked(reg.db, k)
+            })
+        })
     }
 }
 

@@ -29,6 +29,15 @@ const BUSY_SCRIPT: &str =
 const BUSY_FUNCTION: &str =
     "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 
+/// The function that keeps a thread busy, as FUNCTION STATS shows it (`running_script`).
+pub(crate) struct BusyRun {
+    /// The function's name, as the caller gave it.
+    pub name: Bytes,
+    /// The caller's command (FCALL or FCALL_RO and its arguments).
+    pub command: Vec<Bytes>,
+    pub started: std::time::Instant,
+}
+
 /// The `-BUSY` error for the script that keeps the server busy, if any.
 pub(crate) fn busy_error(w: &Worker) -> Option<&'static str> {
     if w.shared.busy_count.load(Ordering::Relaxed) == 0 {
@@ -60,9 +69,10 @@ pub(crate) fn allowed(spec: &CommandSpec, args: &[Bytes]) -> bool {
             .is_some_and(|sub| sub.flags & flags::ALLOW_BUSY != 0)
 }
 
-/// Marks this thread busy (`function`: with a function rather than an EVAL script).
-pub(crate) fn enter(w: &Worker, function: bool) {
-    let kind = if function { 2 } else { 1 };
+/// Marks this thread busy, with `function` or else with an EVAL script.
+pub(crate) fn enter(w: &Worker, function: Option<BusyRun>) {
+    let kind = if function.is_some() { 2 } else { 1 };
+    *lock_run(w, w.id) = function;
     if w.shared.busy[w.id].swap(kind, Ordering::Relaxed) == 0 {
         w.shared.busy_count.fetch_add(1, Ordering::Relaxed);
     }
@@ -70,9 +80,56 @@ pub(crate) fn enter(w: &Worker, function: bool) {
 
 /// Ends this thread's busy state.
 pub(crate) fn leave(w: &Worker) {
+    *lock_run(w, w.id) = None;
     if w.shared.busy[w.id].swap(0, Ordering::Relaxed) != 0 {
         w.shared.busy_count.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+fn lock_run(w: &Worker, id: usize) -> std::sync::MutexGuard<'_, Option<BusyRun>> {
+    w.shared.busy_run[id]
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// FUNCTION STATS, on any thread: `running_script` is the function that keeps the server busy
+/// (the only time another command can see one run, as in Redis), and an EVAL script that
+/// keeps it busy makes FUNCTION STATS itself answer `-BUSY`; `engines` counts this thread's
+/// libraries (every thread's engine holds the same ones).
+pub(crate) fn function_stats(w: &Worker, counts: rustis_scripting::FunctionStats, out: &mut Out) {
+    if busy_error(w) == Some(BUSY_SCRIPT) {
+        return out.error(BUSY_SCRIPT);
+    }
+    out.map(2);
+    out.bulk(b"running_script");
+    let running = (0..w.n).find_map(|id| {
+        lock_run(w, id)
+            .as_ref()
+            .map(|r| (r.name.clone(), r.command.clone(), r.started.elapsed()))
+    });
+    match running {
+        None => out.null(),
+        Some((name, command, took)) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(&name);
+            out.bulk(b"command");
+            out.array(command.len());
+            for a in &command {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int(took.as_millis() as i64);
+        }
+    }
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(counts.libraries as i64);
+    out.bulk(b"functions_count");
+    out.int(counts.functions as i64);
 }
 
 /// Answers this thread's idle connections while its script runs (the session running it is
@@ -192,9 +249,9 @@ fn run_busy(w: &Worker, sess: &Session, args: &[Bytes], out: &mut Out, close: &m
             } else {
                 ConnCmd::ScriptAdmin
             };
-            if sub == b"stats" {
-                // FUNCTION STATS needs the engine, which the script holds.
-                return out.error(busy_error(w).unwrap_or(BUSY_FUNCTION));
+            if sub == b"stats" && cmd == ConnCmd::Function {
+                // The engine is the script's now: the counts are those it had when it started.
+                return function_stats(w, crate::script::function_counts(w), out);
             }
             crate::script::kill(w, cmd, &sub, out);
         }

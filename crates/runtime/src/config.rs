@@ -271,6 +271,20 @@ static PARAMS: &[Param] = &[
         true,
     ),
     p("repl-backlog-size", Kind::Memory, "1048576", true),
+    // Enforced: Rustis has no replicas, so with both set above 0 every write is refused with
+    // NOREPLICAS, as Redis refuses them with fewer good replicas than asked for.
+    pa(
+        "min-replicas-to-write",
+        "min-slaves-to-write",
+        Kind::Int(0, i32::MAX as i64),
+        "0",
+    ),
+    pa(
+        "min-replicas-max-lag",
+        "min-slaves-max-lag",
+        Kind::Int(0, i32::MAX as i64),
+        "10",
+    ),
     Param {
         name: "replicaof",
         alias: Some("slaveof"),
@@ -398,7 +412,12 @@ static PARAMS: &[Param] = &[
     p("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10", true),
     p("lfu-log-factor", Kind::Int(0, i32::MAX as i64), "10", true),
     p("lfu-decay-time", Kind::Int(0, i32::MAX as i64), "1", true),
-    p("lua-time-limit", Kind::Int(0, MAX), "5000", true),
+    pa(
+        "busy-reply-threshold",
+        "lua-time-limit",
+        Kind::Int(0, MAX),
+        "5000",
+    ),
     p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000", true),
     p("slowlog-max-len", Kind::Int(0, MAX), "128", true),
     p("acllog-max-len", Kind::Int(0, MAX), "128", true),

@@ -476,6 +476,13 @@ pub(crate) async fn run(
             pending.wrote_local(start, out);
             continue;
         }
+        // `min-replicas-to-write` with no replicas: writes are refused (NOREPLICAS).
+        if let Some(e) = multi::no_replicas(w, sess, spec) {
+            multi::reject(w, sess, spec, e, out);
+            crate::stats::rejected(spec, &args, &out.buf[start..]);
+            pending.wrote_local(start, out);
+            continue;
+        }
         // Over `maxmemory` with nothing left to evict: Redis's -OOM (see evict.rs).
         if let Some(e) = crate::evict::refused(w, sess, spec, &args) {
             multi::reject(w, sess, spec, e, out);

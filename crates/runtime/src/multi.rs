@@ -48,11 +48,13 @@ impl Multi {
     }
 }
 
-/// A key the connection watches, and its version when it started watching.
+/// A key the connection watches, its version when it started watching, and whether it was
+/// then present but past its time (a stale watch: see `Db::watch_holds`).
 pub(crate) struct Watched {
     db: DbIndex,
     key: Bytes,
     version: Version,
+    stale: bool,
 }
 
 const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
@@ -127,6 +129,29 @@ pub(crate) fn queued_any(
         .is_some_and(|m| m.cmds.iter().any(|(spec, args)| f(spec, args)))
 }
 
+/// The NOREPLICAS error, when `min-replicas-to-write` asks for replicas (Rustis has none).
+pub(crate) const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+
+/// NOREPLICAS for a write command, or for an EXEC whose queue holds one (Redis's
+/// `is_write_command` in `processCommand`), while writes need replicas.
+pub(crate) fn no_replicas(w: &Worker, sess: &Session, spec: &CommandSpec) -> Option<&'static str> {
+    if !w
+        .shared
+        .writes_need_replicas
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return None;
+    }
+    let write = if matches!(spec.run, Run::Conn(ConnCmd::Exec)) {
+        queued_any(sess, |spec, args| {
+            spec.resolve(args).unwrap_or(spec).flags & flags::WRITE != 0
+        })
+    } else {
+        spec.flags & flags::WRITE != 0
+    };
+    write.then_some(NOREPLICAS)
+}
+
 /// Marks the transaction (if one is open) as failed: a command was refused while queueing.
 pub(crate) fn flag_error(sess: &Session) {
     if let Some(m) = sess.multi.borrow_mut().as_mut() {
@@ -195,18 +220,21 @@ async fn watch(w: &Worker, sess: &Session, keys: &[Bytes]) {
         let k = key.clone();
         let f = Box::new(move |wk: &Worker| -> Partial {
             let mut shard = wk.shard_now();
-            Box::new(shard.dbs[db].watch(&k))
+            let d = shard.db(db);
+            Box::new((d.watch(&k), d.is_stale(&k)))
         });
         let Ok(v) = w.send_call(s, None, false, f).await else {
             return;
         };
-        let Ok(version) = v.downcast::<Version>() else {
+        let Ok(got) = v.downcast::<(Version, bool)>() else {
             return;
         };
+        let (version, stale) = *got;
         sess.watches.borrow_mut().push(Watched {
             db,
             key: key.clone(),
-            version: *version,
+            version,
+            stale,
         });
     }
 }
@@ -241,12 +269,15 @@ fn unwatch_all(w: &Worker, sess: &Session) {
     }
 }
 
-/// Whether every watched key of `keys` still has the version it had when watched; runs on the
-/// shard that owns them.
-fn watches_hold(wk: &Worker, keys: &[(DbIndex, Bytes, Version)]) -> bool {
+/// A watch as the shard that owns its key checks it: database, key, version, stale.
+type WatchCheck = (DbIndex, Bytes, Version, bool);
+
+/// Whether every watch of `keys` still holds (`Db::watch_holds`); runs on the shard that owns
+/// them, with its clock read now.
+fn watches_hold(wk: &Worker, keys: &[WatchCheck]) -> bool {
     let mut shard = wk.shard_now();
     keys.iter()
-        .all(|(db, k, v)| shard.dbs[*db].version(k) == Some(*v))
+        .all(|(db, k, v, stale)| shard.db(*db).watch_holds(k, *v, *stale))
 }
 
 /// What EXEC needs locked, per shard.
@@ -335,9 +366,9 @@ async fn exec(w: &Rc<Worker>, sess: &Session, out: &mut Out) {
 async fn exec_inline(w: &Rc<Worker>, sess: &Session, m: Multi, out: &mut Out) {
     let held = {
         let watches = sess.watches.borrow();
-        let keys: Vec<(DbIndex, Bytes, Version)> = watches
+        let keys: Vec<WatchCheck> = watches
             .iter()
-            .map(|k| (k.db, k.key.clone(), k.version))
+            .map(|k| (k.db, k.key.clone(), k.version, k.stale))
             .collect();
         keys.is_empty() || watches_hold(w, &keys)
     };
@@ -431,9 +462,9 @@ async fn exec_locked(w: &Rc<Worker>, sess: &Session, m: Multi, p: Plan, out: &mu
 
 /// Checks every watch on its shard, under the transaction's locks.
 async fn check_watches(w: &Worker, sess: &Session, tx: TxId) -> bool {
-    let mut by_shard: Vec<Vec<(DbIndex, Bytes, Version)>> = (0..w.n).map(|_| Vec::new()).collect();
+    let mut by_shard: Vec<Vec<WatchCheck>> = (0..w.n).map(|_| Vec::new()).collect();
     for k in sess.watches.borrow().iter() {
-        by_shard[shard_of(&k.key, w.n)].push((k.db, k.key.clone(), k.version));
+        by_shard[shard_of(&k.key, w.n)].push((k.db, k.key.clone(), k.version, k.stale));
     }
     let mut waits = Vec::new();
     for (s, keys) in by_shard.into_iter().enumerate() {

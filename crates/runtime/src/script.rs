@@ -71,6 +71,9 @@ pub(crate) struct Scripting {
     /// Scripts (by SHA) and functions (by name) that reached keys outside what they declared:
     /// they run with every shard locked.
     roaming: RefCell<HashSet<String>>,
+    /// The engine's library and function counts after its last use, for FUNCTION STATS while
+    /// a script holds the engine.
+    counts: std::cell::Cell<rustis_scripting::FunctionStats>,
 }
 
 impl Scripting {
@@ -127,7 +130,14 @@ fn engine_of<T>(w: &Worker, slot: &mut Option<Engine>, f: impl FnOnce(&mut Engin
             }
         }
     }
-    f(engine)
+    let r = f(engine);
+    w.scripting.counts.set(engine.function_stats());
+    r
+}
+
+/// This thread's library and function counts (see `Scripting::counts`).
+pub(crate) fn function_counts(w: &Worker) -> rustis_scripting::FunctionStats {
+    w.scripting.counts.get()
 }
 
 /// Makes the same load on every other thread's engine (see the module docs for why a reply
@@ -179,6 +189,10 @@ pub(crate) async fn admin(w: &Rc<Worker>, cmd: ConnCmd, args: &[Bytes], out: &mu
         .get(1)
         .map(|s| s.to_ascii_lowercase())
         .unwrap_or_default();
+    if cmd == ConnCmd::Function && sub == b"stats" && args.len() == 2 {
+        let counts = with_engine(w, |e| e.function_stats());
+        return crate::busy::function_stats(w, counts, out);
+    }
     let start = out.buf.len();
     let outcome = with_engine(w, |e| match cmd {
         ConnCmd::Function => e.function_cmd(args, out),
@@ -220,18 +234,21 @@ pub(crate) fn kill(w: &Worker, cmd: ConnCmd, sub: &[u8], out: &mut Out) {
         .find(|s| s.is_running());
     match running {
         None => out.error("NOTBUSY No scripts in execution right now."),
-        Some(s) if s.is_function() != function => {
-            if function {
-                out.error("NOTBUSY No scripts in execution right now.")
-            } else {
-                out.error(
-                    "BUSY Redis is busy running a function. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
-                )
-            }
-        }
+        // Redis checks for writes first, then which kind of run the command may stop.
         Some(s) if s.has_written() => out.error(
             "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
         ),
+        Some(s) if s.is_function() != function => {
+            if function {
+                out.error(
+                    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+                )
+            } else {
+                out.error(
+                    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
+                )
+            }
+        }
         Some(s) => {
             s.request_kill();
             out.ok();
@@ -442,6 +459,7 @@ pub(crate) async fn run(
             busy_after: busy_after(w),
             busy: false,
             function: !eval,
+            call: args,
             counted: Vec::new(),
             acl_open: false,
         };
@@ -528,6 +546,7 @@ fn run_forwarded(
         busy_after: busy_after(w),
         busy: false,
         function: !eval,
+        call: args,
         counted: Vec::new(),
         acl_open: false,
     };
@@ -619,6 +638,8 @@ struct ScriptHost<'a> {
     /// Whether it made this thread busy, and runs a function rather than an EVAL script.
     busy: bool,
     function: bool,
+    /// The caller's command (for FUNCTION STATS, should the run make the server busy).
+    call: &'a [Bytes],
     /// The commands the run called: spec, arguments, run time, and the reply's start when it
     /// is an error (for `stats`).
     counted: Vec<Counted>,
@@ -1025,6 +1046,14 @@ impl Host for ScriptHost<'_> {
         r
     }
 
+    fn write_denied(&mut self) -> Option<String> {
+        self.w
+            .shared
+            .writes_need_replicas
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| crate::multi::NOREPLICAS.to_string())
+    }
+
     fn tick(&mut self) {
         if !self.busy {
             if self.started.elapsed() < self.busy_after {
@@ -1036,7 +1065,12 @@ impl Host for ScriptHost<'_> {
                 if self.function { "FUNCTION KILL" } else { "SCRIPT KILL" }
             );
             self.busy = true;
-            crate::busy::enter(self.w, self.function);
+            let run = self.function.then(|| crate::busy::BusyRun {
+                name: self.call.get(1).cloned().unwrap_or_default(),
+                command: self.call.to_vec(),
+                started: self.started,
+            });
+            crate::busy::enter(self.w, run);
         }
         crate::busy::serve_idle(self.w);
     }

@@ -425,7 +425,9 @@ pub fn start(opts: ServerOptions) -> Result<ServerHandle, StartError> {
             .map(|_| std::sync::atomic::AtomicU8::new(0))
             .collect(),
         busy_count: AtomicUsize::new(0),
+        busy_run: (0..n).map(|_| std::sync::Mutex::new(None)).collect(),
         lua_time_limit_ms: AtomicU64::new(0),
+        writes_need_replicas: std::sync::atomic::AtomicBool::new(false),
         pubsub: crate::pubsub::Limits::new(),
         tracking: Default::default(),
         stats: Default::default(),

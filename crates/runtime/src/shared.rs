@@ -37,9 +37,16 @@ pub(crate) struct Shared {
     /// `allow_busy` flag get `-BUSY` on every thread, as in Redis.
     pub busy: Vec<std::sync::atomic::AtomicU8>,
     pub busy_count: AtomicUsize,
+    /// Per thread: the function that keeps it busy, for FUNCTION STATS's `running_script` on
+    /// any thread. Written when the thread becomes busy and when it stops being so, read by
+    /// FUNCTION STATS: never on the data path, so a lock is fine here.
+    pub busy_run: Vec<std::sync::Mutex<Option<crate::busy::BusyRun>>>,
     /// `lua-time-limit` in milliseconds, copied from the config when it is set, so a script
     /// run reads it without taking the config's lock.
     pub lua_time_limit_ms: AtomicU64,
+    /// `min-replicas-to-write` and `min-replicas-max-lag` both above 0: with no replica ever
+    /// connected, every write is refused (NOREPLICAS), as Redis's `checkGoodReplicasStatus`.
+    pub writes_need_replicas: std::sync::atomic::AtomicBool,
     /// The pubsub output buffer limits, copied from the config (see `pubsub.rs`).
     pub pubsub: crate::pubsub::Limits,
     /// Client-side caching's figures and table limit (`tracking.rs`).
@@ -94,7 +101,11 @@ impl Shared {
         crate::logging::set_level(cfg.get("loglevel").unwrap_or("notice"));
         self.aof.load_settings(cfg);
         self.lua_time_limit_ms.store(
-            cfg.get_i64("lua-time-limit").max(0) as u64,
+            cfg.get_i64("busy-reply-threshold").max(0) as u64,
+            Ordering::Relaxed,
+        );
+        self.writes_need_replicas.store(
+            cfg.get_i64("min-replicas-to-write") > 0 && cfg.get_i64("min-replicas-max-lag") > 0,
             Ordering::Relaxed,
         );
     }

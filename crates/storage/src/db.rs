@@ -9,7 +9,9 @@ use rand::Rng;
 
 use crate::table::Table;
 use crate::value::Value;
-use crate::write::{entry_mem, Book, ChangeKind, KeyListener, KeyMut, Kind, ListenerId, Version};
+use crate::write::{
+    entry_mem, Book, ChangeKind, Effect, KeyListener, KeyMut, Kind, ListenerId, Version,
+};
 use crate::{DbIndex, OpError};
 
 /// A key's value and its absolute expiry time in Unix milliseconds.
@@ -528,8 +530,9 @@ impl Db {
                 self.book.before(k, e);
             }
         }
-        let map = &self.map;
-        self.book.touch_all(|k| map.get(k).is_some());
+        let (map, now) = (&self.map, self.now);
+        self.book
+            .touch_all(|k| map.get(k).map(|e| removal_effect(e, now)));
         self.book.after(b"", ChangeKind::Flushed, None);
     }
 
@@ -565,6 +568,10 @@ impl Db {
     /// keys that now hold a value become ready, watched keys that exist in either database are
     /// touched, and both databases report [`ChangeKind::Swapped`].
     pub fn swap_contents(a: &mut Db, b: &mut Db) {
+        // Both sides judge which keys are past their time by the same clock.
+        let now = a.now.max(b.now);
+        a.set_now(now);
+        b.set_now(now);
         for db in [&mut *a, &mut *b] {
             if db.book.has_listeners() {
                 for (k, e) in db.map.iter() {
@@ -584,14 +591,14 @@ impl Db {
     /// The write path's work on one side of a swap with database `other`, whose table (the
     /// old contents of this one) is `other_map`.
     fn after_swap(&mut self, other_map: &Table, other: DbIndex) {
-        let map = &self.map;
+        let (map, now) = (&self.map, self.now);
         self.blocked.signal_existing(|k| map.get(k).is_some());
         // Streams that this index held before the swap are gone from it: their blocked
         // XREADGROUP clients are told, as Redis's `scanDatabaseForDeletedStreams` does.
         signal_waited_streams(&mut self.blocked, other_map);
         if self.book.observed() {
             self.book
-                .touch_all(|k| map.get(k).is_some() || other_map.get(k).is_some());
+                .touch_all(|k| swap_effect(other_map.get(k), map.get(k), now));
             self.book.after(b"", ChangeKind::Swapped(other), None);
         }
     }
@@ -729,6 +736,23 @@ impl Db {
         self.book.watch(key)
     }
 
+    /// Whether `key` is present but past its time, not yet removed: a watch taken now is
+    /// *stale* (see [`Db::watch_holds`]).
+    pub fn is_stale(&self, key: &[u8]) -> bool {
+        self.map.get(key).is_some_and(|e| e.is_expired(self.now))
+    }
+
+    /// Whether a watch of `key` taken at `version` ([`Db::watch`]), stale or not
+    /// ([`Db::is_stale`] then), still holds, as Redis's EXEC decides: any change of the key
+    /// breaks it, except that the removal of a key already past its time (by expiry, FLUSHDB,
+    /// SWAPDB) leaves a stale watch alone, and a key that passes its time after a fresh
+    /// watch breaks that watch. `false` if `key` is not watched. Expires the key first if its
+    /// time has passed.
+    pub fn watch_holds(&mut self, key: &[u8], version: Version, stale: bool) -> bool {
+        self.expire_if_needed(key);
+        self.book.watch_holds(key, version, stale).unwrap_or(false)
+    }
+
     /// Ends one watch of `key`.
     pub fn unwatch(&mut self, key: &[u8]) {
         self.book.unwatch(key);
@@ -757,6 +781,37 @@ impl Db {
     pub(crate) fn remove_listener(&mut self, id: ListenerId) -> Option<Box<dyn KeyListener>> {
         self.book.remove_listener(id)
     }
+}
+
+/// What removing `e` does to the watches of its key: nothing to a stale watch if it was past
+/// its time, else a change.
+fn removal_effect(e: &Entry, now: u64) -> Effect {
+    if e.is_expired(now) {
+        Effect::GONE_STALE
+    } else {
+        Effect::DIRTY
+    }
+}
+
+/// What a SWAPDB that replaces `old` with `new` under a watched key does to its watches, as
+/// Redis's `touchAllWatchedKeysInDb` decides (`None`: the key is in neither database).
+fn swap_effect(old: Option<&Entry>, new: Option<&Entry>, now: u64) -> Option<Effect> {
+    if old.is_none() && new.is_none() {
+        return None;
+    }
+    let new_stale = new.map(|e| e.is_expired(now));
+    Some(Effect {
+        // A stale watch holds if the key is still logically absent, and stays stale if a
+        // key past its time replaced it.
+        on_stale: match new_stale {
+            None => Some(false),
+            Some(true) => Some(true),
+            Some(false) => None,
+        },
+        // A fresh watch of an absent key holds if a key past its time replaced it, and is
+        // stale from then on.
+        on_fresh: (old.is_none() && new_stale == Some(true)).then_some(true),
+    })
 }
 
 /// The write path's work for an expired key that a table walk is about to unlink.

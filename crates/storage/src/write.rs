@@ -154,12 +154,47 @@ pub(crate) struct Book {
     next_version: Version,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Watched {
     /// How many watches are registered on the key.
     count: usize,
     version: Version,
+    /// The version of the last touch that ends every watch taken before it.
+    dirty_at: Version,
+    /// The touches since `dirty_at` that some watches outlive (see [`Effect`]), oldest first.
+    events: Vec<(Version, Effect)>,
 }
+
+/// What one touch of a watched key does to a watch of it, by whether the watch is *stale*:
+/// taken while the key was present but past its time, or made so by a SWAPDB (Redis's
+/// `watchedKey.expired`). `Some(stale)`: the watch holds and is (or is no longer) stale;
+/// `None`: it is broken.
+///
+/// Redis treats the removal of a key that was already past its time as no change for a stale
+/// watch (the key was logically gone already), but as a change for any other watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Effect {
+    pub(crate) on_stale: Option<bool>,
+    pub(crate) on_fresh: Option<bool>,
+}
+
+impl Effect {
+    /// Breaks every watch: the key changed.
+    pub(crate) const DIRTY: Effect = Effect {
+        on_stale: None,
+        on_fresh: None,
+    };
+    /// A key past its time was removed (expiry, a flush).
+    pub(crate) const GONE_STALE: Effect = Effect {
+        on_stale: Some(false),
+        on_fresh: None,
+    };
+}
+
+/// Touches kept per watched key before they count as a change for every watch (only
+/// SWAPDBs of keys past their time can pile up without a change in between; a watch broken by
+/// this cap fails its EXEC where Redis's would not, which WATCH allows but is not expected).
+const MAX_EVENTS: usize = 16;
 
 impl Book {
     /// Whether watched keys or listeners need to hear about changes.
@@ -204,7 +239,12 @@ impl Book {
     #[cold]
     pub(crate) fn after(&mut self, key: &[u8], kind: ChangeKind, event: Option<&'static str>) {
         if !key.is_empty() {
-            self.touch(key);
+            let effect = if kind == ChangeKind::Expired {
+                Effect::GONE_STALE
+            } else {
+                Effect::DIRTY
+            };
+            self.touch_with(key, effect);
         }
         let change = Change {
             db: self.idx,
@@ -217,24 +257,24 @@ impl Book {
         }
     }
 
-    /// Bumps the version of `key` if it is watched.
-    pub(crate) fn touch(&mut self, key: &[u8]) {
+    /// Bumps the version of `key` if it is watched, with what the touch does to its watches.
+    pub(crate) fn touch_with(&mut self, key: &[u8], effect: Effect) {
         if self.watched.is_empty() {
             return;
         }
-        let next = self.next_version + 1;
         if let Some(w) = self.watched.get_mut(key) {
-            w.version = next;
-            self.next_version = next;
+            self.next_version += 1;
+            record(w, self.next_version, effect);
         }
     }
 
-    /// Bumps the version of every watched key for which `exists` is true.
-    pub(crate) fn touch_all(&mut self, mut exists: impl FnMut(&[u8]) -> bool) {
+    /// Touches every watched key for which `effect` gives what its touch does (`None`: not
+    /// touched).
+    pub(crate) fn touch_all(&mut self, mut effect: impl FnMut(&[u8]) -> Option<Effect>) {
         for (k, w) in self.watched.iter_mut() {
-            if exists(k) {
+            if let Some(e) = effect(k) {
                 self.next_version += 1;
-                w.version = self.next_version;
+                record(w, self.next_version, e);
             }
         }
     }
@@ -246,12 +286,31 @@ impl Book {
             Watched {
                 count: 0,
                 version: *next,
+                dirty_at: 0,
+                events: Vec::new(),
             }
         });
         w.count += 1;
         let v = w.version;
         self.refresh();
         v
+    }
+
+    /// Whether a watch of `key` taken at `version`, `stale` or not, still holds: it is broken
+    /// by the touches since that break it in turn (see [`Effect`]). `None`: not watched.
+    pub(crate) fn watch_holds(&self, key: &[u8], version: Version, stale: bool) -> Option<bool> {
+        let w = self.watched.get(key)?;
+        if w.dirty_at > version {
+            return Some(false);
+        }
+        let mut stale = stale;
+        for (_, e) in w.events.iter().filter(|(v, _)| *v > version) {
+            match if stale { e.on_stale } else { e.on_fresh } {
+                Some(now_stale) => stale = now_stale,
+                None => return Some(false),
+            }
+        }
+        Some(true)
     }
 
     pub(crate) fn unwatch(&mut self, key: &[u8]) {
@@ -289,6 +348,17 @@ impl Book {
     pub(crate) fn swap_contents(&mut self, other: &mut Book) {
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.used, &mut other.used);
+    }
+}
+
+/// Records a touch of watched key `w` at version `v`.
+fn record(w: &mut Watched, v: Version, effect: Effect) {
+    w.version = v;
+    if effect == Effect::DIRTY || w.events.len() >= MAX_EVENTS {
+        w.dirty_at = v;
+        w.events.clear();
+    } else {
+        w.events.push((v, effect));
     }
 }
 
